@@ -1,0 +1,82 @@
+"""The Flask service: OpenRosa endpoints for ODK Collect, the JSON API for staff, and the CLI."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: configure, connect the database, register blueprints and handlers."""
+    app = Flask(__name__, instance_path=os.environ.get("COLLECTOR_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    configure_settings(app, test_config)
+    configure_proxy(app)
+    configure_database(app)
+    configure_blueprints(app)
+    return app
+
+
+def configure_settings(app: Flask, test_config: dict | None) -> None:
+    """Load defaults, the instance config file, then environment variables (or the test dict)."""
+    app.config.from_object("collector.config")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if test_config is None:
+        app.config.from_pyfile("collector.cfg", silent=True)
+        app.config.from_prefixed_env("COLLECTOR")
+        if os.environ.get("DATABASE_URL"):
+            app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    else:
+        app.config.update(test_config)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'collector.sqlite3'}"
+    if not app.config["MEDIA_DIR"]:
+        app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    # Werkzeug refuses bodies over this with 413 while streaming, chunked uploads included.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_SUBMISSION_BYTES"])
+    # An instance sent as a plain form field (not a file part) may be as large as an XML part.
+    app.config["MAX_FORM_MEMORY_SIZE"] = int(app.config["MAX_XML_BYTES"])
+
+
+def _instance_secret(instance: Path) -> str:
+    """Read the instance's secret key, creating it (mode 600) on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def configure_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-* from the configured number of proxies, so URLs we build are the public ones."""
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+
+
+def configure_database(app: Flask) -> None:
+    """Connect the database and media store (tables come from migrations, never from here)."""
+    from collector import db
+
+    db.init_app(app)
+
+
+def configure_blueprints(app: Flask) -> None:
+    """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, and error handlers."""
+    from collector import api, errors, openrosa
+
+    errors.init_app(app)
+    app.register_blueprint(openrosa.bp, url_prefix="/v1")
+    app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")
+    app.register_blueprint(api.bp, url_prefix="/v1")
+    app.register_blueprint(api.bp, url_prefix="/v1/key/<token>", name="api_key")

@@ -1,0 +1,24 @@
+"""Default settings; every one can be overridden by a COLLECTOR_* environment variable."""
+
+#: Database URL; unset means SQLite in the instance folder. `DATABASE_URL` (no prefix) also sets it.
+DATABASE_URL = None
+#: Folder for submission media and form attachments; unset means `<instance>/media`.
+MEDIA_DIR = None
+#: Largest submission POST accepted, advertised as X-OpenRosa-Accept-Content-Length (bytes).
+MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
+#: Largest instance XML part accepted (bytes).
+MAX_XML_BYTES = 10 * 1024 * 1024
+#: Largest XLSForm upload accepted (bytes).
+MAX_XLSFORM_BYTES = 5 * 1024 * 1024
+#: Base URL that tablets use to reach this server, for device QR codes printed outside a request.
+PUBLIC_URL = "http://127.0.0.1:8080"
+#: Name of the default project, shown in ODK Collect.
+PROJECT_NAME = "Lao PDR trafficking cases"
+#: Hours a bearer token from POST /v1/sessions stays valid.
+SESSION_HOURS = 24
+#: Reverse-proxy hops whose X-Forwarded-Proto/-Host/-For/-Prefix headers are trusted (0: none).
+PROXY_HOPS = 1
+#: Secret for signing; set it in production (instance config file or COLLECTOR_SECRET_KEY).
+SECRET_KEY = None
+#: Run ODK Validate (Java) when publishing forms.
+VALIDATE_FORMS = True

@@ -1,0 +1,56 @@
+"""Device set-up for ODK Collect: the token URL and the settings QR code it scans."""
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from pathlib import Path
+
+import segno
+
+from ingest.models import Device
+
+
+def device_url(base_url: str, device: Device) -> str:
+    """Return the server URL a device enters in Collect: Central's /v1/key/<token>/projects/<id>."""
+    return f"{base_url.rstrip('/')}/v1/key/{device.token}/projects/{device.project_id}"
+
+
+def collect_settings(server_url: str, project_name: str) -> dict:
+    """Return the ODK Collect settings a device is configured with."""
+    return {
+        "general": {
+            "server_url": server_url,
+            # Tablets fetch exactly the forms they are assigned, and updates to them, on their own.
+            "form_update_mode": "match_exactly",
+            "autosend": "wifi_and_cellular",
+        },
+        "admin": {},
+        "project": {"name": project_name, "icon": "ລ", "color": "#1f4e8c"},
+    }
+
+
+def settings_payload(settings: dict) -> str:
+    """Encode settings as Collect's QR payload: JSON, zlib-compressed, base64."""
+    raw = json.dumps(settings, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.b64encode(zlib.compress(raw)).decode("ascii")
+
+
+def decode_payload(payload: str) -> dict:
+    """Decode a QR payload back into settings (used to check what a code carries)."""
+    return json.loads(zlib.decompress(base64.b64decode(payload)).decode("utf-8"))
+
+
+def qr_code(settings: dict) -> segno.QRCode:
+    """Return the QR code of the settings."""
+    return segno.make(settings_payload(settings), error="l", micro=False)
+
+
+def save_qr(settings: dict, folder: Path, stem: str) -> tuple[Path, Path]:
+    """Write the QR code as PNG and SVG; return both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    code = qr_code(settings)
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    code.save(png, scale=6, border=4)
+    code.save(svg, scale=6, border=4)
+    return png, svg

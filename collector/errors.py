@@ -1,0 +1,86 @@
+"""App-wide error handlers: JSON bodies for the API, OpenRosaResponse XML for ODK Collect."""
+from __future__ import annotations
+
+import logging
+from email.utils import formatdate
+from xml.sax.saxutils import escape
+
+from flask import Flask, Response, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ingest.errors import IngestError
+
+logger = logging.getLogger(__name__)
+
+OPENROSA_BLUEPRINTS = {"openrosa", "openrosa_key"}
+OPENROSA_NS = "http://openrosa.org/http/response"
+
+
+def json_error(status: int, error: str, *, errors: list | None = None, fields: dict | None = None) -> Response:
+    """Build the one JSON error body every API error uses."""
+    body = {"ok": False, "status": status, "error": error, "errors": errors or [], "fields": fields or {}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def openrosa_headers(response: Response) -> Response:
+    """Add the headers every OpenRosa response carries."""
+    response.headers["X-OpenRosa-Version"] = "1.0"
+    response.headers.setdefault("Date", formatdate(usegmt=True))
+    return response
+
+
+def openrosa_message(status: int, message: str, nature: str = "error") -> Response:
+    """Build an OpenRosaResponse XML body; Collect shows its message to the officer."""
+    body = (f'<OpenRosaResponse xmlns="{OPENROSA_NS}"><message nature="{nature}">{escape(message)}</message>'
+            "</OpenRosaResponse>")
+    return openrosa_headers(Response(body, status=status, content_type="text/xml; charset=utf-8"))
+
+
+def _respond(status: int, message: str, **extra) -> Response:
+    if request.blueprint in OPENROSA_BLUEPRINTS:
+        response = openrosa_message(status, message)
+    else:
+        response = json_error(status, message, **extra)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="collector", charset="UTF-8"'
+    return response
+
+
+_MESSAGES = {
+    400: "The request is not one this server understands.",
+    401: "Sign in first: this needs a user name and password or a device link.",
+    403: "This account or device may not do that, or its access was revoked.",
+    404: "Not found on this server.",
+    405: "That method is not allowed here.",
+    409: "That clashes with what the server already holds.",
+    413: "The upload is larger than this server accepts.",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers on `app`."""
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        message = exc.description if exc.description and exc.description != type(exc).description else _MESSAGES.get(exc.code, exc.name)
+        return _respond(exc.code or 500, message)
+
+    @app.errorhandler(IngestError)
+    def handle_ingest(exc: IngestError):
+        return _respond(exc.status, exc.message)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(exc: ValidationError):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return _respond(422, "The request data is not valid.", fields=messages)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        # Log the type and place only: exception text may quote submitted data.
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule,
+                     exc_info=app.debug)
+        return _respond(500, "The server hit an unexpected error; nothing was stored. Please try again.")
+

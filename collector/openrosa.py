@@ -1,0 +1,188 @@
+"""OpenRosa endpoints for ODK Collect: form list, form download, manifest, media and submission."""
+from __future__ import annotations
+
+import logging
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, abort, current_app, g, request, send_file, url_for
+from sqlalchemy import select
+
+from collector.auth import current_actor, login_required, pop_device_token
+from collector.db import get_session, get_store
+from collector.errors import openrosa_headers, openrosa_message
+from ingest.models import Form, FormAttachment, FormVersion
+from ingest.publishing import current_version
+from ingest.submissions import IncomingFile, receive_submission
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("openrosa", __name__)
+bp.url_value_preprocessor(pop_device_token)
+
+XML = "text/xml; charset=utf-8"
+
+
+def _xml(body: str, status: int = 200) -> Response:
+    return openrosa_headers(Response(body, status=status, content_type=XML))
+
+
+def _project_access(project_id: int) -> None:
+    """:raise 403: a device of another project.  :raise 404: no such project for a user."""
+    actor = current_actor()
+    if actor.device is not None and actor.device.project_id != project_id:
+        abort(403)
+
+
+def _open_version(project_id: int, xml_form_id: str, listed_only: bool = False) -> tuple[Form, FormVersion]:
+    """Return a form and its current published version.
+
+    :raise 404: no such form, or never published.
+    """
+    session = get_session()
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    version = current_version(session, form) if form else None
+    if version is None or (listed_only and form.state != "open"):
+        abort(404, f"The form '{xml_form_id}' is not on this server.")
+    return form, version
+
+
+def _url(endpoint: str, **values) -> str:
+    # Keep the /key/<token>/ prefix of the request in every URL we hand out.
+    if request.blueprint == "openrosa_key":
+        return url_for(f"openrosa_key.{endpoint}", _external=True, token=g.device_token, **values)
+    return url_for(f"openrosa.{endpoint}", _external=True, **values)
+
+
+@bp.get("/projects/<int:project_id>/formList")
+@login_required
+def form_list(project_id: int):
+    """List the open, published forms the caller may fill (OpenRosa xformsList)."""
+    _project_access(project_id)
+    session = get_session()
+    query = select(Form).where(Form.project_id == project_id, Form.state == "open").order_by(Form.xml_form_id)
+    wanted = request.args.get("formID")
+    if wanted:
+        query = query.where(Form.xml_form_id == wanted)
+    items = []
+    for form in session.scalars(query):
+        version = current_version(session, form)
+        if version is None:
+            continue
+        manifest = ""
+        if version.attachments:
+            manifest = f"<manifestUrl>{escape(_url('manifest', project_id=project_id, xml_form_id=form.xml_form_id))}</manifestUrl>"
+        items.append(
+            "<xform>"
+            f"<formID>{escape(form.xml_form_id)}</formID>"
+            f"<name>{escape(version.title)}</name>"
+            f"<version>{escape(version.version)}</version>"
+            f"<hash>md5:{version.xml_md5}</hash>"
+            f"<downloadUrl>{escape(_url('form_xml', project_id=project_id, xml_form_id=form.xml_form_id))}</downloadUrl>"
+            f"{manifest}</xform>")
+    return _xml('<xforms xmlns="http://openrosa.org/xforms/xformsList">' + "".join(items) + "</xforms>")
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>.xml")
+@login_required
+def form_xml(project_id: int, xml_form_id: str):
+    """Serve the current XForm, byte for byte what formList hashed.
+
+    :raise 404: unknown or unpublished form.
+    """
+    _project_access(project_id)
+    _form, version = _open_version(project_id, xml_form_id)
+    response = _xml(version.xml)
+    response.set_etag(version.xml_md5)
+    return response.make_conditional(request)
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/manifest")
+@login_required
+def manifest(project_id: int, xml_form_id: str):
+    """List the current version's media with md5 hashes (OpenRosa xformsManifest).
+
+    :raise 404: unknown or unpublished form.
+    """
+    _project_access(project_id)
+    _form, version = _open_version(project_id, xml_form_id)
+    files = []
+    for attachment in version.attachments:
+        if attachment.blob is None:
+            continue  # a missing file is not offered; Collect would fail on its download
+        url = _url("attachment", project_id=project_id, xml_form_id=xml_form_id, name=attachment.name)
+        files.append(f"<mediaFile><filename>{escape(attachment.name)}</filename>"
+                     f"<hash>md5:{attachment.blob.md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>")
+    return _xml('<manifest xmlns="http://openrosa.org/xforms/xformsManifest">' + "".join(files) + "</manifest>")
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/attachments/<name>")
+@login_required
+def attachment(project_id: int, xml_form_id: str, name: str):
+    """Serve one form media file with an ETag.
+
+    :raise 404: unknown form, or no such file.
+    """
+    _project_access(project_id)
+    _form, version = _open_version(project_id, xml_form_id)
+    found = get_session().scalar(select(FormAttachment).where(
+        FormAttachment.form_version_id == version.id, FormAttachment.name == name))
+    if found is None or found.blob is None:
+        abort(404, f"The form has no media file named '{name}'.")
+    response = send_file(get_store().path(found.blob.sha256), mimetype=found.blob.content_type,
+                         download_name=found.name, etag=found.blob.md5, conditional=True, max_age=0)
+    return openrosa_headers(response)
+
+
+@bp.route("/projects/<int:project_id>/submission", methods=["HEAD", "GET"])
+@login_required
+def submission_probe(project_id: int):
+    """Answer Collect's pre-flight with 204 and the largest body we accept."""
+    _project_access(project_id)
+    response = openrosa_headers(Response(status=204))
+    response.headers["X-OpenRosa-Accept-Content-Length"] = str(request.max_content_length)
+    return response
+
+
+@bp.post("/projects/<int:project_id>/submission")
+@login_required
+def submission(project_id: int):
+    """Receive an instance and its media, exactly once (201 new or retried, 409 clash).
+
+    :raise 400: not multipart, no xml_submission_file, bad XML.  :raise 404: unknown form.
+    :raise 409: conflicting instance or closed form.  :raise 413: body over the advertised limit.
+    """
+    _project_access(project_id)
+    limit = request.max_content_length
+    if request.content_length is not None and limit is not None and request.content_length > limit:
+        # Refuse before reading a byte of the body.
+        abort(413, f"The submission is larger than the {limit // (1024 * 1024)} MB this server accepts.")
+    if request.mimetype != "multipart/form-data":
+        abort(400, "A submission must be sent as multipart/form-data.")
+    xml = _read_xml_part()
+    actor = current_actor()
+    files = [IncomingFile(name=fs.filename or key, stream=fs.stream, content_type=fs.mimetype or "application/octet-stream")
+             for key, fs in request.files.items(multi=True) if key != "xml_submission_file"]
+    received = receive_submission(
+        get_session(), get_store(), project_id=project_id, xml=xml, files=files,
+        device=actor.device, user_id=actor.user.id if actor.user else None,
+        device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
+    message = "Your record was received." if received.created else "Your record was already received; files were added."
+    return openrosa_message(201, message, nature="submit_success")
+
+
+def _read_xml_part() -> bytes:
+    """Return the instance XML, sent as a file part (Collect) or a plain field.
+
+    :raise 400: the part is missing.  :raise 413: the XML is over the limit.
+    """
+    part = request.files.get("xml_submission_file")
+    limit = int(current_app.config["MAX_XML_BYTES"])
+    if part is not None:
+        data = part.stream.read(limit + 1)
+    elif "xml_submission_file" in request.form:
+        data = request.form["xml_submission_file"].encode("utf-8")
+    else:
+        abort(400, "The submission has no xml_submission_file part.")
+    if len(data) > limit:
+        abort(413, f"The form data is larger than {limit // (1024 * 1024)} MB.")
+    return data

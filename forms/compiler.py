@@ -1,0 +1,187 @@
+"""Convert an XLSForm to an XForm with pyxform, validate it with ODK Validate, and report problems."""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pyxform.errors import PyXFormError
+from pyxform.validators.odk_validate import ODKValidateError
+from pyxform.xls2xform import convert
+
+from forms.fields import build_field_tree
+
+logger = logging.getLogger(__name__)
+
+#: Largest XLSForm accepted; the ministry's biggest form is well under 1 MB.
+MAX_XLSFORM_BYTES = 5 * 1024 * 1024
+
+_ROW_RE = re.compile(r"\[row\s*:\s*(\d+)\]")
+_SHEET_RE = re.compile(r"(?:'(\w+)' sheet|sheet '(\w+)'|sheet named '(\w+)')")
+_MEDIA_RE = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>)]+)")
+_FORM_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass
+class Problem:
+    """One error or warning about an XLSForm, located where pyxform says."""
+
+    level: str  # "error" or "warning"
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+
+    @classmethod
+    def from_text(cls, level: str, text: str) -> "Problem":
+        """Build a problem from pyxform's text, picking out the sheet and row it names."""
+        text = text.strip()
+        row = _ROW_RE.search(text)
+        sheet = _SHEET_RE.search(text)
+        return cls(
+            level=level,
+            message=text,
+            sheet=next((g for g in sheet.groups() if g), None) if sheet else None,
+            row=int(row.group(1)) if row else None,
+        )
+
+    def as_dict(self) -> dict:
+        """Return the problem as a JSON-ready dict."""
+        return {"level": self.level, "message": self.message, "sheet": self.sheet, "row": self.row}
+
+    def __str__(self) -> str:
+        where = ", ".join(p for p in (f"sheet {self.sheet}" if self.sheet else "",
+                                      f"row {self.row}" if self.row else "") if p)
+        return f"{self.level}: {self.message}" + (f" ({where})" if where and str(self.row) not in self.message else "")
+
+
+class FormError(Exception):
+    """The XLSForm cannot be published; `problems` says why."""
+
+    def __init__(self, summary: str, problems: list[Problem]):
+        super().__init__(summary)
+        self.summary = summary
+        self.problems = problems
+
+
+@dataclass
+class CompiledForm:
+    """An XForm built from an XLSForm, with what the server needs to know about it."""
+
+    form_id: str
+    version: str
+    title: str
+    xml: str
+    fields: list[dict]
+    media: list[str]
+    warnings: list[Problem] = field(default_factory=list)
+    xlsx: bytes | None = None
+
+    @property
+    def xml_bytes(self) -> bytes:
+        """Return the XForm as the exact bytes served to tablets."""
+        return self.xml.encode("utf-8")
+
+    @property
+    def md5(self) -> str:
+        """Return the md5 hex digest of the bytes served, as formList advertises it."""
+        return hashlib.md5(self.xml_bytes).hexdigest()
+
+
+def _check_is_xlsx(data: bytes) -> None:
+    if len(data) > MAX_XLSFORM_BYTES:
+        raise FormError(
+            f"The file is {len(data) // 1024} KB; an XLSForm may be at most {MAX_XLSFORM_BYTES // 1024} KB.",
+            [Problem("error", "The file is too large to be an XLSForm.")],
+        )
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise FormError(
+            "This file is not an .xlsx spreadsheet.",
+            [Problem("error", "Save the form in Excel or LibreOffice as .xlsx and upload that file.")],
+        )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        if "xl/workbook.xml" not in names:
+            raise FormError(
+                "This file is not an .xlsx spreadsheet.",
+                [Problem("error", "The archive holds no Excel workbook.")],
+            )
+        # A zip bomb would expand in pyxform's reader: refuse an absurd uncompressed size.
+        if sum(info.file_size for info in archive.infolist()) > 20 * MAX_XLSFORM_BYTES:
+            raise FormError("The spreadsheet expands to too much data.", [Problem("error", "Spreadsheet too large.")])
+
+
+def _check_formulas(data: bytes) -> list[Problem]:
+    """Find formula cells: pyxform would read their cached value, which may be stale or missing."""
+    from openpyxl import load_workbook
+
+    problems = []
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        for sheet in workbook.worksheets:
+            if sheet.title not in ("survey", "choices", "settings", "external_choices", "entities"):
+                continue
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if getattr(cell, "data_type", None) == "f":
+                        problems.append(Problem(
+                            "error",
+                            f"Cell {cell.coordinate} holds a spreadsheet formula; type the value itself.",
+                            sheet=sheet.title, row=cell.row,
+                        ))
+    finally:
+        workbook.close()
+    return problems
+
+
+def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict: bool = False) -> CompiledForm:
+    """Convert and validate an XLSForm, returning the compiled form.
+
+    :raise FormError: when pyxform or ODK Validate refuse the form, or (strict) on any warning.
+    """
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    _check_is_xlsx(data)
+    formula_problems = _check_formulas(data)
+    if formula_problems:
+        raise FormError("The XLSForm holds spreadsheet formulas.", formula_problems)
+    warnings: list[str] = []
+    try:
+        result = convert(data, warnings=warnings, validate=validate, file_type=".xlsx", pretty_print=False)
+    except ODKValidateError as exc:
+        lines = [ln for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(("\t", "${tmp"))]
+        detail = [ln.lstrip("> ") for ln in lines if "ODK Validate Errors" not in ln and "failed validation" not in ln]
+        raise FormError("ODK Validate found errors in the form.", [Problem.from_text("error", "\n".join(detail[:12]))]) from None
+    except PyXFormError as exc:
+        raise FormError("pyxform could not convert the form.", [Problem.from_text("error", str(exc))]) from None
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        # pyxform lets some malformed workbooks through as plain exceptions.
+        raise FormError("pyxform could not read the spreadsheet.", [Problem("error", f"{type(exc).__name__}: {exc}")]) from None
+    problems = [Problem.from_text("warning", w) for w in warnings]
+    if strict and problems:
+        raise FormError("The form has warnings and strict mode is on.", problems)
+    tree = result._pyxform
+    form_id = str(tree.get("id_string") or "")
+    if not _FORM_ID_RE.match(form_id):
+        raise FormError("The form_id setting is not a usable form ID.",
+                        [Problem("error", f"form_id {form_id!r} must start with a letter and hold only letters, digits, _ . -", sheet="settings")])
+    version = str(tree.get("version") or "")
+    if not version:
+        # An empty version setting gets a timestamp, as Central does, so every publish is distinct.
+        version = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        xml = result.xform.replace(f'id="{form_id}"', f'id="{form_id}" version="{version}"', 1)
+    else:
+        xml = result.xform
+    return CompiledForm(
+        form_id=form_id,
+        version=version,
+        title=str(tree.get("title") or form_id),
+        xml=xml,
+        fields=build_field_tree(tree),
+        media=sorted(set(_MEDIA_RE.findall(xml))),
+        warnings=problems,
+        xlsx=data,
+    )

@@ -1,0 +1,1 @@
+"""The central database and everything that writes to it (no Flask here)."""

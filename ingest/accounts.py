@@ -1,0 +1,114 @@
+"""Web users, their sessions, and devices (app users) with their tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.db import utcnow
+from ingest.errors import BadSubmission, Conflict
+from ingest.models import Device, User, UserSession
+
+ROLES = ("admin", "manager", "viewer")
+#: Shortest password accepted for a web user.
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown keeps the timing the same as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, email: str, password: str, role: str = "viewer", *,
+                province_code: str | None = None, display_name: str = "") -> User:
+    """Create a web user with an argon2id password hash.
+
+    :raise BadSubmission: bad role, email or short password.  :raise Conflict: email taken.
+    """
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise BadSubmission(f"Role must be one of {', '.join(ROLES)}.")
+    if "@" not in email or len(email) > 320:
+        raise BadSubmission("That is not an email address.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if session.scalar(select(User).where(User.email == email)):
+        raise Conflict(f"A user with the email {email} already exists.")
+    user = User(email=email, password_hash=_hasher.hash(password), role=role,
+                province_code=province_code, display_name=display_name or email)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """Return the active user with this email and password, or None."""
+    user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled_at is not None:
+        return None
+    return user
+
+
+def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24)) -> tuple[str, UserSession]:
+    """Issue a bearer token for `user`; only its hash is stored."""
+    token = secrets.token_urlsafe(48)
+    row = UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def user_for_bearer(session: Session, token: str) -> User | None:
+    """Return the user of a live bearer token, or None."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    if row is None or _aware(row.expires_at) <= utcnow() or row.user.disabled_at is not None:
+        return None
+    return row.user
+
+
+def close_session(session: Session, token: str) -> bool:
+    """Revoke a bearer token; say whether it existed."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    if row is not None:
+        session.delete(row)
+    return row is not None
+
+
+def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None) -> Device:
+    """Create an app user with a fresh unguessable token."""
+    display_name = display_name.strip()
+    if not display_name:
+        raise BadSubmission("A device needs a display name.")
+    device = Device(project_id=project_id, display_name=display_name[:200], province_code=province_code,
+                    token=secrets.token_urlsafe(48))
+    session.add(device)
+    session.flush()
+    return device
+
+
+def device_for_token(session: Session, token: str) -> Device | None:
+    """Return the live device with this token, or None (unknown or revoked)."""
+    device = session.scalar(select(Device).where(Device.token == token))
+    return device if device is not None and device.revoked_at is None else None
+
+
+def revoke_device(device: Device) -> None:
+    """Revoke a device's token; its next request is refused."""
+    device.revoked_at = utcnow()
+
+
+def _aware(moment):
+    # SQLite hands back naive datetimes even for timezone-aware columns.
+    from datetime import timezone
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,244 @@
+"""SQLAlchemy models of the central database."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Index,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ingest.db import Base, JSONType, utcnow
+
+
+class Project(Base):
+    """A set of forms, devices and data (Central's project)."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A web user: trainer or ministry staff, who signs in with email and password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    #: argon2id hash; the password itself is never stored.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: admin, manager (trainer), viewer (staff reading data).
+    role: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    #: two-digit province code limiting what the user may read; NULL for national access.
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A bearer token issued by POST /v1/sessions."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: sha256 of the bearer token: a stolen database does not yield live sessions.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class Device(Base):
+    """An app user: one tablet or officer, who may submit but never read data back."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    #: Kept readable, as Central does, so a trainer can show the QR code again; it only grants
+    #: listing forms and submitting, never reading data.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Form(Base):
+    """A form known by its form ID within a project; its content lives in versions."""
+
+    __tablename__ = "forms"
+    __table_args__ = (UniqueConstraint("project_id", "xml_form_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    xml_form_id: Mapped[str] = mapped_column(String(64))
+    #: open (listed, accepting), closing (not listed, accepting), closed (not listed, refusing).
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list["FormVersion"]] = relationship(back_populates="form", order_by="FormVersion.id")
+
+
+class FormVersion(Base):
+    """One compiled version of a form; a draft until published_at is set."""
+
+    __tablename__ = "form_versions"
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    #: the XForm exactly as served to tablets.
+    xml: Mapped[str] = mapped_column(Text)
+    xml_md5: Mapped[str] = mapped_column(String(32))
+    #: the XLSForm the trainer uploaded, for download and audit.
+    xlsx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: field tree from forms.fields.build_field_tree (paths, types, repeats, sensitivity).
+    fields: Mapped[list] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    form: Mapped[Form] = relationship(back_populates="versions")
+    attachments: Mapped[list["FormAttachment"]] = relationship(
+        back_populates="form_version", order_by="FormAttachment.name", cascade="all, delete-orphan")
+
+
+class Blob(Base):
+    """A stored file's identity; its bytes live in the media store under its sha256."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    md5: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(200), default="application/octet-stream")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FormAttachment(Base):
+    """A media file a form version references (CSV list, image); blob is NULL while missing."""
+
+    __tablename__ = "form_attachments"
+    __table_args__ = (UniqueConstraint("form_version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
+
+    form_version: Mapped[FormVersion] = relationship(back_populates="attachments")
+    blob: Mapped[Blob | None] = relationship()
+
+
+class Submission(Base):
+    """A logical submission: one case record, whose edits are its versions."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
+    #: instanceID of the first version (Central's submission id).
+    instance_id: Mapped[str] = mapped_column(String(255))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_state: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    versions: Mapped[list["SubmissionVersion"]] = relationship(
+        back_populates="submission", order_by="SubmissionVersion.id")
+
+
+class SubmissionVersion(Base):
+    """One received instance document, stored raw exactly as the tablet sent it."""
+
+    __tablename__ = "submission_versions"
+    # The database, not a read-then-write check, keeps concurrent duplicates out.
+    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
+    instance_id: Mapped[str] = mapped_column(String(255))
+    #: the published version it was normalised against (nearest known one when unknown_version).
+    form_version_id: Mapped[int | None] = mapped_column(ForeignKey("form_versions.id"))
+    #: the version attribute the tablet wrote in the instance.
+    version_string: Mapped[str] = mapped_column(String(64), default="")
+    unknown_version: Mapped[bool] = mapped_column(Boolean, default=False)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    xml_sha256: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Collect's ?deviceID= and User-Agent, for tracing a tablet.
+    device_ident: Mapped[str | None] = mapped_column(String(255))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="versions")
+    form_version: Mapped[FormVersion | None] = relationship()
+    attachments: Mapped[list["SubmissionAttachment"]] = relationship(
+        back_populates="submission_version", order_by="SubmissionAttachment.name")
+    rows: Mapped[list["SubmissionRow"]] = relationship(
+        order_by="SubmissionRow.id", cascade="all, delete-orphan")
+
+
+class SubmissionAttachment(Base):
+    """A file the instance names (expected) and, once received, its blob."""
+
+    __tablename__ = "submission_attachments"
+    __table_args__ = (UniqueConstraint("submission_version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    submission_version: Mapped[SubmissionVersion] = relationship(back_populates="attachments")
+    blob: Mapped[Blob | None] = relationship()
+
+
+class SubmissionRow(Base):
+    """A normalised row: the instance root, or one repeat instance, with typed values by field path."""
+
+    __tablename__ = "submission_rows"
+    __table_args__ = (Index("ix_submission_rows_version_path", "submission_version_id", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id", ondelete="CASCADE"))
+    #: path of the repeat this row stands for ("/data" for the root row).
+    path: Mapped[str] = mapped_column(String(500))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("submission_rows.id", ondelete="CASCADE"))
+    #: 1-based position among its siblings of the same repeat.
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    #: values keyed by field path relative to the row (e.g. "place" or "group/question").
+    data: Mapped[dict] = mapped_column(JSONType)
+
+
+class AuditEvent(Base):
+    """One recorded access or change: who read or did what, never the data itself."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    #: e.g. submission.read, submission.list, attachment.read, form.publish, device.create.
+    action: Mapped[str] = mapped_column(String(50))
+    #: what was touched, e.g. "form:case_intake" or "submission:uuid:..." (identifiers, not content).
+    resource: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)

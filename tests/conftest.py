@@ -1,0 +1,152 @@
+"""Shared fixtures: every test that touches the database runs on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from collector import create_app
+from collector.cli import upgrade_database
+from forms.compiler import compile_xlsform
+from ingest.db import Base, make_engine
+
+DATA = Path(__file__).parent / "data"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.la", "correct horse battery"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """Yield a migrated, empty database URL for each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    else:
+        if not PG_URL:
+            pytest.skip("PostgreSQL run skipped: TEST_DATABASE_URL is not set (CI sets it; see README)")
+        url = PG_URL
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade_database(url)
+    yield url
+
+
+@pytest.fixture
+def clean_db(database_url):
+    """Empty every table after the test, so each test starts from a blank database."""
+    yield database_url
+    engine = make_engine(database_url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def instance_path(tmp_path, monkeypatch):
+    """Give the app a fresh instance folder."""
+    path = tmp_path / "instance"
+    monkeypatch.setenv("COLLECTOR_INSTANCE_PATH", str(path))
+    return path
+
+
+@pytest.fixture
+def app(clean_db, instance_path):
+    """Return an app on the test database."""
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": clean_db,
+        "MEDIA_DIR": str(instance_path / "media"),
+        "SECRET_KEY": "test",
+        "MAX_SUBMISSION_BYTES": 5 * 1024 * 1024,
+        "PUBLIC_URL": "http://collect.test",
+    })
+    yield app
+    app.extensions["collector.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """Return a test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Return a CLI runner bound to the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app):
+    """Return a database session outside any request."""
+    session = app.extensions["collector.sessions"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def compiled_sample():
+    """Compile the sample XLSForm once (ODK Validate runs Java)."""
+    return compile_xlsform(DATA / "sample_case.xlsx")
+
+
+@pytest.fixture
+def published_form(app, db_session, compiled_sample):
+    """Publish the sample form with its media into project 1 and return its version."""
+    from ingest.publishing import ensure_project, publish
+
+    ensure_project(db_session, 1)
+    result = publish(db_session, app.extensions["collector.store"], 1, compiled_sample,
+                     {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()})
+    db_session.commit()
+    return result.version
+
+
+@pytest.fixture
+def device(app, db_session):
+    """Create a device in project 1 and return it."""
+    from ingest.accounts import create_device
+    from ingest.publishing import ensure_project
+
+    ensure_project(db_session, 1)
+    device = create_device(db_session, 1, "Test tablet", "01")
+    db_session.commit()
+    return device
+
+
+@pytest.fixture
+def admin(app, db_session):
+    """Create an admin user and return Basic auth credentials for it."""
+    from ingest.accounts import create_user
+
+    create_user(db_session, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
+    db_session.commit()
+    return (ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+def make_instance(instance_id: str | None = None, *, version: str = "2026112901", form_id: str = "sample_case",
+                  name: str = "Test Person", age: str = "30", photo: str | None = "photo.jpg",
+                  places=(("Vientiane", "2"), ("Bangkok", "10")), deprecated_id: str | None = None) -> bytes:
+    """Return an instance of the sample form written the way JavaRosa writes it."""
+    instance_id = instance_id or f"uuid:{uuid.uuid4()}"
+    route = "".join(f"<route><place>{p}</place><days>{d}</days></route>" for p, d in places)
+    deprecated = f"<orx:deprecatedID>{deprecated_id}</orx:deprecatedID>" if deprecated_id else ""
+    return (
+        f'<?xml version=\'1.0\' ?><data id="{form_id}" version="{version}" '
+        'xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa" '
+        'xmlns:orx="http://openrosa.org/xforms" xmlns:odk="http://www.opendatakit.org/xforms">'
+        f"<consent>yes</consent><full_name>{name}</full_name><age>{age}</age>"
+        "<indicators>deception debt</indicators><province>01</province>"
+        f"<photo>{photo or ''}</photo>{route}"
+        f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>"
+    ).encode()
