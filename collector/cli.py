@@ -269,7 +269,7 @@ def devices_revoke(device_id):
     device = session.get(Device, device_id)
     if device is None:
         _fail(f"No device with id {device_id}.")
-    revoke_device(device)
+    revoke_device(session, device)
     audit.record(session, "device.revoke", f"device:{device.id}")
     session.commit()
     click.echo(f"Revoked device {device_id}.")

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.db import utcnow
+from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict
 from ingest.models import Device, User, UserSession
 
@@ -32,6 +32,7 @@ def create_user(session: Session, email: str, password: str, role: str = "viewer
 
     :raise BadSubmission: bad role, email or short password.  :raise Conflict: email taken.
     """
+    begin_write(session)
     email = email.strip().lower()
     if role not in ROLES:
         raise BadSubmission(f"Role must be one of {', '.join(ROLES)}.")
@@ -62,6 +63,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24)) -> tuple[str, UserSession]:
     """Issue a bearer token for `user`; only its hash is stored."""
+    begin_write(session)
     token = secrets.token_urlsafe(48)
     row = UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime)
     session.add(row)
@@ -79,6 +81,7 @@ def user_for_bearer(session: Session, token: str) -> User | None:
 
 def close_session(session: Session, token: str) -> bool:
     """Revoke a bearer token; say whether it existed."""
+    begin_write(session)
     row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
     if row is not None:
         session.delete(row)
@@ -87,6 +90,7 @@ def close_session(session: Session, token: str) -> bool:
 
 def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None) -> Device:
     """Create an app user with a fresh unguessable token."""
+    begin_write(session)
     display_name = display_name.strip()
     if not display_name:
         raise BadSubmission("A device needs a display name.")
@@ -103,8 +107,9 @@ def device_for_token(session: Session, token: str) -> Device | None:
     return device if device is not None and device.revoked_at is None else None
 
 
-def revoke_device(device: Device) -> None:
+def revoke_device(session: Session, device: Device) -> None:
     """Revoke a device's token; its next request is refused."""
+    begin_write(session)
     device.revoked_at = utcnow()
 
 

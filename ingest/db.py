@@ -60,10 +60,32 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(conn) -> None:
-    # IMMEDIATE takes the write lock up front, so two writers never deadlock on a lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the lock up front (IMMEDIATE): a reader that later upgrades to a writer would get
+    # SQLITE_BUSY at once, without waiting, when another writer got there first.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory bound to `engine`."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "after_transaction_end", _forget_write)
+    return factory
+
+
+def _forget_write(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("writing", None)
+
+
+def begin_write(session: Session) -> None:
+    """Make the session's transaction a writing one, ending a read-only one first.
+
+    Every function that writes calls this before its first query, so that on SQLite it waits for the
+    write lock instead of failing; on PostgreSQL it only ends the earlier read snapshot.
+    """
+    if session.info.get("writing"):
+        return
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_write": True})
+    session.info["writing"] = True

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.compiler import CompiledForm
-from ingest.db import utcnow
+from ingest.db import begin_write, utcnow
 from ingest.errors import Conflict
 from ingest.models import Form, FormAttachment, FormVersion, Project
 from ingest.storage import FileStore
@@ -30,6 +30,7 @@ class PublishResult:
 
 def ensure_project(session: Session, project_id: int = 1, name: str = "Lao PDR trafficking cases") -> Project:
     """Return the project with this id, creating it if absent."""
+    begin_write(session)
     project = session.get(Project, project_id)
     if project is None:
         project = Project(id=project_id, name=name)
@@ -47,6 +48,7 @@ def publish(session: Session, store: FileStore, project_id: int, compiled: Compi
     :raise Conflict: the version string was already published with other content, or media are
         missing and `force` is not set.
     """
+    begin_write(session)
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == compiled.form_id))
     if form is None:
         form = Form(project_id=project_id, xml_form_id=compiled.form_id, state="open")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest.db import utcnow
+from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict, NotFound
 from ingest.models import (
     Blob, Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
@@ -127,6 +127,7 @@ def receive_submission(
     instance_id = find_meta(root, "instanceID") or f"uuid:{uuid.uuid4()}"
     deprecated_id = find_meta(root, "deprecatedID")
 
+    begin_write(session)
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     versions = _published_versions(session, form) if form else []
     if form is None or not versions:
@@ -237,6 +238,7 @@ def _attach(session: Session, store: FileStore, version: SubmissionVersion, name
 
 def replay(session: Session, version: SubmissionVersion) -> int:
     """Rebuild a version's normalised rows from its raw XML; return how many rows were written."""
+    begin_write(session)
     session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).delete()
     root = parse(version.xml)
     fields = version.form_version.fields if version.form_version else []

@@ -80,10 +80,22 @@ def client(app):
     return app.test_client()
 
 
+class CollectorRunner:
+    """Invoke the `collector` command group against the test app."""
+
+    def __init__(self, app):
+        self._runner = app.test_cli_runner()
+
+    def invoke(self, args, **kwargs):
+        from collector.cli import main
+
+        return self._runner.invoke(main, args=args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
     """Return a CLI runner bound to the app."""
-    return app.test_cli_runner()
+    return CollectorRunner(app)
 
 
 @pytest.fixture

@@ -231,7 +231,7 @@ def test_revoked_token_is_403_at_once(client, device, published_form, db_session
     from ingest.accounts import revoke_device
 
     assert client.get(f"{base(device)}/formList").status_code == 200
-    revoke_device(db_session.merge(device))
+    revoke_device(db_session, db_session.merge(device))
     db_session.commit()
     assert client.get(f"{base(device)}/formList").status_code == 403
     assert post(client, device, make_instance()).status_code == 403
