@@ -358,3 +358,7 @@ def setup(device_name):
     session.commit()
     click.echo(f"Server URL: {current_app.config['PUBLIC_URL']}")
     show_device(device, project.name)
+
+
+if __name__ == "__main__":
+    main()

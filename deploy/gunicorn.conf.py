@@ -13,6 +13,8 @@ graceful_timeout = 30
 preload_app = False
 accesslog = os.environ.get("COLLECTOR_ACCESS_LOG", "-")
 errorlog = "-"
+# One shared control socket in $HOME would clash between instances on one host; it is not used.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 _TOKEN = re.compile(r"/key/[^/]+/")
