@@ -7,10 +7,14 @@
 // it as an officer would, builds the submission with the engine and POSTs it
 // back as multipart/form-data, exactly like an ODK client does.
 //
-// Usage: node tests/js/fill_and_submit.mjs <base-url> [--form ID]... [--no-submit]
-//   <base-url>   OpenRosa base, e.g. http://127.0.0.1:5000/v1/key/TOKEN/projects/1
-//   --form ID    only fill these form IDs (repeatable; default: all listed forms)
-//   --no-submit  fill and validate, but do not POST (status is reported as null)
+// Usage: node tests/js/fill_and_submit.mjs <base-url> [--form ID]... [--answers DIR] [--no-submit]
+//   <base-url>     OpenRosa base, e.g. http://127.0.0.1:5000/v1/key/TOKEN/projects/1
+//   --form ID      only fill these form IDs (repeatable; default: all listed forms)
+//   --answers DIR  folder of scenario files <formId>.json (default: answers/ next to this script)
+//   --no-submit    fill and validate, but do not POST (status is reported as null)
+//
+// A scenario file maps a question name (last path segment) to the value to
+// enter; those values are used first, the generic filler answers the rest.
 //
 // stdout: one JSON line per form (see README.md). stderr: progress log.
 // Exit status: 0 when every form was answered with HTTP 201, 1 otherwise,
@@ -19,6 +23,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import { JSDOM } from 'jsdom';
 
@@ -60,13 +65,17 @@ const argv = process.argv.slice(2);
 const onlyForms = new Set();
 let noSubmit = false;
 let baseArg = null;
+let answersDir = path.join(HERE, 'answers');
+const USAGE = 'usage: node fill_and_submit.mjs <base-url> [--form ID]... [--answers DIR] [--no-submit]';
 for (let i = 0; i < argv.length; i++) {
 	const a = argv[i];
 	if (a === '--form') onlyForms.add(argv[++i]);
 	else if (a.startsWith('--form=')) onlyForms.add(a.slice('--form='.length));
 	else if (a === '--no-submit') noSubmit = true;
+	else if (a === '--answers' && i + 1 < argv.length) answersDir = path.resolve(argv[++i]);
+	else if (a.startsWith('--answers=')) answersDir = path.resolve(a.slice('--answers='.length));
 	else if (a === '-h' || a === '--help') {
-		console.error('usage: node fill_and_submit.mjs <base-url> [--form ID]... [--no-submit]');
+		console.error(USAGE);
 		process.exit(0);
 	} else if (!baseArg && !a.startsWith('--')) baseArg = a;
 	else {
@@ -75,7 +84,7 @@ for (let i = 0; i < argv.length; i++) {
 	}
 }
 if (!baseArg) {
-	console.error('usage: node fill_and_submit.mjs <base-url> [--form ID]... [--no-submit]');
+	console.error(USAGE);
 	process.exit(2);
 }
 const BASE = baseArg.replace(/\/+$/, '');
@@ -310,6 +319,142 @@ const trySet = (node, candidates, apply) => {
 	return false;
 };
 
+// ---------------------------------------------------------------------------
+// Scenario answers: <answersDir>/<formId>.json
+// ---------------------------------------------------------------------------
+const ALL = '*all*';
+
+/**
+ * Read `<answersDir>/<formID>.json`, a JSON object {question name: value}.
+ * Returns null when the form has no such file; throws when it is malformed.
+ * Keys starting with `#` are comments.
+ */
+const loadAnswers = async (formID) => {
+	const file = path.join(answersDir, `${formID}.json`);
+	let text;
+	try {
+		text = await readFile(file, 'utf8');
+	} catch (e) {
+		if (e.code === 'ENOENT') return null;
+		throw new Error(`cannot read ${file}: ${e.message}`);
+	}
+	let obj;
+	try {
+		obj = JSON.parse(text);
+	} catch (e) {
+		throw new Error(`${file}: ${e.message}`);
+	}
+	if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+		throw new Error(`${file}: expected a JSON object {"question name": value}`);
+	}
+	const answers = new Map();
+	for (const [key, v] of Object.entries(obj)) {
+		if (key.startsWith('#')) continue;
+		const valid =
+			v === null ||
+			['string', 'number', 'boolean'].includes(typeof v) ||
+			(Array.isArray(v) && v.every((x) => typeof x === 'string'));
+		if (!valid) throw new Error(`${file}: "${key}": a value must be a string, a number, a list of strings or null`);
+		answers.set(key, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
+	}
+	return { file, answers };
+};
+
+/**
+ * Date shorthands for date/dateTime answers, so scenarios stay valid over time:
+ * `today`, `today-N` / `today+N` (N days) and `month`, `month-N` / `month+N`
+ * (the first day of this month, N months back / ahead). Other values pass through.
+ */
+const DATE_TOKEN = /^(today|month)(?:([+-])(\d+))?$/;
+const resolveDateToken = (value, valueType) => {
+	const m = DATE_TOKEN.exec(value);
+	if (!m || (valueType !== 'date' && valueType !== 'dateTime')) return value;
+	const n = m[2] ? Number(m[3]) * (m[2] === '-' ? -1 : 1) : 0;
+	const d = m[1] === 'today' ? addDays(NOW, n) : new Date(NOW.getFullYear(), NOW.getMonth() + n, 1);
+	if (valueType === 'date') return isoDate(d);
+	return new Date(d.getFullYear(), d.getMonth(), d.getDate(), NOW.getHours(), NOW.getMinutes()).toISOString();
+};
+
+/** Attach a generated PNG (or, for audio, WAV) under fileName, or `<question>.png` made unique. */
+const attachFile = (node, ctx, fileName) => {
+	const accept = node.nodeOptions?.media?.type ?? 'image';
+	const audio = accept === 'audio';
+	const ext = audio ? 'wav' : 'png';
+	if (!fileName) {
+		fileName = `${nodeName(node)}.${ext}`;
+		for (let i = 2; ctx.fileNames.has(fileName); i++) fileName = `${nodeName(node)}-${i}.${ext}`;
+	}
+	ctx.fileNames.add(fileName);
+	const bytes = audio ? makeWAV() : makePNG();
+	node.setValue(new File([bytes], fileName, { type: audio ? 'audio/wav' : 'image/png' }));
+	return bytes.length;
+};
+
+/**
+ * Enter the scenario value for one leaf. Same contract as answer(): true = set &
+ * constraint ok, false = set but constraint fails (or the value could not be
+ * entered: recorded in ctx.answerErrors, which stops the submission), null =
+ * no choices yet, retry next pass.
+ */
+const answerFromScenario = (node, ctx, value) => {
+	const ref = node.currentState.reference;
+	const name = nodeName(node);
+	const fail = (msg) => {
+		ctx.usedAnswers.add(name);
+		const err = `${ref}: ${msg}`;
+		if (!ctx.answerErrors.includes(err)) {
+			ctx.answerErrors.push(err);
+			log(`  ${ref}: answers file value ${JSON.stringify(value)}: ${msg}`);
+		}
+		return false;
+	};
+	if (Array.isArray(value) && !['select', 'rank'].includes(node.nodeType)) {
+		return fail(`a list is only for select_multiple and rank questions`);
+	}
+	try {
+		switch (node.nodeType) {
+			case 'select':
+			case 'rank': {
+				const options = node.currentState.valueOptions.map((o) => o.value);
+				if (options.length === 0) return null; // e.g. a choice filter waiting for an earlier answer
+				const multiple = node.nodeType === 'rank' || node.selectType === 'select';
+				if (value === ALL && !multiple) return fail(`"${ALL}" is only for select_multiple and rank questions`);
+				const wanted =
+					value === ALL ? options : Array.isArray(value) ? value : String(value).split(/\s+/).filter(Boolean);
+				if (!multiple && wanted.length !== 1) return fail('a select_one takes exactly one choice');
+				const unknown = wanted.filter((v) => !options.includes(v));
+				if (unknown.length) {
+					return fail(`${unknown.map((v) => JSON.stringify(v)).join(', ')} not among the choices: ${options.join(' ')}`);
+				}
+				if (node.nodeType === 'rank') node.setValues(wanted);
+				else if (multiple) node.selectValues(wanted);
+				else node.selectValue(wanted[0]);
+				break;
+			}
+			case 'range':
+				node.setValue(Number(value));
+				break;
+			case 'trigger':
+				node.setValue(true);
+				break;
+			case 'upload':
+				attachFile(node, ctx, String(value));
+				break;
+			case 'input':
+				node.setValue(resolveDateToken(String(value), node.valueType));
+				break;
+			default:
+				return fail(`unsupported node type ${node.nodeType}`);
+		}
+	} catch (e) {
+		return fail(`cannot be entered: ${e.message ?? e}`);
+	}
+	ctx.usedAnswers.add(name);
+	const ok = isConstraintOk(node);
+	log(`  ${ref} = ${JSON.stringify(node.currentState.instanceValue)} (answers file)${ok ? '' : '  (constraint fails)'}`);
+	return ok;
+};
+
 /**
  * Walk the instance tree, answering every relevant, writable, not yet
  * answered question. Returns the number of questions newly answered, so the
@@ -346,6 +491,15 @@ const fillPass = (root, ctx) => {
 				break;
 		}
 		if (st.readonly) return;
+		if (ctx.skipped.has(node.nodeId)) return;
+		const name = nodeName(node);
+		if (ctx.answers.get(name) === null) {
+			// null in the answers file: leave the question as the form has it (empty or its default)
+			ctx.skipped.add(node.nodeId);
+			ctx.usedAnswers.add(name);
+			log(`  ${st.reference} left as is (null in the answers file)`);
+			return;
+		}
 		if (ctx.answered.has(node.nodeId)) {
 			// Answered before, but the engine may have cleared it since (e.g. a choice
 			// filter that depends on a later answer removed the chosen option).
@@ -367,6 +521,7 @@ const fillPass = (root, ctx) => {
 /** Answer one leaf. true = set & constraint ok, false = set but constraint fails, null = could not set. */
 const answer = (node, ctx) => {
 	const ref = node.currentState.reference;
+	if (ctx.answers.has(nodeName(node))) return answerFromScenario(node, ctx, ctx.answers.get(nodeName(node)));
 	switch (node.nodeType) {
 		case 'select': {
 			const options = node.currentState.valueOptions.map((o) => o.value);
@@ -398,15 +553,8 @@ const answer = (node, ctx) => {
 			return isConstraintOk(node);
 		}
 		case 'upload': {
-			const accept = node.nodeOptions?.media?.type ?? 'image';
-			const audio = accept === 'audio';
-			const ext = audio ? 'wav' : 'png';
-			let fileName = `${nodeName(node)}.${ext}`;
-			for (let i = 2; ctx.fileNames.has(fileName); i++) fileName = `${nodeName(node)}-${i}.${ext}`;
-			ctx.fileNames.add(fileName);
-			const bytes = audio ? makeWAV() : makePNG();
-			node.setValue(new File([bytes], fileName, { type: audio ? 'audio/wav' : 'image/png' }));
-			log(`  ${ref} = ${JSON.stringify(node.currentState.instanceValue)} (${bytes.length} bytes)`);
+			const size = attachFile(node, ctx, null);
+			log(`  ${ref} = ${JSON.stringify(node.currentState.instanceValue)} (${size} bytes)`);
 			return isConstraintOk(node);
 		}
 		case 'input': {
@@ -536,7 +684,13 @@ const processForm = async (entry) => {
 		log(`  languages: ${root.languages.map((l) => l.language).join(', ')} (active: ${root.currentState.activeLanguage.language})`);
 	}
 
+	const scenario = await loadAnswers(formID);
+	if (scenario) log(`  answers file ${scenario.file} (${scenario.answers.size} question(s))`);
 	const ctx = {
+		answers: scenario?.answers ?? new Map(),
+		usedAnswers: new Set(),
+		answerErrors: [],
+		skipped: new Set(),
 		answered: new Map(),
 		retries: new Map(),
 		constraintFailures: new Set(),
@@ -565,6 +719,14 @@ const processForm = async (entry) => {
 		if (node.nodeType === 'upload' && v) attachments.push(v);
 	}
 	const repeats = collectRepeats(root, {});
+	if (scenario) {
+		const unused = [...scenario.answers.keys()].filter((k) => !ctx.usedAnswers.has(k));
+		if (unused.length) {
+			const w = `answers file: not used (no such question, not relevant, or read-only): ${unused.join(', ')}`;
+			warnings.push(w);
+			log(`  WARNING ${w}`);
+		}
+	}
 
 	const result = {
 		formId: formID,
@@ -575,8 +737,18 @@ const processForm = async (entry) => {
 		repeats,
 		attachments,
 	};
+	if (scenario) {
+		const rel = path.relative(process.cwd(), scenario.file);
+		result.answersFile = rel && !rel.startsWith('..') ? rel : scenario.file;
+	}
 	if (warnings.length) result.warnings = warnings;
 
+	if (ctx.answerErrors.length) {
+		result.error = `answers file values could not be entered: ${ctx.answerErrors.join('; ')}`;
+		log(`  ERROR form ${formID}: ${result.error}`);
+		if (violations.length) result.violations = violations;
+		return result;
+	}
 	if (violations.length) {
 		result.error = 'instance is invalid';
 		result.violations = violations;
