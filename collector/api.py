@@ -11,7 +11,8 @@ from collector.auth import current_actor, pop_device_token, roles_required
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, settings_payload
 from ingest import audit
-from ingest.accounts import authenticate, create_device, open_session
+from ingest.accounts import assign_forms, authenticate, create_device, open_session, revoke_device
+from ingest.db import begin_write, utcnow
 from ingest.models import Device, Form, Project, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import nest
 from ingest.publishing import current_version
@@ -34,6 +35,20 @@ class AppUserSchema(Schema):
 
     displayName = fields.String(required=True, validate=validate.Length(min=1, max=200))
     province = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2}$"))
+    #: form IDs the device may fill; omitted means every form of the project.
+    forms = fields.List(fields.String(), load_default=None)
+
+
+class AssignmentSchema(Schema):
+    """The forms a device may fill."""
+
+    forms = fields.List(fields.String(), required=True)
+
+
+class FormPatchSchema(Schema):
+    """Changes to a form (Central's PATCH /forms/:id)."""
+
+    state = fields.String(required=True, validate=validate.OneOf(["open", "closing", "closed"]))
 
 
 def _iso(moment) -> str | None:
@@ -138,12 +153,33 @@ def form(project_id: int, xml_form_id: str):
     return jsonify(_form_json(_form(project_id, xml_form_id)))
 
 
+def version_data(version: SubmissionVersion) -> dict:
+    """Return a stored version's normalised rows nested back into one document."""
+    rows = get_session().scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id))
+    return nest([{"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": r.data}
+                 for r in rows])
+
+
+def version_json(version: SubmissionVersion) -> dict:
+    """Describe one version of a submission (an edit is a new version), with its data."""
+    return {
+        "instanceId": version.instance_id, "createdAt": _iso(version.created_at), "current": version.current,
+        "deviceId": version.device_ident, "userAgent": version.user_agent,
+        "formVersion": version.version_string, "unknownVersion": version.unknown_version,
+        "attachmentsExpected": len(version.attachments),
+        "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None),
+        "data": version_data(version),
+    }
+
+
+def current_of(submission: Submission) -> SubmissionVersion:
+    """Return the version in force (the latest edit)."""
+    return next((v for v in submission.versions if v.current), submission.versions[-1])
+
+
 def submission_json(submission: Submission) -> dict:
     """Describe a submission as Central does, with its current version's normalised data."""
-    version = next((v for v in submission.versions if v.current), submission.versions[-1])
-    rows = get_session().scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id))
-    data = nest([{"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": r.data}
-                 for r in rows])
+    version = current_of(submission)
     expected = version.attachments
     return {
         "instanceId": submission.instance_id,
@@ -154,13 +190,14 @@ def submission_json(submission: Submission) -> dict:
         "reviewState": submission.review_state,
         "createdAt": _iso(submission.created_at),
         "updatedAt": _iso(submission.updated_at),
+        "versions": len(submission.versions),
         "currentVersion": {
             "instanceId": version.instance_id, "createdAt": _iso(version.created_at), "current": True,
             "formVersion": version.version_string, "unknownVersion": version.unknown_version,
         },
         "attachmentsExpected": len(expected),
         "attachmentsPresent": sum(1 for a in expected if a.blob_id is not None),
-        "data": data,
+        "data": version_data(version),
     }
 
 
@@ -216,7 +253,7 @@ def submission_xml(project_id: int, xml_form_id: str, instance_id: str):
     :raise 404: no such form or submission.
     """
     found = _submission(_form(project_id, xml_form_id), instance_id)
-    version = next(v for v in found.versions if v.current)
+    version = current_of(found)
     session = get_session()
     audit.record(session, "submission.read_xml", f"submission:{found.id}", user_id=current_actor().user.id)
     session.commit()
@@ -231,7 +268,7 @@ def submission_attachments(project_id: int, xml_form_id: str, instance_id: str):
     :raise 404: no such form or submission.
     """
     found = _submission(_form(project_id, xml_form_id), instance_id)
-    version = next(v for v in found.versions if v.current)
+    version = current_of(found)
     return jsonify([{"name": a.name, "exists": a.blob_id is not None} for a in version.attachments])
 
 
@@ -243,7 +280,7 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
     :raise 404: no such submission, or the file has not arrived.
     """
     found = _submission(_form(project_id, xml_form_id), instance_id)
-    version = next(v for v in found.versions if v.current)
+    version = current_of(found)
     attachment = next((a for a in version.attachments if a.name == name and a.blob is not None), None)
     if attachment is None:
         abort(404, "That file has not been received.")
@@ -254,14 +291,18 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
                      download_name=attachment.name, etag=attachment.blob.md5)
 
 
+def _server_url(device: Device) -> str:
+    """Return the device's token URL on the host the request came in by."""
+    return device_url(request.host_url.rstrip("/") + request.script_root, device)
+
+
 def device_json(device: Device, project_name: str) -> dict:
     """Describe a device with its token URL and Collect QR payload."""
-    base = request.host_url.rstrip("/") + request.script_root
-    url = device_url(base, device)
+    url = _server_url(device)
     return {
         "id": device.id, "projectId": device.project_id, "displayName": device.display_name,
         "province": device.province_code, "token": device.token, "createdAt": _iso(device.created_at),
-        "revokedAt": _iso(device.revoked_at), "serverUrl": url,
+        "revokedAt": _iso(device.revoked_at), "serverUrl": url, "forms": [f.xml_form_id for f in device.forms],
         "qrPayload": settings_payload(collect_settings(url, project_name)),
     }
 
@@ -276,7 +317,162 @@ def create_app_user(project_id: int):
     project_row = _project(project_id)
     body = AppUserSchema().load(_json_body())
     session = get_session()
-    device = create_device(session, project_id, body["displayName"], body["province"])
+    device = create_device(session, project_id, body["displayName"], body["province"], body["forms"])
     audit.record(session, "device.create", f"device:{device.id}", user_id=current_actor().user.id)
     session.commit()
     return jsonify(device_json(device, project_row.name)), 201
+
+
+@bp.patch("/projects/<int:project_id>/forms/<xml_form_id>")
+@roles_required("admin", "manager")
+def update_form(project_id: int, xml_form_id: str):
+    """Set a form's state: open (listed), closing (not listed, still accepting) or closed (refusing).
+
+    :raise 404: no such form.
+    """
+    body = FormPatchSchema().load(_json_body())
+    session = get_session()
+    begin_write(session)
+    form_row = _form(project_id, xml_form_id)
+    form_row.state = body["state"]
+    audit.record(session, "form.state", f"form:{xml_form_id}", user_id=current_actor().user.id, state=body["state"])
+    session.commit()
+    return jsonify(_form_json(form_row))
+
+
+@bp.delete("/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>")
+@roles_required("admin")
+def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
+    """Delete a submission: hidden from reads, and its instanceID refused from then on (409).
+
+    :raise 404: no such form or submission.
+    """
+    session = get_session()
+    begin_write(session)
+    found = _submission(_form(project_id, xml_form_id), instance_id)
+    found.deleted_at = utcnow()
+    audit.record(session, "submission.delete", f"submission:{found.id}", user_id=current_actor().user.id)
+    session.commit()
+    return jsonify({"success": True})
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>/versions")
+@roles_required(*STAFF)
+def submission_versions(project_id: int, xml_form_id: str, instance_id: str):
+    """List every version of a submission, newest first, each with its data (audited).
+
+    :raise 404: no such form or submission.
+    """
+    found = _submission(_form(project_id, xml_form_id), instance_id)
+    body = [version_json(v) for v in reversed(found.versions)]
+    session = get_session()
+    audit.record(session, "submission.read_versions", f"submission:{found.id}", user_id=current_actor().user.id)
+    session.commit()
+    return jsonify(body)
+
+
+def _version(found: Submission, version_id: str) -> SubmissionVersion:
+    """:raise 404: the submission has no such version."""
+    version = next((v for v in found.versions if v.instance_id == version_id), None)
+    if version is None:
+        abort(404, "No such version of this submission.")
+    return version
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>/versions/<version_id>")
+@roles_required(*STAFF)
+def submission_version(project_id: int, xml_form_id: str, instance_id: str, version_id: str):
+    """Return one version of a submission with its data (audited).
+
+    :raise 404: no such form, submission or version.
+    """
+    found = _submission(_form(project_id, xml_form_id), instance_id)
+    body = version_json(_version(found, version_id))
+    session = get_session()
+    audit.record(session, "submission.read", f"submission:{found.id}", user_id=current_actor().user.id,
+                 version=version_id)
+    session.commit()
+    return jsonify(body)
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>/versions/<version_id>.xml")
+@roles_required(*STAFF)
+def submission_version_xml(project_id: int, xml_form_id: str, instance_id: str, version_id: str):
+    """Return one version's raw XML exactly as received (audited).
+
+    :raise 404: no such form, submission or version.
+    """
+    found = _submission(_form(project_id, xml_form_id), instance_id)
+    version = _version(found, version_id)
+    session = get_session()
+    audit.record(session, "submission.read_xml", f"submission:{found.id}", user_id=current_actor().user.id,
+                 version=version_id)
+    session.commit()
+    return Response(version.xml, content_type="application/xml")
+
+
+def _device(project_id: int, device_id: int) -> Device:
+    """:raise 404: no such device in the project."""
+    device = get_session().get(Device, device_id)
+    if device is None or device.project_id != project_id:
+        abort(404, "No such app user.")
+    return device
+
+
+@bp.get("/projects/<int:project_id>/app-users")
+@roles_required("admin", "manager")
+def app_users(project_id: int):
+    """List a project's devices with their token URLs and assigned forms."""
+    project_row = _project(project_id)
+    rows = get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id))
+    return jsonify([device_json(d, project_row.name) for d in rows])
+
+
+@bp.delete("/projects/<int:project_id>/app-users/<int:device_id>")
+@roles_required("admin", "manager")
+def revoke_app_user(project_id: int, device_id: int):
+    """Revoke a device's token; its next request is refused with 403.
+
+    :raise 404: no such device.
+    """
+    session = get_session()
+    device = _device(project_id, device_id)
+    revoke_device(session, device)
+    audit.record(session, "device.revoke", f"device:{device.id}", user_id=current_actor().user.id)
+    session.commit()
+    return jsonify({"success": True})
+
+
+@bp.put("/projects/<int:project_id>/app-users/<int:device_id>/forms")
+@roles_required("admin", "manager")
+def assign_app_user_forms(project_id: int, device_id: int):
+    """Replace the forms a device may list and fill.
+
+    :raise 404: no such device.  :raise 400: an unknown form ID.
+    """
+    body = AssignmentSchema().load(_json_body())
+    session = get_session()
+    device = _device(project_id, device_id)
+    assign_forms(session, device, body["forms"])
+    audit.record(session, "device.assign", f"device:{device.id}", user_id=current_actor().user.id, forms=body["forms"])
+    session.commit()
+    return jsonify(device_json(device, _project(project_id).name))
+
+
+@bp.get("/projects/<int:project_id>/app-users/<int:device_id>/qr.<any(png, svg):kind>")
+@roles_required("admin", "manager")
+def app_user_qr(project_id: int, device_id: int, kind: str):
+    """Render a device's ODK Collect QR code as PNG or SVG.
+
+    :raise 404: no such device.
+    """
+    import io
+
+    from collector.devices import qr_code
+
+    device = _device(project_id, device_id)
+    if device.revoked_at is not None:
+        abort(404, "This app user was revoked.")
+    out = io.BytesIO()
+    qr_code(collect_settings(_server_url(device), _project(project_id).name)).save(out, kind=kind, scale=6, border=4)
+    return Response(out.getvalue(), content_type="image/png" if kind == "png" else "image/svg+xml")

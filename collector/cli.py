@@ -155,6 +155,27 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
             click.secho(f"  missing media: {', '.join(result.missing_media)}", fg="yellow")
 
 
+@forms.command("state")
+@click.argument("xml_form_id")
+@click.argument("state", type=click.Choice(["open", "closing", "closed"]))
+@click.option("--project", "project_id", default=1, show_default=True)
+@with_appcontext
+def forms_state(xml_form_id, state, project_id):
+    """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data."""
+    from ingest.db import begin_write
+    from ingest.models import Form
+
+    session = get_session()
+    begin_write(session)
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        _fail(f"No form '{xml_form_id}' in project {project_id}.")
+    form.state = state
+    audit.record(session, "form.state", f"form:{xml_form_id}", state=state, via="cli")
+    session.commit()
+    click.echo(f"{xml_form_id} is now {state}.")
+
+
 @forms.command("list")
 @click.option("--project", "project_id", default=1, show_default=True)
 @with_appcontext
@@ -228,8 +249,9 @@ def show_device(device, project_name: str) -> None:
 @click.argument("name")
 @click.option("--project", "project_id", default=1, show_default=True)
 @click.option("--province", default=None, help="Two-digit province code of the device.")
+@click.option("--form", "form_ids", multiple=True, help="Form the device may fill (repeatable; default: every form).")
 @with_appcontext
-def devices_create(name, project_id, province):
+def devices_create(name, project_id, province, form_ids):
     """Create a device and print its token URL and QR code."""
     from ingest.accounts import create_device
     from ingest.publishing import ensure_project
@@ -237,10 +259,10 @@ def devices_create(name, project_id, province):
     session = get_session()
     project = ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
     try:
-        device = create_device(session, project_id, name, province)
+        device = create_device(session, project_id, name, province, list(form_ids) or None)
     except IngestError as exc:
         _fail(exc.message)
-    audit.record(session, "device.create", f"device:{device.id}")
+    audit.record(session, "device.create", f"device:{device.id}", via="cli")
     session.commit()
     show_device(device, project.name)
 
@@ -254,7 +276,31 @@ def devices_list(project_id):
 
     for device in get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id)):
         state = "revoked" if device.revoked_at else "active"
-        click.echo(f"{device.id}\t{state}\t{device.province_code or '-'}\t{device.display_name}")
+        forms_text = ",".join(f.xml_form_id for f in device.forms) or "-"
+        click.echo(f"{device.id}\t{state}\t{device.province_code or '-'}\t{device.display_name}\t{forms_text}")
+
+
+@devices.command("assign")
+@click.argument("device_id", type=int)
+@click.argument("form_ids", nargs=-1)
+@click.option("--all", "all_forms", is_flag=True, help="Assign every form of the project.")
+@with_appcontext
+def devices_assign(device_id, form_ids, all_forms):
+    """Set the forms a device may list and fill."""
+    from ingest.accounts import assign_forms
+    from ingest.models import Device
+
+    session = get_session()
+    device = session.get(Device, device_id)
+    if device is None:
+        _fail(f"No device with id {device_id}.")
+    try:
+        assign_forms(session, device, None if all_forms else list(form_ids))
+    except IngestError as exc:
+        _fail(exc.message)
+    audit.record(session, "device.assign", f"device:{device.id}", via="cli")
+    session.commit()
+    click.echo(f"Device {device_id} may fill: {', '.join(f.xml_form_id for f in device.forms) or 'nothing'}.")
 
 
 @devices.command("revoke")
@@ -342,7 +388,7 @@ def ingest_replay(xml_form_id):
 def setup(device_name):
     """Migrate the database, publish the bundled forms and show a ready device (safe to re-run)."""
     from forms import BUNDLED_FORMS_DIR
-    from ingest.accounts import create_device
+    from ingest.accounts import assign_forms, create_device
     from ingest.models import Device
     from ingest.publishing import ensure_project
 
@@ -355,6 +401,8 @@ def setup(device_name):
     if device is None:
         device = create_device(session, 1, device_name)
         audit.record(session, "device.create", f"device:{device.id}", via="setup")
+    else:
+        assign_forms(session, device, None)  # forms published since the last run reach the tablet too
     session.commit()
     click.echo(f"Server URL: {current_app.config['PUBLIC_URL']}")
     show_device(device, project.name)

@@ -36,10 +36,13 @@ def _project_access(project_id: int) -> None:
 def _open_version(project_id: int, xml_form_id: str, listed_only: bool = False) -> tuple[Form, FormVersion]:
     """Return a form and its current published version.
 
-    :raise 404: no such form, or never published.
+    :raise 403: a device not assigned to the form.  :raise 404: no such form, or never published.
     """
     session = get_session()
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    device = current_actor().device
+    if form is not None and device is not None and form not in device.forms:
+        abort(403, f"This device may not use the form '{xml_form_id}'. Ask your trainer to assign it.")
     version = current_version(session, form) if form else None
     if version is None or (listed_only and form.state != "open"):
         abort(404, f"The form '{xml_form_id}' is not on this server.")
@@ -60,6 +63,9 @@ def form_list(project_id: int):
     _project_access(project_id)
     session = get_session()
     query = select(Form).where(Form.project_id == project_id, Form.state == "open").order_by(Form.xml_form_id)
+    device = current_actor().device
+    if device is not None:
+        query = query.where(Form.id.in_([f.id for f in device.forms]))
     wanted = request.args.get("formID")
     if wanted:
         query = query.where(Form.xml_form_id == wanted)
@@ -139,6 +145,7 @@ def submission_probe(project_id: int):
     """Answer Collect's pre-flight with 204 and the largest body we accept."""
     _project_access(project_id)
     response = openrosa_headers(Response(status=204))
+    del response.headers["Content-Type"]
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(request.max_content_length)
     return response
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict
-from ingest.models import Device, User, UserSession
+from ingest.models import Device, Form, User, UserSession
 
 ROLES = ("admin", "manager", "viewer")
 #: Shortest password accepted for a web user.
@@ -88,17 +88,44 @@ def close_session(session: Session, token: str) -> bool:
     return row is not None
 
 
-def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None) -> Device:
-    """Create an app user with a fresh unguessable token."""
+def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None,
+                  form_ids: list[str] | None = None) -> Device:
+    """Create an app user with a fresh unguessable token, assigned to `form_ids` (None: every form).
+
+    :raise BadSubmission: no name, or an unknown form ID.
+    """
     begin_write(session)
     display_name = display_name.strip()
     if not display_name:
         raise BadSubmission("A device needs a display name.")
     device = Device(project_id=project_id, display_name=display_name[:200], province_code=province_code,
                     token=secrets.token_urlsafe(48))
+    device.forms = project_forms(session, project_id, form_ids)
     session.add(device)
     session.flush()
     return device
+
+
+def project_forms(session: Session, project_id: int, form_ids: list[str] | None) -> list[Form]:
+    """Return the named forms of a project, or all of them when `form_ids` is None.
+
+    :raise BadSubmission: a form ID the project does not have.
+    """
+    query = select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id)
+    if form_ids is None:
+        return list(session.scalars(query))
+    found = list(session.scalars(query.where(Form.xml_form_id.in_(form_ids))))
+    unknown = sorted(set(form_ids) - {f.xml_form_id for f in found})
+    if unknown:
+        raise BadSubmission(f"No such form in project {project_id}: {', '.join(unknown)}.")
+    return found
+
+
+def assign_forms(session: Session, device: Device, form_ids: list[str] | None) -> None:
+    """Replace the forms a device may fill (None: every form of its project)."""
+    begin_write(session)
+    device.forms = project_forms(session, device.project_id, form_ids)
+    session.flush()
 
 
 def device_for_token(session: Session, token: str) -> Device | None:

@@ -18,6 +18,12 @@ class BadSubmission(IngestError):
     status = 400
 
 
+class Forbidden(IngestError):
+    """The caller may not do this (403)."""
+
+    status = 403
+
+
 class NotFound(IngestError):
     """The form, version or record does not exist (404)."""
 

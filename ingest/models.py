@@ -69,6 +69,18 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    #: the forms this device may list and fill; a device sees nothing it is not assigned.
+    forms: Mapped[list["Form"]] = relationship(secondary="device_forms", order_by="Form.xml_form_id")
+
+
+class DeviceForm(Base):
+    """Assignment of a form to a device (Central's app-user form access)."""
+
+    __tablename__ = "device_forms"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"), primary_key=True)
+
 
 class Form(Base):
     """A form known by its form ID within a project; its content lives in versions."""

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.db import begin_write, utcnow
-from ingest.errors import BadSubmission, Conflict, NotFound
+from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
 from ingest.models import (
     Blob, Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
@@ -132,6 +132,8 @@ def receive_submission(
     versions = _published_versions(session, form) if form else []
     if form is None or not versions:
         raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
+    if device is not None and form not in device.forms:
+        raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
     if form.state == "closed":
         raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
     known = next((v for v in versions if v.version == version_string), None)

@@ -125,8 +125,8 @@ def published_form(app, db_session, compiled_sample):
 
 
 @pytest.fixture
-def device(app, db_session):
-    """Create a device in project 1 and return it."""
+def device(app, db_session, published_form):
+    """Create a device in project 1, assigned to the sample form, and return it."""
     from ingest.accounts import create_device
     from ingest.publishing import ensure_project
 
@@ -148,10 +148,14 @@ def admin(app, db_session):
 
 def make_instance(instance_id: str | None = None, *, version: str = "2026112901", form_id: str = "sample_case",
                   name: str = "Test Person", age: str = "30", photo: str | None = "photo.jpg",
-                  places=(("Vientiane", "2"), ("Bangkok", "10")), deprecated_id: str | None = None) -> bytes:
-    """Return an instance of the sample form written the way JavaRosa writes it."""
+                  places=(("Vientiane", "2"), ("Bangkok", "10")), place_photos=(),
+                  deprecated_id: str | None = None) -> bytes:
+    """Return an instance of the sample form written the way JavaRosa writes it (empty elements as `<q />`)."""
     instance_id = instance_id or f"uuid:{uuid.uuid4()}"
-    route = "".join(f"<route><place>{p}</place><days>{d}</days></route>" for p, d in places)
+    photos = list(place_photos) + [""] * len(places)
+    route = "".join(f"<route><place>{p}</place><days>{d}</days>"
+                    + (f"<place_photo>{photos[i]}</place_photo>" if photos[i] else "<place_photo />") + "</route>"
+                    for i, (p, d) in enumerate(places))
     deprecated = f"<orx:deprecatedID>{deprecated_id}</orx:deprecatedID>" if deprecated_id else ""
     return (
         f'<?xml version=\'1.0\' ?><data id="{form_id}" version="{version}" '
@@ -159,6 +163,6 @@ def make_instance(instance_id: str | None = None, *, version: str = "2026112901"
         'xmlns:orx="http://openrosa.org/xforms" xmlns:odk="http://www.opendatakit.org/xforms">'
         f"<consent>yes</consent><full_name>{name}</full_name><age>{age}</age>"
         "<indicators>deception debt</indicators><province>01</province>"
-        f"<photo>{photo or ''}</photo>{route}"
+        + (f"<photo>{photo}</photo>" if photo else "<photo />") + route +
         f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>"
     ).encode()

@@ -51,9 +51,9 @@ class LiveServer:
                 self._log_handle.close()
                 raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
             try:
-                requests.get(f"{self.url}/v1/projects", timeout=1)
+                requests.get(f"{self.url}/v1/projects", timeout=5)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start in 30 s")
 

@@ -62,7 +62,7 @@ def test_publish_list_download_submit_and_read_back_over_http(live):
                            headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
     [record] = records
     assert record["instanceId"] == instance_id and record["deviceId"] == "collect:e2e0001"
-    assert record["data"]["route"] == [{"place": "Vientiane", "days": 2}, {"place": "Bangkok", "days": 10}]
+    assert record["data"]["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
     assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
     photo = requests.get(f"{live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}/attachments/1700000000000.jpg",
                          auth=("staff@example.la", "staff password 123"), timeout=10)

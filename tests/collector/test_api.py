@@ -29,7 +29,7 @@ def test_session_token_reads_submissions_with_repeats_as_child_rows(client, devi
     assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
     data = record["data"]
     assert data["full_name"] == "Test Person" and data["age"] == 30
-    assert data["route"] == [{"place": "Vientiane", "days": 2}, {"place": "Bangkok", "days": 10}]
+    assert data["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
     # Reading identifiable data leaves a trace naming who read what, and not the data itself.
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "submission.list"))
     assert event.resource == "form:sample_case" and event.details == {"count": 1}

@@ -130,7 +130,7 @@ def test_submissions_list_prints_normalised_values(runner, client, device, publi
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.splitlines()[0])
     assert record["instanceId"] == "uuid:cli"
-    assert record["data"]["route"][1] == {"place": "Bangkok", "days": 10}
+    assert record["data"]["route"][1] == {"place": "Bangkok", "days": 10, "place_photo": None}
     assert runner.invoke(args=["submissions", "list", "nothing"]).exit_code == 1
 
 

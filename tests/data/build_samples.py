@@ -27,6 +27,7 @@ def build_sample(path: Path, version: str = "2026112901") -> None:
         ["begin_repeat", "route", "ເສັ້ນທາງ", "Route", "", "", "", "", "", ""],
         ["text", "place", "ສະຖານທີ່", "Place", "", "", "", "", "", ""],
         ["integer", "days", "ຈຳນວນມື້", "Days", "", "", "", "", "", ""],
+        ["image", "place_photo", "ຮູບສະຖານທີ່", "Photo of the place", "", "", "", "", "max-pixels=1024", ""],
         ["end_repeat", "", "", "", "", "", "", "", "", ""],
     ])
     sheet(wb, "choices", [

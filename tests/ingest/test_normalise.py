@@ -18,7 +18,7 @@ def test_values_are_typed_and_repeats_become_child_rows():
     assert root.data["age"] == 31 and root.data["indicators"] == ["deception", "debt"]
     assert root.data["meta/instanceID"] == "uuid:n1"
     assert (first.path, first.position, first.parent) == ("/data/route", 1, root)
-    assert second.data == {"place": "Bangkok", "days": 10}
+    assert second.data == {"place": "Bangkok", "days": 10, "place_photo": None}
 
 
 def test_unparseable_number_is_kept_as_text_not_lost():
@@ -43,4 +43,4 @@ def test_nest_rebuilds_the_document():
     stored = [{"id": ids[id(r)], "parent_id": ids[id(r.parent)] if r.parent else None, "path": r.path,
                "position": r.position, "data": r.data} for r in rows]
     doc = nest(stored)
-    assert doc["route"] == [{"place": "Vientiane", "days": 2}, {"place": "Bangkok", "days": 10}]
+    assert doc["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
