@@ -36,10 +36,8 @@ def database_url(request, tmp_path_factory):
     yield url
 
 
-@pytest.fixture
-def clean_db(database_url):
-    """Empty every table after the test, so each test starts from a blank database."""
-    yield database_url
+def truncate(database_url: str) -> None:
+    """Empty every table of the test database."""
     engine = make_engine(database_url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
@@ -49,6 +47,13 @@ def clean_db(database_url):
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
+
+
+@pytest.fixture
+def clean_db(database_url):
+    """Empty every table after the test, so each test starts from a blank database."""
+    yield database_url
+    truncate(database_url)
 
 
 @pytest.fixture
