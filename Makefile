@@ -35,7 +35,7 @@ test: install-test js
 	$(BIN)/pytest
 
 bench: install-test
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) tests/js/node_modules .pytest_cache
