@@ -16,6 +16,7 @@ from ingest.db import begin_write, utcnow
 from ingest.models import Device, Form, Project, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import nest
 from ingest.publishing import current_version
+from ingest.queries import submissions_of
 
 bp = Blueprint("api", __name__)
 bp.url_value_preprocessor(pop_device_token)
@@ -201,11 +202,6 @@ def submission_json(submission: Submission) -> dict:
     }
 
 
-def _submissions_query(form: Form):
-    return (select(Submission).where(Submission.form_id == form.id, Submission.deleted_at.is_(None))
-            .order_by(Submission.id))
-
-
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
 @roles_required(*STAFF)
 def submissions(project_id: int, xml_form_id: str):
@@ -215,7 +211,7 @@ def submissions(project_id: int, xml_form_id: str):
     """
     form_row = _form(project_id, xml_form_id)
     session = get_session()
-    rows = [submission_json(s) for s in session.scalars(_submissions_query(form_row))]
+    rows = [submission_json(s) for s in session.scalars(submissions_of(form_row))]
     audit.record(session, "submission.list", f"form:{form_row.xml_form_id}", user_id=current_actor().user.id,
                  count=len(rows))
     session.commit()
@@ -224,7 +220,7 @@ def submissions(project_id: int, xml_form_id: str):
 
 def _submission(form_row: Form, instance_id: str) -> Submission:
     """:raise 404: no such submission."""
-    found = get_session().scalar(_submissions_query(form_row).where(Submission.instance_id == instance_id))
+    found = get_session().scalar(submissions_of(form_row).where(Submission.instance_id == instance_id))
     if found is None:
         abort(404, "No such submission.")
     return found

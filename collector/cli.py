@@ -335,7 +335,8 @@ def submissions():
 def submissions_list(xml_form_id, project_id):
     """Print a form's submissions with their normalised values, one JSON object a line."""
     from collector.api import submission_json
-    from ingest.models import Form, Submission
+    from ingest.models import Form
+    from ingest.queries import submissions_of
 
     session = get_session()
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
@@ -343,8 +344,7 @@ def submissions_list(xml_form_id, project_id):
         _fail(f"No form '{xml_form_id}' in project {project_id}.")
     count = 0
     with current_app.test_request_context():
-        for sub in session.scalars(select(Submission).where(Submission.form_id == form.id,
-                                                            Submission.deleted_at.is_(None)).order_by(Submission.id)):
+        for sub in session.scalars(submissions_of(form)):
             click.echo(json.dumps(submission_json(sub), ensure_ascii=False))
             count += 1
     audit.record(session, "submission.list", f"form:{xml_form_id}", via="cli", count=count)

@@ -13,7 +13,7 @@ from ingest.errors import IngestError
 
 logger = logging.getLogger(__name__)
 
-OPENROSA_BLUEPRINTS = {"openrosa", "openrosa_key"}
+OPENROSA_BLUEPRINTS = {"openrosa", "openrosa_key", "drafts_test"}
 OPENROSA_NS = "http://openrosa.org/http/response"
 
 

@@ -74,17 +74,26 @@ def form_list(project_id: int):
         version = current_version(session, form)
         if version is None:
             continue
-        manifest = ""
-        if version.attachments:
-            manifest = f"<manifestUrl>{escape(_url('manifest', project_id=project_id, xml_form_id=form.xml_form_id))}</manifestUrl>"
-        items.append(
-            "<xform>"
-            f"<formID>{escape(form.xml_form_id)}</formID>"
+        manifest = _url("manifest", project_id=project_id, xml_form_id=form.xml_form_id) if version.attachments else None
+        items.append(form_list_entry(form.xml_form_id, version,
+                                     _url("form_xml", project_id=project_id, xml_form_id=form.xml_form_id), manifest))
+    return form_list_response(items)
+
+
+def form_list_entry(xml_form_id: str, version: FormVersion, download_url: str, manifest_url: str | None) -> str:
+    """Render one <xform> of an OpenRosa form list."""
+    manifest = f"<manifestUrl>{escape(manifest_url)}</manifestUrl>" if manifest_url else ""
+    return ("<xform>"
+            f"<formID>{escape(xml_form_id)}</formID>"
             f"<name>{escape(version.title)}</name>"
             f"<version>{escape(version.version)}</version>"
             f"<hash>md5:{version.xml_md5}</hash>"
-            f"<downloadUrl>{escape(_url('form_xml', project_id=project_id, xml_form_id=form.xml_form_id))}</downloadUrl>"
+            f"<downloadUrl>{escape(download_url)}</downloadUrl>"
             f"{manifest}</xform>")
+
+
+def form_list_response(items: list[str]) -> Response:
+    """Wrap rendered entries in an OpenRosa xformsList response."""
     return _xml('<xforms xmlns="http://openrosa.org/xforms/xformsList">' + "".join(items) + "</xforms>")
 
 
@@ -97,6 +106,11 @@ def form_xml(project_id: int, xml_form_id: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
+    return form_xml_response(version)
+
+
+def form_xml_response(version: FormVersion) -> Response:
+    """Serve an XForm with its md5 as ETag."""
     response = _xml(version.xml)
     response.set_etag(version.xml_md5)
     return response.make_conditional(request)
@@ -111,11 +125,17 @@ def manifest(project_id: int, xml_form_id: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
+    return manifest_response(version, lambda name: _url("attachment", project_id=project_id, xml_form_id=xml_form_id,
+                                                        name=name))
+
+
+def manifest_response(version: FormVersion, url_for_name) -> Response:
+    """Render the manifest of a version's uploaded media; `url_for_name` builds each download URL."""
     files = []
     for attachment in version.attachments:
         if attachment.blob is None:
             continue  # a missing file is not offered; Collect would fail on its download
-        url = _url("attachment", project_id=project_id, xml_form_id=xml_form_id, name=attachment.name)
+        url = url_for_name(attachment.name)
         files.append(f"<mediaFile><filename>{escape(attachment.name)}</filename>"
                      f"<hash>md5:{attachment.blob.md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>")
     return _xml('<manifest xmlns="http://openrosa.org/xforms/xformsManifest">' + "".join(files) + "</manifest>")
@@ -130,6 +150,14 @@ def attachment(project_id: int, xml_form_id: str, name: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
+    return attachment_response(version, name)
+
+
+def attachment_response(version: FormVersion, name: str) -> Response:
+    """Serve one media file of a version with its md5 as ETag.
+
+    :raise 404: no such file, or not uploaded yet.
+    """
     found = get_session().scalar(select(FormAttachment).where(
         FormAttachment.form_version_id == version.id, FormAttachment.name == name))
     if found is None or found.blob is None:
@@ -144,6 +172,11 @@ def attachment(project_id: int, xml_form_id: str, name: str):
 def submission_probe(project_id: int):
     """Answer Collect's pre-flight with 204 and the largest body we accept."""
     _project_access(project_id)
+    return probe_response()
+
+
+def probe_response() -> Response:
+    """Answer a HEAD/GET on a submission URL: 204 and the largest body accepted."""
     response = openrosa_headers(Response(status=204))
     del response.headers["Content-Type"]
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(request.max_content_length)
@@ -159,6 +192,15 @@ def submission(project_id: int):
     :raise 409: conflicting instance or closed form.  :raise 413: body over the advertised limit.
     """
     _project_access(project_id)
+    actor = current_actor()
+    return submission_response(project_id, device=actor.device, user_id=actor.user.id if actor.user else None)
+
+
+def submission_response(project_id: int, *, device=None, user_id: int | None = None, draft=None) -> Response:
+    """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
+
+    :raise 400: not multipart, or no xml_submission_file.  :raise 413: body over the advertised limit.
+    """
     limit = request.max_content_length
     if request.content_length is not None and limit is not None and request.content_length > limit:
         # Refuse before reading a byte of the body.
@@ -166,12 +208,11 @@ def submission(project_id: int):
     if request.mimetype != "multipart/form-data":
         abort(400, "A submission must be sent as multipart/form-data.")
     xml = _read_xml_part()
-    actor = current_actor()
     files = [IncomingFile(name=fs.filename or key, stream=fs.stream, content_type=fs.mimetype or "application/octet-stream")
              for key, fs in request.files.items(multi=True) if key != "xml_submission_file"]
     received = receive_submission(
         get_session(), get_store(), project_id=project_id, xml=xml, files=files,
-        device=actor.device, user_id=actor.user.id if actor.user else None,
+        device=device, user_id=user_id, draft=draft,
         device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
     message = "Your record was received." if received.created else "Your record was already received; files were added."
     return openrosa_message(201, message, nature="submit_success")

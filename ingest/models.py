@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Index,
+    Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -102,7 +102,10 @@ class FormVersion(Base):
     """One compiled version of a form; a draft until published_at is set."""
 
     __tablename__ = "form_versions"
-    __table_args__ = (UniqueConstraint("form_id", "version"),)
+    # A version string is published at most once per form; a draft may reuse one (publishing it is refused).
+    __table_args__ = (Index("uq_form_versions_published", "form_id", "version", unique=True,
+                            sqlite_where=text("published_at IS NOT NULL"),
+                            postgresql_where=text("published_at IS NOT NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
@@ -117,6 +120,10 @@ class FormVersion(Base):
     fields: Mapped[list] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: secret of the draft's test URL (/v1/test/<token>/...); cleared on publish.
+    draft_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: pyxform warnings at upload, shown to the trainer ([{level, message, sheet, row}]).
+    warnings: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
 
     form: Mapped[Form] = relationship(back_populates="versions")
     attachments: Mapped[list["FormAttachment"]] = relationship(
@@ -164,6 +171,8 @@ class Submission(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_state: Mapped[str | None] = mapped_column(String(20))
+    #: test data sent to a draft; never shown with real data, deleted when the draft is published or replaced.
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

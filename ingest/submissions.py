@@ -108,8 +108,9 @@ def receive_submission(
     user_id: int | None = None,
     device_ident: str | None = None,
     user_agent: str | None = None,
+    draft: FormVersion | None = None,
 ) -> Received:
-    """Store one submission POST exactly once and commit it.
+    """Store one submission POST exactly once and commit it; with `draft`, as test data of that draft.
 
     :raise BadSubmission: malformed or unsafe XML, no form ID.
     :raise NotFound: unknown form, or an edit of an unknown instance.
@@ -128,13 +129,17 @@ def receive_submission(
     deprecated_id = find_meta(root, "deprecatedID")
 
     begin_write(session)
-    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
-    versions = _published_versions(session, form) if form else []
+    if draft is not None:
+        form = draft.form if draft.form.xml_form_id == xml_form_id else None
+        versions = [draft] if form else []
+    else:
+        form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+        versions = _published_versions(session, form) if form else []
     if form is None or not versions:
         raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
-    if device is not None and form not in device.forms:
+    if draft is None and device is not None and form not in device.forms:
         raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
-    if form.state == "closed":
+    if draft is None and form.state == "closed":
         raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
     known = next((v for v in versions if v.version == version_string), None)
     form_version = known or _nearest_version(versions, version_string)
@@ -149,7 +154,8 @@ def receive_submission(
         try:
             with session.begin_nested():
                 version = _insert_new(session, form, form_version, known is None, instance_id, deprecated_id,
-                                      version_string, xml, sha, root, device, user_id, device_ident, user_agent, names)
+                                      version_string, xml, sha, root, device, user_id, device_ident, user_agent, names,
+                                      draft is not None)
             break
         except IntegrityError:
             # Another request stored the same instanceID between our read and insert: answer as for a retry.
@@ -173,7 +179,7 @@ def _retry_or_conflict(session, store, existing: SubmissionVersion, xml: bytes, 
 
 
 def _insert_new(session, form, form_version, unknown, instance_id, deprecated_id, version_string, xml, sha,
-                root, device, user_id, device_ident, user_agent, names) -> SubmissionVersion:
+                root, device, user_id, device_ident, user_agent, names, is_draft) -> SubmissionVersion:
     carried: dict[str, int | None] = {}
     if deprecated_id:
         old = session.scalar(select(SubmissionVersion).where(
@@ -188,7 +194,7 @@ def _insert_new(session, form, form_version, unknown, instance_id, deprecated_id
         submission.updated_at = utcnow()
         carried = {a.name: a.blob_id for a in old.attachments}
     else:
-        submission = Submission(form_id=form.id, instance_id=instance_id,
+        submission = Submission(form_id=form.id, instance_id=instance_id, draft=is_draft,
                                 device_id=device.id if device else None, user_id=user_id)
         session.add(submission)
     version = SubmissionVersion(

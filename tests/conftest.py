@@ -118,6 +118,16 @@ def compiled_sample():
 
 
 @pytest.fixture
+def published_form_project(app, db_session):
+    """Create project 1 with no forms."""
+    from ingest.publishing import ensure_project
+
+    project = ensure_project(db_session, 1)
+    db_session.commit()
+    return project
+
+
+@pytest.fixture
 def published_form(app, db_session, compiled_sample):
     """Publish the sample form with its media into project 1 and return its version."""
     from ingest.publishing import ensure_project, publish

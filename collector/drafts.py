@@ -1,0 +1,343 @@
+"""The trainer's form workflow over HTTP: upload XLSForms as drafts, test them, add media, publish.
+
+Also the draft's test endpoints below /v1/test/<token>/..., which a training tablet uses; what it sends
+is test data, kept apart from real records and discarded on publish.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
+from sqlalchemy import select
+
+from collector.api import STAFF, _form, _iso, _project, submission_json
+from collector.auth import current_actor, roles_required
+from collector.db import get_session, get_store
+from collector.devices import collect_settings, settings_payload
+from collector.openrosa import (
+    attachment_response, form_list_entry, form_list_response, form_xml_response, manifest_response, probe_response,
+    submission_response,
+)
+from forms.compiler import FormError, compile_xlsform
+from ingest import audit
+from ingest.models import Form, FormVersion
+from ingest.publishing import (
+    create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
+)
+from ingest.queries import submissions_of
+
+bp = Blueprint("drafts", __name__)
+test_bp = Blueprint("drafts_test", __name__)
+
+TRAINERS = ("admin", "manager")
+
+
+def _read_xlsform() -> bytes:
+    """Return the XLSForm in the request body.
+
+    :raise 413: over MAX_XLSFORM_BYTES.  :raise 400: empty body.
+    """
+    limit = int(current_app.config["MAX_XLSFORM_BYTES"])
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, f"The XLSForm is larger than {limit // (1024 * 1024)} MB; an XLSForm is normally well under 1 MB.")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        abort(413, f"The XLSForm is larger than {limit // (1024 * 1024)} MB.")
+    if not data:
+        abort(400, "Send the .xlsx file as the request body.")
+    return data
+
+
+def _compile():
+    """Compile the uploaded XLSForm; a refusal becomes a 400 listing pyxform's and ODK Validate's problems."""
+    strict = request.args.get("strict", "").lower() in ("1", "true", "yes")
+    try:
+        return compile_xlsform(_read_xlsform(), validate=current_app.config["VALIDATE_FORMS"], strict=strict)
+    except FormError as exc:
+        raise DraftRefused(exc) from None
+
+
+class DraftRefused(Exception):
+    """The XLSForm was refused; carries the compiler's problems for the JSON error body."""
+
+    def __init__(self, error: FormError):
+        super().__init__(error.summary)
+        self.error = error
+
+
+@bp.errorhandler(DraftRefused)
+def _refused(exc: DraftRefused):
+    from collector.errors import json_error
+
+    return json_error(400, exc.error.summary, errors=[p.as_dict() for p in exc.error.problems])
+
+
+def draft_json(form: Form, draft: FormVersion) -> dict:
+    """Describe a draft: version, warnings, media and the test URL a training tablet uses."""
+    test_url = url_for("drafts_test.form_list", draft_token=draft.draft_token, project_id=form.project_id,
+                       xml_form_id=form.xml_form_id, _external=True).rsplit("/formList", 1)[0]
+    test_count = len(get_session().scalars(submissions_of(form, drafts=True)).all())
+    return {
+        "xmlFormId": form.xml_form_id, "version": draft.version, "name": draft.title, "hash": draft.xml_md5,
+        "createdAt": _iso(draft.created_at), "warnings": draft.warnings,
+        "attachments": [{"name": a.name, "exists": a.blob_id is not None} for a in draft.attachments],
+        "missingMedia": missing_media(draft), "testUrl": test_url, "testSubmissions": test_count,
+        "testQrPayload": settings_payload(collect_settings(test_url, f"TEST {form.xml_form_id}")),
+    }
+
+
+def _draft(form: Form) -> FormVersion:
+    """:raise 404: the form has no draft."""
+    draft = current_draft(get_session(), form)
+    if draft is None:
+        abort(404, f"The form '{form.xml_form_id}' has no draft.")
+    return draft
+
+
+@bp.post("/projects/<int:project_id>/forms")
+@roles_required(*TRAINERS)
+def upload_form(project_id: int):
+    """Upload an XLSForm (raw .xlsx body) as the draft of a new form.
+
+    :raise 400: pyxform or ODK Validate refuse it.  :raise 409: a form with its form_id exists.
+    :raise 413: too large.
+    """
+    _project(project_id)
+    compiled = _compile()
+    session = get_session()
+    draft = create_draft(session, get_store(), project_id, compiled, new_form=True)
+    audit.record(session, "form.draft", f"form:{compiled.form_id}", user_id=current_actor().user.id,
+                 version=compiled.version)
+    session.commit()
+    return jsonify(draft_json(draft.form, draft)), 201
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft")
+@roles_required(*TRAINERS)
+def upload_draft(project_id: int, xml_form_id: str):
+    """Upload a new version of an existing form as its draft, replacing any earlier draft.
+
+    :raise 400: refused by pyxform or ODK Validate, or another form_id.  :raise 404: no such form.
+    """
+    compiled = _compile()
+    session = get_session()
+    draft = create_draft(session, get_store(), project_id, compiled, new_form=False, xml_form_id=xml_form_id)
+    audit.record(session, "form.draft", f"form:{xml_form_id}", user_id=current_actor().user.id,
+                 version=compiled.version)
+    session.commit()
+    return jsonify(draft_json(draft.form, draft)), 201
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/draft")
+@roles_required(*TRAINERS)
+def show_draft(project_id: int, xml_form_id: str):
+    """Describe the form's draft.
+
+    :raise 404: no such form, or no draft.
+    """
+    form = _form(project_id, xml_form_id)
+    return jsonify(draft_json(form, _draft(form)))
+
+
+@bp.delete("/projects/<int:project_id>/forms/<xml_form_id>/draft")
+@roles_required(*TRAINERS)
+def delete_draft(project_id: int, xml_form_id: str):
+    """Discard the draft and its test data.
+
+    :raise 404: no such form, or no draft.
+    """
+    session = get_session()
+    discard_draft(session, _form(project_id, xml_form_id))
+    audit.record(session, "form.draft_discard", f"form:{xml_form_id}", user_id=current_actor().user.id)
+    session.commit()
+    return jsonify({"success": True})
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft/attachments/<name>")
+@roles_required(*TRAINERS)
+def upload_media(project_id: int, xml_form_id: str, name: str):
+    """Upload a media file (raw body) the draft references, e.g. a CSV list.
+
+    :raise 404: no such form or draft, or the form does not use that file.
+    """
+    session = get_session()
+    draft = _draft(_form(project_id, xml_form_id))
+    attachment = upload_draft_media(session, get_store(), draft, name, request.stream, request.mimetype or None)
+    audit.record(session, "form.media", f"form:{xml_form_id}", user_id=current_actor().user.id, name=name)
+    session.commit()
+    return jsonify({"name": attachment.name, "exists": True, "hash": attachment.blob.md5})
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/draft/attachments")
+@roles_required(*TRAINERS)
+def list_media(project_id: int, xml_form_id: str):
+    """List the media the draft references and whether each was uploaded.
+
+    :raise 404: no such form or draft.
+    """
+    draft = _draft(_form(project_id, xml_form_id))
+    return jsonify([{"name": a.name, "exists": a.blob_id is not None} for a in draft.attachments])
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft/publish")
+@roles_required(*TRAINERS)
+def publish(project_id: int, xml_form_id: str):
+    """Publish the draft as the form's current version; its test data is discarded.
+
+    :raise 404: no draft.  :raise 409: version already published, or media missing without ?force=true.
+    """
+    session = get_session()
+    form = _form(project_id, xml_form_id)
+    force = request.args.get("force", "").lower() in ("1", "true", "yes")
+    version = publish_draft(session, form, force=force)
+    audit.record(session, "form.publish", f"form:{xml_form_id}", user_id=current_actor().user.id,
+                 version=version.version)
+    session.commit()
+    return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": _iso(version.published_at),
+                    "hash": version.xml_md5, "missingMedia": missing_media(version)})
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/draft/submissions")
+@roles_required(*TRAINERS)
+def draft_submissions(project_id: int, xml_form_id: str):
+    """List the test submissions sent to the draft.
+
+    :raise 404: no such form or draft.
+    """
+    form = _form(project_id, xml_form_id)
+    _draft(form)
+    return jsonify([submission_json(s) for s in get_session().scalars(submissions_of(form, drafts=True))])
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions")
+@roles_required(*STAFF)
+def versions(project_id: int, xml_form_id: str):
+    """List every published version of a form, newest first.
+
+    :raise 404: no such form.
+    """
+    form = _form(project_id, xml_form_id)
+    rows = get_session().scalars(select(FormVersion).where(FormVersion.form_id == form.id,
+                                                           FormVersion.published_at.is_not(None))
+                                 .order_by(FormVersion.published_at.desc(), FormVersion.id.desc()))
+    return jsonify([{"version": v.version, "name": v.title, "hash": v.xml_md5, "publishedAt": _iso(v.published_at),
+                     "warnings": v.warnings} for v in rows])
+
+
+def _published(project_id: int, xml_form_id: str, version: str) -> FormVersion:
+    """:raise 404: no such published version."""
+    form = _form(project_id, xml_form_id)
+    found = get_session().scalar(select(FormVersion).where(
+        FormVersion.form_id == form.id, FormVersion.version == version, FormVersion.published_at.is_not(None)))
+    if found is None:
+        abort(404, f"Form '{xml_form_id}' has no published version '{version}'.")
+    return found
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xml")
+@roles_required(*STAFF)
+def version_xml(project_id: int, xml_form_id: str, version: str):
+    """Download the XForm of any published version.
+
+    :raise 404: no such version.
+    """
+    return form_xml_response(_published(project_id, xml_form_id, version))
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xlsx")
+@roles_required(*STAFF)
+def version_xlsx(project_id: int, xml_form_id: str, version: str):
+    """Download the XLSForm a published version was built from.
+
+    :raise 404: no such version, or it was published without an XLSForm.
+    """
+    from flask import Response
+
+    found = _published(project_id, xml_form_id, version)
+    if found.xlsx is None:
+        abort(404, "This version was not published from an XLSForm.")
+    return Response(found.xlsx, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{xml_form_id}-{version}.xlsx"'})
+
+
+# --- the draft's test endpoints, for a training tablet ------------------------------------------
+
+@test_bp.url_value_preprocessor
+def _pop_draft_token(_endpoint, values) -> None:
+    g.draft_token = values.pop("draft_token")
+
+
+def _test_draft(project_id: int, xml_form_id: str) -> FormVersion:
+    """Return the draft a test token opens.
+
+    :raise 403: the token is unknown (or its draft was published or replaced).
+    """
+    draft = get_session().scalar(select(FormVersion).where(FormVersion.draft_token == g.draft_token))
+    if draft is None or draft.form.project_id != project_id or draft.form.xml_form_id != xml_form_id:
+        abort(403, "This test link has expired: the draft was published or replaced. Scan the new test QR code.")
+    return draft
+
+
+def _test_url(endpoint: str, project_id: int, xml_form_id: str, **values) -> str:
+    return url_for(f"drafts_test.{endpoint}", draft_token=g.draft_token, project_id=project_id,
+                   xml_form_id=xml_form_id, _external=True, **values)
+
+
+_DRAFT = "/projects/<int:project_id>/forms/<xml_form_id>/draft"
+
+
+@test_bp.get(f"{_DRAFT}/formList")
+def form_list(project_id: int, xml_form_id: str):
+    """List the one draft form (OpenRosa xformsList).
+
+    :raise 403: unknown test token.
+    """
+    draft = _test_draft(project_id, xml_form_id)
+    manifest = _test_url("manifest", project_id, xml_form_id) if draft.attachments else None
+    return form_list_response([form_list_entry(xml_form_id, draft, _test_url("form_xml", project_id, xml_form_id),
+                                               manifest)])
+
+
+@test_bp.get(f"{_DRAFT}.xml")
+def form_xml(project_id: int, xml_form_id: str):
+    """Serve the draft's XForm.
+
+    :raise 403: unknown test token.
+    """
+    return form_xml_response(_test_draft(project_id, xml_form_id))
+
+
+@test_bp.get(f"{_DRAFT}/manifest")
+def manifest(project_id: int, xml_form_id: str):
+    """List the draft's uploaded media.
+
+    :raise 403: unknown test token.
+    """
+    draft = _test_draft(project_id, xml_form_id)
+    return manifest_response(draft, lambda name: _test_url("attachment", project_id, xml_form_id, name=name))
+
+
+@test_bp.get(f"{_DRAFT}/attachments/<name>")
+def attachment(project_id: int, xml_form_id: str, name: str):
+    """Serve one of the draft's media files.
+
+    :raise 403: unknown test token.  :raise 404: no such file.
+    """
+    return attachment_response(_test_draft(project_id, xml_form_id), name)
+
+
+@test_bp.route(f"{_DRAFT}/submission", methods=["HEAD", "GET"])
+def submission_probe(project_id: int, xml_form_id: str):
+    """Answer Collect's pre-flight for test submissions.
+
+    :raise 403: unknown test token.
+    """
+    _test_draft(project_id, xml_form_id)
+    return probe_response()
+
+
+@test_bp.post(f"{_DRAFT}/submission")
+def submission(project_id: int, xml_form_id: str):
+    """Receive a test submission for the draft; it is kept apart from real data.
+
+    :raise 403: unknown test token.
+    """
+    return submission_response(project_id, draft=_test_draft(project_id, xml_form_id))
