@@ -14,6 +14,7 @@ from sqlalchemy import select
 from collector import create_app
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, qr_code, save_qr
+from forms import find_media
 from ingest import audit
 from ingest.errors import IngestError
 
@@ -77,20 +78,6 @@ def _print_problems(problems) -> None:
         click.secho(f"  {problem.level}{' (' + where + ')' if where else ''}: {problem.message}", fg=colour, err=True)
 
 
-def _media_for(path: Path, compiled, extra: tuple[str, ...]) -> dict[str, bytes]:
-    """Find the media a form references: --media files, then `media/` beside the form or its folder."""
-    from forms import BUNDLED_MEDIA_DIR
-
-    given = {Path(p).name: Path(p) for p in extra}
-    folders = [path.parent / "media", path.parent.parent / "media", BUNDLED_MEDIA_DIR]
-    media = {}
-    for name in compiled.media:
-        candidate = given.get(name) or next((f / name for f in folders if (f / name).is_file()), None)
-        if candidate is not None:
-            media[name] = candidate.read_bytes()
-    return media
-
-
 @forms.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
@@ -142,7 +129,7 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
             _print_problems(exc.problems)
             sys.exit(1)
         try:
-            result = publish(session, get_store(), project_id, compiled, _media_for(path, compiled, media_files),
+            result = publish(session, get_store(), project_id, compiled, find_media(path, compiled.media, media_files),
                              force=force)
             audit.record(session, "form.publish", f"form:{compiled.form_id}", version=compiled.version)
             session.commit()
@@ -153,6 +140,26 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
         click.echo(f"{path.name}: {compiled.form_id} version {compiled.version} {state}")
         if result.missing_media:
             click.secho(f"  missing media: {', '.join(result.missing_media)}", fg="yellow")
+
+
+@forms.command("push", with_appcontext=False)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server", required=True, help="Base URL of the server, e.g. https://atip.example.la")
+@click.option("--project", "project_id", default=1, show_default=True)
+@click.option("--email", default=None, help="Your web user email (asked for when missing).")
+@click.option("--token", default=None, envvar="COLLECTOR_TOKEN", help="A bearer token instead of email and password.")
+@click.option("--media", "media_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A media file the form references (repeatable).")
+@click.option("--publish", "do_publish", is_flag=True, help="Publish the draft after uploading it.")
+@click.option("--force", is_flag=True, help="Publish even when media are missing.")
+@click.option("--strict", is_flag=True, help="Refuse forms with warnings.")
+@click.option("--no-validate", is_flag=True, help="Skip the local ODK Validate run (needs Java).")
+def forms_push(path, server, project_id, email, token, media_files, do_publish, force, strict, no_validate):
+    """Upload an XLSForm to a remote server as a draft (and publish it), over the JSON API."""
+    from collector.push import push
+
+    sys.exit(push(path, server, project_id, email=email, token=token, media_files=media_files,
+                  publish=do_publish, force=force, strict=strict, validate=not no_validate))
 
 
 @forms.command("state")

@@ -5,3 +5,16 @@ from pathlib import Path
 BUNDLED_FORMS_DIR = Path(__file__).parent / "xlsforms"
 #: Form media (CSV lists of provinces, districts, countries) shipped with the forms.
 BUNDLED_MEDIA_DIR = Path(__file__).parent / "media"
+
+
+def find_media(form_path: Path, names: list[str], given=()) -> dict[str, bytes]:
+    """Read the media a form references: `given` files first, then a `media/` folder beside the form or
+    beside its folder, then the bundled media."""
+    by_name = {Path(p).name: Path(p) for p in given}
+    folders = [form_path.parent / "media", form_path.parent.parent / "media", BUNDLED_MEDIA_DIR]
+    media = {}
+    for name in names:
+        candidate = by_name.get(name) or next((f / name for f in folders if (f / name).is_file()), None)
+        if candidate is not None:
+            media[name] = candidate.read_bytes()
+    return media
