@@ -1,4 +1,4 @@
-"""A real ODK client: the ODK XForms engine (Node) fills every bundled form from the running server and submits it."""
+"""A real ODK client: the ODK XForms engine (Node) fills each bundled form from the running server and submits it."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,25 @@ from tests.live import LiveServer
 
 SCRIPT = Path(__file__).parent / "js" / "fill_and_submit.mjs"
 STAFF = ("staff@example.la", "staff password 123")
+FORMS = sorted(p.stem for p in BUNDLED_FORMS_DIR.glob("*.xlsx"))
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")
+
+
+@pytest.fixture(scope="module")
+def server(database_url, tmp_path_factory):
+    """A live server set up as `make serve` does (bundled forms, a device), plus a staff user."""
+    from tests.conftest import truncate
+
+    if not (SCRIPT.parent / "node_modules").is_dir():
+        pytest.fail("tests/js/node_modules is missing: run `make test`, which installs it")
+    truncate(database_url)
+    live = LiveServer(database_url, tmp_path_factory.mktemp("odk") / "instance").start()
+    live.base = live.device_url(live.cli("setup").stdout)
+    live.cli("users", "create", STAFF[0], "--role", "viewer", COLLECTOR_PASSWORD=STAFF[1])
+    yield live
+    live.stop()
+    truncate(database_url)
 
 
 def lookup(data: dict, path: str):
@@ -39,31 +58,26 @@ def same(stored, entered: str) -> bool:
     return str(stored) == entered
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")
-def test_xforms_engine_fills_and_submits_every_bundled_form(clean_db, tmp_path):
-    if not (SCRIPT.parent / "node_modules").is_dir():
-        pytest.fail("tests/js/node_modules is missing: run `make test`, which installs it")
-    live = LiveServer(clean_db, tmp_path / "instance").start()
-    try:
-        base = live.device_url(live.cli("setup").stdout)
-        live.cli("users", "create", STAFF[0], "--role", "viewer", COLLECTOR_PASSWORD=STAFF[1])
-        run = subprocess.run(["node", str(SCRIPT), base], capture_output=True, text=True, timeout=300)
-        results = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert sorted(r["formId"] for r in results) == sorted(p.stem for p in BUNDLED_FORMS_DIR.glob("*.xlsx"))
-        # The scenario exercises repeats and a photo, not only flat questions.
-        assert any(r.get("repeats") for r in results) and any(r.get("attachments") for r in results)
-        for result in results:
-            assert result["status"] == 201, result
-            assert len(result["values"]) >= 10
-            url = f"{live.url}/v1/projects/1/forms/{result['formId']}/submissions/{result['instanceID']}"
-            record = requests.get(url, auth=STAFF, timeout=10).json()
-            assert record["currentVersion"]["unknownVersion"] is False
-            wrong = {path: (lookup(record["data"], path), value) for path, value in result["values"].items()
-                     if not same(lookup(record["data"], path), value)}
-            assert wrong == {}, f"{result['formId']}: stored values differ from those entered"
-            for repeat, count in result.get("repeats", {}).items():
-                assert len(record["data"][repeat.split("/", 2)[2]]) == count
-            assert record["attachmentsPresent"] == len(result.get("attachments", []))
-    finally:
-        live.stop()
+@pytest.mark.parametrize("form_id", FORMS)
+def test_xforms_engine_fills_submits_and_values_are_stored(server, form_id):
+    run = subprocess.run(["node", str(SCRIPT), server.base, "--form", form_id], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    [result] = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert result["formId"] == form_id and result["status"] == 201, result
+    assert len(result["values"]) >= 10
+    if form_id == "case_intake":  # the interview form has repeats and an optional document photo
+        assert result["repeats"] and result["attachments"]
+    url = f"{server.url}/v1/projects/1/forms/{form_id}/submissions/{result['instanceID']}"
+    record = requests.get(url, auth=STAFF, timeout=10).json()
+    assert record["currentVersion"]["unknownVersion"] is False
+    wrong = {path: (lookup(record["data"], path), value) for path, value in result["values"].items()
+             if not same(lookup(record["data"], path), value)}
+    assert wrong == {}, "stored values differ from those entered"
+    for repeat, count in result.get("repeats", {}).items():
+        assert len(record["data"][repeat.split("/", 2)[2]]) == count
+    assert record["attachmentsPresent"] == len(result.get("attachments", [])) == record["attachmentsExpected"]
+
+
+def test_every_bundled_form_has_a_scenario():
+    assert sorted(p.stem for p in (SCRIPT.parent / "answers").glob("*.json")) == FORMS
