@@ -136,7 +136,7 @@ def test_warnings_are_returned_and_block_only_in_strict_mode(client, admin, publ
 def test_bad_uploads_are_refused_and_store_nothing(client, admin, published_form_project, db_session):
     assert upload(client, admin, b"this is a text file").get_json()["error"] == "This file is not an .xlsx spreadsheet."
     assert upload(client, admin, b"").status_code == 400
-    too_big = upload(client, admin, b"PK" + b"\0" * (6 * 1024 * 1024))
+    too_big = upload(client, admin, b"PK" + b"\0" * (10 * 1024 * 1024))
     assert too_big.status_code == 413
     formula = workbook_bytes([("type", "name", "label"), ("text", "a", "=1+1")])
     body = upload(client, admin, formula).get_json()
