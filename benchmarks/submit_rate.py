@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,13 +44,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        server = LiveServer(url, Path(tmp) / "instance", workers=args.workers)
-        subprocess.run([sys.executable, "-m", "collector.cli", "db", "upgrade"], cwd=ROOT, env=server.env,
-                       check=True, capture_output=True)
-        server.start()
+        server = LiveServer(url, Path(tmp) / "instance", workers=args.workers).migrate().start()
         try:
-            server.cli("forms", "publish", str(ROOT / "tests" / "data" / "sample_case.xlsx"))
-            base = server.device_url(server.cli("devices", "create", "Benchmark").stdout)
+            base = server.sample_device()
             tablets = [Collect(base, f"collect:bench{n}") for n in range(args.threads)]
             photo = b"\xff\xd8" + os.urandom(100_000)
 

@@ -87,13 +87,9 @@ def run(sizes_mb: list[int], database_url: str | None = None) -> list[dict]:
         scratch = Path(tmp)
         url = database_url or f"sqlite:///{scratch / 'bench.sqlite3'}"
         server = LiveServer(url, scratch / "instance", workers=1,
-                            MAX_SUBMISSION_BYTES=(max(sizes_mb) + 10) * MB)
-        subprocess.run([sys.executable, "-m", "collector.cli", "db", "upgrade"], cwd=ROOT, env=server.env,
-                       check=True, capture_output=True)
-        server.start()
+                            MAX_SUBMISSION_BYTES=(max(sizes_mb) + 10) * MB).migrate().start()
         try:
-            server.cli("forms", "publish", str(ROOT / "tests" / "data" / "sample_case.xlsx"))
-            base = server.device_url(server.cli("devices", "create", "Benchmark").stdout)
+            base = server.sample_device()
             measure(server, base, 64 * 1024, scratch)  # warm-up: imports, first connection, first query
             return [measure(server, base, size * MB, scratch) for size in sizes_mb]
         finally:

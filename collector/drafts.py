@@ -101,13 +101,7 @@ def upload_form(project_id: int):
     :raise 413: too large.
     """
     _project(project_id)
-    compiled = _compile()
-    session = get_session()
-    draft = create_draft(session, get_store(), project_id, compiled, new_form=True)
-    audit.record(session, "form.draft", f"form:{compiled.form_id}", user_id=current_actor().user.id,
-                 version=compiled.version)
-    session.commit()
-    return jsonify(draft_json(draft.form, draft)), 201
+    return _store_draft(project_id, new_form=True)
 
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft")
@@ -117,10 +111,15 @@ def upload_draft(project_id: int, xml_form_id: str):
 
     :raise 400: refused by pyxform or ODK Validate, or another form_id.  :raise 404: no such form.
     """
+    return _store_draft(project_id, new_form=False, xml_form_id=xml_form_id)
+
+
+def _store_draft(project_id: int, *, new_form: bool, xml_form_id: str | None = None):
+    """Compile the uploaded XLSForm and store it as a draft; answer 201 with the draft."""
     compiled = _compile()
     session = get_session()
-    draft = create_draft(session, get_store(), project_id, compiled, new_form=False, xml_form_id=xml_form_id)
-    audit.record(session, "form.draft", f"form:{xml_form_id}", user_id=current_actor().user.id,
+    draft = create_draft(session, get_store(), project_id, compiled, new_form=new_form, xml_form_id=xml_form_id)
+    audit.record(session, "form.draft", f"form:{compiled.form_id}", user_id=current_actor().user.id,
                  version=compiled.version)
     session.commit()
     return jsonify(draft_json(draft.form, draft)), 201

@@ -57,6 +57,16 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start in 30 s")
 
+    def migrate(self) -> "LiveServer":
+        """Bring the server's database to the latest schema (for a fresh database)."""
+        self.cli("db", "upgrade")
+        return self
+
+    def sample_device(self) -> str:
+        """Publish the sample form, create a device for it, and return the device's OpenRosa base URL."""
+        self.cli("forms", "publish", str(ROOT / "tests" / "data" / "sample_case.xlsx"))
+        return self.device_url(self.cli("devices", "create", "Sample tablet").stdout)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
