@@ -15,6 +15,7 @@ from ingest.accounts import assign_forms, authenticate, create_device, open_sess
 from ingest.db import begin_write, utcnow
 from ingest.models import Device, Form, Project, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import nest
+from ingest.submissions import attach_file, receive_submission
 from ingest.publishing import current_version
 from ingest.queries import submissions_of
 
@@ -129,9 +130,12 @@ def _form_json(form: Form) -> dict:
     version = current_version(get_session(), form)
     return {
         "projectId": form.project_id, "xmlFormId": form.xml_form_id, "state": form.state,
-        "name": version.title if version else None, "version": version.version if version else None,
-        "hash": version.xml_md5 if version else None, "createdAt": _iso(form.created_at),
+        "name": version.title if version else None, "version": version.version if version else "",
+        "hash": version.xml_md5 if version else "", "createdAt": _iso(form.created_at),
+        "updatedAt": _iso(version.published_at) if version else None,
         "publishedAt": _iso(version.published_at) if version else None,
+        # Central's fields for Enketo and managed encryption, which this server does not use.
+        "enketoId": None, "keyId": None,
     }
 
 
@@ -182,9 +186,13 @@ def submission_json(submission: Submission) -> dict:
     """Describe a submission as Central does, with its current version's normalised data."""
     version = current_of(submission)
     expected = version.attachments
+    data = version_data(version)
     return {
         "instanceId": submission.instance_id,
-        "submitterId": submission.user_id,
+        # Central's submitter is an actor (web user or app user); submitterType says which table.
+        "submitterId": submission.user_id if submission.user_id is not None else submission.device_id,
+        "submitterType": "user" if submission.user_id is not None else "device",
+        "instanceName": data.get("meta/instanceName"),
         "deviceId": version.device_ident,
         "appUserId": submission.device_id,
         "userAgent": version.user_agent,
@@ -198,8 +206,39 @@ def submission_json(submission: Submission) -> dict:
         },
         "attachmentsExpected": len(expected),
         "attachmentsPresent": sum(1 for a in expected if a.blob_id is not None),
-        "data": version_data(version),
+        "data": data,
     }
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
+@roles_required("admin", "manager")
+def create_submission(project_id: int, xml_form_id: str):
+    """Receive one instance as a raw XML body (Central's REST submission, used by pyodk).
+
+    :raise 400: bad XML, or an instance of another form.  :raise 404: no such form.  :raise 409: conflict.
+    """
+    form_row = _form(project_id, xml_form_id)
+    limit = int(current_app.config["MAX_XML_BYTES"])
+    xml = request.stream.read(limit + 1)
+    if len(xml) > limit:
+        abort(413, f"The form data is larger than {limit // (1024 * 1024)} MB.")
+    received = receive_submission(get_session(), get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
+                                  user_id=current_actor().user.id, device_ident=request.args.get("deviceID"),
+                                  user_agent=request.headers.get("User-Agent"))
+    return jsonify(submission_json(received.version.submission)), 200 if not received.created else 201
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>/attachments/<name>")
+@roles_required("admin", "manager")
+def upload_submission_attachment(project_id: int, xml_form_id: str, instance_id: str, name: str):
+    """Upload one file of a submission as a raw body (streamed; chunked bodies accepted).
+
+    :raise 404: no such submission, or it does not refer to that file.
+    """
+    found = _submission(_form(project_id, xml_form_id), instance_id)
+    attach_file(get_session(), get_store(), current_of(found), name, request.stream,
+                request.mimetype or "application/octet-stream")
+    return jsonify({"success": True})
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")

@@ -109,10 +109,11 @@ def receive_submission(
     device_ident: str | None = None,
     user_agent: str | None = None,
     draft: FormVersion | None = None,
+    expect_form: str | None = None,
 ) -> Received:
     """Store one submission POST exactly once and commit it; with `draft`, as test data of that draft.
 
-    :raise BadSubmission: malformed or unsafe XML, no form ID.
+    :raise BadSubmission: malformed or unsafe XML, no form ID, or not the `expect_form` the URL names.
     :raise NotFound: unknown form, or an edit of an unknown instance.
     :raise Conflict: same instanceID with other XML, deleted or superseded instance, closed form.
     """
@@ -123,6 +124,8 @@ def receive_submission(
     xml_form_id = (root.get("id") or "").strip()
     if not xml_form_id:
         raise BadSubmission("The form data has no form ID (the id attribute of its root element is missing).")
+    if expect_form is not None and xml_form_id != expect_form:
+        raise BadSubmission(f"The XML is an instance of '{xml_form_id}', not of the form '{expect_form}'.")
     version_string = (root.get("version") or "").strip()
     # Central generates an instanceID when a client sends none, rather than refusing the record.
     instance_id = find_meta(root, "instanceID") or f"uuid:{uuid.uuid4()}"
@@ -242,6 +245,20 @@ def _attach(session: Session, store: FileStore, version: SubmissionVersion, name
             added += 1
     session.flush()
     return added
+
+
+def attach_file(session: Session, store: FileStore, version: SubmissionVersion, name: str, stream: BinaryIO,
+                content_type: str = "application/octet-stream") -> bool:
+    """Store one file a stored version expects (REST upload); say whether it was new and commit.
+
+    :raise NotFound: the version does not refer to a file of that name.
+    """
+    begin_write(session)
+    if not any(a.name == name for a in version.attachments):
+        raise NotFound(f"This record does not refer to a file named '{name}'.")
+    added = _attach(session, store, version, {name: IncomingFile(name, stream, content_type)})
+    session.commit()
+    return added == 1
 
 
 def replay(session: Session, version: SubmissionVersion) -> int:

@@ -1,0 +1,60 @@
+"""pyodk, ODK's official Python client, driven unchanged against this server over HTTP."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pyodk.client import Client
+from pyodk.errors import PyODKError
+
+from tests.collect import Collect
+from tests.conftest import make_instance
+from tests.live import LiveServer
+
+STAFF = ("manager@example.la", "manager password 1")
+
+
+@pytest.fixture
+def client(clean_db, tmp_path):
+    live = LiveServer(clean_db, tmp_path / "instance").start()
+    live.tablet = Collect(live.sample_device())
+    live.cli("users", "create", STAFF[0], "--role", "manager", COLLECTOR_PASSWORD=STAFF[1])
+    config = tmp_path / "pyodk_config.toml"
+    config.write_text(f'[central]\nbase_url = "{live.url}"\nusername = "{STAFF[0]}"\n'
+                      f'password = "{STAFF[1]}"\ndefault_project_id = 1\n')
+    with Client(config_path=str(config), cache_path=str(tmp_path / "pyodk_cache.toml")) as odk:
+        odk.live = live
+        yield odk
+    live.stop()
+
+
+def test_pyodk_lists_projects_forms_and_submissions(client):
+    instance_id = f"uuid:{uuid.uuid4()}"
+    assert client.live.tablet.submit(make_instance(instance_id)).status_code == 201
+    assert [p.name for p in client.projects.list()] == ["Lao PDR trafficking cases"]
+    [form] = client.forms.list()
+    assert (form.xmlFormId, form.version, form.state) == ("sample_case", "2026112901", "open")
+    assert client.forms.get("sample_case").hash == form.hash
+    [submission] = client.submissions.list(form_id="sample_case")
+    assert submission.instanceId == instance_id and submission.deviceId == client.live.tablet.device_id
+    assert client.submissions.get(instance_id, form_id="sample_case").instanceId == instance_id
+
+
+def test_pyodk_creates_a_submission_with_an_attachment(client, tmp_path):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff" + bytes(40_000))
+    instance_id = f"uuid:{uuid.uuid4()}"
+    created = client.submissions.create(make_instance(instance_id).decode(), form_id="sample_case",
+                                        attachments=[str(photo)], device_id="pyodk:test")
+    assert created.instanceId == instance_id
+    import requests
+
+    record = requests.get(f"{client.live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}",
+                          auth=STAFF, timeout=10).json()
+    assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
+    assert record["submitterType"] == "user" and record["deviceId"] == "pyodk:test"
+
+
+def test_pyodk_submission_for_another_form_is_refused(client):
+    with pytest.raises(PyODKError):
+        client.submissions.create(make_instance(form_id="referral").decode(), form_id="sample_case")
