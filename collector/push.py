@@ -82,7 +82,11 @@ def push(path: Path, server: str, project_id: int, *, email=None, token=None, me
                                     params={"force": "true"} if force else None, timeout=TIMEOUT), "Publish")
             click.echo(f"Published '{compiled.form_id}' version {done['version']}.")
         else:
+            from collector.devices import decode_payload, qr_code
+
             click.echo(f"Test it on a training tablet: {draft['testUrl']}")
+            click.echo("or scan this test QR code in ODK Collect (test data is discarded on publish):")
+            qr_code(decode_payload(draft["testQrPayload"])).terminal(compact=True, border=2)
     except PushFailed:
         return 1
     except requests.RequestException as exc:
