@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -46,12 +47,22 @@ def configure_settings(app: Flask, test_config: dict | None) -> None:
 
 
 def _instance_secret(instance: Path) -> str:
-    """Read the instance's secret key, creating it (mode 600) on first start."""
+    """Read the instance's secret key, creating it (mode 600) on first start.
+
+    Several gunicorn workers may start at once on a fresh instance: the key is written to a private
+    temporary file and linked into place, so exactly one key wins and nobody reads a half-written file.
+    """
     path = instance / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker was first; use its key
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

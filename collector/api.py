@@ -217,7 +217,6 @@ def create_submission(project_id: int, xml_form_id: str):
 
     :raise 400: bad XML, or an instance of another form.  :raise 404: no such form.  :raise 409: conflict.
     """
-    form_row = _form(project_id, xml_form_id)
     limit = int(current_app.config["MAX_XML_BYTES"])
     xml = request.stream.read(limit + 1)
     if len(xml) > limit:

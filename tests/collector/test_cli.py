@@ -157,3 +157,15 @@ def test_setup_is_idempotent_and_reuses_the_device(runner, db_session):
 
     assert db_session.scalar(select(func.count()).select_from(Form)) >= 5
     assert "QR code image" in second.output
+
+
+def test_instance_secret_is_created_once_under_concurrent_starts(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from collector import _instance_secret
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _instance_secret(tmp_path), range(32)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
