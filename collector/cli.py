@@ -15,6 +15,7 @@ from collector import create_app
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, qr_code, save_qr
 from forms import find_media
+from forms.fields import input_questions
 from ingest import audit
 from ingest.errors import IngestError
 
@@ -95,7 +96,8 @@ def forms_check(paths, strict):
             _print_problems(exc.problems)
             continue
         click.secho(f"{path}: OK ({compiled.form_id} version {compiled.version}, "
-                    f"{sum(1 for f in compiled.fields if f['kind'] == 'question')} questions)", fg="green")
+                    f"{len(input_questions(compiled.fields))} questions, "
+                    f"{sum(1 for f in compiled.fields if f['sensitive'])} sensitive)", fg="green")
         _print_problems(compiled.warnings)
     sys.exit(1 if failed else 0)
 

@@ -57,6 +57,17 @@ def build_field_tree(survey: dict) -> list[dict]:
     return out
 
 
+#: pyxform types that store no answer typed by the officer: metadata, notes and calculations.
+NOT_INPUT_TYPES = {"calculate", "note", "start", "end", "today", "deviceid", "username", "phonenumber",
+                   "simserial", "subscriberid", "audit", "start-geopoint", "hidden"}
+
+
+def input_questions(fields: list[dict]) -> list[dict]:
+    """Return the questions an officer answers (not groups, notes, calculations or metadata)."""
+    return [f for f in fields if f["kind"] == "question" and f["type"] not in NOT_INPUT_TYPES
+            and "/meta/" not in f["path"]]
+
+
 def binary_fields(fields: list[dict]) -> list[dict]:
     """Return the fields whose answers are files."""
     return [f for f in fields if f.get("binary")]

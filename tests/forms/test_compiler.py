@@ -66,6 +66,14 @@ def test_field_tree_has_paths_types_repeats_and_sensitivity():
     assert fields["/data/full_name"]["label"] == {"Lao (lo)": "ຊື່ ແລະ ນາມສະກຸນ", "English (en)": "Full name"}
 
 
+def test_input_questions_leave_out_metadata_notes_and_calculations():
+    from forms.fields import input_questions
+
+    fields = compile_xlsform(DATA / "sample_case.xlsx", validate=False).fields
+    assert [f["name"] for f in input_questions(fields)] == [
+        "consent", "full_name", "age", "indicators", "province", "photo", "place", "days", "place_photo"]
+
+
 def test_media_references_are_found():
     assert compile_xlsform(DATA / "sample_case.xlsx", validate=False).media == ["provinces.csv"]
 
