@@ -11,7 +11,9 @@ from collector.auth import current_actor, pop_device_token, roles_required
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, settings_payload
 from ingest import audit
-from ingest.accounts import assign_forms, authenticate, create_device, open_session, revoke_device
+from ingest.accounts import (
+    assign_forms, authenticate, close_session, create_device, open_session, revoke_device,
+)
 from ingest.db import begin_write, utcnow
 from ingest.models import Device, Form, Project, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import nest
@@ -96,6 +98,23 @@ def create_session():
     audit.record(session, "session.create", f"user:{user.id}", user_id=user.id)
     session.commit()
     return jsonify({"token": token, "createdAt": _iso(row.created_at), "expiresAt": _iso(row.expires_at)})
+
+
+@bp.delete("/sessions/current")
+@roles_required()
+def delete_session():
+    """Sign out: revoke the bearer token this request carries.
+
+    :raise 400: the request was not made with a bearer token.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        abort(400, "Only a bearer session can be signed out.")
+    session = get_session()
+    close_session(session, header.split(" ", 1)[1].strip())
+    audit.record(session, "session.delete", f"user:{current_actor().user.id}", user_id=current_actor().user.id)
+    session.commit()
+    return jsonify({"success": True})
 
 
 @bp.get("/users/current")

@@ -67,7 +67,3 @@ def input_questions(fields: list[dict]) -> list[dict]:
     return [f for f in fields if f["kind"] == "question" and f["type"] not in NOT_INPUT_TYPES
             and "/meta/" not in f["path"]]
 
-
-def binary_fields(fields: list[dict]) -> list[dict]:
-    """Return the fields whose answers are files."""
-    return [f for f in fields if f.get("binary")]

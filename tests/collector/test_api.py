@@ -46,6 +46,14 @@ def test_basic_auth_reads_one_submission_its_xml_and_files(client, device, admin
         assert photo.data == JPEG
 
 
+def test_signing_out_revokes_the_bearer_token(client, admin):
+    headers = bearer(client, admin)
+    assert client.get("/v1/users/current", headers=headers).get_json()["email"] == admin[0]
+    assert client.delete("/v1/sessions/current", headers=headers).status_code == 200
+    assert client.get("/v1/users/current", headers=headers).status_code == 401
+    assert client.delete("/v1/sessions/current", auth=admin).status_code == 400
+
+
 def test_wrong_password_is_401_with_json_error(client, admin):
     response = client.post("/v1/sessions", json={"email": admin[0], "password": "wrong"})
     assert response.status_code == 401
