@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.auth import current_actor, pop_device_token, roles_required
+from collector.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, settings_payload
 from ingest import audit
@@ -236,10 +237,7 @@ def create_submission(project_id: int, xml_form_id: str):
 
     :raise 400: bad XML, or an instance of another form.  :raise 404: no such form.  :raise 409: conflict.
     """
-    limit = int(current_app.config["MAX_XML_BYTES"])
-    xml = request.stream.read(limit + 1)
-    if len(xml) > limit:
-        abort(413, f"The form data is larger than {limit // (1024 * 1024)} MB.")
+    xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
     received = receive_submission(get_session(), get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
                                   user_id=current_actor().user.id, device_ident=request.args.get("deviceID"),
                                   user_agent=request.headers.get("User-Agent"))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from collector.api import STAFF, _form, _iso, _project, submission_json
 from collector.auth import current_actor, roles_required
+from collector.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, settings_payload
 from collector.openrosa import (
@@ -38,9 +39,7 @@ def _read_xlsform() -> bytes:
     limit = int(current_app.config["MAX_XLSFORM_BYTES"])
     if request.content_length is not None and request.content_length > limit:
         abort(413, f"The XLSForm is larger than {limit // (1024 * 1024)} MB; an XLSForm is normally well under 1 MB.")
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        abort(413, f"The XLSForm is larger than {limit // (1024 * 1024)} MB.")
+    data = read_limited(request.stream, limit, "The XLSForm")
     if not data:
         abort(400, "Send the .xlsx file as the request body.")
     return data

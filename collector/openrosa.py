@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, current_app, g, request, send_file
 from sqlalchemy import select
 
 from collector.auth import current_actor, login_required, pop_device_token
+from collector.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from ingest.models import Form, FormAttachment, FormVersion
@@ -33,7 +34,7 @@ def _project_access(project_id: int) -> None:
         abort(403)
 
 
-def _open_version(project_id: int, xml_form_id: str, listed_only: bool = False) -> tuple[Form, FormVersion]:
+def _open_version(project_id: int, xml_form_id: str) -> tuple[Form, FormVersion]:
     """Return a form and its current published version.
 
     :raise 403: a device not assigned to the form.  :raise 404: no such form, or never published.
@@ -44,7 +45,7 @@ def _open_version(project_id: int, xml_form_id: str, listed_only: bool = False) 
     if form is not None and device is not None and form not in device.forms:
         abort(403, f"This device may not use the form '{xml_form_id}'. Ask your trainer to assign it.")
     version = current_version(session, form) if form else None
-    if version is None or (listed_only and form.state != "open"):
+    if version is None:
         abort(404, f"The form '{xml_form_id}' is not on this server.")
     return form, version
 
@@ -226,11 +227,8 @@ def _read_xml_part() -> bytes:
     part = request.files.get("xml_submission_file")
     limit = int(current_app.config["MAX_XML_BYTES"])
     if part is not None:
-        data = part.stream.read(limit + 1)
-    elif "xml_submission_file" in request.form:
-        data = request.form["xml_submission_file"].encode("utf-8")
-    else:
-        abort(400, "The submission has no xml_submission_file part.")
-    if len(data) > limit:
-        abort(413, f"The form data is larger than {limit // (1024 * 1024)} MB.")
-    return data
+        return read_limited(part.stream, limit, "The form data")
+    if "xml_submission_file" in request.form:
+        # A plain field is already capped at MAX_FORM_MEMORY_SIZE (= MAX_XML_BYTES) by the form parser.
+        return request.form["xml_submission_file"].encode("utf-8")
+    abort(400, "The submission has no xml_submission_file part.")
