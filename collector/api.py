@@ -19,7 +19,7 @@ from ingest.db import begin_write, utcnow
 from ingest.models import Device, Form, Project, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import nest
 from ingest.submissions import attach_file, receive_submission
-from ingest.publishing import current_version
+from ingest.publishing import FORM_STATES, current_version, set_state
 from ingest.queries import submissions_of
 
 bp = Blueprint("api", __name__)
@@ -53,7 +53,7 @@ class AssignmentSchema(Schema):
 class FormPatchSchema(Schema):
     """Changes to a form (Central's PATCH /forms/:id)."""
 
-    state = fields.String(required=True, validate=validate.OneOf(["open", "closing", "closed"]))
+    state = fields.String(required=True, validate=validate.OneOf(FORM_STATES))
 
 
 def _iso(moment) -> str | None:
@@ -191,10 +191,15 @@ def version_json(version: SubmissionVersion) -> dict:
         "instanceId": version.instance_id, "createdAt": _iso(version.created_at), "current": version.current,
         "deviceId": version.device_ident, "userAgent": version.user_agent,
         "formVersion": version.version_string, "unknownVersion": version.unknown_version,
-        "attachmentsExpected": len(version.attachments),
-        "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None),
+        **attachment_counts(version),
         "data": version_data(version),
     }
+
+
+def attachment_counts(version: SubmissionVersion) -> dict:
+    """Say how many files a version refers to and how many of them have arrived."""
+    return {"attachmentsExpected": len(version.attachments),
+            "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None)}
 
 
 def current_of(submission: Submission) -> SubmissionVersion:
@@ -205,7 +210,6 @@ def current_of(submission: Submission) -> SubmissionVersion:
 def submission_json(submission: Submission) -> dict:
     """Describe a submission as Central does, with its current version's normalised data."""
     version = current_of(submission)
-    expected = version.attachments
     data = version_data(version)
     return {
         "instanceId": submission.instance_id,
@@ -224,8 +228,7 @@ def submission_json(submission: Submission) -> dict:
             "instanceId": version.instance_id, "createdAt": _iso(version.created_at), "current": True,
             "formVersion": version.version_string, "unknownVersion": version.unknown_version,
         },
-        "attachmentsExpected": len(expected),
-        "attachmentsPresent": sum(1 for a in expected if a.blob_id is not None),
+        **attachment_counts(version),
         "data": data,
     }
 
@@ -383,9 +386,8 @@ def update_form(project_id: int, xml_form_id: str):
     """
     body = FormPatchSchema().load(_json_body())
     session = get_session()
-    begin_write(session)
     form_row = _form(project_id, xml_form_id)
-    form_row.state = body["state"]
+    set_state(session, form_row, body["state"])
     audit.record(session, "form.state", f"form:{xml_form_id}", user_id=current_actor().user.id, state=body["state"])
     session.commit()
     return jsonify(_form_json(form_row))

@@ -16,6 +16,7 @@ from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, qr_code, save_qr
 from forms import find_media
 from forms.fields import input_questions
+from ingest.publishing import FORM_STATES
 from ingest import audit
 from ingest.errors import IngestError
 
@@ -166,20 +167,19 @@ def forms_push(path, server, project_id, email, token, media_files, do_publish, 
 
 @forms.command("state")
 @click.argument("xml_form_id")
-@click.argument("state", type=click.Choice(["open", "closing", "closed"]))
+@click.argument("state", type=click.Choice(FORM_STATES))
 @click.option("--project", "project_id", default=1, show_default=True)
 @with_appcontext
 def forms_state(xml_form_id, state, project_id):
     """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data."""
-    from ingest.db import begin_write
     from ingest.models import Form
+    from ingest.publishing import set_state
 
     session = get_session()
-    begin_write(session)
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     if form is None:
         _fail(f"No form '{xml_form_id}' in project {project_id}.")
-    form.state = state
+    set_state(session, form, state)
     audit.record(session, "form.state", f"form:{xml_form_id}", state=state, via="cli")
     session.commit()
     click.echo(f"{xml_form_id} is now {state}.")

@@ -118,6 +118,21 @@ def publish(session: Session, store: FileStore, project_id: int, compiled: Compi
     return PublishResult(version=version, created=True, missing_media=missing)
 
 
+FORM_STATES = ("open", "closing", "closed")
+
+
+def set_state(session: Session, form: Form, state: str) -> None:
+    """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data.
+
+    :raise BadSubmission: not one of FORM_STATES.
+    """
+    if state not in FORM_STATES:
+        raise BadSubmission(f"A form's state is one of {', '.join(FORM_STATES)}.")
+    begin_write(session)
+    form.state = state
+    session.flush()
+
+
 def create_draft(session: Session, store: FileStore, project_id: int, compiled: CompiledForm, *,
                  new_form: bool, xml_form_id: str | None = None) -> FormVersion:
     """Store a compiled form as the form's draft, replacing an earlier draft and its test data.

@@ -169,3 +169,12 @@ def test_instance_secret_is_created_once_under_concurrent_starts(tmp_path):
     assert len(keys) == 1 and len(keys.pop()) == 64
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_forms_state_closes_and_reopens_a_form(runner, client, device, db_session):
+    assert runner.invoke(args=["forms", "state", "sample_case", "closing"]).exit_code == 0
+    assert b"<xform>" not in client.get(f"/v1/key/{device.token}/projects/1/formList").data
+    assert runner.invoke(args=["forms", "state", "sample_case", "open"]).output == "sample_case is now open.\n"
+    assert b"<formID>sample_case</formID>" in client.get(f"/v1/key/{device.token}/projects/1/formList").data
+    assert runner.invoke(args=["forms", "state", "nothing", "closed"]).exit_code == 1
+    assert runner.invoke(args=["forms", "state", "sample_case", "archived"]).exit_code == 2
