@@ -84,12 +84,9 @@ def configure_database(app: Flask) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, and error handlers."""
-    from collector import api, drafts, errors, openrosa
+    from collector import api, errors, openrosa
 
     errors.init_app(app)
     app.register_blueprint(openrosa.bp, url_prefix="/v1")
     app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")
-    app.register_blueprint(api.bp, url_prefix="/v1")
-    app.register_blueprint(api.bp, url_prefix="/v1/key/<token>", name="api_key")
-    app.register_blueprint(drafts.bp, url_prefix="/v1")
-    app.register_blueprint(drafts.test_bp, url_prefix="/v1/test/<draft_token>")
+    api.init_app(app)

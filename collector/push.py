@@ -52,16 +52,16 @@ def _session(server: str, email: str | None, token: str | None) -> requests.Sess
 def push(path: Path, server: str, project_id: int, *, email=None, token=None, media_files=(), publish=False,
          force=False, strict=False, validate=True) -> int:
     """Check the form locally, upload it as a draft with its media, optionally publish; return an exit status."""
-    from collector.cli import _print_problems
+    from collector.cli.base import print_problems
 
     server = server.rstrip("/")
     try:
         compiled = compile_xlsform(path, validate=validate, strict=strict)
     except FormError as exc:
         click.secho(f"{path}: {exc.summary}", fg="red", err=True)
-        _print_problems(exc.problems)
+        print_problems(exc.problems)
         return 1
-    _print_problems(compiled.warnings)
+    print_problems(compiled.warnings)
     try:
         http = _session(server, email, token)
         forms_url = f"{server}/v1/projects/{project_id}/forms"

@@ -117,12 +117,12 @@ def test_app_user_endpoint_returns_token_url_and_qr(client, admin, published_for
 
 
 def test_unexpected_error_is_500_without_details(app, client, admin, monkeypatch):
-    import collector.api
+    import collector.api.projects
 
     def explode(*_a, **_k):
         raise RuntimeError("secret victim name")
 
-    monkeypatch.setattr(collector.api, "_project", explode)
+    monkeypatch.setattr(collector.api.projects, "get_project", explode)
     response = client.get("/v1/projects/1", auth=admin)
     assert response.status_code == 500
     assert b"secret" not in response.data

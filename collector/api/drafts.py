@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from collector.api import STAFF, _form, _iso, _project, submission_json
+from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
 from collector.auth import current_actor, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
@@ -24,11 +24,10 @@ from ingest.publishing import (
     create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
 )
 from ingest.queries import submissions_of
+from ingest.records import iso, submission_json
 
-bp = Blueprint("drafts", __name__)
+bp = api_blueprint("drafts", __name__)
 test_bp = Blueprint("drafts_test", __name__)
-
-TRAINERS = ("admin", "manager")
 
 
 def _read_xlsform() -> bytes:
@@ -47,7 +46,7 @@ def _read_xlsform() -> bytes:
 
 def _compile():
     """Compile the uploaded XLSForm; a refusal becomes a 400 listing pyxform's and ODK Validate's problems."""
-    strict = request.args.get("strict", "").lower() in ("1", "true", "yes")
+    strict = flag("strict")
     try:
         return compile_xlsform(_read_xlsform(), validate=current_app.config["VALIDATE_FORMS"], strict=strict)
     except FormError as exc:
@@ -76,7 +75,7 @@ def draft_json(form: Form, draft: FormVersion) -> dict:
     test_count = len(get_session().scalars(submissions_of(form, drafts=True)).all())
     return {
         "xmlFormId": form.xml_form_id, "version": draft.version, "name": draft.title, "hash": draft.xml_md5,
-        "createdAt": _iso(draft.created_at), "warnings": draft.warnings,
+        "createdAt": iso(draft.created_at), "warnings": draft.warnings,
         "attachments": [{"name": a.name, "exists": a.blob_id is not None} for a in draft.attachments],
         "missingMedia": missing_media(draft), "testUrl": test_url, "testSubmissions": test_count,
         "testQrPayload": settings_payload(collect_settings(test_url, f"TEST {form.xml_form_id}")),
@@ -93,13 +92,13 @@ def _draft(form: Form) -> FormVersion:
 
 @bp.post("/projects/<int:project_id>/forms")
 @roles_required(*TRAINERS)
-def upload_form(project_id: int):
+def uploadget_form(project_id: int):
     """Upload an XLSForm (raw .xlsx body) as the draft of a new form.
 
     :raise 400: pyxform or ODK Validate refuse it.  :raise 409: a form with its form_id exists.
     :raise 413: too large.
     """
-    _project(project_id)
+    get_project(project_id)
     return _store_draft(project_id, new_form=True)
 
 
@@ -131,7 +130,7 @@ def show_draft(project_id: int, xml_form_id: str):
 
     :raise 404: no such form, or no draft.
     """
-    form = _form(project_id, xml_form_id)
+    form = get_form(project_id, xml_form_id)
     return jsonify(draft_json(form, _draft(form)))
 
 
@@ -143,7 +142,7 @@ def delete_draft(project_id: int, xml_form_id: str):
     :raise 404: no such form, or no draft.
     """
     session = get_session()
-    discard_draft(session, _form(project_id, xml_form_id))
+    discard_draft(session, get_form(project_id, xml_form_id))
     audit.record(session, "form.draft_discard", f"form:{xml_form_id}", user_id=current_actor().user.id)
     session.commit()
     return jsonify({"success": True})
@@ -157,7 +156,7 @@ def upload_media(project_id: int, xml_form_id: str, name: str):
     :raise 404: no such form or draft, or the form does not use that file.
     """
     session = get_session()
-    draft = _draft(_form(project_id, xml_form_id))
+    draft = _draft(get_form(project_id, xml_form_id))
     attachment = upload_draft_media(session, get_store(), draft, name, request.stream, request.mimetype or None)
     audit.record(session, "form.media", f"form:{xml_form_id}", user_id=current_actor().user.id, name=name)
     session.commit()
@@ -171,7 +170,7 @@ def list_media(project_id: int, xml_form_id: str):
 
     :raise 404: no such form or draft.
     """
-    draft = _draft(_form(project_id, xml_form_id))
+    draft = _draft(get_form(project_id, xml_form_id))
     return jsonify([{"name": a.name, "exists": a.blob_id is not None} for a in draft.attachments])
 
 
@@ -183,13 +182,13 @@ def publish(project_id: int, xml_form_id: str):
     :raise 404: no draft.  :raise 409: version already published, or media missing without ?force=true.
     """
     session = get_session()
-    form = _form(project_id, xml_form_id)
-    force = request.args.get("force", "").lower() in ("1", "true", "yes")
+    form = get_form(project_id, xml_form_id)
+    force = flag("force")
     version = publish_draft(session, form, force=force)
     audit.record(session, "form.publish", f"form:{xml_form_id}", user_id=current_actor().user.id,
                  version=version.version)
     session.commit()
-    return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": _iso(version.published_at),
+    return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": iso(version.published_at),
                     "hash": version.xml_md5, "missingMedia": missing_media(version)})
 
 
@@ -200,60 +199,10 @@ def draft_submissions(project_id: int, xml_form_id: str):
 
     :raise 404: no such form or draft.
     """
-    form = _form(project_id, xml_form_id)
+    form = get_form(project_id, xml_form_id)
     _draft(form)
-    return jsonify([submission_json(s) for s in get_session().scalars(submissions_of(form, drafts=True))])
-
-
-@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions")
-@roles_required(*STAFF)
-def versions(project_id: int, xml_form_id: str):
-    """List every published version of a form, newest first.
-
-    :raise 404: no such form.
-    """
-    form = _form(project_id, xml_form_id)
-    rows = get_session().scalars(select(FormVersion).where(FormVersion.form_id == form.id,
-                                                           FormVersion.published_at.is_not(None))
-                                 .order_by(FormVersion.published_at.desc(), FormVersion.id.desc()))
-    return jsonify([{"version": v.version, "name": v.title, "hash": v.xml_md5, "publishedAt": _iso(v.published_at),
-                     "warnings": v.warnings} for v in rows])
-
-
-def _published(project_id: int, xml_form_id: str, version: str) -> FormVersion:
-    """:raise 404: no such published version."""
-    form = _form(project_id, xml_form_id)
-    found = get_session().scalar(select(FormVersion).where(
-        FormVersion.form_id == form.id, FormVersion.version == version, FormVersion.published_at.is_not(None)))
-    if found is None:
-        abort(404, f"Form '{xml_form_id}' has no published version '{version}'.")
-    return found
-
-
-@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xml")
-@roles_required(*STAFF)
-def version_xml(project_id: int, xml_form_id: str, version: str):
-    """Download the XForm of any published version.
-
-    :raise 404: no such version.
-    """
-    return form_xml_response(_published(project_id, xml_form_id, version))
-
-
-@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xlsx")
-@roles_required(*STAFF)
-def version_xlsx(project_id: int, xml_form_id: str, version: str):
-    """Download the XLSForm a published version was built from.
-
-    :raise 404: no such version, or it was published without an XLSForm.
-    """
-    from flask import Response
-
-    found = _published(project_id, xml_form_id, version)
-    if found.xlsx is None:
-        abort(404, "This version was not published from an XLSForm.")
-    return Response(found.xlsx, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{xml_form_id}-{version}.xlsx"'})
+    session = get_session()
+    return jsonify([submission_json(session, s) for s in session.scalars(submissions_of(form, drafts=True))])
 
 
 # --- the draft's test endpoints, for a training tablet ------------------------------------------

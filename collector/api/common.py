@@ -1,0 +1,53 @@
+"""Helpers every JSON API module shares: blueprints, request bodies, and lookups that answer 404."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, request
+from sqlalchemy import select
+
+from collector.auth import pop_device_token
+from collector.db import get_session
+from ingest.models import Form, Project
+
+#: Roles of web users who read data (every staff role).
+STAFF = ("admin", "manager", "viewer")
+#: Roles who manage forms, drafts and devices.
+TRAINERS = ("admin", "manager")
+
+
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    """Return a blueprint whose views also answer below /v1/key/<token>/ (the token is taken off the arguments)."""
+    bp = Blueprint(name, import_name)
+    bp.url_value_preprocessor(pop_device_token)
+    return bp
+
+
+def json_body() -> dict:
+    """Return the request's JSON object.
+
+    :raise 400: the body is not a JSON object.
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "The request body must be a JSON object.")
+    return body
+
+
+def get_project(project_id: int) -> Project:
+    """:raise 404: no such project."""
+    project = get_session().get(Project, project_id)
+    if project is None:
+        abort(404, "No such project.")
+    return project
+
+
+def get_form(project_id: int, xml_form_id: str) -> Form:
+    """:raise 404: no such form."""
+    form = get_session().scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        abort(404, f"No form '{xml_form_id}' in project {project_id}.")
+    return form
+
+
+def flag(name: str) -> bool:
+    """Say whether a query-string switch such as ?force=true is on."""
+    return request.args.get(name, "").lower() in ("1", "true", "yes")

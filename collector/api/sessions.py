@@ -1,0 +1,66 @@
+"""Sign-in and sign-out for web users (bearer tokens), and who is signed in."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, current_app, jsonify, request
+from marshmallow import Schema, fields, validate
+
+from collector.api.common import api_blueprint, json_body
+from collector.auth import current_actor, roles_required
+from collector.db import get_session
+from ingest import audit
+from ingest.accounts import authenticate, close_session, open_session
+from ingest.records import iso
+
+bp = api_blueprint("sessions", __name__)
+
+
+class SessionSchema(Schema):
+    """Credentials for POST /v1/sessions."""
+
+    email = fields.String(required=True, validate=validate.Length(min=3, max=320))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+@bp.post("/sessions")
+def create_session():
+    """Exchange an email and password for a bearer token.
+
+    :raise 401: wrong email or password.
+    """
+    body = SessionSchema().load(json_body())
+    session = get_session()
+    user = authenticate(session, body["email"], body["password"])
+    if user is None:
+        abort(401, "The email or password is wrong.")
+    token, row = open_session(session, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])))
+    audit.record(session, "session.create", f"user:{user.id}", user_id=user.id)
+    session.commit()
+    return jsonify({"token": token, "createdAt": iso(row.created_at), "expiresAt": iso(row.expires_at)})
+
+
+@bp.delete("/sessions/current")
+@roles_required()
+def delete_session():
+    """Sign out: revoke the bearer token this request carries.
+
+    :raise 400: the request was not made with a bearer token.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        abort(400, "Only a bearer session can be signed out.")
+    session = get_session()
+    close_session(session, header.split(" ", 1)[1].strip())
+    audit.record(session, "session.delete", f"user:{current_actor().user.id}", user_id=current_actor().user.id)
+    session.commit()
+    return jsonify({"success": True})
+
+
+@bp.get("/users/current")
+@roles_required()
+def users_current():
+    """Describe the signed-in user."""
+    user = current_actor().user
+    return jsonify({"id": user.id, "email": user.email, "displayName": user.display_name, "role": user.role,
+                    "province": user.province_code, "createdAt": iso(user.created_at)})

@@ -1,0 +1,192 @@
+"""Submissions over the JSON API: create (Central's REST), list, read, versions, files and delete."""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, jsonify, request, send_file
+
+from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form
+from collector.auth import current_actor, roles_required
+from collector.bodies import read_limited
+from collector.db import get_session, get_store
+from ingest import audit
+from ingest.db import begin_write, utcnow
+from ingest.models import Form, Submission, SubmissionVersion
+from ingest.queries import submissions_of
+from ingest.records import current_of, submission_json, version_json
+from ingest.submissions import attach_file, receive_submission
+
+bp = api_blueprint("submissions", __name__)
+
+_ONE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
+
+
+def _submission(form_row: Form, instance_id: str) -> Submission:
+    """:raise 404: no such submission."""
+    found = get_session().scalar(submissions_of(form_row).where(Submission.instance_id == instance_id))
+    if found is None:
+        abort(404, "No such submission.")
+    return found
+
+
+def _version(found: Submission, version_id: str) -> SubmissionVersion:
+    """:raise 404: the submission has no such version."""
+    version = next((v for v in found.versions if v.instance_id == version_id), None)
+    if version is None:
+        abort(404, "No such version of this submission.")
+    return version
+
+
+def _audit(action: str, found: Submission, **details) -> None:
+    session = get_session()
+    audit.record(session, action, f"submission:{found.id}", user_id=current_actor().user.id, **details)
+    session.commit()
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
+@roles_required(*TRAINERS)
+def create_submission(project_id: int, xml_form_id: str):
+    """Receive one instance as a raw XML body (Central's REST submission, used by pyodk).
+
+    :raise 400: bad XML, or an instance of another form.  :raise 404: no such form.  :raise 409: conflict.
+    """
+    xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
+    session = get_session()
+    received = receive_submission(session, get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
+                                  user_id=current_actor().user.id, device_ident=request.args.get("deviceID"),
+                                  user_agent=request.headers.get("User-Agent"))
+    return jsonify(submission_json(session, received.version.submission)), 200 if not received.created else 201
+
+
+@bp.post(f"{_ONE}/attachments/<name>")
+@roles_required(*TRAINERS)
+def upload_submission_attachment(project_id: int, xml_form_id: str, instance_id: str, name: str):
+    """Upload one file of a submission as a raw body (streamed; chunked bodies accepted).
+
+    :raise 404: no such submission, or it does not refer to that file.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    attach_file(get_session(), get_store(), current_of(found), name, request.stream,
+                request.mimetype or "application/octet-stream")
+    return jsonify({"success": True})
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
+@roles_required(*STAFF)
+def submissions(project_id: int, xml_form_id: str):
+    """List a form's submissions with their normalised values (an identifiable read, audited).
+
+    :raise 404: no such form.
+    """
+    form_row = get_form(project_id, xml_form_id)
+    session = get_session()
+    rows = [submission_json(session, s) for s in session.scalars(submissions_of(form_row))]
+    audit.record(session, "submission.list", f"form:{form_row.xml_form_id}", user_id=current_actor().user.id,
+                 count=len(rows))
+    session.commit()
+    return jsonify(rows)
+
+
+@bp.get(_ONE)
+@roles_required(*STAFF)
+def submission(project_id: int, xml_form_id: str, instance_id: str):
+    """Return one submission with its data (audited).
+
+    :raise 404: no such form or submission.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    body = submission_json(get_session(), found)
+    _audit("submission.read", found)
+    return jsonify(body)
+
+
+@bp.get(f"{_ONE}.xml")
+@roles_required(*STAFF)
+def submission_xml(project_id: int, xml_form_id: str, instance_id: str):
+    """Return the raw instance XML exactly as received (audited).
+
+    :raise 404: no such form or submission.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    xml = current_of(found).xml
+    _audit("submission.read_xml", found)
+    return Response(xml, content_type="application/xml")
+
+
+@bp.get(f"{_ONE}/attachments")
+@roles_required(*STAFF)
+def submission_attachments(project_id: int, xml_form_id: str, instance_id: str):
+    """List the files a submission expects and whether each arrived.
+
+    :raise 404: no such form or submission.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    return jsonify([{"name": a.name, "exists": a.blob_id is not None} for a in current_of(found).attachments])
+
+
+@bp.get(f"{_ONE}/attachments/<name>")
+@roles_required(*STAFF)
+def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, name: str):
+    """Download one submission file (audited).
+
+    :raise 404: no such submission, or the file has not arrived.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    attachment = next((a for a in current_of(found).attachments if a.name == name and a.blob is not None), None)
+    if attachment is None:
+        abort(404, "That file has not been received.")
+    blob = attachment.blob
+    _audit("attachment.read", found, name=name)
+    return send_file(get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name,
+                     etag=blob.md5)
+
+
+@bp.delete(_ONE)
+@roles_required("admin")
+def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
+    """Delete a submission: hidden from reads, and its instanceID refused from then on (409).
+
+    :raise 404: no such form or submission.
+    """
+    begin_write(get_session())
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    found.deleted_at = utcnow()
+    _audit("submission.delete", found)
+    return jsonify({"success": True})
+
+
+@bp.get(f"{_ONE}/versions")
+@roles_required(*STAFF)
+def submission_versions(project_id: int, xml_form_id: str, instance_id: str):
+    """List every version of a submission, newest first, each with its data (audited).
+
+    :raise 404: no such form or submission.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    body = [version_json(get_session(), v) for v in reversed(found.versions)]
+    _audit("submission.read_versions", found)
+    return jsonify(body)
+
+
+@bp.get(f"{_ONE}/versions/<version_id>")
+@roles_required(*STAFF)
+def submission_version(project_id: int, xml_form_id: str, instance_id: str, version_id: str):
+    """Return one version of a submission with its data (audited).
+
+    :raise 404: no such form, submission or version.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    body = version_json(get_session(), _version(found, version_id))
+    _audit("submission.read", found, version=version_id)
+    return jsonify(body)
+
+
+@bp.get(f"{_ONE}/versions/<version_id>.xml")
+@roles_required(*STAFF)
+def submission_version_xml(project_id: int, xml_form_id: str, instance_id: str, version_id: str):
+    """Return one version's raw XML exactly as received (audited).
+
+    :raise 404: no such form, submission or version.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    xml = _version(found, version_id).xml
+    _audit("submission.read_xml", found, version=version_id)
+    return Response(xml, content_type="application/xml")

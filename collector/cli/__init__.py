@@ -1,0 +1,6 @@
+"""The `collector` command line: each group lives in its own module and registers itself on `main`."""
+from collector.cli import db, devices, forms, quickstart, submissions, users  # noqa: F401  (registers the groups)
+from collector.cli.base import main
+from collector.cli.db import upgrade_database
+
+__all__ = ["main", "upgrade_database"]

@@ -1,0 +1,4 @@
+"""Run the command line as `python -m collector.cli`."""
+from collector.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""`collector devices`: ODK Collect app users, their tokens, QR codes and forms."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from collector.cli.base import fail, main
+from collector.db import get_session
+from collector.devices import collect_settings, device_url, qr_code, save_qr
+from ingest import audit
+from ingest.errors import IngestError
+
+
+@main.group()
+def devices():
+    """Manage devices (ODK Collect app users)."""
+
+
+def show_device(device, project_name: str) -> None:
+    """Print a device's server URL, its QR code in the terminal, and where the PNG and SVG are."""
+    url = device_url(current_app.config["PUBLIC_URL"], device)
+    settings = collect_settings(url, project_name)
+    png, svg = save_qr(settings, Path(current_app.instance_path) / "qr", f"device-{device.id}")
+    click.echo(f"Device '{device.display_name}' (id {device.id})")
+    click.echo(f"  ODK Collect server URL: {url}")
+    click.echo(f"  QR code image: {png}")
+    click.echo(f"  QR code SVG:   {svg}")
+    click.echo("  Scan this in ODK Collect (Configure with QR code):")
+    qr_code(settings).terminal(compact=True, border=2)
+
+
+@devices.command("create")
+@click.argument("name")
+@click.option("--project", "project_id", default=1, show_default=True)
+@click.option("--province", default=None, help="Two-digit province code of the device.")
+@click.option("--form", "form_ids", multiple=True, help="Form the device may fill (repeatable; default: every form).")
+@with_appcontext
+def devices_create(name, project_id, province, form_ids):
+    """Create a device and print its token URL and QR code."""
+    from ingest.accounts import create_device
+    from ingest.publishing import ensure_project
+
+    session = get_session()
+    project = ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
+    try:
+        device = create_device(session, project_id, name, province, list(form_ids) or None)
+    except IngestError as exc:
+        fail(exc.message)
+    audit.record(session, "device.create", f"device:{device.id}", via="cli")
+    session.commit()
+    show_device(device, project.name)
+
+
+@devices.command("list")
+@click.option("--project", "project_id", default=1, show_default=True)
+@with_appcontext
+def devices_list(project_id):
+    """List devices and whether they are revoked."""
+    from ingest.models import Device
+
+    for device in get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id)):
+        state = "revoked" if device.revoked_at else "active"
+        forms_text = ",".join(f.xml_form_id for f in device.forms) or "-"
+        click.echo(f"{device.id}\t{state}\t{device.province_code or '-'}\t{device.display_name}\t{forms_text}")
+
+
+@devices.command("assign")
+@click.argument("device_id", type=int)
+@click.argument("form_ids", nargs=-1)
+@click.option("--all", "all_forms", is_flag=True, help="Assign every form of the project.")
+@with_appcontext
+def devices_assign(device_id, form_ids, all_forms):
+    """Set the forms a device may list and fill."""
+    from ingest.accounts import assign_forms
+    from ingest.models import Device
+
+    session = get_session()
+    device = session.get(Device, device_id)
+    if device is None:
+        fail(f"No device with id {device_id}.")
+    try:
+        assign_forms(session, device, None if all_forms else list(form_ids))
+    except IngestError as exc:
+        fail(exc.message)
+    audit.record(session, "device.assign", f"device:{device.id}", via="cli")
+    session.commit()
+    click.echo(f"Device {device_id} may fill: {', '.join(f.xml_form_id for f in device.forms) or 'nothing'}.")
+
+
+@devices.command("revoke")
+@click.argument("device_id", type=int)
+@with_appcontext
+def devices_revoke(device_id):
+    """Revoke a device's token at once."""
+    from ingest.accounts import revoke_device
+    from ingest.models import Device
+
+    session = get_session()
+    device = session.get(Device, device_id)
+    if device is None:
+        fail(f"No device with id {device_id}.")
+    revoke_device(session, device)
+    audit.record(session, "device.revoke", f"device:{device.id}")
+    session.commit()
+    click.echo(f"Revoked device {device_id}.")

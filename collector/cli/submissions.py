@@ -1,0 +1,67 @@
+"""`collector submissions` and `collector ingest`: read received records, rebuild derived data."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from collector.cli.base import fail, main
+from collector.db import get_session
+from ingest import audit
+
+
+@main.group()
+def submissions():
+    """Read received submissions."""
+
+
+@submissions.command("list")
+@click.argument("xml_form_id")
+@click.option("--project", "project_id", default=1, show_default=True)
+@with_appcontext
+def submissions_list(xml_form_id, project_id):
+    """Print a form's submissions with their normalised values, one JSON object a line."""
+    from ingest.records import submission_json
+    from ingest.models import Form
+    from ingest.queries import submissions_of
+
+    session = get_session()
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        fail(f"No form '{xml_form_id}' in project {project_id}.")
+    count = 0
+    for sub in session.scalars(submissions_of(form)):
+        click.echo(json.dumps(submission_json(session, sub), ensure_ascii=False))
+        count += 1
+    audit.record(session, "submission.list", f"form:{xml_form_id}", via="cli", count=count)
+    session.commit()
+    click.echo(f"{count} submission(s).", err=True)
+
+
+@main.group()
+def ingest():
+    """Rebuild derived data from what was received."""
+
+
+@ingest.command("replay")
+@click.argument("xml_form_id", required=False)
+@with_appcontext
+def ingest_replay(xml_form_id):
+    """Rebuild the normalised rows of every stored submission (or one form's) from the raw XML."""
+    from ingest.models import Form, SubmissionVersion
+    from ingest.submissions import replay
+
+    session = get_session()
+    query = select(SubmissionVersion).order_by(SubmissionVersion.id)
+    if xml_form_id:
+        query = query.join(Form, Form.id == SubmissionVersion.form_id).where(Form.xml_form_id == xml_form_id)
+    ids = list(session.scalars(query.with_only_columns(SubmissionVersion.id)))
+    rows = 0
+    with click.progressbar(ids, label="Replaying submissions", file=sys.stderr) as bar:
+        for version_id in bar:
+            rows += replay(session, session.get(SubmissionVersion, version_id))
+            session.commit()
+    click.echo(f"Replayed {len(ids)} submission version(s) into {rows} row(s).")
