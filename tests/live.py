@@ -22,7 +22,9 @@ def free_port() -> int:
 class LiveServer:
     """A gunicorn process serving the app, plus a way to run CLI commands against the same database."""
 
-    def __init__(self, database_url: str, instance: Path, workers: int = 2, **settings):
+    def __init__(self, database_url: str, instance: Path, workers: int = 2,
+                 app_module: str = "collector.wsgi:app", **settings):
+        self.app_module = app_module
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -43,7 +45,7 @@ class LiveServer:
         self._log_handle = self.log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-             "collector.wsgi:app"],
+             self.app_module],
             cwd=ROOT, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
