@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_relative_config=True)
     configure_settings(app, test_config)
     configure_proxy(app)
+    configure_bodies(app)
     configure_database(app)
     configure_blueprints(app)
     return app
@@ -73,6 +74,14 @@ def configure_proxy(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+
+
+def configure_bodies(app: Flask) -> None:
+    """Stop request bodies that arrive slower than BODY_MIN_RATE after BODY_TIMEOUT seconds (408)."""
+    from collector.bodies import BodyDeadlineMiddleware
+
+    app.wsgi_app = BodyDeadlineMiddleware(app.wsgi_app, float(app.config["BODY_TIMEOUT"]),
+                                          float(app.config["BODY_MIN_RATE"]))
 
 
 def configure_database(app: Flask) -> None:

@@ -1,9 +1,12 @@
-"""Read request bodies and parts with a size cap, refusing the excess with 413."""
+"""Read request bodies with a size cap and a time limit, refusing the excess with 413 and the slow with 408."""
 from __future__ import annotations
 
+import socket
+import time
 from typing import BinaryIO
 
 from flask import abort
+from werkzeug.exceptions import RequestTimeout
 
 
 def read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
@@ -15,3 +18,75 @@ def read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
     if len(data) > limit:
         abort(413, f"{what} is larger than {limit // (1024 * 1024)} MB.")
     return data
+
+
+def _too_slow() -> RequestTimeout:
+    return RequestTimeout("The upload was too slow and was stopped. Nothing was stored; send it again when "
+                          "the connection is better.")
+
+
+class DeadlineInput:
+    """A request body stream that a client must keep feeding at a minimum average rate.
+
+    A body may take `grace` seconds plus one second for every `min_rate` bytes received so far. A tablet
+    on a slow 3G link keeps well above that; a client dribbling a byte a second is stopped after about
+    `grace` seconds, so it cannot hold a worker thread (and with it the service) for long. Under gunicorn
+    each socket read also waits no longer than the time left, so a silent client is stopped on time.
+    """
+
+    def __init__(self, stream: BinaryIO, sock: socket.socket | None, grace: float, min_rate: float):
+        self._stream = stream
+        self._sock = sock
+        self._grace = grace
+        self._min_rate = min_rate
+        self._start = time.monotonic()
+        self._received = 0
+
+    def _left(self) -> float:
+        return self._start + self._grace + self._received / self._min_rate - time.monotonic()
+
+    def _call(self, method, *args):
+        left = self._left()
+        if left <= 0:
+            raise _too_slow()
+        if self._sock is not None:
+            self._sock.settimeout(left)
+        try:
+            data = method(*args)
+        except (TimeoutError, socket.timeout):
+            raise _too_slow() from None
+        self._received += len(data)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to `size` bytes within the time the body is allowed."""
+        return self._call(self._stream.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        """Read a line within the time the body is allowed."""
+        return self._call(self._stream.readline, size)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class BodyDeadlineMiddleware:
+    """Give every request body a deadline (see DeadlineInput); restore the socket's blocking mode after."""
+
+    def __init__(self, app, grace: float, min_rate: float):
+        self.app = app
+        self.grace = grace
+        self.min_rate = min_rate
+
+    def __call__(self, environ, start_response):
+        sock = environ.get("gunicorn.socket")
+        environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, self.grace, self.min_rate)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            if sock is not None:
+                try:
+                    # gunicorn writes the response and waits for the next keep-alive request itself.
+                    sock.settimeout(None)
+                except OSError:
+                    pass

@@ -8,6 +8,10 @@ MEDIA_DIR = None
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
 #: Largest instance XML part accepted (bytes).
 MAX_XML_BYTES = 10 * 1024 * 1024
+#: Seconds any request body may take before BODY_MIN_RATE applies; slower bodies are stopped with 408.
+BODY_TIMEOUT = 60
+#: Slowest average rate (bytes per second) a request body may arrive at once BODY_TIMEOUT has passed.
+BODY_MIN_RATE = 1024
 #: Largest XLSForm upload accepted (bytes).
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
 #: Base URL that tablets use to reach this server, for device QR codes printed outside a request.

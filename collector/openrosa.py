@@ -13,7 +13,7 @@ from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from ingest.models import Form, FormAttachment, FormVersion
 from ingest.publishing import current_version
-from ingest.submissions import IncomingFile, receive_submission
+from ingest.submissions import IncomingFile, Received, receive_submission
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def submission(project_id: int):
 def submission_response(project_id: int, *, device=None, user_id: int | None = None, draft=None) -> Response:
     """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
 
-    :raise 400: not multipart, or no xml_submission_file.  :raise 413: body over the advertised limit.
+    :raise 400: not multipart, no xml_submission_file, or a body cut short.  :raise 413: body over the limit.
     """
     limit = request.max_content_length
     if request.content_length is not None and limit is not None and request.content_length > limit:
@@ -208,15 +208,41 @@ def submission_response(project_id: int, *, device=None, user_id: int | None = N
         abort(413, f"The submission is larger than the {limit // (1024 * 1024)} MB this server accepts.")
     if request.mimetype != "multipart/form-data":
         abort(400, "A submission must be sent as multipart/form-data.")
+    # End the sign-in lookup's transaction: a slow upload must not hold a database connection while it arrives.
+    get_session().commit()
     xml = _read_xml_part()
     files = [IncomingFile(name=fs.filename or key, stream=fs.stream, content_type=fs.mimetype or "application/octet-stream")
              for key, fs in request.files.items(multi=True) if key != "xml_submission_file"]
+    _check_body_complete()
     received = receive_submission(
         get_session(), get_store(), project_id=project_id, xml=xml, files=files,
         device=device, user_id=user_id, draft=draft,
         device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
-    message = "Your record was received." if received.created else "Your record was already received; files were added."
-    return openrosa_message(201, message, nature="submit_success")
+    return openrosa_message(201, submission_message(received), nature="submit_success")
+
+
+def submission_message(received: Received) -> str:
+    """Say what the server did with a submission, in the words Collect shows the officer."""
+    if received.created:
+        message = "Your record was received."
+    elif received.attachments_added:
+        message = f"Your record was already received; {received.attachments_added} more file(s) were added."
+    else:
+        message = "Your record was already received; nothing new was added."
+    if received.attachments_missing:
+        message += f" {received.attachments_missing} of its {received.attachments_expected} file(s) have not arrived yet."
+    return message
+
+
+def _check_body_complete() -> None:
+    """:raise 400: the body ended before its Content-Length, or carries more than a short epilogue.
+
+    The multipart parser stops at the closing boundary; whatever the client declared beyond it must still
+    arrive (reading it raises 400 when the client stops short), or a truncated upload would pass as whole.
+    """
+    rest = request.stream.read(64 * 1024 + 1)
+    if len(rest) > 64 * 1024:
+        abort(400, "The submission has unexpected data after its last part.")
 
 
 def _read_xml_part() -> bytes:

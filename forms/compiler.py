@@ -21,10 +21,15 @@ logger = logging.getLogger(__name__)
 #: Largest XLSForm accepted; the ministry's biggest form is well under 1 MB.
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
 
+#: Longest version string stored (a yyyymmddnn version has 10 characters).
+MAX_VERSION_LENGTH = 64
+#: Longest form title stored.
+MAX_TITLE_LENGTH = 500
+
 _ROW_RE = re.compile(r"\[row\s*:\s*(\d+)\]")
 _SHEET_RE = re.compile(r"(?:'(\w+)' sheet|sheet '(\w+)'|sheet named '(\w+)')")
 _MEDIA_RE = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>)]+)")
-_FORM_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_FORM_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass
@@ -120,7 +125,12 @@ def _check_formulas(data: bytes) -> list[Problem]:
     from openpyxl import load_workbook
 
     problems = []
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds on a broken archive; none is the caller's fault
+        raise FormError("This file is not a readable .xlsx spreadsheet.",
+                        [Problem("error", f"The workbook inside the file is damaged ({type(exc).__name__}). "
+                                          "Save the form again in Excel or LibreOffice as .xlsx.")]) from None
     try:
         for sheet in workbook.worksheets:
             if sheet.title not in ("survey", "choices", "settings", "external_choices", "entities"):
@@ -165,10 +175,14 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
         raise FormError("The form has warnings and strict mode is on.", problems)
     tree = result._pyxform
     form_id = str(tree.get("id_string") or "")
-    if not _FORM_ID_RE.match(form_id):
+    if not _FORM_ID_RE.fullmatch(form_id):
         raise FormError("The form_id setting is not a usable form ID.",
                         [Problem("error", f"form_id {form_id!r} must start with a letter and hold only letters, digits, _ . -", sheet="settings")])
     version = str(tree.get("version") or "")
+    if len(version) > MAX_VERSION_LENGTH:
+        raise FormError("The version setting is too long.",
+                        [Problem("error", f"version must be at most {MAX_VERSION_LENGTH} characters, e.g. 2026120201.",
+                                 sheet="settings")])
     if not version:
         # An empty version setting gets a timestamp, as Central does, so every publish is distinct.
         version = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
@@ -178,7 +192,7 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
     return CompiledForm(
         form_id=form_id,
         version=version,
-        title=str(tree.get("title") or form_id),
+        title=str(tree.get("title") or form_id)[:MAX_TITLE_LENGTH],
         xml=xml,
         fields=build_field_tree(tree),
         media=sorted(set(_MEDIA_RE.findall(xml))),

@@ -18,16 +18,17 @@ class Row:
 
 
 def _coerce(value: str, xml_type: str):
-    """Type a leaf's text by its bind type; keep the text when it does not parse (never lose it)."""
+    """Type a leaf's text by its bind type; keep the text when it does not parse (never lose it).
+
+    Text is kept exactly as the tablet sent it, spaces included: only numbers are stripped to be typed.
+    """
     if value == "":
         return None
-    try:
-        if xml_type == "int":
-            return int(value)
-        if xml_type == "decimal":
-            return float(value)
-    except ValueError:
-        return value
+    if xml_type in ("int", "decimal"):
+        try:
+            return int(value.strip()) if xml_type == "int" else float(value.strip())
+        except ValueError:
+            return value
     if xml_type == "select":
         return value.split()
     return value
@@ -51,6 +52,8 @@ def normalise(root: Element, fields: list[dict]) -> list[Row]:
     while stack:
         element, rel, row, prefix = stack.pop()
         counts: dict[str, int] = {}
+        # Keys of leaves seen more than once in this element, whose values are collected in a list.
+        repeated: set[str] = set()
         pending = []
         for child in element:
             name = local_name(child.tag)
@@ -67,11 +70,14 @@ def normalise(root: Element, fields: list[dict]) -> list[Row]:
                 pending.append((child, child_rel, row, f"{prefix}{name}/"))
             else:
                 key = f"{prefix}{name}"
-                value = _coerce((child.text or "").strip(), spec["xml_type"] if spec else "string")
-                if key in row.data:
-                    # A repeated leaf the form does not know as a repeat: keep every value.
-                    existing = row.data[key]
-                    row.data[key] = (existing if isinstance(existing, list) else [existing]) + [value]
+                value = _coerce(child.text or "", spec["xml_type"] if spec else "string")
+                if key in repeated:
+                    row.data[key].append(value)
+                elif key in row.data:
+                    # A repeated leaf the form does not know as a repeat: keep every value (in place, so
+                    # that thousands of them cost linear time).
+                    row.data[key] = [row.data[key], value]
+                    repeated.add(key)
                 else:
                     row.data[key] = value
         # Keep document order when processing nested groups and repeats.
@@ -82,12 +88,12 @@ def normalise(root: Element, fields: list[dict]) -> list[Row]:
 def nest(rows: list[dict]) -> dict:
     """Rebuild a nested document from stored rows (dicts with id, parent_id, path, position, data)."""
     by_id = {r["id"]: {**r["data"]} for r in rows}
+    path_of = {r["id"]: r["path"] for r in rows}
     top = None
     for r in sorted(rows, key=lambda r: (r["parent_id"] is not None, r["id"])):
         if r["parent_id"] is None:
             top = by_id[r["id"]]
             continue
-        parent_row = next(p for p in rows if p["id"] == r["parent_id"])
-        key = r["path"][len(parent_row["path"]) + 1:]
+        key = r["path"][len(path_of[r["parent_id"]]) + 1:]
         by_id[r["parent_id"]].setdefault(key, []).append(by_id[r["id"]])
     return top or {}

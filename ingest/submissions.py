@@ -8,22 +8,25 @@ import uuid
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest.db import begin_write, utcnow
+from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
 from ingest.models import (
-    Blob, Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Blob, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
-from ingest.normalise import normalise
-from ingest.storage import FileStore
+from ingest.normalise import Row, normalise
+from ingest.storage import FileStore, StoredFile
 from ingest.xmlsafe import UnsafeXMLError, find_meta, local_name, parse
 
 logger = logging.getLogger(__name__)
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:]")
+#: Longest instanceID or file name stored (the columns' size); longer ones are refused, never cut.
+MAX_NAME_LENGTH = 255
+MAX_FORM_ID_LENGTH = 64
 
 
 def safe_filename(name: str | None) -> str:
@@ -44,57 +47,126 @@ class IncomingFile:
 
 @dataclass
 class Received:
-    """Outcome of receive(): the version stored and whether this request created it."""
+    """Outcome of receive_submission(): the version stored, whether this request created it, and its files."""
 
-    version: SubmissionVersion
+    version_id: int
     created: bool
+    attachments_expected: int
     attachments_added: int
+    attachments_missing: int
 
 
 def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_type: str) -> Blob:
     """Write a stream to the media store and return its Blob row (one row per distinct content)."""
-    stored = store.put_stream(stream)
-    blob = session.scalar(select(Blob).where(Blob.sha256 == stored.sha256))
-    if blob is None:
-        blob = Blob(sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type)
-        try:
-            with session.begin_nested():
-                session.add(blob)
-        except IntegrityError:
-            blob = session.scalar(select(Blob).where(Blob.sha256 == stored.sha256))
-    return blob
+    return session.get(Blob, blob_id(session, store.put_stream(stream), content_type))
 
 
-def _published_versions(session: Session, form: Form) -> list[FormVersion]:
-    return list(session.scalars(
-        select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
-        .order_by(FormVersion.published_at, FormVersion.id)))
+def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
+    """Return the id of the Blob row of a stored file, inserting it if it is new (safe under concurrency)."""
+    found = session.scalar(insert_ignore(session, Blob).values(
+        sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type, created_at=utcnow(),
+    ).returning(Blob.id))
+    # Nothing returned: the row exists already (written by an earlier or a concurrent request).
+    return found if found is not None else session.scalar(select(Blob.id).where(Blob.sha256 == stored.sha256))
 
 
-def _nearest_version(versions: list[FormVersion], wanted: str) -> FormVersion:
+@dataclass(frozen=True)
+class _Version:
+    """What the write path needs of a form version (its large columns stay in the database)."""
+
+    id: int
+    version: str
+    fields: list
+
+
+#: Field trees by (form version id, XForm md5): a version never changes once stored, and the md5 guards
+#: against an id reused after a draft was deleted (SQLite may reuse the highest rowid).
+_FIELDS: dict[tuple[int, str], list] = {}
+_FIELDS_MAX = 512
+
+
+def _fields(session: Session, version_id: int, md5: str) -> list:
+    key = (version_id, md5)
+    fields = _FIELDS.get(key)
+    if fields is None:
+        fields = session.scalar(select(FormVersion.fields).where(FormVersion.id == version_id))
+        if len(_FIELDS) >= _FIELDS_MAX:
+            _FIELDS.clear()
+        _FIELDS[key] = fields
+    return fields
+
+
+def _versions(session: Session, form_id: int, draft: FormVersion | None) -> list[_Version]:
+    """Return the form's published versions (or only the draft), oldest first, without their XForm or XLSForm."""
+    query = select(FormVersion.id, FormVersion.version, FormVersion.xml_md5)
+    if draft is not None:
+        query = query.where(FormVersion.id == draft.id)
+    else:
+        query = (query.where(FormVersion.form_id == form_id, FormVersion.published_at.is_not(None))
+                 .order_by(FormVersion.published_at, FormVersion.id))
+    return [_Version(r.id, r.version, _fields(session, r.id, r.xml_md5)) for r in session.execute(query)]
+
+
+def _nearest_version(versions: list[_Version], wanted: str) -> _Version:
     """Pick the version to normalise an unknown version against: the highest not above it, else the newest."""
     below = [v for v in versions if v.version <= wanted]
     return max(below, key=lambda v: v.version) if below else versions[-1]
 
 
-def _expected_files(root, fields: list[dict], received_names: set[str], unknown_version: bool) -> set[str]:
-    """Names of the files an instance refers to through its binary fields."""
-    binary_rel = {f["path"].split("/", 2)[2] for f in fields if f.get("binary") and f["path"].count("/") >= 2}
-    names: set[str] = set()
+def _leaf_texts(root) -> list[tuple[str, str]]:
+    """Return (path relative to the root, without namespaces; stripped text) of each leaf that has text."""
+    out: list[tuple[str, str]] = []
     stack = [(root, "")]
     while stack:
         element, rel = stack.pop()
         for child in element:
             name = local_name(child.tag)
+            if not name:
+                continue
             child_rel = f"{rel}/{name}" if rel else name
             if len(child):
                 stack.append((child, child_rel))
-                continue
-            text = (child.text or "").strip()
-            # For a version the server never saw, any leaf naming a file that arrived counts too.
-            if text and (child_rel in binary_rel or (unknown_version and text in received_names)):
-                names.add(text)
+            elif child.text and child.text.strip():
+                out.append((child_rel, child.text.strip()))
+    return out
+
+
+def _expected_files(root, fields: list[dict], received_names: set[str], unknown_version: bool) -> set[str]:
+    """Names of the files an instance refers to through its binary fields.
+
+    :raise BadSubmission: a file name longer than a stored name may be.
+    """
+    binary_rel = {f["path"].split("/", 2)[2] for f in fields if f.get("binary") and f["path"].count("/") >= 2}
+    names: set[str] = set()
+    for rel, text in _leaf_texts(root):
+        # For a version the server never saw, any leaf naming a file that arrived counts too.
+        if rel in binary_rel or (unknown_version and text in received_names):
+            if len(text) > MAX_NAME_LENGTH:
+                raise BadSubmission(f"A file name in the form data is longer than {MAX_NAME_LENGTH} characters.")
+            names.add(text)
     return names
+
+
+def _identity(root, expect_form: str | None) -> tuple[str, str, str, str | None]:
+    """Return the form ID, version, instanceID and deprecatedID an instance names.
+
+    :raise BadSubmission: no form ID, another form than `expect_form`, or a value too long to store.
+    """
+    xml_form_id = (root.get("id") or "").strip()
+    if not xml_form_id:
+        raise BadSubmission("The form data has no form ID (the id attribute of its root element is missing).")
+    if expect_form is not None and xml_form_id != expect_form:
+        raise BadSubmission(f"The XML is an instance of '{xml_form_id[:64]}', not of the form '{expect_form}'.")
+    version_string = (root.get("version") or "").strip()
+    # Central generates an instanceID when a client sends none, rather than refusing the record.
+    instance_id = find_meta(root, "instanceID") or f"uuid:{uuid.uuid4()}"
+    deprecated_id = find_meta(root, "deprecatedID")
+    for what, value, limit in (("form ID", xml_form_id, MAX_FORM_ID_LENGTH), ("form version", version_string, 64),
+                               ("instance ID", instance_id, MAX_NAME_LENGTH),
+                               ("deprecated ID", deprecated_id or "", MAX_NAME_LENGTH)):
+        if len(value) > limit:
+            raise BadSubmission(f"The {what} in the form data is longer than {limit} characters.")
+    return xml_form_id, version_string, instance_id, deprecated_id
 
 
 def receive_submission(
@@ -113,7 +185,12 @@ def receive_submission(
 ) -> Received:
     """Store one submission POST exactly once and commit it; with `draft`, as test data of that draft.
 
+    Everything that can be done without the write lock is done first: parsing, normalising, and copying
+    the files into the content-addressed media store. The write transaction then only inserts rows, so
+    on SQLite a large or slow submission never keeps other tablets waiting.
+
     :raise BadSubmission: malformed or unsafe XML, no form ID, or not the `expect_form` the URL names.
+    :raise Forbidden: a device not assigned to the form.
     :raise NotFound: unknown form, or an edit of an unknown instance.
     :raise Conflict: same instanceID with other XML, deleted or superseded instance, closed form.
     """
@@ -121,130 +198,161 @@ def receive_submission(
         root = parse(xml)
     except UnsafeXMLError as exc:
         raise BadSubmission(str(exc)) from None
-    xml_form_id = (root.get("id") or "").strip()
-    if not xml_form_id:
-        raise BadSubmission("The form data has no form ID (the id attribute of its root element is missing).")
-    if expect_form is not None and xml_form_id != expect_form:
-        raise BadSubmission(f"The XML is an instance of '{xml_form_id}', not of the form '{expect_form}'.")
-    version_string = (root.get("version") or "").strip()
-    # Central generates an instanceID when a client sends none, rather than refusing the record.
-    instance_id = find_meta(root, "instanceID") or f"uuid:{uuid.uuid4()}"
-    deprecated_id = find_meta(root, "deprecatedID")
+    xml_form_id, version_string, instance_id, deprecated_id = _identity(root, expect_form)
 
-    begin_write(session)
     if draft is not None:
         form = draft.form if draft.form.xml_form_id == xml_form_id else None
-        versions = [draft] if form else []
     else:
         form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
-        versions = _published_versions(session, form) if form else []
+    versions = _versions(session, form.id, draft) if form is not None else []
     if form is None or not versions:
         raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
-    if draft is None and device is not None and form not in device.forms:
+    if draft is None and device is not None and not session.scalar(select(DeviceForm.form_id).where(
+            DeviceForm.device_id == device.id, DeviceForm.form_id == form.id)):
         raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
     if draft is None and form.state == "closed":
         raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
     known = next((v for v in versions if v.version == version_string), None)
     form_version = known or _nearest_version(versions, version_string)
 
-    names = {safe_filename(f.name): f for f in files}
+    by_name = {safe_filename(f.name): f for f in files}
+    expected = _expected_files(root, form_version.fields, set(by_name), known is None)
+    rows = normalise(root, form_version.fields)
+    # Copy the parts the instance names into the store now, outside any transaction (see above).
+    stored = {name: (store.put_stream(f.stream), f.content_type) for name, f in by_name.items() if name in expected}
     sha = hashlib.sha256(xml).hexdigest()
+
+    new = _NewVersion(form_id=form.id, form_version_id=form_version.id, unknown=known is None,
+                      instance_id=instance_id, deprecated_id=deprecated_id, version_string=version_string, xml=xml,
+                      sha=sha, device_id=device.id if device else None, user_id=user_id,
+                      device_ident=(device_ident or None) and device_ident[:255],
+                      user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None)
     for attempt in range(2):
-        existing = session.scalar(
-            select(SubmissionVersion).where(SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
+        begin_write(session)
+        existing = session.scalar(select(SubmissionVersion).where(
+            SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
         if existing is not None:
-            return _retry_or_conflict(session, store, existing, xml, names)
+            return _retry_or_conflict(session, existing, xml, stored)
         try:
-            with session.begin_nested():
-                version = _insert_new(session, form, form_version, known is None, instance_id, deprecated_id,
-                                      version_string, xml, sha, root, device, user_id, device_ident, user_agent, names,
-                                      draft is not None)
+            version_id, added = _insert_new(session, new, expected, rows, stored)
+            session.commit()
             break
         except IntegrityError:
             # Another request stored the same instanceID between our read and insert: answer as for a retry.
+            session.rollback()
             if attempt:
                 raise
-            continue
-    added = _attach(session, store, version, names)
-    session.commit()
-    logger.info("stored submission version %s of form %s (%d files)", version.id, form.id, added)
-    return Received(version=version, created=True, attachments_added=added)
+    logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
+    return Received(version_id=version_id, created=True, attachments_expected=len(expected),
+                    attachments_added=added, attachments_missing=len(expected) - added)
 
 
-def _retry_or_conflict(session, store, existing: SubmissionVersion, xml: bytes, names) -> Received:
+@dataclass
+class _NewVersion:
+    """The columns of a new submission version, gathered before the write transaction."""
+
+    form_id: int
+    form_version_id: int
+    unknown: bool
+    instance_id: str
+    deprecated_id: str | None
+    version_string: str
+    xml: bytes
+    sha: str
+    device_id: int | None
+    user_id: int | None
+    device_ident: str | None
+    user_agent: str | None
+    draft: bool
+
+
+def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored) -> Received:
     if existing.submission.deleted_at is not None:
         raise Conflict("This record was deleted on the server and cannot be sent again.")
     if existing.xml != xml:
         raise Conflict("A different record with the same instance ID is already on the server.")
-    added = _attach(session, store, existing, names)
+    added = _link_files(session, existing.id, stored)
+    missing = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
+        SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None)))
+    total = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
+        SubmissionAttachment.submission_version_id == existing.id))
     session.commit()
-    return Received(version=existing, created=False, attachments_added=added)
+    return Received(version_id=existing.id, created=False, attachments_expected=total, attachments_added=added,
+                    attachments_missing=missing)
 
 
-def _insert_new(session, form, form_version, unknown, instance_id, deprecated_id, version_string, xml, sha,
-                root, device, user_id, device_ident, user_agent, names, is_draft) -> SubmissionVersion:
+def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
+    """Insert the submission (or the edit), its version, expected files and normalised rows; return (id, files)."""
     carried: dict[str, int | None] = {}
-    if deprecated_id:
-        old = session.scalar(select(SubmissionVersion).where(
-            SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == deprecated_id)
-            .with_for_update())
+    now = utcnow()
+    if new.deprecated_id:
+        old = session.execute(select(SubmissionVersion.id, SubmissionVersion.submission_id, SubmissionVersion.current,
+                                     Submission.deleted_at)
+                              .join(Submission, Submission.id == SubmissionVersion.submission_id)
+                              .where(SubmissionVersion.form_id == new.form_id,
+                                     SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
         if old is None:
             raise NotFound("The record this edit replaces is not on the server.")
-        if not old.current or old.submission.deleted_at is not None:
+        if not old.current or old.deleted_at is not None:
             raise Conflict("The record this edit replaces was already replaced by another edit.")
-        old.current = False
-        submission = old.submission
-        submission.updated_at = utcnow()
-        carried = {a.name: a.blob_id for a in old.attachments}
-    else:
-        submission = Submission(form_id=form.id, instance_id=instance_id, draft=is_draft,
-                                device_id=device.id if device else None, user_id=user_id)
-        session.add(submission)
-    version = SubmissionVersion(
-        submission=submission, form_id=form.id, instance_id=instance_id, form_version_id=form_version.id,
-        version_string=version_string, unknown_version=unknown, current=True, xml=xml, xml_sha256=sha,
-        device_id=device.id if device else None, user_id=user_id,
-        device_ident=(device_ident or None) and device_ident[:255], user_agent=(user_agent or None) and user_agent[:500],
-    )
-    session.add(version)
-    session.flush()
-    for name in sorted(_expected_files(root, form_version.fields, set(names), unknown)):
+        session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
+        session.execute(update(Submission).where(Submission.id == old.submission_id).values(updated_at=now))
+        submission_id = old.submission_id
         # Files an edit does not send again are carried over from the version it replaces.
-        blob_id = carried.get(name)
-        session.add(SubmissionAttachment(submission_version=version, name=name, blob_id=blob_id,
-                                         received_at=utcnow() if blob_id else None))
-    write_rows(session, version, root, form_version.fields)
-    session.flush()
-    return version
+        carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
+            SubmissionAttachment.submission_version_id == old.id)).all())
+    else:
+        submission_id = session.scalar(insert(Submission).values(
+            form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
+            user_id=new.user_id, created_at=now).returning(Submission.id))
+    version_id = session.scalar(insert(SubmissionVersion).values(
+        submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
+        form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
+        current=True, xml=new.xml, xml_sha256=new.sha, device_id=new.device_id, user_id=new.user_id,
+        device_ident=new.device_ident, user_agent=new.user_agent, created_at=now).returning(SubmissionVersion.id))
+    if expected:
+        session.execute(insert(SubmissionAttachment), [
+            {"submission_version_id": version_id, "name": name, "blob_id": carried.get(name),
+             "received_at": now if carried.get(name) else None} for name in sorted(expected)])
+    _insert_rows(session, version_id, rows)
+    return version_id, _link_files(session, version_id, stored)
+
+
+def _insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
+    """Insert normalised rows a nesting level at a time (one statement a level), parents before children."""
+    ids: dict[int, int] = {}
+    level = [r for r in rows if r.parent is None]
+    while level:
+        params = [{"submission_version_id": version_id, "path": r.path, "position": r.position,
+                   "parent_id": ids[id(r.parent)] if r.parent is not None else None, "data": r.data} for r in level]
+        result = session.execute(insert(SubmissionRow).returning(SubmissionRow.id, sort_by_parameter_order=True), params)
+        for row, new_id in zip(level, result.scalars()):
+            ids[id(row)] = new_id
+        level = [r for r in rows if r.parent is not None and id(r.parent) in ids and id(r) not in ids]
+
+
+def _link_files(session: Session, version_id: int, stored: dict[str, tuple[StoredFile, str]]) -> int:
+    """Point the version's expected files at the stored blobs; return how many changed (new or replaced)."""
+    if not stored:
+        return 0
+    added = 0
+    attachments = session.execute(select(SubmissionAttachment.id, SubmissionAttachment.name,
+                                         SubmissionAttachment.blob_id).where(
+        SubmissionAttachment.submission_version_id == version_id, SubmissionAttachment.name.in_(list(stored)))).all()
+    for attachment in attachments:
+        stored_file, content_type = stored[attachment.name]
+        new_blob = blob_id(session, stored_file, content_type)
+        if attachment.blob_id != new_blob:
+            session.execute(update(SubmissionAttachment).where(SubmissionAttachment.id == attachment.id)
+                            .values(blob_id=new_blob, received_at=utcnow()))
+            added += 1
+    return added
 
 
 def write_rows(session: Session, version: SubmissionVersion, root, fields: list[dict]) -> None:
     """Derive and add the normalised rows of a stored version."""
-    made = {}
-    for row in normalise(root, fields):
-        obj = SubmissionRow(submission_version_id=version.id, path=row.path, position=row.position,
-                            parent_id=None, data=row.data)
-        if row.parent is not None:
-            obj.parent_id = made[id(row.parent)].id
-        session.add(obj)
-        session.flush()
-        made[id(row)] = obj
-
-
-def _attach(session: Session, store: FileStore, version: SubmissionVersion, names: dict[str, IncomingFile]) -> int:
-    """Store the files the version expects; parts it does not expect are ignored, as Central does."""
-    added = 0
-    for attachment in version.attachments:
-        incoming = names.get(attachment.name)
-        if incoming is None:
-            continue
-        blob = store_blob(session, store, incoming.stream, incoming.content_type)
-        if attachment.blob_id != blob.id:
-            attachment.blob_id = blob.id
-            attachment.received_at = utcnow()
-            added += 1
     session.flush()
-    return added
+    _insert_rows(session, version.id, normalise(root, fields))
 
 
 def attach_file(session: Session, store: FileStore, version: SubmissionVersion, name: str, stream: BinaryIO,
@@ -253,10 +361,11 @@ def attach_file(session: Session, store: FileStore, version: SubmissionVersion, 
 
     :raise NotFound: the version does not refer to a file of that name.
     """
-    begin_write(session)
     if not any(a.name == name for a in version.attachments):
         raise NotFound(f"This record does not refer to a file named '{name}'.")
-    added = _attach(session, store, version, {name: IncomingFile(name, stream, content_type)})
+    stored = store.put_stream(stream)
+    begin_write(session)
+    added = _link_files(session, version.id, {name: (stored, content_type)})
     session.commit()
     return added == 1
 

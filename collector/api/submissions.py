@@ -53,7 +53,8 @@ def create_submission(project_id: int, xml_form_id: str):
     received = receive_submission(session, get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
                                   user_id=current_actor().user.id, device_ident=request.args.get("deviceID"),
                                   user_agent=request.headers.get("User-Agent"))
-    return jsonify(submission_json(session, received.version.submission)), 200 if not received.created else 201
+    submission = session.get(SubmissionVersion, received.version_id).submission
+    return jsonify(submission_json(session, submission)), 200 if not received.created else 201
 
 
 @bp.post(f"{_ONE}/attachments/<name>")

@@ -44,3 +44,23 @@ def test_nest_rebuilds_the_document():
                "position": r.position, "data": r.data} for r in rows]
     doc = nest(stored)
     assert doc["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
+
+
+def test_text_is_kept_exactly_as_sent_and_numbers_are_stripped():
+    xml = make_instance(name="  Noy  ", age=" 31 ")
+    [root, *_] = normalise(parse(xml), fields())
+    assert root.data["full_name"] == "  Noy  "
+    assert root.data["age"] == 31
+
+
+def test_repeated_unknown_leaves_are_all_kept_in_linear_time():
+    import time
+
+    count = 19_000
+    xml = make_instance().replace(b"<consent>", b"<a>x</a>" * count + b"<consent>")
+    start = time.perf_counter()
+    [root, *_] = normalise(parse(xml), fields())
+    seconds = time.perf_counter() - start
+    assert root.data["a"] == ["x"] * count
+    # Quadratic copying took minutes for this; linear work takes well under a second. The bound is loose.
+    assert seconds < 20

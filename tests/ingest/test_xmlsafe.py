@@ -31,5 +31,22 @@ def test_size_limit():
 
 def test_utf16_document_with_doctype_is_still_refused():
     data = "<?xml version='1.0' encoding='UTF-16'?><!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>".encode("utf-16")
-    with pytest.raises(UnsafeXMLError, match="DOCTYPE"):
+    with pytest.raises(UnsafeXMLError, match="not UTF-8"):
         parse(data)
+
+
+@pytest.mark.parametrize("encoding", ["Shift_JIS", "UTF-16", "foo", "ISO-8859-1"])
+def test_declared_encoding_other_than_utf8_is_refused_with_its_name(encoding):
+    with pytest.raises(UnsafeXMLError, match=f"declares the encoding '{encoding}'"):
+        parse(f'<?xml version="1.0" encoding="{encoding}"?><data id="x"/>'.encode())
+
+
+def test_utf8_with_bom_and_declaration_is_accepted():
+    root = parse(b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?><data id="x">\xe0\xba\xa5</data>')
+    assert root.text == "\u0ea5"
+
+
+def test_more_elements_than_the_cap_are_refused():
+    parse(b"<a>" + b"<b/>" * 99 + b"</a>", max_elements=100)
+    with pytest.raises(UnsafeXMLError, match="more than 100 elements"):
+        parse(b"<a>" + b"<b/>" * 100 + b"</a>", max_elements=100)
