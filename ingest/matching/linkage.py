@@ -1,0 +1,207 @@
+"""Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves.
+
+The model is built from splink's backend-neutral comparison levels and plain SQL, so the same settings
+run on splink's Spark backend when one machine is no longer enough::
+
+    from pyspark.sql import SparkSession
+    from splink import Linker, SparkAPI
+    spark = SparkSession.builder.getOrCreate()
+    db_api = SparkAPI(spark_session=spark)        # instead of DuckDBAPI()
+    table = db_api.register(spark.createDataFrame([features(r) for r in records]))
+    linker = Linker(table, settings())            # settings() below, unchanged
+    train(linker); linker.inference.predict(threshold_match_probability=...)
+
+Spark needs the jar of splink's similarity UDFs (splink registers it when the session is built with
+``splink.backends.spark.similarity_jar_location()`` in ``spark.jars``) and a checkpoint directory; the
+features are computed in Python here, so on Spark they would be computed in a ``mapPartitions`` step or
+written to Parquet first. Everything else (blocking rules, comparisons, EM sessions) is unchanged.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ingest.matching.records import PersonRecord, features
+
+logger = logging.getLogger(__name__)
+
+#: Match probability above which a pair is reported. Chosen on one half of the development set's
+#: persons and checked on the other half (see benchmarks/matching.py).
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pair of records the model scores as the same person."""
+
+    record_id_a: str
+    record_id_b: str
+    match_probability: float
+    match_weight: float
+
+
+def _name_comparison(part: str, other: str):
+    """Compare one name part, with a level for names written in the other order."""
+    import splink.comparison_level_library as cll
+    from splink import comparison_library as cl
+
+    extra = []
+    if part == "family":
+        # Married women are often recorded under their husband's surname: a different surname means
+        # less for two women than for two men.
+        extra = [cll.CustomLevel("sex_l = 'F' and sex_r = 'F'", "different, both women")]
+
+    return cl.CustomComparison(
+        output_column_name=part,
+        comparison_levels=[
+            cll.NullLevel(f"{part}_rk"),
+            # Typed identically in both scripts: often copied from the same referral paperwork.
+            cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_typed")).configure(
+                tf_adjustment_column=f"{part}_lo"),
+            cll.ExactMatchLevel(f"{part}_lo").configure(tf_adjustment_column=f"{part}_lo"),
+            # Given and family name are often written in the other order; same evidence as a match.
+            cll.Or(cll.ExactMatchLevel(f"{part}_sk"), cll.CustomLevel(f"{part}_sk_l = {other}_sw_r")),
+            cll.Or(cll.ExactMatchLevel(f"{part}_rk"), cll.ExactMatchLevel(f"{part}_tk")),
+            cll.JaroWinklerLevel(f"{part}_rk", 0.92),
+            cll.JaroWinklerLevel(f"{part}_rk", 0.8),
+            *extra,
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _birth_comparison():
+    """Compare birth dates and years; a 1 January placeholder only counts as a year."""
+    import splink.comparison_level_library as cll
+    from splink import comparison_library as cl
+
+    same_date = ("birth_date_l = birth_date_r or (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)"
+                 " and substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2)"
+                 " and substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2))")
+    return cl.CustomComparison(
+        output_column_name="birth",
+        comparison_levels=[
+            cll.NullLevel("birth_year"),
+            cll.CustomLevel(same_date, "same real date (or day and month swapped)"),
+            cll.CustomLevel("birth_year_l = birth_year_r and (birth_date_l is null or birth_date_r is null)",
+                            "same year"),
+            cll.CustomLevel("birth_year_l = birth_year_r", "same year, different real dates"),
+            cll.AbsoluteDifferenceLevel("birth_year", 1),
+            cll.AbsoluteDifferenceLevel("birth_year", 2),
+            cll.AbsoluteDifferenceLevel("birth_year", 5),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def settings():
+    """Return the splink settings of the person model (comparisons and blocking rules)."""
+    import splink.comparison_level_library as cll
+    from splink import SettingsCreator, block_on
+    from splink import comparison_library as cl
+
+    comparisons = [
+        _name_comparison("given", "family"),
+        _name_comparison("family", "given"),
+        _birth_comparison(),
+        cl.ExactMatch("sex"),
+        cl.CustomComparison(output_column_name="village", comparison_levels=[
+            cll.NullLevel("village"),
+            cll.ExactMatchLevel("village").configure(tf_adjustment_column="village"),
+            cll.Or(cll.ExactMatchLevel("village_sk"), cll.JaroWinklerLevel("village", 0.88)),
+            cll.ElseLevel(),
+        ]),
+        cl.CustomComparison(output_column_name="phone", comparison_levels=[
+            cll.NullLevel("phone"),
+            cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
+            cll.LevenshteinLevel("phone", 2),
+            cll.ElseLevel(),
+        ]),
+        # Siblings and friends are often screened together; one person is not screened twice in a day.
+        cl.CustomComparison(output_column_name="screened", comparison_levels=[
+            cll.NullLevel("screened"),
+            # Fixed rather than trained: EM would count siblings screened together as one person.
+            cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("district")).configure(
+                m_probability=1e-7, fix_m_probability=True),
+            cll.ElseLevel(),
+        ]),
+    ]
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=[
+            block_on("given_sk", "family_sk"),
+            block_on("given_rk", "family_rk"),
+            block_on("given_sk"),
+            block_on("family_sk", "birth_year"),
+            block_on("given_rk", "birth_year"),
+            block_on("given_sk", "village"),
+            block_on("family_sk", "village"),
+            block_on("phone"),
+            "l.given_sk = r.family_sw and l.family_sk = r.given_sw",
+        ],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+
+
+def train(linker) -> None:
+    """Estimate the model's parameters from the records alone (no labels): u by sampling, m by EM."""
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("given_sk", "family_sk", "birth_year"), block_on("given_sk", "phone")], recall=0.6)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+    # Each EM session fixes the fields it blocks on; together they train every comparison.
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("given_sk", "family_sk", "birth_year"), max_pairs=2e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("given_sk", "village"), max_pairs=2e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("family_sk", "birth_year", "sex"), max_pairs=2e6)
+
+
+def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
+    """Return the pairs of `records` whose match probability is at least `threshold`.
+
+    Records without any name are skipped (see `skipped`). Runs on an in-memory DuckDB database.
+    """
+    from splink import DuckDBAPI, Linker
+
+    rows = [features(r) for r in records if r.has_name()]
+    if len(rows) < 2:
+        return []
+    db_api = DuckDBAPI()
+    table = db_api.register(rows)
+    linker = Linker(table, settings(), log_level=logging.ERROR)
+    train(linker)
+    predictions = linker.inference.predict(threshold_match_probability=threshold)
+    out = [Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"], p["match_weight"])
+           for p in predictions.as_record_list()]
+    out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
+    return out
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What `match_file` read and wrote."""
+
+    records: int
+    skipped_without_name: int
+    pairs: int
+
+
+def match_file(records_csv_path, out_pairs_csv_path, threshold: float = DEFAULT_THRESHOLD) -> FileSummary:
+    """Match the records of a CSV file (the development set's format); write ``record_id_a,record_id_b`` rows."""
+    import csv
+
+    from ingest.matching.records import read_records
+
+    records = read_records(records_csv_path)
+    skipped = sum(1 for r in records if not r.has_name())
+    pairs = match_records(records, threshold)
+    with open(out_pairs_csv_path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["record_id_a", "record_id_b"])
+        writer.writerows((p.record_id_a, p.record_id_b) for p in pairs)
+    return FileSummary(records=len(records), skipped_without_name=skipped, pairs=len(pairs))
