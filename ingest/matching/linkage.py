@@ -94,6 +94,25 @@ def _birth_comparison():
     )
 
 
+def _screening_comparison():
+    """Compare when and where the records were made: one case's records follow each other within months."""
+    import splink.comparison_level_library as cll
+    from splink import comparison_library as cl
+
+    def within(days):
+        return cll.AbsoluteDateDifferenceLevel("screened", input_is_string=True, threshold=days, metric="day")
+
+    return cl.CustomComparison(output_column_name="screened", comparison_levels=[
+        cll.NullLevel("screened"),
+        # Siblings and friends are often screened together, but one person is not screened twice on one
+        # day in one district. Fixed rather than trained: EM would take siblings for one person.
+        cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("district")).configure(
+            m_probability=1e-7, fix_m_probability=True),
+        within(60), within(365), within(730), within(1095),
+        cll.ElseLevel(),
+    ])
+
+
 def settings():
     """Return the splink settings of the person model (comparisons and blocking rules)."""
     import splink.comparison_level_library as cll
@@ -117,14 +136,7 @@ def settings():
             cll.LevenshteinLevel("phone", 2),
             cll.ElseLevel(),
         ]),
-        # Siblings and friends are often screened together; one person is not screened twice in a day.
-        cl.CustomComparison(output_column_name="screened", comparison_levels=[
-            cll.NullLevel("screened"),
-            # Fixed rather than trained: EM would count siblings screened together as one person.
-            cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("district")).configure(
-                m_probability=1e-7, fix_m_probability=True),
-            cll.ElseLevel(),
-        ]),
+        _screening_comparison(),
     ]
     return SettingsCreator(
         link_type="dedupe_only",

@@ -82,6 +82,8 @@ def features(record: PersonRecord) -> dict:
         "unique_id": record.record_id,
         **{f"given_{k}": v for k, v in given.items()},
         **{f"family_{k}": v for k, v in family.items()},
+        "full_lo": " ".join(filter(None, (given["lo"], family["lo"]))) or None,
+        "full_typed": " ".join(filter(None, (given["typed"], family["typed"]))) or None,
         "sex": sex if sex in ("F", "M") else None,
         "birth_year": year,
         "birth_date": date,
