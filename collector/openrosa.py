@@ -8,12 +8,12 @@ from flask import Blueprint, Response, abort, current_app, g, request, send_file
 from sqlalchemy import select
 
 from collector.auth import current_actor, login_required, pop_device_token
-from collector.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
+from collector.multipart import parse_submission
 from ingest.models import Form, FormAttachment, FormVersion
 from ingest.publishing import current_version
-from ingest.submissions import IncomingFile, Received, receive_submission
+from ingest.submissions import Received, receive_submission
 
 logger = logging.getLogger(__name__)
 
@@ -210,14 +210,18 @@ def submission_response(project_id: int, *, device=None, user_id: int | None = N
         abort(400, "A submission must be sent as multipart/form-data.")
     # End the sign-in lookup's transaction: a slow upload must not hold a database connection while it arrives.
     get_session().commit()
-    xml = _read_xml_part()
-    files = [IncomingFile(name=fs.filename or key, stream=fs.stream, content_type=fs.mimetype or "application/octet-stream")
-             for key, fs in request.files.items(multi=True) if key != "xml_submission_file"]
-    _check_body_complete()
-    received = receive_submission(
-        get_session(), get_store(), project_id=project_id, xml=xml, files=files,
-        device=device, user_id=user_id, draft=draft,
-        device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
+    xml, files = parse_submission(request.stream, request.mimetype_params.get("boundary", ""),
+                                  int(current_app.config["MAX_XML_BYTES"]))
+    try:
+        if xml is None:
+            abort(400, "The submission has no xml_submission_file part.")
+        received = receive_submission(
+            get_session(), get_store(), project_id=project_id, xml=xml, files=files,
+            device=device, user_id=user_id, draft=draft,
+            device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
+    finally:
+        for incoming in files:
+            incoming.stream.close()
     return openrosa_message(201, submission_message(received), nature="submit_success")
 
 
@@ -232,29 +236,3 @@ def submission_message(received: Received) -> str:
     if received.attachments_missing:
         message += f" {received.attachments_missing} of its {received.attachments_expected} file(s) have not arrived yet."
     return message
-
-
-def _check_body_complete() -> None:
-    """:raise 400: the body ended before its Content-Length, or carries more than a short epilogue.
-
-    The multipart parser stops at the closing boundary; whatever the client declared beyond it must still
-    arrive (reading it raises 400 when the client stops short), or a truncated upload would pass as whole.
-    """
-    rest = request.stream.read(64 * 1024 + 1)
-    if len(rest) > 64 * 1024:
-        abort(400, "The submission has unexpected data after its last part.")
-
-
-def _read_xml_part() -> bytes:
-    """Return the instance XML, sent as a file part (Collect) or a plain field.
-
-    :raise 400: the part is missing.  :raise 413: the XML is over the limit.
-    """
-    part = request.files.get("xml_submission_file")
-    limit = int(current_app.config["MAX_XML_BYTES"])
-    if part is not None:
-        return read_limited(part.stream, limit, "The form data")
-    if "xml_submission_file" in request.form:
-        # A plain field is already capped at MAX_FORM_MEMORY_SIZE (= MAX_XML_BYTES) by the form parser.
-        return request.form["xml_submission_file"].encode("utf-8")
-    abort(400, "The submission has no xml_submission_file part.")

@@ -87,14 +87,17 @@ def _forget_write(session: Session, transaction) -> None:
 
 
 def begin_write(session: Session) -> None:
-    """Make the session's transaction a writing one, ending a read-only one first.
+    """Make the session's transaction a writing one.
 
-    Every function that writes calls this before its first query, so that on SQLite it waits for the
-    write lock instead of failing; on PostgreSQL it only ends the earlier read snapshot.
+    Every function that writes calls this before its first query. On SQLite it ends a read-only
+    transaction and takes the write lock up front (BEGIN IMMEDIATE), so that it waits for the lock instead
+    of failing. On PostgreSQL (READ COMMITTED: each statement sees the latest commits) the transaction
+    simply goes on, saving a round trip.
     """
     if session.info.get("writing"):
         return
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={"sqlite_write": True})
+    if session.get_bind().dialect.name == "sqlite":
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={"sqlite_write": True})
     session.info["writing"] = True

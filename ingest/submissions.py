@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,9 +63,9 @@ def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_typ
 
 def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
     """Return the id of the Blob row of a stored file, inserting it if it is new (safe under concurrency)."""
-    found = session.scalar(insert_ignore(session, Blob).values(
+    found = session.scalar(insert_ignore(session, Blob.__table__).values(
         sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type, created_at=utcnow(),
-    ).returning(Blob.id))
+    ).returning(Blob.__table__.c.id))
     # Nothing returned: the row exists already (written by an earlier or a concurrent request).
     return found if found is not None else session.scalar(select(Blob.id).where(Blob.sha256 == stored.sha256))
 
@@ -105,6 +105,26 @@ def _versions(session: Session, form_id: int, draft: FormVersion | None) -> list
         query = (query.where(FormVersion.form_id == form_id, FormVersion.published_at.is_not(None))
                  .order_by(FormVersion.published_at, FormVersion.id))
     return [_Version(r.id, r.version, _fields(session, r.id, r.xml_md5)) for r in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class _Form:
+    id: int
+    state: str
+    #: whether the submitting device may send this form (always true for users and drafts).
+    assigned: bool
+
+
+def _find_form(session: Session, project_id: int, xml_form_id: str, device: Device | None,
+               draft: FormVersion | None) -> _Form | None:
+    """Look up the form an instance names, and the device's assignment to it, in one query."""
+    if draft is not None:
+        return _Form(draft.form_id, "open", True) if draft.form.xml_form_id == xml_form_id else None
+    assigned = (select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id)
+                .exists() if device is not None else true())
+    row = session.execute(select(Form.id, Form.state, assigned).where(
+        Form.project_id == project_id, Form.xml_form_id == xml_form_id)).first()
+    return _Form(*row) if row is not None else None
 
 
 def _nearest_version(versions: list[_Version], wanted: str) -> _Version:
@@ -200,15 +220,11 @@ def receive_submission(
         raise BadSubmission(str(exc)) from None
     xml_form_id, version_string, instance_id, deprecated_id = _identity(root, expect_form)
 
-    if draft is not None:
-        form = draft.form if draft.form.xml_form_id == xml_form_id else None
-    else:
-        form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    form = _find_form(session, project_id, xml_form_id, device, draft)
     versions = _versions(session, form.id, draft) if form is not None else []
     if form is None or not versions:
         raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
-    if draft is None and device is not None and not session.scalar(select(DeviceForm.form_id).where(
-            DeviceForm.device_id == device.id, DeviceForm.form_id == form.id)):
+    if not form.assigned:
         raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
     if draft is None and form.state == "closed":
         raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
@@ -302,20 +318,23 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
             SubmissionAttachment.submission_version_id == old.id)).all())
     else:
-        submission_id = session.scalar(insert(Submission).values(
+        submission_id = session.scalar(insert(Submission.__table__).values(
             form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
-            user_id=new.user_id, created_at=now).returning(Submission.id))
-    version_id = session.scalar(insert(SubmissionVersion).values(
+            user_id=new.user_id, created_at=now).returning(Submission.__table__.c.id))
+    version_id = session.scalar(insert(SubmissionVersion.__table__).values(
         submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
         form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
         current=True, xml=new.xml, xml_sha256=new.sha, device_id=new.device_id, user_id=new.user_id,
-        device_ident=new.device_ident, user_agent=new.user_agent, created_at=now).returning(SubmissionVersion.id))
+        device_ident=new.device_ident, user_agent=new.user_agent, created_at=now
+    ).returning(SubmissionVersion.__table__.c.id))
+    blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
     if expected:
-        session.execute(insert(SubmissionAttachment), [
-            {"submission_version_id": version_id, "name": name, "blob_id": carried.get(name),
-             "received_at": now if carried.get(name) else None} for name in sorted(expected)])
+        session.execute(insert(SubmissionAttachment.__table__), [
+            {"submission_version_id": version_id, "name": name, "blob_id": blobs.get(name, carried.get(name)),
+             "received_at": now if blobs.get(name, carried.get(name)) else None} for name in sorted(expected)])
     _insert_rows(session, version_id, rows)
-    return version_id, _link_files(session, version_id, stored)
+    added = sum(1 for name, blob in blobs.items() if blob != carried.get(name))
+    return version_id, added
 
 
 def _insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
@@ -325,7 +344,8 @@ def _insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
     while level:
         params = [{"submission_version_id": version_id, "path": r.path, "position": r.position,
                    "parent_id": ids[id(r.parent)] if r.parent is not None else None, "data": r.data} for r in level]
-        result = session.execute(insert(SubmissionRow).returning(SubmissionRow.id, sort_by_parameter_order=True), params)
+        table = SubmissionRow.__table__
+        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), params)
         for row, new_id in zip(level, result.scalars()):
             ids[id(row)] = new_id
         level = [r for r in rows if r.parent is not None and id(r.parent) in ids and id(r) not in ids]
