@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test js check-forms bench clean
+.PHONY: serve test install install-test js check-forms bench clean system-deps system-deps-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,30 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 js: tests/js/node_modules/.package-lock.json
 
+## Debian packages for printing (WeasyPrint's Pango and HarfBuzz, a Lao font) and for the PDF tests
+## (pdftoppm, zbarimg). Checked with dpkg first; apt-get runs only when something is missing.
+RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-dejavu-core fonts-lao
+TEST_DEBS := poppler-utils zbar-tools
+DEBS = $(RUNTIME_DEBS)
+system-deps-test: DEBS = $(RUNTIME_DEBS) $(TEST_DEBS)
+system-deps system-deps-test:
+	@if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "Not a Debian system: make sure these (or your system's equivalents) are installed: $(DEBS)"; exit 0; fi; \
+	missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "Installing system packages:$$missing"; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "Missing system packages:$$missing. Install them as root: apt-get install$$missing"; exit 1; fi; \
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) \
+	  || { echo "apt-get could not install:$$missing. Install them by hand and run make again."; exit 1; }
+
 ## Install, migrate the SQLite database, publish the bundled forms, print a device QR code, serve on :8080.
-serve: install
+serve: install system-deps
 	$(BIN)/collector setup
 	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py collector.wsgi:app
 
 ## Install test dependencies (Python and the Node ODK client) and run the whole suite.
-test: install-test js
+test: install-test js system-deps-test
 	$(BIN)/collector forms check forms/xlsforms/*.xlsx
 	$(BIN)/pytest
 

@@ -1,0 +1,364 @@
+"""Rewrite XLSForm expressions (`relevant`, `constraint`) as sentences in Lao and English."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+logger = logging.getLogger(__name__)
+
+LANGS = ("lo", "en")
+
+#: Words the sentences are built from, per language. "{a}" and "{b}" are the operands.
+WORDS = {
+    "en": {
+        "and": "and", "or": "or", "is": "{a} is {b}", "is_not": "{a} is not {b}",
+        "is_either": "{a} is {b}", "is_neither": "{a} is neither {b}", "nor": "nor",
+        "includes": "{a} includes {b}", "excludes": "{a} does not include {b}",
+        "empty": "{a} is not answered", "answered": "{a} is answered",
+        "not": "it is not so that {a}",
+        "<": "{a} is less than {b}", "<=": "{a} is at most {b}", ">": "{a} is more than {b}", ">=": "{a} is at least {b}",
+        "date<": "{a} is before {b}", "date<=": "{a} is not after {b}", "date>": "{a} is after {b}",
+        "date>=": "{a} is not before {b}",
+        "count": "the number of answers chosen in {a}", "count_self": "the number of answers chosen",
+        "self": "the answer", "today": "today",
+        "quote": "“{a}”", "code": "[{a}]",
+        "ask_if": "Ask only if {a}.", "section_if": "Ask this section only if {a}.",
+        "accept_if": "Accepted only if {a}.",
+    },
+    "lo": {
+        "and": "ແລະ", "or": "ຫຼື", "is": "{a} ແມ່ນ {b}", "is_not": "{a} ບໍ່ແມ່ນ {b}",
+        "is_either": "{a} ແມ່ນ {b}", "is_neither": "{a} ບໍ່ແມ່ນ {b}", "nor": "ຫຼື",
+        "includes": "{a} ມີການເລືອກ {b}", "excludes": "{a} ບໍ່ມີການເລືອກ {b}",
+        "empty": "{a} ຍັງບໍ່ໄດ້ຕອບ", "answered": "{a} ໄດ້ຕອບແລ້ວ",
+        "not": "ບໍ່ແມ່ນກໍລະນີທີ່ {a}",
+        "<": "{a} ໜ້ອຍກວ່າ {b}", "<=": "{a} ບໍ່ເກີນ {b}", ">": "{a} ຫຼາຍກວ່າ {b}", ">=": "{a} ບໍ່ຕ່ຳກວ່າ {b}",
+        "date<": "{a} ກ່ອນ {b}", "date<=": "{a} ບໍ່ເກີນ {b}", "date>": "{a} ຫຼັງ {b}", "date>=": "{a} ບໍ່ກ່ອນ {b}",
+        "count": "ຈຳນວນຄຳຕອບທີ່ເລືອກໃນ {a}", "count_self": "ຈຳນວນຄຳຕອບທີ່ເລືອກ", "self": "ຄຳຕອບ", "today": "ມື້ນີ້",
+        "quote": "“{a}”", "code": "[{a}]",
+        "ask_if": "ຖາມສະເພາະເມື່ອ {a}.", "section_if": "ຖາມພາກນີ້ສະເພາະເມື່ອ {a}.",
+        "accept_if": "ຮັບສະເພາະເມື່ອ {a}.",
+    },
+}
+
+#: pyxform types whose value is compared as a date.
+DATE_TYPES = {"date", "dateTime", "today", "start", "end"}
+
+
+@dataclass
+class FieldInfo:
+    """What the translator needs to know of a field: its type, labels and choice labels, by language."""
+
+    name: str
+    type: str = "text"
+    labels: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def label(self, lang: str) -> str:
+        """Return the field's label in `lang`, else in the other language, else its name."""
+        return self.labels.get(lang) or next((v for v in self.labels.values() if v), "") or self.name
+
+    def choice(self, value: str, lang: str) -> str | None:
+        """Return a choice's label in `lang` (or another language), or None for an unknown value."""
+        labels = self.choices.get(value)
+        if labels is None:
+            return None
+        return labels.get(lang) or next((v for v in labels.values() if v), "") or value
+
+
+@dataclass
+class Translation:
+    """A sentence per language, and whether every part of the expression was understood."""
+
+    text: dict[str, str]
+    exact: bool
+    source: str
+
+
+class Untranslatable(Exception):
+    """The expression uses something the translator does not know; quote it instead."""
+
+
+_TOKEN_RE = re.compile(r"""
+    \s*(?:
+      (?P<ref>\$\{\s*[A-Za-z_][\w.-]*\s*\})
+    | (?P<str>'[^']*'|"[^"]*")
+    | (?P<num>\d+(?:\.\d+)?|\.\d+)
+    | (?P<op>!=|<=|>=|=|<|>|\+|\*|\(|\)|,|-)
+    | (?P<name>[A-Za-z_][\w-]*(?::[A-Za-z_][\w-]*)?)
+    | (?P<dot>\.)
+    )""", re.VERBOSE)
+
+
+def _tokens(source: str) -> list[tuple[str, str, int, int]]:
+    out, pos = [], 0
+    while pos < len(source):
+        if source[pos:].strip() == "":
+            break
+        match = _TOKEN_RE.match(source, pos)
+        if match is None or match.end() == pos:
+            raise Untranslatable(source)
+        kind = match.lastgroup
+        out.append((kind, match.group(kind), match.start(kind), match.end()))
+        pos = match.end()
+    return out
+
+
+class _Parser:
+    """Recursive descent over XPath 1.0's precedence: or, and, equality, relational, additive, unary."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.toks = _tokens(source)
+        self.i = 0
+
+    def peek(self, *values) -> bool:
+        if self.i >= len(self.toks):
+            return False
+        kind, text, *_ = self.toks[self.i]
+        return text in values and kind in ("op", "name")
+
+    def take(self):
+        if self.i >= len(self.toks):
+            raise Untranslatable(self.source)
+        self.i += 1
+        return self.toks[self.i - 1]
+
+    def expect(self, value: str) -> None:
+        if not self.peek(value):
+            raise Untranslatable(self.source)
+        self.take()
+
+    def parse(self):
+        node = self.binary(0)
+        if self.i != len(self.toks):
+            raise Untranslatable(self.source)
+        return node
+
+    _LEVELS = (("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod"))
+
+    def binary(self, level: int):
+        if level == len(self._LEVELS):
+            return self.unary()
+        start = self._pos()
+        node = self.binary(level + 1)
+        while self.peek(*self._LEVELS[level]):
+            op = self.take()[1]
+            right = self.binary(level + 1)
+            node = ("bin", op, node, right, self._span(start))
+        return node
+
+    def unary(self):
+        start = self._pos()
+        if self.peek("-"):
+            self.take()
+            return ("neg", self.unary(), self._span(start))
+        return self.primary()
+
+    def primary(self):
+        start = self._pos()
+        kind, text, *_ = self.take()
+        if kind == "ref":
+            return ("ref", text[2:-1].strip(), self._span(start))
+        if kind == "str":
+            return ("str", text[1:-1], self._span(start))
+        if kind == "num":
+            return ("num", text, self._span(start))
+        if kind == "dot":
+            return ("self", self._span(start))
+        if kind == "op" and text == "(":
+            node = self.binary(0)
+            self.expect(")")
+            return node
+        if kind == "name" and self.peek("("):
+            self.take()
+            args = []
+            if not self.peek(")"):
+                args.append(self.binary(0))
+                while self.peek(","):
+                    self.take()
+                    args.append(self.binary(0))
+            self.expect(")")
+            return ("call", text, args, self._span(start))
+        raise Untranslatable(self.source)
+
+    def _pos(self) -> int:
+        return self.toks[self.i][2] if self.i < len(self.toks) else len(self.source)
+
+    def _span(self, start: int) -> str:
+        end = self.toks[self.i - 1][3] if self.i else start
+        return self.source[start:end].strip()
+
+
+def parse(source: str):
+    """Parse an expression into a small tree of tuples.
+
+    :raise Untranslatable: the text is not an expression this parser knows.
+    """
+    return _Parser(source).parse()
+
+
+Lookup = Callable[[str], "FieldInfo | None"]
+
+
+class _Writer:
+    """Write one parsed expression as a sentence in one language."""
+
+    def __init__(self, lang: str, lookup: Lookup, subject: FieldInfo | None):
+        self.w = WORDS[lang]
+        self.lang = lang
+        self.lookup = lookup
+        self.subject = subject
+        self.exact = True
+
+    # -- operands ---------------------------------------------------------------------------------------
+    def field(self, node) -> FieldInfo | None:
+        if node[0] == "ref":
+            return self.lookup(node[1]) or FieldInfo(node[1])
+        if node[0] == "self":
+            return self.subject
+        return None
+
+    def operand(self, node, about: FieldInfo | None = None) -> str:
+        kind = node[0]
+        if kind == "ref":
+            return self.w["quote"].format(a=self.field(node).label(self.lang))
+        if kind == "self":
+            return self.w["self"]
+        if kind == "str":
+            if about is not None:
+                label = about.choice(node[1], self.lang)
+                if label is not None:
+                    return self.w["quote"].format(a=label)
+            return self.w["code"].format(a=node[1]) if node[1] else "“”"
+        if kind == "num":
+            return node[1]
+        if kind == "neg":
+            return "-" + self.operand(node[1])
+        if kind == "call" and node[1] == "today" and not node[2]:
+            return self.w["today"]
+        if kind == "call" and node[1] == "count-selected" and len(node[2]) == 1 and node[2][0][0] in ("ref", "self"):
+            if node[2][0][0] == "self":
+                return self.w["count_self"]
+            return self.w["count"].format(a=self.operand(node[2][0]))
+        if kind == "bin" and node[1] in ("+", "-", "*"):
+            return f"{self.operand(node[2])} {node[1]} {self.operand(node[3])}"
+        return self.fallback(node)
+
+    def fallback(self, node) -> str:
+        """Quote what cannot be said in words, exactly as the form has it."""
+        self.exact = False
+        return f"‘{node[-1]}’"
+
+    # -- conditions -------------------------------------------------------------------------------------
+    def condition(self, node, top: bool = False) -> str:
+        kind = node[0]
+        if kind == "bin" and node[1] in ("and", "or"):
+            return self.boolean(node, top)
+        if kind == "bin" and node[1] in ("=", "!=", "<", "<=", ">", ">="):
+            return self.compare(node)
+        if kind == "call" and node[1] == "selected" and len(node[2]) == 2:
+            target, value = node[2]
+            about = self.field(target)
+            if value[0] == "str" and target[0] in ("ref", "self"):
+                return self.w["includes"].format(a=self.operand(target), b=self.operand(value, about))
+        if kind == "call" and node[1] == "not" and len(node[2]) == 1:
+            return self.negate(node[2][0])
+        return self.fallback(node)
+
+    def boolean(self, node, top: bool) -> str:
+        op = node[1]
+        parts = _flatten(node, op)
+        merged = self.merge(parts, op) if op == "or" else None
+        if merged:
+            return merged
+        words = [self.condition(p) if not _is_bool(p, other=op) else f"({self.condition(p)})" for p in parts]
+        return f" {self.w[op]} ".join(words)
+
+    def merge(self, parts, op) -> str | None:
+        """Say `x = 'a' or x = 'b'` as "x is A or B", and the same for selected()."""
+        if all(p[0] == "bin" and p[1] == "=" and p[3][0] == "str" for p in parts):
+            targets = {p[2][-1] for p in parts}
+            if len(targets) == 1 and parts[0][2][0] in ("ref", "self"):
+                about = self.field(parts[0][2])
+                values = f" {self.w[op]} ".join(self.operand(p[3], about) for p in parts)
+                return self.w["is_either"].format(a=self.operand(parts[0][2]), b=values)
+        if all(p[0] == "call" and p[1] == "selected" and len(p[2]) == 2 and p[2][1][0] == "str" for p in parts):
+            targets = {p[2][0][-1] for p in parts}
+            if len(targets) == 1 and parts[0][2][0][0] in ("ref", "self"):
+                about = self.field(parts[0][2][0])
+                values = f" {self.w[op]} ".join(self.operand(p[2][1], about) for p in parts)
+                return self.w["includes"].format(a=self.operand(parts[0][2][0]), b=values)
+        return None
+
+    def compare(self, node) -> str:
+        op, left, right = node[1], node[2], node[3]
+        if left[0] in ("str", "num") and right[0] in ("ref", "self"):
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        about = self.field(left)
+        if right[0] == "str" and right[1] == "" and op in ("=", "!="):
+            return self.w["empty" if op == "=" else "answered"].format(a=self.operand(left))
+        a, b = self.operand(left, about), self.operand(right, about)
+        if op in ("=", "!="):
+            return self.w["is" if op == "=" else "is_not"].format(a=a, b=b)
+        dated = (about is not None and about.type in DATE_TYPES) or _is_today(right)
+        return self.w[("date" if dated else "") + op].format(a=a, b=b)
+
+    def negate(self, inner) -> str:
+        if inner[0] == "bin" and inner[1] == "=":
+            flipped = ("bin", "!=", inner[2], inner[3], inner[-1])
+            return self.compare(flipped)
+        if inner[0] == "call" and inner[1] == "selected" and len(inner[2]) == 2 and inner[2][1][0] == "str":
+            target, value = inner[2]
+            if target[0] in ("ref", "self"):
+                return self.w["excludes"].format(a=self.operand(target), b=self.operand(value, self.field(target)))
+        if inner[0] == "bin" and inner[1] == "or":
+            parts = _flatten(inner, "or")
+            if all(p[0] == "bin" and p[1] == "=" and p[3][0] == "str" for p in parts) \
+                    and len({p[2][-1] for p in parts}) == 1 and parts[0][2][0] in ("ref", "self"):
+                about = self.field(parts[0][2])
+                values = f" {self.w['nor']} ".join(self.operand(p[3], about) for p in parts)
+                return self.w["is_neither"].format(a=self.operand(parts[0][2]), b=values)
+        return self.w["not"].format(a=f"({self.condition(inner)})" if _is_bool(inner) else self.condition(inner))
+
+
+def _flatten(node, op):
+    if node[0] == "bin" and node[1] == op:
+        return _flatten(node[2], op) + _flatten(node[3], op)
+    return [node]
+
+
+def _is_bool(node, other: str | None = None) -> bool:
+    return node[0] == "bin" and node[1] in ("and", "or") and node[1] != other
+
+
+def _is_today(node) -> bool:
+    return node[0] == "call" and node[1] == "today"
+
+
+def translate(source: str, lookup: Lookup, *, subject: FieldInfo | None = None, frame: str | None = None) -> Translation:
+    """Rewrite an expression as a sentence in each language.
+
+    `lookup` names a field by its `${name}`; `subject` is the field `.` stands for (in a constraint);
+    `frame` is a WORDS key such as "ask_if" that wraps the condition. Anything the translator does not
+    know is quoted as written, and the whole expression is quoted when it does not parse.
+    """
+    text: dict[str, str] = {}
+    exact = True
+    try:
+        tree = parse(source)
+    except Untranslatable:
+        tree = None
+    for lang in LANGS:
+        if tree is None:
+            condition, exact = f"‘{source.strip()}’", False
+        else:
+            writer = _Writer(lang, lookup, subject)
+            condition = writer.condition(tree, top=True)
+            exact = exact and writer.exact
+        text[lang] = WORDS[lang][frame].format(a=condition) if frame else condition
+    if not exact:
+        logger.debug("quoted part of an expression the translator does not know: %s", source)
+    return Translation(text=text, exact=exact, source=source)

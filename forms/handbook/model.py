@@ -1,0 +1,290 @@
+"""Build a handbook's picture of one form (sections, numbered questions, sentences) from its XLSForm."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+
+from pyxform.xls2xform import convert
+
+from forms.handbook import phrases
+from forms.handbook.expressions import DATE_TYPES, LANGS, FieldInfo, Translation, parse, translate, Untranslatable
+
+logger = logging.getLogger(__name__)
+
+#: How many entries of a CSV choice list the handbook prints.
+CSV_PREVIEW = 20
+#: pyxform types that are bookkeeping, not questions an officer sees.
+HIDDEN_TYPES = {"calculate", "start", "end", "today", "deviceid", "username", "phonenumber", "simserial",
+                "subscriberid", "audit", "start-geopoint", "hidden", "background-audio"}
+
+_LANG_RE = re.compile(r"\((lo|en)\)\s*$")
+_REF_RE = re.compile(r"\$\{\s*([A-Za-z_][\w.-]*)\s*\}")
+
+
+@dataclass
+class FormSource:
+    """What the caller knows of one form version: the XLSForm's bytes and the server's record of it."""
+
+    xlsx: bytes
+    version: str | None = None
+    #: md5 of the XForm as served to tablets (formList's hash); computed from pyxform's output when absent.
+    xml_md5: str | None = None
+    #: media files the form references, by name (CSV choice lists).
+    media: dict[str, bytes] = field(default_factory=dict)
+    draft: bool = False
+
+
+@dataclass
+class ChoiceFile:
+    """A choice list kept in a CSV file (select_one_from_file): its name, first entries and count."""
+
+    name: str
+    entries: list[dict]
+    count: int
+    missing: bool = False
+
+
+@dataclass
+class Question:
+    """One question or note, with everything printed about it, each text by language."""
+
+    name: str
+    type: str
+    number: int | None
+    label: dict[str, str]
+    hint: dict[str, str]
+    type_text: dict[str, str]
+    required: bool
+    sensitive: bool
+    multiline: bool = False
+    choices: list[dict] = field(default_factory=list)
+    choice_file: ChoiceFile | None = None
+    relevant: Translation | None = None
+    constraint: Translation | None = None
+    constraint_message: dict[str, str] = field(default_factory=dict)
+    kind: str = "question"
+
+
+@dataclass
+class Section:
+    """A group (or repeat) of the form: a section of the handbook."""
+
+    name: str
+    label: dict[str, str]
+    number: str
+    repeat: bool = False
+    relevant: Translation | None = None
+    children: list = field(default_factory=list)
+    kind: str = "section"
+
+
+@dataclass
+class FormBook:
+    """One form as the handbook prints it."""
+
+    form_id: str
+    title: dict[str, str]
+    version: str
+    xml_md5: str
+    purpose: dict[str, str]
+    languages: list[str]
+    draft: bool
+    children: list
+    question_count: int
+    sections: list[Section]
+
+
+def _lang_of(key: str, default: str) -> str | None:
+    match = _LANG_RE.search(key)
+    if match:
+        return match.group(1)
+    return default if key in ("default", "") else None
+
+
+def _texts(value, default: str) -> dict[str, str]:
+    """Map pyxform's label (a string, or a dict by language name) to {"lo": ..., "en": ...}."""
+    if not value:
+        return {}
+    if isinstance(value, str):
+        return {default: value}
+    out = {}
+    for key, text in value.items():
+        lang = _lang_of(key, default)
+        if lang and text and lang not in out:
+            out[lang] = str(text)
+    return out
+
+
+def _title(title: str) -> dict[str, str]:
+    # The ministry's titles read "<Lao> / <English>".
+    if " / " in title:
+        lao, _, english = title.partition(" / ")
+        return {"lo": lao.strip(), "en": english.strip()}
+    return {"lo": title, "en": title}
+
+
+def read_csv_choices(name: str, data: bytes | None) -> ChoiceFile:
+    """Read the first entries of a CSV choice list and count them all."""
+    if data is None:
+        return ChoiceFile(name=name, entries=[], count=0, missing=True)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    entries = []
+    for row in rows[:CSV_PREVIEW]:
+        label = row.get("label") or ""
+        entries.append({"name": row.get("name", ""),
+                        "label": {"lo": row.get("label_lo") or label, "en": row.get("label_en") or label}})
+    return ChoiceFile(name=name, entries=entries, count=len(rows))
+
+
+def _type_text(child: dict, choice_file: ChoiceFile | None) -> dict[str, str]:
+    kind = child["type"]
+    appearance = str((child.get("control") or {}).get("appearance") or "")
+    constraint = str((child.get("bind") or {}).get("constraint") or "")
+    key = phrases.TYPE_KEYS.get(kind, "other")
+    if kind == "date" and "month-year" in appearance:
+        key = "month_year"
+    elif kind == "text" and "multiline" in appearance:
+        key = "multiline"
+    text = dict(phrases.TYPES[key])
+    if key == "other":
+        text = {lang: f"{t} ({kind})" for lang, t in text.items()}
+    if choice_file is not None:
+        text = {lang: phrases.TYPES["choose_one_file"][lang].format(file=choice_file.name) for lang in LANGS}
+    bounds = _bounds(constraint)
+    if kind in DATE_TYPES and bounds.get("<=") == "today()":
+        text = dict(phrases.TYPES["date_not_future"])
+    elif kind in ("integer", "decimal") and "<=" in bounds and ">=" in bounds:
+        text = {lang: phrases.WORDS[lang]["range"].format(t=text[lang], a=bounds[">="], b=bounds["<="])
+                for lang in LANGS}
+    return text
+
+
+def _bounds(constraint: str) -> dict[str, str]:
+    """Pick `. >= a` and `. <= b` out of a constraint's top-level `and`s (for "from 0 to 110")."""
+    try:
+        tree = parse(constraint) if constraint else None
+    except Untranslatable:
+        return {}
+    found = {}
+    stack = [tree] if tree else []
+    while stack:
+        node = stack.pop()
+        if node[0] == "bin" and node[1] == "and":
+            stack += [node[2], node[3]]
+        elif node[0] == "bin" and node[1] in ("<=", ">=") and node[2][0] == "self":
+            right = node[3]
+            if right[0] == "num":
+                found[node[1]] = right[1]
+            elif right[0] == "call" and right[1] == "today" and not right[2]:
+                found[node[1]] = "today()"
+    return found
+
+
+def _field_infos(children: list[dict], default: str, out: dict[str, FieldInfo]) -> None:
+    for child in children:
+        choices = {c["name"]: _texts(c.get("label"), default) for c in child.get("choices") or []}
+        out[child["name"]] = FieldInfo(child["name"], child.get("type", ""), _texts(child.get("label"), default), choices)
+        _field_infos(child.get("children") or [], default, out)
+
+
+def _fill_refs(texts: dict[str, str], fields: dict[str, FieldInfo]) -> dict[str, str]:
+    """Show `${field}` inside a label as the field's label, or its name in brackets (calculations have none)."""
+    def fill(lang):
+        def one(match):
+            info = fields.get(match.group(1))
+            return f"[{info.labels.get(lang) or info.name}]" if info else match.group(0)
+        return one
+    return {lang: _REF_RE.sub(fill(lang), text) for lang, text in texts.items()}
+
+
+class _Builder:
+    def __init__(self, survey: dict, source: FormSource):
+        self.default = _lang_of(str(survey.get("default_language") or "default"), "lo") or "lo"
+        self.fields: dict[str, FieldInfo] = {}
+        _field_infos(survey.get("children") or [], self.default, self.fields)
+        self.media = source.media
+        self.number = 0
+        self.sections: list[Section] = []
+        self.languages: set[str] = set()
+
+    def walk(self, children: list[dict], prefix: str) -> list:
+        out, count = [], 0
+        for child in children:
+            kind = child.get("type", "")
+            if kind in HIDDEN_TYPES or child.get("name") == "meta" or (child.get("control") or {}).get("bodyless"):
+                continue
+            if kind in ("group", "repeat"):
+                count += 1
+                out.append(self.section(child, f"{prefix}{count}"))
+            else:
+                out.append(self.question(child))
+        return out
+
+    def section(self, child: dict, number: str) -> Section:
+        bind = child.get("bind") or {}
+        section = Section(name=child["name"], label=self.texts(child.get("label")), number=number,
+                          repeat=child["type"] == "repeat")
+        if bind.get("relevant"):
+            section.relevant = translate(bind["relevant"], self.fields.get, frame="section_if")
+        self.sections.append(section)
+        section.children = self.walk(child.get("children") or [], f"{number}.")
+        return section
+
+    def question(self, child: dict) -> Question:
+        bind = child.get("bind") or {}
+        kind = child["type"]
+        itemset = str(child.get("itemset") or "")
+        choice_file = None
+        if itemset.endswith((".csv", ".xml", ".geojson")):
+            choice_file = read_csv_choices(itemset, self.media.get(itemset)) if itemset.endswith(".csv") \
+                else ChoiceFile(itemset, [], 0, missing=True)
+        is_note = kind == "note"
+        if not is_note:
+            self.number += 1
+        info = self.fields[child["name"]]
+        question = Question(
+            name=child["name"], type=kind, number=None if is_note else self.number,
+            label=_fill_refs(self.texts(child.get("label")), self.fields), hint=self.texts(child.get("hint")),
+            type_text=phrases.TYPES["note"] if is_note else _type_text(child, choice_file),
+            required=str(bind.get("required") or "").lower() in ("yes", "true", "true()", "1"),
+            sensitive=str(child.get("sensitive") or "").strip().lower() in ("yes", "true", "1"),
+            multiline="multiline" in str((child.get("control") or {}).get("appearance") or ""),
+            choices=[{"name": c["name"], "label": self.texts(c.get("label"))} for c in child.get("choices") or []],
+            choice_file=choice_file, constraint_message=self.texts(bind.get("jr:constraintMsg")),
+            kind="note" if is_note else "question",
+        )
+        if bind.get("relevant"):
+            question.relevant = translate(bind["relevant"], self.fields.get, frame="ask_if")
+        if bind.get("constraint"):
+            question.constraint = translate(bind["constraint"], self.fields.get, subject=info, frame="accept_if")
+        return question
+
+    def texts(self, value) -> dict[str, str]:
+        out = _texts(value, self.default)
+        self.languages.update(out)
+        return out
+
+
+def survey_of(xlsx: bytes) -> tuple[dict, str]:
+    """Convert an XLSForm with pyxform (without ODK Validate) and return its survey JSON and XForm."""
+    result = convert(xlsx, validate=False, file_type=".xlsx", warnings=[], pretty_print=False)
+    return result._pyxform, result.xform
+
+
+def build_book(source: FormSource) -> FormBook:
+    """Read one form version into the handbook's model: sections, numbered questions and their sentences."""
+    survey, xform = survey_of(source.xlsx)
+    builder = _Builder(survey, source)
+    children = builder.walk(survey.get("children") or [], "")
+    form_id = str(survey.get("id_string") or "")
+    title = _title(str(survey.get("title") or form_id))
+    return FormBook(
+        form_id=form_id, title=title, version=source.version or str(survey.get("version") or ""),
+        xml_md5=source.xml_md5 or hashlib.md5(xform.encode("utf-8")).hexdigest(),
+        purpose=phrases.purpose(form_id, source.xlsx), languages=[lang for lang in LANGS if lang in builder.languages],
+        draft=source.draft, children=children, question_count=builder.number, sections=builder.sections,
+    )

@@ -1,0 +1,96 @@
+"""Render handbooks, paper forms and course kits as HTML (Jinja2) and then PDF (WeasyPrint)."""
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import segno
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from forms import BUNDLED_MEDIA_DIR
+from forms.handbook import phrases
+from forms.handbook.model import FormBook, FormSource, build_book
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: ?lang= / --lang values and the languages each prints.
+LANGUAGE_CHOICES = {"both": ("lo", "en"), "lo": ("lo",), "en": ("en",)}
+
+
+@dataclass
+class Tablet:
+    """One tablet of a course kit: its name and the ODK Collect settings payload its QR code carries."""
+
+    name: str
+    payload: str
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["W"] = phrases.WORDS
+    return env
+
+
+def _languages(book: FormBook, wanted: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Return the languages to print for a form, and the notes on languages it lacks."""
+    shown = [lang for lang in wanted if lang in book.languages] or list(book.languages) or ["lo"]
+    notes = []
+    if "en" in wanted and "en" not in book.languages:
+        notes.append("no_english")
+    if "lo" in wanted and "lo" not in book.languages:
+        notes.append("no_lao")
+    return shown, notes
+
+
+def province_name(code: str) -> dict[str, str]:
+    """Return a province's name in Lao and English from the bundled list, or the code itself."""
+    with (BUNDLED_MEDIA_DIR / "provinces.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["name"] == code:
+                return {"lo": row["label_lo"], "en": row["label_en"]}
+    return {"lo": code, "en": code}
+
+
+def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = False,
+                tablets: list[Tablet] | None = None, province: str | None = None,
+                printed: date | None = None) -> str:
+    """Return the HTML of a handbook (or paper forms), with a course kit's cover and tablet pages if given."""
+    wanted = LANGUAGE_CHOICES[lang]
+    entries = []
+    for book in books:
+        shown, notes = _languages(book, wanted)
+        entries.append({"book": book, "langs": shown, "notes": notes})
+    kit = None
+    if tablets is not None:
+        kit = {
+            "province": province, "province_name": province_name(province) if province else None,
+            "tablets": [{"name": t.name, "qr": segno.make(t.payload, error="l", micro=False)
+                         .svg_data_uri(scale=4, border=4)} for t in tablets],
+        }
+    template = _environment().get_template("paper.html" if paper else "handbook.html")
+    return template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit,
+                           printed=(printed or date.today()).isoformat())
+
+
+def write_pdf(html: str) -> bytes:
+    """Lay out the HTML and return the PDF's bytes (fonts come from the system: fonts-lao, fonts-noto-core)."""
+    from weasyprint import HTML
+
+    # base_url lets the templates link their stylesheet; nothing is fetched from the network.
+    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/").write_pdf()
+
+
+def handbook_pdf(sources: list[FormSource], *, lang: str = "both", paper: bool = False) -> bytes:
+    """Return the handbook (or paper forms) of the given form versions as a PDF."""
+    return write_pdf(render_html([build_book(s) for s in sources], lang=lang, paper=paper))
+
+
+def course_kit_pdf(sources: list[FormSource], tablets: list[Tablet], *, province: str, lang: str = "both") -> bytes:
+    """Return a course kit: cover page, the handbook, and one page per tablet with its QR code."""
+    books = [build_book(s) for s in sources]
+    return write_pdf(render_html(books, lang=lang, tablets=tablets, province=province))

@@ -1,0 +1,218 @@
+"""Handbooks and paper forms rendered to PDF: every label, choice and skip-logic sentence is in the text."""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from pypdf import PdfReader
+
+from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
+from forms.handbook.model import CSV_PREVIEW, FormSource, build_book
+from forms.handbook.render import handbook_pdf
+
+BUNDLED = sorted(BUNDLED_FORMS_DIR.glob("*.xlsx"))
+MEDIA = {p.name: p.read_bytes() for p in BUNDLED_MEDIA_DIR.glob("*.csv")}
+HIDDEN = {"calculate", "start", "end", "today", "deviceid", "username", "begin_group", "end_group",
+          "begin group", "end group", "begin_repeat", "end_repeat", "begin repeat", "end repeat"}
+
+
+def squash(text: str) -> str:
+    """Reduce text to what survives PDF text extraction, on both sides of a comparison.
+
+    Extraction spaces Lao marks and wraps lines anywhere, so whitespace goes. The Lao font draws ຳ as two
+    glyphs (ໍ + າ) and a PDF maps each glyph to one text only, so ຳ comes back as າ or ຳ and a lone ໍ may
+    vanish: both sides drop ໍ after NFKC (which splits ຳ). The page images show the shaping itself.
+    """
+    return re.sub(r"[\s\u0ecd]+", "", unicodedata.normalize("NFKC", text))
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Return the squashed text of every page."""
+    return squash("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def xlsform(survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None) -> bytes:
+    """Write an XLSForm from rows (the first row of each sheet is its header)."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in (("survey", survey), ("choices", choices), ("settings", settings)):
+        if rows:
+            sheet = workbook.create_sheet(title)
+            for row in rows:
+                sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def sheet_rows(path, title: str) -> list[dict]:
+    workbook = load_workbook(path, read_only=True)
+    rows = list(workbook[title].iter_rows(values_only=True))
+    workbook.close()
+    return [dict(zip(rows[0], row)) for row in rows[1:] if any(row)]
+
+
+def skip_sentences(nodes):
+    for node in nodes:
+        if node.relevant:
+            yield node.relevant
+        yield from skip_sentences(getattr(node, "children", []))
+
+
+@pytest.fixture(scope="session")
+def bundled_books():
+    """Read the five bundled forms once."""
+    return {path.stem: build_book(FormSource(path.read_bytes(), media=MEDIA)) for path in BUNDLED}
+
+
+@pytest.fixture(scope="session")
+def bundled_text():
+    """Render the five bundled forms, Lao and English side by side, into one PDF, once."""
+    pdf = handbook_pdf([FormSource(p.read_bytes(), media=MEDIA) for p in BUNDLED], lang="both")
+    return pdf, pdf_text(pdf)
+
+
+def test_bundled_handbook_has_every_label_in_lao_and_english(bundled_text):
+    _pdf, text = bundled_text
+    missing = []
+    for path in BUNDLED:
+        for row in sheet_rows(path, "survey"):
+            if str(row["type"]).strip() in HIDDEN:
+                continue
+            for column in ("label::Lao (lo)", "label::English (en)", "hint::Lao (lo)", "hint::English (en)",
+                           "constraint_message::Lao (lo)", "constraint_message::English (en)"):
+                value = row.get(column)
+                if value and "${" not in value and squash(value) not in text:
+                    missing.append((path.stem, row["name"], column))
+    assert missing == []
+
+
+def test_bundled_handbook_has_every_choice_in_both_languages(bundled_text):
+    _pdf, text = bundled_text
+    missing = [(path.stem, row["list_name"], row["name"], column)
+               for path in BUNDLED for row in sheet_rows(path, "choices")
+               for column in ("label::Lao (lo)", "label::English (en)", "name")
+               if squash(str(row[column])) not in text]
+    assert missing == []
+
+
+def test_bundled_handbook_has_every_skip_logic_sentence(bundled_books, bundled_text):
+    _pdf, text = bundled_text
+    sentences = [t for book in bundled_books.values() for t in skip_sentences(book.children)]
+    assert len(sentences) > 40
+    missing = [t.text[lang] for t in sentences for lang in ("lo", "en") if squash(t.text[lang]) not in text]
+    assert missing == []
+    assert squash("Ask only if “Type of place” is “Other”.") in text
+    assert squash("Ask this section only if “Does the person consent to the screening and to the recording of "
+                  "the answers?” is “Yes”.") in text
+
+
+def test_bundled_handbook_states_version_hash_purpose_and_plain_types(bundled_books, bundled_text):
+    pdf, text = bundled_text
+    for book in bundled_books.values():
+        assert squash(f"{book.form_id}·{book.version}·md5{book.xml_md5}") in text
+        assert squash(book.purpose["en"]) in text and squash(book.purpose["lo"]) in text
+    for words in ("Type: choose one", "Type: choose any", "Type: a date not after today",
+                  "Type: a whole number from 0 to 110", "ປະເພດ: ເລືອກຄຳຕອບດຽວ", "Contents", "Page 1 /"):
+        assert squash(words) in text
+    fonts = {str(f["/BaseFont"]) for page in PdfReader(io.BytesIO(pdf)).pages
+             for f in (page["/Resources"].get("/Font") or {}).values()}
+    assert any("Phetsarath" in name or "NotoSansLao" in name for name in fonts), fonts
+
+
+def test_sensitive_fields_carry_a_mark_and_a_handling_reminder(bundled_books, bundled_text):
+    _pdf, text = bundled_text
+    reminder = squash("Identifies a person: ask in private, write it only here, never in notes, messages or photos.")
+    sensitive = sum(1 for p in BUNDLED for r in sheet_rows(p, "survey") if str(r.get("sensitive") or "") == "yes")
+    assert sensitive > 10
+    assert text.count(reminder) == sensitive
+    assert text.count(squash("⚠ ຂໍ້ມູນອ່ອນໄຫວ / Sensitive")) == sensitive
+
+
+def test_repeats_are_marked_repeat_for_each(bundled_text):
+    _pdf, text = bundled_text
+    assert text.count(squash("Repeat for each:")) == 3
+
+
+def test_csv_choice_list_shows_the_file_its_first_twenty_entries_and_a_count(bundled_text):
+    _pdf, text = bundled_text
+    assert squash("249 entries in countries.csv; the first 20:") in text
+    assert squash("18 entries in provinces.csv; the first 18:") in text
+    countries = (BUNDLED_MEDIA_DIR / "countries.csv").read_text().splitlines()[1:]
+    shown, hidden = countries[:CSV_PREVIEW], countries[CSV_PREVIEW:]
+    assert all(squash(line.split(",")[3]) in text for line in shown)
+    assert squash(hidden[5].split(",")[3]) not in text  # "Bosnia and Herzegovina"-like: past the first 20
+
+
+def test_english_only_handbook_leaves_lao_out(bundled_books):
+    pdf = handbook_pdf([FormSource((BUNDLED_FORMS_DIR / "referral.xlsx").read_bytes(), media=MEDIA)], lang="en")
+    text = pdf_text(pdf)
+    assert squash("Referral") in text and squash("ການສົ່ງຕໍ່") not in text
+
+
+def test_paper_form_has_boxes_and_case_code_and_date_on_every_page():
+    pdf = handbook_pdf([FormSource((BUNDLED_FORMS_DIR / "screening.xlsx").read_bytes(), media=MEDIA)], paper=True)
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) > 3
+    for page in pages:
+        text = squash(page.extract_text())
+        assert squash("ລະຫັດກໍລະນີ / Case code:") in text and squash("ວັນທີ / Date:") in text
+    text = pdf_text(pdf)
+    assert squash("Tick one") in text and squash("Tick any") in text
+    assert squash("Write the code from the list (provinces.csv)") in text
+
+
+def test_lao_only_form_is_printed_in_lao_with_a_note():
+    data = xlsform(
+        [["type", "name", "label", "relevant"],
+         ["select_one yn", "agreed", "ຕົກລົງບໍ?", ""],
+         ["text", "why", "ເປັນຫຍັງ?", "${agreed} = 'n'"]],
+        [["list_name", "name", "label"], ["yn", "y", "ແມ່ນ"], ["yn", "n", "ບໍ່"]],
+        [["form_id", "form_title", "version", "default_language"], ["lao_only", "ແບບຟອມລາວ", "1", "Lao (lo)"]])
+    book = build_book(FormSource(data))
+    assert book.languages == ["lo"]
+    text = pdf_text(handbook_pdf([FormSource(data)], lang="both"))
+    assert squash("This form has no English labels: its questions are shown in Lao only.") in text
+    assert squash("ຖາມສະເພາະເມື່ອ “ຕົກລົງບໍ?” ແມ່ນ “ບໍ່”.") in text
+    assert squash("ເປັນຫຍັງ?") in text
+
+
+def test_untranslatable_expression_is_quoted_as_written():
+    data = xlsform(
+        [["type", "name", "label::English (en)", "label::Lao (lo)", "relevant"],
+         ["text", "code", "Code", "ລະຫັດ", ""],
+         ["text", "detail", "Detail", "ລາຍລະອຽດ", "regex(${code}, '^[A-Z]{2}') and string-length(${code}) > 3"]],
+        settings=[["form_id", "version"], ["odd", "1"]])
+    [question] = [q for q in build_book(FormSource(data)).children if q.name == "detail"]
+    assert not question.relevant.exact
+    text = pdf_text(handbook_pdf([FormSource(data)]))
+    assert squash("Ask only if ‘regex(${code}, '^[A-Z]{2}')’ and ‘string-length(${code})’ is more than 3.") in text
+
+
+@pytest.mark.slow
+def test_a_500_question_form_renders_with_page_numbers_and_contents():
+    survey = [["type", "name", "label::English (en)", "label::Lao (lo)", "required", "relevant"]]
+    for section in range(10):
+        survey.append(["begin_group", f"part{section}", f"Part {section}", f"ພາກ {section}", "", ""])
+        for n in range(50):
+            i = section * 50 + n
+            survey.append(["integer", f"q{i}", f"Question {i}", f"ຄຳຖາມ {i}", "yes",
+                           f"${{q{i - 1}}} > 0" if n else ""])
+        survey.append(["end_group", "", "", "", "", ""])
+    data = xlsform(survey, settings=[["form_id", "version"], ["big", "1"]])
+    book = build_book(FormSource(data))
+    assert book.question_count == 500 and len(book.sections) == 10
+    # One language keeps the test quick; the bundled forms prove the side-by-side layout.
+    pdf = handbook_pdf([FormSource(data)], lang="en")
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) > 30
+    last = squash(pages[-1].extract_text())
+    assert squash(f"Page {len(pages)} / {len(pages)}") in last
+    contents = squash(pages[1].extract_text())
+    assert squash("Contents") in contents and all(squash(f"Part {s}") in contents for s in range(10))
+    text = pdf_text(pdf)
+    assert squash("Question 499") in text and squash("ຄຳຖາມ 499") not in text
+    assert squash("Ask only if “Question 498” is more than 0.") in text
