@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from collector.api import app_users, drafts, projects, sessions, submissions
+from collector.api import app_users, drafts, handbook, projects, sessions, submissions
 
-BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp)
+BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp)
 
 
 def init_app(app: Flask) -> None:

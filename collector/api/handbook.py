@@ -1,0 +1,37 @@
+"""The printed guidelines over HTTP: a form's handbook (or paper form) as a PDF, for trainers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, request
+
+from collector.api.common import TRAINERS, api_blueprint, flag, get_form
+from collector.auth import roles_required
+from collector.db import get_session, get_store
+from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
+from ingest.handbooks import form_source, handbook_versions
+
+logger = logging.getLogger(__name__)
+
+bp = api_blueprint("handbook", __name__)
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf")
+@roles_required(*TRAINERS)
+def handbook(project_id: int, xml_form_id: str):
+    """Print a form's published version (or its draft, ?draft=true) as a handbook, or a paper form (?paper=true).
+
+    :raise 400: ?lang= is not lo, en or both.  :raise 404: no such form, or no such version.
+    """
+    lang = request.args.get("lang", "both")
+    if lang not in LANGUAGE_CHOICES:
+        abort(400, f"lang must be one of {', '.join(LANGUAGE_CHOICES)}.")
+    get_form(project_id, xml_form_id)
+    draft = flag("draft")
+    version = handbook_versions(get_session(), project_id, [xml_form_id], draft=draft)[0]
+    pdf = handbook_pdf([form_source(version, get_store())], lang=lang, paper=flag("paper"))
+    kind = "paper" if flag("paper") else "handbook"
+    name = f"{xml_form_id}-{version.version}{'-draft' if draft else ''}-{kind}-{lang}.pdf"
+    logger.info("printed the %s of form %s version %s", kind, xml_form_id, version.version)
+    return Response(pdf, content_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})

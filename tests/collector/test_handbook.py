@@ -1,0 +1,140 @@
+"""The handbook endpoint and the `handbook` and `course-kit` commands, on the stored form versions."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from collector.devices import collect_settings, decode_payload, device_url
+from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
+from forms.compiler import compile_xlsform
+from ingest.models import AuditEvent, Device
+from tests.forms.test_handbook import pdf_text, squash
+
+MANAGER = ("trainer@example.la", "trainer password")
+VIEWER = ("viewer@example.la", "viewer password")
+
+
+@pytest.fixture(scope="session")
+def compiled_referral():
+    """Compile the bundled referral form once, without ODK Validate (not the point here)."""
+    return compile_xlsform(BUNDLED_FORMS_DIR / "referral.xlsx", validate=False)
+
+
+@pytest.fixture
+def referral(app, db_session, compiled_referral):
+    """Publish the referral form with its CSV media into project 1 and return its version."""
+    from ingest.publishing import ensure_project, publish
+
+    ensure_project(db_session, 1)
+    media = {name: (BUNDLED_MEDIA_DIR / name).read_bytes() for name in compiled_referral.media}
+    version = publish(db_session, app.extensions["collector.store"], 1, compiled_referral, media).version
+    db_session.commit()
+    return version
+
+
+@pytest.fixture
+def staff(app, db_session):
+    """Create a trainer (manager) and a viewer."""
+    from ingest.accounts import create_user
+
+    create_user(db_session, *MANAGER, "manager")
+    create_user(db_session, *VIEWER, "viewer")
+    db_session.commit()
+
+
+def test_trainer_gets_the_published_version_as_pdf(client, staff, referral):
+    response = client.get("/v1/projects/1/forms/referral/handbook.pdf?lang=en", auth=MANAGER)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert f'referral-{referral.version}-handbook-en.pdf' in response.headers["Content-Disposition"]
+    text = pdf_text(response.data)
+    assert squash(f"referral · {referral.version} · md5 {referral.xml_md5}") in text
+    assert squash("249 entries in countries.csv; the first 20:") in text  # the CSV came from the stored media
+    assert squash("ການສົ່ງຕໍ່") not in text
+
+
+def test_viewer_device_and_anonymous_callers_are_refused(client, staff, referral, db_session):
+    from ingest.accounts import create_device
+
+    device = create_device(db_session, 1, "Tablet", "05")
+    db_session.commit()
+    assert client.get("/v1/projects/1/forms/referral/handbook.pdf", auth=VIEWER).status_code == 403
+    assert client.get(f"/v1/key/{device.token}/projects/1/forms/referral/handbook.pdf").status_code == 403
+    assert client.get("/v1/projects/1/forms/referral/handbook.pdf").status_code == 401
+
+
+def test_bad_language_unknown_form_and_missing_draft_are_json_errors(client, admin, referral):
+    bad = client.get("/v1/projects/1/forms/referral/handbook.pdf?lang=fr", auth=admin)
+    assert bad.status_code == 400 and "lang" in bad.get_json()["error"]
+    assert client.get("/v1/projects/1/forms/nope/handbook.pdf", auth=admin).status_code == 404
+    draft = client.get("/v1/projects/1/forms/referral/handbook.pdf?draft=true", auth=admin)
+    assert draft.status_code == 404 and "no draft" in draft.get_json()["error"]
+
+
+def test_draft_is_printed_and_marked_as_draft(client, admin, referral, app, db_session, compiled_referral):
+    from ingest.publishing import create_draft
+
+    create_draft(db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False,
+                 xml_form_id="referral")
+    db_session.commit()
+    response = client.get("/v1/projects/1/forms/referral/handbook.pdf?draft=true&paper=true&lang=en", auth=admin)
+    assert response.status_code == 200
+    text = pdf_text(response.data)
+    assert squash("DRAFT: not yet published, for review only") in text and squash("Case code:") in text
+
+
+def test_cli_handbook_writes_the_pdf_and_names_the_versions(runner, referral, tmp_path):
+    out = tmp_path / "handbook.pdf"
+    result = runner.invoke(["handbook", "--form", "referral", "--lang", "en", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"referral\tversion {referral.version}\tmd5 {referral.xml_md5}\tpublished" in result.output
+    assert squash("Referral") in pdf_text(out.read_bytes())
+    missing = runner.invoke(["handbook", "--form", "nope", "-o", str(tmp_path / "x.pdf")])
+    assert missing.exit_code == 1 and "nope" in missing.output
+    no_draft = runner.invoke(["handbook", "--draft", "-o", str(tmp_path / "x.pdf")])
+    assert no_draft.exit_code == 1 and "no form has a draft" in no_draft.output
+
+
+def decode_qr_pages(pdf_path, first: int, last: int) -> list[str]:
+    """Rasterise pages with pdftoppm and read each page's QR code with zbarimg, as a phone camera would."""
+    for tool in ("pdftoppm", "zbarimg"):
+        assert shutil.which(tool), f"{tool} is missing: `make test` installs poppler-utils and zbar-tools"
+    stem = pdf_path.with_suffix("")
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", str(first), "-l", str(last), str(pdf_path), str(stem)],
+                   check=True)
+    payloads = []
+    for image in sorted(pdf_path.parent.glob(f"{stem.name}-*.png")):
+        out = subprocess.run(["zbarimg", "--raw", "-q", str(image)], capture_output=True, text=True).stdout
+        payloads.append(next(line for line in out.splitlines() if re.fullmatch(r"[A-Za-z0-9+/=]{40,}", line)))
+    return payloads
+
+
+def test_course_kit_creates_devices_and_prints_a_scannable_code_for_each(app, runner, referral, tmp_path, db_session):
+    out = tmp_path / "kit.pdf"
+    result = runner.invoke(["course-kit", "--province", "05", "--devices", "2", "--form", "referral", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    devices = list(db_session.scalars(select(Device).order_by(Device.id)))
+    assert [d.province_code for d in devices] == ["05", "05"]
+    assert all([f.xml_form_id for f in d.forms] == ["referral"] for d in devices)
+    assert len(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "device.create")).all()) == 2
+    pages = PdfReader(io.BytesIO(out.read_bytes())).pages
+    cover = squash(pages[0].extract_text())
+    assert squash("Training course kit") in cover and squash("Bokeo") in cover
+    tablet_pages = [squash(p.extract_text()) for p in pages[-2:]]
+    assert [squash(d.display_name) in page for d, page in zip(devices, tablet_pages)] == [True, True]
+    payloads = decode_qr_pages(out, len(pages) - 1, len(pages))
+    with app.app_context():
+        expected = [collect_settings(device_url(app.config["PUBLIC_URL"], d), app.config["PROJECT_NAME"])
+                    for d in devices]
+    assert [decode_payload(p) for p in payloads] == expected
+
+
+def test_course_kit_refuses_a_bad_province_and_creates_nothing(runner, referral, tmp_path, db_session):
+    result = runner.invoke(["course-kit", "--province", "5", "--devices", "2", "-o", str(tmp_path / "k.pdf")])
+    assert result.exit_code == 1 and "two-digit" in result.output
+    assert db_session.scalars(select(Device)).all() == []
