@@ -93,8 +93,9 @@ def configure_database(app: Flask) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, and error handlers."""
-    from collector import api, errors, openrosa
+    from collector import api, errors, guards, openrosa
 
+    guards.init_app(app)
     errors.init_app(app)
     app.register_blueprint(openrosa.bp, url_prefix="/v1")
     app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")

@@ -27,7 +27,8 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     except (IndexError, binascii.Error, UnicodeDecodeError):
         return None
     email, sep, password = decoded.partition(":")
-    return (email, password) if sep else None
+    # A NUL can reach no stored email; refusing it here keeps it out of the query (PostgreSQL rejects it).
+    return (email, password) if sep and "\x00" not in decoded else None
 
 
 def current_actor() -> Actor:

@@ -6,7 +6,8 @@ import time
 from typing import BinaryIO
 
 from flask import abort
-from werkzeug.exceptions import RequestTimeout
+from gunicorn.http.errors import NoMoreData, ParseException
+from werkzeug.exceptions import BadRequest, RequestTimeout
 
 
 def read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
@@ -55,6 +56,10 @@ class DeadlineInput:
             data = method(*args)
         except (TimeoutError, socket.timeout):
             raise _too_slow() from None
+        except (ParseException, NoMoreData) as exc:
+            # gunicorn reads chunked bodies lazily: a bad chunk size or a missing terminator surfaces here.
+            raise BadRequest(f"The upload's chunked encoding is broken ({type(exc).__name__}). Nothing was "
+                             "stored.") from None
         self._received += len(data)
         return data
 

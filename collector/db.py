@@ -13,7 +13,8 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["collector.engine"] = engine
     app.extensions["collector.sessions"] = make_session_factory(engine)
-    app.extensions["collector.store"] = FileStore(app.config["MEDIA_DIR"])
+    store = app.extensions["collector.store"] = FileStore(app.config["MEDIA_DIR"])
+    store.sweep()
     app.teardown_appcontext(_close_session)
 
 

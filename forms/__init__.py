@@ -1,4 +1,6 @@
 """The ministry's survey guidelines (XLSForms), their compiler and field trees (no Flask, no database)."""
+import csv
+import functools
 from pathlib import Path
 
 #: The XLSForms shipped with the product, published by `make serve`.
@@ -18,3 +20,10 @@ def find_media(form_path: Path, names: list[str], given=()) -> dict[str, bytes]:
         if candidate is not None:
             media[name] = candidate.read_bytes()
     return media
+
+
+@functools.cache
+def province_names() -> dict[str, str]:
+    """Return the Lao Statistics Bureau province codes with their English names, from the bundled media."""
+    with (BUNDLED_MEDIA_DIR / "provinces.csv").open(encoding="utf-8") as handle:
+        return {row["name"]: row["label_en"] for row in csv.DictReader(handle)}

@@ -22,6 +22,18 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
+def check_province(code: str | None) -> str | None:
+    """Return a province code unchanged if it is one of the 18 provinces (or None).
+
+    :raise BadSubmission: any other value, named in the message.
+    """
+    from forms import province_names
+
+    if code is not None and code not in province_names():
+        raise BadSubmission(f"There is no province with the code {code!r}; use a two-digit code from 01 to 18.")
+    return code
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -38,6 +50,7 @@ def create_user(session: Session, email: str, password: str, role: str = "viewer
         raise BadSubmission(f"Role must be one of {', '.join(ROLES)}.")
     if "@" not in email or len(email) > 320:
         raise BadSubmission("That is not an email address.")
+    check_province(province_code)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
     if session.scalar(select(User).where(User.email == email)):
@@ -98,6 +111,7 @@ def create_device(session: Session, project_id: int, display_name: str, province
     display_name = display_name.strip()
     if not display_name:
         raise BadSubmission("A device needs a display name.")
+    check_province(province_code)
     device = Device(project_id=project_id, display_name=display_name[:200], province_code=province_code,
                     token=secrets.token_urlsafe(48))
     device.forms = project_forms(session, project_id, form_ids)

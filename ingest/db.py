@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, MetaData, create_engine, event
@@ -52,10 +53,25 @@ def make_engine(url: str, **kwargs) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        _private_file(engine.url.database)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _private_file(path: str) -> None:
+    """Create the SQLite file readable by its owner only (0600), and tighten an existing one and its WAL.
+
+    SQLite gives the -wal and -shm files it creates the database file's mode, so they follow.
+    """
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(name) and os.stat(name).st_mode & 0o077:
+            os.chmod(name, 0o600)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:

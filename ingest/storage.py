@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 _CHUNK = 1024 * 1024
+#: A partial copy older than this belongs to a process that died mid-way (a copy takes seconds).
+STALE_SECONDS = 3600
+#: How often a running process looks for such leftovers.
+SWEEP_EVERY_SECONDS = 600
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,23 @@ class FileStore:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+        self._next_sweep = 0.0
+
+    def sweep(self, older_than: float = STALE_SECONDS) -> int:
+        """Remove partial copies (`.incoming-*`) left by processes killed mid-upload; return how many."""
+        self._next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+        removed = 0
+        cutoff = time.time() - older_than
+        for leftover in self.root.glob(".incoming-*") if self.root.is_dir() else ():
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass  # another worker removed it first
+        if removed:
+            logger.info("removed %d partial upload(s) from the media store", removed)
+        return removed
 
     def path(self, sha256: str) -> Path:
         """Return where the blob with this sha256 lives."""
@@ -34,6 +59,8 @@ class FileStore:
 
     def put_stream(self, stream: BinaryIO) -> StoredFile:
         """Copy a stream into the store chunk by chunk, hashing as it goes."""
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
         self.root.mkdir(parents=True, exist_ok=True)
         sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")

@@ -23,7 +23,7 @@ class AppUserSchema(Schema):
     """A new device (Central's app user)."""
 
     displayName = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    province = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2}$"))
+    province = fields.String(load_default=None, validate=validate.Regexp(r"\A[0-9]{2}\Z"))
     #: form IDs the device may fill; omitted means every form of the project.
     forms = fields.List(fields.String(), load_default=None)
 

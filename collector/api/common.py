@@ -24,12 +24,36 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
 def json_body() -> dict:
     """Return the request's JSON object.
 
-    :raise 400: the body is not a JSON object.
+    :raise 400: the body is not a JSON object, is nested too deeply, or holds a NUL or an unpaired surrogate.
     """
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        abort(400, "The JSON body is nested too deeply.")
     if not isinstance(body, dict):
         abort(400, "The request body must be a JSON object.")
+    if not _clean_text(body):
+        abort(400, "The JSON body holds a character that is not valid text (NUL or an unpaired surrogate).")
     return body
+
+
+def _clean_text(value, depth: int = 0) -> bool:
+    """Say whether every string in a JSON value is storable text: no NUL, no unpaired surrogate."""
+    if depth > 50:
+        return False
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_clean_text(k, depth + 1) and _clean_text(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean_text(v, depth + 1) for v in value)
+    return True
 
 
 def get_project(project_id: int) -> Project:
