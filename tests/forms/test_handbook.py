@@ -216,3 +216,12 @@ def test_a_500_question_form_renders_with_page_numbers_and_contents():
     text = pdf_text(pdf)
     assert squash("Question 499") in text and squash("ຄຳຖາມ 499") not in text
     assert squash("Ask only if “Question 498” is more than 0.") in text
+
+
+def test_purpose_comes_from_the_settings_sheet_else_from_the_bundled_text():
+    data = xlsform([["type", "name", "label::English (en)"], ["text", "a", "A"]],
+                   settings=[["form_id", "version", "purpose::English (en)", "purpose::Lao (lo)"],
+                             ["screening", "1", "Count things.", "ນັບ"]])
+    assert build_book(FormSource(data)).purpose == {"en": "Count things.", "lo": "ນັບ"}
+    plain = xlsform([["type", "name", "label"], ["text", "a", "A"]], settings=[["form_id"], ["screening"]])
+    assert build_book(FormSource(plain)).purpose["en"].startswith("First contact with a person")

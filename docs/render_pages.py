@@ -1,0 +1,58 @@
+"""Render the page images in docs/ (one page per bundled form, one paper page, one tablet page): run by hand."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader
+
+from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
+from forms.handbook.model import FormSource
+from forms.handbook.render import Tablet, course_kit_pdf, handbook_pdf
+
+DOCS = Path(__file__).parent
+MEDIA = {p.name: p.read_bytes() for p in BUNDLED_MEDIA_DIR.glob("*.csv")}
+
+
+def save_page(pdf: bytes, page: int, name: str, dpi: int = 90) -> None:
+    """Rasterise one page (1-based) with pdftoppm and store it as a small palette PNG."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doc.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", "-f", str(page), "-l", str(page),
+                        str(path), str(Path(tmp) / "page")], check=True)
+        image = Image.open(Path(tmp) / "page.png").convert("RGB")
+    # 64 colours keep anti-aliased Lao marks legible at a fraction of the size.
+    image.quantize(colors=64).save(DOCS / name, optimize=True)
+    print(DOCS / name, (DOCS / name).stat().st_size // 1024, "KB")
+
+
+def form_page(pdf: bytes, form_id: str, offset: int = 1) -> int:
+    """Return the 1-based number of the page after the one where the form starts."""
+    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages, start=1):
+        if "form_id" in page.extract_text() and form_id in page.extract_text():
+            return number + offset
+    raise SystemExit(f"{form_id} not found")
+
+
+def main() -> None:
+    """Render every image."""
+    for path in sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")):
+        pdf = handbook_pdf([FormSource(path.read_bytes(), media=MEDIA)])
+        save_page(pdf, form_page(pdf, path.stem, 0), f"handbook-{path.stem}.png")
+    screening = FormSource((BUNDLED_FORMS_DIR / "screening.xlsx").read_bytes(), media=MEDIA)
+    paper = handbook_pdf([screening], paper=True)
+    save_page(paper, form_page(paper, "screening"), "paper-screening.png")
+    from collector.devices import collect_settings, settings_payload
+
+    settings = collect_settings("https://atip.example.la/v1/key/EXAMPLE-NOT-A-TOKEN/projects/1", "Lao PDR trafficking cases")
+    kit = course_kit_pdf([screening], [Tablet("Course tablet 05-01", settings_payload(settings))], province="05")
+    save_page(kit, len(PdfReader(io.BytesIO(kit)).pages), "kit-tablet.png", dpi=50)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
