@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 #: Match probability above which a pair is reported. Chosen on one half of the development set's
 #: persons and checked on the other half (see benchmarks/matching.py).
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.1
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,12 @@ def _name_comparison(part: str, other: str):
     import splink.comparison_level_library as cll
     from splink import comparison_library as cl
 
-    extra = []
+    extra, first = [], []
     if part == "family":
+        # Some peoples use no family name, and a person has one or not: whether the records have one
+        # is evidence too, so only a missing given name is a null level.
+        first = [cll.CustomLevel("family_rk_l is null and family_rk_r is null", "neither has one"),
+                 cll.CustomLevel("family_rk_l is null or family_rk_r is null", "only one has one")]
         # Married women are often recorded under their husband's surname: a different surname means
         # less for two women than for two men.
         extra = [cll.CustomLevel("sex_l = 'F' and sex_r = 'F'", "different, both women")]
@@ -54,14 +58,19 @@ def _name_comparison(part: str, other: str):
     return cl.CustomComparison(
         output_column_name=part,
         comparison_levels=[
+            *first,
             cll.NullLevel(f"{part}_rk"),
             # Typed identically in both scripts: often copied from the same referral paperwork.
             cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_typed")).configure(
                 tf_adjustment_column=f"{part}_lo"),
-            cll.ExactMatchLevel(f"{part}_lo").configure(tf_adjustment_column=f"{part}_lo"),
             # Given and family name are often written in the other order; same evidence as a match.
-            cll.Or(cll.ExactMatchLevel(f"{part}_sk"), cll.CustomLevel(f"{part}_sk_l = {other}_sw_r")),
-            cll.Or(cll.ExactMatchLevel(f"{part}_rk"), cll.ExactMatchLevel(f"{part}_tk")),
+            cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_tk")).configure(
+                tf_adjustment_column=f"{part}_lo", label_for_charts="same in Lao, same Latin after folding"),
+            cll.ExactMatchLevel(f"{part}_lo").configure(tf_adjustment_column=f"{part}_lo"),
+            cll.CustomLevel(f"{part}_sk_l = {other}_sw_r", "swapped with the other part").configure(
+                tf_adjustment_column=f"{part}_lo"),
+            cll.Or(cll.ExactMatchLevel(f"{part}_sk"), cll.ExactMatchLevel(f"{part}_rk"),
+                   cll.ExactMatchLevel(f"{part}_tk")),
             cll.JaroWinklerLevel(f"{part}_rk", 0.92),
             cll.JaroWinklerLevel(f"{part}_rk", 0.8),
             *extra,
@@ -131,9 +140,11 @@ def settings():
             cll.ElseLevel(),
         ]),
         cl.CustomComparison(output_column_name="phone", comparison_levels=[
-            cll.NullLevel("phone"),
+            cll.CustomLevel("phone_l is null and phone_r is null").configure(is_null_level=True),
             cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
             cll.LevenshteinLevel("phone", 2),
+            # A person with a telephone tends to give it each time.
+            cll.CustomLevel("phone_l is null or phone_r is null", "only one has a phone"),
             cll.ElseLevel(),
         ]),
         _screening_comparison(),
@@ -173,6 +184,21 @@ def train(linker) -> None:
         block_on("family_sk", "birth_year", "sex"), max_pairs=2e6)
 
 
+def smooth(linker, pseudo: float = 0.005) -> None:
+    """Add a small pseudo-probability to every trained m so that no level is taken as impossible.
+
+    EM drives m to zero for a level no match fell into in its sample (a birth year 20 years off, a
+    screening 4 years later), which would veto a pair whatever else agrees; real data has such cases.
+    """
+    for comparison in linker._settings_obj.comparisons:
+        levels = [level for level in comparison.comparison_levels
+                  if not level.is_null_level and not level._fix_m_probability]
+        for level in levels:
+            m = level.m_probability
+            if isinstance(m, float):
+                level.m_probability = (m + pseudo) / (1 + pseudo * len(levels))
+
+
 def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
     """Return the pairs of `records` whose match probability is at least `threshold`.
 
@@ -187,6 +213,7 @@ def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
     table = db_api.register(rows)
     linker = Linker(table, settings(), log_level=logging.ERROR)
     train(linker)
+    smooth(linker)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
     out = [Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"], p["match_weight"])
            for p in predictions.as_record_list()]
