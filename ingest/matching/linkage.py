@@ -155,7 +155,9 @@ def settings():
         blocking_rules_to_generate_predictions=[
             block_on("given_sk", "family_sk"),
             block_on("given_rk", "family_rk"),
-            block_on("given_sk"),
+            block_on("given_sk", "birth_year"),
+            # A given name alone is too common to block on, except where there is no family name to add.
+            "l.given_sk = r.given_sk and (l.family_sk is null or r.family_sk is null)",
             block_on("family_sk", "birth_year"),
             block_on("given_rk", "birth_year"),
             block_on("given_sk", "village"),
