@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import BinaryIO
 
@@ -26,6 +27,42 @@ def _too_slow() -> RequestTimeout:
                           "the connection is better.")
 
 
+class _Watchdog:
+    """One thread per process that stops reads past their deadline (a blocked read cannot check the clock).
+
+    gunicorn's body reader keeps calling recv() until it has the bytes asked for, so a client sending a
+    byte a second never makes one recv() wait long enough to time out. Shutting the socket's reading side
+    makes the blocked recv() return at once; the request then answers 408.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._watched: dict[int, DeadlineInput] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, body: "DeadlineInput") -> None:
+        with self._lock:
+            self._watched[id(body)] = body
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="body-deadlines", daemon=True)
+                self._thread.start()
+
+    def forget(self, body: "DeadlineInput") -> None:
+        with self._lock:
+            self._watched.pop(id(body), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            with self._lock:
+                late = [body for body in self._watched.values() if body.left() <= 0]
+            for body in late:
+                body.expire()
+
+
+_watchdog = _Watchdog()
+
+
 class DeadlineInput:
     """A request body stream that a client must keep feeding at a minimum average rate.
 
@@ -42,24 +79,45 @@ class DeadlineInput:
         self._min_rate = min_rate
         self._start = time.monotonic()
         self._received = 0
+        self.expired = False
 
-    def _left(self) -> float:
+    def left(self) -> float:
+        """Return the seconds the body may still take, given what has arrived so far."""
         return self._start + self._grace + self._received / self._min_rate - time.monotonic()
 
+    def expire(self) -> None:
+        """Stop a read blocked past the deadline (called by the watchdog)."""
+        self.expired = True
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
     def _call(self, method, *args):
-        left = self._left()
-        if left <= 0:
+        left = self.left()
+        if left <= 0 or self.expired:
             raise _too_slow()
         if self._sock is not None:
             self._sock.settimeout(left)
+            _watchdog.watch(self)
         try:
             data = method(*args)
         except (TimeoutError, socket.timeout):
             raise _too_slow() from None
-        except (ParseException, NoMoreData) as exc:
+        except (ParseException, NoMoreData, OSError) as exc:
+            if self.expired:
+                raise _too_slow() from None
+            if isinstance(exc, OSError) and not isinstance(exc, NoMoreData):
+                raise
             # gunicorn reads chunked bodies lazily: a bad chunk size or a missing terminator surfaces here.
-            raise BadRequest(f"The upload's chunked encoding is broken ({type(exc).__name__}). Nothing was "
-                             "stored.") from None
+            raise BadRequest(f"The upload's chunked encoding is broken or cut short ({type(exc).__name__}). "
+                             "Nothing was stored.") from None
+        finally:
+            if self._sock is not None:
+                _watchdog.forget(self)
+        if self.expired:
+            raise _too_slow()
         self._received += len(data)
         return data
 
