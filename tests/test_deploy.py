@@ -35,3 +35,22 @@ def test_sqlite_backup_and_restore_round_trip(tmp_path):
 @pytest.mark.parametrize("name", ["gunicorn.conf.py", "collector.service", "nginx.conf", "postgres-setup.sh"])
 def test_deploy_files_exist(name):
     assert (DEPLOY / name).stat().st_size > 200
+
+
+def test_nginx_buffers_bodies_so_slow_links_never_hold_a_gunicorn_thread():
+    conf = (DEPLOY / "nginx.conf").read_text()
+    assert "proxy_request_buffering on;" in conf
+    assert "client_body_timeout" in conf and "proxy_request_buffering off" not in conf
+
+
+def test_gunicorn_uses_threads_and_redacts_its_logs():
+    import runpy
+
+    settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "gthread" and settings["threads"] >= 4
+    redact = settings["redact"]
+    assert redact("GET /v1/key/SECRET/projects/1/formList?deviceID=x HTTP/1.1") == \
+        "GET /v1/key/***/projects/1/formList HTTP/1.1"
+    assert redact("Invalid HTTP request line: 'GET /v1/test/DRAFTTOKEN/projects/1'") == \
+        "Invalid HTTP request line: 'GET /v1/test/***/projects/1'"
+    assert redact(None) is None
