@@ -86,10 +86,12 @@ def _scaled(n: int, threshold: float) -> None:
 
 
 def run_scale(n: int, threshold: float) -> None:
-    child = multiprocessing.get_context("fork").Process(target=_scaled, args=(n, threshold))
+    # A fresh interpreter, not a fork: DuckDB's threads do not survive fork(), and the child's peak RSS
+    # is then its own.
+    child = multiprocessing.get_context("spawn").Process(target=_scaled, args=(n, threshold))
     child.start()
     child.join()
-    print(f"  peak RSS of the {n}-record run: {peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
+    print(f"  peak RSS of the {n}-record run (child process): {peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
           f" (exit status {child.exitcode})")
 
 

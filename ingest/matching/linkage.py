@@ -1,21 +1,4 @@
-"""Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves.
-
-The model is built from splink's backend-neutral comparison levels and plain SQL, so the same settings
-run on splink's Spark backend when one machine is no longer enough::
-
-    from pyspark.sql import SparkSession
-    from splink import Linker, SparkAPI
-    spark = SparkSession.builder.getOrCreate()
-    db_api = SparkAPI(spark_session=spark)        # instead of DuckDBAPI()
-    table = db_api.register(spark.createDataFrame([features(r) for r in records]))
-    linker = Linker(table, settings())            # settings() below, unchanged
-    train(linker); linker.inference.predict(threshold_match_probability=...)
-
-Spark needs the jar of splink's similarity UDFs (splink registers it when the session is built with
-``splink.backends.spark.similarity_jar_location()`` in ``spark.jars``) and a checkpoint directory; the
-features are computed in Python here, so on Spark they would be computed in a ``mapPartitions`` step or
-written to Parquet first. Everything else (blocking rules, comparisons, EM sessions) is unchanged.
-"""
+"""Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves."""
 from __future__ import annotations
 
 import logging
@@ -63,10 +46,10 @@ def _name_comparison(part: str, other: str):
             # Typed identically in both scripts: often copied from the same referral paperwork.
             cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_typed")).configure(
                 tf_adjustment_column=f"{part}_lo"),
-            # Given and family name are often written in the other order; same evidence as a match.
             cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_tk")).configure(
                 tf_adjustment_column=f"{part}_lo", label_for_charts="same in Lao, same Latin after folding"),
             cll.ExactMatchLevel(f"{part}_lo").configure(tf_adjustment_column=f"{part}_lo"),
+            # Given and family name are often written in the other order.
             cll.CustomLevel(f"{part}_sk_l = {other}_sw_r", "swapped with the other part").configure(
                 tf_adjustment_column=f"{part}_lo"),
             cll.Or(cll.ExactMatchLevel(f"{part}_sk"), cll.ExactMatchLevel(f"{part}_rk"),
@@ -123,7 +106,11 @@ def _screening_comparison():
 
 
 def settings():
-    """Return the splink settings of the person model (comparisons and blocking rules)."""
+    """Return the splink settings of the person model (comparisons and blocking rules).
+
+    Only splink's backend-neutral levels and plain SQL are used, so the same settings run on splink's
+    Spark backend (see README, "Person matching").
+    """
     import splink.comparison_level_library as cll
     from splink import SettingsCreator, block_on
     from splink import comparison_library as cl
@@ -204,7 +191,8 @@ def smooth(linker, pseudo: float = 0.005) -> None:
 def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
     """Return the pairs of `records` whose match probability is at least `threshold`.
 
-    Records without any name are skipped (see `skipped`). Runs on an in-memory DuckDB database.
+    Records without any name are left out. Runs on an in-memory DuckDB database; the parameters are
+    estimated afresh from `records` on every call.
     """
     from splink import DuckDBAPI, Linker
 
