@@ -1,0 +1,87 @@
+"""What the fuzz tests share: sizes, Hypothesis settings, the findings still open, and server-error capture.
+
+`COLLECTOR_FUZZ_EXAMPLES` sets the cases per fuzz test (default 100, a quick run; the issue's full size is
+100000). A case that fails only through a finding listed in OPEN_FINDINGS (issue 7, each with a strict-xfail
+reproducer beside the fuzzers) is discarded rather than failed, so the default run stays green while the
+fixes land; `COLLECTOR_FUZZ_STRICT=1` fails on those too. When a finding is fixed its reproducer XPASSes:
+delete its entry here and its xfail mark there.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import traceback
+
+import pytest
+from hypothesis import HealthCheck, reject, settings
+
+EXAMPLES = int(os.environ.get("COLLECTOR_FUZZ_EXAMPLES", "100"))
+STRICT = os.environ.get("COLLECTOR_FUZZ_STRICT", "") not in ("", "0")
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                       HealthCheck.data_too_large, HealthCheck.large_base_example,
+                                       HealthCheck.filter_too_much])
+
+#: Findings of issue 7 not fixed yet: name -> pattern matched against the server's exception, or against
+#: the fuzz assertion's own message.
+OPEN_FINDINGS = {
+    "an instanceID with '/' is accepted but cannot be read back or deleted":
+        r"accepted '[^']*/[^']*' of '\w+' but reading it back gave 404",
+}
+
+
+class ServerErrors(logging.Handler):
+    """Keep the app's "unhandled <exception> on <route>" lines, with the exception, to say what the server hit."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        line = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            where = traceback.extract_tb(record.exc_info[2])[-1]
+            line += f" | {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}" \
+                    f" @ {where.filename.rsplit('/', 2)[-1]}:{where.lineno}"
+        self.lines.append(line)
+
+
+@pytest.fixture
+def server_errors(app):
+    """Capture the app's unexpected-exception log lines (with the exception: the app logs it in debug mode)."""
+    # The app's handler attaches exc_info only in debug mode; nothing else of debug mode matters here.
+    app.debug = True
+    errors = ServerErrors()
+    logger = logging.getLogger("collector.errors")
+    logger.addHandler(errors)
+    yield errors
+    logger.removeHandler(errors)
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch):
+    """Hash passwords cheaply: argon2's cost is not what is fuzzed, and most cases sign in."""
+    from argon2 import PasswordHasher
+
+    from ingest import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap, raising=False)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a real password"), raising=False)
+
+
+def open_finding(failure: str) -> str | None:
+    """Name the open finding a failure message shows, if any."""
+    return next((name for name, pattern in OPEN_FINDINGS.items() if re.search(pattern, failure)), None)
+
+
+def tolerating_open_findings(check, *args, **kwargs):
+    """Run a check; discard the case (not fail it) when it fails only through an open finding."""
+    try:
+        return check(*args, **kwargs)
+    except AssertionError as exc:
+        if not STRICT and open_finding(str(exc)):
+            reject()
+        raise
