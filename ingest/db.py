@@ -52,6 +52,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)
+    # One connection per gunicorn thread (16 by default) without waiting; a thread holds one only while it
+    # talks to the database, never while a body arrives.
+    kwargs.setdefault("pool_size", 16)
+    kwargs.setdefault("max_overflow", 4)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         _private_file(engine.url.database)

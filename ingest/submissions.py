@@ -243,21 +243,20 @@ def receive_submission(
                       sha=sha, device_id=device.id if device else None, user_id=user_id,
                       device_ident=(device_ident or None) and device_ident[:255],
                       user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None)
-    for attempt in range(2):
+    # Insert first: a new record (the common case) costs no lookup. The unique (form, instanceID) constraint
+    # turns a retry, a concurrent duplicate or a clash into an IntegrityError, answered from what is stored.
+    begin_write(session)
+    try:
+        version_id, added = _insert_new(session, new, expected, rows, stored)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
         begin_write(session)
         existing = session.scalar(select(SubmissionVersion).where(
             SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
-        if existing is not None:
-            return _retry_or_conflict(session, existing, xml, stored)
-        try:
-            version_id, added = _insert_new(session, new, expected, rows, stored)
-            session.commit()
-            break
-        except IntegrityError:
-            # Another request stored the same instanceID between our read and insert: answer as for a retry.
-            session.rollback()
-            if attempt:
-                raise
+        if existing is None:
+            raise
+        return _retry_or_conflict(session, existing, xml, stored)
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
     return Received(version_id=version_id, created=True, attachments_expected=len(expected),
                     attachments_added=added, attachments_missing=len(expected) - added)
