@@ -1,8 +1,10 @@
 """Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from ingest.matching.records import PersonRecord, features
 
@@ -11,6 +13,11 @@ logger = logging.getLogger(__name__)
 #: Match probability above which a pair is reported. Chosen on one half of the development set's
 #: persons and checked on the other half (see benchmarks/matching.py).
 DEFAULT_THRESHOLD = 0.1
+
+#: Below this many records the parameters are not estimated from the records but taken from the model
+#: shipped with the package (trained the same way, without labels, on the development set).
+MIN_TRAINING_RECORDS = 500
+MODEL_PATH = Path(__file__).with_name("model.json")
 
 
 @dataclass(frozen=True)
@@ -188,23 +195,56 @@ def smooth(linker, pseudo: float = 0.005) -> None:
                 level.m_probability = (m + pseudo) / (1 + pseudo * len(levels))
 
 
+def _linker(rows: list[dict], model: dict | None):
+    from splink import DuckDBAPI, Linker
+
+    table = DuckDBAPI().register(rows)
+    return Linker(table, model if model is not None else settings(), log_level=logging.ERROR)
+
+
+def trained_linker(rows: list[dict]):
+    """Return a linker over `rows` (feature dicts), with parameters estimated from them when there are enough."""
+    from splink.internals.exceptions import SplinkException
+
+    if len(rows) >= MIN_TRAINING_RECORDS:
+        linker = _linker(rows, None)
+        try:
+            train(linker)
+        except SplinkException:
+            # Too few agreeing pairs to estimate from (a short list from a partner agency, say).
+            logger.warning("person model not trainable on %d records; using the shipped model", len(rows))
+        else:
+            smooth(linker)
+            return linker
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    # The prior that two records match falls with the size of the list (each person has about the same
+    # number of records whatever the list's length), so it is rescaled from the training set's size.
+    trained_on = model.pop("trained_on_records")
+    prior = model["probability_two_random_records_match"] * (trained_on - 1) / max(len(rows) - 1, 1)
+    model["probability_two_random_records_match"] = min(prior, 0.5)
+    return _linker(rows, model)
+
+
+def save_model(records: list[PersonRecord], path: str | Path) -> None:
+    """Estimate the model's parameters from `records` (no labels) and write them as splink JSON to `path`."""
+    rows = [features(r) for r in records if r.has_name()]
+    linker = _linker(rows, None)
+    train(linker)
+    smooth(linker)
+    model = {**linker.misc.save_model_to_json(), "trained_on_records": len(rows)}
+    Path(path).write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
     """Return the pairs of `records` whose match probability is at least `threshold`.
 
     Records without any name are left out. Runs on an in-memory DuckDB database; the parameters are
-    estimated afresh from `records` on every call.
+    estimated afresh from `records` on every call (see `trained_linker`).
     """
-    from splink import DuckDBAPI, Linker
-
     rows = [features(r) for r in records if r.has_name()]
     if len(rows) < 2:
         return []
-    db_api = DuckDBAPI()
-    table = db_api.register(rows)
-    linker = Linker(table, settings(), log_level=logging.ERROR)
-    train(linker)
-    smooth(linker)
-    predictions = linker.inference.predict(threshold_match_probability=threshold)
+    predictions = trained_linker(rows).inference.predict(threshold_match_probability=threshold)
     out = [Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"], p["match_weight"])
            for p in predictions.as_record_list()]
     out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
