@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from collector.cli.base import fail, main
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, settings_payload
-from forms.handbook.render import LANGUAGE_CHOICES, Tablet, course_kit_pdf, handbook_pdf
+from forms.handbook.render import LANGUAGE_CHOICES, Tablet, course_kit_pdf, handbook_pdf, province_name
 from ingest import audit
 from ingest.errors import IngestError
 from ingest.handbooks import form_source, handbook_versions
@@ -58,8 +58,8 @@ def course_kit(province, count, form_ids, lang, prefix, project_id, output):
     from ingest.accounts import create_device
     from ingest.publishing import ensure_project
 
-    if not (len(province) == 2 and province.isdigit()):
-        fail("--province is a two-digit province code, such as 05.")
+    if province_name(province) is None:
+        fail(f"--province is a two-digit province code from forms/media/provinces.csv, such as 05 (not {province!r}).")
     session = get_session()
     try:
         versions = handbook_versions(session, project_id, list(form_ids) or None)

@@ -248,13 +248,15 @@ class _Builder:
         info = self.fields[child["name"]]
         question = Question(
             name=child["name"], type=kind, number=None if is_note else self.number,
-            label=_fill_refs(self.texts(child.get("label")), self.fields), hint=self.texts(child.get("hint")),
+            label=_fill_refs(self.texts(child.get("label")), self.fields),
+            hint=_fill_refs(self.texts(child.get("hint")), self.fields),
             type_text=phrases.TYPES["note"] if is_note else _type_text(child, choice_file),
             required=str(bind.get("required") or "").lower() in ("yes", "true", "true()", "1"),
             sensitive=str(child.get("sensitive") or "").strip().lower() in ("yes", "true", "1"),
             multiline="multiline" in str((child.get("control") or {}).get("appearance") or ""),
             choices=[{"name": c["name"], "label": self.texts(c.get("label"))} for c in child.get("choices") or []],
-            choice_file=choice_file, constraint_message=self.texts(bind.get("jr:constraintMsg")),
+            choice_file=choice_file,
+            constraint_message=_fill_refs(self.texts(bind.get("jr:constraintMsg")), self.fields),
             kind="note" if is_note else "question",
         )
         if bind.get("relevant"):

@@ -49,7 +49,7 @@ TYPES = {
 WORDS = {
     "en": {
         "range": "{t} from {a} to {b}", "required": "Required", "optional": "Optional", "type": "Type",
-        "choices": "Choices", "hint": "Hint", "message": "If refused", "skip": "Skip logic", "check": "Check",
+        "choices": "Choices", "hint": "Hint", "message": "If not accepted", "skip": "Skip logic", "check": "Check",
         "version": "Version", "hash": "Content hash (md5 of the XForm served to tablets)",
         "purpose": "Purpose", "draft": "DRAFT: not yet published, for review only",
         "sensitive": "Sensitive",

@@ -47,13 +47,13 @@ def _languages(book: FormBook, wanted: tuple[str, ...]) -> tuple[list[str], list
     return shown, notes
 
 
-def province_name(code: str) -> dict[str, str]:
-    """Return a province's name in Lao and English from the bundled list, or the code itself."""
+def province_name(code: str) -> dict[str, str] | None:
+    """Return a province's name in Lao and English from the bundled list, or None for an unknown code."""
     with (BUNDLED_MEDIA_DIR / "provinces.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["name"] == code:
                 return {"lo": row["label_lo"], "en": row["label_en"]}
-    return {"lo": code, "en": code}
+    return None
 
 
 def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = False,
@@ -68,7 +68,7 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
     kit = None
     if tablets is not None:
         kit = {
-            "province": province, "province_name": province_name(province) if province else None,
+            "province": province, "province_name": (province_name(province) if province else None) or {},
             "tablets": [{"name": t.name, "qr": segno.make(t.payload, error="l", micro=False)
                          .svg_data_uri(scale=4, border=4)} for t in tablets],
         }
