@@ -104,9 +104,9 @@ def _screening_comparison():
     return cl.CustomComparison(output_column_name="screened", comparison_levels=[
         cll.NullLevel("screened"),
         # Siblings and friends are often screened together, but one person is not screened twice on one
-        # day in one district. Fixed rather than trained: EM would take siblings for one person.
-        cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("district")).configure(
-            m_probability=1e-7, fix_m_probability=True),
+        # day in one province. Fixed rather than trained: EM would take siblings for one person.
+        cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("province")).configure(
+            m_probability=1e-12, fix_m_probability=True),
         within(60), within(365), within(730), within(1095),
         cll.ElseLevel(),
     ])
