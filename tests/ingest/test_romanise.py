@@ -58,3 +58,7 @@ def test_phone_formats_normalise_to_the_national_number(typed):
 def test_phone_without_enough_digits_is_empty():
     assert normalise_phone("020 12") == "" and normalise_phone(None) == ""
     assert normalise_phone("+856 30 556 5500") == "305565500"
+
+
+def test_names_in_neither_lao_nor_latin_script_give_no_key():
+    assert fold_latin("สมพร") == "" and name_key("", "สมพร") == ""
