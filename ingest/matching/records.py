@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ingest.matching.lao import is_lao, normalise_name, normalise_village, spelling_key
@@ -94,8 +94,3 @@ def features(record: PersonRecord) -> dict:
         "district": record.district_code or None,
         "screened": record.screening_date or None,
     }
-
-
-def as_dict(record: PersonRecord) -> dict:
-    """Return the record's fields as a plain dict."""
-    return asdict(record)
