@@ -24,6 +24,7 @@ from ingest.xmlsafe import UnsafeXMLError, find_meta, local_name, parse
 logger = logging.getLogger(__name__)
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:]")
+_UNREACHABLE_ID = re.compile(r"[\x00-\x1f\x7f/]")
 #: Longest instanceID or file name stored (the columns' size); longer ones are refused, never cut.
 MAX_NAME_LENGTH = 255
 MAX_FORM_ID_LENGTH = 64
@@ -186,6 +187,10 @@ def _identity(root, expect_form: str | None) -> tuple[str, str, str, str | None]
                                ("deprecated ID", deprecated_id or "", MAX_NAME_LENGTH)):
         if len(value) > limit:
             raise BadSubmission(f"The {what} in the form data is longer than {limit} characters.")
+    for what, value in (("instance ID", instance_id), ("deprecated ID", deprecated_id or "")):
+        # A slash would make the record unreachable at .../submissions/<instanceId> (it splits the path).
+        if _UNREACHABLE_ID.search(value):
+            raise BadSubmission(f"The {what} in the form data holds a slash or a control character.")
     return xml_form_id, version_string, instance_id, deprecated_id
 
 

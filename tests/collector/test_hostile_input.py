@@ -36,6 +36,8 @@ def test_submission_refusals_store_nothing_and_answer_openrosa_xml(client, devic
         "file name over 255": make_instance(photo="p" * 300 + ".jpg"),
         "deprecatedID over 255": make_instance(deprecated_id="uuid:" + "d" * 300),
         "NUL in the XML": make_instance(name="A\x00B"),
+        "slash in the instanceID": make_instance("uuid:a/b"),
+        "tab in the instanceID": make_instance("uuid:a\tb"),
         "too many elements": make_instance().replace(b"<consent>", b"<a/>" * 25_000 + b"<consent>"),
     }
     for case, xml in cases.items():
