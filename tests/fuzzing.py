@@ -12,9 +12,11 @@ import logging
 import os
 import re
 import traceback
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, reject, settings
+from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("COLLECTOR_FUZZ_EXAMPLES", "100"))
 STRICT = os.environ.get("COLLECTOR_FUZZ_STRICT", "") not in ("", "0")
@@ -28,6 +30,10 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=
 OPEN_FINDINGS = {
     "an instanceID with '/' is accepted but cannot be read back or deleted":
         r"accepted '[^']*/[^']*' of '\w+' but reading it back gave 404",
+    "an OpenRosa URL refused before routing (id past 2**31, Unicode digit, NUL) is answered in JSON":
+        r"-> 4\d\d answered as JSON, not XML",
+    "an OpenRosa error quoting a control character from the URL is not well-formed XML":
+        r"error body is not well-formed XML",
 }
 
 
@@ -85,3 +91,37 @@ def tolerating_open_findings(check, *args, **kwargs):
         if not STRICT and open_finding(str(exc)):
             reject()
         raise
+
+
+# --- values for URLs, query strings and fields ------------------------------------------------------------
+
+#: A Werkzeug rule's converters: <int:project_id>, <any(png, svg):kind>, <name>.
+CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+BIG_INTS = [0, 1, 2, 2**31 - 1, 2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 10**30]
+int_param = st.one_of(
+    st.sampled_from([str(n) for n in BIG_INTS]),
+    st.integers(min_value=0).map(str),
+    st.sampled_from(["-1", "\u0661", "\u0661\u0662", "\U0001d7cf", "01", " 1", "1.0", "0x1", "1\x00", "", "1e3",
+                     "\uff11", "\u0e51"]),
+)
+hostile = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfffy", "\u0661", "..", ".", "%", "%00", "\\", "'", '"', ";--",
+                     "\r\n", " ", "\ufeff", "\U0010ffff", "NaN", "null", "[]", "{}"]),
+    st.builds(lambda c, n: c * n, st.sampled_from("a\x00\u0e81\ud800%"), st.sampled_from([64, 65, 255, 256, 5000])),
+)
+
+
+def path_param(converter: str | None, valid: list[str]):
+    """Values for one URL parameter: often a valid one, else hostile for its converter."""
+    known = st.sampled_from(valid)
+    if converter == "int":
+        return st.one_of(known, known, int_param)
+    if converter == "any":
+        return st.sampled_from(["png", "svg", "gif", "PNG", ""])
+    return st.one_of(known, known, hostile)
+
+
+def encode(value: str) -> str:
+    """Percent-encode a value for a URL path or query, lone surrogates included."""
+    return quote(value.encode("utf-8", "surrogatepass"), safe="")

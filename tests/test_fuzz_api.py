@@ -16,9 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import re
 import zipfile
-from urllib.parse import quote
 
 import pytest
 from hypothesis import example, given
@@ -27,10 +25,11 @@ from hypothesis import strategies as st
 from collector.errors import OPENROSA_BLUEPRINTS
 from tests.collect import multipart
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, DATA, make_instance
-from tests.fuzzing import FUZZ, fast_passwords, server_errors, tolerating_open_findings  # noqa: F401 (fixtures)
+from tests.fuzzing import (  # noqa: F401 (fast_passwords and server_errors are fixtures)
+    CONVERTER, FUZZ, encode, fast_passwords, hostile, path_param, server_errors, tolerating_open_findings,
+)
 
 INSTANCE_ID = "uuid:6f1f2f9e-fuzz-4a1b-9c1d-000000000001"
-_CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
 def json_routes(app) -> list[tuple[str, str, str]]:
@@ -65,40 +64,12 @@ def api(fast_passwords, server_errors, app, device, admin):  # noqa: F811 (fixtu
 
 # --- values ------------------------------------------------------------------------------------------------
 
-BIG_INTS = [0, 1, 2, 2**31 - 1, 2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 10**30]
-int_param = st.one_of(
-    st.sampled_from([str(n) for n in BIG_INTS]),
-    st.integers(min_value=0).map(str),
-    st.sampled_from(["-1", "\u0661", "\u0661\u0662", "\U0001d7cf", "01", " 1", "1.0", "0x1", "1\x00", "", "1e3",
-                     "\uff11", "\u0e51"]),
-)
-hostile = st.one_of(
-    st.text(max_size=30),
-    st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfffy", "\u0661", "..", ".", "%", "%00", "\\", "'", '"', ";--",
-                     "\r\n", " ", "\ufeff", "\U0010ffff", "NaN", "null", "[]", "{}"]),
-    st.builds(lambda c, n: c * n, st.sampled_from("a\x00\u0e81\ud800%"), st.sampled_from([64, 65, 255, 256, 5000])),
-)
-
-
 def valid_values(token: str) -> dict[str, list[str]]:
     return {
         "project_id": ["1"], "device_id": ["1"], "xml_form_id": ["sample_case"], "instance_id": [INSTANCE_ID],
         "version_id": [INSTANCE_ID], "version": ["2026112901"], "name": ["photo.jpg", "provinces.csv"],
         "kind": ["png", "svg"], "token": [token, "not-a-token"],
     }
-
-
-def param(name: str, converter: str | None, token: str):
-    valid = st.sampled_from(valid_values(token).get(name, ["x"]))
-    if converter == "int":
-        return st.one_of(valid, valid, int_param)
-    if converter == "any":
-        return st.sampled_from(["png", "svg", "gif", "PNG", ""])
-    return st.one_of(valid, valid, hostile)
-
-
-def encode(value: str) -> str:
-    return quote(value.encode("utf-8", "surrogatepass"), safe="")
 
 
 def deep_json(kind: str, depth: int) -> bytes:
@@ -214,22 +185,23 @@ def check_answer(response, errors, what: str) -> None:
 def send(api, route, params, query_pairs, payload, content_type, how, headers):
     """Build and send one request; return (description, response)."""
     _endpoint, method, rule = route
-    path = _CONVERTER.sub(lambda m: encode(params[m.group(2)]), rule)
+    path = CONVERTER.sub(lambda m: encode(params[m.group(2)]), rule)
     if query_pairs:
         path += "?" + "&".join(f"{encode(k)}={encode(v)}" for k, v in query_pairs)
     data, default_type = materialise(payload, api["token"])
     all_headers = {**headers, **credentials(how, api["client"])}
     api["errors"].lines.clear()
     response = api["client"].open(path, method=method, data=data, headers=all_headers,
-                                  content_type=content_type or default_type)
+                                  content_type=content_type or default_type, buffered=True)
     return f"{method} {path[:200]}", response
 
 
 @st.composite
 def requests_(draw, routes, token):
     route = draw(st.sampled_from(routes))
-    names = {m.group(2): m.group(1) for m in _CONVERTER.finditer(route[2])}
-    params = {name: draw(param(name, converter, token)) for name, converter in names.items()}
+    names = {m.group(2): m.group(1) for m in CONVERTER.finditer(route[2])}
+    params = {name: draw(path_param(converter, valid_values(token).get(name, ["x"])))
+              for name, converter in names.items()}
     return route, params, draw(query), draw(body), draw(content_types), draw(auth), draw(extra_headers)
 
 
