@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from email.utils import formatdate
 from xml.sax.saxutils import escape
 
@@ -32,15 +33,30 @@ def openrosa_headers(response: Response) -> Response:
     return response
 
 
+#: Characters XML 1.0 does not allow even escaped; a message quoting one from a URL would not parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def openrosa_message(status: int, message: str, nature: str = "error") -> Response:
     """Build an OpenRosaResponse XML body; Collect shows its message to the officer."""
-    body = (f'<OpenRosaResponse xmlns="{OPENROSA_NS}"><message nature="{nature}">{escape(message)}</message>'
-            "</OpenRosaResponse>")
+    text = escape(_NOT_XML.sub("\ufffd", message))
+    body = f'<OpenRosaResponse xmlns="{OPENROSA_NS}"><message nature="{nature}">{text}</message></OpenRosaResponse>'
     return openrosa_headers(Response(body, status=status, content_type="text/xml; charset=utf-8"))
 
 
+#: URLs of ODK Collect's requests: the OpenRosa paths (also below a device's /v1/key/<token>/) and everything
+#: below a draft's /v1/test/<token>/. Errors on them are OpenRosaResponse XML even when no route matched.
+_OPENROSA_PATH = re.compile(r"/v1/(?:key/[^/]*/)?projects/[^/]*/(?:formList|submission|forms/[^/]*\.xml"
+                            r"|forms/[^/]*/manifest|forms/[^/]*/attachments/[^/]*)\Z|/v1/test/")
+
+
+def _wants_openrosa() -> bool:
+    """Say whether ODK Collect is the caller: an OpenRosa view, or a URL of the shape Collect requests."""
+    return request.blueprint in OPENROSA_BLUEPRINTS or bool(_OPENROSA_PATH.match(request.path))
+
+
 def _respond(status: int, message: str, **extra) -> Response:
-    if request.blueprint in OPENROSA_BLUEPRINTS:
+    if _wants_openrosa():
         response = openrosa_message(status, message)
     else:
         response = json_error(status, message, **extra)

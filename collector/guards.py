@@ -37,4 +37,6 @@ def refuse_nul() -> None:
 def init_app(app: Flask) -> None:
     """Install the id converter (before any blueprint is registered) and the NUL check."""
     app.url_map.converters["int"] = IdConverter
+    # No redirects from "//" to "/": ODK Collect does not follow them, and a 404 says what is wrong.
+    app.url_map.merge_slashes = False
     app.before_request(refuse_nul)

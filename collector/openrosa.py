@@ -21,6 +21,8 @@ bp = Blueprint("openrosa", __name__)
 bp.url_value_preprocessor(pop_device_token)
 
 XML = "text/xml; charset=utf-8"
+#: Bodies larger than this release their database connection while they arrive.
+LARGE_BODY = 1024 * 1024
 
 
 def _xml(body: str, status: int = 200) -> Response:
@@ -208,8 +210,10 @@ def submission_response(project_id: int, *, device=None, user_id: int | None = N
         abort(413, f"The submission is larger than the {limit // (1024 * 1024)} MB this server accepts.")
     if request.mimetype != "multipart/form-data":
         abort(400, "A submission must be sent as multipart/form-data.")
-    # End the sign-in lookup's transaction: a slow upload must not hold a database connection while it arrives.
-    get_session().commit()
+    if request.content_length is None or request.content_length > LARGE_BODY:
+        # A large upload may take minutes over 3G: give the sign-in lookup's connection back meanwhile.
+        # A small one arrives in moments (or is stopped by the body deadline), and keeps it.
+        get_session().commit()
     xml, files = parse_submission(request.stream, request.mimetype_params.get("boundary", ""),
                                   int(current_app.config["MAX_XML_BYTES"]))
     try:

@@ -97,35 +97,38 @@ def _fields(session: Session, version_id: int, md5: str) -> list:
     return fields
 
 
-def _versions(session: Session, form_id: int, draft: FormVersion | None) -> list[_Version]:
-    """Return the form's published versions (or only the draft), oldest first, without their XForm or XLSForm."""
-    query = select(FormVersion.id, FormVersion.version, FormVersion.xml_md5)
-    if draft is not None:
-        query = query.where(FormVersion.id == draft.id)
-    else:
-        query = (query.where(FormVersion.form_id == form_id, FormVersion.published_at.is_not(None))
-                 .order_by(FormVersion.published_at, FormVersion.id))
-    return [_Version(r.id, r.version, _fields(session, r.id, r.xml_md5)) for r in session.execute(query)]
-
-
 @dataclass(frozen=True)
 class _Form:
     id: int
     state: str
     #: whether the submitting device may send this form (always true for users and drafts).
     assigned: bool
+    #: the published versions (or only the draft), oldest first.
+    versions: list[_Version]
 
 
 def _find_form(session: Session, project_id: int, xml_form_id: str, device: Device | None,
                draft: FormVersion | None) -> _Form | None:
-    """Look up the form an instance names, and the device's assignment to it, in one query."""
+    """Look up the form an instance names, the device's assignment to it and its versions, in one query.
+
+    Versions come without their XForm and XLSForm; their field trees come from the per-process cache.
+    """
     if draft is not None:
-        return _Form(draft.form_id, "open", True) if draft.form.xml_form_id == xml_form_id else None
+        if draft.form.xml_form_id != xml_form_id:
+            return None
+        return _Form(draft.form_id, "open", True,
+                     [_Version(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5))])
     assigned = (select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id)
                 .exists() if device is not None else true())
-    row = session.execute(select(Form.id, Form.state, assigned).where(
-        Form.project_id == project_id, Form.xml_form_id == xml_form_id)).first()
-    return _Form(*row) if row is not None else None
+    rows = session.execute(
+        select(Form.id, Form.state, assigned, FormVersion.id, FormVersion.version, FormVersion.xml_md5)
+        .outerjoin(FormVersion, (FormVersion.form_id == Form.id) & FormVersion.published_at.is_not(None))
+        .where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
+        .order_by(FormVersion.published_at, FormVersion.id)).all()
+    if not rows:
+        return None
+    versions = [_Version(r[3], r[4], _fields(session, r[3], r[5])) for r in rows if r[3] is not None]
+    return _Form(rows[0][0], rows[0][1], rows[0][2], versions)
 
 
 def _nearest_version(versions: list[_Version], wanted: str) -> _Version:
@@ -226,7 +229,7 @@ def receive_submission(
     xml_form_id, version_string, instance_id, deprecated_id = _identity(root, expect_form)
 
     form = _find_form(session, project_id, xml_form_id, device, draft)
-    versions = _versions(session, form.id, draft) if form is not None else []
+    versions = form.versions if form is not None else []
     if form is None or not versions:
         raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
     if not form.assigned:

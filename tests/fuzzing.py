@@ -20,21 +20,17 @@ from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("COLLECTOR_FUZZ_EXAMPLES", "100"))
 STRICT = os.environ.get("COLLECTOR_FUZZ_STRICT", "") not in ("", "0")
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
+#: The default run draws the same cases every time, so CI is never red by chance; COLLECTOR_FUZZ_RANDOM=1
+#: (or a full-size run) explores new ones.
+RANDOM = os.environ.get("COLLECTOR_FUZZ_RANDOM", "") not in ("", "0") or EXAMPLES > 1000
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True, derandomize=not RANDOM,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.large_base_example,
                                        HealthCheck.filter_too_much])
 
 #: Findings of issue 7 not fixed yet: name -> pattern matched against the server's exception, or against
 #: the fuzz assertion's own message.
-OPEN_FINDINGS = {
-    "an instanceID with '/' is accepted but cannot be read back or deleted":
-        r"accepted '[^']*/[^']*' of '\w+' but reading it back gave 404",
-    "an OpenRosa URL refused before routing (id past 2**31, Unicode digit, NUL) is answered in JSON":
-        r"-> 4\d\d answered as JSON, not XML",
-    "an OpenRosa error quoting a control character from the URL is not well-formed XML":
-        r"error body is not well-formed XML",
-}
+OPEN_FINDINGS: dict[str, str] = {}
 
 
 class ServerErrors(logging.Handler):

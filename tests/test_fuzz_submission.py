@@ -13,7 +13,7 @@ POSTed to a device's /submission URL through the Flask test client, and:
 
 `COLLECTOR_FUZZ_EXAMPLES` sets the number of cases per test (default 100; the issue's full size is
 `COLLECTOR_FUZZ_EXAMPLES=100000`). The minimal reproducers of what issue 7 and the fuzzers found stay below
-as regression cases (REPRODUCERS); those still failing are strict xfails (KNOWN_FAILURES), and cases
+as regression cases (REPRODUCERS); findings not yet fixed would be strict xfails, and cases
 failing only through them are set aside by tests.fuzzing (see there).
 """
 from __future__ import annotations
@@ -421,11 +421,7 @@ REPRODUCERS = [
     pytest.param("sample_case", [("instance_id", "uuid:" + "a" * 251)], id="instanceID-256-chars"),
     pytest.param("sample_case", [("version", "9" * 65)], id="version-65-chars"),
     pytest.param("sample_case", [("text", 5, "p" * 300 + ".jpg", False)], id="file-name-304-chars"),
-]
-# Found by the fuzzer and failing today, each a strict xfail until fixed (and listed in tests.fuzzing).
-KNOWN_FAILURES = [
-    # Accepted with 201, but GET and DELETE .../submissions/uuid:a%2Fb answer 404: the record can never be
-    # read or deleted through the API.
+    # Found by the fuzzer: accepted with 201, but .../submissions/uuid:a%2Fb answered 404 (unreachable).
     pytest.param("sample_case", [("instance_id", "uuid:a/b")], id="instanceID-with-slash-unreadable"),
 ]
 
@@ -452,13 +448,6 @@ def test_mutated_instances_never_5xx_and_store_nothing_when_refused(world, form_
 def test_hostile_instances_of_issue_7_are_refused_cleanly(world, form_id, mutations):
     """Each reproducer is refused with a 4xx in OpenRosa XML, and nothing is stored."""
     assert run_instance_case(world, form_id, mutations) in (400, 413)
-
-
-@pytest.mark.parametrize("form_id, mutations", KNOWN_FAILURES)
-@pytest.mark.xfail(strict=True, reason="issue 7 (fuzzer): an accepted record that the API cannot read back")
-def test_known_failing_instances_are_handled(world, form_id, mutations):
-    """The fuzzer's reproducers that fail today (see KNOWN_FAILURES)."""
-    run_instance_case(world, form_id, mutations)
 
 
 # --- the same instances through a draft's test URL and Central's REST submission ------------------------
@@ -561,17 +550,16 @@ def _check_read(world: World, response, what: str) -> None:
 
 
 @pytest.mark.parametrize("path", [
-    # The id converter refuses ids past 2**31 and non-ASCII digits, so no OpenRosa route matches and the
-    # app-wide 404 answers in JSON: Collect, which shows an OpenRosaResponse's message, gets JSON.
+    # Found by the fuzzer: the id converter refuses ids past 2**31 and non-ASCII digits, so no OpenRosa route
+    # matched and the app-wide 404 answered in JSON, which Collect cannot show.
     pytest.param("/v1/key/{token}/projects/2147483648/formList", id="project-id-2**31-formList-404-in-JSON"),
     pytest.param("/v1/key/{token}/projects/\u0661/formList", id="project-id-arabic-digit-formList-404-in-JSON"),
     pytest.param("/v1/key/{token}/projects/1%00/formList", id="NUL-in-path-formList-400-in-JSON"),
     # The 404 message quotes the form ID, and a control character is not allowed in XML 1.0 even escaped.
     pytest.param("/v1/key/{token}/projects/1/forms/%1F.xml", id="control-char-form-id-404-not-well-formed-XML"),
 ])
-@pytest.mark.xfail(strict=True, reason="issue 7 (fuzzer): an OpenRosa error in JSON or in malformed XML")
-def test_known_failing_openrosa_reads(draft_world, path):
-    """The fuzzer's reproducers on OpenRosa reads that fail today (listed in tests.fuzzing)."""
+def test_openrosa_errors_refused_before_routing_are_well_formed_openrosa_xml(draft_world, path):
+    """Errors on device URLs are OpenRosaResponse XML that parses, whatever the URL held."""
     response = draft_world.client.get(path.format(token=draft_world.token), headers={"X-OpenRosa-Version": "1.0"})
     _check_read(draft_world, response, path)
     _check_error_body(response, path)
