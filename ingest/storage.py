@@ -5,7 +5,9 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +21,19 @@ SWEEP_EVERY_SECONDS = 600
 logger = logging.getLogger(__name__)
 
 
+_FLUSHER: ThreadPoolExecutor | None = None
+_FLUSHER_LOCK = threading.Lock()
+
+
+def _flusher() -> ThreadPoolExecutor:
+    """Return this process's pool of threads that flush new files to disk (made after a fork, on first use)."""
+    global _FLUSHER
+    with _FLUSHER_LOCK:
+        if _FLUSHER is None:
+            _FLUSHER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="media-fsync")
+        return _FLUSHER
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """What the store knows of a file it has written."""
@@ -26,6 +41,22 @@ class StoredFile:
     sha256: str
     md5: str
     size: int
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A file written to the store whose flush to disk may still be running."""
+
+    stored: StoredFile
+    flushed: Future
+
+    def finish(self) -> StoredFile:
+        """Wait until the file is on disk under its final name; return it.
+
+        :raise OSError: the flush or the move failed (the partial copy is removed).
+        """
+        self.flushed.result()
+        return self.stored
 
 
 class FileStore:
@@ -58,30 +89,47 @@ class FileStore:
         return self.root / sha256[:2] / sha256
 
     def put_stream(self, stream: BinaryIO) -> StoredFile:
-        """Copy a stream into the store chunk by chunk, hashing as it goes."""
+        """Copy a stream into the store chunk by chunk, hashing as it goes; return once it is on disk."""
+        return self.start_put(stream).finish()
+
+    def start_put(self, stream: BinaryIO) -> "PendingFile":
+        """Copy a stream into a private temporary file and start making it durable in the background.
+
+        The caller learns the file's digests at once and may record them (a database row, say) while the
+        disk flushes; `PendingFile.finish()` waits for the flush and moves the file into place. Until then
+        the file is invisible under its final name, so a crash never leaves a partial blob there.
+        """
         if time.monotonic() >= self._next_sweep:
             self.sweep()
         self.root.mkdir(parents=True, exist_ok=True)
         sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb", closefd=False) as out:
                 while chunk := stream.read(_CHUNK):
                     sha.update(chunk)
                     md5.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            digest = sha.hexdigest()
-            final = self.path(digest)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        stored = StoredFile(sha.hexdigest(), md5.hexdigest(), size)
+        return PendingFile(stored, _flusher().submit(self._settle, fd, tmp, stored.sha256))
+
+    def _settle(self, fd: int, tmp: str, sha256: str) -> None:
+        try:
+            os.fsync(fd)
+            final = self.path(sha256)
             final.parent.mkdir(exist_ok=True)
             os.replace(tmp, final)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        return StoredFile(digest, md5.hexdigest(), size)
+        finally:
+            os.close(fd)
 
     def put_bytes(self, data: bytes) -> StoredFile:
         """Store bytes held in memory (small files such as form media)."""

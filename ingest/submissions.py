@@ -243,7 +243,14 @@ def receive_submission(
     expected = _expected_files(root, form_version.fields, set(by_name), known is None)
     rows = normalise(root, form_version.fields)
     # Copy the parts the instance names into the store now, outside any transaction (see above).
-    stored = {name: (store.put_stream(f.stream), f.content_type) for name, f in by_name.items() if name in expected}
+    pending = [(name, store.start_put(f.stream), f.content_type) for name, f in by_name.items() if name in expected]
+    stored = {name: (p.stored, content_type) for name, p, content_type in pending}
+
+    def settle() -> None:
+        # The files must be on disk before the commit that the 201 reports; their flush ran meanwhile.
+        for _name, p, _type in pending:
+            p.finish()
+
     sha = hashlib.sha256(xml).hexdigest()
 
     new = _NewVersion(form_id=form.id, form_version_id=form_version.id, unknown=known is None,
@@ -251,11 +258,14 @@ def receive_submission(
                       sha=sha, device_id=device.id if device else None, user_id=user_id,
                       device_ident=(device_ident or None) and device_ident[:255],
                       user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None)
+    if session.get_bind().dialect.name == "sqlite":
+        settle()  # SQLite has one writer at a time: never wait for a disk flush while holding its lock
     # Insert first: a new record (the common case) costs no lookup. The unique (form, instanceID) constraint
     # turns a retry, a concurrent duplicate or a clash into an IntegrityError, answered from what is stored.
     begin_write(session)
     try:
         version_id, added = _insert_new(session, new, expected, rows, stored)
+        settle()
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -264,7 +274,7 @@ def receive_submission(
             SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
         if existing is None:
             raise
-        return _retry_or_conflict(session, existing, xml, stored)
+        return _retry_or_conflict(session, existing, xml, stored, settle)
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
     return Received(version_id=version_id, created=True, attachments_expected=len(expected),
                     attachments_added=added, attachments_missing=len(expected) - added)
@@ -289,7 +299,7 @@ class _NewVersion:
     draft: bool
 
 
-def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored) -> Received:
+def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
     if existing.submission.deleted_at is not None:
         raise Conflict("This record was deleted on the server and cannot be sent again.")
     if existing.xml != xml:
@@ -299,6 +309,7 @@ def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes
         SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None)))
     total = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
         SubmissionAttachment.submission_version_id == existing.id))
+    settle()
     session.commit()
     return Received(version_id=existing.id, created=False, attachments_expected=total, attachments_added=added,
                     attachments_missing=missing)
