@@ -1,7 +1,7 @@
 """Projects, their forms and published versions, and form states."""
 from __future__ import annotations
 
-from flask import Response, abort, jsonify
+from flask import Response, abort, jsonify, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -56,6 +56,9 @@ def form_json(form: Form) -> dict:
         "publishedAt": iso(version.published_at) if version else None,
         # Central's fields for Enketo and managed encryption, which this server does not use.
         "enketoId": None, "keyId": None,
+        # The printed guidelines of the current version, for trainers (and the console) to link to.
+        "handbookUrl": url_for("handbook.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id,
+                               _external=True) if version else None,
     }
 
 

@@ -140,3 +140,8 @@ def test_course_kit_refuses_a_bad_province_and_creates_nothing(runner, referral,
         result = runner.invoke(["course-kit", "--province", province, "--devices", "2", "-o", str(tmp_path / "k.pdf")])
         assert result.exit_code == 1 and "two-digit province code" in result.output
     assert db_session.scalars(select(Device)).all() == []
+
+
+def test_form_json_links_to_the_handbook_of_the_current_version(client, admin, published_form):
+    body = client.get("/v1/projects/1/forms/sample_case", auth=admin).get_json()
+    assert body["handbookUrl"] == "http://localhost/v1/projects/1/forms/sample_case/handbook.pdf"
