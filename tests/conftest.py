@@ -18,6 +18,24 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.la", "correct horse battery"
 
 
+def worker_database(url: str) -> str:
+    """Give each pytest-xdist worker its own PostgreSQL database beside TEST_DATABASE_URL's (created if missing)."""
+    from sqlalchemy.engine import make_url
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     """Yield a migrated, empty database URL for each backend."""
@@ -26,7 +44,7 @@ def database_url(request, tmp_path_factory):
     else:
         if not PG_URL:
             pytest.skip("PostgreSQL run skipped: TEST_DATABASE_URL is not set (CI sets it; see README)")
-        url = PG_URL
+        url = worker_database(PG_URL)
         engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
