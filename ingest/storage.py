@@ -43,20 +43,64 @@ class StoredFile:
     size: int
 
 
-@dataclass(frozen=True)
 class PendingFile:
-    """A file written to the store whose flush to disk may still be running."""
+    """A file copied into the store under a temporary name, its flush to disk running in the background.
 
-    stored: StoredFile
-    flushed: Future
+    The caller decides its fate: `finish()` moves it under its final name (before the commit that
+    reports it stored), `discard()` removes it (the request was refused). Until then no reader sees it.
+    """
+
+    def __init__(self, stored: StoredFile, fd: int, tmp: str, final: Path):
+        self.stored = stored
+        self._fd, self._tmp, self._final = fd, tmp, final
+        self._flushed: Future = _flusher().submit(os.fsync, fd)
+        self._done = False
+
+    def wait_flushed(self) -> None:
+        """Wait until the bytes are on disk (the file keeps its temporary name).
+
+        :raise OSError: the flush failed (the partial copy is removed).
+        """
+        try:
+            self._flushed.result()
+        except BaseException:
+            self.discard()
+            raise
 
     def finish(self) -> StoredFile:
-        """Wait until the file is on disk under its final name; return it.
+        """Wait for the flush, then move the file under its final name; return it.
 
         :raise OSError: the flush or the move failed (the partial copy is removed).
         """
-        self.flushed.result()
+        if self._done:
+            return self.stored
+        self.wait_flushed()
+        try:
+            self._final.parent.mkdir(exist_ok=True)
+            os.replace(self._tmp, self._final)
+        except BaseException:
+            self.discard()
+            raise
+        self._close()
         return self.stored
+
+    def discard(self) -> None:
+        """Remove the temporary copy (a blob already stored under the same digest is left alone)."""
+        if self._done:
+            return
+        try:
+            self._flushed.result()
+        except BaseException:
+            pass  # the flush failed; the copy goes all the same
+        self._close()
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+    def _close(self) -> None:
+        self._done = True
+        os.close(self._fd)
 
 
 class FileStore:
@@ -116,20 +160,7 @@ class FileStore:
             os.unlink(tmp)
             raise
         stored = StoredFile(sha.hexdigest(), md5.hexdigest(), size)
-        return PendingFile(stored, _flusher().submit(self._settle, fd, tmp, stored.sha256))
-
-    def _settle(self, fd: int, tmp: str, sha256: str) -> None:
-        try:
-            os.fsync(fd)
-            final = self.path(sha256)
-            final.parent.mkdir(exist_ok=True)
-            os.replace(tmp, final)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        finally:
-            os.close(fd)
+        return PendingFile(stored, fd, tmp, self.path(stored.sha256))
 
     def put_bytes(self, data: bytes) -> StoredFile:
         """Store bytes held in memory (small files such as form media)."""

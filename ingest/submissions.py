@@ -172,7 +172,7 @@ def receive_submission(
     stored = {name: (p.stored, content_type) for name, p, content_type in pending}
 
     def settle() -> None:
-        # The files must be on disk before the commit that the 201 reports; their flush ran meanwhile.
+        # The files must be in place before the commit that the 201 reports; their flush ran meanwhile.
         for _name, p, _type in pending:
             p.finish()
 
@@ -183,23 +183,29 @@ def receive_submission(
                       sha=sha, device_id=device.id if device else None, user_id=user_id,
                       device_ident=(device_ident or None) and device_ident[:255],
                       user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None)
-    if session.get_bind().dialect.name == "sqlite":
-        settle()  # SQLite has one writer at a time: never wait for a disk flush while holding its lock
-    # Insert first: a new record (the common case) costs no lookup. The unique (form, instanceID) constraint
-    # turns a retry, a concurrent duplicate or a clash into an IntegrityError, answered from what is stored.
-    begin_write(session)
     try:
-        version_id, added = _insert_new(session, new, expected, rows, stored)
-        settle()
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+        if session.get_bind().dialect.name == "sqlite":
+            for _name, p, _type in pending:
+                p.wait_flushed()  # SQLite has one writer at a time: never wait for a disk flush holding its lock
+        # Insert first: a new record (the common case) costs no lookup. The unique (form, instanceID) constraint
+        # turns a retry, a concurrent duplicate or a clash into an IntegrityError, answered from what is stored.
         begin_write(session)
-        existing = session.scalar(select(SubmissionVersion).where(
-            SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
-        if existing is None:
-            raise
-        return _retry_or_conflict(session, existing, xml, stored, settle)
+        try:
+            version_id, added = _insert_new(session, new, expected, rows, stored)
+            settle()
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            begin_write(session)
+            existing = session.scalar(select(SubmissionVersion).where(
+                SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
+            if existing is None:
+                raise
+            return _retry_or_conflict(session, existing, xml, stored, settle)
+    finally:
+        # A refused or failed request leaves no file behind (a kept file was moved into place already).
+        for _name, p, _type in pending:
+            p.discard()
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
     return Received(version_id=version_id, created=True, attachments_expected=len(expected),
                     attachments_added=added, attachments_missing=len(expected) - added)

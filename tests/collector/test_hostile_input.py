@@ -209,3 +209,26 @@ def test_province_that_does_not_exist_is_400_naming_it(client, admin, published_
     response = client.post("/v1/projects/1/app-users", json={"displayName": "T", "province": "19"}, auth=admin)
     assert response.status_code == 400
     assert "'19'" in response.get_json()["error"]
+
+
+def media_files(app) -> set[str]:
+    """Name every file in the media store, partial copies included."""
+    from pathlib import Path
+
+    root = Path(app.config["MEDIA_DIR"])
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_refused_submissions_leave_no_file_in_the_media_store(app, client, device, db_session):
+    """A photo sent with a refused edit or a clashing record must not stay on disk (found by the fuzzer)."""
+    assert post(client, device, make_instance("uuid:kept"), {"photo.jpg": JPEG}).status_code == 201
+    before, rows = media_files(app), stored(db_session)
+    refused = {
+        "edit of a record not on the server": (make_instance("uuid:e1", deprecated_id="uuid:absent"), 404),
+        "same instanceID, other answers": (make_instance("uuid:kept", name="Other"), 409),
+    }
+    for case, (xml, status) in refused.items():
+        response = post(client, device, xml, {"photo.jpg": JPEG + case.encode()})
+        assert response.status_code == status, (case, response.data[:300])
+        assert media_files(app) == before, case
+    assert stored(db_session) == rows
