@@ -9,16 +9,23 @@ from dataclasses import dataclass
 from flask import abort, g, request
 
 from collector.db import get_session
+from ingest import audit, scope
+from ingest.access import Caller, device_caller, user_caller
 from ingest.accounts import authenticate, device_for_token, user_for_bearer
 from ingest.models import Device, User
 
 
 @dataclass
 class Actor:
-    """The authenticated caller: exactly one of user or device is set."""
+    """The authenticated caller: exactly one of user or device is set; `caller` is what reads are scoped by."""
 
     user: User | None = None
     device: Device | None = None
+
+    @property
+    def caller(self) -> Caller:
+        """The scope every record query of this request is made for."""
+        return user_caller(self.user) if self.user is not None else device_caller(self.device)
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -63,6 +70,7 @@ def current_actor() -> Actor:
     if actor is None:
         abort(401)
     g.actor = actor
+    scope.use(session, actor.caller)
     return actor
 
 
@@ -100,3 +108,11 @@ def roles_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def audit_request(action: str, resource: str, **details) -> None:
+    """Record an audit event for this request's caller and address (committed with the request's transaction)."""
+    actor = g.get("actor")
+    audit.record(get_session(), action, resource, user_id=actor.user.id if actor and actor.user else None,
+                 device_id=actor.device.id if actor and actor.device else None, address=request.remote_addr,
+                 **details)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from ingest import scope
 from ingest.db import make_engine, make_session_factory
 from ingest.storage import FileStore
 
@@ -21,7 +22,8 @@ def init_app(app: Flask) -> None:
 def get_session() -> Session:
     """Return this request's database session, opening it on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["collector.sessions"]()
+        # Guarded: a query on records made before the caller is known fails instead of reading everything.
+        g.db_session = scope.guard(current_app.extensions["collector.sessions"]())
     return g.db_session
 
 

@@ -11,7 +11,8 @@ from collector.auth import current_actor, login_required, pop_device_token
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from collector.multipart import parse_submission
-from ingest.models import Form, FormAttachment, FormVersion
+from ingest.access import SYSTEM, Caller
+from ingest.models import Form, FormAttachment, FormVersion, Project
 from ingest.publishing import current_version
 from ingest.submissions import Received, receive_submission
 
@@ -30,10 +31,12 @@ def _xml(body: str, status: int = 200) -> Response:
 
 
 def _project_access(project_id: int) -> None:
-    """:raise 403: a device of another project.  :raise 404: no such project for a user."""
+    """:raise 403: a device of another project.  :raise 404: no such project."""
     actor = current_actor()
     if actor.device is not None and actor.device.project_id != project_id:
-        abort(403)
+        abort(403, "This device belongs to another project. Ask your trainer for the right QR code.")
+    if get_session().get(Project, project_id) is None:
+        abort(404, "There is no such project on this server.")
 
 
 def _open_version(project_id: int, xml_form_id: str) -> tuple[Form, FormVersion]:
@@ -196,10 +199,14 @@ def submission(project_id: int):
     """
     _project_access(project_id)
     actor = current_actor()
-    return submission_response(project_id, device=actor.device, user_id=actor.user.id if actor.user else None)
+    if not actor.caller.may("submit"):
+        abort(403, "Your role may not send records.")
+    return submission_response(project_id, device=actor.device, user_id=actor.user.id if actor.user else None,
+                               editor=actor.caller)
 
 
-def submission_response(project_id: int, *, device=None, user_id: int | None = None, draft=None) -> Response:
+def submission_response(project_id: int, *, device=None, user_id: int | None = None, draft=None,
+                        editor: Caller = SYSTEM) -> Response:
     """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
 
     :raise 400: not multipart, no xml_submission_file, or a body cut short.  :raise 413: body over the limit.
@@ -221,7 +228,7 @@ def submission_response(project_id: int, *, device=None, user_id: int | None = N
             abort(400, "The submission has no xml_submission_file part.")
         received = receive_submission(
             get_session(), get_store(), project_id=project_id, xml=xml, files=files,
-            device=device, user_id=user_id, draft=draft,
+            device=device, user_id=user_id, draft=draft, editor=editor,
             device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
     finally:
         for incoming in files:

@@ -23,6 +23,7 @@ def find_media(form_path: Path, names: list[str], given=()) -> dict[str, bytes]:
 
 
 @functools.cache
+@functools.lru_cache(maxsize=1)
 def province_names() -> dict[str, str]:
     """Return the Lao Statistics Bureau province codes with their English names, from the bundled media."""
     with (BUNDLED_MEDIA_DIR / "provinces.csv").open(encoding="utf-8") as handle:

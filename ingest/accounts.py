@@ -10,11 +10,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict
-from ingest.models import Device, Form, User, UserSession
+from ingest.models import Device, Form, User, UserProvince, UserSession
 
-ROLES = ("admin", "manager", "viewer")
 #: Shortest password accepted for a web user.
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
@@ -38,28 +38,55 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, email: str, password: str, role: str = "viewer", *,
-                province_code: str | None = None, display_name: str = "") -> User:
+def check_role(role: str, provinces: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Check a role and its provinces; return the provinces sorted, without repeats.
+
+    :raise BadSubmission: an unknown role or province (named), a provincial role without a province, or
+        provinces given to a national role.
+    """
+    if role not in ROLES:
+        raise BadSubmission(f"There is no role {role!r}; use one of {', '.join(ROLES)}.")
+    for code in provinces:
+        check_province(code)
+    if role in PROVINCIAL_ROLES and not provinces:
+        raise BadSubmission(f"A {role} needs at least one province.")
+    if provinces and role not in MAY_HAVE_PROVINCES:
+        raise BadSubmission(f"A {role} works nationally and takes no province.")
+    return sorted(set(provinces))
+
+
+def create_user(session: Session, email: str, password: str, role: str = "analyst", *,
+                provinces: list[str] | tuple[str, ...] = (), display_name: str = "") -> User:
     """Create a web user with an argon2id password hash.
 
-    :raise BadSubmission: bad role, email or short password.  :raise Conflict: email taken.
+    :raise BadSubmission: bad role, province, email or short password.  :raise Conflict: email taken.
     """
     begin_write(session)
     email = email.strip().lower()
-    if role not in ROLES:
-        raise BadSubmission(f"Role must be one of {', '.join(ROLES)}.")
+    provinces = check_role(role, provinces)
     if "@" not in email or len(email) > 320:
         raise BadSubmission("That is not an email address.")
-    check_province(province_code)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
     if session.scalar(select(User).where(User.email == email)):
         raise Conflict(f"A user with the email {email} already exists.")
-    user = User(email=email, password_hash=_hasher.hash(password), role=role,
-                province_code=province_code, display_name=display_name or email)
+    user = User(email=email, password_hash=_hasher.hash(password), role=role, display_name=display_name or email)
+    user.province_rows = [UserProvince(province_code=code) for code in provinces]
     session.add(user)
     session.flush()
     return user
+
+
+def set_role(session: Session, user: User, role: str, provinces: list[str] | tuple[str, ...] = ()) -> None:
+    """Give a user a role and provinces (replacing the old ones).
+
+    :raise BadSubmission: as check_role.
+    """
+    begin_write(session)
+    provinces = check_role(role, provinces)
+    user.role = role
+    user.province_rows = [UserProvince(province_code=code) for code in provinces]
+    session.flush()
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

@@ -8,8 +8,11 @@ from ingest.models import AuditEvent
 
 
 def record(session: Session, action: str, resource: str, *, user_id: int | None = None,
-           device_id: int | None = None, **details) -> None:
-    """Add an audit event to the session; it commits with the caller's transaction."""
+           device_id: int | None = None, address: str | None = None, **details) -> None:
+    """Add an audit event to the session; it commits with the caller's transaction.
+
+    `details` name what was touched (ids, counts, roles), never the data itself.
+    """
     begin_write(session)
     session.add(AuditEvent(action=action, resource=resource[:500], user_id=user_id, device_id=device_id,
-                           details=details))
+                           address=(address or None) and address[:64], details=details))

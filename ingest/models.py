@@ -30,13 +30,61 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     #: argon2id hash; the password itself is never stored.
     password_hash: Mapped[str] = mapped_column(String(200))
-    #: admin, manager (trainer), viewer (staff reading data).
+    #: one of ingest.access.ROLES: admin, trainer, case-officer, provincial-officer, analyst, statistician.
     role: Mapped[str] = mapped_column(String(20))
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    #: two-digit province code limiting what the user may read; NULL for national access.
-    province_code: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    #: the provinces a provincial officer (or a provincial trainer) works in; empty for national roles.
+    province_rows: Mapped[list["UserProvince"]] = relationship(
+        cascade="all, delete-orphan", order_by="UserProvince.province_code", lazy="selectin")
+
+    @property
+    def provinces(self) -> list[str]:
+        """The two-digit codes of the user's provinces, in order."""
+        return [p.province_code for p in self.province_rows]
+
+
+class UserProvince(Base):
+    """One province a user's rights are limited to."""
+
+    __tablename__ = "user_provinces"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+
+
+class ApiToken(Base):
+    """A long-lived, named, revocable bearer token for a tool (pyodk, Power BI) acting as its user."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: sha256 of the token; the token itself is shown once, when it is made.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """A failed sign-in, kept for the rate limit (per account and per address) for a short window."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_account", "account", "at"),
+                      Index("ix_sign_in_failures_address", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: sha256 of the lower-cased email tried (the address book of staff stays out of the table).
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
 
 
 class UserSession(Base):
@@ -93,6 +141,8 @@ class Form(Base):
     xml_form_id: Mapped[str] = mapped_column(String(64))
     #: open (listed, accepting), closing (not listed, accepting), closed (not listed, refusing).
     state: Mapped[str] = mapped_column(String(10), default="open")
+    #: days after a case is closed before `collector retention apply` blanks its sensitive fields (None: kept).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     versions: Mapped[list["FormVersion"]] = relationship(back_populates="form", order_by="FormVersion.id")
@@ -171,6 +221,12 @@ class Submission(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_state: Mapped[str | None] = mapped_column(String(20))
+    #: province the record belongs to (field tagged scope_province, else the device's): the scope of reads.
+    province_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    #: the field tagged consent_sharing answered no: only the province's officers and administrators see it.
+    consent_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: when `collector retention apply` blanked its sensitive fields.
+    retained_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: test data sent to a draft; never shown with real data, deleted when the draft is published or replaced.
     draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -198,7 +254,12 @@ class SubmissionVersion(Base):
     version_string: Mapped[str] = mapped_column(String(64), default="")
     unknown_version: Mapped[bool] = mapped_column(Boolean, default=False)
     current: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: as received: the instance, or for an encrypted form the envelope naming submission.xml.enc.
     xml: Mapped[bytes] = mapped_column(LargeBinary)
+    #: sent encrypted (the form has a public key); its data is readable once `collector keys unlock` ran.
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the decrypted instance of an encrypted version (NULL while sealed, and for plain versions).
+    plain_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
     xml_sha256: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -262,4 +323,20 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(50))
     #: what was touched, e.g. "form:case_intake" or "submission:uuid:..." (identifiers, not content).
     resource: Mapped[str] = mapped_column(String(500))
+    #: the caller's network address (after the trusted proxy), or "cli".
+    address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class FormKey(Base):
+    """An RSA key pair of an encrypted form; the private key only sealed under an administrator's passphrase."""
+
+    __tablename__ = "form_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
+    #: PEM (SubjectPublicKeyInfo); its base64 body goes into the XLSForm's public_key setting.
+    public_key: Mapped[str] = mapped_column(Text)
+    #: the private key encrypted under the passphrase (see ingest.crypto); never stored in the clear.
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -7,7 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import Submission, SubmissionRow, SubmissionVersion
+from ingest import scope
 from ingest.normalise import nest
+from ingest.redaction import hides_identities, redact_rows, redact_xml, sensitive_files
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -26,28 +28,57 @@ def attachment_counts(version: SubmissionVersion) -> dict:
             "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None)}
 
 
-def version_data(session: Session, version: SubmissionVersion) -> dict:
-    """Return a stored version's normalised rows nested back into one document."""
-    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id))
-    return nest([{"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": r.data}
-                 for r in rows])
+def stored_rows(session: Session, version: SubmissionVersion) -> list[dict]:
+    """Return a version's normalised rows as dicts (id, parent_id, path, position, data), copies of the stored."""
+    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id)
+                           .order_by(SubmissionRow.id))
+    return [{"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": dict(r.data)}
+            for r in rows]
+
+
+def version_data(session: Session, version: SubmissionVersion) -> tuple[dict, list[str]]:
+    """Return a stored version's rows nested back into one document, redacted for the session's caller,
+    and the paths of the fields redacted."""
+    rows = stored_rows(session, version)
+    redacted = []
+    if hides_identities(scope.caller_of(session), version.submission.draft):
+        redacted = redact_rows(rows, version.form_version.fields if version.form_version else [])
+    return nest(rows), redacted
+
+
+def readable_xml(session: Session, version: SubmissionVersion) -> bytes:
+    """Return a version's instance XML as the session's caller may see it (decrypted if it was sealed)."""
+    xml = version.plain_xml if version.plain_xml is not None else version.xml
+    if hides_identities(scope.caller_of(session), version.submission.draft):
+        xml = redact_xml(xml, version.form_version.fields if version.form_version else [])
+    return xml
+
+
+def file_hidden(session: Session, version: SubmissionVersion, name: str) -> bool:
+    """Say whether a file of a version is one of a sensitive question, refused to the session's caller."""
+    if not hides_identities(scope.caller_of(session), version.submission.draft):
+        return False
+    fields = version.form_version.fields if version.form_version else []
+    return name in sensitive_files(stored_rows(session, version), fields)
 
 
 def version_json(session: Session, version: SubmissionVersion) -> dict:
     """Describe one version of a submission (an edit is a new version), with its data."""
+    data, redacted = version_data(session, version)
     return {
         "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": version.current,
         "deviceId": version.device_ident, "userAgent": version.user_agent,
         "formVersion": version.version_string, "unknownVersion": version.unknown_version,
         **attachment_counts(version),
-        "data": version_data(session, version),
+        "data": data,
+        "redacted": redacted,
     }
 
 
 def submission_json(session: Session, submission: Submission) -> dict:
     """Describe a submission as Central does, with its current version's normalised data."""
     version = current_of(submission)
-    data = version_data(session, version)
+    data, redacted = version_data(session, version)
     return {
         "instanceId": submission.instance_id,
         # Central's submitter is an actor (web user or app user); submitterType says which table.
@@ -65,6 +96,8 @@ def submission_json(session: Session, submission: Submission) -> dict:
             "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": True,
             "formVersion": version.version_string, "unknownVersion": version.unknown_version,
         },
+        "province": submission.province_code,
         **attachment_counts(version),
         "data": data,
+        "redacted": redacted,
     }

@@ -10,6 +10,8 @@ from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ingest import scope
+from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
 from ingest.instances import expected_files, identity, safe_filename
@@ -18,6 +20,7 @@ from ingest.models import (
 )
 from ingest.normalise import Row, normalise
 from ingest.storage import FileStore, StoredFile
+from ingest.tags import consent_withheld, record_province
 from ingest.xmlsafe import UnsafeXMLError, parse
 
 logger = logging.getLogger(__name__)
@@ -135,18 +138,31 @@ def receive_submission(
     user_agent: str | None = None,
     draft: FormVersion | None = None,
     expect_form: str | None = None,
+    editor: Caller = SYSTEM,
 ) -> Received:
     """Store one submission POST exactly once and commit it; with `draft`, as test data of that draft.
+
+    `editor` is who sends it: a device may edit only the records it sent; a user only records in their
+    scope, and may send records only for their provinces. The record's province is the answer tagged
+    scope_province, else the sender's province.
 
     Everything that can be done without the write lock is done first: parsing, normalising, and copying
     the files into the content-addressed media store. The write transaction then only inserts rows, so
     on SQLite a large or slow submission never keeps other tablets waiting.
 
     :raise BadSubmission: malformed or unsafe XML, no form ID, or not the `expect_form` the URL names.
-    :raise Forbidden: a device not assigned to the form.
+    :raise Forbidden: a device not assigned to the form, an edit of another sender's record, or a record
+        for a province outside the user's.
     :raise NotFound: unknown form, or an edit of an unknown instance.
     :raise Conflict: same instanceID with other XML, deleted or superseded instance, closed form.
     """
+    with scope.acting_as(session, SYSTEM):
+        return _receive(session, store, project_id, xml, files, device, user_id, device_ident, user_agent, draft,
+                        expect_form, editor)
+
+
+def _receive(session, store, project_id, xml, files, device, user_id, device_ident, user_agent, draft, expect_form,
+             editor: Caller) -> Received:
     try:
         root = parse(xml)
     except UnsafeXMLError as exc:
@@ -167,6 +183,10 @@ def receive_submission(
     by_name = {safe_filename(f.name): f for f in files}
     expected = expected_files(root, form_version.fields, set(by_name), known is None)
     rows = normalise(root, form_version.fields)
+    fallback = next(iter(editor.provinces)) if editor.provinces and len(editor.provinces) == 1 else None
+    province = record_province(rows, form_version.fields, fallback)
+    if editor.user_id is not None and editor.provinces is not None and province not in editor.provinces:
+        raise Forbidden(f"This record is for province {province or '(none)'}, outside the provinces you work in.")
     # Copy the parts the instance names into the store now, outside any transaction (see above).
     pending = [(name, store.start_put(f.stream), f.content_type) for name, f in by_name.items() if name in expected]
     stored = {name: (p.stored, content_type) for name, p, content_type in pending}
@@ -182,7 +202,8 @@ def receive_submission(
                       instance_id=instance_id, deprecated_id=deprecated_id, version_string=version_string, xml=xml,
                       sha=sha, device_id=device.id if device else None, user_id=user_id,
                       device_ident=(device_ident or None) and device_ident[:255],
-                      user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None)
+                      user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None,
+                      province=province, withheld=consent_withheld(rows, form_version.fields), editor=editor)
     try:
         if session.get_bind().dialect.name == "sqlite":
             for _name, p, _type in pending:
@@ -228,6 +249,9 @@ class _NewVersion:
     device_ident: str | None
     user_agent: str | None
     draft: bool
+    province: str | None
+    withheld: bool
+    editor: Caller
 
 
 def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
@@ -252,16 +276,19 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
     now = utcnow()
     if new.deprecated_id:
         old = session.execute(select(SubmissionVersion.id, SubmissionVersion.submission_id, SubmissionVersion.current,
-                                     Submission.deleted_at)
+                                     Submission.deleted_at, Submission.device_id, Submission.province_code,
+                                     Submission.consent_withheld, Submission.draft)
                               .join(Submission, Submission.id == SubmissionVersion.submission_id)
                               .where(SubmissionVersion.form_id == new.form_id,
                                      SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
         if old is None:
             raise NotFound("The record this edit replaces is not on the server.")
+        _check_editor(new.editor, old)
         if not old.current or old.deleted_at is not None:
             raise Conflict("The record this edit replaces was already replaced by another edit.")
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
-        session.execute(update(Submission).where(Submission.id == old.submission_id).values(updated_at=now))
+        session.execute(update(Submission).where(Submission.id == old.submission_id).values(
+            updated_at=now, province_code=new.province, consent_withheld=new.withheld))
         submission_id = old.submission_id
         # Files an edit does not send again are carried over from the version it replaces.
         carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
@@ -269,7 +296,8 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
     else:
         submission_id = session.scalar(insert(Submission.__table__).values(
             form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
-            user_id=new.user_id, created_at=now).returning(Submission.__table__.c.id))
+            user_id=new.user_id, province_code=new.province, consent_withheld=new.withheld,
+            created_at=now).returning(Submission.__table__.c.id))
     version_id = session.scalar(insert(SubmissionVersion.__table__).values(
         submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
         form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
@@ -284,6 +312,24 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
     _insert_rows(session, version_id, rows)
     added = sum(1 for name, blob in blobs.items() if blob != carried.get(name))
     return version_id, added
+
+
+def _check_editor(editor: Caller, old) -> None:
+    """Let a device edit only what it sent, and a user only records in their scope.
+
+    :raise Forbidden: anyone else.
+    """
+    if editor.is_system:
+        return
+    if editor.device_id is not None:
+        if old.device_id != editor.device_id:
+            raise Forbidden("This record was sent by another device; only that device may send edits of it.")
+        return
+    in_scope = (editor.may("submit") and not old.draft
+                and (editor.provinces is None or old.province_code in editor.provinces)
+                and (not old.consent_withheld or editor.may("withheld")))
+    if not in_scope:
+        raise Forbidden("You may not edit this record.")
 
 
 def _insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
@@ -318,33 +364,42 @@ def _link_files(session: Session, version_id: int, stored: dict[str, tuple[Store
     return added
 
 
-def write_rows(session: Session, version: SubmissionVersion, root, fields: list[dict]) -> None:
-    """Derive and add the normalised rows of a stored version."""
-    session.flush()
-    _insert_rows(session, version.id, normalise(root, fields))
-
-
 def attach_file(session: Session, store: FileStore, version: SubmissionVersion, name: str, stream: BinaryIO,
                 content_type: str = "application/octet-stream") -> bool:
     """Store one file a stored version expects (REST upload); say whether it was new and commit.
 
+    A file that has arrived is never replaced by other bytes: what a tablet sent stays as it sent it.
+
     :raise NotFound: the version does not refer to a file of that name.
+    :raise Conflict: the file arrived already, with other bytes.
     """
-    if not any(a.name == name for a in version.attachments):
+    attachment = next((a for a in version.attachments if a.name == name), None)
+    if attachment is None:
         raise NotFound(f"This record does not refer to a file named '{name}'.")
     stored = store.put_stream(stream)
     begin_write(session)
+    if attachment.blob is not None and attachment.blob.sha256 != stored.sha256:
+        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.")
     added = _link_files(session, version.id, {name: (stored, content_type)})
     session.commit()
     return added == 1
 
 
 def replay(session: Session, version: SubmissionVersion) -> int:
-    """Rebuild a version's normalised rows from its raw XML; return how many rows were written."""
-    begin_write(session)
-    session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).delete()
-    root = parse(version.xml)
-    fields = version.form_version.fields if version.form_version else []
-    write_rows(session, version, root, fields)
-    return session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).count()
+    """Rebuild a version's normalised rows from its raw XML, and for the current version the record's
+    province and consent; return how many rows were written."""
+    with scope.acting_as(session, SYSTEM):
+        begin_write(session)
+        session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).delete()
+        root = parse(version.plain_xml if version.plain_xml is not None else version.xml)
+        fields = version.form_version.fields if version.form_version else []
+        rows = normalise(root, fields)
+        session.flush()
+        _insert_rows(session, version.id, rows)
+        if version.current:
+            submission = version.submission
+            device = session.get(Device, submission.device_id) if submission.device_id else None
+            submission.province_code = record_province(rows, fields, device.province_code if device else None)
+            submission.consent_withheld = consent_withheld(rows, fields)
+        return session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).count()
 

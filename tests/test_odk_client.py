@@ -30,7 +30,7 @@ def server(database_url, tmp_path_factory):
     truncate(database_url)
     live = LiveServer(database_url, tmp_path_factory.mktemp("odk") / "instance").start()
     live.base = live.device_url(live.cli("setup").stdout)
-    live.cli("users", "create", STAFF[0], "--role", "viewer", COLLECTOR_PASSWORD=STAFF[1])
+    live.cli("users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1])
     yield live
     live.stop()
     truncate(database_url)

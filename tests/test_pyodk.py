@@ -11,14 +11,14 @@ from tests.collect import Collect
 from tests.conftest import make_instance
 from tests.live import LiveServer
 
-STAFF = ("manager@example.la", "manager password 1")
+STAFF = ("officer@example.la", "officer password 1")
 
 
 @pytest.fixture
 def client(clean_db, tmp_path):
     live = LiveServer(clean_db, tmp_path / "instance").start()
     live.tablet = Collect(live.sample_device())
-    live.cli("users", "create", STAFF[0], "--role", "manager", COLLECTOR_PASSWORD=STAFF[1])
+    live.cli("users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1])
     config = tmp_path / "pyodk_config.toml"
     config.write_text(f'[central]\nbase_url = "{live.url}"\nusername = "{STAFF[0]}"\n'
                       f'password = "{STAFF[1]}"\ndefault_project_id = 1\n')

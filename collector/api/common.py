@@ -6,12 +6,17 @@ from sqlalchemy import select
 
 from collector.auth import pop_device_token
 from collector.db import get_session
+from ingest.access import RIGHTS, ROLES
 from ingest.models import Form, Project
 
-#: Roles of web users who read data (every staff role).
-STAFF = ("admin", "manager", "viewer")
+#: Roles of web users who may see forms and projects (every role).
+STAFF = ROLES
 #: Roles who manage forms, drafts and devices.
-TRAINERS = ("admin", "manager")
+TRAINERS = tuple(r for r in ROLES if "forms" in RIGHTS[r])
+#: Roles who read submission records (scoped and redacted by ingest.scope).
+READERS = tuple(r for r in ROLES if "records" in RIGHTS[r])
+#: Roles who may send or edit records as themselves.
+SUBMITTERS = tuple(r for r in ROLES if "submit" in RIGHTS[r])
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:

@@ -63,4 +63,4 @@ def users_current():
     """Describe the signed-in user."""
     user = current_actor().user
     return jsonify({"id": user.id, "email": user.email, "displayName": user.display_name, "role": user.role,
-                    "province": user.province_code, "createdAt": iso(user.created_at)})
+                    "provinces": user.provinces, "createdAt": iso(user.created_at)})

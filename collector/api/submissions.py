@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, jsonify, request, send_file
 
-from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form
-from collector.auth import current_actor, roles_required
+from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form
+from collector.auth import audit_request, current_actor, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
-from ingest import audit
+from ingest import scope
+from ingest.access import SYSTEM
 from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
 from ingest.queries import submissions_of
-from ingest.records import current_of, submission_json, version_json
+from ingest.records import current_of, file_hidden, readable_xml, submission_json, version_json
 from ingest.submissions import attach_file, receive_submission
 
 bp = api_blueprint("submissions", __name__)
@@ -36,42 +37,46 @@ def _version(found: Submission, version_id: str) -> SubmissionVersion:
 
 
 def _audit(action: str, found: Submission, **details) -> None:
-    session = get_session()
-    audit.record(session, action, f"submission:{found.id}", user_id=current_actor().user.id, **details)
-    session.commit()
+    audit_request(action, f"submission:{found.id}", **details)
+    get_session().commit()
 
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
-@roles_required(*TRAINERS)
+@roles_required(*SUBMITTERS)
 def create_submission(project_id: int, xml_form_id: str):
     """Receive one instance as a raw XML body (Central's REST submission, used by pyodk).
 
-    :raise 400: bad XML, or an instance of another form.  :raise 404: no such form.  :raise 409: conflict.
+    :raise 400: bad XML, or an instance of another form.  :raise 403: an edit of a record outside the
+        caller's scope, or a record for another province.  :raise 404: no such form.  :raise 409: conflict.
     """
     xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
     session = get_session()
+    actor = current_actor()
     received = receive_submission(session, get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
-                                  user_id=current_actor().user.id, device_ident=request.args.get("deviceID"),
-                                  user_agent=request.headers.get("User-Agent"))
-    submission = session.get(SubmissionVersion, received.version_id).submission
-    return jsonify(submission_json(session, submission)), 200 if not received.created else 201
+                                  user_id=actor.user.id, device_ident=request.args.get("deviceID"),
+                                  user_agent=request.headers.get("User-Agent"), editor=actor.caller)
+    with scope.acting_as(session, SYSTEM):  # the sender reads back what they sent
+        body = submission_json(session, session.get(SubmissionVersion, received.version_id).submission)
+    return jsonify(body), 200 if not received.created else 201
 
 
 @bp.post(f"{_ONE}/attachments/<name>")
-@roles_required(*TRAINERS)
+@roles_required(*SUBMITTERS)
 def upload_submission_attachment(project_id: int, xml_form_id: str, instance_id: str, name: str):
     """Upload one file of a submission as a raw body (streamed; chunked bodies accepted).
 
-    :raise 404: no such submission, or it does not refer to that file.
+    :raise 404: no such submission (or one outside the caller's scope), or it does not refer to that file.
+    :raise 409: the file arrived already with other bytes (what a tablet sent is never replaced).
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
+    audit_request("attachment.upload", f"submission:{found.id}", name=name)
     attach_file(get_session(), get_store(), current_of(found), name, request.stream,
                 request.mimetype or "application/octet-stream")
     return jsonify({"success": True})
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submissions(project_id: int, xml_form_id: str):
     """List a form's submissions with their normalised values (an identifiable read, audited).
 
@@ -80,14 +85,13 @@ def submissions(project_id: int, xml_form_id: str):
     form_row = get_form(project_id, xml_form_id)
     session = get_session()
     rows = [submission_json(session, s) for s in session.scalars(submissions_of(form_row))]
-    audit.record(session, "submission.list", f"form:{form_row.xml_form_id}", user_id=current_actor().user.id,
-                 count=len(rows))
+    audit_request("submission.list", f"form:{form_row.xml_form_id}", count=len(rows))
     session.commit()
     return jsonify(rows)
 
 
 @bp.get(_ONE)
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission(project_id: int, xml_form_id: str, instance_id: str):
     """Return one submission with its data (audited).
 
@@ -100,20 +104,20 @@ def submission(project_id: int, xml_form_id: str, instance_id: str):
 
 
 @bp.get(f"{_ONE}.xml")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission_xml(project_id: int, xml_form_id: str, instance_id: str):
     """Return the raw instance XML exactly as received (audited).
 
     :raise 404: no such form or submission.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    xml = current_of(found).xml
+    xml = readable_xml(get_session(), current_of(found))
     _audit("submission.read_xml", found)
     return Response(xml, content_type="application/xml")
 
 
 @bp.get(f"{_ONE}/attachments")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission_attachments(project_id: int, xml_form_id: str, instance_id: str):
     """List the files a submission expects and whether each arrived.
 
@@ -124,16 +128,20 @@ def submission_attachments(project_id: int, xml_form_id: str, instance_id: str):
 
 
 @bp.get(f"{_ONE}/attachments/<name>")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, name: str):
     """Download one submission file (audited).
 
+    :raise 403: a file of a sensitive question, for a caller without identity access.
     :raise 404: no such submission, or the file has not arrived.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    attachment = next((a for a in current_of(found).attachments if a.name == name and a.blob is not None), None)
+    version = current_of(found)
+    attachment = next((a for a in version.attachments if a.name == name and a.blob is not None), None)
     if attachment is None:
         abort(404, "That file has not been received.")
+    if file_hidden(get_session(), version, name):
+        abort(403, "This file belongs to a sensitive question; your role does not show identities.")
     blob = attachment.blob
     _audit("attachment.read", found, name=name)
     return send_file(get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name,
@@ -155,7 +163,7 @@ def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
 
 
 @bp.get(f"{_ONE}/versions")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission_versions(project_id: int, xml_form_id: str, instance_id: str):
     """List every version of a submission, newest first, each with its data (audited).
 
@@ -168,7 +176,7 @@ def submission_versions(project_id: int, xml_form_id: str, instance_id: str):
 
 
 @bp.get(f"{_ONE}/versions/<version_id>")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission_version(project_id: int, xml_form_id: str, instance_id: str, version_id: str):
     """Return one version of a submission with its data (audited).
 
@@ -181,13 +189,13 @@ def submission_version(project_id: int, xml_form_id: str, instance_id: str, vers
 
 
 @bp.get(f"{_ONE}/versions/<version_id>.xml")
-@roles_required(*STAFF)
+@roles_required(*READERS)
 def submission_version_xml(project_id: int, xml_form_id: str, instance_id: str, version_id: str):
     """Return one version's raw XML exactly as received (audited).
 
     :raise 404: no such form, submission or version.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    xml = _version(found, version_id).xml
+    xml = readable_xml(get_session(), _version(found, version_id))
     _audit("submission.read_xml", found, version=version_id)
     return Response(xml, content_type="application/xml")

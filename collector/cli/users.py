@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from collector.cli.base import fail, main
 from collector.db import get_session
 from ingest import audit
+from ingest.access import ROLES
 from ingest.errors import IngestError
 
 
@@ -20,11 +21,12 @@ def users():
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "manager", "viewer"]), default="viewer", show_default=True)
-@click.option("--province", default=None, help="Two-digit province code limiting what the user may read.")
+@click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True)
+@click.option("--province", "provinces", multiple=True,
+              help="Two-digit province code a provincial officer works in (repeatable).")
 @click.option("--password-file", type=click.File("r"), help="Read the password from this file.")
 @with_appcontext
-def users_create(email, role, province, password_file):
+def users_create(email, role, provinces, password_file):
     """Create a web user; the password comes from --password-file, COLLECTOR_PASSWORD or a prompt."""
     from ingest.accounts import create_user
 
@@ -38,8 +40,8 @@ def users_create(email, role, province, password_file):
         fail("No password: use --password-file, COLLECTOR_PASSWORD, or run in a terminal.")
     session = get_session()
     try:
-        user = create_user(session, email, password, role, province_code=province)
-        audit.record(session, "user.create", f"user:{user.id}", role=role)
+        user = create_user(session, email, password, role, provinces=provinces)
+        audit.record(session, "user.create", f"user:{user.id}", role=role, provinces=user.provinces)
         session.commit()
     except IngestError as exc:
         fail(exc.message)

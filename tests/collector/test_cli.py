@@ -83,7 +83,7 @@ def test_forms_check_reports_row_and_exit_status(runner, tmp_path):
 
 def test_users_create_reads_password_from_env_and_file(runner, db_session, tmp_path, monkeypatch):
     monkeypatch.setenv("COLLECTOR_PASSWORD", "a long enough password")
-    result = runner.invoke(args=["users", "create", "Trainer@Example.la", "--role", "manager"])
+    result = runner.invoke(args=["users", "create", "Trainer@Example.la", "--role", "trainer"])
     assert result.exit_code == 0, result.output
     monkeypatch.delenv("COLLECTOR_PASSWORD")
     secret = tmp_path / "pw"
@@ -91,7 +91,7 @@ def test_users_create_reads_password_from_env_and_file(runner, db_session, tmp_p
     result = runner.invoke(args=["users", "create", "staff@example.la", "--password-file", str(secret)])
     assert result.exit_code == 0, result.output
     users = {u.email: u.role for u in db_session.scalars(select(User))}
-    assert users == {"trainer@example.la": "manager", "staff@example.la": "viewer"}
+    assert users == {"trainer@example.la": "trainer", "staff@example.la": "analyst"}
     assert "another long password" not in "".join(u.password_hash for u in db_session.scalars(select(User)))
 
 

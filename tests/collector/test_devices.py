@@ -42,7 +42,7 @@ def test_qr_code_is_served_as_png_and_svg(client, admin, device):
 def test_viewer_may_not_manage_devices(client, db_session, device):
     from ingest.accounts import create_user
 
-    create_user(db_session, "viewer@example.la", "viewer password", "viewer")
+    create_user(db_session, "viewer@example.la", "viewer password", "analyst")
     db_session.commit()
     response = client.post("/v1/projects/1/app-users", json={"displayName": "x"},
                            auth=("viewer@example.la", "viewer password"))

@@ -147,7 +147,7 @@ def test_bad_uploads_are_refused_and_store_nothing(client, admin, published_form
 def test_devices_and_viewers_cannot_upload(client, device, db_session):
     from ingest.accounts import create_user
 
-    create_user(db_session, "viewer@example.la", "viewer password", "viewer")
+    create_user(db_session, "viewer@example.la", "viewer password", "analyst")
     db_session.commit()
     response = client.post("/v1/projects/1/forms", data=SAMPLE, content_type=XLSX,
                            auth=("viewer@example.la", "viewer password"))

@@ -43,8 +43,8 @@ def staff(app, db_session):
     """Create a trainer (manager) and a viewer."""
     from ingest.accounts import create_user
 
-    create_user(db_session, *MANAGER, "manager")
-    create_user(db_session, *VIEWER, "viewer")
+    create_user(db_session, *MANAGER, "trainer")
+    create_user(db_session, *VIEWER, "analyst")
     db_session.commit()
 
 

@@ -17,7 +17,7 @@ TRAINER = ("trainer@example.la", "trainer password 1")
 def live(clean_db, tmp_path):
     server = LiveServer(clean_db, tmp_path / "instance").start()
     server.cli("devices", "create", "Makes project 1")
-    server.cli("users", "create", TRAINER[0], "--role", "manager", COLLECTOR_PASSWORD=TRAINER[1])
+    server.cli("users", "create", TRAINER[0], "--role", "trainer", COLLECTOR_PASSWORD=TRAINER[1])
     yield server
     server.stop()
 

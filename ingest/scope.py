@@ -1,0 +1,117 @@
+"""The one place that decides which records a query may see: province scope, consent, drafts.
+
+Every ORM query on submissions, their versions, files and rows that runs in a *guarded* session passes
+through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or refuses the query when
+no caller was named. Web requests always use guarded sessions (collector.db), so a view that forgets to
+say whom it reads for fails loudly instead of reading everything. Code that works for the server itself
+(the write path, replay, retention) says so with `acting_as(session, SYSTEM)`.
+
+A record outside the scope is simply not found, so the API answers 404 exactly as for a record that does
+not exist.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, false, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from ingest.access import SYSTEM, Caller
+from ingest.models import Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
+
+#: session.info keys.
+_CALLER, _GUARDED = "scope.caller", "scope.guarded"
+_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow)
+
+
+class ScopeMissing(RuntimeError):
+    """A guarded session ran a query on records without naming whom it reads for (a programming error)."""
+
+
+def guard(session: Session) -> Session:
+    """Mark a session as one whose record queries must name a caller; return it."""
+    session.info[_GUARDED] = True
+    return session
+
+
+def use(session: Session, caller: Caller) -> None:
+    """Make every later record query of `session` read for `caller`."""
+    session.info[_CALLER] = caller
+
+
+def caller_of(session: Session) -> Caller | None:
+    """Return the caller the session reads for (None if none was named)."""
+    return session.info.get(_CALLER)
+
+
+@contextmanager
+def acting_as(session: Session, caller: Caller):
+    """Run a block with `caller` (SYSTEM for the server's own work), then restore the previous caller."""
+    before = session.info.get(_CALLER)
+    session.info[_CALLER] = caller
+    try:
+        yield
+    finally:
+        if before is None:
+            session.info.pop(_CALLER, None)
+        else:
+            session.info[_CALLER] = before
+
+
+def visible(caller: Caller):
+    """Return the SQL condition on Submission for the records `caller` may see (drafts included)."""
+    if caller.is_system:
+        return true()
+    real, draft = false(), false()
+    if caller.may("records"):
+        real = Submission.draft.is_(False)
+        if not caller.may("withheld"):
+            real = real & Submission.consent_withheld.is_(False)
+    if caller.may("forms"):
+        # Trainers test their drafts: the test data of drafts is theirs to read.
+        draft = Submission.draft.is_(True)
+    condition = or_(real, draft)
+    if caller.provinces is not None:
+        condition = condition & Submission.province_code.in_(sorted(caller.provinces))
+    return condition
+
+
+def _criteria(caller: Caller) -> list:
+    condition = visible(caller)
+    seen = select(Submission.id).where(condition)
+    versions = select(SubmissionVersion.id).join(Submission, Submission.id == SubmissionVersion.submission_id) \
+        .where(condition)
+    return [
+        with_loader_criteria(Submission, condition, include_aliases=True),
+        with_loader_criteria(SubmissionVersion, SubmissionVersion.submission_id.in_(seen), include_aliases=True),
+        with_loader_criteria(SubmissionAttachment, SubmissionAttachment.submission_version_id.in_(versions),
+                             include_aliases=True),
+        with_loader_criteria(SubmissionRow, SubmissionRow.submission_version_id.in_(versions),
+                             include_aliases=True),
+    ]
+
+
+def _touches_records(state: ORMExecuteState) -> bool:
+    mappers = {m.class_ for m in state.all_mappers} if state.is_select else set()
+    if state.is_update or state.is_delete:
+        mapper = state.bind_mapper
+        mappers = {mapper.class_} if mapper is not None else set()
+    return any(entity in mappers for entity in _ENTITIES)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_query(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_relationship_load:
+        return  # loads of an object already in scope; its relationships carry the criteria along
+    if not (state.is_select or state.is_update or state.is_delete) or not _touches_records(state):
+        return
+    caller = state.session.info.get(_CALLER)
+    if caller is None:
+        if state.session.info.get(_GUARDED):
+            raise ScopeMissing("a query on records ran without a caller: call ingest.scope.use() first")
+        caller = SYSTEM
+    if caller.is_system:
+        return
+    if not caller.may("records") and not caller.may("forms"):
+        state.statement = state.statement.where(false()) if state.is_select else state.statement
+    state.statement = state.statement.options(*_criteria(caller))
