@@ -31,3 +31,31 @@ def print_problems(problems) -> None:
         where = ", ".join(x for x in (f"sheet '{problem.sheet}'" if problem.sheet else "",
                                       f"row {problem.row}" if problem.row else "") if x)
         click.secho(f"  {problem.level}{' (' + where + ')' if where else ''}: {problem.message}", fg=colour, err=True)
+
+
+def as_option(command):
+    """Add `--as EMAIL` to a command that reads records: it then sees exactly what that user may see."""
+    return click.option("--as", "as_email", metavar="EMAIL", default=None,
+                        help="Read as this user: their provinces, redaction and consent rules apply, and the "
+                             "read is audited under their name. Without it the command reads as the server.")(command)
+
+
+def act_as(session, email: str | None):
+    """Make `session` read for the user `email` (or for the server itself); return that user (or None).
+
+    Exits with status 1 when there is no active user with that email.
+    """
+    from sqlalchemy import select
+
+    from ingest import scope
+    from ingest.access import SYSTEM, user_caller
+    from ingest.models import User
+
+    if email is None:
+        scope.use(session, SYSTEM)
+        return None
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.disabled_at is not None:
+        fail(f"No active user with the email {email}.")
+    scope.use(session, user_caller(user))
+    return user

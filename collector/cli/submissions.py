@@ -8,9 +8,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from collector.cli.base import fail, main
+from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import audit
+from ingest.access import RIGHTS
 
 
 @main.group()
@@ -21,14 +22,18 @@ def submissions():
 @submissions.command("list")
 @click.argument("xml_form_id")
 @click.option("--project", "project_id", default=1, show_default=True)
+@as_option
 @with_appcontext
-def submissions_list(xml_form_id, project_id):
+def submissions_list(xml_form_id, project_id, as_email):
     """Print a form's submissions with their normalised values, one JSON object a line."""
     from ingest.records import submission_json
     from ingest.models import Form
     from ingest.queries import submissions_of
 
     session = get_session()
+    user = act_as(session, as_email)
+    if user is not None and "records" not in RIGHTS[user.role]:
+        fail(f"A {user.role} may not read records.")
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     if form is None:
         fail(f"No form '{xml_form_id}' in project {project_id}.")
@@ -36,7 +41,8 @@ def submissions_list(xml_form_id, project_id):
     for sub in session.scalars(submissions_of(form)):
         click.echo(json.dumps(submission_json(session, sub), ensure_ascii=False))
         count += 1
-    audit.record(session, "submission.list", f"form:{xml_form_id}", via="cli", count=count)
+    audit.record(session, "submission.list", f"form:{xml_form_id}", user_id=user.id if user else None,
+                 address="cli", count=count)
     session.commit()
     click.echo(f"{count} submission(s).", err=True)
 
@@ -50,11 +56,13 @@ def ingest():
 @click.argument("xml_form_id", required=False)
 @with_appcontext
 def ingest_replay(xml_form_id):
-    """Rebuild the normalised rows of every stored submission (or one form's) from the raw XML."""
+    """Rebuild the normalised rows of every stored submission (or one form's) from the raw XML, and each
+    record's province (field tagged scope_province) and consent to share."""
     from ingest.models import Form, SubmissionVersion
     from ingest.submissions import replay
 
     session = get_session()
+    act_as(session, None)
     query = select(SubmissionVersion).order_by(SubmissionVersion.id)
     if xml_form_id:
         query = query.join(Form, Form.id == SubmissionVersion.form_id).where(Form.xml_form_id == xml_form_id)
