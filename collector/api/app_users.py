@@ -8,10 +8,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
-from collector.auth import current_actor, roles_required
+from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
-from ingest import audit
 from ingest.accounts import assign_forms, create_device, revoke_device
 from ingest.models import Device
 from ingest.records import iso
@@ -50,18 +49,40 @@ def device_json(device: Device, project_name: str) -> dict:
     }
 
 
+def _in_scope(device: Device) -> bool:
+    """Say whether the caller manages this device: a provincial trainer only those of their provinces."""
+    provinces = current_actor().caller.provinces
+    return provinces is None or device.province_code in provinces
+
+
 def _device(project_id: int, device_id: int) -> Device:
-    """:raise 404: no such device in the project."""
+    """:raise 404: no such device in the project, or one of a province outside the caller's."""
     device = get_session().get(Device, device_id)
-    if device is None or device.project_id != project_id:
+    if device is None or device.project_id != project_id or not _in_scope(device):
         abort(404, "No such app user.")
     return device
 
 
+def _province_for_new_device(wanted: str | None) -> str | None:
+    """Return the province of a new device: a provincial trainer's own (their only one by default).
+
+    :raise 403: a province outside the caller's.  :raise 400: several provinces and none chosen.
+    """
+    provinces = current_actor().caller.provinces
+    if provinces is None:
+        return wanted
+    if wanted is None:
+        if len(provinces) > 1:
+            abort(400, "Choose the device's province: you work in several.")
+        return next(iter(provinces))
+    if wanted not in provinces:
+        abort(403, f"You may not create devices for province {wanted}.")
+    return wanted
+
+
 def _audit(action: str, device: Device, **details) -> None:
-    session = get_session()
-    audit.record(session, action, f"device:{device.id}", user_id=current_actor().user.id, **details)
-    session.commit()
+    audit_request(action, f"device:{device.id}", **details)
+    get_session().commit()
 
 
 @bp.post("/projects/<int:project_id>/app-users")
@@ -73,7 +94,8 @@ def create_app_user(project_id: int):
     """
     project_row = get_project(project_id)
     body = AppUserSchema().load(json_body())
-    device = create_device(get_session(), project_id, body["displayName"], body["province"], body["forms"])
+    province = _province_for_new_device(body["province"])
+    device = create_device(get_session(), project_id, body["displayName"], province, body["forms"])
     _audit("device.create", device)
     return jsonify(device_json(device, project_row.name)), 201
 
@@ -81,10 +103,10 @@ def create_app_user(project_id: int):
 @bp.get("/projects/<int:project_id>/app-users")
 @roles_required(*TRAINERS)
 def app_users(project_id: int):
-    """List a project's devices with their token URLs and assigned forms."""
+    """List a project's devices (a provincial trainer: those of their provinces) with token URLs and forms."""
     project_row = get_project(project_id)
     rows = get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id))
-    return jsonify([device_json(d, project_row.name) for d in rows])
+    return jsonify([device_json(d, project_row.name) for d in rows if _in_scope(d)])
 
 
 @bp.delete("/projects/<int:project_id>/app-users/<int:device_id>")
