@@ -17,12 +17,12 @@ def build_sample(path: Path, version: str = "2026112901") -> None:
     wb.remove(wb.active)
     sheet(wb, "survey", [
         ["type", "name", "label::Lao (lo)", "label::English (en)", "required", "relevant", "constraint",
-         "choice_filter", "parameters", "sensitive"],
-        ["select_one yes_no", "consent", "ຍິນຍອມບໍ?", "Consent given?", "yes", "", "", "", "", ""],
+         "choice_filter", "parameters", "sensitive", "tags"],
+        ["select_one yes_no", "consent", "ຍິນຍອມບໍ?", "Consent given?", "yes", "", "", "", "", "", "consent_sharing"],
         ["text", "full_name", "ຊື່ ແລະ ນາມສະກຸນ", "Full name", "", "${consent} = 'yes'", "", "", "", "yes"],
         ["integer", "age", "ອາຍຸ", "Age", "", "${consent} = 'yes'", ". >= 0 and . <= 120", "", "", ""],
         ["select_multiple indicators", "indicators", "ຕົວຊີ້ວັດ", "Indicators", "", "${consent} = 'yes'", "", "", "", ""],
-        ["select_one_from_file provinces.csv", "province", "ແຂວງ", "Province", "", "", "", "", "", ""],
+        ["select_one_from_file provinces.csv", "province", "ແຂວງ", "Province", "", "", "", "", "", "", "scope_province"],
         ["image", "photo", "ຮູບພາບ", "Photo", "", "", "", "", "max-pixels=1024", "yes"],
         ["begin_repeat", "route", "ເສັ້ນທາງ", "Route", "", "", "", "", "", ""],
         ["text", "place", "ສະຖານທີ່", "Place", "", "", "", "", "", ""],

@@ -1,0 +1,302 @@
+"""Who sees what: every role x every read path x records of two provinces, on SQLite and PostgreSQL.
+
+The matrix is data. `CALLERS` says what each caller may see; `PATHS` lists every read path with how to
+call it and what it shows. Work that adds a read path (exports, OData, statistics) adds a row to `PATHS`;
+`test_every_data_route_is_in_the_matrix` fails until it does.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+from tests.collector.test_openrosa import JPEG, post
+from tests.conftest import make_instance
+
+FORM = "/v1/projects/1/forms/sample_case"
+PASSWORD = "a long enough password"
+NAME = "ນາງ ສົມໃຈ Matrix"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record of the matrix: its province and whether consent to share was refused."""
+
+    key: str
+    province: str
+    consent: str = "yes"
+
+    @property
+    def instance_id(self) -> str:
+        return f"uuid:matrix-{self.key}"
+
+
+RECORDS = (Record("R01", "01"), Record("R05", "05"), Record("W05", "05", consent="no"))
+
+
+@dataclass(frozen=True)
+class Sees:
+    """What a caller may see: None = refused (403) on every record path; else the records and identities."""
+
+    records: frozenset[str] | None
+    identities: bool = False
+    role: str | None = None
+    provinces: tuple[str, ...] = ()
+    drafts: bool = False
+    audit: bool = False
+
+
+#: The matrix's callers: every role, a provincial officer of province 05, and a device.
+CALLERS: dict[str, Sees] = {
+    "admin": Sees(frozenset({"R01", "R05", "W05"}), identities=True, role="admin", drafts=True, audit=True),
+    "trainer": Sees(None, role="trainer", drafts=True),
+    "case-officer": Sees(frozenset({"R01", "R05"}), identities=True, role="case-officer"),
+    "provincial-officer-05": Sees(frozenset({"R05", "W05"}), identities=True, role="provincial-officer",
+                                  provinces=("05",)),
+    "analyst": Sees(frozenset({"R01", "R05"}), role="analyst"),
+    "statistician": Sees(None, role="statistician"),
+    "device": Sees(None),
+}
+
+
+@dataclass
+class World:
+    client: object
+    runner: object
+    auth: dict[str, dict] = field(default_factory=dict)
+    device_prefix: str = ""
+    draft_token: str = ""
+
+    def get(self, caller: str, path: str):
+        """GET `path` as `caller`; the body is read and the file it streamed closed."""
+        if caller == "device":
+            response = self.client.get(path.replace("/v1", self.device_prefix, 1))
+        else:
+            response = self.client.get(path, headers=self.auth[caller])
+        response.get_data()
+        response.close()
+        return response
+
+
+@dataclass(frozen=True)
+class Path:
+    """A read path: its URL rule(s) in the app, and how to check one caller's answer."""
+
+    name: str
+    rules: tuple[str, ...]
+    check: Callable[[World, str, Sees], None]
+
+
+def _record_path(suffix: str, show: Callable) -> Callable[[World, str, Sees], None]:
+    """Check a path about one record: 403 when the role reads no records, 404 outside scope, else `show`.
+
+    `{id}` in the suffix stands for the record's instanceID (each record has one version, itself).
+    """
+
+    def check(world: World, caller: str, sees: Sees) -> None:
+        for record in RECORDS:
+            url = f"{FORM}/submissions/{record.instance_id}{suffix.format(id=record.instance_id)}"
+            response = world.get(caller, url)
+            if sees.records is None:
+                assert response.status_code == 403, (caller, record.key, response.status_code)
+            elif record.key not in sees.records:
+                assert response.status_code == 404, (caller, record.key, response.status_code)
+            else:
+                assert response.status_code in (200, 403), (caller, record.key, response.status_code)
+                show(response, sees, record)
+
+    return check
+
+
+def _shows_json(response, sees: Sees, record: Record) -> None:
+    assert response.status_code == 200
+    body = response.get_json()
+    for item in body if isinstance(body, list) else [body]:
+        if sees.identities:
+            assert item["data"]["full_name"] == NAME and item["redacted"] == []
+        else:
+            assert item["data"]["full_name"] is None and "full_name" in item["redacted"]
+            assert "photo" in item["redacted"]
+        assert item["data"]["age"] == 30  # what does not identify stays
+
+
+def _shows_xml(response, sees: Sees, record: Record) -> None:
+    assert response.status_code == 200
+    xml = response.get_data(as_text=True)
+    assert f"<province>{record.province}</province>" in xml
+    assert (NAME in xml) is sees.identities
+    assert ("photo.jpg" in xml) is sees.identities
+
+
+def _shows_file_list(response, sees: Sees, record: Record) -> None:
+    assert response.status_code == 200
+    assert {a["name"] for a in response.get_json()} == {"photo.jpg", "place.jpg"}
+
+
+def _shows_sensitive_file(response, sees: Sees, record: Record) -> None:
+    assert response.status_code == (200 if sees.identities else 403)
+    if sees.identities:
+        assert response.get_data() == JPEG + record.key.encode()
+
+
+def _shows_plain_file(response, sees: Sees, record: Record) -> None:
+    assert response.status_code == 200 and response.get_data() == JPEG
+
+
+def _check_list(world: World, caller: str, sees: Sees) -> None:
+    response = world.get(caller, f"{FORM}/submissions")
+    if sees.records is None:
+        assert response.status_code == 403, caller
+        return
+    assert response.status_code == 200
+    listed = {r["instanceId"]: r for r in response.get_json()}
+    assert set(listed) == {r.instance_id for r in RECORDS if r.key in sees.records}, caller
+    for record in RECORDS:
+        if record.instance_id in listed:
+            _shows_json(_Listed(listed[record.instance_id]), sees, record)
+
+
+class _Listed:
+    """A listed item, checked as a single read is."""
+
+    status_code = 200
+
+    def __init__(self, body):
+        self._body = body
+
+    def get_json(self):
+        return self._body
+
+
+def _check_drafts(world: World, caller: str, sees: Sees) -> None:
+    response = world.get(caller, f"{FORM}/draft/submissions")
+    if not sees.drafts:
+        assert response.status_code == 403, caller
+        return
+    assert response.status_code == 200
+    assert [r["instanceId"] for r in response.get_json()] == ["uuid:matrix-draft"]
+    assert response.get_json()[0]["data"]["full_name"] == NAME  # test data is never real: shown to trainers
+
+
+def _check_audit(world: World, caller: str, sees: Sees) -> None:
+    response = world.get(caller, "/v1/audits")
+    assert response.status_code == (200 if sees.audit else 403), caller
+    if sees.audit:
+        assert any(e["action"] == "submission.read" for e in response.get_json())
+
+
+def _check_cli(world: World, caller: str, sees: Sees) -> None:
+    if caller == "device":
+        return  # a device has no account to act as
+    result = world.runner.invoke(["submissions", "list", "sample_case", "--as", f"{caller}@example.la"])
+    if sees.records is None:
+        assert result.exit_code == 1 and "may not read records" in result.output, result.output
+        return
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {r["instanceId"] for r in lines} == {r.instance_id for r in RECORDS if r.key in sees.records}
+    for line in lines:
+        _shows_json(_Listed(line), sees, next(r for r in RECORDS if r.instance_id == line["instanceId"]))
+
+
+ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
+PATHS = (
+    Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
+    Path("get", (ONE,), _record_path("", _shows_json)),
+    Path("xml", (f"{ONE}.xml",), _record_path(".xml", _shows_xml)),
+    Path("versions", (f"{ONE}/versions",), _record_path("/versions", _shows_json)),
+    Path("version", (f"{ONE}/versions/<version_id>",), _record_path("/versions/{id}", _shows_json)),
+    Path("version xml", (f"{ONE}/versions/<version_id>.xml",), _record_path("/versions/{id}.xml", _shows_xml)),
+    Path("files", (f"{ONE}/attachments",), _record_path("/attachments", _shows_file_list)),
+    Path("sensitive file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/photo.jpg",
+                                                                          _shows_sensitive_file)),
+    Path("plain file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/place.jpg", _shows_plain_file)),
+    Path("draft test data", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/draft/submissions",),
+         _check_drafts),
+    Path("audit", ("/v1/audits",), _check_audit),
+    Path("CLI --as", (), _check_cli),
+)
+
+
+@pytest.fixture
+def world(app, client, runner, db_session, published_form):
+    from ingest.accounts import assign_forms, create_device, create_user
+
+    devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in ("01", "05")}
+    for device in devices.values():
+        assign_forms(db_session, device, None)
+    world = World(client, runner)
+    for caller, sees in CALLERS.items():
+        if sees.role:
+            create_user(db_session, f"{caller}@example.la", PASSWORD, sees.role, provinces=sees.provinces)
+            world.auth[caller] = _basic(f"{caller}@example.la", PASSWORD)
+    db_session.commit()
+    world.device_prefix = f"/v1/key/{devices['01'].token}"
+    for record in RECORDS:
+        xml = make_instance(record.instance_id, name=NAME, place_photos=("place.jpg",)).replace(
+            b"<province>01</province>", f"<province>{record.province}</province>".encode()).replace(
+            b"<consent>yes</consent>", f"<consent>{record.consent}</consent>".encode())
+        response = post(client, devices[record.province], xml,
+                        {"photo.jpg": JPEG + record.key.encode(), "place.jpg": JPEG})
+        assert response.status_code == 201, response.data
+    _draft_with_test_record(world, client)
+    # One identifiable read by the admin, so the audit path has something to show.
+    assert world.get("admin", f"{FORM}/submissions/{RECORDS[0].instance_id}").status_code == 200
+    return world
+
+
+def _draft_with_test_record(world: World, client) -> None:
+    from tests.conftest import DATA
+
+    response = client.post(f"{FORM}/draft", data=(DATA / "sample_case_v2.xlsx").read_bytes(),
+                           headers=world.auth["admin"],
+                           content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert response.status_code in (200, 201), response.data
+    token = response.get_json()["testUrl"].split("/v1/test/", 1)[1].split("/", 1)[0]
+    draft = make_instance("uuid:matrix-draft", name=NAME, version="2026120101", photo=None)
+    response = client.post(f"/v1/test/{token}/projects/1/forms/sample_case/draft/submission",
+                           data={"xml_submission_file": (io.BytesIO(draft), "x.xml", "text/xml")},
+                           content_type="multipart/form-data", headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code == 201, response.data
+
+
+def _basic(email: str, password: str) -> dict:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+def test_matrix(world, caller):
+    sees = CALLERS[caller]
+    failures = []
+    for path in PATHS:
+        try:
+            path.check(world, caller, sees)
+        except AssertionError as exc:
+            failures.append(f"{path.name}: {exc}")
+    assert not failures, f"{caller}:\n" + "\n".join(failures)
+
+
+#: Rules that return submission data, found by their shape; a new one must join PATHS (or this list).
+DATA_ROUTE = re.compile(r"submissions|audits|\.svc|/cases|/stats|export|/persons|/tasks|\.csv|\.xlsx\b|geojson")
+#: Data routes that only write (their refusals are tested in the write-path tests).
+WRITE_ONLY = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_every_data_route_is_in_the_matrix(app):
+    covered = {rule for path in PATHS for rule in path.rules}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not (rule.methods or set()) - WRITE_ONLY - {"HEAD", "OPTIONS"}:
+            continue
+        plain = re.sub(r"^/v1/key/<token>", "/v1", rule.rule)
+        if plain.startswith("/v1/test/"):
+            continue  # the draft test URLs only receive (Collect's submission probe answers no data)
+        if DATA_ROUTE.search(plain) and "versions/<version>.x" not in plain and plain not in covered:
+            missing.append(f"{sorted(rule.methods)} {rule.rule}")
+    assert not missing, "read paths missing from the access matrix:\n" + "\n".join(missing)
