@@ -1,0 +1,168 @@
+"""Who may send and edit what, the scope mechanism itself, and redaction details (issue 8)."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from sqlalchemy import select
+
+from ingest.models import Submission
+from tests.collector.test_openrosa import JPEG, openrosa_message, post
+from tests.conftest import make_instance
+
+PASSWORD = "a long enough password"
+
+
+def basic(email: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()}
+
+
+@pytest.fixture
+def users(db_session, published_form):
+    from ingest.accounts import create_user
+
+    made = {}
+    for email, role, provinces in (("analyst@example.la", "analyst", ()),
+                                   ("officer05@example.la", "provincial-officer", ("05",)),
+                                   ("national@example.la", "case-officer", ()),
+                                   ("trainer05@example.la", "trainer", ("05",))):
+        made[role] = create_user(db_session, email, PASSWORD, role, provinces=provinces)
+    db_session.commit()
+    return made
+
+
+@pytest.fixture
+def other_device(db_session, published_form):
+    from ingest.accounts import assign_forms, create_device
+
+    device = create_device(db_session, 1, "Tablet of province 05", "05")
+    assign_forms(db_session, device, None)
+    db_session.commit()
+    return device
+
+
+def user_post(client, email: str, xml: bytes, project: int = 1):
+    import io
+
+    return client.post(f"/v1/projects/{project}/submission", headers={"X-OpenRosa-Version": "1.0", **basic(email)},
+                       data={"xml_submission_file": (io.BytesIO(xml), "x.xml", "text/xml")},
+                       content_type="multipart/form-data")
+
+
+def test_an_analyst_may_not_send_or_replace_records(client, device, users, db_session):
+    assert post(client, device, make_instance("uuid:orig")).status_code == 201
+    new = user_post(client, "analyst@example.la", make_instance("uuid:new"))
+    assert new.status_code == 403 and "may not send" in openrosa_message(new)
+    edit = user_post(client, "analyst@example.la", make_instance("uuid:edit", deprecated_id="uuid:orig"))
+    assert edit.status_code == 403
+    rest = client.post("/v1/projects/1/forms/sample_case/submissions", data=make_instance("uuid:rest"),
+                       headers=basic("analyst@example.la"), content_type="application/xml")
+    assert rest.status_code == 403
+    assert db_session.scalars(select(Submission.instance_id)).all() == ["uuid:orig"]
+
+
+def test_a_device_may_edit_only_what_it_sent(client, device, other_device, db_session):
+    assert post(client, device, make_instance("uuid:mine")).status_code == 201
+    stolen = post(client, other_device, make_instance("uuid:stolen-edit", deprecated_id="uuid:mine"))
+    assert stolen.status_code == 403
+    assert "another device" in openrosa_message(stolen)
+    own = post(client, device, make_instance("uuid:my-edit", deprecated_id="uuid:mine", name="Corrected"))
+    assert own.status_code == 201
+    assert db_session.scalars(select(Submission.instance_id)).all() == ["uuid:mine"]
+
+
+def test_a_provincial_officer_sends_and_edits_only_in_their_provinces(client, device, users, db_session):
+    for_05 = make_instance("uuid:p05").replace(b"<province>01</province>", b"<province>05</province>")
+    assert user_post(client, "officer05@example.la", for_05).status_code == 201
+    refused = user_post(client, "officer05@example.la", make_instance("uuid:p01"))
+    assert refused.status_code == 403 and "outside the provinces" in openrosa_message(refused)
+    assert post(client, device, make_instance("uuid:dev01")).status_code == 201
+    edit = make_instance("uuid:dev01-edit", deprecated_id="uuid:dev01").replace(
+        b"<province>01</province>", b"<province>05</province>")
+    assert user_post(client, "officer05@example.la", edit).status_code == 403  # the original is province 01
+    national = user_post(client, "national@example.la", make_instance("uuid:dev01-fix", deprecated_id="uuid:dev01"))
+    assert national.status_code == 201
+
+
+def test_the_record_province_comes_from_the_tagged_answer_else_the_device(client, device, db_session, app, runner):
+    assert post(client, device, make_instance("uuid:tagged").replace(
+        b"<province>01</province>", b"<province>07</province>")).status_code == 201
+    assert post(client, device, make_instance("uuid:untagged").replace(
+        b"<province>01</province>", b"<province>99</province>")).status_code == 201
+    provinces = dict(db_session.execute(select(Submission.instance_id, Submission.province_code)).all())
+    assert provinces == {"uuid:tagged": "07", "uuid:untagged": "01"}
+    # A stale province is put right by replay (for example after a form gained its scope_province tag).
+    db_session.execute(Submission.__table__.update().values(province_code=None, consent_withheld=True))
+    db_session.commit()
+    result = runner.invoke(["ingest", "replay"])
+    assert result.exit_code == 0, result.output
+    db_session.expire_all()
+    rows = db_session.execute(select(Submission.instance_id, Submission.province_code, Submission.consent_withheld))
+    assert {r[0]: (r[1], r[2]) for r in rows} == {"uuid:tagged": ("07", False), "uuid:untagged": ("01", False)}
+
+
+def test_formlist_of_a_project_that_does_not_exist_is_404(client, admin, published_form):
+    response = client.get("/v1/projects/42/formList", headers={"X-OpenRosa-Version": "1.0"}, auth=admin)
+    assert response.status_code == 404
+
+
+def test_a_device_of_another_project_is_refused(client, device, published_form):
+    response = client.get(f"/v1/key/{device.token}/projects/2/formList", headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code == 403
+
+
+def test_a_file_a_tablet_sent_is_never_replaced(client, device, admin):
+    assert post(client, device, make_instance("uuid:photo"), {"photo.jpg": JPEG}).status_code == 201
+    url = "/v1/projects/1/forms/sample_case/submissions/uuid:photo/attachments/photo.jpg"
+    replaced = client.post(url, data=b"other bytes", auth=admin, content_type="image/jpeg")
+    assert replaced.status_code == 409
+    with client.get(url, auth=admin) as kept:
+        assert kept.get_data() == JPEG
+    assert client.post(url, data=JPEG, auth=admin, content_type="image/jpeg").status_code == 200  # same bytes
+
+
+def test_a_provincial_trainer_manages_only_their_province_devices(client, device, other_device, users):
+    listed = client.get("/v1/projects/1/app-users", headers=basic("trainer05@example.la"))
+    assert [d["id"] for d in listed.get_json()] == [other_device.id]
+    assert client.delete(f"/v1/projects/1/app-users/{device.id}", headers=basic("trainer05@example.la")).status_code == 404
+    made = client.post("/v1/projects/1/app-users", json={"displayName": "New tablet"}, headers=basic("trainer05@example.la"))
+    assert made.status_code == 201 and made.get_json()["province"] == "05"
+    other = client.post("/v1/projects/1/app-users", json={"displayName": "X", "province": "01"},
+                        headers=basic("trainer05@example.la"))
+    assert other.status_code == 403
+
+
+def test_a_guarded_session_without_a_caller_refuses_record_queries(app):
+    """The mechanism itself: a read path that forgets to name its caller fails instead of reading everything."""
+    from ingest import scope
+    from ingest.access import SYSTEM
+
+    with app.app_context():
+        from collector.db import get_session
+
+        session = get_session()
+        with pytest.raises(scope.ScopeMissing):
+            session.scalars(select(Submission)).all()
+        with scope.acting_as(session, SYSTEM):
+            assert session.scalars(select(Submission)).all() == []
+
+
+def test_geopoints_are_rounded_and_xml_emptied_for_redacted_roles():
+    from ingest.redaction import redact_rows, redact_xml, round_geo
+
+    assert round_geo("17.966234 102.613421 170.5 4.9") == "17.97 102.61 170.50 4.90"
+    assert round_geo("17.1 102.2;17.3 102.4") == "17.10 102.20;17.30 102.40"
+    fields = [{"path": "/data/name", "kind": "question", "sensitive": True, "xml_type": "string", "repeat": None},
+              {"path": "/data/home", "kind": "question", "sensitive": True, "xml_type": "geopoint", "repeat": None},
+              {"path": "/data/r/note", "kind": "question", "sensitive": True, "xml_type": "string",
+               "repeat": "/data/r"},
+              {"path": "/data/age", "kind": "question", "sensitive": False, "xml_type": "int", "repeat": None}]
+    rows = [{"path": "/data", "data": {"name": "Noy", "home": "17.966 102.613 0 5", "age": 30}},
+            {"path": "/data/r", "data": {"note": "secret"}}]
+    assert redact_rows(rows, fields) == ["name", "home", "r/note"]
+    assert rows[0]["data"] == {"name": None, "home": "17.97 102.61 0.00 5.00", "age": 30}
+    assert rows[1]["data"] == {"note": None}
+    xml = redact_xml(b"<data><name>Noy</name><home>17.966 102.613 0 5</home><age>30</age>"
+                     b"<r><note>secret</note></r><r><note>more</note></r></data>", fields)
+    assert b"Noy" not in xml and b"secret" not in xml and b"more" not in xml
+    assert b"<age>30</age>" in xml and b"17.97 102.61" in xml
