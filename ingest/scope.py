@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import event, false, or_, select, true
+from sqlalchemy import event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from ingest.access import SYSTEM, Caller
@@ -58,36 +58,48 @@ def acting_as(session: Session, caller: Caller):
             session.info[_CALLER] = before
 
 
-def visible(caller: Caller):
-    """Return the SQL condition on Submission for the records `caller` may see (drafts included)."""
+def visible(caller: Caller, submissions=None):
+    """Return the SQL condition on the submissions table (or an alias of it) for the records `caller` may see,
+    draft test data included."""
+    t = Submission.__table__ if submissions is None else submissions
     if caller.is_system:
         return true()
     real, draft = false(), false()
     if caller.may("records"):
-        real = Submission.draft.is_(False)
+        real = t.c.draft.is_(False)
         if not caller.may("withheld"):
-            real = real & Submission.consent_withheld.is_(False)
+            real = real & t.c.consent_withheld.is_(False)
     if caller.may("forms"):
         # Trainers test their drafts: the test data of drafts is theirs to read.
-        draft = Submission.draft.is_(True)
+        draft = t.c.draft.is_(True)
     condition = or_(real, draft)
     if caller.provinces is not None:
-        condition = condition & Submission.province_code.in_(sorted(caller.provinces))
+        condition = condition & t.c.province_code.in_(sorted(caller.provinces))
     return condition
 
 
 def _criteria(caller: Caller) -> list:
-    condition = visible(caller)
-    seen = select(Submission.id).where(condition)
-    versions = select(SubmissionVersion.id).join(Submission, Submission.id == SubmissionVersion.submission_id) \
-        .where(condition)
+    """Return the loader criteria of each record entity.
+
+    Versions, files and rows are checked by a correlated EXISTS on their submission (over table aliases, so
+    the subqueries are not themselves scoped again), which the databases answer by primary key row by row.
+    """
+    s = Submission.__table__.alias("scope_s")
+    v = SubmissionVersion.__table__.alias("scope_v")
+
+    def via_submission(column):
+        return exists(select(1).select_from(s).where(s.c.id == column, visible(caller, s)).correlate_except(s))
+
+    def via_version(column):
+        return exists(select(1).select_from(v.join(s, s.c.id == v.c.submission_id))
+                      .where(v.c.id == column, visible(caller, s)).correlate_except(v, s))
+
     return [
-        with_loader_criteria(Submission, condition, include_aliases=True),
-        with_loader_criteria(SubmissionVersion, SubmissionVersion.submission_id.in_(seen), include_aliases=True),
-        with_loader_criteria(SubmissionAttachment, SubmissionAttachment.submission_version_id.in_(versions),
-                             include_aliases=True),
-        with_loader_criteria(SubmissionRow, SubmissionRow.submission_version_id.in_(versions),
-                             include_aliases=True),
+        with_loader_criteria(Submission, visible(caller)),
+        with_loader_criteria(SubmissionVersion, via_submission(SubmissionVersion.__table__.c.submission_id)),
+        with_loader_criteria(SubmissionAttachment,
+                             via_version(SubmissionAttachment.__table__.c.submission_version_id)),
+        with_loader_criteria(SubmissionRow, via_version(SubmissionRow.__table__.c.submission_version_id)),
     ]
 
 

@@ -300,3 +300,25 @@ def test_every_data_route_is_in_the_matrix(app):
         if DATA_ROUTE.search(plain) and "versions/<version>.x" not in plain and plain not in covered:
             missing.append(f"{sorted(rule.methods)} {rule.rule}")
     assert not missing, "read paths missing from the access matrix:\n" + "\n".join(missing)
+
+
+def test_a_device_is_refused_on_every_staff_path(app, client, device):
+    """Walk the app's routes below /v1/key/<token>/: every one that is not OpenRosa answers a device 403."""
+    values = {"project_id": 1, "xml_form_id": "sample_case", "instance_id": "uuid:x", "name": "photo.jpg",
+              "device_id": device.id, "version": "1", "version_id": "uuid:x", "kind": "png", "user_id": 1,
+              "token_id": 1}
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/v1/key/<token>") or rule.endpoint.startswith("openrosa_key."):
+            continue
+        if rule.endpoint == "sessions_key.create_session":
+            continue  # signing in needs no account; a device has none to sign in with
+        path = rule.rule.replace("<token>", device.token)
+        for argument in rule.arguments - {"token"}:
+            path = re.sub(rf"<(?:[^:<>]+:)?{argument}(?:\([^)]*\))?>", str(values[argument]), path)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            response.close()
+            assert response.status_code == 403, (method, rule.rule, response.status_code)
+            tried += 1
+    assert tried > 30
