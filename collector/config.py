@@ -26,3 +26,5 @@ PROXY_HOPS = 1
 SECRET_KEY = None
 #: Run ODK Validate (Java) when publishing forms.
 VALIDATE_FORMS = True
+#: Wrap new form keys with the cheapest argon2id settings (for the test suite only; never on a server).
+KEY_KDF_FAST = False

@@ -36,6 +36,11 @@ def stored_rows(session: Session, version: SubmissionVersion) -> list[dict]:
             for r in rows]
 
 
+def is_sealed(version: SubmissionVersion) -> bool:
+    """Say whether a version was sent encrypted and not yet decrypted: it has no readable data."""
+    return bool(version.encrypted) and version.plain_xml is None
+
+
 def version_data(session: Session, version: SubmissionVersion) -> tuple[dict, list[str]]:
     """Return a stored version's rows nested back into one document, redacted for the session's caller,
     and the paths of the fields redacted."""
@@ -70,6 +75,7 @@ def version_json(session: Session, version: SubmissionVersion) -> dict:
         "deviceId": version.device_ident, "userAgent": version.user_agent,
         "formVersion": version.version_string, "unknownVersion": version.unknown_version,
         **attachment_counts(version),
+        "sealed": is_sealed(version),
         "data": data,
         "redacted": redacted,
     }
@@ -98,6 +104,7 @@ def submission_json(session: Session, submission: Submission) -> dict:
         },
         "province": submission.province_code,
         **attachment_counts(version),
+        "sealed": is_sealed(version),
         "data": data,
         "redacted": redacted,
     }

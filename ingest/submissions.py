@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest import scope
+from ingest import scope, sealed
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
@@ -181,8 +181,12 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     form_version = known or _nearest_version(versions, version_string)
 
     by_name = {safe_filename(f.name): f for f in files}
-    expected = expected_files(root, form_version.fields, set(by_name), known is None)
-    rows = normalise(root, form_version.fields)
+    encrypted = sealed.is_sealed(root)
+    if encrypted:  # encrypted form: keep the manifest and its .enc files as sent; no data to read (ingest/sealed.py)
+        expected, rows = sealed.sealed_files(xml), []
+    else:
+        expected = expected_files(root, form_version.fields, set(by_name), known is None)
+        rows = normalise(root, form_version.fields)
     fallback = next(iter(editor.provinces)) if editor.provinces and len(editor.provinces) == 1 else None
     province = record_province(rows, form_version.fields, fallback)
     if editor.user_id is not None and editor.provinces is not None and province not in editor.provinces:
@@ -203,7 +207,8 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
                       sha=sha, device_id=device.id if device else None, user_id=user_id,
                       device_ident=(device_ident or None) and device_ident[:255],
                       user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None,
-                      province=province, withheld=consent_withheld(rows, form_version.fields), editor=editor)
+                      province=province, withheld=consent_withheld(rows, form_version.fields), editor=editor,
+                      encrypted=encrypted)
     try:
         if session.get_bind().dialect.name == "sqlite":
             for _name, p, _type in pending:
@@ -252,6 +257,7 @@ class _NewVersion:
     province: str | None
     withheld: bool
     editor: Caller
+    encrypted: bool = False
 
 
 def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
@@ -302,7 +308,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
         form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
         current=True, xml=new.xml, xml_sha256=new.sha, device_id=new.device_id, user_id=new.user_id,
-        device_ident=new.device_ident, user_agent=new.user_agent, created_at=now
+        encrypted=new.encrypted, device_ident=new.device_ident, user_agent=new.user_agent, created_at=now
     ).returning(SubmissionVersion.__table__.c.id))
     blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
     if expected:

@@ -1,0 +1,131 @@
+"""`collector keys`: make the key of an encrypted form, and unlock it to decrypt the form's submissions.
+
+The passphrase is prompted (hidden) or read from a file; it is never printed, logged or stored, and the
+plain private key lives only in this process's memory.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from collector.cli.base import fail, main, print_problems
+from collector.db import get_session, get_store
+from ingest import audit
+from ingest.crypto import DEFAULT_KDF, Argon2Parameters, WrongPassphrase
+from ingest.errors import IngestError
+
+#: Cheapest argon2id settings, used only when the KEY_KDF_FAST setting is on (the test suite).
+FAST_KDF = Argon2Parameters(time_cost=1, memory_cost=8, parallelism=1)
+
+_form_option = click.option("--form", "xml_form_id", required=True, metavar="ID", help="The form's form ID.")
+_project_option = click.option("--project", "project_id", default=1, show_default=True)
+_passphrase_option = click.option(
+    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the passphrase from this file (its first line) instead of asking for it.")
+
+
+@main.group()
+def keys():
+    """Make and unlock the keys of encrypted forms."""
+
+
+def _passphrase(path: Path | None, *, confirm: bool) -> str:
+    """Return the passphrase from the file's first line, else asked for (hidden; twice when `confirm`)."""
+    if path is None:
+        return click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        fail(f"{path} cannot be read as a UTF-8 text file.")
+    lines = text.splitlines()
+    if not lines or not lines[0]:
+        fail(f"{path} holds no passphrase on its first line.")
+    return lines[0]
+
+
+def _form(session, project_id: int, xml_form_id: str):
+    from ingest.models import Form
+
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        fail(f"No form '{xml_form_id}' in project {project_id}.")
+    return form
+
+
+@keys.command("create")
+@_form_option
+@_project_option
+@_passphrase_option
+@with_appcontext
+def keys_create(xml_form_id, project_id, passphrase_file):
+    """Make an RSA key pair for a form and publish its next version with the public key.
+
+    Tablets then encrypt every submission of the form; only `collector keys unlock` with the same
+    passphrase can read them. A lost passphrase cannot be recovered.
+    """
+    from forms.compiler import FormError
+    from ingest.sealed import create_key
+
+    session = get_session()
+    form = _form(session, project_id, xml_form_id)
+    passphrase = _passphrase(passphrase_file, confirm=True)
+    kdf = FAST_KDF if current_app.config["KEY_KDF_FAST"] else DEFAULT_KDF
+    try:
+        created = create_key(session, get_store(), form, passphrase, validate=current_app.config["VALIDATE_FORMS"],
+                             kdf=kdf)
+        audit.record(session, "key.create", f"form:{xml_form_id}", key_id=created.key.id,
+                     version=created.version.version, via="cli")
+        session.commit()
+    except ValueError as exc:
+        session.rollback()
+        fail(str(exc))
+    except FormError as exc:
+        session.rollback()
+        click.secho(f"{xml_form_id}: the XLSForm with the public key was refused: {exc.summary}", fg="red", err=True)
+        print_problems(exc.problems)
+        sys.exit(1)
+    except IngestError as exc:
+        session.rollback()
+        fail(exc.message)
+    click.echo(f"Made key {created.key.id} for {xml_form_id} and published version {created.version.version} "
+               "with its public key. Keep the passphrase safe: without it no submission can be read.")
+
+
+@keys.command("unlock")
+@_form_option
+@_project_option
+@_passphrase_option
+@with_appcontext
+def keys_unlock(xml_form_id, project_id, passphrase_file):
+    """Decrypt every sealed submission of a form with its private key; exit 1 if any was left sealed."""
+    from ingest import scope
+    from ingest.access import SYSTEM
+    from ingest.sealed import unlock, unlock_keys
+
+    session = get_session()
+    scope.use(session, SYSTEM)
+    form = _form(session, project_id, xml_form_id)
+    passphrase = _passphrase(passphrase_file, confirm=False)
+    try:
+        private_keys = unlock_keys(session, form, passphrase)
+    except WrongPassphrase as exc:
+        session.rollback()
+        audit.record(session, "key.unlock", f"form:{xml_form_id}", refused="wrong passphrase", via="cli")
+        session.commit()
+        fail(f"{exc} Nothing was decrypted.")
+    except (ValueError, IngestError) as exc:
+        session.rollback()
+        fail(f"{getattr(exc, 'message', exc)} Nothing was decrypted.")
+    report = unlock(session, get_store(), form, private_keys)
+    audit.record(session, "key.unlock", f"form:{xml_form_id}", decrypted=report.decrypted,
+                 failed=len(report.failed), via="cli")
+    session.commit()
+    for instance_id, reason in report.failed:
+        click.secho(f"  {instance_id}: {reason}", fg="red", err=True)
+    click.echo(f"{xml_form_id}: decrypted {report.decrypted}, failed {len(report.failed)}.")
+    sys.exit(1 if report.failed else 0)
