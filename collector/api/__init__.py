@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from collector.api import app_users, drafts, handbook, projects, sessions, submissions
+from collector.api import app_users, audits, drafts, handbook, projects, sessions, submissions
 
-BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp)
+BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp, audits.bp)
 
 
 def init_app(app: Flask) -> None:

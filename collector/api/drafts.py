@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
-from collector.auth import current_actor, roles_required
+from collector.auth import audit_request, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, settings_payload
@@ -18,7 +18,6 @@ from collector.openrosa import (
     submission_response,
 )
 from forms.compiler import FormError, compile_xlsform
-from ingest import audit
 from ingest.models import Form, FormVersion
 from ingest.publishing import (
     create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
@@ -117,8 +116,7 @@ def _store_draft(project_id: int, *, new_form: bool, xml_form_id: str | None = N
     compiled = _compile()
     session = get_session()
     draft = create_draft(session, get_store(), project_id, compiled, new_form=new_form, xml_form_id=xml_form_id)
-    audit.record(session, "form.draft", f"form:{compiled.form_id}", user_id=current_actor().user.id,
-                 version=compiled.version)
+    audit_request("form.draft", f"form:{compiled.form_id}", version=compiled.version)
     session.commit()
     return jsonify(draft_json(draft.form, draft)), 201
 
@@ -143,7 +141,7 @@ def delete_draft(project_id: int, xml_form_id: str):
     """
     session = get_session()
     discard_draft(session, get_form(project_id, xml_form_id))
-    audit.record(session, "form.draft_discard", f"form:{xml_form_id}", user_id=current_actor().user.id)
+    audit_request("form.draft_discard", f"form:{xml_form_id}")
     session.commit()
     return jsonify({"success": True})
 
@@ -158,7 +156,7 @@ def upload_media(project_id: int, xml_form_id: str, name: str):
     session = get_session()
     draft = _draft(get_form(project_id, xml_form_id))
     attachment = upload_draft_media(session, get_store(), draft, name, request.stream, request.mimetype or None)
-    audit.record(session, "form.media", f"form:{xml_form_id}", user_id=current_actor().user.id, name=name)
+    audit_request("form.media", f"form:{xml_form_id}", name=name)
     session.commit()
     return jsonify({"name": attachment.name, "exists": True, "hash": attachment.blob.md5})
 
@@ -185,8 +183,7 @@ def publish(project_id: int, xml_form_id: str):
     form = get_form(project_id, xml_form_id)
     force = flag("force")
     version = publish_draft(session, form, force=force)
-    audit.record(session, "form.publish", f"form:{xml_form_id}", user_id=current_actor().user.id,
-                 version=version.version)
+    audit_request("form.publish", f"form:{xml_form_id}", version=version.version)
     session.commit()
     return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": iso(version.published_at),
                     "hash": version.xml_md5, "missingMedia": missing_media(version)})

@@ -1,0 +1,79 @@
+"""`collector retention`: how long closed cases keep their identities, and blanking those past it."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from collector.cli.base import fail, main
+from collector.db import get_session
+
+
+@main.group()
+def retention():
+    """Blank the identities of cases closed for longer than their form's retention period."""
+
+
+def _form(session, project_id: int, xml_form_id: str):
+    from ingest.models import Form
+
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        fail(f"No form '{xml_form_id}' in project {project_id}.")
+    return form
+
+
+@retention.command("set")
+@click.option("--form", "xml_form_id", required=True, help="Form ID, e.g. case_intake.")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Days a closed case keeps its identities before `retention apply` blanks them.")
+@click.option("--off", is_flag=True, help="Keep this form's closed cases for ever (the default).")
+@click.option("--project", "project_id", default=1, show_default=True)
+@with_appcontext
+def retention_set(xml_form_id, days, off, project_id):
+    """Set (or with --off clear) a form's retention period; audited."""
+    from ingest.retention import set_retention
+
+    if (days is None) == (not off):
+        fail("Give either --days N or --off.")
+    session = get_session()
+    form = _form(session, project_id, xml_form_id)
+    set_retention(session, form, None if off else days, address="cli")
+    session.commit()
+    click.echo(f"{xml_form_id}: closed cases are kept for ever." if off else
+               f"{xml_form_id}: identities of cases closed for more than {days} day(s) are blanked by "
+               "`collector retention apply --apply`.")
+
+
+@retention.command("apply")
+@click.option("--form", "xml_form_id", default=None, help="Only this form (default: every form with a period).")
+@click.option("--apply", "act", is_flag=True, help="Blank the records; without it, only say what would be done.")
+@click.option("--project", "project_id", default=1, show_default=True)
+@with_appcontext
+def retention_apply(xml_form_id, act, project_id):
+    """Blank sensitive fields, raw XML and sensitive files of closed cases past their form's retention period.
+
+    A dry run by default: it reports, per form, how many records, fields and files would be blanked, and
+    changes nothing. With --apply it does so in one transaction, audited (retention.apply, counts only).
+    """
+    from ingest.retention import apply_retention
+
+    session = get_session()
+    form = _form(session, project_id, xml_form_id) if xml_form_id else None
+    report = apply_retention(session, form=form, act=act, address="cli")
+    if act:
+        session.commit()
+    else:
+        session.rollback()
+    if not report.forms:
+        click.echo("No form has a retention period: set one with `collector retention set --form ID --days N`.")
+    verb = "blanked" if act else "would blank"
+    for item in report.forms:
+        if item.no_status_field:
+            click.secho(f"{item.xml_form_id}: no field tagged case_status, so no case can be seen closed; "
+                        "nothing done.", fg="yellow")
+            continue
+        click.echo(f"{item.xml_form_id} ({item.days} days): {verb} {item.records} record(s), "
+                   f"{item.fields} field(s), {item.files} file(s).")
+    if not act and any(f.records for f in report.forms):
+        click.echo("Dry run: nothing was changed. Run again with --apply to blank them.")

@@ -1,0 +1,244 @@
+"""Retention: closed cases past their form's period lose their identities (rows, raw XML, files); nothing
+else changes, a dry run changes nothing, and a second run finds nothing left to do."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from forms import BUNDLED_FORMS_DIR, find_media
+from forms.compiler import compile_xlsform
+from ingest.db import utcnow
+from ingest.models import AuditEvent, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
+from tests.collector.test_openrosa import JPEG, post
+
+#: Distinctive values of sensitive questions of case_intake, each of which must be gone after retention.
+IDENTITY = {"prs_FirstName": "ບົວສີ", "first_name_latin": "Bouasy-Retained", "prs_MobilePhone": "+856 20 5551 2345",
+            "prs_IdentityNumber": "LA-ID-0987654", "perpetrator_name": "Khamla Perp-Retained",
+            "document_photo": "passport.jpg"}
+DEFAULTS = {"integer": "7", "date": "2026-11-29", "select one": "01", "select all that apply": "Laos",
+            "text": "not identifying", "calculate": "01-abc", "start": "2026-11-29T10:15:00.000+07:00",
+            "end": "2026-11-29T10:42:00.000+07:00", "today": "2026-11-29", "deviceid": "collect:abc",
+            "username": "officer01", "note": "", "photo": "photo.jpg"}
+FORM = "/v1/projects/1/forms/case_intake"
+
+
+def intake_instance(fields: list[dict], instance_id: str, *, status: str = "Closed", values: dict | None = None,
+                    deprecated_id: str | None = None) -> bytes:
+    """Write a case_intake instance as Collect does, with `values` (by question name) over IDENTITY."""
+    answers = {**IDENTITY, "cas_Status": status, "prs_Gender": "Female", "interview_province": "01",
+               **(values or {})}
+    children: dict[str, list[dict]] = {}
+    for f in fields:
+        children.setdefault(f["path"].rsplit("/", 1)[0], []).append(f)
+
+    def write(path: str) -> str:
+        out = []
+        for f in children.get(path, []):
+            if f["name"] == "meta":
+                continue
+            if f["kind"] in ("group", "repeat"):
+                out.append(f"<{f['name']}>{write(f['path'])}</{f['name']}>")
+                continue
+            value = answers.get(f["name"], DEFAULTS.get(f["type"], ""))
+            out.append(f"<{f['name']}>{value}</{f['name']}>" if value else f"<{f['name']} />")
+        return "".join(out)
+
+    deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
+    return (f'<?xml version="1.0" ?><data id="case_intake" version="2026112901" '
+            'xmlns:orx="http://openrosa.org/xforms" xmlns:jr="http://openrosa.org/javarosa">'
+            f"{write('/data')}<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>").encode()
+
+
+@pytest.fixture(scope="module")
+def intake_fields():
+    return compile_xlsform(BUNDLED_FORMS_DIR / "case_intake.xlsx", validate=False)
+
+
+@pytest.fixture
+def intake(app, db_session, device, intake_fields):
+    """Publish case_intake, let the device fill it; return a function that sends a case and ages it."""
+    from ingest.accounts import assign_forms
+    from ingest.publishing import publish
+
+    path = BUNDLED_FORMS_DIR / "case_intake.xlsx"
+    publish(db_session, app.extensions["collector.store"], 1, intake_fields, find_media(path, intake_fields.media))
+    assign_forms(db_session, device, None)
+    db_session.commit()
+    client = app.test_client()
+
+    def send(instance_id: str, *, status: str = "Closed", days_ago: int = 0, **kwargs) -> None:
+        xml = intake_instance(intake_fields.fields, instance_id, status=status, **kwargs)
+        response = post(client, device, xml, {"passport.jpg": JPEG + b"passport"})
+        assert response.status_code == 201, response.data
+        moment = utcnow() - timedelta(days=days_ago)
+        with app.extensions["collector.engine"].begin() as conn:
+            conn.execute(text("UPDATE submission_versions SET created_at = :at WHERE instance_id = :id"),
+                         {"at": moment, "id": instance_id})
+
+    return send
+
+
+def snapshot(db_session, instance_id: str) -> dict:
+    """Everything retention may touch of one record: raw XML, rows, files, retained_at."""
+    db_session.rollback()
+    submission = db_session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+    versions = db_session.scalars(select(SubmissionVersion).where(SubmissionVersion.submission_id == submission.id)
+                                  .order_by(SubmissionVersion.id)).all()
+    ids = [v.id for v in versions]
+    rows = db_session.scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id.in_(ids))
+                              .order_by(SubmissionRow.id)).all()
+    files = db_session.scalars(select(SubmissionAttachment).where(SubmissionAttachment.submission_version_id.in_(ids))
+                               .order_by(SubmissionAttachment.id)).all()
+    return {"xml": [v.xml for v in versions], "rows": [r.data for r in rows],
+            "files": {(f.submission_version_id, f.name): f.blob_id for f in files},
+            "retained_at": submission.retained_at}
+
+
+def identities_in(snap: dict) -> list[str]:
+    """Return the IDENTITY values still found in a snapshot's XML or rows."""
+    text_ = b"".join(snap["xml"]).decode() + json.dumps(snap["rows"], ensure_ascii=False)
+    return [v for k, v in IDENTITY.items() if k != "document_photo" and v in text_]
+
+
+def apply(runner, *args):
+    result = runner.invoke(["retention", "apply", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_closed_case_past_retention_loses_its_identities_and_keeps_the_rest(app, runner, db_session, intake,
+                                                                              intake_fields):
+    from ingest.redaction import sensitive_fields
+
+    answered = len(sensitive_fields(intake_fields.fields))  # the instance answers every question once
+    intake("uuid:old-closed", days_ago=40)
+    before = snapshot(db_session, "uuid:old-closed")
+    assert sorted(identities_in(before)) == sorted(v for k, v in IDENTITY.items() if k != "document_photo")
+    assert runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"]).exit_code == 0
+
+    output = apply(runner, "--apply")
+
+    assert f"case_intake (30 days): blanked 1 record(s), {answered} field(s), 1 file(s)." in output
+    after = snapshot(db_session, "uuid:old-closed")
+    assert identities_in(after) == [] and after["retained_at"] is not None
+    assert b"passport.jpg" not in after["xml"][0]
+    root = after["rows"][0]
+    assert root["grp_identity/prs_FirstName"] is None and root["grp_identity/prs_MobilePhone"] is None
+    assert (root["grp_status/cas_Status"], root["grp_identity/prs_Gender"],
+            root["grp_case/interview_province"]) == ("Closed", "Female", "01")
+    assert b"<cas_Status>Closed</cas_Status>" in after["xml"][0] and b"<prs_Gender>Female</prs_Gender>" in after["xml"][0]
+    files = {name: blob for (_v, name), blob in after["files"].items()}
+    assert files == {"passport.jpg": None} and before["files"] != after["files"]
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.apply"))
+    assert (event.resource, event.address) == ("forms", "cli")
+    assert event.details == {"forms": {"case_intake": {"days": 30, "records": 1, "fields": answered, "files": 1}}}
+
+
+def test_what_the_api_serves_after_retention_holds_no_identity(app, client, runner, db_session, intake, admin):
+    intake("uuid:served", days_ago=40)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    apply(runner, "--apply")
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{admin[0]}:{admin[1]}".encode()).decode()}
+
+    body = client.get(f"{FORM}/submissions/uuid:served", headers=auth)
+    xml = client.get(f"{FORM}/submissions/uuid:served.xml", headers=auth)
+    photo = client.get(f"{FORM}/submissions/uuid:served/attachments/passport.jpg", headers=auth)
+
+    assert body.status_code == 200 and xml.status_code == 200
+    served = body.get_data(as_text=True) + xml.get_data(as_text=True)
+    assert not [v for v in IDENTITY.values() if v in served]
+    assert body.get_json()["data"]["grp_identity/prs_Gender"] == "Female"
+    assert photo.status_code == 404
+    photo.close()
+
+
+def test_recent_and_active_cases_are_untouched(runner, db_session, intake):
+    intake("uuid:recent-closed", days_ago=5)
+    intake("uuid:old-active", status="Active", days_ago=400)
+    intake("uuid:old-referred", status="ClosedReferred", days_ago=31)
+    untouched = {i: snapshot(db_session, i) for i in ("uuid:recent-closed", "uuid:old-active")}
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+
+    output = apply(runner, "--apply")
+
+    assert "blanked 1 record(s)" in output
+    assert {i: snapshot(db_session, i) for i in untouched} == untouched
+    assert identities_in(snapshot(db_session, "uuid:old-referred")) == []
+
+
+def test_a_dry_run_reports_and_changes_nothing(runner, db_session, intake, intake_fields):
+    from ingest.redaction import sensitive_fields
+
+    intake("uuid:dry", days_ago=40)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    before = snapshot(db_session, "uuid:dry")
+
+    output = apply(runner)
+
+    answered = len(sensitive_fields(intake_fields.fields))
+    assert f"case_intake (30 days): would blank 1 record(s), {answered} field(s), 1 file(s)." in output
+    assert "Dry run: nothing was changed" in output
+    assert snapshot(db_session, "uuid:dry") == before
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.apply")) is None
+
+
+def test_a_second_run_finds_nothing_to_do(runner, db_session, intake):
+    intake("uuid:twice", days_ago=40)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    apply(runner, "--apply")
+    once = snapshot(db_session, "uuid:twice")
+
+    output = apply(runner, "--apply", "--form", "case_intake")
+
+    assert "blanked 0 record(s), 0 field(s), 0 file(s)" in output
+    assert snapshot(db_session, "uuid:twice") == once
+
+
+def test_an_edit_after_retention_is_blanked_in_its_turn(app, runner, db_session, intake):
+    intake("uuid:first", days_ago=100)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    apply(runner, "--apply")
+    engine = app.extensions["collector.engine"]
+    with engine.begin() as conn:  # as if retention had run 50 days ago
+        conn.execute(text("UPDATE submissions SET retained_at = :at"), {"at": utcnow() - timedelta(days=50)})
+    # Then the officer edited the closed case, typing the identities in again.
+    intake("uuid:edit", days_ago=0, deprecated_id="uuid:first")
+    assert "blanked 0 record(s)" in apply(runner, "--apply")
+    assert IDENTITY["first_name_latin"] in b"".join(snapshot(db_session, "uuid:first")["xml"]).decode()
+
+    with engine.begin() as conn:  # the edit, closed, has now been closed for 40 days
+        conn.execute(text("UPDATE submission_versions SET created_at = :at WHERE instance_id = 'uuid:edit'"),
+                     {"at": utcnow() - timedelta(days=40)})
+    output = apply(runner, "--apply")
+
+    assert "blanked 1 record(s)" in output
+    assert identities_in(snapshot(db_session, "uuid:first")) == []
+
+
+def test_a_form_without_a_case_status_field_is_reported(runner, published_form):
+    assert runner.invoke(["retention", "set", "--form", "sample_case", "--days", "1"]).exit_code == 0
+    output = apply(runner, "--apply")
+    assert "sample_case: no field tagged case_status" in output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["set", "--form", "sample_case"], "Give either --days N or --off"),
+    (["set", "--form", "sample_case", "--days", "3", "--off"], "Give either --days N or --off"),
+    (["set", "--form", "nope", "--days", "3"], "No form 'nope' in project 1"),
+    (["apply", "--form", "nope"], "No form 'nope' in project 1"),
+])
+def test_retention_commands_refuse_bad_arguments(runner, published_form, args, message):
+    result = runner.invoke(["retention", *args])
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_retention_off_keeps_cases(runner, db_session, intake):
+    intake("uuid:kept", days_ago=400)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    assert runner.invoke(["retention", "set", "--form", "case_intake", "--off"]).exit_code == 0
+    assert "No form has a retention period" in apply(runner, "--apply")
+    assert snapshot(db_session, "uuid:kept")["retained_at"] is None
