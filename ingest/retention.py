@@ -25,6 +25,7 @@ from ingest.access import SYSTEM
 from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
 from ingest.publishing import current_version
+from ingest.records import is_sealed
 from ingest.redaction import redact_rows, redact_xml, sensitive_files
 from ingest.tags import root_answer, tagged
 
@@ -42,6 +43,8 @@ class FormRetention:
     records: int = 0
     fields: int = 0
     files: int = 0
+    #: records old enough whose latest version is still sealed (encrypted, key not unlocked): status unknown.
+    sealed: int = 0
     #: the form's current version has no field tagged case_status, so no case of it can be seen closed.
     no_status_field: bool = False
 
@@ -107,6 +110,9 @@ def _apply_form(session: Session, form: Form, now: datetime, act: bool) -> FormR
            .order_by(Submission.id))
     for submission in session.scalars(due).all():
         latest = next(v for v in submission.versions if v.current)
+        if is_sealed(latest):
+            result.sealed += 1
+            continue
         fields = _fields_of(latest, current)
         status = root_answer(latest.rows, fields, "case_status")
         if not isinstance(status, str) or status.strip() not in CLOSED:

@@ -75,5 +75,8 @@ def retention_apply(xml_form_id, act, project_id):
             continue
         click.echo(f"{item.xml_form_id} ({item.days} days): {verb} {item.records} record(s), "
                    f"{item.fields} field(s), {item.files} file(s).")
+        if item.sealed:
+            click.secho(f"  {item.sealed} old record(s) still sealed, their status unknown: unlock the form's key "
+                        "(`collector keys unlock`) and run again.", fg="yellow")
     if not act and any(f.records for f in report.forms):
         click.echo("Dry run: nothing was changed. Run again with --apply to blank them.")

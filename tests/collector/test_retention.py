@@ -27,7 +27,7 @@ FORM = "/v1/projects/1/forms/case_intake"
 
 
 def intake_instance(fields: list[dict], instance_id: str, *, status: str = "Closed", values: dict | None = None,
-                    deprecated_id: str | None = None) -> bytes:
+                    deprecated_id: str | None = None, version: str = "2026112901") -> bytes:
     """Write a case_intake instance as Collect does, with `values` (by question name) over IDENTITY."""
     answers = {**IDENTITY, "cas_Status": status, "prs_Gender": "Female", "interview_province": "01",
                **(values or {})}
@@ -48,7 +48,7 @@ def intake_instance(fields: list[dict], instance_id: str, *, status: str = "Clos
         return "".join(out)
 
     deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
-    return (f'<?xml version="1.0" ?><data id="case_intake" version="2026112901" '
+    return (f'<?xml version="1.0" ?><data id="case_intake" version="{version}" '
             'xmlns:orx="http://openrosa.org/xforms" xmlns:jr="http://openrosa.org/javarosa">'
             f"{write('/data')}<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>").encode()
 
@@ -74,12 +74,16 @@ def intake(app, db_session, device, intake_fields):
         xml = intake_instance(intake_fields.fields, instance_id, status=status, **kwargs)
         response = post(client, device, xml, {"passport.jpg": JPEG + b"passport"})
         assert response.status_code == 201, response.data
-        moment = utcnow() - timedelta(days=days_ago)
-        with app.extensions["collector.engine"].begin() as conn:
-            conn.execute(text("UPDATE submission_versions SET created_at = :at WHERE instance_id = :id"),
-                         {"at": moment, "id": instance_id})
+        age(app, instance_id, days_ago)
 
     return send
+
+
+def age(app, instance_id: str, days: int) -> None:
+    """Make a submission version look received `days` days ago."""
+    with app.extensions["collector.engine"].begin() as conn:
+        conn.execute(text("UPDATE submission_versions SET created_at = :at WHERE instance_id = :id"),
+                     {"at": utcnow() - timedelta(days=days), "id": instance_id})
 
 
 def snapshot(db_session, instance_id: str) -> dict:
@@ -242,3 +246,70 @@ def test_retention_off_keeps_cases(runner, db_session, intake):
     assert runner.invoke(["retention", "set", "--form", "case_intake", "--off"]).exit_code == 0
     assert "No form has a retention period" in apply(runner, "--apply")
     assert snapshot(db_session, "uuid:kept")["retained_at"] is None
+
+
+# --- encrypted forms ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def sealed_intake(app, client, runner, device, intake, intake_fields, tmp_path):
+    """Give case_intake a key; return (send a sealed case, unlock the form)."""
+    import re
+
+    from tests.collector.test_encrypted_forms import send
+    from tests.collector.test_openrosa import base
+    from tests.encrypt import encrypt_submission
+
+    app.config.update(KEY_KDF_FAST=True, VALIDATE_FORMS=False)
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_text("a passphrase only the tests know\n", encoding="utf-8")
+    result = runner.invoke(["keys", "create", "--form", "case_intake", "--passphrase-file", str(passphrase)])
+    assert result.exit_code == 0, result.output
+    xform = client.get(f"{base(device)}/forms/case_intake.xml").data.decode()
+    public_key = re.search(r'base64RsaPublicKey="([^"]+)"', xform).group(1)
+    version = re.search(r'<data [^>]*\bversion="([^"]+)"', xform).group(1)
+
+    def send_sealed(instance_id: str, days_ago: int) -> None:
+        xml = intake_instance(intake_fields.fields, instance_id, version=version)
+        sealed = encrypt_submission(public_key, xml, {"passport.jpg": JPEG + b"passport"})
+        response = send(client, device, sealed.manifest, sealed.files)
+        assert response.status_code == 201, response.data
+        age(app, instance_id, days_ago)
+
+    def unlock() -> None:
+        result = runner.invoke(["keys", "unlock", "--form", "case_intake", "--passphrase-file", str(passphrase)])
+        assert result.exit_code == 0, result.output
+
+    return send_sealed, unlock
+
+
+def test_a_sealed_old_record_is_reported_and_left_alone(runner, db_session, sealed_intake):
+    send_sealed, _unlock = sealed_intake
+    send_sealed("uuid:sealed", days_ago=40)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    before = snapshot(db_session, "uuid:sealed")
+
+    output = apply(runner, "--apply")
+
+    assert "blanked 0 record(s)" in output and "1 old record(s) still sealed" in output
+    assert snapshot(db_session, "uuid:sealed") == before
+
+
+def test_an_unlocked_record_loses_its_identities_and_its_encrypted_copies(runner, db_session, sealed_intake):
+    send_sealed, unlock = sealed_intake
+    send_sealed("uuid:unlocked", days_ago=40)
+    unlock()
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    manifest = snapshot(db_session, "uuid:unlocked")["xml"]
+    version = db_session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == "uuid:unlocked"))
+    assert IDENTITY["first_name_latin"].encode() in version.plain_xml
+
+    output = apply(runner, "--apply")
+
+    assert "blanked 1 record(s)" in output and "3 file(s)" in output  # passport.jpg, its .enc, submission.xml.enc
+    after = snapshot(db_session, "uuid:unlocked")
+    assert after["xml"] == manifest  # the manifest holds no data and stays as received
+    assert set(after["files"].values()) == {None}
+    version = db_session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == "uuid:unlocked"))
+    plain = version.plain_xml.decode()
+    assert not [v for k, v in IDENTITY.items() if k != "document_photo" and v in plain]
+    assert "<cas_Status>Closed</cas_Status>" in plain and identities_in(after) == []
