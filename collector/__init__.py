@@ -7,7 +7,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response, g, request
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_bodies(app)
     configure_database(app)
     configure_blueprints(app)
+    configure_responses(app)
     return app
 
 
@@ -100,3 +101,30 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(openrosa.bp, url_prefix="/v1")
     app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")
     api.init_app(app)
+
+
+#: Headers every answer carries. The server serves no pages, so the policy allows nothing to load or frame it.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def configure_responses(app: Flask) -> None:
+    """Add the security headers, a cache policy and Retry-After to every response, errors included."""
+
+    @app.after_request
+    def secure_response(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Cache-Control" not in response.headers:
+            # Forms and media carry an ETag: Collect may keep them and ask again (304). Everything else is
+            # personal or a secret (records, tokens, QR codes) and must not stay in any cache.
+            response.headers["Cache-Control"] = "private, no-cache" if response.headers.get("ETag") else "no-store"
+        if response.status_code == 429 and g.get("retry_after"):
+            response.headers["Retry-After"] = str(g.retry_after)
+        return response

@@ -4,14 +4,17 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import ipaddress
 from dataclasses import dataclass
+from datetime import timedelta
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 
 from collector.db import get_session
 from ingest import audit, scope
 from ingest.access import Caller, device_caller, user_caller
-from ingest.accounts import authenticate, device_for_token, user_for_bearer
+from ingest.accounts import (account_key, authenticate, device_for_token, note_sign_in_failure, sign_in_wait,
+                             user_for_bearer)
 from ingest.models import Device, User
 
 
@@ -41,7 +44,12 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 def current_actor() -> Actor:
     """Authenticate the request once and cache the result.
 
-    :raise 401: no credentials, or a wrong password.  :raise 403: unknown or revoked device token.
+    Bearer tokens (sessions and API tokens) are accepted over plain HTTP, as ODK Central does: they expire
+    or can be revoked, whereas a password sent in the clear is lost for good.
+
+    :raise 401: no credentials, a wrong password, or an unknown, expired or revoked bearer token.
+    :raise 403: unknown or revoked device token; a password over plain HTTP from another machine.
+    :raise 429: too many failed sign-ins for the account or from the address (see sign_in).
     """
     if "actor" in g:
         return g.actor
@@ -59,19 +67,76 @@ def current_actor() -> Actor:
         if scheme == "bearer":
             user = user_for_bearer(session, header.split(" ", 1)[1].strip() if " " in header else "")
             if user is None:
-                abort(401, "The session token is unknown or expired. Sign in again.")
+                abort(401, "The session or API token is unknown, expired or revoked. Sign in again.")
+            if session.dirty:
+                session.commit()  # an API token's last use; views that only read never commit
             actor = Actor(user=user)
         elif scheme == "basic":
+            require_https_for_passwords()
             creds = _basic_credentials(header)
-            user = authenticate(session, *creds) if creds else None
-            if user is None:
+            if creds is None:
                 abort(401, "The email or password is wrong.")
-            actor = Actor(user=user)
+            # Successful Basic sign-ins are not audited: every request of a tool would be.
+            actor = Actor(user=sign_in(*creds))
     if actor is None:
         abort(401)
     g.actor = actor
     scope.use(session, actor.caller)
     return actor
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def require_https_for_passwords() -> None:
+    """Refuse a password sent over plain HTTP, unless it comes from this machine (as ODK Central does).
+
+    The scheme is the one the trusted proxy saw (X-Forwarded-Proto, applied by ProxyFix).
+
+    :raise 403: plain HTTP from another address.
+    """
+    if request.scheme != "https" and not _loopback(request.remote_addr):
+        abort(403, "Passwords are accepted over https only: use this server's https:// address "
+                   "(device links keep working over http).")
+
+
+def sign_in(email: str, password: str):
+    """Return the active user with this email and password, within the sign-in rate limit.
+
+    The limit is checked before any password is hashed. A failure is recorded, audited and committed
+    before the request is refused, so it counts even though the request then fails.
+
+    :raise 429: SIGNIN_MAX_FAILURES failures for this account or from this address within
+        SIGNIN_WINDOW_MINUTES (`g.retry_after` holds the seconds to wait, sent as Retry-After).
+    :raise 401: wrong email or password, or a disabled user.
+    """
+    session = get_session()
+    limit = int(current_app.config["SIGNIN_MAX_FAILURES"])
+    window = timedelta(minutes=float(current_app.config["SIGNIN_WINDOW_MINUTES"]))
+    account, address = account_key(email), request.remote_addr or ""
+    wait = sign_in_wait(session, account, address, limit, window)
+    if wait:
+        g.retry_after = wait
+        abort(429, f"Too many failed sign-ins. Try again in {max(1, round(wait / 60))} minute(s).")
+    user = authenticate(session, email, password)
+    if user is None:
+        note_sign_in_failure(session, account, address, window)
+        # The account hash, never the email: the log must not become a list of who was tried.
+        resource = f"account:{account[:16]}"
+        audit.record(session, "session.failed", resource, address=address)
+        wait = sign_in_wait(session, account, address, limit, window)
+        if wait:
+            # Logged once, when the limit is reached; the 429s that follow are not (a flood would fill the log).
+            audit.record(session, "session.limited", resource, address=address, retryAfter=wait)
+        session.commit()
+        abort(401, "The email or password is wrong.")
+    return user
 
 
 def pop_device_token(_endpoint, values) -> None:

@@ -20,6 +20,10 @@ PUBLIC_URL = "http://127.0.0.1:8080"
 PROJECT_NAME = "Lao PDR trafficking cases"
 #: Hours a bearer token from POST /v1/sessions stays valid.
 SESSION_HOURS = 24
+#: Failed sign-ins for one account, or from one address, after which passwords are refused (429) for a while.
+SIGNIN_MAX_FAILURES = 10
+#: Minutes over which failed sign-ins are counted; a refused caller may try again once failures leave it.
+SIGNIN_WINDOW_MINUTES = 15
 #: Reverse-proxy hops whose X-Forwarded-Proto/-Host/-For/-Prefix headers are trusted (0: none).
 PROXY_HOPS = 1
 #: Secret for signing; set it in production (instance config file or COLLECTOR_SECRET_KEY).

@@ -1,22 +1,25 @@
-"""Web users, their sessions, and devices (app users) with their tokens."""
+"""Web users, their sessions and API tokens, the sign-in rate limit, and devices (app users) with their tokens."""
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict
-from ingest.models import Device, Form, User, UserProvince, UserSession
+from ingest.models import ApiToken, Device, Form, SignInFailure, User, UserProvince, UserSession
 
 #: Shortest password accepted for a web user.
 MIN_PASSWORD_LENGTH = 10
+#: How often an API token's last use is written down (a read request then costs no write).
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown keeps the timing the same as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -112,11 +115,22 @@ def open_session(session: Session, user: User, lifetime: timedelta = timedelta(h
 
 
 def user_for_bearer(session: Session, token: str) -> User | None:
-    """Return the user of a live bearer token, or None."""
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
-    if row is None or _aware(row.expires_at) <= utcnow() or row.user.disabled_at is not None:
+    """Return the active user of a live session token or API token, or None.
+
+    An API token's `last_used_at` is updated at most once a minute; the caller commits it.
+    """
+    digest = _token_hash(token)
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
+    if row is not None:
+        user = row.user if _aware(row.expires_at) > utcnow() else None
+        return user if user is not None and user.disabled_at is None else None
+    api = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if api is None or not token_live(api) or api.user.disabled_at is not None:
         return None
-    return row.user
+    if api.last_used_at is None or utcnow() - _aware(api.last_used_at) >= TOKEN_USE_PRECISION:
+        begin_write(session)
+        api.last_used_at = utcnow()
+    return api.user
 
 
 def close_session(session: Session, token: str) -> bool:
@@ -126,6 +140,79 @@ def close_session(session: Session, token: str) -> bool:
     if row is not None:
         session.delete(row)
     return row is not None
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable a user (their sessions end at once, their API tokens are refused) or enable them again."""
+    begin_write(session)
+    if disabled and user.disabled_at is None:
+        user.disabled_at = utcnow()
+        session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    elif not disabled:
+        user.disabled_at = None
+    session.flush()
+
+
+def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None) -> tuple[str, ApiToken]:
+    """Make a named API token acting as `user`; return the token (shown once) and its row (which keeps its hash).
+
+    :raise BadSubmission: no name, or a lifetime that is not a whole number of days from 1 to 3650.
+    """
+    begin_write(session)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise BadSubmission("An API token needs a name of 1 to 200 characters (say which tool uses it).")
+    if expires_days is not None and not (isinstance(expires_days, int) and 1 <= expires_days <= 3650):
+        raise BadSubmission("An API token expires after 1 to 3650 days; leave the lifetime out for no expiry.")
+    token = secrets.token_urlsafe(48)
+    row = ApiToken(name=name, token_hash=_token_hash(token), user_id=user.id,
+                   expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def token_live(row: ApiToken) -> bool:
+    """Say whether an API token is neither revoked nor expired (its user may still be disabled)."""
+    return row.revoked_at is None and (row.expires_at is None or _aware(row.expires_at) > utcnow())
+
+
+def revoke_api_token(session: Session, row: ApiToken) -> None:
+    """Revoke an API token; its next request is refused (401)."""
+    begin_write(session)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    session.flush()
+
+
+def account_key(email: str) -> str:
+    """Return the sha256 of a lower-cased email: failures are counted per account without storing who was tried."""
+    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
+
+
+def sign_in_wait(session: Session, account: str, address: str, limit: int, window: timedelta) -> int:
+    """Return how many seconds must pass before a password may be tried for `account` from `address` (0: now).
+
+    Each of the two is blocked while `limit` failures lie inside `window`, until the `limit`-th newest of
+    them leaves it. This runs before any password is hashed, so guessing costs the server two indexed reads.
+    """
+    now = utcnow()
+    wait = 0
+    for column, value in ((SignInFailure.account, account), (SignInFailure.address, address)):
+        at = session.scalar(select(SignInFailure.at).where(column == value, SignInFailure.at > now - window)
+                            .order_by(SignInFailure.at.desc()).offset(limit - 1).limit(1))
+        if at is not None:
+            wait = max(wait, math.ceil((_aware(at) + window - now).total_seconds()))
+    return wait
+
+
+def note_sign_in_failure(session: Session, account: str, address: str, window: timedelta) -> None:
+    """Record a failed sign-in, and forget the failures that have left the window (the caller commits)."""
+    begin_write(session)
+    now = utcnow()
+    session.execute(delete(SignInFailure).where(SignInFailure.at <= now - window))
+    session.add(SignInFailure(at=now, account=account, address=address[:64]))
+    session.flush()
 
 
 def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from collector.api import app_users, audits, drafts, handbook, projects, sessions, submissions
+from collector.api import app_users, audits, drafts, handbook, projects, sessions, submissions, tokens, users
 
-BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp, audits.bp)
+BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp, users.bp, tokens.bp,
+              audits.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -7,10 +7,10 @@ from flask import abort, current_app, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from collector.api.common import api_blueprint, json_body
-from collector.auth import current_actor, roles_required
+from collector.auth import audit_request, current_actor, require_https_for_passwords, roles_required, sign_in
 from collector.db import get_session
 from ingest import audit
-from ingest.accounts import authenticate, close_session, open_session
+from ingest.accounts import close_session, open_session
 from ingest.records import iso
 
 bp = api_blueprint("sessions", __name__)
@@ -25,17 +25,17 @@ class SessionSchema(Schema):
 
 @bp.post("/sessions")
 def create_session():
-    """Exchange an email and password for a bearer token.
+    """Exchange an email and password for a bearer token (rate limited like Basic auth, audited).
 
-    :raise 401: wrong email or password.
+    :raise 401: wrong email or password.  :raise 403: over plain HTTP from another machine.
+    :raise 429: too many failed sign-ins for the account or from the address.
     """
+    require_https_for_passwords()
     body = SessionSchema().load(json_body())
     session = get_session()
-    user = authenticate(session, body["email"], body["password"])
-    if user is None:
-        abort(401, "The email or password is wrong.")
+    user = sign_in(body["email"], body["password"])
     token, row = open_session(session, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])))
-    audit.record(session, "session.create", f"user:{user.id}", user_id=user.id)
+    audit.record(session, "session.create", f"user:{user.id}", user_id=user.id, address=request.remote_addr)
     session.commit()
     return jsonify({"token": token, "createdAt": iso(row.created_at), "expiresAt": iso(row.expires_at)})
 
@@ -43,16 +43,17 @@ def create_session():
 @bp.delete("/sessions/current")
 @roles_required()
 def delete_session():
-    """Sign out: revoke the bearer token this request carries.
+    """Sign out: revoke the bearer session token this request carries.
 
-    :raise 400: the request was not made with a bearer token.
+    :raise 400: the request was not made with a session token (Basic auth, or an API token).
     """
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         abort(400, "Only a bearer session can be signed out.")
     session = get_session()
-    close_session(session, header.split(" ", 1)[1].strip())
-    audit.record(session, "session.delete", f"user:{current_actor().user.id}", user_id=current_actor().user.id)
+    if not close_session(session, header.split(" ", 1)[1].strip()):
+        abort(400, "This is an API token, not a session: an administrator revokes it (collector tokens revoke).")
+    audit_request("session.delete", f"user:{current_actor().user.id}")
     session.commit()
     return jsonify({"success": True})
 

@@ -6,12 +6,14 @@ import sys
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from collector.cli.base import fail, main
 from collector.db import get_session
 from ingest import audit
 from ingest.access import ROLES
 from ingest.errors import IngestError
+from ingest.models import User
 
 
 @main.group()
@@ -41,8 +43,77 @@ def users_create(email, role, provinces, password_file):
     session = get_session()
     try:
         user = create_user(session, email, password, role, provinces=provinces)
-        audit.record(session, "user.create", f"user:{user.id}", role=role, provinces=user.provinces)
+        audit.record(session, "user.create", f"user:{user.id}", address="cli", role=role, provinces=user.provinces)
         session.commit()
     except IngestError as exc:
         fail(exc.message)
     click.echo(f"Created {role} {user.email} (id {user.id}).")
+
+
+def find_user(session, email: str) -> User:
+    """Return the user with this email (disabled or not); exit with status 1 when there is none."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        fail(f"No user with the email {email}.")
+    return user
+
+
+@users.command("list")
+@with_appcontext
+def users_list():
+    """List web users: id, email, role, provinces, and whether access is disabled."""
+    for user in get_session().scalars(select(User).order_by(User.id)):
+        provinces = ",".join(user.provinces) or "-"
+        state = f"disabled {user.disabled_at:%Y-%m-%d}" if user.disabled_at else "active"
+        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{provinces}\t{state}")
+
+
+@users.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+@click.option("--province", "provinces", multiple=True,
+              help="Two-digit province code a provincial officer works in (repeatable); replaces the old ones.")
+@with_appcontext
+def users_set_role(email, role, provinces):
+    """Give a user a role and provinces, replacing the old ones (audited)."""
+    from ingest.accounts import set_role
+
+    session = get_session()
+    user = find_user(session, email)
+    try:
+        set_role(session, user, role, provinces)
+    except IngestError as exc:
+        fail(exc.message)
+    audit.record(session, "user.update", f"user:{user.id}", address="cli", role=role, provinces=user.provinces)
+    session.commit()
+    click.echo(f"{user.email} is now {role}" + (f" in {', '.join(user.provinces)}." if user.provinces else "."))
+
+
+def _set_access(email: str, disabled: bool) -> None:
+    from ingest.accounts import set_disabled
+
+    session = get_session()
+    user = find_user(session, email)
+    if (user.disabled_at is not None) == disabled:
+        click.echo(f"{user.email} is already {'disabled' if disabled else 'enabled'}.")
+        return
+    set_disabled(session, user, disabled)
+    audit.record(session, "user.update", f"user:{user.id}", address="cli", disabled=disabled)
+    session.commit()
+    click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.email}.")
+
+
+@users.command("disable")
+@click.argument("email")
+@with_appcontext
+def users_disable(email):
+    """Disable a user: their sessions end and their API tokens are refused from the next request on."""
+    _set_access(email, True)
+
+
+@users.command("enable")
+@click.argument("email")
+@with_appcontext
+def users_enable(email):
+    """Let a disabled user sign in again (their unrevoked API tokens work again too)."""
+    _set_access(email, False)
