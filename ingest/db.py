@@ -56,6 +56,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     # talks to the database, never while a body arrives.
     kwargs.setdefault("pool_size", 16)
     kwargs.setdefault("max_overflow", 4)
+    # Query parameters are submitted values: never let them reach a log, whatever an operator's log level.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         _private_file(engine.url.database)

@@ -1,7 +1,7 @@
 """Describe stored submissions as JSON-ready dicts, shaped like ODK Central's, for the API and the CLI."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +14,11 @@ from ingest.redaction import hides_identities, redact_rows, redact_xml, sensitiv
 
 def iso(moment: datetime | None) -> str | None:
     """Format a moment as Central does: ISO 8601 with a Z for UTC."""
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; every stored moment is UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def current_of(submission: Submission) -> SubmissionVersion:
