@@ -59,3 +59,15 @@ def act_as(session, email: str | None):
         fail(f"No active user with the email {email}.")
     scope.use(session, user_caller(user))
     return user
+
+
+def find_form(session, project_id: int, xml_form_id: str):
+    """Return a project's form by its form ID; exit with status 1 naming it when there is none."""
+    from sqlalchemy import select
+
+    from ingest.models import Form
+
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        fail(f"No form '{xml_form_id}' in project {project_id}.")
+    return form

@@ -11,9 +11,8 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from collector.cli.base import fail, main, print_problems
+from collector.cli.base import fail, find_form, main, print_problems
 from collector.db import get_session, get_store
 from ingest import audit
 from ingest.crypto import DEFAULT_KDF, Argon2Parameters, WrongPassphrase
@@ -48,15 +47,6 @@ def _passphrase(path: Path | None, *, confirm: bool) -> str:
     return lines[0]
 
 
-def _form(session, project_id: int, xml_form_id: str):
-    from ingest.models import Form
-
-    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
-    if form is None:
-        fail(f"No form '{xml_form_id}' in project {project_id}.")
-    return form
-
-
 @keys.command("create")
 @_form_option
 @_project_option
@@ -72,7 +62,7 @@ def keys_create(xml_form_id, project_id, passphrase_file):
     from ingest.sealed import create_key
 
     session = get_session()
-    form = _form(session, project_id, xml_form_id)
+    form = find_form(session, project_id, xml_form_id)
     passphrase = _passphrase(passphrase_file, confirm=True)
     kdf = FAST_KDF if current_app.config["KEY_KDF_FAST"] else DEFAULT_KDF
     try:
@@ -109,7 +99,7 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
 
     session = get_session()
     scope.use(session, SYSTEM)
-    form = _form(session, project_id, xml_form_id)
+    form = find_form(session, project_id, xml_form_id)
     passphrase = _passphrase(passphrase_file, confirm=False)
     try:
         private_keys = unlock_keys(session, form, passphrase)

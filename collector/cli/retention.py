@@ -3,24 +3,14 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from collector.cli.base import fail, main
+from collector.cli.base import fail, find_form, main
 from collector.db import get_session
 
 
 @main.group()
 def retention():
     """Blank the identities of cases closed for longer than their form's retention period."""
-
-
-def _form(session, project_id: int, xml_form_id: str):
-    from ingest.models import Form
-
-    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
-    if form is None:
-        fail(f"No form '{xml_form_id}' in project {project_id}.")
-    return form
 
 
 @retention.command("set")
@@ -37,7 +27,7 @@ def retention_set(xml_form_id, days, off, project_id):
     if (days is None) == (not off):
         fail("Give either --days N or --off.")
     session = get_session()
-    form = _form(session, project_id, xml_form_id)
+    form = find_form(session, project_id, xml_form_id)
     set_retention(session, form, None if off else days, address="cli")
     session.commit()
     click.echo(f"{xml_form_id}: closed cases are kept for ever." if off else
@@ -59,7 +49,7 @@ def retention_apply(xml_form_id, act, project_id):
     from ingest.retention import apply_retention
 
     session = get_session()
-    form = _form(session, project_id, xml_form_id) if xml_form_id else None
+    form = find_form(session, project_id, xml_form_id) if xml_form_id else None
     report = apply_retention(session, form=form, act=act, address="cli")
     if act:
         session.commit()

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from collector.cli.base import act_as, as_option, fail, main
+from collector.cli.base import act_as, as_option, fail, find_form, main
 from collector.db import get_session
 from ingest import audit
 from ingest.access import RIGHTS
@@ -27,16 +27,13 @@ def submissions():
 def submissions_list(xml_form_id, project_id, as_email):
     """Print a form's submissions with their normalised values, one JSON object a line."""
     from ingest.records import submission_json
-    from ingest.models import Form
     from ingest.queries import submissions_of
 
     session = get_session()
     user = act_as(session, as_email)
     if user is not None and "records" not in RIGHTS[user.role]:
         fail(f"A {user.role} may not read records.")
-    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
-    if form is None:
-        fail(f"No form '{xml_form_id}' in project {project_id}.")
+    form = find_form(session, project_id, xml_form_id)
     count = 0
     for sub in session.scalars(submissions_of(form)):
         click.echo(json.dumps(submission_json(session, sub), ensure_ascii=False))
