@@ -1,6 +1,6 @@
 """The one place that decides which records a query may see: province scope, consent, drafts.
 
-Every ORM query on submissions, their versions, files and rows that runs in a *guarded* session passes
+Every ORM query on submissions, their versions, files, rows and comments that runs in a *guarded* session passes
 through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or refuses the query when
 no caller was named. Web requests always use guarded sessions (collector.db), so a view that forgets to
 say whom it reads for fails loudly instead of reading everything. Code that works for the server itself
@@ -18,11 +18,11 @@ from sqlalchemy import event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from ingest.access import SYSTEM, Caller
-from ingest.models import Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
+from ingest.models import Submission, SubmissionAttachment, SubmissionComment, SubmissionRow, SubmissionVersion
 
 #: session.info keys.
 _CALLER, _GUARDED = "scope.caller", "scope.guarded"
-_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow)
+_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment)
 
 
 class ScopeMissing(RuntimeError):
@@ -116,6 +116,8 @@ def _criteria(caller: Caller) -> tuple:
                              via_version(SubmissionAttachment.__table__.c.submission_version_id),
                              propagate_to_loaders=False),
         with_loader_criteria(SubmissionRow, via_version(SubmissionRow.__table__.c.submission_version_id),
+                             propagate_to_loaders=False),
+        with_loader_criteria(SubmissionComment, via_submission(SubmissionComment.__table__.c.submission_id),
                              propagate_to_loaders=False),
     )
 
