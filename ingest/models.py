@@ -1,10 +1,10 @@
 """SQLAlchemy models of the central database."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text,
+    Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -221,6 +221,8 @@ class Submission(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_state: Mapped[str | None] = mapped_column(String(20))
+    #: the answer tagged case_code: which case of the register (ingest.cases) this record belongs to.
+    case_code: Mapped[str | None] = mapped_column(String(64), index=True)
     #: province the record belongs to (field tagged scope_province, else the device's): the scope of reads.
     province_code: Mapped[str | None] = mapped_column(String(2), index=True)
     #: the field tagged consent_sharing answered no: only the province's officers and administrators see it.
@@ -352,3 +354,39 @@ class SubmissionComment(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Case(Base):
+    """One case of the register: what the ministry forms' records of one case code say, in typed columns.
+
+    Rebuilt from the records (ingest.cases.rebuild_case) whenever one of them is stored, edited, deleted or
+    replayed; statistics read this table and never parse XML. Found by the forms' tags, never field names.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("project_id", "case_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    case_code: Mapped[str] = mapped_column(String(64))
+    province_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    district_code: Mapped[str | None] = mapped_column(String(4))
+    first_screening_date: Mapped[date | None] = mapped_column(Date, index=True)
+    intake_date: Mapped[date | None] = mapped_column(Date)
+    last_followup_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: CTDC age band as the forms calculate it.
+    age_band: Mapped[str | None] = mapped_column(String(20))
+    #: ISO 3166 alpha-2 codes, space-separated (`XX` replaced by the follow-up answer).
+    citizenship: Mapped[str | None] = mapped_column(String(100))
+    #: HTCDS value names, space-separated.
+    exploitation_types: Mapped[str | None] = mapped_column(String(500))
+    country_of_exploitation: Mapped[str | None] = mapped_column(String(2))
+    trafficking_status: Mapped[str | None] = mapped_column(String(40))
+    case_status: Mapped[str | None] = mapped_column(String(40))
+    #: the latest answer tagged consent_sharing (None: never asked).
+    consent_sharing: Mapped[bool | None] = mapped_column(Boolean)
+    #: how many live records make up the case, and of which forms ("screening case_intake ...", in order).
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    forms: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

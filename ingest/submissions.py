@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest import scope, sealed
+from ingest.cases import case_code_of, rebuild_case
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
@@ -208,6 +209,7 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
                       device_ident=(device_ident or None) and device_ident[:255],
                       user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None,
                       province=province, withheld=consent_withheld(rows, form_version.fields), editor=editor,
+                      case_code=case_code_of(rows, form_version.fields), project_id=project_id,
                       encrypted=encrypted)
     try:
         if session.get_bind().dialect.name == "sqlite":
@@ -257,6 +259,8 @@ class _NewVersion:
     province: str | None
     withheld: bool
     editor: Caller
+    case_code: str | None
+    project_id: int
     encrypted: bool = False
 
 
@@ -279,22 +283,24 @@ def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes
 def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
     """Insert the submission (or the edit), its version, expected files and normalised rows; return (id, files)."""
     carried: dict[str, int | None] = {}
+    old_case_code = None
     now = utcnow()
     if new.deprecated_id:
         old = session.execute(select(SubmissionVersion.id, SubmissionVersion.submission_id, SubmissionVersion.current,
                                      Submission.deleted_at, Submission.device_id, Submission.province_code,
-                                     Submission.consent_withheld, Submission.draft)
+                                     Submission.consent_withheld, Submission.draft, Submission.case_code)
                               .join(Submission, Submission.id == SubmissionVersion.submission_id)
                               .where(SubmissionVersion.form_id == new.form_id,
                                      SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
         if old is None:
             raise NotFound("The record this edit replaces is not on the server.")
         _check_editor(new.editor, old)
+        old_case_code = old.case_code
         if not old.current or old.deleted_at is not None:
             raise Conflict("The record this edit replaces was already replaced by another edit.")
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
         session.execute(update(Submission).where(Submission.id == old.submission_id).values(
-            updated_at=now, province_code=new.province, consent_withheld=new.withheld))
+            updated_at=now, province_code=new.province, consent_withheld=new.withheld, case_code=new.case_code))
         submission_id = old.submission_id
         # Files an edit does not send again are carried over from the version it replaces.
         carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
@@ -303,7 +309,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         submission_id = session.scalar(insert(Submission.__table__).values(
             form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
             user_id=new.user_id, province_code=new.province, consent_withheld=new.withheld,
-            created_at=now).returning(Submission.__table__.c.id))
+            case_code=new.case_code, created_at=now).returning(Submission.__table__.c.id))
     version_id = session.scalar(insert(SubmissionVersion.__table__).values(
         submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
         form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
@@ -316,6 +322,10 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
             {"submission_version_id": version_id, "name": name, "blob_id": blobs.get(name, carried.get(name)),
              "received_at": now if blobs.get(name, carried.get(name)) else None} for name in sorted(expected)])
     _insert_rows(session, version_id, rows)
+    if not new.draft:
+        rebuild_case(session, new.project_id, new.case_code)
+        if old_case_code != new.case_code:
+            rebuild_case(session, new.project_id, old_case_code)  # an edit moved the record to another case
     added = sum(1 for name, blob in blobs.items() if blob != carried.get(name))
     return version_id, added
 
@@ -407,5 +417,11 @@ def replay(session: Session, version: SubmissionVersion) -> int:
             device = session.get(Device, submission.device_id) if submission.device_id else None
             submission.province_code = record_province(rows, fields, device.province_code if device else None)
             submission.consent_withheld = consent_withheld(rows, fields)
+            old_code, submission.case_code = submission.case_code, case_code_of(rows, fields)
+            session.flush()
+            if not submission.draft:
+                project_id = session.get(Form, submission.form_id).project_id
+                for code in {old_code, submission.case_code}:
+                    rebuild_case(session, project_id, code)
         return session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).count()
 

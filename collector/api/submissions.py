@@ -9,6 +9,7 @@ from collector.bodies import read_limited
 from collector.db import get_session, get_store
 from ingest import scope
 from ingest.access import SYSTEM
+from ingest.cases import rebuild_case
 from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
 from ingest.queries import submissions_of
@@ -155,9 +156,12 @@ def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
 
     :raise 404: no such form or submission.
     """
-    begin_write(get_session())
+    session = get_session()
+    begin_write(session)
     found = _submission(get_form(project_id, xml_form_id), instance_id)
     found.deleted_at = utcnow()
+    session.flush()
+    rebuild_case(session, project_id, found.case_code)  # the case register forgets the deleted record
     _audit("submission.delete", found)
     return jsonify({"success": True})
 

@@ -1,0 +1,129 @@
+"""The case register: one typed row per case code, rebuilt from the records that carry that code.
+
+Records of the ministry's forms (screening -> intake -> referrals -> follow-ups) are joined by the answer
+tagged `case_code`; every value is found by its XLSForm tag (ingest.tags), never by field name, so a
+trainer's renamed question with the same tag keeps working. A case is rebuilt from its live records, in
+full, whenever one of them is stored, edited, deleted or replayed: the register never drifts from them.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ingest import scope
+from ingest.access import SYSTEM
+from ingest.db import insert_ignore, utcnow
+from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
+from ingest.normalise import Row
+from ingest.tags import root_answer
+
+#: Longest case code kept; a longer answer is not a case code.
+MAX_CASE_CODE = 64
+#: Form IDs whose event date gives the case's screening, intake and follow-up dates.
+SCREENING, INTAKE, FOLLOWUP = "screening", "case_intake", "followup"
+#: Profile answers: (case column, tag, tag of the "other country" follow-up that replaces `XX`).
+PROFILE = (
+    ("province_code", "scope_province", None),
+    ("district_code", "scope_district", None),
+    ("gender", "gender", None),
+    ("age_band", "age_band", None),
+    ("citizenship", "citizenship", "citizenship_other"),
+    ("exploitation_types", "exploitation_type", None),
+    ("country_of_exploitation", "country_of_exploitation", "country_of_exploitation_other"),
+    ("trafficking_status", "trafficking_status", None),
+)
+_LENGTHS = {name: Case.__table__.c[name].type.length for name, _tag, _other in PROFILE}
+
+
+def case_code_of(rows: list[Row], fields: list[dict]) -> str | None:
+    """Return the record's case code (the answer tagged case_code), or None."""
+    answer = root_answer(rows, fields, "case_code")
+    if not isinstance(answer, str) or not answer.strip() or len(answer.strip()) > MAX_CASE_CODE:
+        return None
+    return answer.strip()
+
+
+def _text(value) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    return " ".join(str(v) for v in value) if isinstance(value, list) else str(value).strip() or None
+
+
+def _answer(data: dict, fields: list[dict], tag: str, other_tag: str | None) -> str | None:
+    """Return a tagged answer as text (lists space-joined), with `XX` replaced by the other-country answer."""
+    rows = [Row(path="", position=1, parent=None, data=data)]
+    value = _text(root_answer(rows, fields, tag))
+    if value is not None and other_tag is not None and "XX" in value.split():
+        other = _text(root_answer(rows, fields, other_tag))
+        if other:
+            value = " ".join(other if code == "XX" else code for code in value.split())
+    return value
+
+
+def _day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def rebuild_case(session: Session, project_id: int, case_code: str | None) -> None:
+    """Recompute one case of the register from its live records (delete it when none is left).
+
+    Runs in the caller's transaction. The case row is locked first, so two records of one case stored at
+    once rebuild one after the other and the second sees the first.
+    """
+    if not case_code:
+        return
+    with scope.acting_as(session, SYSTEM):
+        session.execute(insert_ignore(session, Case.__table__).values(
+            project_id=project_id, case_code=case_code, records=0, forms="", updated_at=utcnow()))
+        session.execute(select(Case.id).where(Case.project_id == project_id, Case.case_code == case_code)
+                        .with_for_update())
+        records = session.execute(
+            select(Form.xml_form_id, FormVersion.fields, SubmissionRow.data, Submission.created_at)
+            .join(Submission, Submission.form_id == Form.id)
+            .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
+                  & SubmissionVersion.current.is_(True))
+            .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
+            .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
+                  & SubmissionRow.parent_id.is_(None))
+            .where(Form.project_id == project_id, Submission.case_code == case_code,
+                   Submission.deleted_at.is_(None), Submission.draft.is_(False))).all()
+        where = (Case.project_id == project_id) & (Case.case_code == case_code)
+        if not records:
+            session.execute(delete(Case).where(where))
+            return
+        session.execute(update(Case).where(where).values(**_summary(records), updated_at=utcnow()))
+
+
+def _summary(records) -> dict:
+    """Fold a case's records into the register's columns."""
+    dated = []
+    for form_id, fields, data, created_at in records:
+        event = _day(_answer(data, fields or [], "event_date", None)) or created_at.date()
+        dated.append((event, form_id, fields or [], data))
+    dated.sort(key=lambda r: (r[0], r[1]))
+    values: dict = {column: None for column, _tag, _other in PROFILE}
+    values.update(records=len(dated), forms=" ".join(r[1] for r in dated)[:500], case_status=None,
+                  consent_sharing=None)
+    # Profile answers: the intake interview's word counts over the screening's; otherwise the latest.
+    for event, form_id, fields, data in sorted(dated, key=lambda r: (r[1] == INTAKE, r[0])):
+        for column, tag, other in PROFILE:
+            answer = _answer(data, fields, tag, other)
+            if answer is not None:
+                values[column] = answer[:_LENGTHS[column]]
+    for event, form_id, fields, data in dated:
+        status = _answer(data, fields, "case_status", None)
+        if status is not None:
+            values["case_status"] = status[:40]
+        consent = _answer(data, fields, "consent_sharing", None)
+        if consent in ("yes", "no"):
+            values["consent_sharing"] = consent == "yes"
+    days = {form: sorted(r[0] for r in dated if r[1] == form) for form in (SCREENING, INTAKE, FOLLOWUP)}
+    values["first_screening_date"] = days[SCREENING][0] if days[SCREENING] else None
+    values["intake_date"] = days[INTAKE][0] if days[INTAKE] else None
+    values["last_followup_date"] = days[FOLLOWUP][-1] if days[FOLLOWUP] else None
+    return values

@@ -1,0 +1,130 @@
+"""The case register (issue 9): one row per case code, rebuilt from its records by their tags."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, select
+
+from forms import BUNDLED_FORMS_DIR, find_media
+from forms.compiler import compile_xlsform
+from ingest.models import Case
+from tests.collector.test_openrosa import post
+
+FORMS = ("screening", "case_intake", "followup")
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    return {f: compile_xlsform(BUNDLED_FORMS_DIR / f"{f}.xlsx", validate=False) for f in FORMS}
+
+
+@pytest.fixture
+def forms(app, db_session, device, compiled):
+    from ingest.accounts import assign_forms
+    from ingest.publishing import publish
+
+    for form_id, form in compiled.items():
+        publish(db_session, app.extensions["collector.store"], 1, form,
+                find_media(BUNDLED_FORMS_DIR / f"{form_id}.xlsx", form.media))
+    db_session.commit()
+    assign_forms(db_session, device, None)
+    db_session.commit()
+    return {form_id: form.fields for form_id, form in compiled.items()}
+
+
+def instance(form_id: str, fields: list[dict], instance_id: str, answers: dict[str, str],
+             deprecated: str | None = None) -> bytes:
+    """Write an instance with every question empty but those whose tag `answers` names (no repeats)."""
+    children: dict[str, list[dict]] = {}
+    for f in fields:
+        children.setdefault(f["path"].rsplit("/", 1)[0], []).append(f)
+
+    def write(path: str) -> str:
+        out = []
+        for f in children.get(path, []):
+            if f["kind"] == "repeat" or f["name"] == "meta":
+                continue
+            if f["kind"] == "group":
+                out.append(f"<{f['name']}>{write(f['path'])}</{f['name']}>")
+                continue
+            value = next((answers[t] for t in f["tags"] if t in answers), "")
+            out.append(f"<{f['name']}>{value}</{f['name']}>" if value else f"<{f['name']} />")
+        return "".join(out)
+
+    meta = f"<orx:deprecatedID>{deprecated}</orx:deprecatedID>" if deprecated else ""
+    return (f'<?xml version="1.0"?><data id="{form_id}" version="2026112901" xmlns:orx="http://openrosa.org/xforms">'
+            f"{write('/data')}<meta><instanceID>{instance_id}</instanceID>{meta}</meta></data>").encode()
+
+
+def case(db_session, code: str) -> Case | None:
+    db_session.rollback()  # end the test session's snapshot: see what the server committed since
+    return db_session.scalar(select(Case).where(Case.case_code == code))
+
+
+SCREENING = {"case_code": "C-1", "event_date": "2026-01-05", "scope_province": "05", "scope_district": "0501",
+             "gender": "Female", "citizenship": "LA", "exploitation_type": "ForcedLabour SexualExploitation",
+             "country_of_exploitation": "XX", "country_of_exploitation_other": "MY",
+             "trafficking_status": "Presumed", "consent": "yes"}
+INTAKE = {"case_code": "C-1", "event_date": "2026-01-10", "scope_province": "05", "gender": "Female",
+          "citizenship": "XX", "citizenship_other": "VN", "age_band": "18-20", "trafficking_status": "Confirmed",
+          "consent_sharing": "yes", "case_status": "Active"}
+FOLLOWUP = {"case_code": "C-1", "event_date": "2026-02-01", "scope_province": "05", "case_status": "Closed"}
+
+
+def test_the_register_follows_screening_intake_and_followup_edits_and_deletes(client, device, forms, db_session,
+                                                                              admin):
+    for form_id, answers, iid in (("screening", SCREENING, "uuid:s1"), ("case_intake", INTAKE, "uuid:i1"),
+                                  ("followup", FOLLOWUP, "uuid:f1")):
+        assert post(client, device, instance(form_id, forms[form_id], iid, answers)).status_code == 201
+    row = case(db_session, "C-1")
+    assert (row.records, row.forms) == (3, "screening case_intake followup")
+    assert (row.first_screening_date, row.intake_date, row.last_followup_date) == (
+        date(2026, 1, 5), date(2026, 1, 10), date(2026, 2, 1))
+    assert (row.province_code, row.district_code, row.gender, row.age_band) == ("05", "0501", "Female", "18-20")
+    # The intake's answers count over the screening's; XX is replaced by the other-country answer.
+    assert (row.citizenship, row.country_of_exploitation) == ("VN", "MY")
+    assert row.exploitation_types == "ForcedLabour SexualExploitation"
+    assert (row.trafficking_status, row.case_status, row.consent_sharing) == ("Confirmed", "Closed", True)
+
+    edit = instance("followup", forms["followup"], "uuid:f1-edit", {**FOLLOWUP, "case_status": "FollowUp"},
+                    deprecated="uuid:f1")
+    assert post(client, device, edit).status_code == 201
+    assert case(db_session, "C-1").case_status == "FollowUp"
+
+    deleted = client.delete("/v1/projects/1/forms/followup/submissions/uuid:f1", auth=admin)
+    assert deleted.status_code == 200
+    row = case(db_session, "C-1")
+    assert (row.records, row.last_followup_date, row.case_status) == (2, None, "Active")
+
+    moved = instance("screening", forms["screening"], "uuid:s1-edit", {**SCREENING, "case_code": "C-2"},
+                     deprecated="uuid:s1")
+    assert post(client, device, moved).status_code == 201
+    assert case(db_session, "C-1").records == 1 and case(db_session, "C-1").first_screening_date is None
+    assert case(db_session, "C-2").first_screening_date == date(2026, 1, 5)
+
+
+def test_replay_rebuilds_the_register_and_is_idempotent(client, device, forms, db_session, runner):
+    for form_id, answers, iid in (("screening", SCREENING, "uuid:s1"), ("case_intake", INTAKE, "uuid:i1")):
+        assert post(client, device, instance(form_id, forms[form_id], iid, answers)).status_code == 201
+    columns = [c for c in Case.__table__.columns.keys() if c not in ("id", "updated_at")]
+
+    def register():
+        db_session.rollback()
+        return [tuple(getattr(r, c) for c in columns) for r in db_session.scalars(select(Case).order_by(Case.case_code))]
+
+    before = register()
+    db_session.execute(delete(Case))
+    db_session.commit()
+    for _ in range(2):
+        result = runner.invoke(["ingest", "replay"])
+        assert result.exit_code == 0, result.output
+        assert register() == before
+
+
+def test_records_without_a_case_code_and_draft_data_stay_out_of_the_register(client, device, forms, db_session):
+    assert post(client, device, instance("screening", forms["screening"], "uuid:none",
+                                         {**SCREENING, "case_code": ""})).status_code == 201
+    assert post(client, device, instance("screening", forms["screening"], "uuid:long",
+                                         {**SCREENING, "case_code": "C" * 65})).status_code == 201
+    assert db_session.scalars(select(Case)).all() == []
