@@ -1,0 +1,117 @@
+"""Counts of cases from the case register, with small cells suppressed so that no person is singled out.
+
+A table counts cases by one or more dimensions, with a total along each dimension and a grand total.
+Primary suppression hides every count from 1 to THRESHOLD - 1 (CTDC publishes nothing below 11). Secondary
+suppression then hides more cells until no hidden cell can be recomputed from what is shown: along every
+line of the table whose total is the sum of its cells, either no cell is hidden or at least two are. A
+dimension where one case may count in several values (types of exploitation, citizenship) has no such sum,
+so its lines need no secondary suppression.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+#: Smallest count shown (CTDC's rule).
+DEFAULT_THRESHOLD = 11
+#: The label of a dimension's total.
+TOTAL = "Total"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A way to count cases: the register column it reads, and whether a case may count in several values."""
+
+    name: str
+    column: str
+    multiple: bool = False
+    #: characters of the column kept (year and month of a date).
+    part: str | None = None
+
+
+DIMENSIONS = {d.name: d for d in (
+    Dimension("province", "province_code"),
+    Dimension("district", "district_code"),
+    Dimension("year", "first_date", part="year"),
+    Dimension("month", "first_date", part="month"),
+    Dimension("gender", "gender"),
+    Dimension("age_band", "age_band"),
+    Dimension("citizenship", "citizenship", multiple=True),
+    Dimension("exploitation_type", "exploitation_types", multiple=True),
+    Dimension("country_of_exploitation", "country_of_exploitation"),
+    Dimension("trafficking_status", "trafficking_status"),
+)}
+
+
+@dataclass
+class Table:
+    """A suppressed table: counts by cell key (one value per dimension, TOTAL for a total), and what is hidden."""
+
+    by: list[str]
+    counts: dict[tuple, int]
+    #: hidden cells with their reason: "primary" (below the threshold) or "secondary" (protects another).
+    hidden: dict[tuple, str] = field(default_factory=dict)
+
+    def shown(self, key: tuple) -> int | None:
+        """Return a cell's count, or None when it is hidden."""
+        return None if key in self.hidden else self.counts.get(key, 0)
+
+
+def values_of(dimension: Dimension, row: dict) -> list[str]:
+    """Return the values a case takes in a dimension ("Unknown" when the register has none)."""
+    value = row.get(dimension.column)
+    if value is None or value == "":
+        return ["Unknown"]
+    if dimension.part == "year":
+        return [str(value)[:4]]
+    if dimension.part == "month":
+        return [str(value)[:7]]
+    return sorted(set(str(value).split())) if dimension.multiple else [str(value)]
+
+
+def count(rows: list[dict], by: list[str]) -> Table:
+    """Count cases (register rows as dicts) by the named dimensions, with every total.
+
+    :raise KeyError: an unknown dimension (callers check names first).
+    """
+    dims = [DIMENSIONS[name] for name in by]
+    counts: dict[tuple, int] = {}
+    for row in rows:
+        per_dimension = [values_of(d, row) + [TOTAL] for d in dims]
+        for key in set(itertools.product(*per_dimension)):
+            counts[key] = counts.get(key, 0) + 1
+    return Table(by=list(by), counts=counts)
+
+
+def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """Hide small cells (primary) and then enough others (secondary) that none can be recomputed; in place."""
+    for key, n in table.counts.items():
+        if 0 < n < threshold:
+            table.hidden[key] = "primary"
+    dims = [DIMENSIONS[name] for name in table.by]
+    axes = [sorted({key[i] for key in table.counts}) for i in range(len(dims))]
+    changed = True
+    while changed:
+        changed = False
+        for i, dimension in enumerate(dims):
+            if dimension.multiple:
+                continue  # its total is not the sum of its cells
+            for others in itertools.product(*(axes[:i] + axes[i + 1:])):
+                line = [others[:i] + (value,) + others[i:] for value in axes[i]]
+                if sum(1 for key in line if key in table.hidden) != 1:
+                    continue
+                candidates = [key for key in line if key not in table.hidden and table.counts.get(key, 0) > 0]
+                # The smallest count shown in the line; it exists, for the line's total exceeds the hidden cell.
+                chosen = min(candidates, key=lambda key: (table.counts[key], TOTAL in key, key))
+                table.hidden[chosen] = "secondary"
+                changed = True
+    return table
+
+
+def as_json(table: Table) -> dict:
+    """Describe a suppressed table: every cell with its count or null, and which are hidden and why."""
+    return {
+        "by": table.by,
+        "cells": [{**dict(zip(table.by, key)), "count": table.shown(key)} for key in sorted(table.counts)],
+        "hidden": [{**dict(zip(table.by, key)), "reason": reason} for key, reason in sorted(table.hidden.items())],
+    }
