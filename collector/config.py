@@ -32,3 +32,5 @@ SECRET_KEY = None
 VALIDATE_FORMS = True
 #: Wrap new form keys with the cheapest argon2id settings (for the test suite only; never on a server).
 KEY_KDF_FAST = False
+#: Smallest case count a statistics table shows; smaller cells (and those that would give them away) are hidden.
+STATS_THRESHOLD = 11

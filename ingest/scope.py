@@ -1,7 +1,7 @@
 """The one place that decides which records a query may see: province scope, consent, drafts.
 
-Every ORM query on submissions, their versions, files, rows and comments that runs in a *guarded* session passes
-through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or refuses the query when
+Every ORM query on submissions, their versions, files, rows and comments, and on the case register, that
+runs in a *guarded* session passes through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or refuses the query when
 no caller was named. Web requests always use guarded sessions (collector.db), so a view that forgets to
 say whom it reads for fails loudly instead of reading everything. Code that works for the server itself
 (the write path, replay, retention) says so with `acting_as(session, SYSTEM)`.
@@ -18,11 +18,13 @@ from sqlalchemy import event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from ingest.access import SYSTEM, Caller
-from ingest.models import Submission, SubmissionAttachment, SubmissionComment, SubmissionRow, SubmissionVersion
+from ingest.models import (
+    Case, Submission, SubmissionAttachment, SubmissionComment, SubmissionRow, SubmissionVersion,
+)
 
 #: session.info keys.
 _CALLER, _GUARDED = "scope.caller", "scope.guarded"
-_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment)
+_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment, Case)
 
 
 class ScopeMissing(RuntimeError):
@@ -91,6 +93,24 @@ _V = SubmissionVersion.__table__.alias("scope_v")
 
 
 @functools.lru_cache(maxsize=1024)
+def cases_visible(caller: Caller):
+    """Return the SQL condition on the case register for the cases `caller` may count or read.
+
+    Roles with records or statistics see cases of their provinces; a case whose consent to share was
+    refused only by those who see such records.
+    """
+    if sees_everything(caller):
+        return true()
+    if not (caller.may("records") or caller.may("stats")):
+        return false()
+    condition = true()
+    if not caller.may("withheld"):
+        condition = Case.consent_sharing.is_not(False)
+    if caller.provinces is not None:
+        condition = condition & Case.province_code.in_(sorted(caller.provinces))
+    return condition
+
+
 def _criteria(caller: Caller) -> tuple:
     """Return the loader criteria of each record entity (built once per caller: building them costs more
     than running the query).
@@ -119,6 +139,7 @@ def _criteria(caller: Caller) -> tuple:
                              propagate_to_loaders=False),
         with_loader_criteria(SubmissionComment, via_submission(SubmissionComment.__table__.c.submission_id),
                              propagate_to_loaders=False),
+        with_loader_criteria(Case, cases_visible(caller), propagate_to_loaders=False),
     )
 
 
@@ -143,6 +164,4 @@ def _scope_query(state: ORMExecuteState) -> None:
         caller = SYSTEM
     if sees_everything(caller):
         return
-    if not caller.may("records") and not caller.may("forms"):
-        state.statement = state.statement.where(false()) if state.is_select else state.statement
     state.statement = state.statement.options(*_criteria(caller))

@@ -115,3 +115,40 @@ def as_json(table: Table) -> dict:
         "cells": [{**dict(zip(table.by, key)), "count": table.shown(key)} for key in sorted(table.counts)],
         "hidden": [{**dict(zip(table.by, key)), "reason": reason} for key, reason in sorted(table.hidden.items())],
     }
+
+
+class UnknownDimension(ValueError):
+    """A dimension or filter name that the register does not have."""
+
+
+def check_dimensions(names: list[str]) -> None:
+    """:raise UnknownDimension: a name that is not one of DIMENSIONS (named in the message)."""
+    for name in names:
+        if name not in DIMENSIONS:
+            raise UnknownDimension(f"There is no dimension {name!r}; use {', '.join(DIMENSIONS)}.")
+
+
+def case_table(session, project_id: int, by: list[str], filters: dict[str, list[str]] | None = None,
+               threshold: int = DEFAULT_THRESHOLD) -> Table:
+    """Count the project's cases that the session's caller may see (ingest.scope) by `by`, suppressed.
+
+    `filters` keeps only cases taking one of the given values in a dimension (e.g. {"province": ["05"]}).
+
+    :raise UnknownDimension: an unknown dimension in `by` or `filters`.
+    """
+    from sqlalchemy import func, select
+
+    from ingest.models import Case
+
+    filters = filters or {}
+    check_dimensions(list(by) + list(filters))
+    columns = {d.column for d in DIMENSIONS.values() if d.column != "first_date"}
+    query = select(*(getattr(Case, c) for c in sorted(columns)),
+                   func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date")
+                   ).where(Case.project_id == project_id)
+    rows = []
+    for row in session.execute(query).mappings():
+        row = dict(row)
+        if all(set(values_of(DIMENSIONS[name], row)) & set(wanted) for name, wanted in filters.items()):
+            rows.append(row)
+    return suppress(count(rows, list(by)), threshold)

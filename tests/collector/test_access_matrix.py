@@ -147,6 +147,22 @@ def _shows_plain_file(response, sees: Sees, record: Record) -> None:
     assert response.status_code == 200 and response.get_data() == JPEG
 
 
+def _check_comments(world: World, caller: str, sees: Sees) -> None:
+    """Comments (issue 9 review): the admin comments on every record, naming the person; each caller reads."""
+    for record in RECORDS:
+        url = f"{FORM}/submissions/{record.instance_id}/comments"
+        response = world.client.post(url, json={"body": f"{NAME} {record.key}"}, headers=world.auth["admin"])
+        assert response.status_code == 200, response.data
+    _record_path("/comments", _shows_comments)(world, caller, sees)
+
+
+def _shows_comments(response, sees: Sees, record: Record) -> None:
+    assert response.status_code == 200
+    [shown] = response.get_json()
+    assert shown["body"] == (f"{NAME} {record.key}" if sees.identities else None)
+    assert shown["redacted"] is not sees.identities
+
+
 def _check_list(world: World, caller: str, sees: Sees) -> None:
     response = world.get(caller, f"{FORM}/submissions")
     if sees.records is None:
@@ -203,6 +219,17 @@ def _check_cli(world: World, caller: str, sees: Sees) -> None:
         _shows_json(_Listed(line), sees, next(r for r in RECORDS if r.instance_id == line["instanceId"]))
 
 
+def _check_stats(world: World, caller: str, sees: Sees) -> None:
+    """Statistics: every role with the stats right gets a suppressed table (the register is tested apart)."""
+    from ingest.access import RIGHTS
+
+    response = world.get(caller, "/v1/projects/1/stats?by=province")
+    counts = sees.role is not None and "stats" in RIGHTS[sees.role]
+    assert response.status_code == (200 if counts else 403), (caller, response.status_code)
+    if counts:
+        assert set(response.get_json()) == {"by", "cells", "hidden", "threshold"}
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -215,9 +242,11 @@ PATHS = (
     Path("sensitive file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/photo.jpg",
                                                                           _shows_sensitive_file)),
     Path("plain file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/place.jpg", _shows_plain_file)),
+    Path("comments", (f"{ONE}/comments",), _check_comments),
     Path("draft test data", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/draft/submissions",),
          _check_drafts),
     Path("audit", ("/v1/audits",), _check_audit),
+    Path("statistics", ("/v1/projects/<int:project_id>/stats",), _check_stats),
     Path("CLI --as", (), _check_cli),
 )
 

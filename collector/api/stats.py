@@ -1,0 +1,37 @@
+"""Statistics over the case register: counts by dimension, with small cells suppressed."""
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, request
+
+from collector.api.common import api_blueprint, get_project
+from collector.auth import audit_request, roles_required
+from collector.db import get_session
+from ingest.access import RIGHTS, ROLES
+from ingest.stats import DIMENSIONS, UnknownDimension, as_json, case_table
+
+bp = api_blueprint("stats", __name__)
+
+#: Roles who may read statistics (the statistician reads nothing else).
+COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
+
+
+@bp.get("/projects/<int:project_id>/stats")
+@roles_required(*COUNTERS)
+def stats(project_id: int):
+    """Count the cases the caller may see by `?by=province,year`, filtered by `?<dimension>=value`.
+
+    :raise 422: an unknown dimension, named.  :raise 400: no `by`.  :raise 404: no such project.
+    """
+    get_project(project_id)
+    by = [name for name in request.args.get("by", "").split(",") if name]
+    if not by:
+        abort(400, f"Say what to count by: ?by= one or more of {', '.join(DIMENSIONS)}.")
+    filters = {name: request.args.getlist(name) for name in request.args if name != "by"}
+    threshold = int(current_app.config["STATS_THRESHOLD"])
+    try:
+        table = case_table(get_session(), project_id, by, filters, threshold)
+    except UnknownDimension as exc:
+        abort(422, str(exc))
+    audit_request("stats.read", f"project:{project_id}", by=by, filters=sorted(filters))
+    get_session().commit()
+    return jsonify({**as_json(table), "threshold": threshold})
