@@ -127,3 +127,77 @@ def _summary(records) -> dict:
     values["intake_date"] = days[INTAKE][0] if days[INTAKE] else None
     values["last_followup_date"] = days[FOLLOWUP][-1] if days[FOLLOWUP] else None
     return values
+
+
+#: Filters of the case list: query parameter -> register column (single-valued columns compare equal).
+FILTERS = {"province": "province_code", "district": "district_code", "gender": "gender", "ageBand": "age_band",
+           "countryOfExploitation": "country_of_exploitation", "traffickingStatus": "trafficking_status",
+           "caseStatus": "case_status"}
+#: Space-separated columns: a filter keeps cases holding the value among theirs.
+LIST_FILTERS = {"citizenship": "citizenship", "exploitationType": "exploitation_types"}
+#: Most cases a page holds.
+MAX_PAGE = 1000
+
+
+class BadCaseQuery(ValueError):
+    """A malformed cursor, limit or year (the message says which)."""
+
+
+class UnknownCaseFilter(BadCaseQuery):
+    """A filter the case list does not have (the message names it)."""
+
+
+def case_page(session: Session, project_id: int, args: dict[str, list[str]], limit: int = 100,
+              cursor: str | None = None) -> tuple[list[Case], str | None]:
+    """Return a page of the project's cases the session's caller may see, oldest first, and the next cursor.
+
+    `args` maps filter names (FILTERS, LIST_FILTERS, `year`) to the values wanted (any of them). Paging is
+    by key: the cursor is the last case id of the page, so pages stay stable while cases are added.
+
+    :raise UnknownCaseFilter: an unknown filter.  :raise BadCaseQuery: a bad cursor, limit or year.
+    """
+    from sqlalchemy import func, or_
+
+    unknown = sorted(set(args) - set(FILTERS) - set(LIST_FILTERS) - {"year"})
+    if unknown:
+        raise UnknownCaseFilter(f"There is no case filter {unknown[0]!r}; use {', '.join([*FILTERS, *LIST_FILTERS, 'year'])}.")
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadCaseQuery(f"limit must be from 1 to {MAX_PAGE}.")
+    if cursor and not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**31):
+        raise BadCaseQuery("The cursor is not one this server gave; start again without it.")
+    after = int(cursor) if cursor else 0
+    if not all(y.isascii() and y.isdigit() and 1900 <= int(y) <= 2100 for y in args.get("year", [])):
+        raise BadCaseQuery("year must be a year from 1900 to 2100.")
+    years = [int(y) for y in args.get("year", [])]
+    query = select(Case).where(Case.project_id == project_id, Case.id > after).order_by(Case.id).limit(limit + 1)
+    for name, values in args.items():
+        if name in FILTERS:
+            query = query.where(getattr(Case, FILTERS[name]).in_(values))
+        elif name in LIST_FILTERS:
+            column = getattr(Case, LIST_FILTERS[name])
+            query = query.where(or_(*((" " + column + " ").contains(f" {v} ", autoescape=True) for v in values)))
+    if years:
+        first = func.coalesce(Case.first_screening_date, Case.intake_date)
+        query = query.where(or_(*(first.between(date(y, 1, 1), date(y, 12, 31)) for y in years)))
+    cases = list(session.scalars(query))
+    more = len(cases) > limit
+    return cases[:limit], str(cases[limit - 1].id) if more else None
+
+
+def case_json(case: Case) -> dict:
+    """Describe a case of the register (no names: the register holds none)."""
+    def day(value):
+        return value.isoformat() if value else None
+
+    def words(value):
+        return value.split() if value else []
+
+    return {
+        "caseCode": case.case_code, "province": case.province_code, "district": case.district_code,
+        "firstScreeningDate": day(case.first_screening_date), "intakeDate": day(case.intake_date),
+        "lastFollowupDate": day(case.last_followup_date), "gender": case.gender, "ageBand": case.age_band,
+        "citizenship": words(case.citizenship), "exploitationTypes": words(case.exploitation_types),
+        "countryOfExploitation": case.country_of_exploitation, "traffickingStatus": case.trafficking_status,
+        "caseStatus": case.case_status, "consentToShare": case.consent_sharing, "records": case.records,
+        "forms": words(case.forms),
+    }

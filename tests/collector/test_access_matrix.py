@@ -230,6 +230,12 @@ def _check_stats(world: World, caller: str, sees: Sees) -> None:
         assert set(response.get_json()) == {"by", "cells", "hidden", "threshold"}
 
 
+def _check_cases(world: World, caller: str, sees: Sees) -> None:
+    """The case register's list: roles that read records (its scoping is tested in test_cases.py)."""
+    response = world.get(caller, "/v1/projects/1/cases")
+    assert response.status_code == (403 if sees.records is None else 200), (caller, response.status_code)
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -247,6 +253,7 @@ PATHS = (
          _check_drafts),
     Path("audit", ("/v1/audits",), _check_audit),
     Path("statistics", ("/v1/projects/<int:project_id>/stats",), _check_stats),
+    Path("case register", ("/v1/projects/<int:project_id>/cases",), _check_cases),
     Path("CLI --as", (), _check_cli),
 )
 

@@ -128,3 +128,32 @@ def test_records_without_a_case_code_and_draft_data_stay_out_of_the_register(cli
     assert post(client, device, instance("screening", forms["screening"], "uuid:long",
                                          {**SCREENING, "case_code": "C" * 65})).status_code == 201
     assert db_session.scalars(select(Case)).all() == []
+
+
+def test_the_case_list_is_filtered_paged_and_scoped(client, device, forms, db_session, admin):
+    import base64
+
+    from ingest.accounts import create_user
+
+    create_user(db_session, "officer01@example.la", "a long enough password", "provincial-officer", provinces=("01",))
+    db_session.commit()
+    officer = {"Authorization": "Basic " + base64.b64encode(b"officer01@example.la:a long enough password").decode()}
+    for n in range(5):
+        answers = {**SCREENING, "case_code": f"K-{n}", "scope_province": "01" if n < 2 else "05",
+                   "exploitation_type": "ForcedLabour" if n % 2 else "SexualExploitation"}
+        assert post(client, device, instance("screening", forms["screening"], f"uuid:k{n}", answers)).status_code == 201
+    first = client.get("/v1/projects/1/cases?limit=2", auth=admin).get_json()
+    assert [c["caseCode"] for c in first["cases"]] == ["K-0", "K-1"] and first["nextCursor"]
+    rest = client.get(f"/v1/projects/1/cases?limit=2&cursor={first['nextCursor']}", auth=admin).get_json()
+    assert [c["caseCode"] for c in rest["cases"]] == ["K-2", "K-3"]
+    assert rest["cases"][0]["countryOfExploitation"] == "MY" and rest["cases"][0]["records"] == 1
+    filtered = client.get("/v1/projects/1/cases?exploitationType=ForcedLabour&province=05&year=2026", auth=admin)
+    assert [c["caseCode"] for c in filtered.get_json()["cases"]] == ["K-3"]
+    mine = client.get("/v1/projects/1/cases", headers=officer).get_json()
+    assert [c["caseCode"] for c in mine["cases"]] == ["K-0", "K-1"] and mine["nextCursor"] is None
+    unknown = client.get("/v1/projects/1/cases?religion=x", auth=admin)
+    assert unknown.status_code == 422 and "'religion'" in unknown.get_json()["error"]
+    for bad in ("limit=0", "limit=x", "cursor=99999999999", "cursor=%D9%A3", "year=12", "limit=5000"):
+        assert client.get(f"/v1/projects/1/cases?{bad}", auth=admin).status_code == 400, bad
+    injection = client.get("/v1/projects/1/cases?gender=Female'%20OR%20'1'='1", auth=admin)
+    assert injection.status_code == 200 and injection.get_json()["cases"] == []

@@ -1,0 +1,35 @@
+"""The case register over the JSON API: a filtered, paged list of cases (scoped like records)."""
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+
+from collector.api.common import READERS, api_blueprint, get_project
+from collector.auth import audit_request, roles_required
+from collector.db import get_session
+from ingest.cases import BadCaseQuery, UnknownCaseFilter, case_json, case_page
+
+bp = api_blueprint("cases", __name__)
+
+
+@bp.get("/projects/<int:project_id>/cases")
+@roles_required(*READERS)
+def cases(project_id: int):
+    """List the cases the caller may see, oldest first: `?limit=` (default 100), `?cursor=` from the last
+    page's `nextCursor`, and filters such as `?province=05&gender=Female&year=2026` (audited).
+
+    :raise 422: an unknown filter, named.  :raise 400: a bad limit, cursor or year.  :raise 404: no such project.
+    """
+    get_project(project_id)
+    args = {name: request.args.getlist(name) for name in request.args if name not in ("limit", "cursor")}
+    limit = request.args.get("limit", "100")
+    if not limit.isascii() or not limit.isdigit():
+        abort(400, "limit must be a whole number.")
+    try:
+        page, cursor = case_page(get_session(), project_id, args, int(limit), request.args.get("cursor"))
+    except UnknownCaseFilter as exc:
+        abort(422, str(exc))
+    except BadCaseQuery as exc:
+        abort(400, str(exc))
+    audit_request("case.list", f"project:{project_id}", count=len(page), filters=sorted(args))
+    get_session().commit()
+    return jsonify({"cases": [case_json(c) for c in page], "nextCursor": cursor})
