@@ -299,8 +299,10 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         if not old.current or old.deleted_at is not None:
             raise Conflict("The record this edit replaces was already replaced by another edit.")
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
+        # As Central does, an edit marks the record "edited" for review, whatever state it had.
         session.execute(update(Submission).where(Submission.id == old.submission_id).values(
-            updated_at=now, province_code=new.province, consent_withheld=new.withheld, case_code=new.case_code))
+            updated_at=now, province_code=new.province, consent_withheld=new.withheld, case_code=new.case_code,
+            review_state="edited"))
         submission_id = old.submission_id
         # Files an edit does not send again are carried over from the version it replaces.
         carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(

@@ -58,3 +58,17 @@ def test_pyodk_creates_a_submission_with_an_attachment(client, tmp_path):
 def test_pyodk_submission_for_another_form_is_refused(client):
     with pytest.raises(PyODKError):
         client.submissions.create(make_instance(form_id="referral").decode(), form_id="sample_case")
+
+
+def test_pyodk_reviews_a_submission_and_comments_on_it(client):
+    instance_id = f"uuid:{uuid.uuid4()}"
+    assert client.live.tablet.submit(make_instance(instance_id)).status_code == 201
+    client.submissions.review(instance_id, "hasIssues", form_id="sample_case", comment="Check the age given.")
+    assert client.submissions.get(instance_id, form_id="sample_case").reviewState == "hasIssues"
+    added = client.submissions.add_comment(instance_id, "Age confirmed at the follow-up.", form_id="sample_case")
+    assert added.body == "Age confirmed at the follow-up."
+    comments = client.submissions.list_comments(instance_id, form_id="sample_case")
+    assert [c.body for c in comments] == ["Age confirmed at the follow-up.", "Check the age given."]
+    assert {c.actorId for c in comments} == {added.actorId}
+    with pytest.raises(PyODKError):
+        client.submissions.review(instance_id, "accepted", form_id="sample_case")

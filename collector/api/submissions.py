@@ -1,9 +1,10 @@
-"""Submissions over the JSON API: create (Central's REST), list, read, versions, files and delete."""
+"""Submissions over the JSON API: create (Central's REST), list, read, versions, files, review, comments, delete."""
 from __future__ import annotations
 
 from flask import Response, abort, current_app, jsonify, request, send_file
+from marshmallow import Schema, fields, validate
 
-from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form
+from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body
 from collector.auth import audit_request, current_actor, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
@@ -14,9 +15,25 @@ from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
 from ingest.queries import submissions_of
 from ingest.records import current_of, file_hidden, readable_xml, submission_json, version_json
+from ingest.review import (MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS, add_comment, comment_json, comments_of,
+                           set_review_state)
 from ingest.submissions import attach_file, receive_submission
 
 bp = api_blueprint("submissions", __name__)
+
+
+class ReviewSchema(Schema):
+    """A review of a record (Central's PATCH /submissions/:instanceId); null is "received", as GET reports it."""
+
+    reviewState = fields.String(required=True, allow_none=True, validate=validate.OneOf(REVIEW_STATES))
+
+
+class CommentSchema(Schema):
+    """A comment on a record (Central's POST /submissions/:instanceId/comments)."""
+
+    body = fields.String(required=True, validate=[
+        validate.Length(min=1, max=MAX_COMMENT_CHARS),
+        validate.Predicate("strip", error="A comment must hold more than white space.")])
 
 _ONE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 
@@ -164,6 +181,56 @@ def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
     rebuild_case(session, project_id, found.case_code)  # the case register forgets the deleted record
     _audit("submission.delete", found)
     return jsonify({"success": True})
+
+
+@bp.patch(_ONE)
+@roles_required(*REVIEWERS)
+def review_submission(project_id: int, xml_form_id: str, instance_id: str):
+    """Set a record's review state (audited with the old and new state) and return the record.
+
+    :raise 403: a role that does not review records.  :raise 404: no such form or submission.
+    :raise 422: not one of Central's review states.
+    """
+    state = ReviewSchema().load(json_body())["reviewState"]
+    session = get_session()
+    begin_write(session)
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    old, new = set_review_state(session, found, state)
+    body = submission_json(session, found)
+    _audit("submission.review", found, old=old, new=new)
+    return jsonify(body)
+
+
+@bp.get(f"{_ONE}/comments")
+@roles_required(*READERS)
+def submission_comments(project_id: int, xml_form_id: str, instance_id: str):
+    """List a record's comments, newest first; their text is redacted for roles that do not see identities.
+
+    :raise 404: no such form or submission.
+    """
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    session = get_session()
+    body = [comment_json(session, found, c) for c in comments_of(session, found)]
+    _audit("comment.read", found, count=len(body))
+    return jsonify(body)
+
+
+@bp.post(f"{_ONE}/comments")
+@roles_required(*REVIEWERS)
+def create_submission_comment(project_id: int, xml_form_id: str, instance_id: str):
+    """Add a comment to a record (audited without its text) and return it.
+
+    :raise 403: a role that does not review records.  :raise 404: no such form or submission.
+    :raise 422: an empty body, or one longer than MAX_COMMENT_CHARS.
+    """
+    text = CommentSchema().load(json_body())["body"]
+    session = get_session()
+    begin_write(session)
+    found = _submission(get_form(project_id, xml_form_id), instance_id)
+    comment = add_comment(session, found, current_actor().user.id, text)
+    body = comment_json(session, found, comment)
+    _audit("comment.create", found, comment=comment.id)
+    return jsonify(body)
 
 
 @bp.get(f"{_ONE}/versions")
