@@ -236,6 +236,27 @@ def _check_cases(world: World, caller: str, sees: Sees) -> None:
     assert response.status_code == (403 if sees.records is None else 200), (caller, response.status_code)
 
 
+def _check_csv_zip(world: World, caller: str, sees: Sees) -> None:
+    """CSV zip export: exactly the caller's records, root and repeat rows; sensitive columns empty when redacted."""
+    import csv
+    import zipfile
+
+    response = world.get(caller, f"{FORM}/submissions.csv.zip")
+    if sees.records is None:
+        assert response.status_code == 403, (caller, response.status_code)
+        return
+    assert response.status_code == 200, (caller, response.status_code)
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        root, route = ([*csv.DictReader(io.TextIOWrapper(archive.open(n), encoding="utf-8", newline=""))]
+                       for n in ("sample_case.csv", "sample_case-route.csv"))
+    expected = {r.instance_id for r in RECORDS if r.key in sees.records}
+    assert {r["KEY"] for r in root} == expected, caller
+    assert {r["PARENT_KEY"] for r in route} == expected, caller
+    for row in root:
+        assert (row["full_name"], row["photo"]) == ((NAME, "photo.jpg") if sees.identities else ("", "")), caller
+        assert row["age"] == "30"
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -254,6 +275,8 @@ PATHS = (
     Path("audit", ("/v1/audits",), _check_audit),
     Path("statistics", ("/v1/projects/<int:project_id>/stats",), _check_stats),
     Path("case register", ("/v1/projects/<int:project_id>/cases",), _check_cases),
+    Path("csv zip export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip",),
+         _check_csv_zip),
     Path("CLI --as", (), _check_cli),
 )
 

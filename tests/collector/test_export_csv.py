@@ -1,0 +1,214 @@
+"""The streamed CSV zip export: read back and compared with what was submitted, across form versions."""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import tempfile
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from ingest import exports
+from ingest.models import AuditEvent
+from tests.collector.test_openrosa import JPEG, post
+from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
+
+URL = "/v1/projects/1/forms/sample_case/submissions.csv.zip"
+ROOT_HEADER = ["SubmissionDate", "consent", "full_name", "age", "indicators", "province", "photo",
+               "meta-instanceID", "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected",
+               "Status", "ReviewState", "DeviceID", "Edits", "FormVersion"]
+
+
+def _basic(email: str, password: str) -> dict:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
+
+
+def download(client, auth, url: str = URL) -> bytes:
+    """GET an export and close the response (which ends the streamed request and its session)."""
+    response = client.get(url, headers=auth)
+    assert response.status_code == 200, response.status_code
+    data = response.get_data()
+    response.close()
+    return data
+
+
+def read_zip(data: bytes) -> dict[str, list[dict]]:
+    """Return each CSV of an export as its rows (dicts by header), headers kept under '' ."""
+    tables = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        for name in archive.namelist():
+            reader = csv.reader(io.TextIOWrapper(archive.open(name), encoding="utf-8", newline=""))
+            header = next(reader)
+            tables[name] = {"header": header, "rows": [dict(zip(header, row, strict=True)) for row in reader]}
+    return tables
+
+
+@pytest.fixture
+def auth(admin):
+    return _basic(admin[0], ADMIN_PASSWORD)
+
+
+def test_export_reads_back_root_and_repeat_rows(client, device, auth, db_session):
+    first, second = "uuid:export-1", "uuid:export-2"
+    assert post(client, device, make_instance(first, name="ນາງ ສົມໃຈ", place_photos=("place.jpg",)),
+                {"photo.jpg": JPEG}).status_code == 201
+    assert post(client, device, make_instance(second, name="Somchai, \"Tee\"", age="41",
+                                              places=(("Pakse", "3"),), photo=None)).status_code == 201
+    response = client.get(URL, headers=auth)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert 'filename="sample_case.csv.zip"' in response.headers["Content-Disposition"]
+    tables = read_zip(response.get_data())
+    response.close()
+    assert list(tables) == ["sample_case.csv", "sample_case-route.csv"]
+    root = tables["sample_case.csv"]
+    assert root["header"] == ROOT_HEADER
+    one, two = root["rows"]
+    assert (one["KEY"], one["meta-instanceID"], one["full_name"], one["age"], one["indicators"], one["province"],
+            one["photo"]) == (first, first, "ນາງ ສົມໃຈ", "30", "deception debt", "01", "photo.jpg")
+    assert (one["SubmitterID"], one["SubmitterName"], one["DeviceID"], one["Edits"], one["FormVersion"]) == (
+        str(device.id), "Test tablet", "collect:abc123", "0", "2026112901")
+    assert (one["AttachmentsPresent"], one["AttachmentsExpected"]) == ("1", "2")  # place.jpg not sent
+    assert one["SubmissionDate"].endswith("Z") and one["Status"] == "" and one["ReviewState"] == ""
+    assert (two["full_name"], two["age"], two["photo"]) == ('Somchai, "Tee"', "41", "")
+    route = tables["sample_case-route.csv"]
+    assert route["header"] == ["place", "days", "place_photo", "PARENT_KEY", "KEY"]
+    assert [(r["place"], r["days"], r["place_photo"], r["PARENT_KEY"], r["KEY"]) for r in route["rows"]] == [
+        ("Vientiane", "2", "place.jpg", first, f"{first}/route[1]"),
+        ("Bangkok", "10", "", first, f"{first}/route[2]"),
+        ("Pakse", "3", "", second, f"{second}/route[1]"),
+    ]
+    events = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")).all()
+    assert [(e.resource, e.details) for e in events] == [("form:sample_case", {"count": 2, "format": "csv"})]
+
+
+def test_export_of_an_edited_record_shows_the_edit(client, device, auth):
+    assert post(client, device, make_instance("uuid:export-old", age="30")).status_code == 201
+    assert post(client, device, make_instance("uuid:export-new", age="31",
+                                              deprecated_id="uuid:export-old")).status_code == 201
+    rows = read_zip(download(client, auth))["sample_case.csv"]["rows"]
+    assert [(r["KEY"], r["meta-instanceID"], r["age"], r["Edits"]) for r in rows] == [
+        ("uuid:export-old", "uuid:export-new", "31", "1")]
+
+
+def _sample_v3(path) -> None:
+    """Write a version of the sample form without `age`, with a group and a new repeat question."""
+    workbook = load_workbook(DATA / "sample_case.xlsx")
+    survey = workbook["survey"]
+    rows = [list(r) for r in survey.iter_rows(values_only=True)]
+    rows = [r for r in rows if r[1] != "age"]
+    at = next(i for i, r in enumerate(rows) if r[1] == "photo") + 1
+    blank = [None] * (len(rows[0]) - 4)
+    rows[at:at] = [["begin_group", "grp_case", "ກໍລະນີ", "Case", *blank],
+                   ["date", "interview_date", "ວັນທີ", "Interview date", *blank],
+                   ["end_group", None, None, None, *blank]]
+    days = next(i for i, r in enumerate(rows) if r[1] == "days") + 1
+    rows[days:days] = [["text", "transport", "ພາຫະນະ", "Transport", *blank]]
+    survey.delete_rows(1, survey.max_row)
+    for row in rows:
+        survey.append(row)
+    settings = workbook["settings"]
+    settings.cell(row=2, column=3, value="2026120301")
+    workbook.save(path)
+
+
+def test_columns_are_the_union_of_every_published_version(app, client, device, auth, db_session, tmp_path):
+    from forms.compiler import compile_xlsform
+    from ingest.publishing import publish
+
+    assert post(client, device, make_instance("uuid:export-v1")).status_code == 201
+    _sample_v3(tmp_path / "v3.xlsx")
+    publish(db_session, app.extensions["collector.store"], 1, compile_xlsform(tmp_path / "v3.xlsx"), {})
+    db_session.commit()
+    v3 = make_instance("uuid:export-v3", version="2026120301", places=(("Luang Prabang", "4"),)).replace(
+        b"<age>30</age>", b"").replace(b"<photo>photo.jpg</photo>",
+                                       b"<photo>photo.jpg</photo><grp_case><interview_date>2026-12-01"
+                                       b"</interview_date></grp_case>").replace(
+        b"<days>4</days>", b"<days>4</days><transport>bus</transport>")
+    assert post(client, device, v3).status_code == 201
+    tables = read_zip(download(client, auth))
+    root, route = tables["sample_case.csv"], tables["sample_case-route.csv"]
+    # age keeps its column though v3 dropped it; v3's group comes after photo, meta stays last.
+    assert root["header"][:9] == ["SubmissionDate", "consent", "full_name", "age", "indicators", "province",
+                                  "photo", "grp_case-interview_date", "meta-instanceID"]
+    old, new = root["rows"]
+    assert (old["age"], old["grp_case-interview_date"], old["FormVersion"]) == ("30", "", "2026112901")
+    assert (new["age"], new["grp_case-interview_date"], new["FormVersion"]) == ("", "2026-12-01", "2026120301")
+    assert route["header"] == ["place", "days", "transport", "place_photo", "PARENT_KEY", "KEY"]
+    assert [(r["place"], r["transport"], r["KEY"]) for r in route["rows"]] == [
+        ("Vientiane", "", "uuid:export-v1/route[1]"), ("Bangkok", "", "uuid:export-v1/route[2]"),
+        ("Luang Prabang", "bus", "uuid:export-v3/route[1]")]
+
+
+def test_export_of_a_form_without_records_is_headers_only(client, published_form, auth):
+    tables = read_zip(download(client, auth))
+    assert tables["sample_case.csv"] == {"header": ROOT_HEADER, "rows": []}
+    assert tables["sample_case-route.csv"] == {"header": ["place", "days", "place_photo", "PARENT_KEY", "KEY"],
+                                              "rows": []}
+
+
+def test_export_of_an_unknown_form_is_404(client, published_form, auth):
+    response = client.get("/v1/projects/1/forms/nope/submissions.csv.zip", headers=auth)
+    response.close()
+    assert response.status_code == 404
+
+
+class _Tracked(tempfile.SpooledTemporaryFile):
+    made: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.made.append(self)
+
+
+def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, device, auth, monkeypatch, caplog):
+    for i in range(3):
+        assert post(client, device, make_instance(f"uuid:export-close-{i}")).status_code == 201
+    monkeypatch.setattr(exports, "BATCH", 1)
+    monkeypatch.setattr(_Tracked, "made", [])
+    monkeypatch.setattr(exports.tempfile, "SpooledTemporaryFile", _Tracked)
+    pages = []
+    real = exports._rows_of
+    monkeypatch.setattr(exports, "_rows_of", lambda *a: pages.append(1) or real(*a))
+    caplog.set_level(logging.INFO, logger="ingest.exports")
+    response = client.get(URL, headers=auth, buffered=False)
+    assert response.status_code == 200
+    chunks = response.iter_encoded()
+    assert next(chunks).startswith(b"PK")
+    response.close()
+    assert _Tracked.made and all(spool.closed for spool in _Tracked.made)
+    assert len(pages) == 1  # the second page was never read
+    assert [r.getMessage() for r in caplog.records if r.name == "ingest.exports"] == [
+        "Export of form sample_case stopped after 1 record(s): the client went away"]
+
+
+def test_cli_export_writes_the_zip_as_the_named_user(runner, client, device, db_session, tmp_path):
+    from ingest.accounts import create_user
+
+    create_user(db_session, "analyst@example.la", "a long enough password", "analyst")
+    db_session.commit()
+    assert post(client, device, make_instance("uuid:export-cli", name="Secret Name")).status_code == 201
+    out = tmp_path / "out.csv.zip"
+    result = runner.invoke(["export", "sample_case", "--format", "csv", "-o", str(out), "--as",
+                            "analyst@example.la"])
+    assert result.exit_code == 0, result.output
+    assert "1 record(s) written" in result.stderr
+    rows = read_zip(out.read_bytes())["sample_case.csv"]["rows"]
+    assert [(r["KEY"], r["full_name"], r["photo"], r["age"]) for r in rows] == [("uuid:export-cli", "", "", "30")]
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")).one()
+    assert (event.address, event.details) == ("cli", {"count": 1, "format": "csv"})
+
+
+def test_cli_export_refuses_a_role_without_records(runner, published_form, db_session, tmp_path):
+    from ingest.accounts import create_user
+
+    create_user(db_session, "stats@example.la", "a long enough password", "statistician")
+    db_session.commit()
+    result = runner.invoke(["export", "sample_case", "-o", str(tmp_path / "x.zip"), "--as", "stats@example.la"])
+    assert result.exit_code == 1 and "may not read records" in result.output
+    assert not (tmp_path / "x.zip").exists()
