@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -85,6 +86,37 @@ def cell(value) -> str:
     return str(value)
 
 
+#: Review states a filter may name; `received` is stored as no state, as Central reports it.
+REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which records an export holds, beside the caller's scope: any of the provinces and review states
+    named, submitted from `start` (inclusive) until `end` (exclusive)."""
+
+    provinces: tuple[str, ...] = ()
+    review_states: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def apply(self, query):
+        """Return `query` (on submissions) narrowed to the filters."""
+        if self.provinces:
+            query = query.where(Submission.province_code.in_(self.provinces))
+        if self.review_states:
+            named = [s for s in self.review_states if s != "received"]
+            condition = Submission.review_state.in_(named)
+            if "received" in self.review_states:
+                condition = condition | Submission.review_state.is_(None)
+            query = query.where(condition)
+        if self.start is not None:
+            query = query.where(Submission.created_at >= self.start)
+        if self.end is not None:
+            query = query.where(Submission.created_at < self.end)
+        return query
+
+
 def union_fields(session: Session, form: Form) -> list[dict]:
     """Return every field of every published version of a form, once each, a new field placed after the
     field that precedes it in the version that brought it (so groups stay together and meta stays last)."""
@@ -142,13 +174,13 @@ class _Sink:
         return data
 
 
-def _page_query(form: Form, after: int, batch: int):
+def _page_query(form: Form, filters: Filters, after: int, batch: int):
     """Select one page of records with their current version and what the system columns need."""
     # Every version of a record in scope is in scope: counted on the plain table, correlated to the record.
     versions = SubmissionVersion.__table__.alias("edits")
     edits = (select(func.count(versions.c.id) - 1).where(versions.c.submission_id == Submission.id)
              .correlate(Submission).scalar_subquery())
-    return (submissions_of(form).where(Submission.id > after).limit(batch)
+    return (filters.apply(submissions_of(form)).where(Submission.id > after).limit(batch)
             .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
                   & SubmissionVersion.current.is_(True))
             .with_only_columns(Submission.id, Submission.instance_id, Submission.created_at, Submission.review_state,
@@ -192,12 +224,12 @@ def _submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
     return names
 
 
-def count_records(session: Session, form: Form) -> int:
+def count_records(session: Session, form: Form, filters: Filters = Filters()) -> int:
     """Count the records an export of `form` holds for the session's caller."""
-    return session.scalar(submissions_of(form).with_only_columns(func.count(Submission.id)).order_by(None))
+    return session.scalar(filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None))
 
 
-def csv_zip(session: Session, form: Form, *, on_record: Callable[[], None] | None = None,
+def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
             batch: int | None = None) -> Iterator[bytes]:
     """Yield a zip of CSVs of a form's records as the session's caller may see them, page by page.
 
@@ -224,7 +256,7 @@ def csv_zip(session: Session, form: Form, *, on_record: Callable[[], None] | Non
             root_csv.writerow(root.header())
             after = 0
             while True:
-                page = session.execute(_page_query(form, after, batch)).all()
+                page = session.execute(_page_query(form, filters, after, batch)).all()
                 if not page:
                     break
                 after = page[-1][0]

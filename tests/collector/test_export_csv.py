@@ -212,3 +212,29 @@ def test_cli_export_refuses_a_role_without_records(runner, published_form, db_se
     result = runner.invoke(["export", "sample_case", "-o", str(tmp_path / "x.zip"), "--as", "stats@example.la"])
     assert result.exit_code == 1 and "may not read records" in result.output
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_export_filters_by_province_review_state_and_date(client, device, auth, db_session):
+    from ingest.models import Submission
+
+    for key, province in (("a", "01"), ("b", "05"), ("c", "05")):
+        xml = make_instance(f"uuid:export-f-{key}").replace(b"<province>01</province>",
+                                                           f"<province>{province}</province>".encode())
+        assert post(client, device, xml).status_code == 201
+    record = db_session.scalar(select(Submission).where(Submission.instance_id == "uuid:export-f-c"))
+    record.review_state = "approved"
+    db_session.commit()
+
+    def keys(query: str) -> list[str]:
+        rows = read_zip(download(client, auth, f"{URL}?{query}"))["sample_case.csv"]["rows"]
+        return [r["KEY"].rsplit("-", 1)[1] for r in rows]
+
+    assert keys("province=05") == ["b", "c"]
+    assert keys("province=05&reviewState=received") == ["b"]
+    assert keys("reviewState=approved&reviewState=received") == ["a", "b", "c"]
+    assert keys("start=2000-01-01&end=2999-12-31") == ["a", "b", "c"]
+    assert keys("end=2000-01-01") == []
+    for bad in ("reviewState=lost", "start=yesterday"):
+        response = client.get(f"{URL}?{bad}", headers=auth)
+        response.close()
+        assert response.status_code == 400, bad
