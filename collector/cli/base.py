@@ -40,10 +40,11 @@ def as_option(command):
                              "read is audited under their name. Without it the command reads as the server.")(command)
 
 
-def act_as(session, email: str | None):
+def act_as(session, email: str | None, right: str, reads: str):
     """Make `session` read for the user `email` (or for the server itself); return that user (or None).
 
-    Exits with status 1 when there is no active user with that email.
+    Exits with status 1 when there is no active user with that email, or their role lacks `right` (an
+    ingest.access right; `reads` names it in the message, e.g. "records").
     """
     from sqlalchemy import select
 
@@ -57,7 +58,10 @@ def act_as(session, email: str | None):
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or user.disabled_at is not None:
         fail(f"No active user with the email {email}.")
-    scope.use(session, user_caller(user))
+    caller = user_caller(user)
+    if not caller.may(right):
+        fail(f"A {user.role} may not read {reads}.")
+    scope.use(session, caller)
     return user
 
 
