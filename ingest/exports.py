@@ -1,35 +1,42 @@
-"""Streamed exports of a form's records: a zip of CSVs shaped like ODK Central's, in constant memory.
+"""Streamed exports of a form's records, in constant memory: the record walk every format shares, and the
+zip of CSVs shaped like ODK Central's.
 
 The columns come from the union of the field trees of every published version of the form, so a removed
 field keeps its column and a new field is empty for older rows: columns never shift from one export to the
-next. Records are read in keyset pages of `BATCH` by submission id, each page's rows redacted for the
-session's caller, so memory does not grow with the number of records.
+next. `RecordWalk` reads records in keyset pages of `BATCH` by submission id, each page's rows redacted for
+the session's caller, and hands each writer (CSV zip here, `ingest.export_xlsx`, `ingest.export_geojson`)
+the same cells, keys and system columns, so memory does not grow with the number of records.
 
 A zip written to an unseekable stream holds one entry at a time: the root CSV is written as the pages
 arrive, while each repeat's rows go to a `tempfile.SpooledTemporaryFile` (in memory up to `SPOOL_BYTES`,
 then an unnamed temporary file that the system removes when it is closed) and are copied into the zip after
-the root. One pass over the database, memory bounded by the page and the spool thresholds.
+the root, followed by the records' files when they are asked for. One pass over the database, memory
+bounded by the page and the spool thresholds.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest import scope
-from ingest.models import (Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow,
+from ingest.choices import choice_labels
+from ingest.models import (Blob, Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow,
                            SubmissionVersion, User)
 from ingest.queries import submissions_of
 from ingest.records import iso
-from ingest.redaction import hides_identities, redact_rows
+from ingest.redaction import hides_identities, redact_rows, sensitive_files
 from ingest.tags import row_key
 
 logger = logging.getLogger(__name__)
@@ -38,10 +45,16 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 #: Bytes of one repeat's CSV kept in memory before it spills to an unnamed temporary file.
 SPOOL_BYTES = 1024 * 1024
+#: Bytes of a media file copied into the zip at a time.
+FILE_CHUNK = 1024 * 1024
 #: Columns Central adds after the answers of the root table, in its order.
 ROOT_SYSTEM = ("KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status",
                "ReviewState", "DeviceID", "Edits", "FormVersion")
 _GEO_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
+
+
+class NumberText(str):
+    """A part of a geopoint: kept as the tablet wrote it in CSV, written as a number where cells are typed."""
 
 
 @dataclass
@@ -50,7 +63,7 @@ class Table:
 
     rel: str
     name: str
-    #: (row key of the answer, header) pairs, in column order; a geopoint spans four headers.
+    #: (row key of the answer, header, is a geopoint) in column order; a geopoint spans four headers.
     columns: list[tuple[str, str, bool]]
 
     def header(self) -> list[str]:
@@ -62,16 +75,22 @@ class Table:
             return answers + ["PARENT_KEY", "KEY"]
         return ["SubmissionDate", *answers, *ROOT_SYSTEM]
 
-    def answers(self, data: dict) -> list[str]:
-        """Return a row's answers as CSV cells, in column order."""
+    def answers(self, data: dict, labels: dict[tuple[str, str], dict[str, str]] | None = None) -> list:
+        """Return a row's answers as typed cells in column order: numbers, text, or None for no answer.
+
+        With `labels` ({(table, key): {name: label}}) the names of choices become their labels.
+        """
         cells = []
         for key, _head, geo in self.columns:
             value = data.get(key)
             if geo:
-                parts = value.split() if isinstance(value, str) else []
-                cells.extend((parts + [""] * 4)[:4])
-            else:
-                cells.append(cell(value))
+                parts = [NumberText(p) for p in value.split()] if isinstance(value, str) else []
+                cells.extend((parts + [None] * 4)[:4])
+                continue
+            names = labels.get((self.rel, key)) if labels else None
+            if names and value is not None:
+                value = [names.get(v, v) for v in value] if isinstance(value, list) else names.get(value, value)
+            cells.append(" ".join(cell(v) for v in value) if isinstance(value, list) else value)
         return cells
 
 
@@ -92,13 +111,15 @@ REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 
 @dataclass(frozen=True)
 class Filters:
-    """Which records an export holds, beside the caller's scope: any of the provinces and review states
-    named, submitted from `start` (inclusive) until `end` (exclusive)."""
+    """Which records an export holds, beside the caller's scope: any of the provinces, review states and
+    devices (Collect's deviceID of the record's current version, the DeviceID column) named, submitted from
+    `start` (inclusive) until `end` (exclusive)."""
 
     provinces: tuple[str, ...] = ()
     review_states: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    devices: tuple[str, ...] = ()
 
     def apply(self, query):
         """Return `query` (on submissions) narrowed to the filters."""
@@ -114,6 +135,12 @@ class Filters:
             query = query.where(Submission.created_at >= self.start)
         if self.end is not None:
             query = query.where(Submission.created_at < self.end)
+        if self.devices:
+            # On the plain table: the record is in scope already, so its versions are.
+            versions = SubmissionVersion.__table__.alias("by_device")
+            query = query.where(select(versions.c.id).where(
+                versions.c.submission_id == Submission.id, versions.c.current.is_(True),
+                versions.c.device_ident.in_(self.devices)).correlate(Submission).exists())
         return query
 
 
@@ -127,12 +154,12 @@ def union_fields(session: Session, form: Form) -> list[dict]:
     seen: dict[str, int] = {}
     for fields in versions:
         previous = None
-        for field in fields or ():
-            if field["path"] not in seen:
+        for item in fields or ():
+            if item["path"] not in seen:
                 at = seen[previous] + 1 if previous is not None else len(order)
-                order.insert(at, field)
+                order.insert(at, item)
                 seen = {f["path"]: i for i, f in enumerate(order)}
-            previous = field["path"]
+            previous = item["path"]
     return order
 
 
@@ -141,13 +168,13 @@ def tables_of(form: Form, fields: list[dict]) -> list[Table]:
     names the files (`<formId>-<repeat name>.csv`, `~N` when two repeats share a name)."""
     root = Table("", f"{form.xml_form_id}.csv", [])
     tables = {"": root}
-    for field in fields:
-        rel = "/".join(field["path"].split("/")[2:])
-        if field["kind"] == "repeat":
-            tables[rel] = Table(rel, field["name"], [])
-        elif field["kind"] == "question":
-            table_rel, key = row_key(field)
-            tables[table_rel].columns.append((key, key.replace("/", "-"), field.get("xml_type") == "geopoint"))
+    for item in fields:
+        rel = "/".join(item["path"].split("/")[2:])
+        if item["kind"] == "repeat":
+            tables[rel] = Table(rel, item["name"], [])
+        elif item["kind"] == "question":
+            table_rel, key = row_key(item)
+            tables[table_rel].columns.append((key, key.replace("/", "-"), item.get("xml_type") == "geopoint"))
     repeats = [t for t in tables.values() if t.rel]
     for t in repeats:
         twins = [r for r in repeats if r.name == t.name]
@@ -156,22 +183,125 @@ def tables_of(form: Form, fields: list[dict]) -> list[Table]:
     return [root, *repeats]
 
 
-class _Sink:
-    """An unseekable file that keeps what the zip writer writes until the generator hands it on."""
+def count_records(session: Session, form: Form, filters: Filters = Filters()) -> int:
+    """Count the records an export of `form` holds for the session's caller."""
+    return session.scalar(filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None))
 
-    def __init__(self):
-        self._chunks: list[bytes] = []
 
-    def write(self, data) -> int:
-        self._chunks.append(bytes(data))
-        return len(data)
+@dataclass
+class Record:
+    """One record as the caller may see it, ready for any writer."""
 
-    def flush(self) -> None:
-        pass
+    #: the record's KEY (its first instanceID) and submission date (ISO 8601).
+    key: str
+    submitted: str
+    review_state: str | None
+    #: the root table's row, typed cells in header order, system columns included.
+    root: list
+    #: each repeat row as (table, cells in header order, PARENT_KEY and KEY included), in document order.
+    repeats: list[tuple[Table, list]]
+    #: the stored rows, redacted, each with its table (`rel`) and its `key`.
+    rows: list[dict]
+    #: (name, sha256) of the received files the caller may download, when the walk was asked for them.
+    files: list[tuple[str, str]] = field(default_factory=list)
 
-    def drain(self) -> bytes:
-        data, self._chunks = b"".join(self._chunks), []
-        return data
+
+class RecordWalk:
+    """Read a form's records for the session's caller, page by page, as rows of the export's tables.
+
+    `lang` writes choice labels in that language instead of names; `files` lists each record's files the
+    caller may download. `written` counts the records handed out so far.
+    """
+
+    def __init__(self, session: Session, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
+                 files: bool = False, batch: int | None = None, on_record: Callable[[], None] | None = None):
+        self.session, self.form, self.filters = session, form, filters
+        self.lang, self.files = lang, files
+        self.batch = batch or BATCH
+        self.on_record = on_record
+        self.fields = union_fields(session, form)
+        self.tables = tables_of(form, self.fields)
+        self.root, self.repeats = self.tables[0], {t.rel: t for t in self.tables[1:]}
+        self.caller = scope.caller_of(session)
+        self.written = 0
+        # Per form version, for this export only: its field tree, and its choice labels in `lang`.
+        self._fields_of: dict[int | None, list] = {None: []}
+        self._labels_of: dict[int | None, dict] = {None: {}}
+
+    def pages(self) -> Iterator[list[Record]]:
+        """Yield the records, a page of up to `batch` at a time, in submission order."""
+        after = 0
+        while True:
+            page = self.session.execute(_page_query(self.form, self.filters, after, self.batch)).all()
+            if not page:
+                return
+            after = page[-1][0]
+            version_ids = [r[7] for r in page]
+            rows_by_version = _rows_of(self.session, version_ids)
+            counts = _attachments_of(self.session, version_ids)
+            received = _files_of(self.session, version_ids) if self.files else {}
+            names = _submitter_names(self.session, page)
+            records = []
+            for record in page:
+                records.append(self._record(record, rows_by_version[record[7]], counts, received, names))
+                self.written += 1
+                if self.on_record is not None:
+                    self.on_record()
+            yield records
+
+    def _version_fields(self, form_version_id: int | None) -> list:
+        if form_version_id not in self._fields_of:
+            self._fields_of[form_version_id] = self.session.scalar(
+                select(FormVersion.fields).where(FormVersion.id == form_version_id)) or []
+        return self._fields_of[form_version_id]
+
+    def _labels(self, form_version_id: int | None) -> dict[tuple[str, str], dict[str, str]]:
+        """Return the choice labels of a form version in `lang`, by (table, key) of the question."""
+        if form_version_id not in self._labels_of:
+            xml = self.session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
+            by_path = choice_labels(xml, self.lang) if xml else {}
+            self._labels_of[form_version_id] = {row_key(f): by_path[f["path"]]
+                                                for f in self._version_fields(form_version_id)
+                                                if by_path.get(f["path"])}
+        return self._labels_of[form_version_id]
+
+    def _record(self, record, rows, counts, received, names) -> Record:
+        (_sid, instance_id, created_at, review_state, user_id, device_id, draft, version_id, form_version_id,
+         device_ident, version_string, encrypted, no_plain, edits) = record
+        fields = self._version_fields(form_version_id)
+        files = received.get(version_id, [])
+        if hides_identities(self.caller, draft):
+            # Named before the redaction blanks the answers that name them.
+            hidden = sensitive_files(rows, fields) if files else set()
+            files = [f for f in files if f[0] not in hidden]
+            redact_rows(rows, fields)
+        labels = self._labels(form_version_id) if self.lang else None
+        sealed = bool(encrypted) and no_plain
+        top = next((r for r in rows if r["parent_id"] is None), None)
+        submitter = ("user", user_id) if user_id is not None else ("device", device_id)
+        present, expected = counts.get(version_id, (0, 0))
+        submitted = iso(created_at)
+        root = [submitted, *self.root.answers(top["data"] if top else {}, labels), instance_id, submitter[1],
+                names.get(submitter, ""), present, expected, "not decrypted" if sealed else "", review_state or "",
+                device_ident or "", edits, version_string]
+        out = Record(instance_id, submitted, review_state, root, [], [], files)
+        if top is None:
+            return out
+        top.update(rel="", key=instance_id)
+        out.rows.append(top)
+        by_id = {top["id"]: top}
+        for row in rows:
+            parent = by_id.get(row["parent_id"])
+            if parent is None:
+                continue
+            row["key"] = f"{parent['key']}/{row['path'][len(parent['path']) + 1:]}[{row['position']}]"
+            row["rel"] = row["path"][len(top["path"]) + 1:]
+            by_id[row["id"]] = row
+            out.rows.append(row)
+            table = self.repeats.get(row["rel"])
+            if table is not None:
+                out.repeats.append((table, [*table.answers(row["data"], labels), parent["key"], row["key"]]))
+        return out
 
 
 def _page_query(form: Form, filters: Filters, after: int, batch: int):
@@ -211,6 +341,18 @@ def _attachments_of(session: Session, version_ids: list[int]) -> dict[int, tuple
     return {v: (present, expected) for v, present, expected in session.execute(query)}
 
 
+def _files_of(session: Session, version_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Return the received files, (name, sha256) by version id, in name order."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    query = (select(SubmissionAttachment.submission_version_id, SubmissionAttachment.name, Blob.sha256)
+             .join(Blob, Blob.id == SubmissionAttachment.blob_id)
+             .where(SubmissionAttachment.submission_version_id.in_(version_ids))
+             .order_by(SubmissionAttachment.submission_version_id, SubmissionAttachment.name))
+    for version_id, name, sha256 in session.execute(query):
+        out.setdefault(version_id, []).append((name, sha256))
+    return out
+
+
 def _submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
     users = {r.user_id for r in page if r.user_id is not None}
     devices = {r.device_id for r in page if r.device_id is not None}
@@ -224,102 +366,117 @@ def _submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
     return names
 
 
-def count_records(session: Session, form: Form, filters: Filters = Filters()) -> int:
-    """Count the records an export of `form` holds for the session's caller."""
-    return session.scalar(filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None))
+@contextmanager
+def logged_stop(walk: RecordWalk, fmt: str):
+    """Log one line, without data, when the consumer of an export's stream closes it before the end."""
+    try:
+        yield
+    except GeneratorExit:
+        logger.info("Export of form %s (%s) stopped after %d record(s): the client went away",
+                    walk.form.xml_form_id, fmt, walk.written)
+        raise
+
+
+class _Sink:
+    """An unseekable file that keeps what the zip writer writes until the generator hands it on."""
+
+    def __init__(self):
+        self._chunks: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+def _media_name(name: str, key: str, taken: dict[str, str], sha256: str) -> str | None:
+    """Return the zip entry of a file, `media/<name>` as Central writes it, or None when that entry holds
+    the same bytes already. The name comes from a tablet, so it is reduced to one safe path part; another
+    file of the same name goes below its record's key."""
+    safe = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(". ") or "file"
+    entry = f"media/{safe}"
+    if taken.get(entry, sha256) != sha256:
+        entry = f"media/{_UNSAFE.sub('_', key)}/{safe}"
+    if entry in taken:
+        return None
+    taken[entry] = sha256
+    return entry
 
 
 def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-            batch: int | None = None) -> Iterator[bytes]:
+            batch: int | None = None, lang: str | None = None, store=None) -> Iterator[bytes]:
     """Yield a zip of CSVs of a form's records as the session's caller may see them, page by page.
 
-    Closing the generator early (a client that went away) stops the reading and frees the spooled files.
+    With a media `store`, the received files of the records that the caller may download follow the CSVs
+    as `media/<name>`, read from the store a chunk at a time. Closing the generator early (a client that
+    went away) stops the reading and frees the spooled files.
     """
-    batch = batch or BATCH
-    tables = tables_of(form, union_fields(session, form))
-    root, repeats = tables[0], {t.rel: t for t in tables[1:]}
-    caller = scope.caller_of(session)
-    fields_of: dict[int | None, list] = {None: []}
+    walk = RecordWalk(session, form, filters, lang=lang, files=store is not None, batch=batch, on_record=on_record)
+    root, repeats = walk.root, walk.repeats
     sink = _Sink()
     spools = {rel: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for rel in repeats}
-    written, finished = 0, False
+    # The files to add after the CSVs, one JSON line each, spooled like the repeats.
+    media = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    taken: dict[str, str] = {}
     try:
-        writers = {}
-        for rel, spool in spools.items():
-            text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
-            writers[rel] = (text, csv.writer(text))
-            writers[rel][1].writerow(repeats[rel].header())
-        archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
-        with archive.open(root.name, "w", force_zip64=True) as entry:
-            root_text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-            root_csv = csv.writer(root_text)
-            root_csv.writerow(root.header())
-            after = 0
-            while True:
-                page = session.execute(_page_query(form, filters, after, batch)).all()
-                if not page:
-                    break
-                after = page[-1][0]
-                version_ids = [r[7] for r in page]
-                rows_by_version = _rows_of(session, version_ids)
-                files = _attachments_of(session, version_ids)
-                names = _submitter_names(session, page)
-                for record in page:
-                    _write_record(session, record, rows_by_version[record[7]], files, names, root, root_csv,
-                                  repeats, writers, fields_of, caller)
-                    written += 1
-                    if on_record is not None:
-                        on_record()
-                root_text.flush()
-                yield sink.drain()
-            root_text.flush()
-            root_text.detach()
-        for rel, table in repeats.items():
-            writers[rel][0].flush()
-            spool = spools[rel]
-            spool.seek(0)
-            with archive.open(table.name, "w", force_zip64=True) as entry:
-                while chunk := spool.read(64 * 1024):
-                    entry.write(chunk)
+        with logged_stop(walk, "csv"):
+            writers = {}
+            for rel, spool in spools.items():
+                text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+                writers[rel] = (text, csv.writer(text))
+                writers[rel][1].writerow(repeats[rel].header())
+            archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
+            with archive.open(root.name, "w", force_zip64=True) as entry:
+                root_text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+                root_csv = csv.writer(root_text)
+                root_csv.writerow(root.header())
+                for page in walk.pages():
+                    for record in page:
+                        root_csv.writerow([cell(v) for v in record.root])
+                        for table, cells in record.repeats:
+                            writers[table.rel][1].writerow([cell(v) for v in cells])
+                        for name, sha256 in record.files:
+                            entry_name = _media_name(name, record.key, taken, sha256)
+                            if entry_name is not None:
+                                media.write(json.dumps([entry_name, sha256]).encode() + b"\n")
+                    root_text.flush()
                     yield sink.drain()
-        archive.close()
-        finished = True
-        yield sink.drain()
+                root_text.flush()
+                root_text.detach()
+            taken.clear()
+            for rel, table in repeats.items():
+                writers[rel][0].flush()
+                spool = spools[rel]
+                spool.seek(0)
+                with archive.open(table.name, "w", force_zip64=True) as entry:
+                    while chunk := spool.read(64 * 1024):
+                        entry.write(chunk)
+                        yield sink.drain()
+            media.seek(0)
+            for line in media:
+                entry_name, sha256 = json.loads(line)
+                try:
+                    source = store.open(sha256)
+                except FileNotFoundError:
+                    logger.warning("Export of form %s: blob %s is missing from the media store; left out",
+                                   form.xml_form_id, sha256[:12])
+                    continue
+                with source, archive.open(entry_name, "w", force_zip64=True) as entry:
+                    while chunk := source.read(FILE_CHUNK):
+                        entry.write(chunk)
+                        yield sink.drain()
+            archive.close()
+            yield sink.drain()
     finally:
+        media.close()
         for spool in spools.values():
             spool.close()
-        if not finished:
-            logger.info("Export of form %s stopped after %d record(s): the client went away", form.xml_form_id,
-                        written)
-
-
-def _write_record(session, record, rows, files, names, root, root_csv, repeats, writers, fields_of, caller):
-    """Write one record's root row, and spool its repeat rows."""
-    (_sid, instance_id, created_at, review_state, user_id, device_id, draft, version_id, form_version_id,
-     device_ident, version_string, encrypted, no_plain, edits) = record
-    if form_version_id not in fields_of:
-        fields_of[form_version_id] = session.scalar(select(FormVersion.fields)
-                                                    .where(FormVersion.id == form_version_id)) or []
-    if hides_identities(caller, draft):
-        redact_rows(rows, fields_of[form_version_id])
-    sealed = bool(encrypted) and no_plain
-    top = next((r for r in rows if r["parent_id"] is None), None)
-    keys = {}
-    if top is not None:
-        keys[top["id"]] = instance_id
-    submitter = ("user", user_id) if user_id is not None else ("device", device_id)
-    present, expected = files.get(version_id, (0, 0))
-    root_csv.writerow([iso(created_at), *root.answers(top["data"] if top else {}), instance_id,
-                       submitter[1] if submitter[1] is not None else "", names.get(submitter, ""), present, expected,
-                       "not decrypted" if sealed else "", review_state or "", device_ident or "", edits,
-                       version_string])
-    root_path = top["path"] if top else ""
-    paths = {r["id"]: r["path"] for r in rows}
-    for row in rows:
-        if row["parent_id"] is None or row["parent_id"] not in keys:
-            continue
-        parent_key = keys[row["parent_id"]]
-        keys[row["id"]] = f"{parent_key}/{row['path'][len(paths[row['parent_id']]) + 1:]}[{row['position']}]"
-        rel = row["path"][len(root_path) + 1:]
-        if rel in repeats:
-            writers[rel][1].writerow([*repeats[rel].answers(row["data"]), parent_key, keys[row["id"]]])

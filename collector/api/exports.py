@@ -1,22 +1,26 @@
-"""Exports over the JSON API: a form's records as a streamed zip of CSVs, shaped like ODK Central's."""
+"""Exports over the JSON API: a form's records streamed as a zip of CSVs shaped like ODK Central's, an Excel
+workbook, or GeoJSON, each scoped and redacted for the caller and audited once."""
 from __future__ import annotations
 
 from flask import Response, abort, request, stream_with_context
 
 from collector.api.common import READERS, api_blueprint, get_form
 from collector.auth import audit_request, current_actor, roles_required
-from collector.db import get_session
+from collector.db import get_session, get_store
 from ingest import scope
 from ingest.audit import parse_moment
-from ingest.exports import REVIEW_STATES, Filters, count_records, csv_zip
+from ingest.choices import LANGUAGES
+from ingest.export_formats import FORMATS, export
+from ingest.export_geojson import pick_geopoint
+from ingest.exports import REVIEW_STATES, Filters, count_records, tables_of, union_fields
 from ingest.models import Form
 
 bp = api_blueprint("exports", __name__)
 
 
 def _filters() -> Filters:
-    """Read ?province= and ?reviewState= (each repeatable), ?start= and ?end= (ISO 8601; a bare end date
-    includes its day).
+    """Read ?province=, ?reviewState= and ?device= (each repeatable; device is the DeviceID column, Collect's
+    deviceID), ?start= and ?end= (ISO 8601; a bare end date includes its day).
 
     :raise 400: an unknown review state, or a date that is not ISO 8601.
     """
@@ -31,7 +35,55 @@ def _filters() -> Filters:
             moments[name] = parse_moment(text, end=name == "end") if text else None
         except ValueError:
             abort(400, f"?{name}= must be an ISO 8601 date or moment, such as 2026-12-01 or 2026-12-01T08:00Z.")
-    return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"])
+    return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"],
+                   tuple(request.args.getlist("device")))
+
+
+def _lang() -> str | None:
+    """Read ?lang= (choice labels in that language instead of names).
+
+    :raise 400: a language the forms do not carry.
+    """
+    lang = request.args.get("lang")
+    if lang is not None and lang not in LANGUAGES:
+        abort(400, f"?lang= must be one of {', '.join(LANGUAGES)}.")
+    return lang
+
+
+def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = False,
+            geopoint: str | None = None) -> Response:
+    """Check the parameters, audit the export once, and stream it from a session of its own.
+
+    :raise 400: a malformed parameter.  :raise 404: no such form.
+    """
+    form = get_form(project_id, xml_form_id)
+    filters, lang = _filters(), _lang()
+    session = get_session()
+    if geopoint is not None:
+        try:
+            pick_geopoint(tables_of(form, union_fields(session, form)), geopoint)
+        except LookupError:
+            abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
+    options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("geopoint", geopoint))
+               if v is not None}
+    # Audited before the first byte leaves: a download cut short has still been recorded.
+    audit_request("submission.export", f"form:{form.xml_form_id}", count=count_records(session, form, filters),
+                  format=fmt, **options)
+    session.commit()
+    caller, form_id, name = current_actor().caller, form.id, form.xml_form_id
+    store = get_store() if attachments else None
+
+    def stream():
+        # The view's session is closed when the view returns; the stream reads in its own, for the same
+        # caller, closed by the app context's teardown when the stream ends or the client goes away.
+        reader = get_session()
+        scope.use(reader, caller)
+        yield from export(reader, fmt, reader.get(Form, form_id), filters, lang=lang, store=store,
+                          geopoint=geopoint)
+
+    spec = FORMATS[fmt]
+    return Response(stream_with_context(stream()), mimetype=spec.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}{spec.suffix}"'})
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip")
@@ -39,25 +91,36 @@ def _filters() -> Filters:
 def submissions_csv_zip(project_id: int, xml_form_id: str):
     """Stream a form's records as a zip of CSVs (root and one per repeat), scoped and redacted for the caller.
 
-    Filters: see `_filters`. Audited once, before the first byte leaves: a download cut short has still been
-    recorded.
+    Filters: see `_filters`; `?lang=` (see `_lang`); `?attachments=true` adds the records' files the caller
+    may download as `media/<name>`.
 
-    :raise 400: a malformed filter.  :raise 404: no such form.
+    :raise 400: a malformed parameter.  :raise 404: no such form.
     """
-    form = get_form(project_id, xml_form_id)
-    filters = _filters()
-    session = get_session()
-    audit_request("submission.export", f"form:{form.xml_form_id}", count=count_records(session, form, filters),
-                  format="csv")
-    session.commit()
-    caller, form_id, name = current_actor().caller, form.id, form.xml_form_id
+    flag = request.args.get("attachments", "false").lower()
+    if flag not in ("true", "false"):
+        abort(400, "?attachments= must be true or false.")
+    return _stream(project_id, xml_form_id, "csv", attachments=flag == "true")
 
-    def stream():
-        # The view's session is closed when the view returns; the stream reads in its own, for the same
-        # caller, closed by the app context's teardown when the stream ends or the client goes away.
-        reader = get_session()
-        scope.use(reader, caller)
-        yield from csv_zip(reader, reader.get(Form, form_id), filters)
 
-    return Response(stream_with_context(stream()), mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv.zip"'})
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.xlsx")
+@roles_required(*READERS)
+def submissions_xlsx(project_id: int, xml_form_id: str):
+    """Stream a form's records as an Excel workbook, one sheet per table of the CSV zip, scoped and redacted.
+
+    Filters and `?lang=` as for the CSV zip.
+
+    :raise 400: a malformed parameter.  :raise 404: no such form.
+    """
+    return _stream(project_id, xml_form_id, "xlsx")
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.geojson")
+@roles_required(*READERS)
+def submissions_geojson(project_id: int, xml_form_id: str):
+    """Stream a form's geopoint answers as a GeoJSON FeatureCollection, one Point per record and answer.
+
+    Filters as for the CSV zip; `?geopoint=` keeps one question (its path or CSV header).
+
+    :raise 400: a malformed parameter, or a geopoint that is no question of the form.  :raise 404: no such form.
+    """
+    return _stream(project_id, xml_form_id, "geojson", geopoint=request.args.get("geopoint"))

@@ -1,4 +1,4 @@
-"""`collector export`: write a form's records to a file, as the streamed API export does."""
+"""`collector export`: write a form's records to a file, as the streamed API exports do."""
 from __future__ import annotations
 
 import sys
@@ -6,33 +6,50 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from collector.cli.base import act_as, as_option, find_form, main
-from collector.db import get_session
+from collector.cli.base import act_as, as_option, fail, find_form, main
+from collector.db import get_session, get_store
 from ingest import audit
 
 
 @main.command("export")
 @click.argument("xml_form_id")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
-              help="csv: a zip of CSVs, one for the records and one per repeat, as ODK Central names them.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "geojson"]), default="csv", show_default=True,
+              help="csv: a zip of CSVs, one for the records and one per repeat, as ODK Central names them; "
+                   "xlsx: the same tables as sheets of one workbook; geojson: one point per geopoint answer.")
+@click.option("--lang", type=click.Choice(["lo", "en"]), default=None,
+              help="Write choice labels in this language instead of choice names.")
+@click.option("--attachments", is_flag=True, help="csv only: add the records' files as media/<name>.")
+@click.option("--geopoint", default=None, metavar="FIELD", help="geojson only: keep this geopoint question.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
               help="File to write (e.g. case_intake.csv.zip).")
 @click.option("--project", "project_id", default=1, show_default=True)
 @as_option
 @with_appcontext
-def export(xml_form_id, fmt, output, project_id, as_email):
+def export(xml_form_id, fmt, lang, attachments, geopoint, output, project_id, as_email):
     """Export a form's records to a file, with a progress bar on stderr (audited)."""
-    from ingest.exports import count_records, csv_zip
+    from ingest.export_formats import export as stream
+    from ingest.exports import count_records
 
+    if attachments and fmt != "csv":
+        fail("--attachments goes with --format csv.")
+    if geopoint and fmt != "geojson":
+        fail("--geopoint goes with --format geojson.")
     session = get_session()
     user = act_as(session, as_email, "records", "records")
     form = find_form(session, project_id, xml_form_id)
     count = count_records(session, form)
-    audit.record(session, "submission.export", f"form:{xml_form_id}", user_id=user.id if user else None,
-                 address="cli", count=count, format=fmt)
-    session.commit()
-    with open(output, "wb") as out, click.progressbar(length=count, label="Exporting records",
-                                                      file=sys.stderr) as bar:
-        for chunk in csv_zip(session, form, on_record=lambda: bar.update(1)):
-            out.write(chunk)
+    with click.progressbar(length=count, label="Exporting records", file=sys.stderr) as bar:
+        try:
+            chunks = stream(session, fmt, form, lang=lang, store=get_store() if attachments else None,
+                            geopoint=geopoint, on_record=lambda: bar.update(1))
+        except LookupError:
+            fail(f"{geopoint} is no geopoint question of {xml_form_id}.")
+        options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("geopoint", geopoint))
+                   if v is not None}
+        audit.record(session, "submission.export", f"form:{xml_form_id}", user_id=user.id if user else None,
+                     address="cli", count=count, format=fmt, **options)
+        session.commit()
+        with open(output, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
     click.echo(f"{count} record(s) written to {output}.", err=True)

@@ -184,7 +184,7 @@ def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, de
     assert _Tracked.made and all(spool.closed for spool in _Tracked.made)
     assert len(pages) == 1  # the second page was never read
     assert [r.getMessage() for r in caplog.records if r.name == "ingest.exports"] == [
-        "Export of form sample_case stopped after 1 record(s): the client went away"]
+        "Export of form sample_case (csv) stopped after 1 record(s): the client went away"]
 
 
 def test_cli_export_writes_the_zip_as_the_named_user(runner, client, device, db_session, tmp_path):

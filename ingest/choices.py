@@ -1,0 +1,107 @@
+"""Read the labels of a form version's choices, in one language, from the XForm served to tablets.
+
+The field tree names a question's choice list but holds no labels; the XForm holds them all. pyxform
+writes each list as a secondary instance (`<instance id="yes_no">`) whose items name an `itextId` looked
+up in the `<itext>` translation of each language, or carry a `<label>` of their own in a form with one
+language; older XForms list `<item>`s inside the select itself. Lists read from a media file
+(`select_one_from_file`) are not in the XForm: their answers keep their names.
+"""
+from __future__ import annotations
+
+import re
+
+from ingest.xmlsafe import local_name, parse
+
+#: Languages an export may name (`?lang=`), as the ministry's forms declare them: `label::Lao (lo)`.
+LANGUAGES = ("lo", "en")
+#: Room for the ministry's largest XForm with its translations.
+MAX_XFORM_BYTES = 20 * 1024 * 1024
+MAX_XFORM_ELEMENTS = 1_000_000
+
+_INSTANCE = re.compile(r"instance\(\s*['\"]([^'\"]+)['\"]\s*\)")
+_ITEXT = re.compile(r"jr:itext\(\s*['\"]?([^'\")]+?)['\"]?\s*\)")
+_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+
+
+def _children(element, name: str) -> list:
+    return [c for c in element if local_name(c.tag) == name]
+
+
+def _text(element) -> str:
+    return "".join(element.itertext()).strip()
+
+
+def _translation(root, lang: str) -> dict[str, str]:
+    """Return the itext texts of the language whose code is `lang` (`Lao (lo)`, `lo`), else of the default."""
+    chosen, default = None, None
+    for translation in root.iter():
+        if local_name(translation.tag) != "translation":
+            continue
+        name = translation.get("lang", "")
+        code = _CODE.search(name)
+        if (code.group(1) if code else name).lower() == lang.lower() or name.lower() == lang.lower():
+            chosen = translation
+        if default is None or translation.get("default"):
+            default = translation
+    texts = {}
+    for text in (chosen if chosen is not None else default) or ():
+        # A text has one plain value, and maybe image or audio forms: the plain one is the label.
+        values = [v for v in _children(text, "value") if not v.get("form")]
+        if values:
+            texts[text.get("id", "")] = _text(values[0])
+    return texts
+
+
+def _label(label, item, texts: dict[str, str]) -> str | None:
+    """Return what a `<label>` says for one item: an itext reference, a child of the item, or its own text."""
+    if label is None:
+        return None
+    ref = label.get("ref")
+    if ref is None:
+        return _text(label)
+    found = _ITEXT.search(ref)
+    if found:
+        text_id = found.group(1)
+        if item is not None and not ref.split("(", 1)[1].lstrip().startswith(("'", '"')):
+            # jr:itext(itextId): the id is a child of the item.
+            child = next(iter(_children(item, text_id)), None)
+            text_id = _text(child) if child is not None else ""
+        return texts.get(text_id)
+    child = next(iter(_children(item, ref)), None) if item is not None else None
+    return _text(child) if child is not None else None
+
+
+def choice_labels(xform: str | bytes, lang: str) -> dict[str, dict[str, str]]:
+    """Return, for each select question of an XForm, its choices' labels in `lang`: {path: {name: label}}.
+
+    A choice without a label in `lang` keeps the default language's; one without any keeps no entry.
+    """
+    root = parse(xform.encode() if isinstance(xform, str) else xform, max_bytes=MAX_XFORM_BYTES,
+                 max_elements=MAX_XFORM_ELEMENTS)
+    texts = _translation(root, lang)
+    instances = {i.get("id"): i for i in root.iter() if local_name(i.tag) == "instance" and i.get("id")}
+    out: dict[str, dict[str, str]] = {}
+    for control in root.iter():
+        if local_name(control.tag) not in ("select1", "select", "rank") or not control.get("ref"):
+            continue
+        labels: dict[str, str] = {}
+        for item in _children(control, "item"):
+            value = next(iter(_children(item, "value")), None)
+            label = _label(next(iter(_children(item, "label")), None), None, texts)
+            if value is not None and label is not None:
+                labels[_text(value)] = label
+        for itemset in _children(control, "itemset"):
+            source = _INSTANCE.search(itemset.get("nodeset", ""))
+            instance = instances.get(source.group(1)) if source else None
+            value = next(iter(_children(itemset, "value")), None)
+            if instance is None or value is None:
+                continue
+            value_ref = value.get("ref", "name")
+            label = next(iter(_children(itemset, "label")), None)
+            for item in (i for i in instance.iter() if local_name(i.tag) == "item"):
+                name = next(iter(_children(item, value_ref)), None)
+                text = _label(label, item, texts)
+                if name is not None and text is not None:
+                    labels[_text(name)] = text
+        out[control.get("ref")] = labels
+    return out
