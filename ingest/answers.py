@@ -261,3 +261,27 @@ def record_condition(field: dict, op: str, value) -> ColumnElement:
                          row_place, compare(SubmissionRow.data, field, op, value))
                   .correlate(Submission))
 
+
+
+#: The operators of a `?q=` term, longest first so that `>=` is not read as `>`.
+_TERM_OPERATORS = ((">=", "ge"), ("<=", "le"), ("!=", "ne"), (">", "gt"), ("<", "lt"), (":", "eq"), ("~", "contains"))
+
+
+def parse_term(fields: list[dict], term: str) -> tuple[dict, str, object]:
+    """Read one `?q=` term, `field:value` (equals; a choice of several holds it), `field!=value`,
+    `field>value`, `field>=value`, `field<value`, `field<=value` or `field~text` (contains), into
+    (field, operator, typed value). An empty value after `:` or `!=` means "not answered" / "answered".
+
+    :raise UnknownField: the field is not a question of the form.  :raise BadValue: no operator, or a value
+        that does not fit the field.
+    """
+    at = min(((term.find(sign), sign, op) for sign, op in _TERM_OPERATORS if sign in term),
+             key=lambda found: (found[0], -len(found[1])), default=None)
+    if at is None or at[0] == 0:
+        raise BadValue(f"q={term!r} must be field:value (or field>value, field~text, ...).")
+    index, sign, op = at
+    field = resolve(fields, term[:index].strip())
+    text = term[index + len(sign):]
+    if text == "" and op in ("eq", "ne"):
+        return field, op, None
+    return field, op, typed(field, text)

@@ -1,9 +1,19 @@
 """The read layer: every path that lists records (API, CLI, exports) builds its query here."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from ingest.models import Form, Submission
+
+#: Review states a filter may name; `received` is stored as no state, as Central reports it.
+REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
+#: Records read per page when a listing is streamed.
+PAGE = 500
 
 
 def submissions_of(form: Form, *, drafts: bool = False) -> Select:
@@ -11,3 +21,55 @@ def submissions_of(form: Form, *, drafts: bool = False) -> Select:
     return (select(Submission)
             .where(Submission.form_id == form.id, Submission.deleted_at.is_(None), Submission.draft.is_(drafts))
             .order_by(Submission.id))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which records a listing or export holds, beside the caller's scope: any of the provinces, review states
+    and devices named, submitted from `start` (inclusive) until `end` (exclusive), and every answer condition
+    (ingest.answers.record_condition) true."""
+
+    provinces: tuple[str, ...] = ()
+    review_states: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    devices: tuple[int, ...] = ()
+    answers: tuple = ()
+
+    def apply(self, query: Select) -> Select:
+        """Return `query` (on submissions) narrowed to the filters."""
+        if self.provinces:
+            query = query.where(Submission.province_code.in_(self.provinces))
+        if self.review_states:
+            named = [s for s in self.review_states if s != "received"]
+            condition = Submission.review_state.in_(named)
+            if "received" in self.review_states:
+                condition = condition | Submission.review_state.is_(None)
+            query = query.where(condition)
+        if self.start is not None:
+            query = query.where(Submission.created_at >= self.start)
+        if self.end is not None:
+            query = query.where(Submission.created_at < self.end)
+        if self.devices:
+            query = query.where(Submission.device_id.in_(self.devices))
+        for condition in self.answers:
+            query = query.where(condition)
+        return query
+
+
+def count_of(session: Session, query: Select) -> int:
+    """Count the submissions a query on them selects (for the session's caller)."""
+    return session.scalar(query.with_only_columns(func.count(Submission.id)).order_by(None))
+
+
+def in_pages(session: Session, query: Select, batch: int = PAGE) -> Iterator[Submission]:
+    """Yield the submissions a query (ordered by id) selects, read in keyset pages of `batch`, each page's
+    objects let go before the next is read, so memory does not grow with the number of records."""
+    after = 0
+    while True:
+        page = list(session.scalars(query.where(Submission.id > after).limit(batch)))
+        if not page:
+            return
+        yield from page
+        after = page[-1].id
+        session.expunge_all()

@@ -7,7 +7,11 @@ from sqlalchemy import select
 from collector.auth import pop_device_token
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
+from ingest.answers import BadValue, UnknownField, parse_term, record_condition
+from ingest.audit import parse_moment
 from ingest.models import Form, Project
+from ingest.queries import REVIEW_STATES, Filters
+from ingest.redaction import hides_identities
 
 #: Roles of web users who may see forms and projects (every role).
 STAFF = ROLES
@@ -80,3 +84,48 @@ def get_form(project_id: int, xml_form_id: str) -> Form:
 def flag(name: str) -> bool:
     """Say whether a query-string switch such as ?force=true is on."""
     return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+def record_filters(form: Form) -> Filters:
+    """Read the filters every listing and export of records takes (each repeatable, combined with and):
+    `?province=`, `?reviewState=`, `?device=` (device id), `?start=` and `?end=` (ISO 8601 on the submission
+    date; a bare end date includes its day) and `?q=` terms on answers (`field:value`, `field>=value`, ...;
+    see ingest.answers.parse_term).
+
+    :raise 400: an unknown review state, a date that is not ISO 8601, a device that is not an id, or a term
+        whose value does not fit its field.  :raise 403: a term on a sensitive field, for a caller who may
+        not see identities (filtering on it would reveal its values).  :raise 422: a term on a field the form
+        never had, named.
+    """
+    from collector.auth import current_actor
+    from ingest.exports import union_fields
+
+    states = tuple(request.args.getlist("reviewState"))
+    unknown = [s for s in states if s not in REVIEW_STATES]
+    if unknown:
+        abort(400, f"?reviewState= must be one of {', '.join(REVIEW_STATES)}; got {unknown[0]!r}.")
+    devices = request.args.getlist("device")
+    if not all(d.isascii() and d.isdigit() and int(d) < 2**63 for d in devices):
+        abort(400, "?device= must be a device id (a whole number).")
+    moments = {}
+    for name in ("start", "end"):
+        text = request.args.get(name)
+        try:
+            moments[name] = parse_moment(text, end=name == "end") if text else None
+        except ValueError:
+            abort(400, f"?{name}= must be an ISO 8601 date or moment, such as 2026-12-01 or 2026-12-01T08:00Z.")
+    answers = []
+    terms = request.args.getlist("q")
+    fields = union_fields(get_session(), form) if terms else []
+    for term in terms:
+        try:
+            field, op, value = parse_term(fields, term)
+        except UnknownField as exc:
+            abort(422, str(exc))
+        except BadValue as exc:
+            abort(400, str(exc))
+        if field.get("sensitive") and hides_identities(current_actor().caller):
+            abort(403, f"Field '{field['name']}' is sensitive; your role does not filter on identities.")
+        answers.append(record_condition(field, op, value))
+    return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"],
+                   tuple(int(d) for d in devices), tuple(answers))

@@ -1,10 +1,12 @@
 """Submissions over the JSON API: create (Central's REST), list, read, versions, files, review, comments, delete."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, jsonify, request, send_file
+import json
+
+from flask import Response, abort, current_app, jsonify, request, send_file, stream_with_context, url_for
 from marshmallow import Schema, fields, validate
 
-from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body
+from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body, record_filters
 from collector.auth import audit_request, current_actor, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
@@ -13,7 +15,7 @@ from ingest.access import SYSTEM
 from ingest.cases import rebuild_case
 from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
-from ingest.queries import submissions_of
+from ingest.queries import count_of, in_pages, submissions_of
 from ingest.records import current_of, file_hidden, readable_xml, submission_json, version_json
 from ingest.review import (MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS, add_comment, comment_json, comments_of,
                            set_review_state)
@@ -93,19 +95,71 @@ def upload_submission_attachment(project_id: int, xml_form_id: str, instance_id:
     return jsonify({"success": True})
 
 
+#: Most records one page of `?limit=` holds.
+MAX_PAGE = 1000
+
+
+def _page_args() -> tuple[int | None, int]:
+    """Read `?limit=` (1..MAX_PAGE; none: every record) and `?cursor=` (the last id of the previous page).
+
+    :raise 400: a limit or cursor that is not one.
+    """
+    limit, cursor = request.args.get("limit"), request.args.get("cursor", "")
+    if limit is not None and not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_PAGE):
+        abort(400, f"limit must be a whole number from 1 to {MAX_PAGE}.")
+    if cursor and not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**63):
+        abort(400, "The cursor is not one this server gave; start again without it.")
+    return (int(limit) if limit is not None else None), int(cursor or 0)
+
+
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
 @roles_required(*READERS)
 def submissions(project_id: int, xml_form_id: str):
-    """List a form's submissions with their normalised values (an identifiable read, audited).
+    """List a form's records with their normalised values, oldest first, as a JSON array (as Central's, so
+    pyodk reads it), scoped and redacted for the caller (an identifiable read, audited once).
 
-    :raise 404: no such form.
+    Filters (combined with and): `?start=`/`?end=` on the submission date, `?reviewState=`, `?province=`,
+    `?device=` and `?q=` on answers. With `?limit=N` the array holds one page and, when more remain, the
+    `Link` header (rel="next") and `X-Next-Cursor` give the next page's `?cursor=`; without it every record
+    is streamed, page by page in constant memory.
+
+    :raise 400: a malformed filter, limit or cursor.  :raise 403: a filter on a sensitive field for a caller
+        without identity access.  :raise 404: no such form.  :raise 422: a filter on an unknown field.
     """
     form_row = get_form(project_id, xml_form_id)
+    query = record_filters(form_row).apply(submissions_of(form_row))
+    limit, after = _page_args()
     session = get_session()
-    rows = [submission_json(session, s) for s in session.scalars(submissions_of(form_row))]
-    audit_request("submission.list", f"form:{form_row.xml_form_id}", count=len(rows))
+    if limit is None:
+        count = count_of(session, query)
+        audit_request("submission.list", f"form:{form_row.xml_form_id}", count=count)
+        session.commit()
+        caller = current_actor().caller
+
+        def stream():
+            reader = get_session()
+            scope.use(reader, caller)
+            yield "["
+            first = True
+            for record in in_pages(reader, query):
+                yield ("" if first else ",") + json.dumps(submission_json(reader, record), ensure_ascii=False)
+                first = False
+            yield "]"
+
+        return Response(stream_with_context(stream()), mimetype="application/json")
+    page = list(session.scalars(query.where(Submission.id > after).limit(limit + 1)))
+    more = len(page) > limit
+    page = page[:limit]
+    body = [submission_json(session, s) for s in page]
+    audit_request("submission.list", f"form:{form_row.xml_form_id}", count=len(body))
     session.commit()
-    return jsonify(rows)
+    response = jsonify(body)
+    if more:
+        cursor = str(page[-1].id)
+        args = request.args.to_dict(flat=False) | {"cursor": [cursor]}
+        response.headers["Link"] = f'<{url_for(request.endpoint, **request.view_args, **args)}>; rel="next"'
+        response.headers["X-Next-Cursor"] = cursor
+    return response
 
 
 @bp.get(_ONE)
