@@ -7,11 +7,12 @@ of sexual exploitation, recruiter relation, duration) are read from the case's r
 tags at export time, never by field name. A variable whose tag no published form carries stays empty.
 
 Privacy: a published row must not single out a person. Over the quasi-identifiers (what someone who knows
-the person could know: gender, age, citizenship, country, year, type of exploitation) every combination
-published is shared by at least k real cases (k = STATS_THRESHOLD, CTDC's 11). Rarer rows are generalised
-CTDC's way, by blanking their rarest attribute one at a time; a row still alone once every demographic
-attribute is blank is left out. Flags are never blanked: an empty flag reads as "no", so blanking one would
-publish a falsehood. Cases whose consent to share was refused are never exported, whoever asks.
+the person could know: gender, age, citizenship, country, year, duration, type and sector of exploitation)
+every combination published is shared by at least k real cases (k = STATS_THRESHOLD, CTDC's 11). Rarer rows
+are generalised CTDC's way, by blanking their rarest attribute one at a time; a row still too rare once
+nothing is left to blank is left out. The three type-of-exploitation flags are never blanked: an empty flag
+counts the case as another type, which would publish a falsehood. Cases whose consent to share was refused
+are never exported, whoever asks.
 """
 from __future__ import annotations
 
@@ -48,10 +49,14 @@ RECRUITER = ("recruiterRelationIntimatePartner", "recruiterRelationFriend", "rec
 #: The CSV header: CTDC's codebook order.
 VARIABLES = ("yearOfRegistration", "gender", "ageBroad", "citizenship", "CountryOfExploitation", "traffickMonths",
              *MEANS, *IS_TYPE, *LABOUR, *SEX, *RECRUITER)
-#: Attributes a neighbour or an employer could know; together they must be shared by at least k cases.
-QUASI_IDENTIFIERS = ("gender", "ageBroad", "citizenship", "CountryOfExploitation", "yearOfRegistration", *IS_TYPE)
-#: The quasi-identifiers that may be blanked (a blank flag would say "no", so flags are never blanked).
-GENERALISABLE = ("gender", "ageBroad", "citizenship", "CountryOfExploitation", "yearOfRegistration")
+#: The quasi-identifiers that may be blanked: what a neighbour, an employer or a recruiter could know of a
+#: person (how long they were away, the sector they worked in included).
+GENERALISABLE = ("gender", "ageBroad", "citizenship", "CountryOfExploitation", "yearOfRegistration", "traffickMonths",
+                 *LABOUR, *SEX)
+#: Attributes that together must be shared by at least k published cases. The type-of-exploitation flags are
+#: among them but never blanked: they are what the data set is for, and a blank would count the case as
+#: another type.
+QUASI_IDENTIFIERS = (*GENERALISABLE, *IS_TYPE)
 
 #: prs_Gender (HTCDS) -> CTDC gender; NonSpecifiedUnknown and anything else -> empty.
 GENDER = {"Feminine": "Woman", "Masculine": "Man", "TransgenderFeminine": "Trans/Transgender/NonConforming",

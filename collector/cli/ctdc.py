@@ -39,5 +39,5 @@ def export_ctdc(output, project_id, threshold, as_email):
     with open(output, "w", encoding="utf-8", newline="") as out:
         write_csv(result.rows, out)
     click.echo(f"{len(result.rows)} case(s) written to {output}; every combination of gender, age, citizenship, "
-               f"country, year and type of exploitation is shared by at least {k}: {result.blanked} cell(s) "
+               f"country, year, duration, type and sector of exploitation is shared by at least {k}: {result.blanked} cell(s) "
                f"blanked, {result.dropped} row(s) left out.", err=True)

@@ -189,6 +189,14 @@ def test_a_person_alone_with_a_rare_type_of_exploitation_is_left_out_not_falsifi
     assert all(r["isOtherExploit"] == "" and r["isForcedLabour"] == "1" for r in result.rows)
 
 
+def test_a_rare_sector_is_blanked_before_anything_the_person_shares_with_others():
+    rows = [person(meansThreats="1")] * 11 + [person(typeOfLabourConstruction="1", traffickMonths="25+ (2+ yrs)")]
+    result = anonymise(rows, 11)
+    assert (len(result.rows), result.blanked, result.dropped) == (12, 2, 0)
+    assert not any(r["typeOfLabourConstruction"] or r["traffickMonths"] for r in result.rows)
+    assert {r["citizenship"] for r in result.rows} == {"LAO"}
+
+
 def test_fewer_cases_than_k_publish_nothing():
     result = anonymise([person()] * 10, 11)
     assert (result.rows, result.dropped) == ([], 10)
@@ -203,6 +211,9 @@ row_strategy = st.fixed_dictionaries({
     "isForcedLabour": st.sampled_from(["1", ""]),
     "isSexualExploit": st.sampled_from(["1", ""]),
     "isOtherExploit": st.sampled_from(["", "", "1"]),
+    "traffickMonths": st.sampled_from(["0--12 (0-1 yr)", "25+ (2+ yrs)", ""]),
+    "typeOfLabourConstruction": st.sampled_from(["1", "", "", ""]),
+    "typeOfSexProstitution": st.sampled_from(["1", "", "", ""]),
     "meansThreats": st.sampled_from(["1", ""]),
 })
 
@@ -210,7 +221,7 @@ row_strategy = st.fixed_dictionaries({
 @settings(max_examples=300, deadline=None)
 @given(st.lists(row_strategy, max_size=120), st.integers(min_value=2, max_value=12))
 def test_every_published_combination_is_shared_by_k_real_cases(rows, k):
-    rows = [{**r, "id": str(n)} for n, r in enumerate(rows)]
+    rows = [{**dict.fromkeys(VARIABLES, ""), **r, "id": str(n)} for n, r in enumerate(rows)]
     result = anonymise(rows, k)
     assert all(n >= k for n in combinations(result.rows).values())
     assert len(result.rows) + result.dropped == len(rows)
