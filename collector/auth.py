@@ -170,6 +170,7 @@ def roles_required(*roles: str):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.roles = roles  # named in the OpenAPI document
         return wrapped
 
     return decorator

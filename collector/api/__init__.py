@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from collector.api import (
-    app_users, audits, cases, drafts, exports, handbook, odata, projects, sessions, stats, submissions, tokens, users,
+    app_users, audits, cases, drafts, exports, handbook, odata, openapi, projects, sessions, stats, submissions, tokens, users,
 )
 
 BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp, users.bp, tokens.bp,
@@ -21,3 +21,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp, url_prefix="/v1")
         app.register_blueprint(bp, url_prefix="/v1/key/<token>", name=f"{bp.name}_key")
     app.register_blueprint(drafts.test_bp, url_prefix="/v1/test/<draft_token>")
+    app.register_blueprint(openapi.bp, url_prefix="/v1")

@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
+from collector.api.openapi import accepts
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
@@ -87,6 +88,7 @@ def _audit(action: str, device: Device, **details) -> None:
 
 @bp.post("/projects/<int:project_id>/app-users")
 @roles_required(*TRAINERS)
+@accepts(AppUserSchema)
 def create_app_user(project_id: int):
     """Create a device and return its token URL and QR payload.
 
@@ -124,6 +126,7 @@ def revoke_app_user(project_id: int, device_id: int):
 
 @bp.put("/projects/<int:project_id>/app-users/<int:device_id>/forms")
 @roles_required(*TRAINERS)
+@accepts(AssignmentSchema)
 def assign_app_user_forms(project_id: int, device_id: int):
     """Replace the forms a device may list and fill.
 

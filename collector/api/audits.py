@@ -6,6 +6,7 @@ from datetime import timezone
 from flask import abort, jsonify, request
 
 from collector.api.common import api_blueprint
+from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest.audit import MAX_LIMIT, events_query, parse_moment
@@ -54,6 +55,10 @@ def _moment(name: str, *, end: bool = False):
 
 @bp.get("/audits")
 @roles_required("admin")
+@takes(Param("action", "An action (submission.read) or a category (submission)."),
+       Param("start", "Events at or after this ISO 8601 date or moment."),
+       Param("end", "Events before this moment; a bare date includes its day."),
+       Param("limit", "Events per page.", "integer"), Param("offset", "Events to skip.", "integer"))
 def audits():
     """List audit events, newest first, as Central does; filter by ?action= (an action or a category such as
     `session`), ?start= and ?end= (ISO 8601; a bare end date includes that day), ?limit= and ?offset=.

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
+from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
@@ -41,6 +42,10 @@ def _read_xlsform() -> bytes:
     if not data:
         abort(400, "Send the .xlsx file as the request body.")
     return data
+
+
+#: ?strict=true: pyxform warnings refuse the form too.
+STRICT = Param("strict", "true: refuse the form on pyxform warnings too.", "boolean")
 
 
 def _compile():
@@ -91,7 +96,8 @@ def _draft(form: Form) -> FormVersion:
 
 @bp.post("/projects/<int:project_id>/forms")
 @roles_required(*TRAINERS)
-def uploadget_form(project_id: int):
+@takes(STRICT)
+def upload_form(project_id: int):
     """Upload an XLSForm (raw .xlsx body) as the draft of a new form.
 
     :raise 400: pyxform or ODK Validate refuse it.  :raise 409: a form with its form_id exists.
@@ -103,6 +109,7 @@ def uploadget_form(project_id: int):
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft")
 @roles_required(*TRAINERS)
+@takes(STRICT)
 def upload_draft(project_id: int, xml_form_id: str):
     """Upload a new version of an existing form as its draft, replacing any earlier draft.
 
@@ -174,6 +181,7 @@ def list_media(project_id: int, xml_form_id: str):
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft/publish")
 @roles_required(*TRAINERS)
+@takes(Param("force", "true: publish although media files are missing.", "boolean"))
 def publish(project_id: int, xml_form_id: str):
     """Publish the draft as the form's current version; its test data is discarded.
 

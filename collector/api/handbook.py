@@ -6,6 +6,7 @@ import logging
 from flask import Response, abort, request
 
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form
+from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session, get_store
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
@@ -18,6 +19,8 @@ bp = api_blueprint("handbook", __name__)
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf")
 @roles_required(*TRAINERS)
+@takes(Param("lang", "lo, en or both (default)."), Param("draft", "true: print the draft.", "boolean"),
+       Param("paper", "true: a fill-in paper form.", "boolean"))
 def handbook(project_id: int, xml_form_id: str):
     """Print a form's published version (or its draft, ?draft=true) as a handbook, or a paper form (?paper=true).
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form, get_project, json_body
+from collector.api.openapi import accepts
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from collector.openrosa import form_xml_response
@@ -82,6 +83,7 @@ def form(project_id: int, xml_form_id: str):
 
 @bp.patch("/projects/<int:project_id>/forms/<xml_form_id>")
 @roles_required(*TRAINERS)
+@accepts(FormPatchSchema)
 def update_form(project_id: int, xml_form_id: str):
     """Set a form's state: open (listed), closing (not listed, still accepting) or closed (refusing).
 

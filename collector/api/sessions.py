@@ -7,6 +7,7 @@ from flask import abort, current_app, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from collector.api.common import api_blueprint, json_body
+from collector.api.openapi import accepts
 from collector.auth import audit_request, current_actor, require_https_for_passwords, roles_required, sign_in
 from collector.db import get_session
 from ingest import audit
@@ -24,6 +25,7 @@ class SessionSchema(Schema):
 
 
 @bp.post("/sessions")
+@accepts(SessionSchema)
 def create_session():
     """Exchange an email and password for a bearer token (rate limited like Basic auth, audited).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, current_app, jsonify, request
 
 from collector.api.common import api_blueprint, get_project
+from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
@@ -17,6 +18,8 @@ COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
 
 @bp.get("/projects/<int:project_id>/stats")
 @roles_required(*COUNTERS)
+@takes(Param("by", f"Comma-separated dimensions to count by: {', '.join(DIMENSIONS)}."),
+       *(Param(name, f"Only cases with this {name}.", repeatable=True) for name in DIMENSIONS))
 def stats(project_id: int):
     """Count the cases the caller may see by `?by=province,year`, filtered by `?<dimension>=value`.
 

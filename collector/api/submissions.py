@@ -7,6 +7,7 @@ from flask import Response, abort, current_app, jsonify, request, send_file, str
 from marshmallow import Schema, fields, validate
 
 from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body, record_filters
+from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
@@ -63,6 +64,7 @@ def _audit(action: str, found: Submission, **details) -> None:
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
 @roles_required(*SUBMITTERS)
+@takes(Param("deviceID", "The sending device's own identifier, kept with the record."))
 def create_submission(project_id: int, xml_form_id: str):
     """Receive one instance as a raw XML body (Central's REST submission, used by pyodk).
 
@@ -114,6 +116,8 @@ def _page_args() -> tuple[int | None, int]:
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
 @roles_required(*READERS)
+@takes(*RECORD_FILTERS, Param("limit", f"Records per page, 1 to {MAX_PAGE}; none: every record, streamed.", "integer"),
+       Param("cursor", "The X-Next-Cursor of the previous page."))
 def submissions(project_id: int, xml_form_id: str):
     """List a form's records with their normalised values, oldest first, as a JSON array (as Central's, so
     pyodk reads it), scoped and redacted for the caller (an identifiable read, audited once).
@@ -239,6 +243,7 @@ def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
 
 @bp.patch(_ONE)
 @roles_required(*REVIEWERS)
+@accepts(ReviewSchema)
 def review_submission(project_id: int, xml_form_id: str, instance_id: str):
     """Set a record's review state (audited with the old and new state) and return the record.
 
@@ -271,6 +276,7 @@ def submission_comments(project_id: int, xml_form_id: str, instance_id: str):
 
 @bp.post(f"{_ONE}/comments")
 @roles_required(*REVIEWERS)
+@accepts(CommentSchema)
 def create_submission_comment(project_id: int, xml_form_id: str, instance_id: str):
     """Add a comment to a record (audited without its text) and return it.
 

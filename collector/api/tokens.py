@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import api_blueprint, json_body
+from collector.api.openapi import accepts
 from collector.api.users import ADMINS
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
@@ -34,6 +35,7 @@ def token_json(row: ApiToken) -> dict:
 
 @bp.post("/tokens")
 @roles_required(*ADMINS)
+@accepts(TokenSchema)
 def create():
     """Make an API token; the answer is the only time the token itself is shown.
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import api_blueprint, json_body
+from collector.api.openapi import accepts
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
 from ingest.access import MAY_HAVE_PROVINCES, RIGHTS, ROLES
@@ -67,6 +68,7 @@ def list_users():
 
 @bp.post("/users")
 @roles_required(*ADMINS)
+@accepts(UserSchema)
 def create():
     """Create a web user with a role (and provinces for provincial roles).
 
@@ -93,6 +95,7 @@ def get(user_id: int):
 
 @bp.patch("/users/<int:user_id>")
 @roles_required(*ADMINS)
+@accepts(UserChangeSchema)
 def update(user_id: int):
     """Change a user's role, provinces, display name, or disable or enable them (audited).
 
