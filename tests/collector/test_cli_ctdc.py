@@ -114,3 +114,41 @@ def test_a_provincial_officer_exports_their_province_still_without_refused_conse
 def test_an_unknown_project_is_refused(runner, register, tmp_path):
     code, output, rows = export(runner, tmp_path, "--project", "9")
     assert code == 1 and "No project 9" in output
+
+
+@pytest.fixture
+def ctdc_api(app):
+    """Register the CTDC blueprint on the test app, unless collector.api already does (before any request)."""
+    from collector.api import ctdc
+
+    if "ctdc" not in app.blueprints:
+        app.register_blueprint(ctdc.bp, url_prefix="/v1")
+    return app
+
+
+def basic(role: str) -> dict:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{role}@example.la:{PASSWORD}".encode()).decode()}
+
+
+def test_the_api_answers_the_same_csv_as_the_command(ctdc_api, client, runner, register, tmp_path, db_session):
+    from ingest.models import AuditEvent
+
+    answer = client.get("/v1/projects/1/ctdc.csv", headers=basic("statistician"))
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert (answer.headers["X-Suppressed-Cells"], answer.headers["X-Suppressed-Rows"]) == ("3", "1")
+    _code, _output, rows = export(runner, tmp_path, "--as", "statistician@example.la")
+    assert list(csv.DictReader(answer.get_data(as_text=True).splitlines())) == rows
+    db_session.rollback()
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "ctdc.export",
+                                                       AuditEvent.address != "cli"))
+    assert event.details == {"rows": 10, "cells_blanked": 3, "rows_dropped": 1, "threshold": 3}
+    higher = client.get("/v1/projects/1/ctdc.csv?threshold=4", headers=basic("analyst"))
+    assert higher.status_code == 200 and higher.headers["X-Threshold"] == "4"
+    for query, status in (("?threshold=2", 400), ("?threshold=x", 400), ("?threshold=%D9%A3", 400)):
+        assert client.get(f"/v1/projects/1/ctdc.csv{query}", headers=basic("statistician")).status_code == status
+    assert client.get("/v1/projects/1/ctdc.csv", headers=basic("trainer")).status_code == 403
+    assert client.get("/v1/projects/9/ctdc.csv", headers=basic("statistician")).status_code == 404
+    assert client.get("/v1/projects/1/ctdc.csv").status_code == 401

@@ -1,0 +1,45 @@
+"""The case register as CTDC's global data set: a k-anonymised CSV of the cases the caller may count."""
+from __future__ import annotations
+
+import io
+
+from flask import Response, abort, current_app, request
+
+from collector.api.common import api_blueprint, get_project
+from collector.auth import audit_request, roles_required
+from collector.db import get_session
+from ingest.access import RIGHTS, ROLES
+from ingest.ctdc import export, write_csv
+
+bp = api_blueprint("ctdc", __name__)
+
+#: Roles who may read statistics, and so this export (the same right as `collector export-ctdc`).
+COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
+
+
+@bp.get("/projects/<int:project_id>/ctdc.csv")
+@roles_required(*COUNTERS)
+def ctdc_csv(project_id: int):
+    """Return the caller's cases in CTDC's variables, each combination shared by at least `?threshold=` cases.
+
+    :raise 400: a threshold that is not a whole number, or below STATS_THRESHOLD.  :raise 404: no such project.
+    """
+    get_project(project_id)
+    floor = int(current_app.config["STATS_THRESHOLD"])
+    given = request.args.get("threshold", "")
+    if given and not (given.isascii() and given.isdigit() and len(given) < 7):
+        abort(400, "threshold must be a whole number.")
+    k = int(given) if given else floor
+    if k < floor:
+        abort(400, f"threshold may not be below STATS_THRESHOLD ({floor}).")
+    result = export(get_session(), project_id, k)
+    audit_request("ctdc.export", f"project:{project_id}", rows=len(result.rows), cells_blanked=result.blanked,
+                  rows_dropped=result.dropped, threshold=k)
+    get_session().commit()
+    out = io.StringIO(newline="")
+    write_csv(result.rows, out)
+    # The counts tell a client what was suppressed without a second request; they name no case.
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="ctdc-project-{project_id}.csv"',
+        "X-Suppressed-Cells": str(result.blanked), "X-Suppressed-Rows": str(result.dropped),
+        "X-Threshold": str(k)})
