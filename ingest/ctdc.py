@@ -195,23 +195,38 @@ def anonymise(rows: Iterable[dict[str, str]], k: int = DEFAULT_THRESHOLD,
     with k rows keeps them, and the rounds end. Rows still rare once nothing is left to blank are dropped.
     The rows are returned sorted, so their order says nothing of when a case was registered.
     """
+    order = [quasi.index(g) for g in generalisable]  # positions in a combination that may be blanked
     original = [dict(r) for r in rows]
-    working = [dict(r) for r in original]
+    keys = [_key(r, quasi) for r in original]
+    # Rows of one combination fare alike, so the rounds work on combinations and their counts.
+    sizes = Counter(keys)
+    final = {key: key for key in sizes}  # each original combination -> where its rows are now
     while True:
-        sizes = Counter(_key(r, quasi) for r in working)
-        rare = [r for r in working if sizes[_key(r, quasi)] < k and any(r[g] for g in generalisable)]
+        rare = [key for key, n in sizes.items() if n < k and any(key[i] for i in order)]
         if not rare:
             break
-        frequency = {g: Counter(r[g] for r in working) for g in generalisable}
-        for row in rare:
-            rarest = min((g for g in generalisable if row[g]),
-                         key=lambda g: (frequency[g][row[g]], generalisable.index(g)))
-            row[rarest] = ""
-    sizes = Counter(_key(r, quasi) for r in working)
-    kept = [(before, after) for before, after in zip(original, working) if sizes[_key(after, quasi)] >= k]
-    blanked = sum(1 for before, after in kept for g in generalisable if before[g] != after[g])
-    published = sorted((after for _before, after in kept), key=lambda r: tuple(r[v] for v in sorted(r)))
-    return Anonymised(rows=published, blanked=blanked, dropped=len(original) - len(kept), threshold=k)
+        frequency = {i: Counter() for i in order}
+        for key, n in sizes.items():
+            for i in order:
+                frequency[i][key[i]] += n
+        moves = {}
+        for key in rare:
+            rarest = min((i for i in order if key[i]), key=lambda i: (frequency[i][key[i]], order.index(i)))
+            moves[key] = key[:rarest] + ("",) + key[rarest + 1:]
+        merged: Counter = Counter()
+        for key, n in sizes.items():
+            merged[moves.get(key, key)] += n
+        sizes = merged
+        final = {start: moves.get(now, now) for start, now in final.items()}
+    published, blanked = [], 0
+    for row, key in zip(original, keys):
+        now = final[key]
+        if sizes[now] >= k:
+            published.append({**row, **dict(zip(quasi, now))})
+            blanked += sum(1 for before, after in zip(key, now) if before != after)
+    names = sorted(set().union(*published)) if published else []
+    published.sort(key=lambda r: tuple(r.get(v, "") for v in names))
+    return Anonymised(rows=published, blanked=blanked, dropped=len(original) - len(published), threshold=k)
 
 
 def _record_answers(session: Session, project_id: int, case_codes: set[str]) -> dict[str, dict]:
