@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import xlsxwriter
 from sqlalchemy.orm import Session
 
-from ingest.exports import BATCH, Filters, NumberText, RecordWalk, logged_stop
+from ingest.exports import Filters, NumberText, RecordWalk, logged_stop
 from ingest.models import Form
 
 #: Bytes of the finished workbook sent at a time.
@@ -91,7 +91,7 @@ def xlsx(session: Session, form: Form, filters: Filters = Filters(), *, on_recor
 
     Closing the generator early (a client that went away) stops the reading and removes the temporary files.
     """
-    walk = RecordWalk(session, form, filters, lang=lang, batch=batch or BATCH, on_record=on_record)
+    walk = RecordWalk(session, form, filters, lang=lang, batch=batch, on_record=on_record)
     folder = tempfile.mkdtemp(prefix="export-")
     try:
         with logged_stop(walk, "xlsx"):

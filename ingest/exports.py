@@ -368,11 +368,14 @@ def _submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
 
 @contextmanager
 def logged_stop(walk: RecordWalk, fmt: str):
-    """Log one line, without data, when the consumer of an export's stream closes it before the end."""
+    """Log one line, without data, when the consumer of an export's stream closes it before the end.
+
+    A warning, so that it shows under gunicorn, whose logging leaves the root logger at its default level.
+    """
     try:
         yield
     except GeneratorExit:
-        logger.info("Export of form %s (%s) stopped after %d record(s): the client went away",
+        logger.warning("Export of form %s (%s) stopped after %d record(s): the client went away",
                     walk.form.xml_form_id, fmt, walk.written)
         raise
 
