@@ -100,8 +100,6 @@ RELATION_DETAILS = {"intimate_partner": "recruiterRelationIntimatePartner", "fri
 #: yet; the variables they feed stay empty until a form does.
 RECORD_TAGS = ("methods_of_control", "forced_labour_industry", "sex_exploitation_type", "recruiter_relation",
                "recruiter_relation_detail", "traffick_months_band", "age_years")
-#: Codes of the forms' country lists that are not countries: other (replaced by its follow-up) and unknown.
-NOT_COUNTRIES = ("XX", "ZZ")
 
 
 @functools.cache
@@ -114,7 +112,8 @@ def alpha3_codes() -> dict[str, str]:
 
 
 def alpha3(code: str | None) -> str:
-    """Return a country's alpha-3 code, or empty for none, unknown (ZZ), unresolved other (XX) or unlisted."""
+    """Return a country's alpha-3 code, or empty for none, unknown (`ZZ`), an other country never named (`XX`)
+    or a code that is no country."""
     return alpha3_codes().get((code or "").strip().upper(), "")
 
 
@@ -125,8 +124,8 @@ def age_broad(band: str | None, years=None) -> str:
         if numbers == ([str(low), str(high)] if high is not None else [str(low)]):
             return label
     try:
-        age = int(str(years).strip()) if years not in (None, "") else None
-    except ValueError:
+        age = int(float(str(years).strip())) if years not in (None, "") else None
+    except (ValueError, OverflowError):
         age = None
     if age is None or not 0 <= age <= 130:
         return ""
@@ -163,8 +162,8 @@ def ctdc_row(case: dict, answers: dict | None = None) -> dict[str, str]:
     detail = str(answers.get("recruiter_relation_detail") or "").strip()
     if relation == "Acquainted" and detail in RELATION_DETAILS:
         flags.append(RELATION_DETAILS[detail])
-    elif relation:
-        flags.append(RELATIONS.get(relation, "recruiterRelationOther"))
+    else:
+        flags.append(RELATIONS.get(relation))
     for flag in flags:
         if flag:
             row[flag] = "1"

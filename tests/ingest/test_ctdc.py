@@ -68,7 +68,8 @@ def test_every_age_band_of_the_forms_maps_to_age_broad_and_an_age_falls_in_its_b
     assert age_broad("age_30_38", 19) == "30--38"
     assert [age_broad("age_18_25"), age_broad(None, "x"), age_broad(None, -1), age_broad(None, None)] == [""] * 4
     assert ctdc_row({"age_band": "age_9_17"})["ageBroad"] == "9--17"
-    assert ctdc_row({}, {"age_years": "33"})["ageBroad"] == "30--38"
+    assert ctdc_row({}, {"age_years": "33"})["ageBroad"] == ctdc_row({}, {"age_years": "33.0"})["ageBroad"] == "30--38"
+    assert [age_broad(None, "inf"), age_broad(None, "nan"), age_broad(None, 200)] == [""] * 3
 
 
 def test_every_country_the_forms_offer_has_an_alpha3_code():
@@ -136,13 +137,14 @@ def test_sectors_types_of_sex_recruiter_and_duration_map_to_ctdc():
     relation = {(r, d): [k for k, v in ctdc_row({}, {"recruiter_relation": r, "recruiter_relation_detail": d}).items()
                          if v] for r, d in (("Familial", None), ("Acquainted", "intimate_partner"),
                                             ("Acquainted", "friend"), ("Acquainted", "neighbour"),
-                                            ("Acquainted", None), ("Unaquainted", None), (None, None))}
+                                            ("Acquainted", None), ("Unaquainted", None), ("NotAChoice", None),
+                                            (None, None))}
     assert relation == {("Familial", None): ["recruiterRelationFamily"],
                         ("Acquainted", "intimate_partner"): ["recruiterRelationIntimatePartner"],
                         ("Acquainted", "friend"): ["recruiterRelationFriend"],
                         ("Acquainted", "neighbour"): ["recruiterRelationOther"],
                         ("Acquainted", None): ["recruiterRelationOther"],
-                        ("Unaquainted", None): ["recruiterRelationOther"], (None, None): []}
+                        ("Unaquainted", None): ["recruiterRelationOther"], ("NotAChoice", None): [], (None, None): []}
     assert set(choices("case_intake")["relationship"]) == {"Familial", "Acquainted", "Unaquainted"}
     survey = sheet("case_intake", "survey")
     calculation = next(r[survey[0].index("calculation")] for r in survey if r[1] == "traffick_months_band")
