@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, true, update
+from sqlalchemy import bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
 from ingest.instances import expected_files, identity, safe_filename
 from ingest.models import (
-    Blob, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Blob, Case, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.normalise import Row, normalise
 from ingest.storage import FileStore, StoredFile
@@ -403,27 +404,209 @@ def attach_file(session: Session, store: FileStore, version: SubmissionVersion, 
     return added == 1
 
 
+#: Versions replayed per transaction by replay_all(): a page's rows, XML and register updates stay small.
+REPLAY_BATCH = 500
+
+
+def _replay_query():
+    """Select what replaying a version needs, as plain columns (no ORM objects, so no identity map grows).
+
+    Locks the records (PostgreSQL) so an edit arriving meanwhile waits for the page instead of being undone.
+    """
+    return (select(SubmissionVersion.id, SubmissionVersion.form_version_id, SubmissionVersion.current,
+                   SubmissionVersion.xml, SubmissionVersion.plain_xml, Submission.id, Submission.draft,
+                   Submission.case_code, Submission.device_id, Form.project_id)
+            .join(Submission, Submission.id == SubmissionVersion.submission_id)
+            .join(Form, Form.id == Submission.form_id)
+            .order_by(SubmissionVersion.id).with_for_update(of=[SubmissionVersion.__table__,
+                                                                 Submission.__table__]))
+
+
+def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> int:
+    """Rebuild the rows of a page of versions, the province, consent and case code of the current ones, and
+    each case they left or joined, in the session's write transaction; return how many rows the page holds.
+
+    Each case is rebuilt once per page, after all the page's rows are in, from whatever its records hold.
+    """
+    devices = {r[8] for r in page if r[2] and r[8] is not None}
+    province_of = dict(session.execute(select(Device.id, Device.province_code)
+                                       .where(Device.id.in_(devices))).all()) if devices else {}
+    rebuilt, records, cases = {}, [], set()
+    for (version_id, form_version_id, current, xml, plain_xml, submission_id, draft, old_code, device_id,
+         project_id) in page:
+        fields = _fields_of(session, fields_of, form_version_id)
+        rows = normalise(parse(plain_xml if plain_xml is not None else xml), fields)
+        rebuilt[version_id] = rows
+        if current:
+            code = case_code_of(rows, fields)
+            records.append({"id": submission_id, "case_code": code, "consent_withheld": consent_withheld(rows, fields),
+                            "province_code": record_province(rows, fields, province_of.get(device_id))})
+            if not draft:
+                cases.update((project_id, c) for c in (old_code, code) if c)
+    _sync_rows(session, rebuilt)
+    if records:
+        session.execute(update(Submission), records)  # by primary key, one executemany
+    _rebuild_cases(session, cases, fields_of)
+    return sum(len(rows) for rows in rebuilt.values())
+
+
+def _fields_of(session: Session, fields_of: dict[int | None, list], form_version_id: int | None) -> list:
+    """Return a form version's field tree, read once per replay."""
+    if form_version_id not in fields_of:
+        fields_of[form_version_id] = session.scalar(select(FormVersion.fields)
+                                                    .where(FormVersion.id == form_version_id)) or []
+    return fields_of[form_version_id]
+
+
+def _sync_rows(session: Session, rebuilt: dict[int, list[Row]]) -> None:
+    """Make the stored rows of some versions those given: a row found at the same place (path and position
+    under the same parent) keeps its id and gets the new values if they differ; others are added or removed.
+
+    Rows are updated in place rather than deleted and inserted again: a replay that changes nothing writes
+    nothing, and no row's removal has to look for its children (parent_id has no index).
+    """
+    table = SubmissionRow.__table__
+    stored = session.execute(select(table.c.id, table.c.submission_version_id, table.c.parent_id, table.c.path,
+                                    table.c.position, table.c.data)
+                             .where(table.c.submission_version_id.in_(list(rebuilt))).order_by(table.c.id)).all()
+    # A row's place: its version, then (path, position) of each row from the root down to it.
+    place_of_id: dict[int, tuple] = {}
+    existing: dict[tuple, tuple[int, dict]] = {}
+    for row_id, version_id, parent_id, path, position, data in stored:
+        parent = place_of_id.get(parent_id, (version_id,)) if parent_id is not None else (version_id,)
+        place_of_id[row_id] = parent + ((path, position),)
+        existing[place_of_id[row_id]] = (row_id, data)
+    ids: dict[int, int] = {}  # id() of a new Row -> its stored id
+    places: dict[int, tuple] = {}
+    changed, level, kept = [], [], set()
+    for version_id, rows in rebuilt.items():
+        for row in rows:  # parents come before their children
+            parent = places[id(row.parent)] if row.parent is not None else (version_id,)
+            places[id(row)] = place = parent + ((row.path, row.position),)
+            found = existing.get(place)
+            if found is None:
+                level.append((version_id, row))
+                continue
+            ids[id(row)] = found[0]
+            kept.add(found[0])
+            if found[1] != row.data:
+                changed.append({"row_id": found[0], "data": row.data})
+    gone = [row_id for row_id, *_ in stored if row_id not in kept]
+    if gone:
+        session.execute(delete(table).where(table.c.id.in_(gone)))
+    if changed:
+        session.execute(update(table).where(table.c.id == bindparam("row_id")).values(data=bindparam("data")),
+                        changed)
+    # New rows a nesting level at a time (one statement a level), parents before children.
+    while level:
+        ready = [(v, r) for v, r in level if r.parent is None or id(r.parent) in ids]
+        params = [{"submission_version_id": v, "path": r.path, "position": r.position,
+                   "parent_id": ids[id(r.parent)] if r.parent is not None else None, "data": r.data}
+                  for v, r in ready]
+        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), params)
+        for (_v, row), new_id in zip(ready, result.scalars()):
+            ids[id(row)] = new_id
+        level = [(v, r) for v, r in level if id(r) not in ids]
+
+
+def _rebuild_cases(session: Session, keys: set[tuple[int, str]], fields_of: dict[int | None, list]) -> None:
+    """Recompute many cases of the register at once, as ingest.cases.rebuild_case does one: the same records
+    (live, not draft, current versions' root rows) folded by the same `_summary`; a case with none is removed.
+
+    Four statements a project instead of four a case; the case rows are locked, in code order, first. Field
+    trees come from `fields_of` (by form version id), not once per record from the database.
+    """
+    from ingest.cases import _summary
+
+    by_project: dict[int, list[str]] = {}
+    for project_id, code in sorted(keys):
+        by_project.setdefault(project_id, []).append(code)
+    for project_id, codes in by_project.items():
+        now = utcnow()
+        session.execute(insert_ignore(session, Case.__table__), [
+            {"project_id": project_id, "case_code": code, "records": 0, "forms": "", "updated_at": now}
+            for code in codes])
+        case_ids = dict(session.execute(
+            select(Case.case_code, Case.id).where(Case.project_id == project_id, Case.case_code.in_(codes))
+            .order_by(Case.case_code).with_for_update()).all())
+        found: dict[str, list] = {code: [] for code in codes}
+        for code, *record in session.execute(
+                select(Submission.case_code, Form.xml_form_id, SubmissionVersion.form_version_id, SubmissionRow.data,
+                       Submission.created_at)
+                .join(Submission, Submission.form_id == Form.id)
+                .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
+                      & SubmissionVersion.current.is_(True))
+                .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
+                .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
+                      & SubmissionRow.parent_id.is_(None))
+                .where(Form.project_id == project_id, Submission.case_code.in_(codes),
+                       Submission.deleted_at.is_(None), Submission.draft.is_(False))):
+            form_id, form_version_id, data, created_at = record
+            found[code].append((form_id, _fields_of(session, fields_of, form_version_id), data, created_at))
+        empty = [case_ids[code] for code, records in found.items() if not records]
+        if empty:
+            session.execute(delete(Case).where(Case.id.in_(empty)))
+        summaries = [{"id": case_ids[code], **_summary(records), "updated_at": now}
+                     for code, records in found.items() if records]
+        if summaries:
+            session.execute(update(Case), summaries)  # by primary key, one executemany
+
+
 def replay(session: Session, version: SubmissionVersion) -> int:
     """Rebuild a version's normalised rows from its raw XML, and for the current version the record's
-    province and consent; return how many rows were written."""
+    province, consent and case code (and the cases it left or joined); return how many rows were written.
+
+    Runs in the caller's transaction, which it makes a writing one; the caller commits.
+    """
     with scope.acting_as(session, SYSTEM):
         begin_write(session)
-        session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).delete()
-        root = parse(version.plain_xml if version.plain_xml is not None else version.xml)
-        fields = version.form_version.fields if version.form_version else []
-        rows = normalise(root, fields)
         session.flush()
-        _insert_rows(session, version.id, rows)
-        if version.current:
-            submission = version.submission
-            device = session.get(Device, submission.device_id) if submission.device_id else None
-            submission.province_code = record_province(rows, fields, device.province_code if device else None)
-            submission.consent_withheld = consent_withheld(rows, fields)
-            old_code, submission.case_code = submission.case_code, case_code_of(rows, fields)
-            session.flush()
-            if not submission.draft:
-                project_id = session.get(Form, submission.form_id).project_id
-                for code in {old_code, submission.case_code}:
-                    rebuild_case(session, project_id, code)
-        return session.query(SubmissionRow).filter(SubmissionRow.submission_version_id == version.id).count()
+        page = session.execute(_replay_query().where(SubmissionVersion.id == version.id)).all()
+        count = _replay_page(session, page, {})
+    # The version and its record were rewritten behind the ORM's back: reload them when next read.
+    for obj in (version, version.__dict__.get("submission")):
+        if obj is not None:
+            session.expire(obj)
+    return count
 
+
+def replay_all(session: Session, xml_form_id: str | None = None, *, batch: int = REPLAY_BATCH,
+               on_page: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Replay every stored version (or one form's, in any project) from its raw XML, `batch` versions a
+    transaction, as the server; return (versions, rows) replayed. Running it again gives the same rows and
+    register.
+
+    Pages are keyed by version id and read as plain columns; the session's identity map is emptied after
+    each page, so memory does not grow with the number of records. `on_page(n)` is called after each
+    committed page of n versions (a progress bar).
+    """
+    fields_of: dict[int | None, list] = {}
+    versions = rows = 0
+    after = 0
+    with scope.acting_as(session, SYSTEM):
+        while True:
+            begin_write(session)
+            query = _replay_query().where(SubmissionVersion.id > after).limit(batch)
+            if xml_form_id:
+                query = query.where(Form.xml_form_id == xml_form_id)
+            page = session.execute(query).all()
+            if not page:
+                session.rollback()
+                break
+            rows += _replay_page(session, page, fields_of)
+            session.commit()
+            session.expunge_all()
+            after = page[-1][0]
+            versions += len(page)
+            if on_page is not None:
+                on_page(len(page))
+    return versions, rows
+
+
+def count_replayable(session: Session, xml_form_id: str | None = None) -> int:
+    """Count the versions replay_all() would replay."""
+    query = select(func.count(SubmissionVersion.id))
+    if xml_form_id:
+        query = query.join(Form, Form.id == SubmissionVersion.form_id).where(Form.xml_form_id == xml_form_id)
+    with scope.acting_as(session, SYSTEM):
+        return session.scalar(query)

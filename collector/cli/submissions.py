@@ -6,12 +6,10 @@ import sys
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from collector.cli.base import act_as, as_option, find_form, main
 from collector.db import get_session
-from ingest import audit, scope
-from ingest.access import SYSTEM
+from ingest import audit
 
 
 @main.group()
@@ -49,22 +47,24 @@ def ingest():
 
 @ingest.command("replay")
 @click.argument("xml_form_id", required=False)
+@click.option("--form", "form_option", metavar="FORM_ID", help="Replay only this form's records (as the argument).")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10000),
+              help="Versions replayed per transaction.")
 @with_appcontext
-def ingest_replay(xml_form_id):
-    """Rebuild the normalised rows of every stored submission (or one form's) from the raw XML, and each
-    record's province (field tagged scope_province) and consent to share."""
-    from ingest.models import Form, SubmissionVersion
-    from ingest.submissions import replay
+def ingest_replay(xml_form_id, form_option, batch):
+    """Rebuild the normalised rows of every stored submission (or one form's) from the raw XML, each
+    record's province (field tagged scope_province), consent to share and case code, and the case register.
 
+    Runs as the server, a page of versions per transaction; safe to run again (same rows, same register).
+    """
+    from ingest.submissions import count_replayable, replay_all
+
+    if xml_form_id and form_option and xml_form_id != form_option:
+        raise click.UsageError("Name the form once: as the argument or with --form.")
+    xml_form_id = xml_form_id or form_option
     session = get_session()
-    scope.use(session, SYSTEM)  # the server rebuilds its own derived data
-    query = select(SubmissionVersion).order_by(SubmissionVersion.id)
-    if xml_form_id:
-        query = query.join(Form, Form.id == SubmissionVersion.form_id).where(Form.xml_form_id == xml_form_id)
-    ids = list(session.scalars(query.with_only_columns(SubmissionVersion.id)))
-    rows = 0
-    with click.progressbar(ids, label="Replaying submissions", file=sys.stderr) as bar:
-        for version_id in bar:
-            rows += replay(session, session.get(SubmissionVersion, version_id))
-            session.commit()
-    click.echo(f"Replayed {len(ids)} submission version(s) into {rows} row(s).")
+    total = count_replayable(session, xml_form_id)
+    session.rollback()
+    with click.progressbar(length=total, label="Replaying submissions", file=sys.stderr) as bar:
+        versions, rows = replay_all(session, xml_form_id, batch=batch, on_page=bar.update)
+    click.echo(f"Replayed {versions} submission version(s) into {rows} row(s).")
