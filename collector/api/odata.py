@@ -1,6 +1,164 @@
-"""OData v4 over a form's records, as ODK Central names it (service document, $metadata, Submissions)."""
+"""OData v4 over a form's records, as ODK Central names it (service document, $metadata, Submissions).
+
+The URLs, query options and JSON are Central's, so pyodk's `submissions.get_table`, Excel and Power BI read
+them unchanged; `ingest.odata` builds the model, compiles `$filter`/`$orderby` and reads the pages. `$top` is
+the page size, as in Central, capped at `ingest.odata.MAX_TOP`: a page cut by the cap (or by the default
+page size when no `$top` is given) ends with `@odata.nextLink` and says so in a `Preference-Applied:
+odata.maxpagesize=<cap>` header.
+"""
 from __future__ import annotations
 
-from collector.api.common import api_blueprint
+import re
+from urllib.parse import urlencode
+
+from flask import Response, jsonify, request
+
+from collector.api.common import READERS, api_blueprint, flag, get_form
+from collector.auth import audit_request, roles_required
+from collector.db import get_session
+from ingest import odata
+from ingest.odata import NoSuchEntity, NotImplementedHere, ODataError, Options
 
 bp = api_blueprint("odata", __name__)
+
+_SVC = "/projects/<int:project_id>/forms/<xml_form_id>.svc"
+_SET = re.compile(r"Submissions(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_RECORD = re.compile(r"Submissions\('((?:[^']|'')+)'\)((?:/[^/]+)*)")
+_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\('([0-9a-f]{40})'\))?")
+
+
+def _odata(response: Response) -> Response:
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+def _service_url() -> str:
+    """Return the absolute URL of this request's service root (`.../<formId>.svc`), key prefix included."""
+    path = request.path
+    return request.host_url.rstrip("/") + request.script_root + path[:path.index(".svc") + 4]
+
+
+@bp.get(_SVC)
+@bp.get(f"{_SVC}/")
+@roles_required(*READERS)
+def service_document(project_id: int, xml_form_id: str):
+    """Return the OData service document: Submissions and one entity set per repeat.
+
+    :raise 404: no such form.
+    """
+    form = get_form(project_id, xml_form_id)
+    return _odata(jsonify(odata.model_of(get_session(), form).service_document(_service_url())))
+
+
+@bp.get(f"{_SVC}/$metadata")
+@roles_required(*READERS)
+def metadata(project_id: int, xml_form_id: str):
+    """Return the EDMX 4.0 metadata document of a form: every field of every published version.
+
+    :raise 404: no such form.
+    """
+    form = get_form(project_id, xml_form_id)
+    return _odata(Response(odata.model_of(get_session(), form).edmx(), content_type="application/xml"))
+
+
+@bp.get(f"{_SVC}/<path:resource>")
+@roles_required(*READERS)
+def entities(project_id: int, xml_form_id: str, resource: str):
+    """Return a page of an entity set (`Submissions`, `Submissions.<repeat>`), one record
+    (`Submissions('<instanceId>')`) or the rows of a repeat of one record (a navigation link), scoped and
+    redacted for the caller, audited once.
+
+    :raise 400: a malformed or unknown query option, property or $skiptoken.  :raise 403: a filter or sort on
+        a sensitive field by a role that does not see identities.  :raise 404: no such form, entity set or
+        record.  :raise 501: $expand other than *, or $select with $expand (as Central).
+    """
+    form = get_form(project_id, xml_form_id)
+    session = get_session()
+    model = odata.model_of(session, form)
+    record = _RECORD.fullmatch(resource)
+    if record is not None:
+        segments = _segments(record.group(2))
+        name = ".".join(["Submissions", *(s for s, _ in segments)])
+        options = _options(session, form, model, name, in_record=True)
+        page = odata.read_record(session, form, model, record.group(1).replace("''", "'"), segments, options)
+    elif _SET.fullmatch(resource):
+        options = _options(session, form, model, resource)
+        page = odata.read_page(session, form, model, options)
+    else:
+        raise NoSuchEntity("Could not find the resource you were looking for.")
+    audit_request("submission.list", f"form:{form.xml_form_id}", count=len(page.entities), format="odata")
+    session.commit()
+    body = {"value": page.entities, "@odata.context": f"{_service_url()}/$metadata#{options.entity_set.name}"}
+    if page.after is not None:
+        body["@odata.nextLink"] = _next_link(page.after)
+    if page.count is not None:
+        body["@odata.count"] = page.count
+    response = _odata(jsonify(body))
+    if page.after is not None and options.top == odata.MAX_TOP and request.args.get("$top") != str(odata.MAX_TOP):
+        response.headers["Preference-Applied"] = f"odata.maxpagesize={odata.MAX_TOP}"
+    return response
+
+
+def _segments(text: str) -> list[tuple[str, str | None]]:
+    """Read the path after `Submissions('<id>')`: names, each maybe with a repeat row's id.
+
+    :raise NoSuchEntity: a segment of another shape.
+    """
+    segments = []
+    for part in text.split("/")[1:]:
+        match = _SEGMENT.fullmatch(part)
+        if match is None:
+            raise NoSuchEntity("Could not find the resource you were looking for.")
+        segments.append((match.group(1), match.group(2)))
+    return segments
+
+
+def _whole(name: str, default: int | None) -> int | None:
+    """:raise ODataError: not a whole number from 0."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit():
+        raise ODataError(f"{name} must be a whole number from 0; got '{text[:40]}'.")
+    return int(text)
+
+
+def _options(session, form, model, name: str, in_record: bool = False) -> Options:
+    """Read the request's query options for entity set `name`.
+
+    :raise ODataError: a malformed option.  :raise NoSuchEntity: no such entity set.
+    :raise NotImplementedHere: $expand other than *, or with $select.
+    """
+    entity_set = model.entity_set(name)
+    top = _whole("$top", None)
+    options = Options(entity_set, top=odata.MAX_TOP if top is None else min(top, odata.MAX_TOP), skip=_whole("$skip", 0),
+                      count=flag("$count"), wkt=flag("$wkt"))
+    expand = request.args.get("$expand", "").strip()
+    if expand not in ("", "*"):
+        raise NotImplementedHere(f'The given OData expand expression is not supported by this server: "{expand}".'
+                                 f' Currently, only "$expand=*" is supported.')
+    options.expand = expand == "*"
+    if "$select" in request.args:
+        if options.expand:
+            raise NotImplementedHere("This server doesn't support $select query parameter with $expand.")
+        options.select, options.ids = odata.read_select(model, entity_set, request.args["$select"])
+    if in_record:
+        if "$filter" in request.args or "$orderby" in request.args:
+            raise ODataError("$filter and $orderby apply to entity sets: ask Submissions or "
+                             "Submissions.<repeat> with them.")
+        return options
+    compiler = odata.compiler_for(session, form, model, entity_set)
+    if request.args.get("$filter", "").strip():
+        options.where = compiler.filter(request.args["$filter"])
+    if request.args.get("$orderby", "").strip():
+        options.order = odata.read_orderby(compiler, request.args["$orderby"])
+    if "$skiptoken" in request.args:
+        options.token = odata.read_skiptoken(request.args["$skiptoken"])
+    return options
+
+
+def _next_link(after: dict) -> str:
+    """Return this request's URL continued after `after`: $skip dropped, $skiptoken set (as Central)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("$skip", "$skiptoken")]
+    args.append(("$skiptoken", odata.skiptoken(after)))
+    return f"{request.host_url.rstrip('/')}{request.script_root}{request.path}?{urlencode(args)}"
