@@ -18,8 +18,8 @@ ROLES = {"statistician": (), "analyst": (), "provincial-officer": ("05",), "trai
 def register(app, client, device, ctdc_forms, db_session):  # noqa: F811
     """Eleven cases that may be shared and one whose consent to share was refused; k = 3 for these tests.
 
-    Province 05: four women from Laos exploited in Thailand, three more in three other countries, and the
-    refused one. Province 01: three men from Vietnam exploited in China, one man from Myanmar alone in Malaysia.
+    Province 05: four women from Laos exploited in Thailand (one interviewed: debt bondage, recruited by
+    family), three more in three other countries, and the refused one. Province 01: three men from Vietnam exploited in China, one man from Myanmar alone in Malaysia.
     """
     from ingest.accounts import create_user
 
@@ -29,6 +29,7 @@ def register(app, client, device, ctdc_forms, db_session):  # noqa: F811
     app.config["STATS_THRESHOLD"] = 3
     for n in range(4):
         screen(client, device, ctdc_forms, f"W-{n}")
+    interview(client, device, ctdc_forms, "W-0", methods_of_control="DebtBondage", recruiter_relation="Familial")
     for n, country in enumerate(("MY", "CN", "VN")):
         screen(client, device, ctdc_forms, f"V-{n}", country_of_exploitation=country)
     for n in range(3):
@@ -72,6 +73,8 @@ def test_the_export_is_k_anonymous_leaves_refused_consent_out_and_is_audited(run
     assert [(r["ageBroad"], r["citizenship"], r["CountryOfExploitation"], r["isSexualExploit"]) for r in men] == [
         ("30--38", "VNM", "CHN", "1")] * 3
     assert not any(r["isOtherExploit"] for r in rows)  # the man alone in Malaysia is left out
+    # A statistician reads no records, yet the flags found in them by their tags are exported.
+    assert [(r["meansDebtBondageEarnings"], r["recruiterRelationFamily"]) for r in rows].count(("1", "1")) == 1
     db_session.rollback()
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "ctdc.export"))
     statistician = db_session.scalar(select(User).where(User.email == "statistician@example.la"))
