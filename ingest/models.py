@@ -390,3 +390,7 @@ class Case(Base):
     records: Mapped[int] = mapped_column(Integer, default=0)
     forms: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Models of person matching and case hand-off live in their own modules; importing them here registers them.
+from ingest import person_models, task_models  # noqa: E402,F401
