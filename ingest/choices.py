@@ -3,12 +3,18 @@
 The field tree names a question's choice list but holds no labels; the XForm holds them all. pyxform
 writes each list as a secondary instance (`<instance id="yes_no">`) whose items name an `itextId` looked
 up in the `<itext>` translation of each language, or carry a `<label>` of their own in a form with one
-language; older XForms list `<item>`s inside the select itself. Lists read from a media file
-(`select_one_from_file`) are not in the XForm: their answers keep their names.
+language; older XForms list `<item>`s inside the select itself. A list read from a CSV media file
+(`select_one_from_file`) is not in the XForm: its labels come from the file the form version was published
+with, from its `label::<Language> (<code>)` column if it has one, else from the column the XForm names
+(`label`); without the file its answers keep their names.
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import re
+from collections.abc import Callable
+from typing import BinaryIO
 
 from ingest.xmlsafe import local_name, parse
 
@@ -21,6 +27,7 @@ MAX_XFORM_ELEMENTS = 1_000_000
 _INSTANCE = re.compile(r"instance\(\s*['\"]([^'\"]+)['\"]\s*\)")
 _ITEXT = re.compile(r"jr:itext\(\s*['\"]?([^'\")]+?)['\"]?\s*\)")
 _CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+_CSV_SOURCE = re.compile(r"^jr://file-csv/(.+)$")
 
 
 def _children(element, name: str) -> list:
@@ -71,11 +78,41 @@ def _label(label, item, texts: dict[str, str]) -> str | None:
     return _text(child) if child is not None else None
 
 
-def choice_labels(xform: str | bytes, lang: str) -> dict[str, dict[str, str]]:
+def _matches(column: str, lang: str) -> bool:
+    """Say whether a choice file's column is the label in `lang` (`label::Lao (lo)`, `label::lo`)."""
+    if not column.startswith("label::"):
+        return False
+    name = column[len("label::"):].strip()
+    code = _CODE.search(name)
+    return (code.group(1) if code else name).lower() == lang.lower()
+
+
+def file_labels(stream: BinaryIO, lang: str, value_ref: str = "name", label_ref: str = "label") -> dict[str, str]:
+    """Return {name: label} from a CSV choice file (UTF-8, a BOM allowed), read a line at a time; a file
+    that is not such a CSV gives no labels (the answers keep their names)."""
+    reader = csv.reader(codecs.getreader("utf-8-sig")(stream, errors="replace"))
+    try:
+        header = next(reader, [])
+        if value_ref not in header:
+            return {}
+        name_at = header.index(value_ref)
+        label_at = next((i for i, c in enumerate(header) if _matches(c, lang)),
+                        header.index(label_ref) if label_ref in header else None)
+        if label_at is None:
+            return {}
+        return {row[name_at]: row[label_at] for row in reader if len(row) > max(name_at, label_at)}
+    except csv.Error:
+        return {}
+
+
+def choice_labels(xform: str | bytes, lang: str,
+                  open_file: Callable[[str], BinaryIO | None] | None = None) -> dict[str, dict[str, str]]:
     """Return, for each select question of an XForm, its choices' labels in `lang`: {path: {name: label}}.
 
     A choice without a label in `lang` keeps the default language's; one without any keeps no entry.
+    `open_file(name)` opens a media file of the form version (None if it has none), for lists from files.
     """
+    files: dict[tuple[str, str, str], dict[str, str]] = {}
     root = parse(xform.encode() if isinstance(xform, str) else xform, max_bytes=MAX_XFORM_BYTES,
                  max_elements=MAX_XFORM_ELEMENTS)
     texts = _translation(root, lang)
@@ -98,6 +135,17 @@ def choice_labels(xform: str | bytes, lang: str) -> dict[str, dict[str, str]]:
                 continue
             value_ref = value.get("ref", "name")
             label = next(iter(_children(itemset, "label")), None)
+            external = _CSV_SOURCE.match(instance.get("src", ""))
+            if external and open_file is not None:
+                wanted = (external.group(1), value_ref, label.get("ref", "label") if label is not None else "label")
+                if wanted not in files:
+                    files[wanted] = {}
+                    stream = open_file(wanted[0])
+                    if stream is not None:
+                        with stream:
+                            files[wanted] = file_labels(stream, lang, wanted[1], wanted[2])
+                labels.update(files[wanted])
+                continue
             for item in (i for i in instance.iter() if local_name(i.tag) == "item"):
                 name = next(iter(_children(item, value_ref)), None)
                 text = _label(label, item, texts)

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from ingest.export_geojson import geojson
 from ingest.export_xlsx import xlsx
-from ingest.exports import Filters, csv_zip
+from ingest.export_csv import csv_zip
+from ingest.exports import Filters
 from ingest.models import Form
 
 
@@ -28,15 +29,17 @@ FORMATS = {
 
 
 def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
-           store=None, geopoint: str | None = None, on_record: Callable[[], None] | None = None) -> Iterator[bytes]:
+           store=None, attachments: bool = False, geopoint: str | None = None,
+           on_record: Callable[[], None] | None = None) -> Iterator[bytes]:
     """Return the stream of one export of a form in `fmt`, as the session's caller may see it.
 
-    `store` (the media store) adds the records' files to a CSV zip; `geopoint` picks a GeoJSON's question.
+    `store` is the media store (choice lists from files, records' files); `attachments` adds the records'
+    files to a CSV zip; `geopoint` picks a GeoJSON's question.
 
     :raise LookupError: `geopoint` names no geopoint question of the form.
     """
     if fmt == "csv":
-        return csv_zip(session, form, filters, lang=lang, store=store, on_record=on_record)
+        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, on_record=on_record)
     if fmt == "xlsx":
-        return xlsx(session, form, filters, lang=lang, on_record=on_record)
+        return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record)
     return geojson(session, form, filters, geopoint=geopoint, on_record=on_record)

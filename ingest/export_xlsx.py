@@ -86,12 +86,12 @@ def _write(sheet, row: int, col: int, value) -> None:
 
 
 def xlsx(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-         batch: int | None = None, lang: str | None = None) -> Iterator[bytes]:
+         batch: int | None = None, lang: str | None = None, store=None) -> Iterator[bytes]:
     """Yield an Excel workbook of a form's records as the session's caller may see them.
 
     Closing the generator early (a client that went away) stops the reading and removes the temporary files.
     """
-    walk = RecordWalk(session, form, filters, lang=lang, batch=batch, on_record=on_record)
+    walk = RecordWalk(session, form, filters, lang=lang, store=store, batch=batch, on_record=on_record)
     folder = tempfile.mkdtemp(prefix="export-")
     try:
         with logged_stop(walk, "xlsx"):

@@ -1,27 +1,15 @@
-"""Streamed exports of a form's records, in constant memory: the record walk every format shares, and the
-zip of CSVs shaped like ODK Central's.
+"""Streamed exports of a form's records, in constant memory: the tables and the record walk every format shares.
 
 The columns come from the union of the field trees of every published version of the form, so a removed
 field keeps its column and a new field is empty for older rows: columns never shift from one export to the
 next. `RecordWalk` reads records in keyset pages of `BATCH` by submission id, each page's rows redacted for
-the session's caller, and hands each writer (CSV zip here, `ingest.export_xlsx`, `ingest.export_geojson`)
-the same cells, keys and system columns, so memory does not grow with the number of records.
-
-A zip written to an unseekable stream holds one entry at a time: the root CSV is written as the pages
-arrive, while each repeat's rows go to a `tempfile.SpooledTemporaryFile` (in memory up to `SPOOL_BYTES`,
-then an unnamed temporary file that the system removes when it is closed) and are copied into the zip after
-the root, followed by the records' files when they are asked for. One pass over the database, memory
-bounded by the page and the spool thresholds.
+the session's caller, and hands each writer (`ingest.export_csv`, `ingest.export_xlsx`,
+`ingest.export_geojson`) the same cells, keys and system columns, so memory does not grow with the number
+of records.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
-import re
-import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ingest import scope
 from ingest.choices import choice_labels
-from ingest.models import (Blob, Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow,
+from ingest.models import (Blob, Device, Form, FormAttachment, FormVersion, Submission, SubmissionAttachment, SubmissionRow,
                            SubmissionVersion, User)
 from ingest.queries import submissions_of
 from ingest.records import iso
@@ -43,10 +31,6 @@ logger = logging.getLogger(__name__)
 
 #: Records read per page.
 BATCH = 500
-#: Bytes of one repeat's CSV kept in memory before it spills to an unnamed temporary file.
-SPOOL_BYTES = 1024 * 1024
-#: Bytes of a media file copied into the zip at a time.
-FILE_CHUNK = 1024 * 1024
 #: Columns Central adds after the answers of the root table, in its order.
 ROOT_SYSTEM = ("KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status",
                "ReviewState", "DeviceID", "Edits", "FormVersion")
@@ -209,14 +193,16 @@ class Record:
 class RecordWalk:
     """Read a form's records for the session's caller, page by page, as rows of the export's tables.
 
-    `lang` writes choice labels in that language instead of names; `files` lists each record's files the
-    caller may download. `written` counts the records handed out so far.
+    `lang` writes choice labels in that language instead of names (lists from a media file need the media
+    `store`); `files` lists each record's files the caller may download. `written` counts the records handed
+    out so far.
     """
 
     def __init__(self, session: Session, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
-                 files: bool = False, batch: int | None = None, on_record: Callable[[], None] | None = None):
+                 files: bool = False, store=None, batch: int | None = None,
+                 on_record: Callable[[], None] | None = None):
         self.session, self.form, self.filters = session, form, filters
-        self.lang, self.files = lang, files
+        self.lang, self.files, self.store = lang, files, store
         self.batch = batch or BATCH
         self.on_record = on_record
         self.fields = union_fields(session, form)
@@ -259,11 +245,20 @@ class RecordWalk:
         """Return the choice labels of a form version in `lang`, by (table, key) of the question."""
         if form_version_id not in self._labels_of:
             xml = self.session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
-            by_path = choice_labels(xml, self.lang) if xml else {}
+            by_path = choice_labels(xml, self.lang, lambda name: self._media(form_version_id, name)) if xml else {}
             self._labels_of[form_version_id] = {row_key(f): by_path[f["path"]]
                                                 for f in self._version_fields(form_version_id)
                                                 if by_path.get(f["path"])}
         return self._labels_of[form_version_id]
+
+    def _media(self, form_version_id: int, name: str):
+        """Open a media file of a form version (a choice list), or return None if it has none here."""
+        sha256 = self.session.scalar(select(Blob.sha256).join(FormAttachment, FormAttachment.blob_id == Blob.id)
+                                     .where(FormAttachment.form_version_id == form_version_id,
+                                            FormAttachment.name == name))
+        if sha256 is None or self.store is None or not self.store.exists(sha256):
+            return None
+        return self.store.open(sha256)
 
     def _record(self, record, rows, counts, received, names) -> Record:
         (_sid, instance_id, created_at, review_state, user_id, device_id, draft, version_id, form_version_id,
@@ -378,108 +373,3 @@ def logged_stop(walk: RecordWalk, fmt: str):
         logger.warning("Export of form %s (%s) stopped after %d record(s): the client went away",
                     walk.form.xml_form_id, fmt, walk.written)
         raise
-
-
-class _Sink:
-    """An unseekable file that keeps what the zip writer writes until the generator hands it on."""
-
-    def __init__(self):
-        self._chunks: list[bytes] = []
-
-    def write(self, data) -> int:
-        self._chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def drain(self) -> bytes:
-        data, self._chunks = b"".join(self._chunks), []
-        return data
-
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
-
-
-def _media_name(name: str, key: str, taken: dict[str, str], sha256: str) -> str | None:
-    """Return the zip entry of a file, `media/<name>` as Central writes it, or None when that entry holds
-    the same bytes already. The name comes from a tablet, so it is reduced to one safe path part; another
-    file of the same name goes below its record's key."""
-    safe = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(". ") or "file"
-    entry = f"media/{safe}"
-    if taken.get(entry, sha256) != sha256:
-        entry = f"media/{_UNSAFE.sub('_', key)}/{safe}"
-    if entry in taken:
-        return None
-    taken[entry] = sha256
-    return entry
-
-
-def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-            batch: int | None = None, lang: str | None = None, store=None) -> Iterator[bytes]:
-    """Yield a zip of CSVs of a form's records as the session's caller may see them, page by page.
-
-    With a media `store`, the received files of the records that the caller may download follow the CSVs
-    as `media/<name>`, read from the store a chunk at a time. Closing the generator early (a client that
-    went away) stops the reading and frees the spooled files.
-    """
-    walk = RecordWalk(session, form, filters, lang=lang, files=store is not None, batch=batch, on_record=on_record)
-    root, repeats = walk.root, walk.repeats
-    sink = _Sink()
-    spools = {rel: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for rel in repeats}
-    # The files to add after the CSVs, one JSON line each, spooled like the repeats.
-    media = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    taken: dict[str, str] = {}
-    try:
-        with logged_stop(walk, "csv"):
-            writers = {}
-            for rel, spool in spools.items():
-                text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
-                writers[rel] = (text, csv.writer(text))
-                writers[rel][1].writerow(repeats[rel].header())
-            archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
-            with archive.open(root.name, "w", force_zip64=True) as entry:
-                root_text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-                root_csv = csv.writer(root_text)
-                root_csv.writerow(root.header())
-                for page in walk.pages():
-                    for record in page:
-                        root_csv.writerow([cell(v) for v in record.root])
-                        for table, cells in record.repeats:
-                            writers[table.rel][1].writerow([cell(v) for v in cells])
-                        for name, sha256 in record.files:
-                            entry_name = _media_name(name, record.key, taken, sha256)
-                            if entry_name is not None:
-                                media.write(json.dumps([entry_name, sha256]).encode() + b"\n")
-                    root_text.flush()
-                    yield sink.drain()
-                root_text.flush()
-                root_text.detach()
-            taken.clear()
-            for rel, table in repeats.items():
-                writers[rel][0].flush()
-                spool = spools[rel]
-                spool.seek(0)
-                with archive.open(table.name, "w", force_zip64=True) as entry:
-                    while chunk := spool.read(64 * 1024):
-                        entry.write(chunk)
-                        yield sink.drain()
-            media.seek(0)
-            for line in media:
-                entry_name, sha256 = json.loads(line)
-                try:
-                    source = store.open(sha256)
-                except FileNotFoundError:
-                    logger.warning("Export of form %s: blob %s is missing from the media store; left out",
-                                   form.xml_form_id, sha256[:12])
-                    continue
-                with source, archive.open(entry_name, "w", force_zip64=True) as entry:
-                    while chunk := source.read(FILE_CHUNK):
-                        entry.write(chunk)
-                        yield sink.drain()
-            archive.close()
-            yield sink.drain()
-    finally:
-        media.close()
-        for spool in spools.values():
-            spool.close()

@@ -71,7 +71,7 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = 
                   format=fmt, **options)
     session.commit()
     caller, form_id, name = current_actor().caller, form.id, form.xml_form_id
-    store = get_store() if attachments else None
+    store = get_store()
 
     def stream():
         # The view's session is closed when the view returns; the stream reads in its own, for the same
@@ -79,7 +79,7 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = 
         reader = get_session()
         scope.use(reader, caller)
         yield from export(reader, fmt, reader.get(Form, form_id), filters, lang=lang, store=store,
-                          geopoint=geopoint)
+                          attachments=attachments, geopoint=geopoint)
 
     spec = FORMATS[fmt]
     return Response(stream_with_context(stream()), mimetype=spec.mimetype,

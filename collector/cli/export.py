@@ -40,7 +40,7 @@ def export(xml_form_id, fmt, lang, attachments, geopoint, output, project_id, as
     count = count_records(session, form)
     with click.progressbar(length=count, label="Exporting records", file=sys.stderr) as bar:
         try:
-            chunks = stream(session, fmt, form, lang=lang, store=get_store() if attachments else None,
+            chunks = stream(session, fmt, form, lang=lang, store=get_store(), attachments=attachments,
                             geopoint=geopoint, on_record=lambda: bar.update(1))
         except LookupError:
             fail(f"{geopoint} is no geopoint question of {xml_form_id}.")

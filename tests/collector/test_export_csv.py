@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from ingest import exports
+from ingest import export_csv, exports
 from ingest.models import AuditEvent
 from tests.collector.test_openrosa import JPEG, post
 from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
@@ -171,7 +171,7 @@ def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, de
         assert post(client, device, make_instance(f"uuid:export-close-{i}")).status_code == 201
     monkeypatch.setattr(exports, "BATCH", 1)
     monkeypatch.setattr(_Tracked, "made", [])
-    monkeypatch.setattr(exports.tempfile, "SpooledTemporaryFile", _Tracked)
+    monkeypatch.setattr(export_csv.tempfile, "SpooledTemporaryFile", _Tracked)
     pages = []
     real = exports._rows_of
     monkeypatch.setattr(exports, "_rows_of", lambda *a: pages.append(1) or real(*a))

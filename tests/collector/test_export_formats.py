@@ -21,6 +21,9 @@ BASE = "/v1/projects/1/forms/sample_case/submissions"
 PASSWORD = "a long enough password"
 PHOTO_B = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
 PLACE = b"\xff\xd8\xff\xe0" + b"place photo" * 50
+#: v2's list of provinces, a label per language (v1's has one `label` column, in Lao and English).
+PROVINCES_V2 = "name,label,label::Lao (lo),label::English (en)\n01,x,ນະຄອນຫຼວງວຽງຈັນ,Vientiane Capital\n" \
+               "05,x,ບໍ່ແກ້ວ,Bokeo\n".encode()
 HOME, PLACE_POINT = "17.966712 102.613589 170 5", "14.3541 100.5655 3.5 12"
 
 
@@ -79,7 +82,7 @@ def records(app, client, device, admin, db_session, compiled_geo, fast_passwords
            {"photo.jpg": JPEG, "place.jpg": PLACE})
     submit(client, device, make_instance("uuid:fmt-a2", name="ນາງ ສົມໃຈ", age="31", place_photos=("place.jpg",),
                                          deprecated_id="uuid:fmt-a"), {"photo.jpg": JPEG, "place.jpg": PLACE})
-    publish(db_session, app.extensions["collector.store"], 1, compiled_geo, {})
+    publish(db_session, app.extensions["collector.store"], 1, compiled_geo, {"provinces.csv": PROVINCES_V2})
     db_session.commit()
     submit(client, device, v2_instance("uuid:fmt-b"), {"photo.jpg": PHOTO_B, "place.jpg": PLACE},
            device_ident="collect:other")
@@ -204,14 +207,18 @@ def test_provincial_officer_exports_only_their_province(client, records):
         assert archive.read("media/photo.jpg") == JPEG
 
 
-@pytest.mark.parametrize("lang, consent, indicators", [
-    ("lo", "ແມ່ນ", "ການຫຼອກລວງ ໜີ້ສິນ"), ("en", "Yes", "Deception Debt bondage")])
-def test_lang_writes_choice_labels_in_that_language(client, records, lang, consent, indicators):
+@pytest.mark.parametrize("lang, consent, indicators, bokeo", [
+    ("lo", "ແມ່ນ", "ການຫຼອກລວງ ໜີ້ສິນ", "ບໍ່ແກ້ວ"), ("en", "Yes", "Deception Debt bondage", "Bokeo")])
+def test_lang_writes_choice_labels_in_that_language(client, records, lang, consent, indicators, bokeo):
     auth = records["admin"]
-    tables = read_zip(download(client, auth, f"{BASE}.csv.zip?lang={lang}"))
+    data = download(client, auth, f"{BASE}.csv.zip?lang={lang}")
+    tables = read_zip(data)
     rows = tables["sample_case.csv"]["rows"]
+    # Each record takes the labels of its own version: v1's province file has one label, v2's one per language.
     assert [(r["consent"], r["indicators"], r["province"]) for r in rows] == [
-        (consent, indicators, "01"), (consent, indicators, "05")]  # a list from a file keeps its names
+        (consent, indicators, "ນະຄອນຫຼວງວຽງຈັນ (Vientiane Capital)"), (consent, indicators, bokeo)]
+    assert consent.encode() in zipfile.ZipFile(io.BytesIO(data)).read("sample_case.csv")  # UTF-8, no BOM
+    assert not zipfile.ZipFile(io.BytesIO(data)).read("sample_case.csv").startswith(b"\xef\xbb\xbf")
     header, *sheet = read_xlsx(download(client, auth, f"{BASE}.xlsx?lang={lang}"))["sample_case"]
     assert [(dict(zip(header, r))["consent"], dict(zip(header, r))["indicators"]) for r in sheet] == [
         (consent, indicators)] * 2
@@ -294,3 +301,26 @@ def test_cli_writes_each_format(runner, client, records, tmp_path, db_session):
         result = runner.invoke(["export", "sample_case", "-o", str(tmp_path / "bad"), *args])
         assert result.exit_code != 0, args
         assert not (tmp_path / "bad").exists()
+
+
+def test_choice_labels_read_inline_items_and_one_language_instances():
+    from ingest.choices import choice_labels, file_labels
+
+    xform = """<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
+      xmlns:jr="http://openrosa.org/javarosa"><h:head><model>
+      <itext><translation lang="English (en)"><text id="g-0"><value>Girl</value><value form="image">g.png</value>
+      </text></translation><translation lang="Lao (lo)" default="true()"><text id="g-0"><value>ຍິງ</value></text>
+      </translation></itext>
+      <instance><data id="f"><sex/><colour/><g/></data></instance>
+      <instance id="colours"><root><item><name>red</name><label>Red</label></item></root></instance>
+      </model></h:head><h:body>
+      <select1 ref="/data/sex"><item><label>Male</label><value>m</value></item>
+        <item><label ref="jr:itext('g-0')"/><value>f</value></item></select1>
+      <select ref="/data/colour"><itemset nodeset="instance('colours')/root/item[name != '']">
+        <value ref="name"/><label ref="label"/></itemset></select>
+      </h:body></h:html>""".encode()
+    assert choice_labels(xform, "en") == {"/data/sex": {"m": "Male", "f": "Girl"}, "/data/colour": {"red": "Red"}}
+    # A language the form lacks falls back to the default translation.
+    assert choice_labels(xform, "fr")["/data/sex"] == {"m": "Male", "f": "ຍິງ"}
+    assert file_labels(io.BytesIO("\ufeffname,label\n01,ນະຄອນຫຼວງ\n".encode()), "en") == {"01": "ນະຄອນຫຼວງ"}
+    assert file_labels(io.BytesIO(b"no,header\n1,2\n"), "en") == {}
