@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from flask import Response, jsonify, request
 
 from collector.api.common import READERS, api_blueprint, flag, get_form
+from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest import odata
@@ -63,6 +64,14 @@ def metadata(project_id: int, xml_form_id: str):
 
 @bp.get(f"{_SVC}/<path:resource>")
 @roles_required(*READERS)
+@takes(Param("$filter", "OData filter on __system fields and answers: eq ne gt ge lt le and or not, contains(), "
+                        "year(), month(), day(); literals text, number, date, date-time, null."),
+       Param("$orderby", "Property paths, each optionally followed by asc or desc, comma-separated."),
+       Param("$select", "Property paths to keep (__id, __system, __system/<property>), comma-separated."),
+       Param("$expand", "* inlines every repeat."), Param("$top", "Page size (capped).", "integer"),
+       Param("$skip", "Entities to skip.", "integer"), Param("$count", "Add @odata.count.", "boolean"),
+       Param("$skiptoken", "The position @odata.nextLink carries."),
+       Param("$wkt", "Places as Well-Known Text instead of GeoJSON.", "boolean"))
 def entities(project_id: int, xml_form_id: str, resource: str):
     """Return a page of an entity set (`Submissions`, `Submissions.<repeat>`), one record
     (`Submissions('<instanceId>')`) or the rows of a repeat of one record (a navigation link), scoped and
