@@ -13,16 +13,16 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest import scope
 from ingest.choices import choice_labels
-from ingest.models import (Blob, Device, Form, FormAttachment, FormVersion, Submission, SubmissionAttachment, SubmissionRow,
-                           SubmissionVersion, User)
-from ingest.queries import submissions_of
+from ingest.models import (Blob, Device, Form, FormAttachment, FormVersion, Submission, SubmissionAttachment,
+                           SubmissionRow, SubmissionVersion, User)
+# Filters and REVIEW_STATES are the read layer's, named here too for the exports' callers.
+from ingest.queries import REVIEW_STATES, Filters, submissions_of  # noqa: F401
 from ingest.records import iso
 from ingest.redaction import hides_identities, redact_rows, sensitive_files
 from ingest.tags import row_key
@@ -87,45 +87,6 @@ def cell(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-#: Review states a filter may name; `received` is stored as no state, as Central reports it.
-REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which records an export holds, beside the caller's scope: any of the provinces, review states and
-    devices (Collect's deviceID of the record's current version, the DeviceID column) named, submitted from
-    `start` (inclusive) until `end` (exclusive)."""
-
-    provinces: tuple[str, ...] = ()
-    review_states: tuple[str, ...] = ()
-    start: datetime | None = None
-    end: datetime | None = None
-    devices: tuple[str, ...] = ()
-
-    def apply(self, query):
-        """Return `query` (on submissions) narrowed to the filters."""
-        if self.provinces:
-            query = query.where(Submission.province_code.in_(self.provinces))
-        if self.review_states:
-            named = [s for s in self.review_states if s != "received"]
-            condition = Submission.review_state.in_(named)
-            if "received" in self.review_states:
-                condition = condition | Submission.review_state.is_(None)
-            query = query.where(condition)
-        if self.start is not None:
-            query = query.where(Submission.created_at >= self.start)
-        if self.end is not None:
-            query = query.where(Submission.created_at < self.end)
-        if self.devices:
-            # On the plain table: the record is in scope already, so its versions are.
-            versions = SubmissionVersion.__table__.alias("by_device")
-            query = query.where(select(versions.c.id).where(
-                versions.c.submission_id == Submission.id, versions.c.current.is_(True),
-                versions.c.device_ident.in_(self.devices)).correlate(Submission).exists())
-        return query
 
 
 def union_fields(session: Session, form: Form) -> list[dict]:

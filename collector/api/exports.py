@@ -4,39 +4,17 @@ from __future__ import annotations
 
 from flask import Response, abort, request, stream_with_context
 
-from collector.api.common import READERS, api_blueprint, get_form
+from collector.api.common import READERS, api_blueprint, get_form, record_filters
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session, get_store
 from ingest import scope
-from ingest.audit import parse_moment
 from ingest.choices import LANGUAGES
 from ingest.export_formats import FORMATS, export
 from ingest.export_geojson import pick_geopoint
-from ingest.exports import REVIEW_STATES, Filters, count_records, tables_of, union_fields
+from ingest.exports import count_records, tables_of, union_fields
 from ingest.models import Form
 
 bp = api_blueprint("exports", __name__)
-
-
-def _filters() -> Filters:
-    """Read ?province=, ?reviewState= and ?device= (each repeatable; device is the DeviceID column, Collect's
-    deviceID), ?start= and ?end= (ISO 8601; a bare end date includes its day).
-
-    :raise 400: an unknown review state, or a date that is not ISO 8601.
-    """
-    states = tuple(request.args.getlist("reviewState"))
-    unknown = [s for s in states if s not in REVIEW_STATES]
-    if unknown:
-        abort(400, f"?reviewState= must be one of {', '.join(REVIEW_STATES)}; got {unknown[0]!r}.")
-    moments = {}
-    for name in ("start", "end"):
-        text = request.args.get(name)
-        try:
-            moments[name] = parse_moment(text, end=name == "end") if text else None
-        except ValueError:
-            abort(400, f"?{name}= must be an ISO 8601 date or moment, such as 2026-12-01 or 2026-12-01T08:00Z.")
-    return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"],
-                   tuple(request.args.getlist("device")))
 
 
 def _lang() -> str | None:
@@ -54,10 +32,11 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = 
             geopoint: str | None = None) -> Response:
     """Check the parameters, audit the export once, and stream it from a session of its own.
 
-    :raise 400: a malformed parameter.  :raise 404: no such form.
+    :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
+    :raise 404: no such form.  :raise 422: a `?q=` term on a field the form never had.
     """
     form = get_form(project_id, xml_form_id)
-    filters, lang = _filters(), _lang()
+    filters, lang = record_filters(form), _lang()
     session = get_session()
     if geopoint is not None:
         try:
@@ -91,7 +70,8 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = 
 def submissions_csv_zip(project_id: int, xml_form_id: str):
     """Stream a form's records as a zip of CSVs (root and one per repeat), scoped and redacted for the caller.
 
-    Filters: see `_filters`; `?lang=` (see `_lang`); `?attachments=true` adds the records' files the caller
+    Filters: those of every listing (collector.api.common.record_filters: province, reviewState, device,
+    start, end, q); `?lang=` (see `_lang`); `?attachments=true` adds the records' files the caller
     may download as `media/<name>`.
 
     :raise 400: a malformed parameter.  :raise 404: no such form.

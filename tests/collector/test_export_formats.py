@@ -74,8 +74,9 @@ def v2_instance(instance_id: str, province: str = "05") -> bytes:
 
 @pytest.fixture
 def records(app, client, device, admin, db_session, compiled_geo, fast_passwords):  # noqa: F811
-    """Submit a v1 record (province 01) and edit it, then a v2 record with geopoints (province 05)."""
-    from ingest.accounts import create_user
+    """Submit a v1 record (province 01) and edit it, then from a second tablet a v2 record with geopoints
+    (province 05)."""
+    from ingest.accounts import create_device, create_user
     from ingest.publishing import publish
 
     submit(client, device, make_instance("uuid:fmt-a", name="ນາງ ສົມໃຈ", place_photos=("place.jpg",)),
@@ -84,13 +85,15 @@ def records(app, client, device, admin, db_session, compiled_geo, fast_passwords
                                          deprecated_id="uuid:fmt-a"), {"photo.jpg": JPEG, "place.jpg": PLACE})
     publish(db_session, app.extensions["collector.store"], 1, compiled_geo, {"provinces.csv": PROVINCES_V2})
     db_session.commit()
-    submit(client, device, v2_instance("uuid:fmt-b"), {"photo.jpg": PHOTO_B, "place.jpg": PLACE},
+    second = create_device(db_session, 1, "Second tablet", "05")
+    db_session.commit()
+    submit(client, second, v2_instance("uuid:fmt-b"), {"photo.jpg": PHOTO_B, "place.jpg": PLACE},
            device_ident="collect:other")
     create_user(db_session, "analyst@example.la", PASSWORD, "analyst")
     create_user(db_session, "officer@example.la", PASSWORD, "provincial-officer", provinces=["01"])
     db_session.commit()
     return {"admin": _basic(admin[0], ADMIN_PASSWORD), "analyst": _basic("analyst@example.la", PASSWORD),
-            "officer": _basic("officer@example.la", PASSWORD)}
+            "officer": _basic("officer@example.la", PASSWORD), "devices": (device.id, second.id)}
 
 
 def read_xlsx(data: bytes) -> dict[str, list[list]]:
@@ -226,12 +229,13 @@ def test_lang_writes_choice_labels_in_that_language(client, records, lang, conse
     assert {(r["consent"], r["indicators"]) for r in names} == {("yes", "deception debt")}
 
 
-def test_every_format_filters_by_device_province_and_review_state(client, records):
+def test_every_format_filters_by_device_province_review_state_and_answers(client, records):
     auth = records["admin"]
-    for query, keys in (("device=collect:other", ["uuid:fmt-b"]), ("device=collect:abc123", ["uuid:fmt-a"]),
-                        ("device=collect:abc123&device=collect:other", ["uuid:fmt-a", "uuid:fmt-b"]),
+    first, second = records["devices"]
+    for query, keys in ((f"device={second}", ["uuid:fmt-b"]), (f"device={first}", ["uuid:fmt-a"]),
+                        (f"device={first}&device={second}", ["uuid:fmt-a", "uuid:fmt-b"]),
                         ("province=05", ["uuid:fmt-b"]), ("reviewState=approved", []),
-                        ("device=nobody", [])):
+                        ("device=999999", []), ("q=age>=40", ["uuid:fmt-b"]), ("q=route/days:10", ["uuid:fmt-a"])):
         root = read_zip(download(client, auth, f"{BASE}.csv.zip?{query}"))["sample_case.csv"]["rows"]
         assert [r["KEY"] for r in root] == keys, query
         header, *rows = read_xlsx(download(client, auth, f"{BASE}.xlsx?{query}"))["sample_case"]
@@ -254,6 +258,7 @@ def test_every_format_of_a_form_without_records_is_valid_and_empty(client, publi
 @pytest.mark.parametrize("url", [
     f"{BASE}.csv.zip?lang=fr", f"{BASE}.xlsx?lang=lao", f"{BASE}.geojson?lang=", f"{BASE}.csv.zip?attachments=yes",
     f"{BASE}.geojson?geopoint=nope", f"{BASE}.geojson?geopoint=age", f"{BASE}.xlsx?reviewState=lost",
+    f"{BASE}.csv.zip?device=collect:abc123", f"{BASE}.xlsx?q=age",
     f"{BASE}.geojson?start=yesterday"])
 def test_bad_parameters_are_400(client, published_form, admin, url, db_session):
     response = client.get(url, headers=_basic(admin[0], ADMIN_PASSWORD))
