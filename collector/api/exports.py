@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, request, stream_with_context
 
 from collector.api.common import READERS, api_blueprint, get_form, record_filters
+from collector.api.openapi import RECORD_FILTERS, Param, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session, get_store
 from ingest import scope
@@ -28,15 +29,21 @@ def _lang() -> str | None:
     return lang
 
 
-def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = False,
+#: The query parameters of the exports beside the record filters (for the OpenAPI document).
+LANG = Param("lang", "lo or en: choice labels in that language instead of choice names.")
+ATTACHMENTS = Param("attachments", "true: add the records' files you may download as media/<name>.", "boolean")
+GEOPOINT = Param("geopoint", "Keep this geopoint question (its path, grp/location, or CSV header, grp-location).")
+
+
+def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = None, attachments: bool = False,
             geopoint: str | None = None) -> Response:
-    """Check the parameters, audit the export once, and stream it from a session of its own.
+    """Check the filters, audit the export once, and stream it from a session of its own.
 
     :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
     :raise 404: no such form.  :raise 422: a `?q=` term on a field the form never had.
     """
     form = get_form(project_id, xml_form_id)
-    filters, lang = record_filters(form), _lang()
+    filters = record_filters(form)
     session = get_session()
     if geopoint is not None:
         try:
@@ -67,40 +74,46 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, attachments: bool = 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip")
 @roles_required(*READERS)
+@takes(*RECORD_FILTERS, LANG, ATTACHMENTS)
 def submissions_csv_zip(project_id: int, xml_form_id: str):
     """Stream a form's records as a zip of CSVs (root and one per repeat), scoped and redacted for the caller.
 
-    Filters: those of every listing (collector.api.common.record_filters: province, reviewState, device,
-    start, end, q); `?lang=` (see `_lang`); `?attachments=true` adds the records' files the caller
-    may download as `media/<name>`.
+    The filters of every listing of records (collector.api.common.record_filters); `?lang=` writes choice
+    labels; `?attachments=true` adds the records' files the caller may download as `media/<name>`.
 
-    :raise 400: a malformed parameter.  :raise 404: no such form.
+    :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
+    :raise 404: no such form.  :raise 422: a `?q=` term on a field the form never had.
     """
-    flag = request.args.get("attachments", "false").lower()
-    if flag not in ("true", "false"):
+    attachments = request.args.get("attachments", "false").lower()
+    if attachments not in ("true", "false"):
         abort(400, "?attachments= must be true or false.")
-    return _stream(project_id, xml_form_id, "csv", attachments=flag == "true")
+    return _stream(project_id, xml_form_id, "csv", lang=_lang(), attachments=attachments == "true")
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.xlsx")
 @roles_required(*READERS)
+@takes(*RECORD_FILTERS, LANG)
 def submissions_xlsx(project_id: int, xml_form_id: str):
     """Stream a form's records as an Excel workbook, one sheet per table of the CSV zip, scoped and redacted.
 
     Filters and `?lang=` as for the CSV zip.
 
-    :raise 400: a malformed parameter.  :raise 404: no such form.
+    :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
+    :raise 404: no such form.  :raise 422: a `?q=` term on a field the form never had.
     """
-    return _stream(project_id, xml_form_id, "xlsx")
+    return _stream(project_id, xml_form_id, "xlsx", lang=_lang())
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.geojson")
 @roles_required(*READERS)
+@takes(*RECORD_FILTERS, GEOPOINT)
 def submissions_geojson(project_id: int, xml_form_id: str):
     """Stream a form's geopoint answers as a GeoJSON FeatureCollection, one Point per record and answer.
 
-    Filters as for the CSV zip; `?geopoint=` keeps one question (its path or CSV header).
+    Filters as for the CSV zip; `?geopoint=` keeps one question. Features carry keys, not answers.
 
-    :raise 400: a malformed parameter, or a geopoint that is no question of the form.  :raise 404: no such form.
+    :raise 400: a malformed parameter, or a geopoint that is no question of the form.  :raise 403: a `?q=`
+        term on a sensitive field, for a redacted role.  :raise 404: no such form.  :raise 422: a `?q=` term
+        on a field the form never had.
     """
     return _stream(project_id, xml_form_id, "geojson", geopoint=request.args.get("geopoint"))

@@ -256,7 +256,7 @@ def test_every_format_of_a_form_without_records_is_valid_and_empty(client, publi
 
 
 @pytest.mark.parametrize("url", [
-    f"{BASE}.csv.zip?lang=fr", f"{BASE}.xlsx?lang=lao", f"{BASE}.geojson?lang=", f"{BASE}.csv.zip?attachments=yes",
+    f"{BASE}.csv.zip?lang=fr", f"{BASE}.xlsx?lang=lao", f"{BASE}.xlsx?lang=", f"{BASE}.csv.zip?attachments=yes",
     f"{BASE}.geojson?geopoint=nope", f"{BASE}.geojson?geopoint=age", f"{BASE}.xlsx?reviewState=lost",
     f"{BASE}.csv.zip?device=collect:abc123", f"{BASE}.xlsx?q=age",
     f"{BASE}.geojson?start=yesterday"])
