@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ingest import scope
+from ingest import scope, tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
@@ -97,6 +97,7 @@ def rebuild_case(session: Session, project_id: int, case_code: str | None) -> No
             session.execute(delete(Case).where(where))
             return
         session.execute(update(Case).where(where).values(**_summary(records), updated_at=utcnow()))
+        tasks.sync_tasks(session, project_id, [case_code])  # hand-off follow-ups (a deleted case's go with it)
 
 
 def _summary(records) -> dict:

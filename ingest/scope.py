@@ -1,6 +1,6 @@
 """The one place that decides which records a query may see: province scope, consent, drafts.
 
-Every ORM query on submissions, their versions, files, rows and comments, and on the case register, that
+Every ORM query on submissions, their versions, files, rows and comments, the case register and tasks, that
 runs in a *guarded* session passes through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or refuses the query when
 no caller was named. Web requests always use guarded sessions (collector.db), so a view that forgets to
 say whom it reads for fails loudly instead of reading everything. Code that works for the server itself
@@ -21,10 +21,11 @@ from ingest.access import SYSTEM, Caller
 from ingest.models import (
     Case, Submission, SubmissionAttachment, SubmissionComment, SubmissionRow, SubmissionVersion,
 )
+from ingest.task_models import Task
 
 #: session.info keys.
 _CALLER, _GUARDED = "scope.caller", "scope.guarded"
-_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment, Case)
+_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment, Case, Task)
 
 
 class ScopeMissing(RuntimeError):
@@ -111,6 +112,30 @@ def cases_visible(caller: Caller):
     return condition
 
 
+@functools.lru_cache(maxsize=1024)
+def tasks_visible(caller: Caller):
+    """Return the SQL condition on hand-off tasks (ingest.tasks) for those `caller` may read.
+
+    A task belongs to the home province that owes the follow-up: its provincial officers and its devices
+    (for the tablets' list) see it, national officers with identities see all. A case whose consent to share
+    was refused is not handed on: its task is seen only by administrators and the provincial officers of the
+    province that identified the person. Analysts and statisticians see none (they have statistics).
+    """
+    if sees_everything(caller):
+        return true()
+    is_device = caller.device_id is not None
+    if not caller.may("submit") or not (is_device or caller.may("identities")):
+        return false()
+    if is_device and caller.provinces is None:
+        return false()  # a device without a province owes no province's follow-ups
+    condition = Task.consent_sharing.is_not(False)
+    if caller.provinces is not None:
+        condition = condition & Task.home_province.in_(sorted(caller.provinces))
+    if caller.may("withheld") and caller.provinces is not None:
+        condition = condition | (Task.consent_sharing.is_(False) & Task.origin_province.in_(sorted(caller.provinces)))
+    return condition
+
+
 def _criteria(caller: Caller) -> tuple:
     """Return the loader criteria of each record entity (built once per caller: building them costs more
     than running the query).
@@ -140,6 +165,7 @@ def _criteria(caller: Caller) -> tuple:
         with_loader_criteria(SubmissionComment, via_submission(SubmissionComment.__table__.c.submission_id),
                              propagate_to_loaders=False),
         with_loader_criteria(Case, cases_visible(caller), propagate_to_loaders=False),
+        with_loader_criteria(Task, tasks_visible(caller), propagate_to_loaders=False),
     )
 
 

@@ -1,0 +1,173 @@
+"""Case hand-off tasks (issue 10): derived from a case's records by their tags, rebuilt with the register."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from forms import BUNDLED_FORMS_DIR, find_media
+from forms.compiler import compile_xlsform
+from ingest import scope
+from ingest.access import SYSTEM
+from ingest.task_models import Task
+from tests.collector.test_cases import instance
+from tests.collector.test_openrosa import post
+from tests.conftest import DATA
+
+#: Where the person was identified, their home, and a province with nothing to do with the case.
+ORIGIN, HOME, OTHER = "05", "13", "01"
+CODE = "05-a1b2c3d4"
+SCREENING = {"case_code": CODE, "event_date": "2026-11-20", "scope_province": ORIGIN, "gender": "Female",
+             "age_band": "age_18_20", "exploitation_type": "ForcedLabour SexualExploitation",
+             "consent_sharing": "yes", "home_province": HOME, "home_district": "1305"}
+FOLLOWUP = {"case_code": CODE, "event_date": "2026-11-28", "scope_province": HOME, "case_status": "Active"}
+#: A name written into the screening record: it must never reach a task.
+NAME = "Noy Phommachanh"
+
+
+@pytest.fixture(scope="session")
+def handoff_forms():
+    """Compile the hand-off test screening form and the bundled follow-up form once."""
+    return {"screening": compile_xlsform(DATA / "handoff_screening.xlsx", validate=False),
+            "followup": compile_xlsform(BUNDLED_FORMS_DIR / "followup.xlsx", validate=False)}
+
+
+@pytest.fixture
+def handoff(app, db_session, handoff_forms):
+    """Publish both forms into project 1 with a device in the origin, the home and another province."""
+    from ingest.accounts import create_device
+    from ingest.publishing import ensure_project, publish
+
+    ensure_project(db_session, 1)
+    paths = {"screening": DATA / "handoff_screening.xlsx", "followup": BUNDLED_FORMS_DIR / "followup.xlsx"}
+    versions = {}
+    for form_id, form in handoff_forms.items():
+        versions[form_id] = publish(db_session, app.extensions["collector.store"], 1, form,
+                                    find_media(paths[form_id], form.media)).version.version
+    db_session.commit()
+    devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in (ORIGIN, HOME, OTHER)}
+    db_session.commit()
+    return SimpleNamespace(fields={f: c.fields for f, c in handoff_forms.items()}, versions=versions,
+                           devices=devices)
+
+
+def send(client, handoff, device_province: str, form_id: str, iid: str, answers: dict, deprecated=None,
+         status: int = 201):
+    """Send a record of `form_id` from the device of a province through the OpenRosa submission endpoint."""
+    xml = instance(form_id, handoff.fields[form_id], iid, answers, deprecated)
+    xml = xml.replace(b'version="2026112901"', f'version="{handoff.versions[form_id]}"'.encode())
+    response = post(client, handoff.devices[device_province], xml)
+    assert response.status_code == status, response.data
+    return response
+
+
+def tasks(db_session) -> list[tuple]:
+    """Every task as a tuple of its columns (what the server committed)."""
+    db_session.rollback()
+    with scope.acting_as(db_session, SYSTEM):
+        return [tuple(r) for r in db_session.execute(select(Task.__table__).order_by(Task.id))]
+
+
+def one_task(db_session) -> Task:
+    db_session.rollback()
+    with scope.acting_as(db_session, SYSTEM):
+        found = list(db_session.scalars(select(Task)))
+    assert len(found) == 1
+    return found[0]
+
+
+def test_a_screening_away_from_home_opens_a_task_for_the_home_province(client, handoff, db_session):
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", {**SCREENING, "full_name": NAME})
+    task = one_task(db_session)
+    assert (task.case_code, task.kind, task.status) == (CODE, "followup", "open")
+    assert (task.home_province, task.home_district, task.origin_province) == (HOME, "1305", ORIGIN)
+    assert task.consent_sharing is True and task.closed_at is None and task.closed_by_id is None
+    assert "Female" in task.summary and "age_18_20" in task.summary and "ForcedLabour" in task.summary
+    assert "2026-11-20" in task.summary
+    assert NAME not in " ".join(str(v) for v in tasks(db_session)[0])
+
+
+def test_the_home_province_comes_from_the_district_when_not_answered(client, handoff, db_session):
+    answers = {k: v for k, v in SCREENING.items() if k != "home_province"}
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", answers)
+    task = one_task(db_session)
+    assert (task.home_province, task.home_district) == (HOME, "1305")
+
+
+@pytest.mark.parametrize("home", [{"home_province": ORIGIN, "home_district": "0501"}, {"home_province": "",
+                                                                                         "home_district": ""}],
+                         ids=["same province", "home unknown"])
+def test_no_task_when_the_home_is_the_same_province_or_unknown(client, handoff, db_session, home):
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", {**SCREENING, **home})
+    assert tasks(db_session) == []
+
+
+def test_a_followup_of_the_home_province_closes_it_one_of_another_province_does_not(client, handoff, db_session):
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    # A follow-up by the identifying province (a phone call from the transit centre) leaves the task open.
+    send(client, handoff, ORIGIN, "followup", "uuid:f0", {**FOLLOWUP, "scope_province": ORIGIN})
+    assert one_task(db_session).status == "open"
+    send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
+    task = one_task(db_session)
+    assert task.status == "closed" and task.closed_at is not None
+    db_session.rollback()
+    from ingest.models import Submission
+    with scope.acting_as(db_session, SYSTEM):
+        assert db_session.get(Submission, task.closed_by_id).instance_id == "uuid:f1"
+
+
+def test_a_followup_that_arrived_before_the_home_was_known_does_not_close_it(client, handoff, db_session):
+    send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    assert one_task(db_session).status == "open"
+
+
+def test_deleting_the_followup_reopens_and_an_edit_without_a_home_removes_the_task(client, handoff, db_session,
+                                                                                   admin):
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
+    assert one_task(db_session).status == "closed"
+    assert client.delete("/v1/projects/1/forms/followup/submissions/uuid:f1", auth=admin).status_code == 200
+    assert one_task(db_session).status == "open"
+    send(client, handoff, ORIGIN, "screening", "uuid:s2", {**SCREENING, "home_province": ORIGIN,
+                                                          "home_district": "0501"}, deprecated="uuid:s1")
+    assert tasks(db_session) == []
+
+
+def test_rebuilding_replaying_and_syncing_give_the_same_tasks(client, handoff, db_session):
+    from ingest.cases import rebuild_case
+    from ingest.db import begin_write
+    from ingest.submissions import replay_all
+    from ingest.tasks import sync_all
+
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
+    send(client, handoff, ORIGIN, "screening", "uuid:s9", {**SCREENING, "case_code": "05-00000009"})
+    before = tasks(db_session)
+    assert [t[5] for t in before] == ["closed", "open"]
+    with scope.acting_as(db_session, SYSTEM):
+        begin_write(db_session)
+        rebuild_case(db_session, 1, CODE)
+        rebuild_case(db_session, 1, CODE)
+        db_session.commit()
+    assert tasks(db_session) == before
+    replay_all(db_session)
+    assert tasks(db_session) == before
+    sync_all(db_session)
+    assert tasks(db_session) == before
+    # From nothing (as after the migration): the same rows again, opened and closed at the records' arrival.
+    with scope.acting_as(db_session, SYSTEM):
+        begin_write(db_session)
+        db_session.execute(Task.__table__.delete())
+        db_session.commit()
+    sync_all(db_session)
+    assert sorted(t[1:] for t in tasks(db_session)) == sorted(t[1:] for t in before)
+
+
+def test_the_task_goes_with_its_case(client, handoff, db_session, admin):
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    assert len(tasks(db_session)) == 1
+    assert client.delete("/v1/projects/1/forms/screening/submissions/uuid:s1", auth=admin).status_code == 200
+    assert tasks(db_session) == []
+
