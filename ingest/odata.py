@@ -41,7 +41,7 @@ from sqlalchemy.types import Numeric, String
 
 from ingest import answers, scope
 from ingest.errors import IngestError
-from ingest.exports import _attachments_of, _rows_of, _submitter_names, union_fields
+from ingest.exports import _attachments_of, _submitter_names, union_fields
 from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.queries import submissions_of
 from ingest.records import iso
@@ -739,10 +739,25 @@ class _Tree:
         return ids
 
 
-def _trees(session: Session, page) -> dict[int, _Tree]:
+def _rows(session: Session, version_ids: list[int], roots_only: bool) -> dict[int, list[dict]]:
+    """Return the stored rows of some versions by version, parents first (only the root rows when a page of
+    Submissions neither expands nor otherwise needs repeat rows)."""
+    out: dict[int, list[dict]] = {v: [] for v in version_ids}
+    query = (select(SubmissionRow.submission_version_id, SubmissionRow.id, SubmissionRow.parent_id,
+                    SubmissionRow.path, SubmissionRow.position, SubmissionRow.data)
+             .where(SubmissionRow.submission_version_id.in_(version_ids)).order_by(SubmissionRow.id))
+    if roots_only:
+        query = query.where(SubmissionRow.parent_id.is_(None))
+    for version_id, row_id, parent_id, path, position, data in session.execute(query):
+        out[version_id].append({"id": row_id, "parent_id": parent_id, "path": path, "position": position,
+                                "data": dict(data)})
+    return out
+
+
+def _trees(session: Session, page, roots_only: bool = False) -> dict[int, _Tree]:
     """Return the rows of each record version of a page, redacted for the session's caller."""
     version_ids = list(dict.fromkeys(r.version_id for r in page))
-    rows_by_version = _rows_of(session, version_ids)
+    rows_by_version = _rows(session, version_ids, roots_only)
     if hides_identities(scope.caller_of(session)):
         form_versions = {r.version_id: r.form_version_id for r in page}
         fields = dict(session.execute(select(FormVersion.id, FormVersion.fields)
@@ -756,11 +771,12 @@ def _trees(session: Session, page) -> dict[int, _Tree]:
 def _entities(session: Session, model: Model, options: Options, page) -> list[dict]:
     if not page:
         return []
-    trees = _trees(session, page)
-    builder = _Builder(model, options, {})
     entity_set = options.entity_set
+    trees = _trees(session, page, roots_only=entity_set.is_root and not options.expand)
+    builder = _Builder(model, options, {})
     if not entity_set.is_root:
-        return [builder.row_entity(entity_set, trees[r.version_id].by_id[r.row_id], trees[r.version_id]) for r in page]
+        return [builder.row_entity(entity_set, trees[r.version_id].by_id[r.row_id], trees[r.version_id])
+                for r in page]
     version_ids = [r.version_id for r in page]
     builder.files = _attachments_of(session, version_ids)
     builder.names = _submitter_names(session, page)
@@ -814,7 +830,8 @@ class _Builder:
                 out[f"{child.name}@odata.navigationLink"] = f"{link}/{child.name}"
                 if self.options.expand:
                     instances = tree.children.get((row["id"], child.field["path"]), []) if row else []
-                    out[child.name] = [self.row_entity(self.model.sets[self._set_name(child)], r, tree, inline=True) for r in instances]
+                    entity_set = self.model.sets[self._set_name(child)]
+                    out[child.name] = [self.row_entity(entity_set, r, tree, inline=True) for r in instances]
         return out
 
     def _set_name(self, node: Node) -> str:

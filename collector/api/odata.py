@@ -140,8 +140,8 @@ def _options(session, form, model, name: str, in_record: bool = False) -> Option
     """
     entity_set = model.entity_set(name)
     top = _whole("$top", None)
-    options = Options(entity_set, top=odata.MAX_TOP if top is None else min(top, odata.MAX_TOP), skip=_whole("$skip", 0),
-                      count=flag("$count"), wkt=flag("$wkt"))
+    options = Options(entity_set, top=odata.MAX_TOP if top is None else min(top, odata.MAX_TOP),
+                      skip=_whole("$skip", 0), count=flag("$count"), wkt=flag("$wkt"))
     expand = request.args.get("$expand", "").strip()
     if expand not in ("", "*"):
         raise NotImplementedHere(f'The given OData expand expression is not supported by this server: "{expand}".'
