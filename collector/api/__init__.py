@@ -8,12 +8,13 @@ from __future__ import annotations
 from flask import Flask
 
 from collector.api import (
-    app_users, audits, cases, drafts, exports, handbook, odata, openapi, persons, projects, sessions, stats, submissions, tasks, tokens,
-    users,
+    app_users, audits, cases, ctdc, drafts, exports, handbook, odata, openapi, persons, projects, sessions, stats,
+    submissions, tasks, tokens, users,
 )
 
 BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp, users.bp, tokens.bp,
-              audits.bp, stats.bp, cases.bp, exports.bp, odata.bp, persons.bp, tasks.bp)
+              audits.bp, stats.bp, cases.bp, exports.bp, odata.bp, persons.bp, tasks.bp,
+              ctdc.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,7 @@ import io
 from flask import Response, abort, current_app, request
 
 from collector.api.common import api_blueprint, get_project
+from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
@@ -19,6 +20,8 @@ COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
 
 @bp.get("/projects/<int:project_id>/ctdc.csv")
 @roles_required(*COUNTERS)
+@takes(Param("threshold", "k: each published combination is shared by at least this many cases "
+                          "(at least STATS_THRESHOLD, the default).", "integer"))
 def ctdc_csv(project_id: int):
     """Return the caller's cases in CTDC's variables, each combination shared by at least `?threshold=` cases.
 

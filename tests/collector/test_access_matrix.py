@@ -258,6 +258,45 @@ def _check_csv_zip(world: World, caller: str, sees: Sees) -> None:
         assert row["age"] == "30"
 
 
+def _check_xlsx(world: World, caller: str, sees: Sees) -> None:
+    """XLSX export: the same rows as the CSV zip, one sheet per table."""
+    from openpyxl import load_workbook
+
+    response = world.get(caller, f"{FORM}/submissions.xlsx")
+    if sees.records is None:
+        assert response.status_code == 403, (caller, response.status_code)
+        return
+    assert response.status_code == 200, (caller, response.status_code)
+    book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    root = [dict(zip(rows[0], row)) for row in rows[1:]]
+    assert {r["KEY"] for r in root} == {r.instance_id for r in RECORDS if r.key in sees.records}, caller
+    for row in root:
+        assert (row["full_name"], row["photo"]) == ((NAME, "photo.jpg") if sees.identities else (None, None)), caller
+
+
+def _check_geojson(world: World, caller: str, sees: Sees) -> None:
+    """GeoJSON export: a valid, scoped FeatureCollection (the sample form's records hold no geopoint)."""
+    response = world.get(caller, f"{FORM}/submissions.geojson")
+    if sees.records is None:
+        assert response.status_code == 403, (caller, response.status_code)
+        return
+    assert response.status_code == 200, (caller, response.status_code)
+    body = json.loads(response.get_data())
+    assert body["type"] == "FeatureCollection" and body["features"] == []
+
+
+def _check_ctdc(world: World, caller: str, sees: Sees) -> None:
+    """The CTDC export: roles with the stats right get the CSV (its k-anonymity is tested in test_ctdc.py)."""
+    from ingest.access import RIGHTS
+
+    response = world.get(caller, "/v1/projects/1/ctdc.csv")
+    counts = sees.role is not None and "stats" in RIGHTS[sees.role]
+    assert response.status_code == (200 if counts else 403), (caller, response.status_code)
+    if counts:
+        assert response.get_data(as_text=True).startswith("yearOfRegistration,gender,")
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -278,6 +317,10 @@ PATHS = (
     Path("case register", ("/v1/projects/<int:project_id>/cases",), _check_cases),
     Path("csv zip export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip",),
          _check_csv_zip),
+    Path("xlsx export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.xlsx",), _check_xlsx),
+    Path("geojson export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.geojson",),
+         _check_geojson),
+    Path("CTDC export", ("/v1/projects/<int:project_id>/ctdc.csv",), _check_ctdc),
     Path("CLI --as", (), _check_cli),
 )
 

@@ -119,23 +119,13 @@ def test_an_unknown_project_is_refused(runner, register, tmp_path):
     assert code == 1 and "No project 9" in output
 
 
-@pytest.fixture
-def ctdc_api(app):
-    """Register the CTDC blueprint on the test app, unless collector.api already does (before any request)."""
-    from collector.api import ctdc
-
-    if "ctdc" not in app.blueprints:
-        app.register_blueprint(ctdc.bp, url_prefix="/v1")
-    return app
-
-
 def basic(role: str) -> dict:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{role}@example.la:{PASSWORD}".encode()).decode()}
 
 
-def test_the_api_answers_the_same_csv_as_the_command(ctdc_api, client, runner, register, tmp_path, db_session):
+def test_the_api_answers_the_same_csv_as_the_command(client, runner, register, tmp_path, db_session):
     from ingest.models import AuditEvent
 
     answer = client.get("/v1/projects/1/ctdc.csv", headers=basic("statistician"))
