@@ -567,3 +567,30 @@ def test_a_provincial_officer_sees_only_their_province(client, three, users):
     get(client, officer, f"{HH}/Submissions('uuid%3Aa')", 404)
     get(client, officer, f"{HH}/Submissions('uuid%3Aa')/household", 404)
     assert ids(client, officer, f"{HH}/Submissions('uuid%3Ab')") == ["uuid:b"]
+
+
+def test_nested_groups_and_repeats_get_centrals_dotted_names():
+    """Without a database: a group inside a repeat, and a repeat inside a group, as Central names them."""
+    def field(path, kind, xml_type="string", repeat=None):
+        return {"path": path, "name": path.rsplit("/", 1)[1], "kind": kind, "xml_type": xml_type, "repeat": repeat}
+
+    model = odata.Model("my-form.v2", [
+        field("/data/grp", "group"), field("/data/grp/visits", "repeat"),
+        field("/data/grp/visits/when", "question", "dateTime", "/data/grp/visits"),
+        field("/data/grp/visits/inner", "group", repeat="/data/grp/visits"),
+        field("/data/grp/visits/inner/where", "question", "geoshape", "/data/grp/visits"),
+        field("/data/grp/visits/inner/5th-item", "question", "decimal", "/data/grp/visits"),
+    ])
+    assert list(model.sets) == ["Submissions", "Submissions.grp.visits"]
+    assert model.sets["Submissions.grp.visits"].parent_key == "__Submissions-id"
+    doc = _validated(model.edmx())
+    ns = {"edm": odata.EDM_NS}
+    assert doc.find(".//edm:Schema[@Namespace='org.opendatakit.user.my_form_v2']", ns) is not None
+    inner = doc.find(".//edm:ComplexType[@Name='grp.visits.inner']", ns)
+    assert [(p.get("Name"), p.get("Type")) for p in inner] == [("where", "Edm.GeographyPolygon"),
+                                                               ("_5th_item", "Edm.Decimal")]
+    visits = doc.find(".//edm:EntityType[@Name='Submissions.grp.visits']", ns)
+    assert [p.get("Name") for p in visits.findall("edm:Property", ns)] == [
+        "__id", "__Submissions-id", "when", "inner"]
+    nav = doc.find(".//edm:ComplexType[@Name='grp']/edm:NavigationProperty", ns)
+    assert nav.get("Type") == "Collection(org.opendatakit.user.my_form_v2.Submissions.grp.visits)"
