@@ -329,3 +329,24 @@ def test_choice_labels_read_inline_items_and_one_language_instances():
     assert choice_labels(xform, "fr")["/data/sex"] == {"m": "Male", "f": "ຍິງ"}
     assert file_labels(io.BytesIO("\ufeffname,label\n01,ນະຄອນຫຼວງ\n".encode()), "en") == {"01": "ນະຄອນຫຼວງ"}
     assert file_labels(io.BytesIO(b"no,header\n1,2\n"), "en") == {}
+
+
+def test_a_full_sheet_goes_on_in_a_second_sheet(client, records, monkeypatch):
+    from ingest import export_xlsx
+
+    monkeypatch.setattr(export_xlsx, "MAX_ROWS", 2)  # a header and one record
+    sheets = read_xlsx(download(client, records["admin"], f"{BASE}.xlsx"))
+    # Record a's root row, its two route rows (the second on a new sheet), then record b's.
+    assert list(sheets) == ["sample_case", "sample_case-route", "sample_case-route~2", "sample_case~2",
+                            "sample_case-route~3"]
+    assert [rows[0] == sheets["sample_case"][0] for name, rows in sheets.items() if "route" not in name] == [True] * 2
+    assert [r[sheets["sample_case"][0].index("KEY")] for name in ("sample_case", "sample_case~2")
+            for r in sheets[name][1:]] == ["uuid:fmt-a", "uuid:fmt-b"]
+
+
+def test_sheet_names_are_short_and_unique_whatever_the_case():
+    from ingest.export_xlsx import sheet_names
+
+    long = "a_very_long_form_identifier_indeed"
+    assert sheet_names([f"{long}.csv", f"{long}-route.csv", "Case.csv", "case.csv"]) == [
+        long[:31], long[:29] + "~2", "Case", "case~2"]
