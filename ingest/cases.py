@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ingest import scope, tasks
+from ingest import persons, scope, tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
@@ -98,6 +98,7 @@ def rebuild_case(session: Session, project_id: int, case_code: str | None) -> No
             return
         session.execute(update(Case).where(where).values(**_summary(records), updated_at=utcnow()))
         tasks.sync_tasks(session, project_id, [case_code])  # hand-off follow-ups (a deleted case's go with it)
+        persons.rebuild_identity(session, project_id, case_code, records)  # the matcher's input
 
 
 def _summary(records) -> dict:

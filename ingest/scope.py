@@ -15,17 +15,19 @@ import functools
 from contextlib import contextmanager
 
 from sqlalchemy import event, exists, false, or_, select, true
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
 
 from ingest.access import SYSTEM, Caller
 from ingest.models import (
     Case, Submission, SubmissionAttachment, SubmissionComment, SubmissionRow, SubmissionVersion,
 )
+from ingest.person_models import CaseIdentity, PersonCandidate, PersonLink, PersonMember
 from ingest.task_models import Task
 
 #: session.info keys.
 _CALLER, _GUARDED = "scope.caller", "scope.guarded"
-_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment, Case, Task)
+_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment, Case, Task,
+             CaseIdentity, PersonCandidate, PersonLink, PersonMember)
 
 
 class ScopeMissing(RuntimeError):
@@ -136,6 +138,56 @@ def tasks_visible(caller: Caller):
     return condition
 
 
+def cases_visible_on(caller: Caller, cases, consent: bool = True, counting: bool = False):
+    """Return the condition on `cases` (the case register or an alias of it) for the cases whose records
+    `caller` may read (person matching: statistics alone give no access, unless `counting`); with `consent`,
+    also leave out cases that refused sharing unless the caller sees such cases (see `consent_allows`)."""
+    if sees_everything(caller):
+        return true()
+    if not (caller.may("records") or (counting and caller.may("stats"))):
+        return false()
+    condition = consent_allows(caller, cases) if consent else true()
+    if caller.provinces is not None:
+        condition = condition & cases.province_code.in_(sorted(caller.provinces))
+    return condition
+
+
+def consent_allows(caller: Caller, cases):
+    """Return the condition on `cases` that leaves out, for callers without the withheld right, the cases
+    whose consent to share was refused."""
+    if caller.may("withheld"):
+        return true()
+    return cases.consent_sharing.is_not(False)
+
+
+#: The alias person criteria read, so their subqueries are not themselves scoped again.
+_C = aliased(Case, name="scope_c")
+
+
+def _person_criteria(caller: Caller) -> tuple:
+    """Loader criteria of the person-matching tables: a row whose case (either case of a pair) the caller
+    may read; identities only for roles with the identities right. ingest.persons reads as the server and
+    applies the same rules side by side; these criteria keep any other read path in scope."""
+    c = _C
+
+    def case_in_scope(project, *codes, counting=False):
+        return exists(select(1).where(c.project_id == project, c.case_code.in_(codes),
+                                      cases_visible_on(caller, c, counting=counting)).correlate_except(c))
+
+    identities = (case_in_scope(CaseIdentity.project_id, CaseIdentity.case_code)
+                  if caller.may("identities") else false())
+    return (
+        with_loader_criteria(CaseIdentity, identities, propagate_to_loaders=False),
+        with_loader_criteria(PersonCandidate, case_in_scope(PersonCandidate.project_id, PersonCandidate.case_a,
+                                                            PersonCandidate.case_b), propagate_to_loaders=False),
+        with_loader_criteria(PersonLink, case_in_scope(PersonLink.project_id, PersonLink.case_a,
+                                                       PersonLink.case_b), propagate_to_loaders=False),
+        # A person key identifies no one: statistics count persons with it.
+        with_loader_criteria(PersonMember, case_in_scope(PersonMember.project_id, PersonMember.case_code,
+                                                         counting=True), propagate_to_loaders=False),
+    )
+
+
 def _criteria(caller: Caller) -> tuple:
     """Return the loader criteria of each record entity (built once per caller: building them costs more
     than running the query).
@@ -166,6 +218,7 @@ def _criteria(caller: Caller) -> tuple:
                              propagate_to_loaders=False),
         with_loader_criteria(Case, cases_visible(caller), propagate_to_loaders=False),
         with_loader_criteria(Task, tasks_visible(caller), propagate_to_loaders=False),
+        *_person_criteria(caller),
     )
 
 

@@ -51,6 +51,11 @@ class Table:
     counts: dict[tuple, int]
     #: hidden cells with their reason: "primary" (below the threshold) or "secondary" (protects another).
     hidden: dict[tuple, str] = field(default_factory=dict)
+    #: the same cells counting persons (the cases of one person, by confirmed links, count once), suppressed
+    #: on their own; None where persons were not counted.
+    persons: Table | None = None
+    #: persons screened again after a follow-up (re-trafficked), None when hidden (1 to threshold - 1).
+    retrafficked: int | None = None
 
     def shown(self, key: tuple) -> int | None:
         """Return a cell's count, or None when it is hidden."""
@@ -69,18 +74,42 @@ def values_of(dimension: Dimension, row: dict) -> list[str]:
     return sorted(set(str(value).split())) if dimension.multiple else [str(value)]
 
 
-def count(rows: list[dict], by: list[str]) -> Table:
-    """Count cases (register rows as dicts) by the named dimensions, with every total.
+def count(rows: list[dict], by: list[str], unit: str | None = None) -> Table:
+    """Count cases (register rows as dicts) by the named dimensions, with every total; with `unit`, count
+    the distinct values of that key instead (persons: the rows' person keys).
 
     :raise KeyError: an unknown dimension (callers check names first).
     """
     dims = [DIMENSIONS[name] for name in by]
     counts: dict[tuple, int] = {}
+    seen: dict[tuple, set] = {}
     for row in rows:
         per_dimension = [values_of(d, row) + [TOTAL] for d in dims]
         for key in set(itertools.product(*per_dimension)):
-            counts[key] = counts.get(key, 0) + 1
+            if unit is None:
+                counts[key] = counts.get(key, 0) + 1
+            else:
+                seen.setdefault(key, set()).add(row[unit])
+    if unit is not None:
+        counts = {key: len(units) for key, units in seen.items()}
     return Table(by=list(by), counts=counts)
+
+
+def retrafficked(rows: list[dict]) -> int:
+    """Count the persons screened again after a follow-up: one of their cases (rows with a `person` key) was
+    first screened after the (last) follow-up of another of their cases."""
+    first_followup: dict[str, object] = {}
+    last_screening: dict[str, object] = {}
+    for row in rows:
+        person = row["person"]
+        if row.get("last_followup_date") is not None:
+            if person not in first_followup or row["last_followup_date"] < first_followup[person]:
+                first_followup[person] = row["last_followup_date"]
+        if row.get("first_screening_date") is not None:
+            if person not in last_screening or row["first_screening_date"] > last_screening[person]:
+                last_screening[person] = row["first_screening_date"]
+    return sum(1 for person, day in first_followup.items()
+               if person in last_screening and last_screening[person] > day)
 
 
 def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
@@ -109,12 +138,24 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
 
 
 def as_json(table: Table) -> dict:
-    """Describe a suppressed table: every cell with its count or null, and which are hidden and why."""
-    return {
+    """Describe a suppressed table: every cell with its count (and persons, where counted) or null, which
+    are hidden and why, and the re-trafficked persons."""
+    def cell(key):
+        out = {**dict(zip(table.by, key)), "count": table.shown(key)}
+        if table.persons is not None:
+            out["persons"] = table.persons.shown(key)
+        return out
+
+    out = {
         "by": table.by,
-        "cells": [{**dict(zip(table.by, key)), "count": table.shown(key)} for key in sorted(table.counts)],
+        "cells": [cell(key) for key in sorted(table.counts)],
         "hidden": [{**dict(zip(table.by, key)), "reason": reason} for key, reason in sorted(table.hidden.items())],
     }
+    if table.persons is not None:
+        out["personsHidden"] = [{**dict(zip(table.by, key)), "reason": reason}
+                                for key, reason in sorted(table.persons.hidden.items())]
+        out["retrafficked"] = table.retrafficked
+    return out
 
 
 class UnknownDimension(ValueError):
@@ -139,16 +180,25 @@ def case_table(session, project_id: int, by: list[str], filters: dict[str, list[
     from sqlalchemy import func, select
 
     from ingest.models import Case
+    from ingest.person_models import PersonMember
 
     filters = filters or {}
     check_dimensions(list(by) + list(filters))
     columns = {d.column for d in DIMENSIONS.values() if d.column != "first_date"}
+    # A case of a person of several cases (confirmed links, ingest.persons) counts once among persons.
     query = select(*(getattr(Case, c) for c in sorted(columns)),
-                   func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date")
-                   ).where(Case.project_id == project_id)
+                   func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date"),
+                   Case.first_screening_date, Case.last_followup_date,
+                   func.coalesce(PersonMember.person_key, Case.case_code).label("person")
+                   ).outerjoin(PersonMember, (PersonMember.project_id == Case.project_id)
+                               & (PersonMember.case_code == Case.case_code)).where(Case.project_id == project_id)
     rows = []
     for row in session.execute(query).mappings():
         row = dict(row)
         if all(set(values_of(DIMENSIONS[name], row)) & set(wanted) for name, wanted in filters.items()):
             rows.append(row)
-    return suppress(count(rows, list(by)), threshold)
+    table = suppress(count(rows, list(by)), threshold)
+    table.persons = suppress(count(rows, list(by), unit="person"), threshold)
+    n = retrafficked(rows)
+    table.retrafficked = None if 0 < n < threshold else n
+    return table

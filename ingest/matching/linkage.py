@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.matching.records import PersonRecord, features
@@ -28,6 +28,8 @@ class Candidate:
     record_id_b: str
     match_probability: float
     match_weight: float
+    #: per comparison: the label of the level that applied and its Bayes factor (only from `score_records`).
+    evidence: dict | None = field(default=None, compare=False, hash=False)
 
 
 def _name_comparison(part: str, other: str):
@@ -247,6 +249,38 @@ def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
     predictions = trained_linker(rows).inference.predict(threshold_match_probability=threshold)
     out = [Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"], p["match_weight"])
            for p in predictions.as_record_list()]
+    out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
+    return out
+
+
+def score_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
+    """Return the pairs `match_records` returns, each with its evidence: which comparison agreed, how strongly.
+
+    The evidence names the level of each comparison (labels name columns, never values) and its match
+    weight (log2 Bayes factor, term frequency included): positive for, negative against.
+    """
+    rows = [features(r) for r in records if r.has_name()]
+    if len(rows) < 2:
+        return []
+    linker = trained_linker(rows)
+    linker._settings_obj._retain_intermediate_calculation_columns = True
+    # The prediction carries each comparison's match weight (log2 Bayes factor), not its level: the level
+    # is the one with that weight (levels of one comparison have distinct weights once trained).
+    levels = {c.output_column_name: [(level._log2_bayes_factor, level.label_for_charts)
+                                     for level in c.comparison_levels if not level.is_null_level]
+              for c in linker._settings_obj.comparisons}
+    out = []
+    for p in linker.inference.predict(threshold_match_probability=threshold).as_record_list():
+        evidence = {}
+        for name, choices in levels.items():
+            weight = p.get(f"mw_{name}")
+            if weight is None or weight == 0:
+                continue  # a null level: one side has no value
+            label = min(choices, key=lambda c: abs(c[0] - weight))[1]
+            total = weight + (p.get(f"mw_tf_adj_{name}") or 0.0)
+            evidence[name] = {"level": label, "weight": round(float(total), 2)}
+        out.append(Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"],
+                             p["match_weight"], evidence))
     out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
     return out
 
