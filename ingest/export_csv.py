@@ -71,8 +71,8 @@ def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_re
 
     With `attachments`, the received files of the records that the caller may download follow the CSVs as
     `media/<name>`, read from the media `store` a chunk at a time (the store also gives the labels of choice
-    lists from files). Closing the generator early (a client that
-    went away) stops the reading and frees the spooled files.
+    lists from files). Closing the generator early (a client that went away) stops the reading and frees the
+    spooled files.
     """
     walk = RecordWalk(session, form, filters, lang=lang, files=attachments, store=store, batch=batch,
                       on_record=on_record)
