@@ -21,7 +21,9 @@ COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
 @takes(Param("by", f"Comma-separated dimensions to count by: {', '.join(DIMENSIONS)}."),
        *(Param(name, f"Only cases with this {name}.", repeatable=True) for name in DIMENSIONS))
 def stats(project_id: int):
-    """Count the cases the caller may see by `?by=province,year`, filtered by `?<dimension>=value`.
+    """Count the cases the caller may see by `?by=province,year`, filtered by `?<dimension>=value`; each cell
+    also counts persons (a person's confirmed cases count once), and `retrafficked` the persons screened
+    again after a follow-up (null when below the threshold).
 
     :raise 422: an unknown dimension, named.  :raise 400: no `by`.  :raise 404: no such project.
     """
