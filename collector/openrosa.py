@@ -1,13 +1,14 @@
 """OpenRosa endpoints for ODK Collect: form list, form download, manifest, media and submission."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, g, request, send_file, url_for
 from sqlalchemy import select
 
-from collector.auth import current_actor, login_required, pop_device_token
+from collector.auth import audit_request, current_actor, login_required, pop_device_token
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from collector.multipart import parse_submission
@@ -15,6 +16,7 @@ from ingest.access import SYSTEM, Caller
 from ingest.models import Form, FormAttachment, FormVersion, Project
 from ingest.publishing import current_version
 from ingest.submissions import Received, receive_submission
+from ingest.tasks import PENDING_MEDIA, pending_csv
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,31 @@ def _open_version(project_id: int, xml_form_id: str) -> tuple[Form, FormVersion]
     return form, version
 
 
+def _generated_media(project_id: int, version: FormVersion) -> dict[str, bytes]:
+    """Return the media of a version made for this caller at request time: a `pending_followups.csv` the form
+    references becomes the open follow-ups the caller's province owes (ingest.tasks), instead of the
+    placeholder stored at publishing. Made once per request.
+    """
+    if not any(a.name == PENDING_MEDIA for a in version.attachments):
+        return {}
+    if "pending_csv" not in g:
+        g.pending_csv = pending_csv(get_session(), project_id)
+    return {PENDING_MEDIA: g.pending_csv}
+
+
+def _served_xml(version: FormVersion, generated: dict[str, bytes]) -> str:
+    """Return the XForm as served to this caller: with generated media, a comment naming their md5s follows it.
+
+    Collect offers an update of a form only when formList's hash differs from the md5 of the copy it has, and
+    it checks that hash against the bytes it downloads: so the bytes themselves change when the caller's list
+    does (same version, same questions), and a tablet's "Get blank form" fetches the new list.
+    """
+    if not generated:
+        return version.xml
+    tag = " ".join(f"{name}:{hashlib.md5(body).hexdigest()}" for name, body in sorted(generated.items()))
+    return f"{version.xml.rstrip()}\n<!-- media {tag} -->\n"
+
+
 def _url(endpoint: str, **values) -> str:
     # Keep the /key/<token>/ prefix of the request in every URL we hand out.
     if request.blueprint == "openrosa_key":
@@ -81,19 +108,23 @@ def form_list(project_id: int):
         if version is None:
             continue
         manifest = _url("manifest", project_id=project_id, xml_form_id=form.xml_form_id) if version.attachments else None
+        generated = _generated_media(project_id, version)
+        xml_md5 = hashlib.md5(_served_xml(version, generated).encode("utf-8")).hexdigest() if generated else None
         items.append(form_list_entry(form.xml_form_id, version,
-                                     _url("form_xml", project_id=project_id, xml_form_id=form.xml_form_id), manifest))
+                                     _url("form_xml", project_id=project_id, xml_form_id=form.xml_form_id), manifest,
+                                     xml_md5))
     return form_list_response(items)
 
 
-def form_list_entry(xml_form_id: str, version: FormVersion, download_url: str, manifest_url: str | None) -> str:
-    """Render one <xform> of an OpenRosa form list."""
+def form_list_entry(xml_form_id: str, version: FormVersion, download_url: str, manifest_url: str | None,
+                    xml_md5: str | None = None) -> str:
+    """Render one <xform> of an OpenRosa form list (`xml_md5`: of the XForm as served, if not the stored one)."""
     manifest = f"<manifestUrl>{escape(manifest_url)}</manifestUrl>" if manifest_url else ""
     return ("<xform>"
             f"<formID>{escape(xml_form_id)}</formID>"
             f"<name>{escape(version.title)}</name>"
             f"<version>{escape(version.version)}</version>"
-            f"<hash>md5:{version.xml_md5}</hash>"
+            f"<hash>md5:{xml_md5 or version.xml_md5}</hash>"
             f"<downloadUrl>{escape(download_url)}</downloadUrl>"
             f"{manifest}</xform>")
 
@@ -112,13 +143,13 @@ def form_xml(project_id: int, xml_form_id: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
-    return form_xml_response(version)
+    return form_xml_response(version, _served_xml(version, _generated_media(project_id, version)))
 
 
-def form_xml_response(version: FormVersion) -> Response:
-    """Serve an XForm with its md5 as ETag."""
-    response = _xml(version.xml)
-    response.set_etag(version.xml_md5)
+def form_xml_response(version: FormVersion, xml: str | None = None) -> Response:
+    """Serve an XForm (the stored one, or `xml` as served to this caller) with its md5 as ETag."""
+    response = _xml(version.xml if xml is None else xml)
+    response.set_etag(version.xml_md5 if xml is None else hashlib.md5(xml.encode("utf-8")).hexdigest())
     return response.make_conditional(request)
 
 
@@ -132,18 +163,24 @@ def manifest(project_id: int, xml_form_id: str):
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
     return manifest_response(version, lambda name: _url("attachment", project_id=project_id, xml_form_id=xml_form_id,
-                                                        name=name))
+                                                        name=name), _generated_media(project_id, version))
 
 
-def manifest_response(version: FormVersion, url_for_name) -> Response:
-    """Render the manifest of a version's uploaded media; `url_for_name` builds each download URL."""
+def manifest_response(version: FormVersion, url_for_name, generated: dict[str, bytes] | None = None) -> Response:
+    """Render the manifest of a version's uploaded media; `url_for_name` builds each download URL; a file of
+    `generated` is offered with the md5 of the bytes made for this caller instead of the stored ones."""
     files = []
+    generated = generated or {}
     for attachment in version.attachments:
-        if attachment.blob is None:
+        if attachment.name in generated:
+            md5 = hashlib.md5(generated[attachment.name]).hexdigest()
+        elif attachment.blob is None:
             continue  # a missing file is not offered; Collect would fail on its download
+        else:
+            md5 = attachment.blob.md5
         url = url_for_name(attachment.name)
         files.append(f"<mediaFile><filename>{escape(attachment.name)}</filename>"
-                     f"<hash>md5:{attachment.blob.md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>")
+                     f"<hash>md5:{md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>")
     return _xml('<manifest xmlns="http://openrosa.org/xforms/xformsManifest">' + "".join(files) + "</manifest>")
 
 
@@ -156,7 +193,22 @@ def attachment(project_id: int, xml_form_id: str, name: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
+    generated = _generated_media(project_id, version)
+    if name in generated:
+        return generated_response(project_id, name, generated[name])
     return attachment_response(version, name)
+
+
+def generated_response(project_id: int, name: str, body: bytes) -> Response:
+    """Serve a file made for this caller (ETag, conditional GET); a download of the full list is audited."""
+    response = openrosa_headers(Response(body, content_type="text/csv; charset=utf-8"))
+    response.set_etag(hashlib.md5(body).hexdigest())
+    response.make_conditional(request)
+    if response.status_code == 200:
+        # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
+        audit_request("task.media", f"project:{project_id}", file=name, count=body.count(b"\n") - 1)
+        get_session().commit()
+    return response
 
 
 def attachment_response(version: FormVersion, name: str) -> Response:

@@ -1,6 +1,7 @@
 """Case hand-off tasks (issue 10): derived from a case's records by their tags, rebuilt with the register."""
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import pytest
@@ -26,15 +27,14 @@ FOLLOWUP = {"case_code": CODE, "event_date": "2026-11-28", "scope_province": HOM
 NAME = "Noy Phommachanh"
 
 
-@pytest.fixture(scope="session")
-def handoff_forms():
+@functools.cache
+def handoff_forms() -> dict:
     """Compile the hand-off test screening form and the bundled follow-up form once."""
     return {"screening": compile_xlsform(DATA / "handoff_screening.xlsx", validate=False),
             "followup": compile_xlsform(BUNDLED_FORMS_DIR / "followup.xlsx", validate=False)}
 
 
-@pytest.fixture
-def handoff(app, db_session, handoff_forms):
+def publish_handoff(app, db_session) -> SimpleNamespace:
     """Publish both forms into project 1 with a device in the origin, the home and another province."""
     from ingest.accounts import create_device
     from ingest.publishing import ensure_project, publish
@@ -42,14 +42,20 @@ def handoff(app, db_session, handoff_forms):
     ensure_project(db_session, 1)
     paths = {"screening": DATA / "handoff_screening.xlsx", "followup": BUNDLED_FORMS_DIR / "followup.xlsx"}
     versions = {}
-    for form_id, form in handoff_forms.items():
+    for form_id, form in handoff_forms().items():
         versions[form_id] = publish(db_session, app.extensions["collector.store"], 1, form,
                                     find_media(paths[form_id], form.media)).version.version
     db_session.commit()
     devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in (ORIGIN, HOME, OTHER)}
     db_session.commit()
-    return SimpleNamespace(fields={f: c.fields for f, c in handoff_forms.items()}, versions=versions,
+    return SimpleNamespace(fields={f: c.fields for f, c in handoff_forms().items()}, versions=versions,
                            devices=devices)
+
+
+@pytest.fixture
+def handoff(app, db_session):
+    """The hand-off forms published, and a device in each of three provinces."""
+    return publish_handoff(app, db_session)
 
 
 def send(client, handoff, device_province: str, form_id: str, iid: str, answers: dict, deprecated=None,
