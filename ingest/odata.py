@@ -158,13 +158,13 @@ class Model:
             if f["kind"] == "question":
                 node.key = row_key(f)[1]
             elif f["kind"] == "repeat":
-                name = "Submissions." + ".".join(self._names(node))
+                name = self.set_name(node)
                 outer = self.enclosing_repeat(node)
-                parent_key = "__" + "-".join(["Submissions", *(self._names(outer) if outer else [])]) + "-id"
+                parent_key = "__" + "-".join(["Submissions", *(self.names_of(outer) if outer else [])]) + "-id"
                 self.sets[name] = EntitySet(name, node, f["path"], parent_key)
 
     @staticmethod
-    def _names(node: Node) -> list[str]:
+    def names_of(node: Node) -> list[str]:
         """Return the OData names from the root down to `node`."""
         names = []
         while node is not None and node.kind != "root":
@@ -197,12 +197,17 @@ class Model:
             if node is None:
                 raise ODataError(f"Could not find a property named '{path}'.")
             if node.kind == "repeat":
-                raise ODataError(f"The property '{path}' is inside the repeat '{node.name}': use the entity set "
-                                 f"{'.'.join(['Submissions', *self._names(node)])}.")
+                raise ODataError(f"The property '{path}' is a repeat, or inside one: ask the entity set "
+                                 f"{self.set_name(node)}.")
         return node
 
     def complex_type_name(self, node: Node) -> str:
-        return ".".join(self._names(node))
+        """Return a group's complex type name, or the tail of a repeat's entity type: its path with dots."""
+        return ".".join(self.names_of(node))
+
+    def set_name(self, repeat: Node) -> str:
+        """Return the entity set of a repeat: `Submissions.<its path with dots>`."""
+        return f"Submissions.{self.complex_type_name(repeat)}"
 
     # --- documents ---
 
@@ -813,7 +818,7 @@ class _Builder:
             return f"Submissions('{quote(tree.instance_id, safe='')}')"
         parent = tree.by_id[row["parent_id"]]
         node = self.model.nodes[row["path"]]
-        names = self.model._names(node)[len(self.model._names(self.model.nodes[parent["path"]])):]
+        names = self.model.names_of(node)[len(self.model.names_of(self.model.nodes[parent["path"]])):]
         return "/".join([self._link(parent, tree), *names[:-1], f"{names[-1]}('{tree.entity_id(row)}')"])
 
     def _frame(self, node: Node, row: dict | None, tree: _Tree, link: str) -> dict:
@@ -830,12 +835,9 @@ class _Builder:
                 out[f"{child.name}@odata.navigationLink"] = f"{link}/{child.name}"
                 if self.options.expand:
                     instances = tree.children.get((row["id"], child.field["path"]), []) if row else []
-                    entity_set = self.model.sets[self._set_name(child)]
+                    entity_set = self.model.sets[self.model.set_name(child)]
                     out[child.name] = [self.row_entity(entity_set, r, tree, inline=True) for r in instances]
         return out
-
-    def _set_name(self, node: Node) -> str:
-        return "Submissions." + ".".join(self.model._names(node))
 
     def _system(self, record) -> dict:
         submitter = ("user", record.user_id) if record.user_id is not None else ("device", record.device_id)
