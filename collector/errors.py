@@ -46,8 +46,11 @@ def openrosa_message(status: int, message: str, nature: str = "error") -> Respon
 
 #: URLs of ODK Collect's requests: the OpenRosa paths (also below a device's /v1/key/<token>/) and everything
 #: below a draft's /v1/test/<token>/. Errors on them are OpenRosaResponse XML even when no route matched.
-_OPENROSA_PATH = re.compile(r"/v1/(?:key/[^/]*/)?projects/[^/]*/(?:formList|submission|forms/[^/]*\.xml"
-                            r"|forms/[^/]*/manifest|forms/[^/]*/attachments/[^/]*)\Z|/v1/test/")
+# A form ID may hold a slash once %2F is decoded; the JSON API's paths below a form (submissions, versions,
+# draft) are told apart by their next segment.
+_FORM = r"forms/(?!.*/(?:submissions|versions|draft)/)(?:.+)"
+_OPENROSA_PATH = re.compile(rf"/v1/(?:key/[^/]*/)?projects/[^/]*/(?:formList|submission|{_FORM}\.xml"
+                            rf"|{_FORM}/manifest|{_FORM}/attachments/[^/]*)\Z|/v1/test/")
 
 
 def _wants_openrosa() -> bool:

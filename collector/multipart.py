@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from typing import BinaryIO
 
-from flask import abort
+from flask import abort, request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -37,7 +37,12 @@ class _Part:
 def parse_submission(stream: BinaryIO, boundary: str, xml_limit: int) -> tuple[bytes | None, list[IncomingFile]]:
     """Read the whole body from `stream`; return the instance XML (or None) and the media parts.
 
-    :raise 400: a malformed body, no boundary, too many parts, or a body that ends before its last part.
+    A body that ends before the request's Content-Length (a connection that closed early, even after a
+    complete-looking last part) is refused, since what it held is unknown: gunicorn hands over the stream
+    as it is (wsgi.input_terminated), so the count is checked here.
+
+    :raise 400: a malformed body, no boundary, too many parts, or a body that ends before its last part or
+        before its announced length.
     :raise 413: an instance part over `xml_limit` bytes.
     """
     if not boundary:
@@ -46,7 +51,7 @@ def parse_submission(stream: BinaryIO, boundary: str, xml_limit: int) -> tuple[b
     field: list[bytes] = []
     value: list[bytes] = []
     xml: list[bytes] = []
-    state = {"xml_size": 0, "done": False}
+    state = {"xml_size": 0, "done": False, "read": 0}
 
     def on_part_begin():
         if len(parts) >= MAX_PARTS:
@@ -95,6 +100,7 @@ def parse_submission(stream: BinaryIO, boundary: str, xml_limit: int) -> tuple[b
     })
     try:
         while chunk := stream.read(_CHUNK):
+            state["read"] += len(chunk)
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError as exc:
@@ -106,6 +112,10 @@ def parse_submission(stream: BinaryIO, boundary: str, xml_limit: int) -> tuple[b
     if not state["done"]:
         _close(parts)
         abort(400, "The submission was cut short: its body ends before the last part.")
+    length = request.content_length
+    if length is not None and state["read"] < length:
+        _close(parts)
+        abort(400, f"The submission was cut short: {state['read']} of the {length} bytes announced arrived.")
     files = []
     for part in parts:
         if part.sink is None:

@@ -26,6 +26,16 @@ errorlog = "-"
 # One shared control socket in $HOME would clash between instances on one host; it is not used.
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Seconds a request has to deliver its request line and headers (a client sending them a byte at a time
+# would otherwise hold a thread for ever; see collector/header_deadline.py).
+header_timeout = float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))
+
+
+def post_worker_init(worker):
+    """Apply the header deadline in each worker, before it reads a request."""
+    from collector.header_deadline import install
+
+    install(header_timeout)
 
 # Secrets that travel in URLs: device tokens (/v1/key/<token>/) and draft test tokens (/v1/test/<token>/).
 _TOKEN = re.compile(r"/(key|test)/[^/\s'\"]+")

@@ -119,6 +119,66 @@ def test_slow_uploads_do_not_starve_other_tablets(live):
     assert any(a.startswith(b"HTTP/1.1 408") for a in answers)
 
 
+def test_slow_headers_do_not_starve_other_tablets(clean_db, tmp_path):
+    """Clients that send their request line and headers a byte at a time, three times as many as there are
+    threads: each is cut off at the header deadline, and a tablet is served meanwhile."""
+    server = LiveServer(clean_db, tmp_path / "instance", workers=1, THREADS=4, HEADER_TIMEOUT=2).start()
+    try:
+        tablet = Collect(server.sample_device())
+        closed_after: list[float] = []
+
+        def dribble():
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+                started = time.monotonic()
+                try:
+                    for byte in b"GET /v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"x" * 100:
+                        sock.sendall(bytes([byte]))
+                        if select.select([sock], [], [], 0.5)[0] and not sock.recv(4096):
+                            break  # closed by the server
+                except OSError:
+                    pass
+                closed_after.append(time.monotonic() - started)
+
+        slow = [threading.Thread(target=dribble) for _ in range(12)]
+        for thread in slow:
+            thread.start()
+        time.sleep(1)
+        started = time.monotonic()
+        statuses = [submit(tablet).status_code for _ in range(3)]
+        served_in = time.monotonic() - started
+        for thread in slow:
+            thread.join(timeout=60)
+        assert statuses == [201] * 3
+        assert served_in < 15, f"three submissions took {served_in:.1f} s beside the slow headers"
+        assert len(closed_after) == 12 and max(closed_after) < 20, closed_after
+    finally:
+        server.stop()
+
+
+def test_a_complete_body_shorter_than_announced_is_400(live):
+    """All parts arrive, then the client closes its side 17 bytes before its Content-Length: nothing stored."""
+    tablet = Collect(live.sample_device())
+    path = tablet.server_url.split(str(live.port), 1)[1]
+    instance_id = f"uuid:{uuid.uuid4()}"
+    boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance(instance_id))])
+    head = (f"POST {path}/submission HTTP/1.1\r\nHost: x\r\nX-OpenRosa-Version: 1.0\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body) + 17}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+        sock.sendall(head.encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"cut short" in answer
+    assert submit(tablet).status_code == 201
+    listed = live.cli("submissions", "list", "sample_case").stdout
+    assert instance_id not in listed
+
+
 def test_many_unknown_leaves_are_refused_quickly_and_others_are_served(live):
     tablet = Collect(live.sample_device())
     bomb = make_instance(f"uuid:{uuid.uuid4()}").replace(b"<consent>", b"<a/>" * 160_000 + b"<consent>")

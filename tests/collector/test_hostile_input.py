@@ -78,6 +78,33 @@ def test_body_shorter_than_its_content_length_is_refused(client, device, db_sess
     assert stored(db_session) == before
 
 
+def test_complete_body_shorter_than_its_content_length_is_refused(client, device, db_session):
+    """Every part arrived, closing boundary included, but the connection ended before the length announced."""
+    before = stored(db_session)
+    boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance())])
+    # As gunicorn hands the body over: the stream as it is, the length as announced.
+    response = client.post(f"{base(device)}/submission", data=body,
+                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                           environ_overrides={"CONTENT_LENGTH": str(len(body) + 17), "wsgi.input_terminated": True})
+    assert response.status_code == 400
+    assert "cut short" in openrosa_message(response)
+    assert stored(db_session) == before
+
+
+@pytest.mark.parametrize("path", ["/forms/%2F.xml", "/forms/a%2Fb/manifest", "/forms/a%2Fb/attachments/x.csv"])
+def test_collect_urls_with_an_encoded_slash_answer_openrosa_xml(client, device, path):
+    response = client.get(f"{base(device)}{path}", headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/xml" and openrosa_message(response)
+
+
+def test_json_paths_below_a_form_keep_json_errors(client, admin):
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{admin[0]}:{admin[1]}".encode()).decode()}
+    for path in ("/submissions/uuid:none.xml", "/versions/none.xml", "/submissions/uuid:none/attachments/x.jpg"):
+        response = client.get(f"/v1/projects/1/forms/none{path}", headers=auth)
+        assert response.status_code == 404 and response.is_json, path
+
+
 def test_missing_closing_boundary_is_400(client, device, db_session):
     before = stored(db_session)
     boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance())])
@@ -191,18 +218,28 @@ def test_sqlite_database_and_wal_are_private(app, client, device):
             assert stat.S_IMODE(os.stat(name).st_mode) == 0o600, name
 
 
-def test_partial_uploads_are_swept_at_start_up(app, instance_path):
-    from ingest.storage import FileStore
+def test_partial_uploads_are_swept_at_start_up_and_then_periodically(clean_db, instance_path, client, device):
+    from collector import create_app
 
     media = instance_path / "media"
     media.mkdir(parents=True, exist_ok=True)
-    stale, fresh = media / ".incoming-stale", media / ".incoming-fresh"
-    stale.write_bytes(b"half a photo")
-    fresh.write_bytes(b"being written")
-    old = time.time() - 7200
-    os.utime(stale, (old, old))
-    assert FileStore(media).sweep() == 1
-    assert not stale.exists() and fresh.exists()
+
+    def leftovers(*names: str, age: float = 7200):
+        for name in names:
+            (media / name).write_bytes(b"half a photo")
+            os.utime(media / name, (time.time() - age, time.time() - age))
+
+    leftovers(".incoming-stale")
+    leftovers(".incoming-fresh", age=0)
+    started = create_app({"TESTING": True, "DATABASE_URL": clean_db, "MEDIA_DIR": str(media), "SECRET_KEY": "t"})
+    started.extensions["collector.engine"].dispose()
+    assert not (media / ".incoming-stale").exists() and (media / ".incoming-fresh").exists()
+    # A running server sweeps again when an upload starts once SWEEP_EVERY_SECONDS have passed.
+    leftovers(".incoming-later")
+    store = client.application.extensions["collector.store"]
+    store._next_sweep = 0.0
+    assert post(client, device, make_instance(), {"photo.jpg": JPEG}).status_code == 201
+    assert not (media / ".incoming-later").exists() and (media / ".incoming-fresh").exists()
 
 
 def test_province_that_does_not_exist_is_400_naming_it(client, admin, published_form):
