@@ -27,28 +27,33 @@ FOLLOWUP = {"case_code": CODE, "event_date": "2026-11-28", "scope_province": HOM
 NAME = "Noy Phommachanh"
 
 
+#: The test screening form (it asks the home, as the bundled one does not) and the bundled follow-up form;
+#: or the ministry's forms as bundled (case_intake asks the home).
+TEST_FORMS = {"screening": DATA / "handoff_screening.xlsx", "followup": BUNDLED_FORMS_DIR / "followup.xlsx"}
+BUNDLED = {f: BUNDLED_FORMS_DIR / f"{f}.xlsx" for f in ("screening", "case_intake", "followup")}
+
+
 @functools.cache
-def handoff_forms() -> dict:
-    """Compile the hand-off test screening form and the bundled follow-up form once."""
-    return {"screening": compile_xlsform(DATA / "handoff_screening.xlsx", validate=False),
-            "followup": compile_xlsform(BUNDLED_FORMS_DIR / "followup.xlsx", validate=False)}
+def compiled(path):
+    """Compile an XLSForm once per run."""
+    return compile_xlsform(path, validate=False)
 
 
-def publish_handoff(app, db_session) -> SimpleNamespace:
-    """Publish both forms into project 1 with a device in the origin, the home and another province."""
+def publish_handoff(app, db_session, paths: dict = TEST_FORMS) -> SimpleNamespace:
+    """Publish the forms into project 1 with a device in the origin, the home and another province."""
     from ingest.accounts import create_device
     from ingest.publishing import ensure_project, publish
 
     ensure_project(db_session, 1)
-    paths = {"screening": DATA / "handoff_screening.xlsx", "followup": BUNDLED_FORMS_DIR / "followup.xlsx"}
     versions = {}
-    for form_id, form in handoff_forms().items():
+    for form_id, path in paths.items():
+        form = compiled(path)
         versions[form_id] = publish(db_session, app.extensions["collector.store"], 1, form,
-                                    find_media(paths[form_id], form.media)).version.version
+                                    find_media(path, form.media)).version.version
     db_session.commit()
     devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in (ORIGIN, HOME, OTHER)}
     db_session.commit()
-    return SimpleNamespace(fields={f: c.fields for f, c in handoff_forms().items()}, versions=versions,
+    return SimpleNamespace(fields={f: compiled(path).fields for f, path in paths.items()}, versions=versions,
                            devices=devices)
 
 
@@ -177,3 +182,19 @@ def test_the_task_goes_with_its_case(client, handoff, db_session, admin):
     assert client.delete("/v1/projects/1/forms/screening/submissions/uuid:s1", auth=admin).status_code == 200
     assert tasks(db_session) == []
 
+
+
+def test_with_the_ministry_forms_the_intake_interview_opens_the_task(app, client, db_session):
+    forms = publish_handoff(app, db_session, BUNDLED)
+    screening = {k: v for k, v in SCREENING.items() if k not in ("home_province", "home_district")}
+    send(client, forms, ORIGIN, "screening", "uuid:s1", screening)
+    assert tasks(db_session) == []  # the screening does not ask where home is
+    intake = {"case_code": CODE, "event_date": "2026-11-22", "scope_province": ORIGIN, "consent_sharing": "yes",
+              "home_province": HOME, "home_district": "1305", "person_given_lo": NAME}
+    send(client, forms, ORIGIN, "case_intake", "uuid:i1", intake)
+    task = one_task(db_session)
+    assert (task.status, task.home_province, task.home_district, task.origin_province) == ("open", HOME, "1305",
+                                                                                          ORIGIN)
+    assert "interviewed 2026-11-22" in task.summary and NAME not in task.summary
+    send(client, forms, HOME, "followup", "uuid:f1", FOLLOWUP)
+    assert one_task(db_session).status == "closed"
