@@ -72,9 +72,10 @@ def _generated_media(project_id: int, version: FormVersion) -> dict[str, bytes]:
 def _served_xml(version: FormVersion, generated: dict[str, bytes]) -> str:
     """Return the XForm as served to this caller: with generated media, a comment naming their md5s follows it.
 
-    Collect offers an update of a form only when formList's hash differs from the md5 of the copy it has, and
-    it checks that hash against the bytes it downloads: so the bytes themselves change when the caller's list
-    does (same version, same questions), and a tablet's "Get blank form" fetches the new list.
+    Collect offers an update of a form when formList's hash differs from the md5 of the file it downloaded
+    last, and keeps that file's md5 for the next check: so the bytes themselves change when the caller's list
+    does (same version, same questions), or the update would be offered for ever. "Get blank form" (or the
+    automatic update) then fetches the form, its manifest and the new list.
     """
     if not generated:
         return version.xml
