@@ -130,11 +130,10 @@ def identity_values(records) -> dict:
         events.append(_day(root_answer(rows, fields, "event_date")) or created_at.date())
     if values["birth_year"] is None and values["birth_date"] is not None:
         values["birth_year"] = values["birth_date"].year
-    for column in ("home_province",):
-        if values[column] and len(values[column]) > 2:
+    # Codes only (2-digit province, 4-digit district): anything longer is not one and would not fit.
+    for column, length in (("home_province", 2), ("home_district", 4)):
+        if values[column] and len(values[column]) > length:
             values[column] = None
-    if values["home_district"] and len(values["home_district"]) > 4:
-        values["home_district"] = None
     values["first_seen"] = min(events) if events else None
     values["has_name"] = any(values[c] for c in ("given_lo", "family_lo", "given_latin", "family_latin"))
     return values
