@@ -185,10 +185,10 @@ def _exporter():
     except ImportError:
         from ingest.exports import csv_zip
 
-        def export(session, fmt, form, *, store=None):
+        def export(session, fmt, form, *, store=None, attachments=False):
             if fmt != "csv":
                 raise LookupError(f"no {fmt} export yet")
-            return csv_zip(session, form, store=store) if store is not None else csv_zip(session, form)
+            return csv_zip(session, form, store=store) if attachments else csv_zip(session, form)
     return count_records, export
 
 
@@ -198,7 +198,8 @@ def task_export(app, tmp, project=1, fmt="csv", attachments=False):
     session = _session_as_admin(app)
     form = _form(session, project)
     records = count_records(session, form)
-    chunks = export(session, fmt, form, store=app.extensions["collector.store"] if attachments else None)
+    # The media store goes to every export (choice lists from CSV media); the records' files only when asked.
+    chunks = export(session, fmt, form, store=app.extensions["collector.store"], attachments=attachments)
     before = _reset_peak()
     started = time.perf_counter()
     size = _drain(chunks, f"{tmp}/export")
@@ -275,7 +276,7 @@ def task_stats(app, tmp, runs=20):
                 times.append(time.perf_counter() - started)
                 session.rollback()
             out[",".join(by)]["baseline"] = _percentiles(times)
-    out["cases"] = session.scalar(select(func.count(Case.id)))
+    out["cases"] = session.scalar(select(func.count(Case.id)).where(Case.project_id == 1))
     return out
 
 
@@ -388,6 +389,8 @@ def rate_row(engine: str, what: str, result: dict, base: dict | None) -> str:
     if "error" in result:
         return f"| {engine} | {what} | | failed: {result['error']} | | | | |"
     rate = result["records"] / result["seconds"] if result["seconds"] else 0
+    if "bytes" in result:
+        what = f"{what} ({result['bytes'] / 2**20:,.1f} MiB)"
     ratio = f"{base['seconds'] / result['seconds']:.2f}" if base and "seconds" in base else ""
     return (f"| {engine} | {what} | {result['records']:,} | {result['seconds']:.2f} | {rate:,.0f} | {mib(result)} | "
             f"{base['seconds']:.2f} | {ratio} |" if base and "seconds" in base else
