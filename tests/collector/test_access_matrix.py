@@ -316,6 +316,22 @@ def _check_odata(world: World, caller: str, sees: Sees) -> None:
         assert response.status_code == 403, (caller, response.status_code)
 
 
+def _check_persons(world: World, caller: str, sees: Sees) -> None:
+    """Person matching's lists: the roles that read records (scope and redaction: test_persons_api.py)."""
+    for url in ("/v1/projects/1/persons/candidates", "/v1/projects/1/persons"):
+        response = world.get(caller, url)
+        assert response.status_code == (403 if sees.records is None else 200), (caller, url, response.status_code)
+
+
+def _check_tasks(world: World, caller: str, sees: Sees) -> None:
+    """Hand-off tasks: the roles that follow cases up (scope: test_tasks_api.py)."""
+    from collector.api.tasks import TASK_READERS
+
+    response = world.get(caller, "/v1/projects/1/tasks")
+    allowed = sees.role in TASK_READERS
+    assert response.status_code == (200 if allowed else 403), (caller, response.status_code)
+
+
 def _check_ctdc(world: World, caller: str, sees: Sees) -> None:
     """The CTDC export: roles with the stats right get the CSV (its k-anonymity is tested in test_ctdc.py)."""
     from ingest.access import RIGHTS
@@ -351,6 +367,9 @@ PATHS = (
     Path("geojson export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.geojson",),
          _check_geojson),
     Path("CTDC export", ("/v1/projects/<int:project_id>/ctdc.csv",), _check_ctdc),
+    Path("persons", ("/v1/projects/<int:project_id>/persons/candidates", "/v1/projects/<int:project_id>/persons"),
+         _check_persons),
+    Path("tasks", ("/v1/projects/<int:project_id>/tasks",), _check_tasks),
     Path("odata", tuple(f"/v1/projects/<int:project_id>/forms/<xml_form_id>.svc{suffix}"
                         for suffix in ("", "/", "/$metadata", "/<path:resource>")), _check_odata),
     Path("CLI --as", (), _check_cli),
