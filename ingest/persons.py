@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ingest import audit, scope
@@ -291,12 +291,18 @@ def match(session: Session, project_id: int, incremental: bool = True,
         for start in range(0, len(gone), 500):
             session.execute(delete(PersonCandidate).where(PersonCandidate.id.in_(gone[start:start + 500])))
         now = utcnow()
+        # In bulk (executemany, updates by primary key): a large run stores hundreds of thousands of pairs.
+        updates, inserts = [], []
         for key, p in wanted.items():
             values = {"score": float(p.match_probability), "evidence": p.evidence or {}, "computed_at": now}
             if key in pending:
-                session.execute(update(PersonCandidate).where(PersonCandidate.id == pending[key]).values(**values))
+                updates.append({"id": pending[key], **values})
             else:
-                session.add(PersonCandidate(project_id=project_id, case_a=key[0], case_b=key[1], **values))
+                inserts.append({"project_id": project_id, "case_a": key[0], "case_b": key[1], **values})
+        for start in range(0, len(updates), 5000):
+            session.execute(update(PersonCandidate), updates[start:start + 5000])
+        for start in range(0, len(inserts), 5000):
+            session.execute(insert(PersonCandidate), inserts[start:start + 5000])
         session.add(PersonMatchRun(project_id=project_id, started_at=started, finished_at=utcnow(), full=full,
                                    cases=len(identities), skipped=skipped, changed=len(changed), pairs=len(wanted)))
         session.commit()
