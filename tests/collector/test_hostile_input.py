@@ -91,10 +91,11 @@ def test_complete_body_shorter_than_its_content_length_is_refused(client, device
     assert stored(db_session) == before
 
 
-@pytest.mark.parametrize("path", ["/forms/%2F.xml", "/forms/a%2Fb/manifest", "/forms/a%2Fb/attachments/x.csv"])
+@pytest.mark.parametrize("path", [
+    "/forms/%2F.xml", "/forms/.xml", "/forms/a%2Fb/manifest", "/forms/a%2Fb/attachments/x.csv"])
 def test_collect_urls_with_an_encoded_slash_answer_openrosa_xml(client, device, path):
     response = client.get(f"{base(device)}{path}", headers={"X-OpenRosa-Version": "1.0"})
-    assert response.status_code == 404
+    assert response.status_code in (403, 404)  # "/forms/.xml" is the staff path of a form named ".xml"
     assert response.mimetype == "text/xml" and openrosa_message(response)
 
 
