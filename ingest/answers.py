@@ -206,6 +206,13 @@ def compare(data, field: dict, op: str, value) -> ColumnElement:
     return _op(_text_of(data, key), op, literal(str(value), String()))
 
 
+def sort_key(data, field: dict) -> ColumnElement:
+    """Return the expression a row sorts by on a field: a number field by its number (NULL where the answer
+    kept text that did not parse, so no cast ever meets it), any other field by its text."""
+    key = row_key(field)[1]
+    return _number_of(data, key) if field.get("xml_type") in NUMBERS else _text_of(data, key)
+
+
 def _op(left, op: str, right) -> ColumnElement:
     return {"eq": left == right, "ne": left != right, "gt": left > right, "ge": left >= right,
             "lt": left < right, "le": left <= right}[op]

@@ -185,9 +185,9 @@ class RecordWalk:
             after = page[-1][0]
             version_ids = [r[7] for r in page]
             rows_by_version = _rows_of(self.session, version_ids)
-            counts = _attachments_of(self.session, version_ids)
+            counts = attachments_of(self.session, version_ids)
             received = _files_of(self.session, version_ids) if self.files else {}
-            names = _submitter_names(self.session, page)
+            names = submitter_names(self.session, page)
             records = []
             for record in page:
                 records.append(self._record(record, rows_by_version[record[7]], counts, received, names))
@@ -288,7 +288,7 @@ def _rows_of(session: Session, version_ids: list[int]) -> dict[int, list[dict]]:
     return out
 
 
-def _attachments_of(session: Session, version_ids: list[int]) -> dict[int, tuple[int, int]]:
+def attachments_of(session: Session, version_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Return (present, expected) file counts by version id."""
     query = (select(SubmissionAttachment.submission_version_id, func.count(SubmissionAttachment.blob_id),
                     func.count(SubmissionAttachment.id))
@@ -309,7 +309,8 @@ def _files_of(session: Session, version_ids: list[int]) -> dict[int, list[tuple[
     return out
 
 
-def _submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
+def submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
+    """Return the display names of a page's submitters, by ("user", id) or ("device", id)."""
     users = {r.user_id for r in page if r.user_id is not None}
     devices = {r.device_id for r in page if r.device_id is not None}
     names = {}
