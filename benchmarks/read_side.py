@@ -7,7 +7,8 @@ For each database (a new SQLite file; `BENCH_DATABASE_URL` for PostgreSQL, creat
 never `test` or `postgres`) it publishes the bundled case_intake form, seeds N records with 2 route legs each
 (benchmarks.seed_cases: real instance XML through the real normaliser, bulk-inserted), and in project 2 the
 shape of ODK Central's published figure (1,205 records, 200 with a 50 KB photo). Each measurement then runs
-in a child process of its own, so its peak RSS (the kernel's, from wait4) is not the seeding's:
+in a child process of its own, whose peak-RSS mark is reset just before the work (so neither the seeding nor
+the imports count; the whole process's peak, from wait4, is shown beside it):
 
 - CSV zip export (ingest.exports.csv_zip as an administrator) against a baseline: one plain SELECT of the same
   rows written by csv.writer into a deflated zip entry, no scope, redaction, paging or system columns;
