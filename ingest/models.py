@@ -304,7 +304,7 @@ class SubmissionRow(Base):
     submission_version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id", ondelete="CASCADE"))
     #: path of the repeat this row stands for ("/data" for the root row).
     path: Mapped[str] = mapped_column(String(500))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("submission_rows.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("submission_rows.id", ondelete="CASCADE"), index=True)
     #: 1-based position among its siblings of the same repeat.
     position: Mapped[int] = mapped_column(Integer, default=1)
     #: values keyed by field path relative to the row (e.g. "place" or "group/question").
