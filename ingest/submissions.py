@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest import scope, sealed
-from ingest.cases import case_code_of, rebuild_case
+from ingest.cases import case_code_of, fields_for, rebuild_case, rebuild_cases
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
 from ingest.instances import expected_files, identity, safe_filename
 from ingest.models import (
-    Blob, Case, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Blob, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.normalise import Row, normalise
 from ingest.storage import FileStore, StoredFile
@@ -434,7 +434,7 @@ def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> i
     rebuilt, records, cases = {}, [], set()
     for (version_id, form_version_id, current, xml, plain_xml, submission_id, draft, old_code, device_id,
          project_id) in page:
-        fields = _fields_of(session, fields_of, form_version_id)
+        fields = fields_for(session, fields_of, form_version_id)
         rows = normalise(parse(plain_xml if plain_xml is not None else xml), fields)
         rebuilt[version_id] = rows
         if current:
@@ -446,16 +446,9 @@ def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> i
     _sync_rows(session, rebuilt)
     if records:
         session.execute(update(Submission), records)  # by primary key, one executemany
-    _rebuild_cases(session, cases, fields_of)
+    for project_id in sorted({p for p, _code in cases}):
+        rebuild_cases(session, project_id, [c for p, c in cases if p == project_id], fields_of)
     return sum(len(rows) for rows in rebuilt.values())
-
-
-def _fields_of(session: Session, fields_of: dict[int | None, list], form_version_id: int | None) -> list:
-    """Return a form version's field tree, read once per replay."""
-    if form_version_id not in fields_of:
-        fields_of[form_version_id] = session.scalar(select(FormVersion.fields)
-                                                    .where(FormVersion.id == form_version_id)) or []
-    return fields_of[form_version_id]
 
 
 def _sync_rows(session: Session, rebuilt: dict[int, list[Row]]) -> None:
@@ -507,49 +500,6 @@ def _sync_rows(session: Session, rebuilt: dict[int, list[Row]]) -> None:
         for (_v, row), new_id in zip(ready, result.scalars()):
             ids[id(row)] = new_id
         level = [(v, r) for v, r in level if id(r) not in ids]
-
-
-def _rebuild_cases(session: Session, keys: set[tuple[int, str]], fields_of: dict[int | None, list]) -> None:
-    """Recompute many cases of the register at once, as ingest.cases.rebuild_case does one: the same records
-    (live, not draft, current versions' root rows) folded by the same `_summary`; a case with none is removed.
-
-    Four statements a project instead of four a case; the case rows are locked, in code order, first. Field
-    trees come from `fields_of` (by form version id), not once per record from the database.
-    """
-    from ingest.cases import _summary
-
-    by_project: dict[int, list[str]] = {}
-    for project_id, code in sorted(keys):
-        by_project.setdefault(project_id, []).append(code)
-    for project_id, codes in by_project.items():
-        now = utcnow()
-        session.execute(insert_ignore(session, Case.__table__), [
-            {"project_id": project_id, "case_code": code, "records": 0, "forms": "", "updated_at": now}
-            for code in codes])
-        case_ids = dict(session.execute(
-            select(Case.case_code, Case.id).where(Case.project_id == project_id, Case.case_code.in_(codes))
-            .order_by(Case.case_code).with_for_update()).all())
-        found: dict[str, list] = {code: [] for code in codes}
-        for code, *record in session.execute(
-                select(Submission.case_code, Form.xml_form_id, SubmissionVersion.form_version_id, SubmissionRow.data,
-                       Submission.created_at)
-                .join(Submission, Submission.form_id == Form.id)
-                .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                      & SubmissionVersion.current.is_(True))
-                .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
-                .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-                      & SubmissionRow.parent_id.is_(None))
-                .where(Form.project_id == project_id, Submission.case_code.in_(codes),
-                       Submission.deleted_at.is_(None), Submission.draft.is_(False))):
-            form_id, form_version_id, data, created_at = record
-            found[code].append((form_id, _fields_of(session, fields_of, form_version_id), data, created_at))
-        empty = [case_ids[code] for code, records in found.items() if not records]
-        if empty:
-            session.execute(delete(Case).where(Case.id.in_(empty)))
-        summaries = [{"id": case_ids[code], **_summary(records), "updated_at": now}
-                     for code, records in found.items() if records]
-        if summaries:
-            session.execute(update(Case), summaries)  # by primary key, one executemany
 
 
 def replay(session: Session, version: SubmissionVersion) -> int:
