@@ -75,8 +75,9 @@ def values_of(dimension: Dimension, row: dict) -> list[str]:
 
 
 def count(rows: list[dict], by: list[str], unit: str | None = None) -> Table:
-    """Count cases (register rows as dicts) by the named dimensions, with every total; with `unit`, count
-    the distinct values of that key instead (persons: the rows' person keys).
+    """Count cases (register rows as dicts; a row with `n` stands for n cases alike) by the named
+    dimensions, with every total; with `unit`, count the distinct values of that key instead (persons: the
+    rows' person keys).
 
     :raise KeyError: an unknown dimension (callers check names first).
     """
@@ -85,9 +86,10 @@ def count(rows: list[dict], by: list[str], unit: str | None = None) -> Table:
     seen: dict[tuple, set] = {}
     for row in rows:
         per_dimension = [values_of(d, row) + [TOTAL] for d in dims]
+        n = row.get("n", 1)
         for key in set(itertools.product(*per_dimension)):
             if unit is None:
-                counts[key] = counts.get(key, 0) + 1
+                counts[key] = counts.get(key, 0) + n
             else:
                 seen.setdefault(key, set()).add(row[unit])
     if unit is not None:
@@ -175,30 +177,46 @@ def case_table(session, project_id: int, by: list[str], filters: dict[str, list[
 
     `filters` keeps only cases taking one of the given values in a dimension (e.g. {"province": ["05"]}).
 
+    The database does the counting: cases that are persons of their own (no confirmed link) arrive grouped
+    by the values the table needs, with how many share them, so Python sees a few hundred rows rather than
+    every case. Only the cases of linked persons (ingest.persons) are read one by one: they count once per
+    person, and only they can be re-trafficked (screened again after a follow-up of another of their cases).
+
     :raise UnknownDimension: an unknown dimension in `by` or `filters`.
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import String, cast, func, select
 
     from ingest.models import Case
     from ingest.person_models import PersonMember
 
     filters = filters or {}
     check_dimensions(list(by) + list(filters))
-    columns = {d.column for d in DIMENSIONS.values() if d.column != "first_date"}
-    # A case of a person of several cases (confirmed links, ingest.persons) counts once among persons.
-    query = select(*(getattr(Case, c) for c in sorted(columns)),
-                   func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date"),
-                   Case.first_screening_date, Case.last_followup_date,
-                   func.coalesce(PersonMember.person_key, Case.case_code).label("person")
-                   ).outerjoin(PersonMember, (PersonMember.project_id == Case.project_id)
-                               & (PersonMember.case_code == Case.case_code)).where(Case.project_id == project_id)
-    rows = []
-    for row in session.execute(query).mappings():
-        row = dict(row)
-        if all(set(values_of(DIMENSIONS[name], row)) & set(wanted) for name, wanted in filters.items()):
-            rows.append(row)
-    table = suppress(count(rows, list(by)), threshold)
-    table.persons = suppress(count(rows, list(by), unit="person"), threshold)
-    n = retrafficked(rows)
+    first_date = func.coalesce(Case.first_screening_date, Case.intake_date)
+    needed = {DIMENSIONS[name] for name in [*by, *filters]}
+    # Rows keyed by register column, as `values_of` reads them; the first date cut to the part needed.
+    columns = [getattr(Case, column).label(column)
+               for column in sorted({d.column for d in needed if not d.part})]
+    parts = {d.part for d in needed if d.part}
+    if parts:
+        columns.append(func.substr(cast(first_date, String), 1, 7 if "month" in parts else 4).label("first_date"))
+    linked = (PersonMember.project_id == Case.project_id) & (PersonMember.case_code == Case.case_code)
+    alone = (select(*columns, func.count().label("n")).outerjoin(PersonMember, linked)
+             .where(Case.project_id == project_id, PersonMember.case_code.is_(None)).group_by(*columns))
+    together = (select(*columns, Case.first_screening_date, Case.last_followup_date,
+                       PersonMember.person_key.label("person")).join(PersonMember, linked)
+                .where(Case.project_id == project_id))
+
+    def wanted(row: dict) -> bool:
+        return all(set(values_of(DIMENSIONS[name], row)) & set(values) for name, values in filters.items())
+
+    singles = [row for row in map(dict, session.execute(alone).mappings()) if wanted(row)]
+    persons = [row for row in map(dict, session.execute(together).mappings()) if wanted(row)]
+    table = suppress(count(singles + persons, list(by)), threshold)
+    counted = count(singles, list(by)).counts
+    for key, n in count(persons, list(by), unit="person").counts.items():
+        counted[key] = counted.get(key, 0) + n
+    table.persons = suppress(Table(by=list(by), counts=counted), threshold)
+    n = retrafficked(persons)
     table.retrafficked = None if 0 < n < threshold else n
     return table
+
