@@ -36,6 +36,21 @@ def worker_database(url: str) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request, monkeypatch):
+    """Hash passwords with argon2id at its cheapest: at its real cost every Basic-auth request of the suite
+    pays tens of milliseconds of CPU. Tests of the real cost are marked `real_passwords`."""
+    if request.node.get_closest_marker("real_passwords"):
+        return
+    from argon2 import PasswordHasher
+
+    from ingest import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a real password"))
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     """Yield a migrated, empty database URL for each backend."""

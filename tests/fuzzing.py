@@ -62,18 +62,6 @@ def server_errors(app):
     logger.removeHandler(errors)
 
 
-@pytest.fixture
-def fast_passwords(monkeypatch):
-    """Hash passwords cheaply: argon2's cost is not what is fuzzed, and most cases sign in."""
-    from argon2 import PasswordHasher
-
-    from ingest import accounts
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap, raising=False)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a real password"), raising=False)
-
-
 def open_finding(failure: str) -> str | None:
     """Name the open finding a failure message shows, if any."""
     return next((name for name, pattern in OPEN_FINDINGS.items() if re.search(pattern, failure)), None)

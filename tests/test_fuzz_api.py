@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from collector.errors import OPENROSA_BLUEPRINTS
 from tests.collect import multipart
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, DATA, make_instance
-from tests.fuzzing import (  # noqa: F401 (fast_passwords and server_errors are fixtures)
-    CONVERTER, FUZZ, encode, fast_passwords, hostile, path_param, server_errors, tolerating_open_findings,
+from tests.fuzzing import (  # noqa: F401 (server_errors is a fixture)
+    CONVERTER, FUZZ, encode, hostile, path_param, server_errors, tolerating_open_findings,
 )
 
 INSTANCE_ID = "uuid:6f1f2f9e-fuzz-4a1b-9c1d-000000000001"
@@ -50,7 +50,7 @@ def routes(app):
 
 
 @pytest.fixture
-def api(fast_passwords, server_errors, app, device, admin):  # noqa: F811 (fixtures from tests.fuzzing)
+def api(server_errors, app, device, admin):  # noqa: F811 (fixtures from tests.fuzzing)
     """The sample form with one stored submission, a device, an admin; return the client and its secrets."""
     app.config["VALIDATE_FORMS"] = False  # an uploaded XLSForm would otherwise start Java for each case
     # Drawn wrong passwords would soon lock the admin out (429); the limit itself is tested in test_signin.py.

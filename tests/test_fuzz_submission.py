@@ -36,8 +36,8 @@ from forms import BUNDLED_FORMS_DIR, find_media
 from forms.compiler import compile_xlsform
 from tests.collect import multipart
 from tests.conftest import make_instance
-from tests.fuzzing import (  # noqa: F401 (fast_passwords and server_errors are fixtures)
-    CONVERTER, FUZZ, encode, fast_passwords, hostile, path_param, server_errors, tolerating_open_findings,
+from tests.fuzzing import (  # noqa: F401 (server_errors is a fixture)
+    CONVERTER, FUZZ, encode, hostile, path_param, server_errors, tolerating_open_findings,
 )
 
 ORX = "http://openrosa.org/http/response"
@@ -55,7 +55,7 @@ def compiled_bundled():
 
 
 @pytest.fixture
-def world(fast_passwords, server_errors, app, db_session, device, admin, compiled_bundled):  # noqa: F811
+def world(server_errors, app, db_session, device, admin, compiled_bundled):  # noqa: F811
     """Publish the bundled forms beside the sample form, assign them all to the device; return a helper."""
     from ingest.accounts import assign_forms
     from ingest.publishing import publish

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from ingest.models import AuditEvent
 from tests.collector.test_openrosa import JPEG, post
 from tests.collector.test_retention import intake, intake_fields, intake_instance  # noqa: F401 (fixtures)
-from tests.fuzzing import fast_passwords  # noqa: F401 (a fixture)
 from tests.logscan import log_scan  # noqa: F401 (a fixture)
 
 IDENTITY = {"prs_FirstName": "ສົມພອນ", "prs_SecondName": "ວົງສະຫວັນ", "first_name_latin": "Somphone-Scanned",
@@ -32,7 +31,7 @@ def basic(email: str, password: str) -> dict:
 
 
 @pytest.fixture
-def readers(db_session, fast_passwords):  # noqa: F811
+def readers(db_session):  # noqa: F811
     from ingest.accounts import create_user
 
     for role in ("admin", "analyst"):

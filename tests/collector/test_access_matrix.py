@@ -16,7 +16,6 @@ import pytest
 
 from tests.collector.test_openrosa import JPEG, post
 from tests.conftest import make_instance
-from tests.fuzzing import fast_passwords  # noqa: F401  (fixture: argon2's cost is not what the matrix tests)
 
 FORM = "/v1/projects/1/forms/sample_case"
 PASSWORD = "a long enough password"
@@ -377,7 +376,7 @@ PATHS = (
 
 
 @pytest.fixture
-def world(fast_passwords, app, client, runner, db_session, published_form):  # noqa: F811
+def world(app, client, runner, db_session, published_form):  # noqa: F811
     from ingest.accounts import assign_forms, create_device, create_user
 
     devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in ("01", "05")}

@@ -15,7 +15,6 @@ from ingest.db import utcnow
 from ingest.models import AuditEvent, Device, User
 from tests.collector.test_openrosa import JPEG, post
 from tests.conftest import DATA, make_instance
-from tests.fuzzing import fast_passwords  # noqa: F401 (a fixture)
 
 PASSWORD = "a long enough password"
 NAME = "ນາງ ບົວພັນ Audited-Person"
@@ -27,7 +26,7 @@ def basic(email: str, password: str = PASSWORD) -> dict:
 
 
 @pytest.fixture
-def staff(app, db_session, fast_passwords):  # noqa: F811
+def staff(app, db_session):  # noqa: F811
     """Create one user of each role (email `<role>@example.la`) and return their ids by role."""
     from ingest.accounts import create_user
     from ingest.access import ROLES

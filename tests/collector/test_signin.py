@@ -200,3 +200,16 @@ def test_form_downloads_keep_their_etag_and_may_be_revalidated(client, device, p
         assert media.status_code == 200 and media.headers["ETag"]
         assert "no-store" not in media.headers["Cache-Control"]
 
+
+
+@pytest.mark.real_passwords
+def test_passwords_are_hashed_at_argon2ids_real_cost(client, admin, db_session):
+    """The rest of the suite hashes cheaply (tests/conftest.py); the server itself uses argon2id's defaults."""
+    from argon2 import Parameters, extract_parameters, profiles
+
+    stored = db_session.scalar(select(User.password_hash).where(User.email == ADMIN_EMAIL))
+    parameters: Parameters = extract_parameters(stored)
+    default = profiles.RFC_9106_LOW_MEMORY
+    assert (parameters.type.name, parameters.time_cost, parameters.memory_cost) == \
+        ("ID", default.time_cost, default.memory_cost)
+    assert sign_in(client, password=ADMIN_PASSWORD).status_code == 200

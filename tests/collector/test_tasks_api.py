@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from ingest.models import AuditEvent
-from tests.fuzzing import fast_passwords  # noqa: F401  (fixture: argon2's cost is not what is tested here)
 from tests.ingest.test_tasks import CODE, FOLLOWUP, HOME, NAME, ORIGIN, OTHER, SCREENING, publish_handoff, send
 
 
@@ -46,7 +45,7 @@ class Users(dict):
 
 
 @pytest.fixture
-def users(fast_passwords, app, db_session):  # noqa: F811
+def users(app, db_session):  # noqa: F811
     return Users(db_session)
 
 
