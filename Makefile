@@ -47,8 +47,8 @@ serve: install system-deps
 	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py collector.wsgi:app
 
 ## Install test dependencies (Python and the Node ODK client) and run the whole suite.
-# Two pytest workers: much of the suite waits on gunicorn, Java and Node, not on the CPU.
-TEST_WORKERS ?= 2
+# Three pytest workers on two cores: much of the suite waits on gunicorn, Java and Node, not on the CPU.
+TEST_WORKERS ?= 3
 
 test: install-test js system-deps-test
 	$(BIN)/collector forms check forms/xlsforms/*.xlsx
