@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from ingest import persons, scope, tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
-from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
+from ingest.models import Case
 from ingest.normalise import Row
+from ingest.queries import fields_for, live_roots
 from ingest.tags import root_answer
 
 #: Longest case code kept; a longer answer is not a case code.
@@ -76,14 +77,6 @@ def rebuild_case(session: Session, project_id: int, case_code: str | None) -> No
         rebuild_cases(session, project_id, [case_code])
 
 
-def fields_for(session: Session, cache: dict[int | None, list], form_version_id: int | None) -> list:
-    """Return a form version's field tree, read once per `cache` (by form version id)."""
-    if form_version_id not in cache:
-        cache[form_version_id] = session.scalar(select(FormVersion.fields)
-                                                .where(FormVersion.id == form_version_id)) or []
-    return cache[form_version_id]
-
-
 def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int | None, list] | None = None) -> None:
     """Recompute some cases of a project from their live records (live, not draft, current versions' root
     rows): the register's row (removed when no record is left), the case's hand-off tasks and its identity
@@ -106,17 +99,8 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
             select(Case.case_code, Case.id).where(Case.project_id == project_id, Case.case_code.in_(codes))
             .order_by(Case.case_code).with_for_update()).all())
         found: dict[str, list] = {code: [] for code in codes}
-        for code, form_id, form_version_id, data, created_at in session.execute(
-                select(Submission.case_code, Form.xml_form_id, SubmissionVersion.form_version_id, SubmissionRow.data,
-                       Submission.created_at)
-                .join(Submission, Submission.form_id == Form.id)
-                .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                      & SubmissionVersion.current.is_(True))
-                .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-                      & SubmissionRow.parent_id.is_(None))
-                .where(Form.project_id == project_id, Submission.case_code.in_(codes),
-                       Submission.deleted_at.is_(None), Submission.draft.is_(False))
-                .order_by(Submission.id)):
+        roots = session.execute(live_roots(project_id, codes)).all()
+        for code, _submission_id, form_id, created_at, _province, form_version_id, data in roots:
             found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at))
         empty = [case_ids[code] for code, records in found.items() if not records]
         if empty:
@@ -125,7 +109,7 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
                      for code, records in found.items() if records]
         if summaries:
             session.execute(update(Case), summaries)  # by primary key, one executemany
-        tasks.sync_tasks(session, project_id, codes, fields_of)  # hand-off follow-ups (a deleted case's go too)
+        tasks.sync_tasks(session, project_id, codes, fields_of, roots)  # hand-off follow-ups (a deleted case's too)
         for code, records in found.items():
             persons.rebuild_identity(session, project_id, code, records)  # the matcher's input
 

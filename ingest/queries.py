@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ingest.models import Form, Submission
+from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 
 #: Review states a filter may name; `received` is stored as no state, as Central reports it.
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
@@ -73,3 +73,26 @@ def in_pages(session: Session, query: Select, batch: int = PAGE) -> Iterator[Sub
         yield from page
         after = page[-1].id
         session.expunge_all()
+
+
+def live_roots(project_id: int, codes: list[str]) -> Select:
+    """Select the live, non-draft records of some cases, one row each in arrival order: case code, submission
+    id, form ID, arrival time, province, form version id and the current version's root answers."""
+    return (select(Submission.case_code, Submission.id, Form.xml_form_id, Submission.created_at,
+                   Submission.province_code, SubmissionVersion.form_version_id, SubmissionRow.data)
+            .join(Submission, Submission.form_id == Form.id)
+            .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
+                  & SubmissionVersion.current.is_(True))
+            .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
+                  & SubmissionRow.parent_id.is_(None))
+            .where(Form.project_id == project_id, Submission.case_code.in_(codes),
+                   Submission.deleted_at.is_(None), Submission.draft.is_(False))
+            .order_by(Submission.id))
+
+
+def fields_for(session: Session, cache: dict[int | None, list], form_version_id: int | None) -> list:
+    """Return a form version's field tree, read once per `cache` (by form version id)."""
+    if form_version_id not in cache:
+        cache[form_version_id] = session.scalar(select(FormVersion.fields)
+                                                .where(FormVersion.id == form_version_id)) or []
+    return cache[form_version_id]

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest import scope, sealed
-from ingest.cases import case_code_of, fields_for, rebuild_case, rebuild_cases
+from ingest.cases import case_code_of, rebuild_case, rebuild_cases
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, insert_ignore, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
@@ -21,6 +21,7 @@ from ingest.models import (
     Blob, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.normalise import Row, normalise
+from ingest.queries import fields_for
 from ingest.storage import FileStore, StoredFile
 from ingest.tags import consent_withheld, record_province
 from ingest.xmlsafe import UnsafeXMLError, parse

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from ingest import scope
 from ingest.access import RIGHTS, ROLES, SYSTEM
 from ingest.db import begin_write
-from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
+from ingest.models import Case, Submission
 from ingest.normalise import Row
+from ingest.queries import fields_for, live_roots
 from ingest.tags import root_answer
 from ingest.task_models import Task
 
@@ -92,24 +93,18 @@ def _event(data: dict, fields: list[dict]) -> date | None:
         return None
 
 
-def _records(session: Session, project_id: int, codes: list[str], fields_of: dict) -> dict[str, list[_Record]]:
-    """Read the live, non-draft records of some cases (current versions' root rows), as `rebuild_case` does."""
+def _records(session: Session, project_id: int, codes: list[str], fields_of: dict,
+             roots: list | None = None) -> dict[str, list[_Record]]:
+    """Read the live, non-draft records of some cases (ingest.queries.live_roots), unless the caller has
+    them already (`roots`: the register's rebuild read the same rows)."""
     provinces = _provinces()
     found: dict[str, list[_Record]] = {code: [] for code in codes}
-    rows = session.execute(
-        select(Submission.case_code, Submission.id, Form.xml_form_id, Submission.created_at, Submission.province_code,
-               SubmissionVersion.form_version_id, SubmissionRow.data)
-        .join(Submission, Submission.form_id == Form.id)
-        .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-              & SubmissionVersion.current.is_(True))
-        .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-              & SubmissionRow.parent_id.is_(None))
-        .where(Form.project_id == project_id, Submission.case_code.in_(codes),
-               Submission.deleted_at.is_(None), Submission.draft.is_(False))).all()
-    for code, submission_id, form, created_at, province, version_id, data in rows:
-        if version_id not in fields_of:
-            fields_of[version_id] = session.scalar(select(FormVersion.fields).where(FormVersion.id == version_id)) or []
-        fields = fields_of[version_id]
+    if roots is None:
+        roots = session.execute(live_roots(project_id, codes)).all()
+    for code, submission_id, form, created_at, province, version_id, data in roots:
+        if code not in found:
+            continue
+        fields = fields_for(session, fields_of, version_id)
         home, district = _home_of(data, fields, provinces) if form != FOLLOWUP_FORM else (None, None)
         found[code].append(_Record(submission_id, form, created_at, province, home, district, _event(data, fields)))
     return found
@@ -152,8 +147,10 @@ def _wanted(case, records: list[_Record]) -> dict | None:
             "closed_by_id": closing[0].submission_id if closing else None}
 
 
-def sync_tasks(session: Session, project_id: int, codes, fields_of: dict | None = None) -> None:
+def sync_tasks(session: Session, project_id: int, codes, fields_of: dict | None = None,
+               roots: list | None = None) -> None:
     """Make the tasks of some cases what their records say (add, change or remove), in the caller's transaction.
+    `roots`: the cases' records as ingest.queries.live_roots selects them, when the caller read them already.
 
     Call it after the cases' register rows are rebuilt. Idempotent: a second call writes nothing.
     """
@@ -167,7 +164,7 @@ def sync_tasks(session: Session, project_id: int, codes, fields_of: dict | None 
             select(Case.id, Case.case_code, Case.gender, Case.age_band, Case.exploitation_types,
                    Case.first_screening_date, Case.intake_date, Case.consent_sharing)
             .where(Case.project_id == project_id, Case.case_code.in_(codes)))}
-        records = _records(session, project_id, list(cases), fields_of) if cases else {}
+        records = _records(session, project_id, list(cases), fields_of, roots) if cases else {}
         existing = {t.case_code: t for t in session.execute(
             select(Task.__table__).where(Task.project_id == project_id, Task.case_code.in_(codes),
                                          Task.kind == FOLLOWUP_TASK))}
