@@ -342,6 +342,15 @@ def _check_ctdc(world: World, caller: str, sees: Sees) -> None:
         assert response.get_data(as_text=True).startswith("yearOfRegistration,gender,")
 
 
+def _check_handbook(world: World, caller: str, sees: Sees) -> None:
+    """The printed handbook (issue 11): trainers and administrators only, the PDF of the current version."""
+    response = world.get(caller, f"{FORM}/handbook.pdf?lang=en")
+    allowed = sees.role in ("admin", "trainer")
+    assert response.status_code == (200 if allowed else 403), (caller, response.status_code)
+    if allowed:
+        assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -369,6 +378,7 @@ PATHS = (
     Path("persons", ("/v1/projects/<int:project_id>/persons/candidates", "/v1/projects/<int:project_id>/persons"),
          _check_persons),
     Path("tasks", ("/v1/projects/<int:project_id>/tasks",), _check_tasks),
+    Path("handbook", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",), _check_handbook),
     Path("odata", tuple(f"/v1/projects/<int:project_id>/forms/<xml_form_id>.svc{suffix}"
                         for suffix in ("", "/", "/$metadata", "/<path:resource>")), _check_odata),
     Path("CLI --as", (), _check_cli),
