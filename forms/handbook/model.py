@@ -78,6 +78,8 @@ class Section:
     number: str
     repeat: bool = False
     relevant: Translation | None = None
+    #: Where an officer goes when the section is not asked ("If not, skip to section 5."), by language.
+    skip_to: dict[str, str] = field(default_factory=dict)
     children: list = field(default_factory=list)
     kind: str = "section"
 
@@ -222,6 +224,7 @@ class _Builder:
                 out.append(self.section(child, f"{prefix}{count}"))
             else:
                 out.append(self.question(child))
+        _mark_skips(out, prefix.rstrip("."))
         return out
 
     def section(self, child: dict, number: str) -> Section:
@@ -269,6 +272,34 @@ class _Builder:
         out = _texts(value, self.default)
         self.languages.update(out)
         return out
+
+
+def _skip_target(siblings: list, start: int, condition: str):
+    """Return the first sibling after `start` an officer reaches when `condition` is false, or None.
+
+    Siblings asked under the same condition are skipped with the section, and so are notes (nothing to
+    answer, and no number to name them by).
+    """
+    for node in siblings[start + 1:]:
+        if node.kind == "note" or (node.relevant is not None and node.relevant.source.strip() == condition):
+            continue
+        return node
+    return None
+
+
+def _mark_skips(siblings: list, parent: str) -> None:
+    """Say where to go on paper when a section is not asked: the next section or question, or an end."""
+    for i, node in enumerate(siblings):
+        if node.kind != "section" or node.relevant is None:
+            continue
+        target = _skip_target(siblings, i, node.relevant.source.strip())
+        if target is None:
+            key, value = ("skip_end_of", parent) if parent else ("skip_end", "")
+        elif target.kind == "section":
+            key, value = "skip_section", target.number
+        else:
+            key, value = "skip_question", str(target.number)
+        node.skip_to = {lang: phrases.WORDS[lang][key].format(n=value) for lang in LANGS}
 
 
 def survey_of(xlsx: bytes) -> tuple[dict, str]:

@@ -75,19 +75,64 @@ def bundled_text(bundled_books):
     return pdf, pdf_text(pdf)
 
 
-def test_bundled_handbook_has_every_label_in_lao_and_english(bundled_text):
+def questions(nodes):
+    """Yield every question and note of a book's tree, in order."""
+    for node in nodes:
+        if node.kind == "section":
+            yield from questions(node.children)
+        else:
+            yield node
+
+
+def test_bundled_handbook_has_every_label_in_lao_and_english(bundled_books, bundled_text):
     _pdf, text = bundled_text
-    missing = []
+    missing, filled = [], 0
     for path in BUNDLED:
+        printed = {q.name: q for q in questions(bundled_books[path.stem].children)}
         for row in sheet_rows(path, "survey"):
             if str(row["type"]).strip() in HIDDEN:
                 continue
             for column in ("label::Lao (lo)", "label::English (en)", "hint::Lao (lo)", "hint::English (en)",
                            "constraint_message::Lao (lo)", "constraint_message::English (en)"):
                 value = row.get(column)
-                if value and "${" not in value and squash(value) not in text:
+                if value and "${" in value:
+                    # A reference prints as the field's label: check the filled text, and that it was filled.
+                    kind, lang = column.split("::")[0], column[-3:-1]
+                    value = {"label": printed[row["name"]].label, "hint": printed[row["name"]].hint,
+                             "constraint_message": printed[row["name"]].constraint_message}[kind][lang]
+                    assert "${" not in value, (path.stem, row["name"], column)
+                    filled += 1
+                if value and squash(value) not in text:
                     missing.append((path.stem, row["name"], column))
-    assert missing == []
+    assert missing == [] and filled > 10
+    assert squash("The numbers in this section must add up to the total ([Victims identified this month (actual and "
+                  "possible)]).") in text
+
+
+def test_bundled_handbook_has_titles_sections_and_numbered_questions_in_order(bundled_books, bundled_text):
+    _pdf, text = bundled_text
+    for path in BUNDLED:
+        book = bundled_books[path.stem]
+        assert squash(f"{book.title['lo']} / {book.title['en']}") in text
+        # Every group of the XLSForm is a numbered section with its label in both languages.
+        groups = [r for r in sheet_rows(path, "survey") if str(r["type"]).strip().replace("_", " ")
+                  in ("begin group", "begin repeat") and r.get("label::English (en)")]
+        assert len(book.sections) == len(groups) > 0
+        for section, row in zip(book.sections, groups):
+            assert squash(f"{section.number}. {row['label::Lao (lo)']} / {row['label::English (en)']}") in text
+        # Every question carries its number, in order, with its type and whether it is required.
+        required = {r["name"]: str(r.get("required") or "").strip().lower() == "yes"
+                    for r in sheet_rows(path, "survey")}
+        numbered = [q for q in questions(book.children) if q.kind == "question"]
+        assert [q.number for q in numbered] == list(range(1, len(numbered) + 1))
+        position = text.index(squash(f"form_id {book.form_id}"))  # the form's own heading table
+        for q in numbered:
+            assert q.required is required[q.name], (book.form_id, q.name)
+            heading = squash(f"{q.number} {q.name}")
+            position = text.index(heading, position)  # raises when missing or out of order
+            state = ("Required", "ຈຳເປັນຕ້ອງຕອບ") if q.required else ("Optional", "ບໍ່ບັງຄັບ")
+            assert squash(f"Type: {q.type_text['en']} · {state[0]}") in text
+            assert squash(f"ປະເພດ: {q.type_text['lo']} · {state[1]}") in text
 
 
 def test_bundled_handbook_has_every_choice_in_both_languages(bundled_text):
@@ -108,6 +153,10 @@ def test_bundled_handbook_has_every_skip_logic_sentence(bundled_books, bundled_t
     assert squash("Ask only if “Type of place” is “Other”.") in text
     assert squash("Ask this section only if “Does the person consent to the screening and to the recording of "
                   "the answers?” is “Yes”.") in text
+    targets = [s.skip_to[lang] for book in bundled_books.values() for s in book.sections if s.relevant
+               for lang in ("lo", "en")]
+    assert targets and all(squash(t) in text for t in targets)
+    assert squash("If not, skip to section 5.") in text and squash("ຖ້າບໍ່, ໃຫ້ຂ້າມໄປພາກ 5.") in text
 
 
 def test_bundled_handbook_states_version_hash_purpose_and_plain_types(bundled_books, bundled_text):
@@ -157,6 +206,38 @@ def test_paper_form_has_boxes_and_case_code_and_date_on_every_page():
     text = pdf_text(pdf)
     assert squash("Tick one") in text and squash("Tick any") in text
     assert squash("Write the code from the list (provinces.csv)") in text
+
+
+def test_a_section_not_asked_says_where_to_skip_to():
+    yes = "${consent} = 'y'"
+    data = xlsform(
+        [["type", "name", "label::English (en)", "label::Lao (lo)", "relevant"],
+         ["select_one yn", "consent", "Consent?", "ຍິນຍອມບໍ?", ""],
+         ["begin_group", "a", "A", "ກ", yes], ["text", "a1", "A1", "ກ1", ""],
+         ["begin_group", "a_inner", "Inner", "ໃນ", "${a1} != ''"], ["text", "a2", "A2", "ກ2", ""],
+         ["end_group", "", "", "", ""], ["end_group", "", "", "", ""],
+         ["begin_group", "b", "B", "ຂ", yes], ["text", "b1", "B1", "ຂ1", ""], ["end_group", "", "", "", ""],
+         ["note", "b_note", "Thanks", "ຂອບໃຈ", yes],
+         ["begin_group", "c", "C", "ຄ", ""], ["text", "c1", "C1", "ຄ1", ""], ["end_group", "", "", "", ""],
+         ["begin_group", "d", "D", "ງ", "${c1} != ''"], ["text", "d1", "D1", "ງ1", ""], ["end_group", "", "", "", ""],
+         ["text", "last", "Last", "ສຸດທ້າຍ", ""],
+         ["begin_group", "e", "E", "ຈ", "${last} != ''"], ["text", "e1", "E1", "ຈ1", ""], ["end_group", "", "", "", ""]],
+        [["list_name", "name", "label::English (en)", "label::Lao (lo)"], ["yn", "y", "Yes", "ແມ່ນ"],
+         ["yn", "n", "No", "ບໍ່"]],
+        [["form_id", "version"], ["skips", "1"]])
+    book = build_book(FormSource(data))
+    targets = {s.name: s.skip_to.get("en") for s in book.sections}
+    assert targets == {
+        "a": "If not, skip to section 3.",  # B has the same condition, the note needs no answer: C is next
+        "a_inner": "If not, skip to the end of section 1.",
+        "b": "If not, skip to section 3.",
+        "c": None,
+        "d": f"If not, skip to question {book.question_count - 1}.",
+        "e": "If not, skip to the end of the form.",
+    }
+    assert book.sections[0].skip_to["lo"] == "ຖ້າບໍ່, ໃຫ້ຂ້າມໄປພາກ 3."
+    html = render_html([book], paper=True)
+    assert "If not, skip to section 3." in html and "If not, skip to the end of section 1." in html
 
 
 def test_lao_only_form_is_printed_in_lao_with_a_note():
