@@ -77,12 +77,18 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
                            printed=(printed or date.today()).isoformat())
 
 
+#: What a printed page may load: the stylesheet beside the templates and the QR codes inlined as data: URIs.
+LOCAL_PROTOCOLS = ("file", "data")
+
+
 def write_pdf(html: str) -> bytes:
     """Lay out the HTML and return the PDF's bytes (fonts come from the system: fonts-lao, fonts-noto-core)."""
-    from weasyprint import HTML
+    from weasyprint import HTML, URLFetcher
 
-    # base_url lets the templates link their stylesheet; nothing is fetched from the network.
-    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/").write_pdf()
+    # base_url lets the templates link their stylesheet. Nothing is ever fetched from the network, even if a
+    # label in an XLSForm were to carry a link: a server in a ministry need not reach the internet to print.
+    fetcher = URLFetcher(allowed_protocols=LOCAL_PROTOCOLS)
+    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher).write_pdf()
 
 
 def handbook_pdf(sources: list[FormSource], *, lang: str = "both", paper: bool = False) -> bytes:

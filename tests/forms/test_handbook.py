@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 import pytest
+from markupsafe import escape
 from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader
 
@@ -240,6 +241,35 @@ def test_a_section_not_asked_says_where_to_skip_to():
     assert "If not, skip to section 3." in html and "If not, skip to the end of section 1." in html
 
 
+@pytest.mark.parametrize("lang, other", [("lo", "en"), ("en", "lo")])
+def test_bundled_forms_in_one_language_carry_only_that_language(bundled_books, lang, other):
+    html = render_html(list(bundled_books.values()), lang=lang)
+    assert f'lang="{other}"' not in html
+    column = {"lo": "label::Lao (lo)", "en": "label::English (en)"}[lang]
+    for path in BUNDLED:
+        printed = {q.name: q for q in questions(bundled_books[path.stem].children)}
+        for row in sheet_rows(path, "survey"):
+            if row["name"] in printed:
+                assert str(escape(printed[row["name"]].label[lang])) in html, (path.stem, row["name"])
+                assert printed[row["name"]].label[lang] == row[column] or "${" in row[column]
+        for row in sheet_rows(path, "choices"):
+            assert str(escape(row[column])) in html
+
+
+def test_paper_form_gives_every_question_a_box_and_every_choice_a_tick_box(bundled_books):
+    book = bundled_books["case_intake"]
+    html = render_html([book], paper=True)
+    asked = [q for q in questions(book.children) if q.kind == "question"]
+    one = sum(len(q.choices) for q in asked if q.type == "select one")
+    many = sum(len(q.choices) for q in asked if q.type == "select all that apply")
+    assert one > 20 and many > 10
+    assert html.count('<span class="circle"></span>') == one  # tick one: round boxes
+    assert html.count('<span class="box"></span>') == many  # tick any: square boxes
+    written = [q for q in asked if not q.choices]
+    assert html.count('<div class="answer') + html.count('<div class="datebox">') == len(written)
+    assert html.count('<div class="datebox">') == sum(1 for q in written if q.type == "date") > 0
+
+
 def test_lao_only_form_is_printed_in_lao_with_a_note():
     data = xlsform(
         [["type", "name", "label", "relevant"],
@@ -253,6 +283,9 @@ def test_lao_only_form_is_printed_in_lao_with_a_note():
     assert squash("This form has no English labels: its questions are shown in Lao only.") in text
     assert squash("ຖາມສະເພາະເມື່ອ “ຕົກລົງບໍ?” ແມ່ນ “ບໍ່”.") in text
     assert squash("ເປັນຫຍັງ?") in text
+    # Asked for English only, it still prints (in Lao) and says why.
+    html = render_html([book], lang="en")
+    assert "This form has no English labels" in html and '<td lang="lo">ເປັນຫຍັງ?</td>' in html
 
 
 def test_untranslatable_expression_is_quoted_as_written():
@@ -286,8 +319,13 @@ def test_a_500_question_form_renders_with_page_numbers_and_contents():
     assert len(pages) > 30
     last = squash(pages[-1].extract_text())
     assert squash(f"Page {len(pages)} / {len(pages)}") in last
-    contents = squash(pages[1].extract_text())
-    assert squash("Contents") in contents and all(squash(f"Part {s}") in contents for s in range(10))
+    contents = pages[1].extract_text()
+    assert squash("Contents") in squash(contents)
+    # Each section's line in the contents gives the page its heading is on.
+    for s in range(10):
+        match = re.search(rf"^{s + 1}\. Part {s} \.+ ?(\d+)$", contents, re.M)
+        assert match, (s, contents)
+        assert squash(f"{s + 1}. Part {s}") in squash(pages[int(match.group(1)) - 1].extract_text())
     text = pdf_text(pdf)
     assert squash("Question 499") in text and squash("ຄຳຖາມ 499") not in text
     assert squash("Ask only if “Question 498” is more than 0.") in text
@@ -300,3 +338,18 @@ def test_purpose_comes_from_the_settings_sheet_else_from_the_bundled_text():
     assert build_book(FormSource(data)).purpose == {"en": "Count things.", "lo": "ນັບ"}
     plain = xlsform([["type", "name", "label"], ["text", "a", "A"]], settings=[["form_id"], ["screening"]])
     assert build_book(FormSource(plain)).purpose["en"].startswith("First contact with a person")
+
+
+def test_printing_never_reaches_the_network(monkeypatch):
+    import socket
+
+    tried = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: tried.append(address))
+    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: tried.append(address))
+    html = render_html([build_book(FormSource((BUNDLED_FORMS_DIR / "referral.xlsx").read_bytes(), media=MEDIA))],
+                       lang="en").replace("</head>", '<link rel="stylesheet" href="http://192.0.2.1/x.css">'
+                                          '<style>body { background: url(https://192.0.2.1/x.png) }</style></head>')
+    pdf = write_pdf(html)
+    assert tried == []
+    assert squash("Referral") in pdf_text(pdf)  # the local stylesheet still applies: the page footer is there
+    assert squash("Page 1 /") in pdf_text(pdf)

@@ -125,3 +125,10 @@ def test_frame_wraps_the_condition_in_a_sentence():
 
 def test_arithmetic_is_kept_with_labels():
     assert say(". + ${age} = 10", subject="age")[0] == "the answer + “Age” is 10"
+
+
+def test_field_references_are_named_by_their_labels_in_each_language():
+    text, exact = say("${visit_date} > ${age} and ${consent} != ''")
+    assert text == "“Date of visit” is after “Age” and “Consent given?” is answered" and exact
+    assert say("${visit_date} > ${age}", "lo")[0] == "“ວັນທີຢ້ຽມ” ຫຼັງ “ອາຍຸ”"
+    assert "${" not in text and "visit_date" not in text
