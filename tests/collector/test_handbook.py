@@ -100,6 +100,32 @@ def test_cli_handbook_writes_the_pdf_and_names_the_versions(runner, referral, tm
     assert no_draft.exit_code == 1 and "no form has a draft" in no_draft.output
 
 
+def test_cli_prints_the_draft_with_draft_and_the_published_version_without(app, runner, referral, db_session,
+                                                                            tmp_path):
+    from openpyxl import load_workbook
+
+    from ingest.publishing import create_draft
+
+    workbook = load_workbook(BUNDLED_FORMS_DIR / "referral.xlsx")
+    settings = workbook["settings"]
+    column = [c.value for c in settings[1]].index("version") + 1
+    settings.cell(row=2, column=column, value="2099010101")
+    draft_xlsx = tmp_path / "referral.xlsx"
+    workbook.save(draft_xlsx)
+    create_draft(db_session, app.extensions["collector.store"], 1, compile_xlsform(draft_xlsx, validate=False),
+                 new_form=False, xml_form_id="referral")
+    db_session.commit()
+    result = runner.invoke(["handbook", "--draft", "--form", "referral", "--lang", "en", "-o", str(tmp_path / "d.pdf")])
+    assert result.exit_code == 0, result.output
+    assert "referral\tversion 2099010101\t" in result.output and result.output.split("\n")[0].endswith("\tdraft")
+    text = pdf_text((tmp_path / "d.pdf").read_bytes())
+    assert squash("DRAFT: not yet published, for review only") in text and squash("referral · 2099010101 ·") in text
+    result = runner.invoke(["handbook", "--form", "referral", "--lang", "en", "-o", str(tmp_path / "p.pdf")])
+    assert result.exit_code == 0 and f"version {referral.version}\t" in result.output
+    text = pdf_text((tmp_path / "p.pdf").read_bytes())
+    assert squash("DRAFT") not in text and squash(f"referral · {referral.version} ·") in text
+
+
 def decode_qr_pages(pdf_path, first: int, last: int) -> list[str]:
     """Rasterise pages with pdftoppm and read each page's QR code with zbarimg, as a phone camera would."""
     for tool in ("pdftoppm", "zbarimg"):
@@ -124,10 +150,19 @@ def test_course_kit_creates_devices_and_prints_a_scannable_code_for_each(app, ru
     assert all([f.xml_form_id for f in d.forms] == ["referral"] for d in devices)
     assert len(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "device.create")).all()) == 2
     pages = PdfReader(io.BytesIO(out.read_bytes())).pages
+    # A4 throughout (595 x 842 points), so a provincial office can print it on any printer.
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(595, 842)}
     cover = squash(pages[0].extract_text())
     assert squash("Training course kit") in cover and squash("Bokeo") in cover
+    # The handbook of the course's form sits between the cover and the tablets' pages.
+    handbook = squash("".join(p.extract_text() for p in pages[1:-2]))
+    assert squash("form_id referral") in handbook and squash("Receiving organisation") in handbook
+    assert squash("249 entries in countries.csv; the first 20:") in handbook
+    # One page per tablet, and only those pages carry a code.
+    scan = squash("In ODK Collect: Configure with QR code, then scan this code.")
+    assert [scan in squash(p.extract_text()) for p in pages].count(True) == 2
     tablet_pages = [squash(p.extract_text()) for p in pages[-2:]]
-    assert [squash(d.display_name) in page for d, page in zip(devices, tablet_pages)] == [True, True]
+    assert [squash(d.display_name) in page and scan in page for d, page in zip(devices, tablet_pages)] == [True, True]
     payloads = decode_qr_pages(out, len(pages) - 1, len(pages))
     with app.app_context():
         expected = [collect_settings(device_url(app.config["PUBLIC_URL"], d), app.config["PROJECT_NAME"])
