@@ -9,24 +9,25 @@ the `.enc` files of encrypted versions (which hold the whole record). The counts
 record stay: only sensitive fields are blanked.
 
 The raw XML's `xml_sha256` keeps the hash of what the tablet sent, so that a tablet resending the same
-instance is still told it was received. Detached files' bytes stay in the media store (the store has no
-delete yet); no record refers to them any more.
+instance is still told it was received. After the run is committed, `purge_files` deletes the bytes of every
+file no record and no form refers to any more (a file another record still holds is kept).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from ingest import audit, scope
 from ingest.access import SYSTEM
 from ingest.db import begin_write, utcnow
-from ingest.models import Form, Submission, SubmissionVersion
+from ingest.models import Blob, Form, FormAttachment, Submission, SubmissionAttachment, SubmissionVersion
 from ingest.publishing import current_version
 from ingest.records import is_sealed
 from ingest.redaction import redact_rows, redact_xml, sensitive_files
+from ingest.storage import STALE_SECONDS, FileStore
 from ingest.tags import root_answer, tagged
 
 #: Answers of the field tagged case_status that mean the case is closed (the bundled forms' choice names).
@@ -157,3 +158,50 @@ def _retain_version(version: SubmissionVersion, fields: list[dict], act: bool) -
         for attachment in detach:
             attachment.blob_id = None
     return blanked, len(detach)
+
+
+@dataclass
+class PurgeReport:
+    """What `purge_files` removed from the media store."""
+
+    #: files whose bytes were deleted.
+    removed: int = 0
+    #: files no longer referred to but written too recently to delete (an upload of the same bytes may be
+    #: about to refer to them); a run after `STALE_SECONDS` deletes them.
+    kept_recent: int = 0
+
+
+def _unreferenced():
+    return and_(~exists().where(SubmissionAttachment.blob_id == Blob.id),
+                ~exists().where(FormAttachment.blob_id == Blob.id))
+
+
+def purge_files(session: Session, store: FileStore, *, keep_newer_than: float = STALE_SECONDS,
+                **who) -> PurgeReport:
+    """Delete the media store's files that no record version and no form version refers to; commit.
+
+    Retention detaches the files of sensitive questions; this is what makes their bytes go. The blob rows go
+    first (one statement that checks again that nothing refers to them), then the bytes of each deleted row,
+    unless another row of the same content appeared meanwhile. Audited (`media.purge`, counts only).
+    """
+    report = PurgeReport()
+    with scope.acting_as(session, SYSTEM):
+        begin_write(session)
+        candidates = dict(session.execute(select(Blob.id, Blob.sha256).where(_unreferenced())).all())
+        recent = {blob_id for blob_id, sha256 in candidates.items()
+                  if (age := store.age(sha256)) is not None and age < keep_newer_than}
+        report.kept_recent = len(recent)
+        due = [blob_id for blob_id in candidates if blob_id not in recent]
+        if not due:
+            session.rollback()
+            return report
+        gone = session.scalars(delete(Blob).where(Blob.id.in_(due), _unreferenced()).returning(Blob.id)).all()
+        audit.record(session, "media.purge", "media", files=len(gone), **who)
+        session.commit()
+        for blob_id in gone:
+            sha256 = candidates[blob_id]
+            if session.scalar(select(exists().where(Blob.sha256 == sha256))):
+                continue  # uploaded again since: its new row needs the bytes
+            report.removed += store.remove(sha256, keep_newer_than)
+        session.rollback()
+    return report

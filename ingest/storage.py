@@ -168,6 +168,32 @@ class FileStore:
 
         return self.put_stream(io.BytesIO(data))
 
+    def age(self, sha256: str) -> float | None:
+        """Return how many seconds ago a blob's bytes were written, or None when they are not there."""
+        try:
+            return time.time() - self.path(sha256).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def remove(self, sha256: str, keep_newer_than: float = STALE_SECONDS) -> bool:
+        """Delete a blob's bytes, unless they were written in the last `keep_newer_than` seconds; say if deleted.
+
+        The caller has already deleted the blob's row. A file written recently may belong to an upload of the
+        same bytes that has not yet recorded its own row: it is kept. The file is first renamed aside, so that
+        an upload replacing it at the same moment is either moved back or left in place, never lost.
+        """
+        path = self.path(sha256)
+        aside = path.with_name(f".removing-{sha256}-{os.getpid()}-{threading.get_ident()}")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        if time.time() - aside.stat().st_mtime < keep_newer_than:
+            os.replace(aside, path)  # the same bytes whichever copy wins
+            return False
+        aside.unlink()
+        return True
+
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored blob for reading."""
         return self.path(sha256).open("rb")

@@ -5,7 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from collector.cli.base import fail, find_form, main
-from collector.db import get_session
+from collector.db import get_session, get_store
 
 
 @main.group()
@@ -44,15 +44,18 @@ def retention_apply(xml_form_id, act, project_id):
     """Blank sensitive fields, raw XML and sensitive files of closed cases past their form's retention period.
 
     A dry run by default: it reports, per form, how many records, fields and files would be blanked, and
-    changes nothing. With --apply it does so in one transaction, audited (retention.apply, counts only).
+    changes nothing. With --apply it does so in one transaction, audited (retention.apply, counts only), then
+    deletes from the media store the bytes of every file no record or form refers to any more.
     """
-    from ingest.retention import apply_retention
+    from ingest.retention import apply_retention, purge_files
 
     session = get_session()
     form = find_form(session, project_id, xml_form_id) if xml_form_id else None
     report = apply_retention(session, form=form, act=act, address="cli")
+    purged = None
     if act:
         session.commit()
+        purged = purge_files(session, get_store(), address="cli")
     else:
         session.rollback()
     if not report.forms:
@@ -68,5 +71,9 @@ def retention_apply(xml_form_id, act, project_id):
         if item.sealed:
             click.secho(f"  {item.sealed} old record(s) still sealed, their status unknown: unlock the form's key "
                         "(`collector keys unlock`) and run again.", fg="yellow")
+    if purged is not None and (purged.removed or purged.kept_recent):
+        click.echo(f"Media store: deleted {purged.removed} file(s) no record refers to any more"
+                   + (f"; {purged.kept_recent} written in the last hour kept until a later run." if purged.kept_recent
+                      else "."))
     if not act and any(f.records for f in report.forms):
         click.echo("Dry run: nothing was changed. Run again with --apply to blank them.")

@@ -3,8 +3,12 @@ else changes, a dry run changes nothing, and a second run finds nothing left to 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -12,7 +16,7 @@ from sqlalchemy import select, text
 from forms import BUNDLED_FORMS_DIR, find_media
 from forms.compiler import compile_xlsform
 from ingest.db import utcnow
-from ingest.models import AuditEvent, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
+from ingest.models import AuditEvent, Blob, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
 from tests.collector.test_openrosa import JPEG, post
 
 #: Distinctive values of sensitive questions of case_intake, each of which must be gone after retention.
@@ -188,6 +192,84 @@ def test_a_dry_run_reports_and_changes_nothing(runner, db_session, intake, intak
     assert "Dry run: nothing was changed" in output
     assert snapshot(db_session, "uuid:dry") == before
     assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.apply")) is None
+
+
+PASSPORT_SHA = hashlib.sha256(JPEG + b"passport").hexdigest()
+
+
+def age_media(app, seconds: float = 2 * 3600) -> None:
+    """Make every file of the media store look written `seconds` ago."""
+    when = time.time() - seconds
+    for path in Path(app.config["MEDIA_DIR"]).rglob("*"):
+        if path.is_file():
+            os.utime(path, (when, when))
+
+
+def test_the_bytes_of_a_detached_file_leave_the_media_store(app, runner, db_session, intake):
+    store = app.extensions["collector.store"]
+    intake("uuid:photo-old", days_ago=40)
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    others = [p for p in Path(app.config["MEDIA_DIR"]).rglob("*") if p.is_file() and p.name != PASSPORT_SHA]
+    assert store.exists(PASSPORT_SHA) and others  # the form's media are in the store too
+    age_media(app)
+
+    assert store.exists(PASSPORT_SHA)  # a dry run deletes nothing
+    assert "Media store" not in apply(runner)
+    output = apply(runner, "--apply")
+
+    assert "Media store: deleted 1 file(s) no record refers to any more." in output
+    assert not store.exists(PASSPORT_SHA) and not list(Path(app.config["MEDIA_DIR"]).rglob(".removing-*"))
+    assert all(p.is_file() for p in others)  # form media still referred to
+    db_session.rollback()
+    assert db_session.scalar(select(Blob).where(Blob.sha256 == PASSPORT_SHA)) is None
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "media.purge"))
+    assert (event.resource, event.details, event.address) == ("media", {"files": 1}, "cli")
+    # Served as missing, not as a server error.
+    snap = snapshot(db_session, "uuid:photo-old")
+    assert set(snap["files"].values()) == {None}
+
+
+def test_a_file_another_record_still_holds_is_kept(app, runner, db_session, intake):
+    intake("uuid:photo-closed", days_ago=40)
+    intake("uuid:photo-open", days_ago=40, status="Open")  # the same passport photo bytes
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+    age_media(app)
+
+    output = apply(runner, "--apply")
+
+    assert "blanked 1 record(s)" in output and "Media store" not in output
+    assert app.extensions["collector.store"].exists(PASSPORT_SHA)
+    files = snapshot(db_session, "uuid:photo-open")["files"]
+    assert set(files.values()) != {None}
+
+
+def test_a_file_written_in_the_last_hour_waits_for_a_later_run(app, runner, db_session, intake):
+    from ingest.retention import purge_files
+
+    store = app.extensions["collector.store"]
+    intake("uuid:photo-fresh", days_ago=40)  # its bytes were written just now
+    runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
+
+    output = apply(runner, "--apply")
+
+    assert "deleted 0 file(s)" in output and "1 written in the last hour kept until a later run" in output
+    assert store.exists(PASSPORT_SHA)
+    age_media(app)
+    db_session.rollback()
+    assert purge_files(db_session, store).removed == 1
+    assert not store.exists(PASSPORT_SHA)
+
+
+def test_removing_bytes_keeps_a_copy_written_meanwhile(tmp_path):
+    from ingest.storage import FileStore
+
+    store = FileStore(tmp_path)
+    stored = store.put_bytes(b"the same photo")
+    assert store.remove(stored.sha256) is False  # just written: an upload may be about to use it
+    assert store.exists(stored.sha256)
+    assert store.remove(stored.sha256, keep_newer_than=0) is True
+    assert not store.exists(stored.sha256) and store.remove(stored.sha256) is False
+    assert not list(tmp_path.rglob(".removing-*"))
 
 
 def test_a_second_run_finds_nothing_to_do(runner, db_session, intake):
