@@ -157,16 +157,25 @@ def _type_text(child: dict, choice_file: ChoiceFile | None) -> dict[str, str]:
     if choice_file is not None:
         text = {lang: phrases.TYPES["choose_one_file"][lang].format(file=choice_file.name) for lang in LANGS}
     bounds = _bounds(constraint)
-    if kind in DATE_TYPES and bounds.get("<=") == "today()":
-        text = dict(phrases.TYPES["date_not_future"])
+    today = [op for op in ("<=", "<", ">=", ">") if bounds.get(op) == "today()"]
+    if kind in DATE_TYPES and len(today) == 1:
+        text = dict(phrases.TYPES[_TODAY_TYPES[today[0]]])
     elif kind in ("integer", "decimal") and "<=" in bounds and ">=" in bounds:
         text = {lang: phrases.WORDS[lang]["range"].format(t=text[lang], a=bounds[">="], b=bounds["<="])
                 for lang in LANGS}
     return text
 
 
+#: A date's bound on today -> key of phrases.TYPES ("a date not after today").
+_TODAY_TYPES = {"<=": "date_not_future", "<": "date_past", ">=": "date_not_past", ">": "date_future"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
 def _bounds(constraint: str) -> dict[str, str]:
-    """Pick `. >= a` and `. <= b` out of a constraint's top-level `and`s (for "from 0 to 110")."""
+    """Pick `. >= a`, `. <= b` (and `<`, `>` on today) out of a constraint's top-level `and`s.
+
+    `a <= .` counts as `. >= a`, as the form's author may write it either way round.
+    """
     try:
         tree = parse(constraint) if constraint else None
     except Untranslatable:
@@ -177,12 +186,12 @@ def _bounds(constraint: str) -> dict[str, str]:
         node = stack.pop()
         if node[0] == "bin" and node[1] == "and":
             stack += [node[2], node[3]]
-        elif node[0] == "bin" and node[1] in ("<=", ">=") and node[2][0] == "self":
-            right = node[3]
-            if right[0] == "num":
-                found[node[1]] = right[1]
-            elif right[0] == "call" and right[1] == "today" and not right[2]:
-                found[node[1]] = "today()"
+        elif node[0] == "bin" and node[1] in _FLIP and "self" in (node[2][0], node[3][0]):
+            op, other = (node[1], node[3]) if node[2][0] == "self" else (_FLIP[node[1]], node[2])
+            if other[0] == "num" and op in ("<=", ">="):
+                found[op] = other[1]
+            elif other[0] == "call" and other[1] == "today" and not other[2]:
+                found[op] = "today()"
     return found
 
 

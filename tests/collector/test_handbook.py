@@ -94,6 +94,11 @@ def test_cli_handbook_writes_the_pdf_and_names_the_versions(runner, referral, tm
     assert result.exit_code == 0, result.output
     assert f"referral\tversion {referral.version}\tmd5 {referral.xml_md5}\tpublished" in result.output
     assert squash("Referral") in pdf_text(out.read_bytes())
+    paper = runner.invoke(["handbook", "--paper", "--form", "referral", "--lang", "en", "-o", str(tmp_path / "p.pdf")])
+    assert paper.exit_code == 0, paper.output
+    pages = PdfReader(tmp_path / "p.pdf").pages
+    assert all(squash("Case code:") in squash(p.extract_text()) for p in pages)
+    assert squash("Tick one") in pdf_text((tmp_path / "p.pdf").read_bytes())
     missing = runner.invoke(["handbook", "--form", "nope", "-o", str(tmp_path / "x.pdf")])
     assert missing.exit_code == 1 and "nope" in missing.output
     no_draft = runner.invoke(["handbook", "--draft", "-o", str(tmp_path / "x.pdf")])

@@ -170,7 +170,8 @@ def test_bundled_handbook_states_version_hash_purpose_and_plain_types(bundled_bo
         assert squash(words) in text
     fonts = {str(f["/BaseFont"]) for page in PdfReader(io.BytesIO(pdf)).pages
              for f in (page["/Resources"].get("/Font") or {}).values()}
-    assert any("Phetsarath" in name or "NotoSansLao" in name for name in fonts), fonts
+    assert any("Phetsarath" in name or "NotoSansLao" in name for name in fonts), \
+        f"No Lao font was embedded (only {sorted(fonts)}): install fonts-lao or fonts-noto-core (make system-deps)"
 
 
 def test_sensitive_fields_carry_a_mark_and_a_handling_reminder(bundled_books, bundled_text):
@@ -268,6 +269,43 @@ def test_paper_form_gives_every_question_a_box_and_every_choice_a_tick_box(bundl
     written = [q for q in asked if not q.choices]
     assert html.count('<div class="answer') + html.count('<div class="datebox">') == len(written)
     assert html.count('<div class="datebox">') == sum(1 for q in written if q.type == "date") > 0
+
+
+@pytest.mark.parametrize("kind, constraint, words", [
+    ("date", ". <= today()", "a date not after today"),
+    ("date", "today() >= . and . >= date('2000-01-01')", "a date not after today"),
+    ("date", ". < today()", "a date before today"),
+    ("date", ". >= today()", "a date not before today"),
+    ("date", "today() < .", "a date after today"),
+    ("date", "", "a date"),
+    ("date", ". > ${other}", "a date"),
+    ("integer", ". >= 0 and . <= 110", "a whole number from 0 to 110"),
+    ("integer", "110 >= . and 0 <= .", "a whole number from 0 to 110"),
+    ("integer", ". >= 0", "a whole number"),
+    ("select_one yn", "", "choose one"),
+    ("select_multiple yn", "", "choose any"),
+])
+def test_type_is_said_in_plain_words_with_the_bounds_its_constraint_sets(kind, constraint, words):
+    data = xlsform([["type", "name", "label::English (en)", "constraint"], ["date", "other", "Other", ""],
+                    [kind, "q", "Q", constraint]],
+                   [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]],
+                   [["form_id", "version"], ["types", "1"]])
+    [question] = [q for q in build_book(FormSource(data)).children if q.name == "q"]
+    assert question.type_text["en"] == words
+    assert question.type_text["lo"]
+
+
+def test_a_csv_list_missing_from_the_version_is_said_so():
+    data = xlsform([["type", "name", "label::English (en)"], ["select_one_from_file villages.csv", "v", "Village"]],
+                   settings=[["form_id", "version"], ["villages", "1"]])
+    [question] = build_book(FormSource(data)).children
+    assert question.choice_file.missing and question.type_text["en"] == "choose one from the list in villages.csv"
+    assert "The list villages.csv was not uploaded with this version." in render_html([build_book(FormSource(data))])
+    rows = "name,label\n" + "".join(f"v{i},Village {i}\n" for i in range(25))
+    with_file = FormSource(data, media={"villages.csv": rows.encode()})
+    [question] = build_book(with_file).children
+    assert (question.choice_file.count, len(question.choice_file.entries)) == (25, CSV_PREVIEW)
+    assert question.choice_file.entries[0] == {"name": "v0", "label": {"lo": "Village 0", "en": "Village 0"}}
 
 
 def test_lao_only_form_is_printed_in_lao_with_a_note():
