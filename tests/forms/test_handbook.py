@@ -269,6 +269,9 @@ def test_paper_form_gives_every_question_a_box_and_every_choice_a_tick_box(bundl
     written = [q for q in asked if not q.choices]
     assert html.count('<div class="answer') + html.count('<div class="datebox">') == len(written)
     assert html.count('<div class="datebox">') == sum(1 for q in written if q.type == "date") > 0
+    # Sensitive questions keep their mark and reminder on paper too, where a written name is easiest to lose.
+    sensitive = sum(1 for q in asked if q.sensitive)
+    assert sensitive > 5 and html.count("⚠ Sensitive: Identifies a person: ask in private") == sensitive
 
 
 @pytest.mark.parametrize("kind, constraint, words", [
