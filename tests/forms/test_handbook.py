@@ -394,3 +394,16 @@ def test_printing_never_reaches_the_network(monkeypatch):
     assert tried == []
     assert squash("Referral") in pdf_text(pdf)  # the local stylesheet still applies: the page footer is there
     assert squash("Page 1 /") in pdf_text(pdf)
+
+
+def test_kit_in_both_languages_keeps_each_tablet_on_one_a4_page():
+    from forms.handbook.render import Tablet, course_kit_pdf
+
+    source = FormSource((BUNDLED_FORMS_DIR / "referral.xlsx").read_bytes(), media=MEDIA)
+    # A payload as long as a real one (a 64-character token in the URL), and a long device name.
+    tablets = [Tablet(f"Course 2026-12-03 tablet 05-{n:02d}", "x" * 260) for n in (1, 2, 3)]
+    pages = PdfReader(io.BytesIO(course_kit_pdf([source], tablets, province="05", lang="both"))).pages
+    scan = [squash(p.extract_text()) for p in pages if squash("Configure with QR code") in squash(p.extract_text())]
+    assert len(scan) == 3
+    assert all(squash(t.name) in page and squash("ບໍ່ແກ້ວ · Bokeo") in page for t, page in zip(tablets, scan))
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(595, 842)}
