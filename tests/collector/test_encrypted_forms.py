@@ -208,6 +208,32 @@ def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, run
     assert PASSPHRASE not in text and LAO_NAME not in text
 
 
+def test_an_officer_of_several_provinces_sends_sealed_records_placed_at_unlock(client, runner, device, admin,
+                                                                              db_session, public_key,
+                                                                              passphrase_file):
+    from ingest.accounts import create_user
+    from tests.collector.test_scope import PASSWORD, basic
+
+    create_user(db_session, "officer0105@example.la", PASSWORD, "provincial-officer", provinces=("01", "05"))
+    db_session.commit()
+    sealed = seal(public_key, "uuid:sealed-officer", province="05")
+    data = {"xml_submission_file": (io.BytesIO(sealed.manifest), "submission.xml", "text/xml"),
+            **{name: (io.BytesIO(body), name, "application/octet-stream") for name, body in sealed.files.items()}}
+
+    sent = client.post("/v1/projects/1/submission", data=data, content_type="multipart/form-data",
+                       headers={"X-OpenRosa-Version": "1.0", **basic("officer0105@example.la")})
+
+    assert sent.status_code == 201, sent.data
+    # Sealed, its province cannot be read: it is in none, so the officer's own province list does not show it.
+    assert scope_columns(db_session) == {"uuid:sealed-officer": (None, False)}
+    assert client.get(LIST, headers=basic("officer0105@example.la")).get_json() == []
+    assert [r["instanceId"] for r in client.get(LIST, auth=admin).get_json()] == ["uuid:sealed-officer"]
+    assert unlock(runner, passphrase_file).exit_code == 0
+    assert scope_columns(db_session) == {"uuid:sealed-officer": ("05", False)}
+    mine = client.get(LIST, headers=basic("officer0105@example.la")).get_json()
+    assert [r["instanceId"] for r in mine] == ["uuid:sealed-officer"]
+
+
 def test_damaged_or_foreign_files_are_reported_and_left_sealed(client, runner, device, admin, db_session,
                                                                public_key, passphrase_file):
     good = seal(public_key, "uuid:good")
