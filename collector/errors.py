@@ -85,7 +85,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         message = exc.description if exc.description and exc.description != type(exc).description else _MESSAGES.get(exc.code, exc.name)
-        return _respond(exc.code or 500, message)
+        response = _respond(exc.code or 500, message)
+        # The exception's own headers (Allow on a 405, Retry-After, Content-Range) belong to the answer.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(IngestError)
     def handle_ingest(exc: IngestError):

@@ -106,6 +106,15 @@ def test_json_paths_below_a_form_keep_json_errors(client, admin):
         assert response.status_code == 404 and response.is_json, path
 
 
+def test_a_method_not_allowed_names_the_allowed_ones(client, device):
+    # RFC 9110: a 405 carries Allow; the error handler used to drop the exception's headers.
+    api = client.delete("/v1/openapi.json")
+    assert api.status_code == 405 and api.is_json
+    assert set(api.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    collect = client.delete(f"{base(device)}/formList", headers={"X-OpenRosa-Version": "1.0"})
+    assert collect.status_code == 405 and collect.mimetype == "text/xml" and "GET" in collect.headers["Allow"]
+
+
 def test_missing_closing_boundary_is_400(client, device, db_session):
     before = stored(db_session)
     boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance())])
