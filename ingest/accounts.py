@@ -21,8 +21,16 @@ MIN_PASSWORD_LENGTH = 10
 #: How often an API token's last use is written down (a read request then costs no write).
 TOKEN_USE_PRECISION = timedelta(minutes=1)
 _hasher = PasswordHasher()
-# Verifying against this when the email is unknown keeps the timing the same as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password")
+# Verifying against this when the email is unknown keeps the timing the same as a wrong password. Made on
+# first use: at import it cost every process (each CLI command, each gunicorn worker) a second of argon2id.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a real password")
+    return _DUMMY_HASH
 
 
 def check_province(code: str | None) -> str | None:
@@ -96,7 +104,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """Return the active user with this email and password, or None."""
     user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled_at is not None:
