@@ -92,11 +92,11 @@ def _fresh_database(url: str | None):
 
 def _through_register(records, threshold: float, url: str | None, pairs_path: Path) -> tuple[float, float, object]:
     """Load `records` into the register and match them there; return (load s, match s, summary)."""
-    from ingest import persons
+    from ingest import identities, persons
 
     session = _fresh_database(url)
     started = time.perf_counter()
-    persons.load_person_records(session, 1, records)
+    identities.load_person_records(session, 1, records)
     loaded = time.perf_counter() - started
     started = time.perf_counter()
     summary = persons.match(session, 1, incremental=False, threshold=threshold)

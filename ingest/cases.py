@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ingest import persons, scope, tasks
+from ingest import identities, scope, tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case
@@ -111,7 +111,7 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
             session.execute(update(Case), summaries)  # by primary key, one executemany
         tasks.sync_tasks(session, project_id, codes, fields_of, roots)  # hand-off follow-ups (a deleted case's too)
         for code, records in found.items():
-            persons.rebuild_identity(session, project_id, code, records)  # the matcher's input
+            identities.rebuild_identity(session, project_id, code, records)  # the matcher's input
 
 
 def _summary(records) -> dict:

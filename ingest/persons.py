@@ -1,57 +1,31 @@
-"""Persons across cases (issue 10): identities from the register's records, the matcher over them, officers'
-decisions on candidate pairs, and persons as connected components of confirmed links.
+"""Persons across cases (issue 10): the matcher over the register's case identities, officers' decisions on
+candidate pairs, and persons as connected components of confirmed links.
 
 No Flask: the CLI, workers and tests call it. Matching runs in batch (`collector persons match`), never on
-the write path; the write path only refreshes a case's identity row (`rebuild_identity`, from
-ingest.cases.rebuild_case), which reads answers by XLSForm tag, never by field name.
-
-Scope: every read here runs as the server (`scope.acting_as(SYSTEM)`) and applies the caller's visibility
-explicitly on both sides of a pair (`scope.cases_visible_on`), because a pair is shown when *one* side is in
-the caller's scope while the other side is shown redacted.
+the write path. Case identities are built in ingest.identities; pages of pairs and persons are read for a
+caller in ingest.person_reads, which shares this module's errors and its reach checks (`sees`, `consent_hides`).
 """
 from __future__ import annotations
 
 import csv
 import logging
 from dataclasses import dataclass
-from datetime import date
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from ingest import audit, scope
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, utcnow
+from ingest.identities import person_record, sync_identities
 from ingest.matching.linkage import DEFAULT_THRESHOLD, score_records
-from ingest.matching.records import PersonRecord
-from ingest.models import Case, Form, FormVersion, Project, Submission, SubmissionRow, SubmissionVersion
-from ingest.normalise import Row
+from ingest.models import Case, Project
 from ingest.person_models import CaseIdentity, PersonCandidate, PersonLink, PersonMatchRun, PersonMember
-from ingest.tags import root_answer
 
 logger = logging.getLogger(__name__)
 
-#: Identity columns and the XLSForm tag each is read from (see forms/xlsforms/README.md).
-IDENTITY_TAGS = {
-    "given_lo": "person_given_lo", "family_lo": "person_family_lo",
-    "given_latin": "person_given_latin", "family_latin": "person_family_latin",
-    "birth_date": "birth_date", "birth_year": "birth_year", "home_province": "home_province",
-    "home_district": "home_district", "home_village": "home_village", "phone": "phone",
-}
-#: Identity columns that identify a person (their fields are tagged sensitive): redacted where not allowed.
-IDENTIFYING = ("given_lo", "family_lo", "given_latin", "family_latin", "birth_date", "birth_year",
-               "home_village", "phone")
-_JSON_NAMES = {"given_lo": "givenLo", "family_lo": "familyLo", "given_latin": "givenLatin",
-               "family_latin": "familyLatin", "birth_date": "birthDate", "birth_year": "birthYear",
-               "home_province": "homeProvince", "home_district": "homeDistrict", "home_village": "homeVillage",
-               "phone": "phone"}
-#: Answers of the tag `gender` that give the matcher's sex.
-_SEX = {"Feminine": "F", "Female": "F", "F": "F", "Masculine": "M", "Male": "M", "M": "M"}
 CONFIRMED, REJECTED = "confirmed", "rejected"
 DECISIONS = {"confirm": CONFIRMED, "reject": REJECTED}
-#: Most pairs or persons a page holds.
-MAX_PAGE = 1000
-_INTAKE = "case_intake"
 
 
 class PersonError(ValueError):
@@ -76,146 +50,6 @@ def ordered(a: str, b: str) -> tuple[str, str]:
     if a.lower() == b.lower():
         raise PersonError("A case cannot be linked with itself.")
     return (a, b) if a < b else (b, a)
-
-
-# ---------------------------------------------------------------------------------------------- identities
-
-def _text(value, length: int) -> str | None:
-    if value is None or isinstance(value, (list, dict)):
-        return None
-    text = str(value).strip()
-    return text[:length] or None
-
-
-def _year(value) -> int | None:
-    text = str(value or "").strip()[:4]
-    return int(text) if text.isdigit() and 1900 <= int(text) <= 2100 else None
-
-
-def _day(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def identity_values(records) -> dict:
-    """Fold a case's records (form id, field tree, root answers, arrival) into its identity columns.
-
-    The intake interview's answers count over other forms' (it is where names are asked), then the latest.
-    """
-    values: dict = {column: None for column in (*IDENTITY_TAGS, "sex", "province_code", "district_code")}
-    events = []
-    ordered_records = sorted(records, key=lambda r: (r[0] == _INTAKE, r[3]))
-    for form_id, fields, data, created_at in ordered_records:
-        rows = [Row(path="", position=1, parent=None, data=data or {})]
-        fields = fields or []
-        for column, tag in IDENTITY_TAGS.items():
-            answer = root_answer(rows, fields, tag)
-            if column == "birth_year":
-                answer = _year(answer)
-            elif column == "birth_date":
-                answer = _day(answer)
-            else:
-                answer = _text(answer, 40 if column == "phone" else 200)
-            if answer is not None:
-                values[column] = answer
-        sex = _SEX.get(str(root_answer(rows, fields, "gender") or "").strip())
-        if sex:
-            values["sex"] = sex
-        for column, tag, length in (("province_code", "scope_province", 2), ("district_code", "scope_district", 4)):
-            answer = _text(root_answer(rows, fields, tag), length)
-            if answer:
-                values[column] = answer
-        events.append(_day(root_answer(rows, fields, "event_date")) or created_at.date())
-    if values["birth_year"] is None and values["birth_date"] is not None:
-        values["birth_year"] = values["birth_date"].year
-    # Codes only (2-digit province, 4-digit district): anything longer is not one and would not fit.
-    for column, length in (("home_province", 2), ("home_district", 4)):
-        if values[column] and len(values[column]) > length:
-            values[column] = None
-    values["first_seen"] = min(events) if events else None
-    values["has_name"] = any(values[c] for c in ("given_lo", "family_lo", "given_latin", "family_latin"))
-    return values
-
-
-def rebuild_identity(session: Session, project_id: int, case_code: str, records) -> None:
-    """Recompute the identity row of one case from its live records (remove it, and the case's pending
-    candidate pairs, when none is left). Runs in the caller's transaction; `changed_at` moves only when a
-    value changed, so a replay that changes nothing leaves the next incremental match nothing to do."""
-    with scope.acting_as(session, SYSTEM):
-        if not records:
-            session.execute(delete(CaseIdentity).where(CaseIdentity.project_id == project_id,
-                                                       CaseIdentity.case_code == case_code))
-            session.execute(delete(PersonCandidate).where(
-                PersonCandidate.project_id == project_id,
-                or_(PersonCandidate.case_a == case_code, PersonCandidate.case_b == case_code)))
-            return
-        case_id = session.scalar(select(Case.id).where(Case.project_id == project_id, Case.case_code == case_code))
-        if case_id is None:
-            return
-        _store_identity(session, project_id, case_id, case_code, identity_values(records))
-
-
-def _store_identity(session: Session, project_id: int, case_id: int, case_code: str, values: dict) -> None:
-    now = utcnow()
-    current = session.execute(select(CaseIdentity.__table__).where(CaseIdentity.case_id == case_id)).mappings().first()
-    if current is None:
-        session.execute(CaseIdentity.__table__.insert().values(
-            case_id=case_id, project_id=project_id, case_code=case_code, changed_at=now, built_at=now, **values))
-        return
-    changes = {"built_at": now}
-    if any(current[k] != v for k, v in values.items()) or current["case_code"] != case_code:
-        changes.update(case_code=case_code, changed_at=now, **values)
-    session.execute(update(CaseIdentity).where(CaseIdentity.case_id == case_id).values(**changes))
-
-
-def sync_identities(session: Session, project_id: int) -> int:
-    """Refresh the identity rows of cases rebuilt without them (by `collector ingest replay`'s batch path,
-    or before this table existed), and drop pending pairs of cases that are gone; return how many identities
-    were refreshed. Idempotent; the caller commits."""
-    with scope.acting_as(session, SYSTEM):
-        begin_write(session)
-        stale = select(Case.id, Case.case_code).outerjoin(CaseIdentity, CaseIdentity.case_id == Case.id).where(
-            Case.project_id == project_id,
-            or_(CaseIdentity.case_id.is_(None), CaseIdentity.built_at < Case.updated_at))
-        cases = session.execute(stale).all()
-        for start in range(0, len(cases), 500):
-            chunk = {code: case_id for case_id, code in cases[start:start + 500]}
-            found: dict[str, list] = {code: [] for code in chunk}
-            for code, *record in session.execute(
-                    select(Submission.case_code, Form.xml_form_id, FormVersion.fields, SubmissionRow.data,
-                           Submission.created_at)
-                    .join(Submission, Submission.form_id == Form.id)
-                    .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                          & SubmissionVersion.current.is_(True))
-                    .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
-                    .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-                          & SubmissionRow.parent_id.is_(None))
-                    .where(Form.project_id == project_id, Submission.case_code.in_(list(chunk)),
-                           Submission.deleted_at.is_(None), Submission.draft.is_(False))):
-                found[code].append(tuple(record))
-            for code, records in found.items():
-                if records:
-                    _store_identity(session, project_id, chunk[code], code, identity_values(records))
-        live = select(Case.case_code).where(Case.project_id == project_id)
-        session.execute(delete(PersonCandidate).where(
-            PersonCandidate.project_id == project_id,
-            or_(PersonCandidate.case_a.not_in(live), PersonCandidate.case_b.not_in(live))))
-        return len(cases)
-
-
-def person_record(identity: CaseIdentity) -> PersonRecord:
-    """Return the matcher's record of a case's identity (the case code as the record id)."""
-    def s(value):
-        return "" if value is None else str(value)
-
-    return PersonRecord(
-        record_id=identity.case_code, province_code=s(identity.province_code),
-        district_code=s(identity.district_code), given_lo=s(identity.given_lo), family_lo=s(identity.family_lo),
-        given_latin=s(identity.given_latin), family_latin=s(identity.family_latin), sex=s(identity.sex),
-        birth_year=s(identity.birth_year), birth_date=s(identity.birth_date), home_village=s(identity.home_village),
-        phone=s(identity.phone), screening_date=s(identity.first_seen))
 
 
 # ---------------------------------------------------------------------------------------------- matching
@@ -367,6 +201,18 @@ def recompute_persons(session: Session, project_id: int) -> dict[str, str]:
     return wanted
 
 
+def sees(caller: Caller, case: Case) -> bool:
+    """Say whether a case is in the caller's reach (records right, provinces)."""
+    if scope.sees_everything(caller):
+        return True
+    return caller.may("records") and (caller.provinces is None or case.province_code in caller.provinces)
+
+
+def consent_hides(caller: Caller, case: Case) -> bool:
+    """Say whether a case refused sharing and the caller may not see such cases (then the pair is not shown)."""
+    return case.consent_sharing is False and not caller.may("withheld")
+
+
 def decide(session: Session, project_id: int, a: str, b: str, decision: str, caller: Caller,
            address: str | None = None) -> PersonLink:
     """Confirm or reject that two cases are one person, as `caller`; audited; the caller commits.
@@ -392,7 +238,7 @@ def decide(session: Session, project_id: int, a: str, b: str, decision: str, cal
         missing = [code for code in (a, b) if code not in cases]
         if missing:
             raise CaseNotFound(f"There is no case {missing[0]!r} in this project.")
-        if not any(_sees(caller, c) for c in cases.values()) or any(_consent_hides(caller, c) for c in cases.values()):
+        if not any(sees(caller, c) for c in cases.values()) or any(consent_hides(caller, c) for c in cases.values()):
             raise CaseNotFound("There is no such pair of cases that you may see.")
         current = session.scalars(select(PersonLink).where(
             PersonLink.project_id == project_id, PersonLink.case_a == a, PersonLink.case_b == b,
@@ -435,189 +281,3 @@ def _check(session: Session, project_id: int, persons: dict[str, str], a: str, b
                 raise LinkConflict(f"{a} and {b} are still one person through other confirmed links; "
                                    "reject the link that joins them wrongly.")
             raise LinkConflict(f"Confirming would make {x} and {y} one person, and that pair was rejected.")
-
-
-# ---------------------------------------------------------------------------------------------- reading
-
-def _sees(caller: Caller, case: Case) -> bool:
-    """Say whether a case is in the caller's reach (records right, provinces)."""
-    if scope.sees_everything(caller):
-        return True
-    return caller.may("records") and (caller.provinces is None or case.province_code in caller.provinces)
-
-
-def _consent_hides(caller: Caller, case: Case) -> bool:
-    """Say whether a case refused sharing and the caller may not see such cases (then the pair is not shown)."""
-    return case.consent_sharing is False and not caller.may("withheld")
-
-
-def side_json(caller: Caller, case: Case | None, identity: CaseIdentity | None, person_key: str | None,
-              code: str) -> tuple[dict, bool]:
-    """Describe one case of a pair or person for `caller`; return it and whether identities were shown.
-
-    Identifying fields are shown only to roles with the identities right, and only for cases in their
-    provinces; otherwise they are null and listed in `redacted`.
-    """
-    show = caller.may("identities") and case is not None and _sees(caller, case)
-    out = {"caseCode": code, "province": case.province_code if case else None,
-           "district": case.district_code if case else None, "personKey": person_key or code,
-           "inScope": bool(case is not None and _sees(caller, case)),
-           "sex": identity.sex if identity else None,
-           "homeProvince": identity.home_province if identity else None,
-           "homeDistrict": identity.home_district if identity else None}
-    redacted = []
-    for column in IDENTIFYING:
-        value = getattr(identity, column) if identity is not None else None
-        if show:
-            out[_JSON_NAMES[column]] = value.isoformat() if isinstance(value, date) else value
-        else:
-            out[_JSON_NAMES[column]] = None
-            if value is not None:
-                redacted.append(_JSON_NAMES[column])
-    out["redacted"] = redacted
-    return out, bool(show and identity is not None)
-
-
-def _sides(session: Session, project_id: int, codes: set[str]):
-    cases = {c.case_code: c for c in session.scalars(select(Case).where(
-        Case.project_id == project_id, Case.case_code.in_(sorted(codes))))}
-    identities = {i.case_code: i for i in session.scalars(select(CaseIdentity).where(
-        CaseIdentity.project_id == project_id, CaseIdentity.case_code.in_(sorted(codes))))}
-    members = dict(session.execute(select(PersonMember.case_code, PersonMember.person_key).where(
-        PersonMember.project_id == project_id, PersonMember.case_code.in_(sorted(codes)))).all())
-    return cases, identities, members
-
-
-def _cursor(cursor: str | None) -> int:
-    if cursor and not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**31):
-        raise PersonError("The cursor is not one this server gave; start again without it.")
-    return int(cursor) if cursor else 0
-
-
-def candidate_page(session: Session, project_id: int, caller: Caller, province: str | None = None,
-                   min_score: float | None = None, limit: int = 100, cursor: str | None = None):
-    """Return (pairs as JSON, next cursor, cases whose identities were shown) for `caller`, by pair id.
-
-    A pair is listed when the caller sees at least one side (a provincial officer: one side in their
-    provinces) and neither side refused sharing unless the caller sees such cases; `province` keeps pairs
-    with a side in that province, `min_score` pairs scoring at least that.
-
-    :raise PersonError: a bad limit or cursor.
-    """
-    if not 1 <= limit <= MAX_PAGE:
-        raise PersonError(f"limit must be from 1 to {MAX_PAGE}.")
-    after = _cursor(cursor)
-    ca, cb = aliased(Case), aliased(Case)
-    link = aliased(PersonLink)
-    ma, mb = aliased(PersonMember), aliased(PersonMember)
-    with scope.acting_as(session, SYSTEM):
-        query = (
-            select(PersonCandidate)
-            .join(ca, and_(ca.project_id == PersonCandidate.project_id, ca.case_code == PersonCandidate.case_a))
-            .join(cb, and_(cb.project_id == PersonCandidate.project_id, cb.case_code == PersonCandidate.case_b))
-            .outerjoin(ma, and_(ma.project_id == PersonCandidate.project_id, ma.case_code == PersonCandidate.case_a))
-            .outerjoin(mb, and_(mb.project_id == PersonCandidate.project_id, mb.case_code == PersonCandidate.case_b))
-            .where(PersonCandidate.project_id == project_id, PersonCandidate.id > after,
-                   or_(scope.cases_visible_on(caller, ca, consent=False),
-                       scope.cases_visible_on(caller, cb, consent=False)),
-                   scope.consent_allows(caller, ca), scope.consent_allows(caller, cb),
-                   or_(ma.person_key.is_(None), mb.person_key.is_(None), ma.person_key != mb.person_key),
-                   ~exists(select(1).where(link.project_id == PersonCandidate.project_id,
-                                           link.case_a == PersonCandidate.case_a,
-                                           link.case_b == PersonCandidate.case_b, link.superseded_at.is_(None))))
-            .order_by(PersonCandidate.id).limit(limit + 1))
-        if province:
-            query = query.where(or_(ca.province_code == province, cb.province_code == province))
-        if min_score is not None:
-            query = query.where(PersonCandidate.score >= min_score)
-        found = list(session.scalars(query))
-        more = len(found) > limit
-        found = found[:limit]
-        cases, identities, members = _sides(session, project_id, {c for p in found for c in (p.case_a, p.case_b)})
-    shown: set[str] = set()
-    out = []
-    for p in found:
-        sides = []
-        for code in (p.case_a, p.case_b):
-            side, identified = side_json(caller, cases.get(code), identities.get(code), members.get(code), code)
-            sides.append(side)
-            if identified:
-                shown.add(code)
-        out.append({"id": p.id, "score": round(p.score, 6), "evidence": p.evidence,
-                    "computedAt": p.computed_at.isoformat(), "a": sides[0], "b": sides[1]})
-    return out, (str(found[-1].id) if more else None), shown
-
-
-def person_page(session: Session, project_id: int, caller: Caller, limit: int = 100, cursor: str | None = None):
-    """Return (persons of more than one case as JSON, next cursor, cases whose identities were shown).
-
-    A person is listed when the caller sees one of its cases; its other cases are listed redacted.
-    Paged by person key (`cursor` is the last key of the previous page).
-    """
-    if not 1 <= limit <= MAX_PAGE:
-        raise PersonError(f"limit must be from 1 to {MAX_PAGE}.")
-    c = aliased(Case)
-    with scope.acting_as(session, SYSTEM):
-        keys_query = (select(PersonMember.person_key).join(c, and_(c.project_id == PersonMember.project_id,
-                                                                   c.case_code == PersonMember.case_code))
-                      .where(PersonMember.project_id == project_id, scope.cases_visible_on(caller, c))
-                      .group_by(PersonMember.person_key).order_by(PersonMember.person_key).limit(limit + 1))
-        if cursor:
-            keys_query = keys_query.where(PersonMember.person_key > cursor)
-        keys = list(session.scalars(keys_query))
-        more = len(keys) > limit
-        keys = keys[:limit]
-        rows = session.execute(select(PersonMember.person_key, PersonMember.case_code).where(
-            PersonMember.project_id == project_id, PersonMember.person_key.in_(keys))
-            .order_by(PersonMember.person_key, PersonMember.case_code)).all()
-        cases, identities, members = _sides(session, project_id, {code for _k, code in rows})
-    persons: dict[str, list] = {key: [] for key in keys}
-    shown: set[str] = set()
-    for key, code in rows:
-        case = cases.get(code)
-        if case is not None and _consent_hides(caller, case):
-            continue
-        side, identified = side_json(caller, case, identities.get(code), key, code)
-        persons[key].append(side)
-        if identified:
-            shown.add(code)
-    out = [{"personKey": key, "cases": sides} for key, sides in persons.items()]
-    return out, (keys[-1] if more else None), shown
-
-
-# ---------------------------------------------------------------------------------------------- evaluation
-
-#: A field tree carrying the identity tags, for person records that come without a form (a partner's list,
-#: the development set): their answers pass through the same tag reading as a case's records.
-_RECORD_TAGS = {**{column: tag for column, tag in IDENTITY_TAGS.items()}, "sex": "gender",
-                "screening_date": "event_date", "province_code": "scope_province", "district_code": "scope_district"}
-RECORD_FIELDS = [{"path": f"/data/{column}", "name": column, "kind": "input", "tags": [tag]}
-                 for column, tag in _RECORD_TAGS.items()]
-
-
-def load_person_records(session: Session, project_id: int, records: list[PersonRecord]) -> int:
-    """Write person records into the register as cases of their own (case code = record id) and their
-    identities through the same tag reading as real records; commit; return how many were written.
-
-    For evaluation and benchmarks (`benchmarks/matching.py`, the tests): the cases have no records behind them.
-    """
-    now = utcnow()
-    with scope.acting_as(session, SYSTEM):
-        begin_write(session)
-        for start in range(0, len(records), 1000):
-            chunk = records[start:start + 1000]
-            session.execute(Case.__table__.insert(), [
-                {"project_id": project_id, "case_code": r.record_id, "province_code": r.province_code or None,
-                 "district_code": r.district_code or None, "records": 1, "forms": _INTAKE, "updated_at": now}
-                for r in chunk])
-            ids = dict(session.execute(select(Case.case_code, Case.id).where(
-                Case.project_id == project_id, Case.case_code.in_([r.record_id for r in chunk]))).all())
-            rows = []
-            for r in chunk:
-                data = {column: getattr(r, column, None) for column in _RECORD_TAGS}
-                values = identity_values([(_INTAKE, RECORD_FIELDS, data, now)])
-                rows.append({"case_id": ids[r.record_id], "project_id": project_id, "case_code": r.record_id,
-                             "changed_at": now, "built_at": now, **values})
-            session.execute(CaseIdentity.__table__.insert(), rows)
-        session.commit()
-    return len(records)

@@ -166,8 +166,8 @@ _C = aliased(Case, name="scope_c")
 
 def _person_criteria(caller: Caller) -> tuple:
     """Loader criteria of the person-matching tables: a row whose case (either case of a pair) the caller
-    may read; identities only for roles with the identities right. ingest.persons reads as the server and
-    applies the same rules side by side; these criteria keep any other read path in scope."""
+    may read; identities only for roles with the identities right. ingest.person_reads reads as the server
+    and applies the same rules side by side; these criteria keep any other read path in scope."""
     c = _C
 
     def case_in_scope(project, *codes, counting=False):

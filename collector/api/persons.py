@@ -8,9 +8,11 @@ from collector.api.common import READERS, api_blueprint, get_project, json_body
 from collector.api.openapi import Param, accepts, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
+from ingest import person_reads
 from ingest import persons as person_matching
 from ingest.access import RIGHTS, ROLES
-from ingest.persons import MAX_PAGE, CaseNotFound, LinkConflict, PersonError
+from ingest.person_reads import MAX_PAGE
+from ingest.persons import CaseNotFound, LinkConflict, PersonError
 
 bp = api_blueprint("persons", __name__)
 
@@ -56,7 +58,7 @@ def candidates(project_id: int):
     except ValueError:
         abort(400, "minScore must be a number from 0 to 1.")
     try:
-        page, cursor, shown = person_matching.candidate_page(
+        page, cursor, shown = person_reads.candidate_page(
             get_session(), project_id, _caller(), request.args.get("province") or None, min_score, _limit(),
             request.args.get("cursor"))
     except PersonError as exc:
@@ -108,8 +110,8 @@ def persons(project_id: int):
     """
     get_project(project_id)
     try:
-        page, cursor, shown = person_matching.person_page(get_session(), project_id, _caller(), _limit(),
-                                                           request.args.get("cursor"))
+        page, cursor, shown = person_reads.person_page(get_session(), project_id, _caller(), _limit(),
+                                                        request.args.get("cursor"))
     except PersonError as exc:
         abort(400, str(exc))
     audit_request("person.list", f"project:{project_id}", count=len(page), identities=sorted(shown))

@@ -92,7 +92,8 @@ def _describe(side: dict) -> str:
 @with_appcontext
 def persons_candidates(province, min_score, limit, as_json, project_id, as_email):
     """List the candidate pairs the user may see, best first within each page, redacted for their role (audited)."""
-    from ingest.persons import PersonError, candidate_page
+    from ingest.person_reads import candidate_page
+    from ingest.persons import PersonError
 
     session = get_session()
     user = act_as(session, as_email, "records", "records")
@@ -147,7 +148,8 @@ def persons_link(a, b, decision, project_id, as_email):
 @with_appcontext
 def persons_list(limit, project_id, as_email):
     """List the persons of more than one case with their cases (audited)."""
-    from ingest.persons import PersonError, person_page
+    from ingest.person_reads import person_page
+    from ingest.persons import PersonError
 
     session = get_session()
     user = act_as(session, as_email, "records", "records")

@@ -34,7 +34,7 @@ PASSWORD = "a long enough password"
 def test_persons_match_candidates_link_and_list_over_the_register(runner, db_session, tmp_path):
     from sqlalchemy import select
 
-    from ingest import persons
+    from ingest import identities
     from ingest.accounts import create_user
     from ingest.models import AuditEvent
     from ingest.publishing import ensure_project
@@ -44,7 +44,7 @@ def test_persons_match_candidates_link_and_list_over_the_register(runner, db_ses
     create_user(db_session, "officer01@example.la", PASSWORD, "provincial-officer", provinces=["01"])
     create_user(db_session, "analyst@example.la", PASSWORD, "analyst")
     db_session.commit()
-    persons.load_person_records(db_session, 1, SMALL)
+    identities.load_person_records(db_session, 1, SMALL)
 
     out = tmp_path / "pairs.csv"
     result = runner.invoke(["persons", "match", "--export-pairs", str(out)])

@@ -6,7 +6,7 @@ import base64
 import pytest
 from sqlalchemy import select, update
 
-from ingest import persons
+from ingest import identities
 from ingest.models import AuditEvent, Case
 from ingest.person_models import CaseIdentity, PersonCandidate
 from ingest.publishing import ensure_project
@@ -36,7 +36,7 @@ def users(app, db_session):
 @pytest.fixture
 def pairs(users, db_session):
     """Cases 01-a/02-a (provinces 01 and 02) and 03-b/04-b (03 and 04) as pending candidate pairs."""
-    persons.load_person_records(db_session, 1, SMALL[:4])
+    identities.load_person_records(db_session, 1, SMALL[:4])
     for a, b, score in (("01-a", "02-a", 0.98), ("03-b", "04-b", 0.6)):
         db_session.add(PersonCandidate(project_id=1, case_a=a, case_b=b, score=score,
                                        evidence={"given": {"level": "Exact match on given_lo", "weight": 5.1}}))

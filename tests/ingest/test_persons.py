@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ingest import persons
+from ingest import identities, persons
 from ingest.access import SYSTEM, Caller, RIGHTS
 from ingest.matching import PersonRecord, read_records
 from ingest.models import AuditEvent
@@ -79,7 +79,7 @@ def test_identity_is_read_by_tags_with_the_intake_counting_first():
         ("hp", "home_province"), ("hd", "home_district"), ("t", "phone"), ("e", "event_date"))]
     from datetime import datetime, timezone
     at = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    values = persons.identity_values([
+    values = identities.identity_values([
         ("case_intake", fields, {"n1": "ນາງ ສົມພອນ", "n2": "Vongsa", "b": "1998-03-14", "g": "Feminine",
                                  "hp": "13", "hd": "1301", "t": "020 5555 1234", "e": "2026-02-01"}, at),
         ("screening", fields, {"n2": "Wongsa", "g": "Masculine", "e": "2026-01-05"}, at),
@@ -87,12 +87,12 @@ def test_identity_is_read_by_tags_with_the_intake_counting_first():
     assert values["family_latin"] == "Vongsa" and values["sex"] == "F"  # the intake's word counts
     assert (values["birth_year"], values["home_province"], values["home_district"]) == (1998, "13", "1301")
     assert values["first_seen"].isoformat() == "2026-01-05" and values["has_name"] is True
-    assert persons.identity_values([("screening", fields, {"g": "Feminine"}, at)])["has_name"] is False
+    assert identities.identity_values([("screening", fields, {"g": "Feminine"}, at)])["has_name"] is False
 
 
 def test_matcher_through_the_register_on_the_development_slice(project, db_session, tmp_path):
     records = read_records(DATA / "records.csv")
-    persons.load_person_records(db_session, 1, records)
+    identities.load_person_records(db_session, 1, records)
     summary = persons.match(db_session, 1)
     assert (summary.cases, summary.skipped_without_name, summary.full) == (600, 0, True)
     predicted = pairs(db_session)
@@ -112,7 +112,7 @@ def test_matcher_through_the_register_on_the_development_slice(project, db_sessi
 
 
 def test_records_without_names_are_skipped_and_counted_and_other_scripts_do_not_break(project, db_session):
-    persons.load_person_records(db_session, 1, SMALL)
+    identities.load_person_records(db_session, 1, SMALL)
     summary = persons.match(db_session, 1)
     assert summary.skipped_without_name == 1 and summary.cases == len(SMALL)
     found = pairs(db_session)
@@ -122,7 +122,7 @@ def test_records_without_names_are_skipped_and_counted_and_other_scripts_do_not_
 
 
 def test_rejected_pairs_are_never_proposed_again_and_new_cases_meet_confirmed_persons(project, db_session):
-    persons.load_person_records(db_session, 1, SMALL)
+    identities.load_person_records(db_session, 1, SMALL)
     persons.match(db_session, 1)
     persons.decide(db_session, 1, "02-a", "01-a", "reject", OFFICER, address="test")
     persons.decide(db_session, 1, "03-b", "04-b", "confirm", OFFICER, address="test")
@@ -131,7 +131,7 @@ def test_rejected_pairs_are_never_proposed_again_and_new_cases_meet_confirmed_pe
         persons.match(db_session, 1, incremental=not full)
         assert ("01-a", "02-a") not in pairs(db_session) and ("03-b", "04-b") not in pairs(db_session)
     # A third case of the confirmed person arrives: an incremental run compares it with both of its cases.
-    persons.load_person_records(db_session, 1, [
+    identities.load_person_records(db_session, 1, [
         person("08-b", "08", "Keo", "Phommachanh", 2001, given_lo="ແກ້ວ", family_lo="ພົມມະຈັນ",
                phone="020 7777 8888", birth_date="2001-07-02", screening_date="2026-06-01")])
     summary = persons.match(db_session, 1)
@@ -145,7 +145,7 @@ def members(session) -> dict[str, str]:
 
 
 def test_confirm_then_reject_splits_the_person_keeps_history_and_is_audited(project, db_session):
-    persons.load_person_records(db_session, 1, SMALL[:4])
+    identities.load_person_records(db_session, 1, SMALL[:4])
     for a, b in (("01-a", "02-a"), ("02-a", "03-b")):
         persons.decide(db_session, 1, a, b, "confirm", OFFICER, address="test")
         db_session.commit()
@@ -165,7 +165,7 @@ def test_confirm_then_reject_splits_the_person_keeps_history_and_is_audited(proj
 
 
 def test_a_confirmation_that_joins_a_rejected_pair_is_refused(project, db_session):
-    persons.load_person_records(db_session, 1, SMALL[:4])
+    identities.load_person_records(db_session, 1, SMALL[:4])
     persons.decide(db_session, 1, "01-a", "03-b", "reject", OFFICER)
     persons.decide(db_session, 1, "01-a", "02-a", "confirm", OFFICER)
     db_session.commit()
@@ -185,7 +185,7 @@ def test_a_confirmation_that_joins_a_rejected_pair_is_refused(project, db_sessio
 
 def test_two_officers_confirming_conflicting_links_at_once_cannot_both_win(app, project, db_session):
     """A-C rejected; one officer confirms A-B while another confirms B-C: together they would join A and C."""
-    persons.load_person_records(db_session, 1, SMALL[:4])
+    identities.load_person_records(db_session, 1, SMALL[:4])
     persons.decide(db_session, 1, "01-a", "03-b", "reject", OFFICER)
     db_session.commit()
     factory = app.extensions["collector.sessions"]
@@ -219,13 +219,13 @@ def test_identity_rows_follow_deleted_cases_and_scope_hides_them(project, db_ses
     from ingest import scope
     from ingest.models import Case
 
-    persons.load_person_records(db_session, 1, SMALL[:2])
+    identities.load_person_records(db_session, 1, SMALL[:2])
     analyst = Caller(role="analyst", rights=RIGHTS["analyst"])
     with scope.acting_as(db_session, analyst):
         assert db_session.scalars(select(CaseIdentity)).all() == []  # no identities for an analyst
     with scope.acting_as(db_session, SYSTEM):
         assert len(db_session.scalars(select(CaseIdentity)).all()) == 2
-        persons.rebuild_identity(db_session, 1, "01-a", [])
+        identities.rebuild_identity(db_session, 1, "01-a", [])
         db_session.execute(Case.__table__.delete().where(Case.case_code == "01-a"))
         db_session.commit()
         assert db_session.scalars(select(CaseIdentity.case_code)).all() == ["02-a"]
@@ -240,7 +240,7 @@ def test_statistics_count_persons_beside_cases_and_the_re_trafficked(project, db
     from ingest.models import Case
     from ingest.stats import as_json, case_table
 
-    persons.load_person_records(db_session, 1, SMALL[:4])
+    identities.load_person_records(db_session, 1, SMALL[:4])
     with scope.acting_as(db_session, SYSTEM):
         db_session.execute(update(Case).where(Case.case_code == "01-a").values(
             first_screening_date=date(2026, 1, 5), last_followup_date=date(2026, 3, 1)))
