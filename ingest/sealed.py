@@ -255,7 +255,8 @@ def _open(store: FileStore, form: Form, version: SubmissionVersion, private_keys
 
 def _store_opened(session: Session, store: FileStore, version: SubmissionVersion, opened: DecryptedSubmission) -> None:
     """Store the plain instance and media of a version and derive its rows, province and consent (not committed)."""
-    from ingest.submissions import replay, store_blob
+    from ingest.replay import replay
+    from ingest.submissions import store_blob
 
     begin_write(session)
     version.plain_xml = opened.xml

@@ -57,7 +57,7 @@ def ingest_replay(xml_form_id, form_option, batch):
 
     Runs as the server, a page of versions per transaction; safe to run again (same rows, same register).
     """
-    from ingest.submissions import count_replayable, replay_all
+    from ingest.replay import count_replayable, replay_all
 
     if xml_form_id and form_option and xml_form_id != form_option:
         raise click.UsageError("Name the form once: as the argument or with --form.")

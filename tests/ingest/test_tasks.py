@@ -149,7 +149,7 @@ def test_deleting_the_followup_reopens_and_an_edit_without_a_home_removes_the_ta
 def test_rebuilding_replaying_and_syncing_give_the_same_tasks(client, handoff, db_session):
     from ingest.cases import rebuild_case
     from ingest.db import begin_write
-    from ingest.submissions import replay_all
+    from ingest.replay import replay_all
     from ingest.tasks import sync_all
 
     send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
