@@ -34,3 +34,10 @@ VALIDATE_FORMS = True
 KEY_KDF_FAST = False
 #: Smallest case count a statistics table shows; smaller cells (and those that would give them away) are hidden.
 STATS_THRESHOLD = 11
+#: Redis for background jobs (person matching), e.g. redis://127.0.0.1:6379/0, run by `collector worker`.
+#: Unset: jobs run on a thread of the web process.
+REDIS_URL = None
+#: Name of the RQ queue the jobs go to (several servers may share one Redis with different names).
+JOB_QUEUE = "collector"
+#: Run an incremental person match in the background after each record of a form that names the person.
+PERSON_MATCH_ON_SUBMIT = True

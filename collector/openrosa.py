@@ -11,6 +11,7 @@ from sqlalchemy import select
 from collector.auth import audit_request, current_actor, login_required, pop_device_token
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
+from collector.jobs import request_person_match
 from collector.multipart import parse_submission
 from ingest.access import SYSTEM, Caller
 from ingest.models import Form, FormAttachment, FormVersion, Project
@@ -286,6 +287,8 @@ def submission_response(project_id: int, *, device=None, user_id: int | None = N
     finally:
         for incoming in files:
             incoming.stream.close()
+    if received.names_person:
+        request_person_match(project_id)
     return openrosa_message(201, submission_message(received), nature="submit_success")
 
 

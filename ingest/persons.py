@@ -109,6 +109,9 @@ def match(session: Session, project_id: int, incremental: bool = True,
             pairs = [p for p in score_records(records, threshold)
                      if full or p.record_id_a in changed or p.record_id_b in changed]
         begin_write(session)
+        # One run's write at a time per project (runs of several processes may overlap), and never in the
+        # middle of an officer's decision.
+        session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
         decided = _current_links(session, project_id)
         members = _members(session, project_id)
         wanted = {}

@@ -21,7 +21,8 @@ from ingest.models import (
 )
 from ingest.normalise import Row, normalise
 from ingest.storage import FileStore, StoredFile
-from ingest.tags import consent_withheld, record_province
+from ingest.identities import IDENTITY_TAGS
+from ingest.tags import consent_withheld, record_province, tagged
 from ingest.xmlsafe import UnsafeXMLError, parse
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Received:
     attachments_expected: int
     attachments_added: int
     attachments_missing: int
+    #: the record's form asks who the person is (a field has an identity tag): a new person match is due.
+    names_person: bool = False
 
 
 def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_type: str) -> Blob:
@@ -240,7 +243,9 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
             p.discard()
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
     return Received(version_id=version_id, created=True, attachments_expected=len(expected),
-                    attachments_added=added, attachments_missing=len(expected) - added)
+                    attachments_added=added, attachments_missing=len(expected) - added,
+                    names_person=draft is None and any(tagged(form_version.fields, tag) is not None
+                                                       for tag in IDENTITY_TAGS.values()))
 
 
 @dataclass

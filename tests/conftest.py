@@ -107,6 +107,8 @@ def app(clean_db, instance_path):
         "SECRET_KEY": "test",
         "MAX_SUBMISSION_BYTES": 5 * 1024 * 1024,
         "PUBLIC_URL": "http://collect.test",
+        # Background person matching after named records: on only in the tests of jobs (tests/collector/test_jobs.py).
+        "PERSON_MATCH_ON_SUBMIT": False,
     })
     yield app
     app.extensions["collector.engine"].dispose()

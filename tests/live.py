@@ -35,6 +35,7 @@ class LiveServer:
             "COLLECTOR_BIND": f"127.0.0.1:{self.port}",
             "WEB_CONCURRENCY": str(workers),
             "COLLECTOR_ACCESS_LOG": str(instance / "access.log"),
+            "COLLECTOR_PERSON_MATCH_ON_SUBMIT": "false",
             **{f"COLLECTOR_{k}": str(v) for k, v in settings.items()},
         }
         self.log = instance / "gunicorn.log"

@@ -32,7 +32,8 @@ def test_sqlite_backup_and_restore_round_trip(tmp_path):
     assert (instance / "media" / "ab" / "abc").read_bytes() == b"photo bytes"
 
 
-@pytest.mark.parametrize("name", ["gunicorn.conf.py", "collector.service", "nginx.conf", "postgres-setup.sh"])
+@pytest.mark.parametrize("name", ["gunicorn.conf.py", "collector.service", "collector-worker.service", "nginx.conf",
+                                  "postgres-setup.sh"])
 def test_deploy_files_exist(name):
     assert (DEPLOY / name).stat().st_size > 200
 

@@ -11,6 +11,7 @@ from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.bodies import read_limited
 from collector.db import get_session, get_store
+from collector.jobs import request_person_match
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.cases import rebuild_case
@@ -77,6 +78,8 @@ def create_submission(project_id: int, xml_form_id: str):
     received = receive_submission(session, get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
                                   user_id=actor.user.id, device_ident=request.args.get("deviceID"),
                                   user_agent=request.headers.get("User-Agent"), editor=actor.caller)
+    if received.names_person:
+        request_person_match(project_id)
     with scope.acting_as(session, SYSTEM):  # the sender reads back what they sent
         body = submission_json(session, session.get(SubmissionVersion, received.version_id).submission)
     return jsonify(body), 200 if not received.created else 201
