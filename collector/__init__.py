@@ -93,17 +93,20 @@ def configure_database(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, and error handlers."""
-    from collector import api, errors, guards, openrosa
+    """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, the web console,
+    and error handlers."""
+    from collector import api, console, errors, guards, openrosa
 
     guards.init_app(app)
     errors.init_app(app)
     app.register_blueprint(openrosa.bp, url_prefix="/v1")
     app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")
     api.init_app(app)
+    console.init_app(app)
 
 
-#: Headers every answer carries. The server serves no pages, so the policy allows nothing to load or frame it.
+#: Headers every answer carries. The policy allows nothing to load or frame an answer; the console's pages
+#: replace it with one that allows their own style sheet (collector.console.web.CONSOLE_CSP).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

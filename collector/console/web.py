@@ -1,0 +1,130 @@
+"""What every console page relies on: the session cookie, the CSRF check, the page language, the signed-in user.
+
+The CSRF check is a dozen lines here rather than Flask-WTF's CSRFProtect: it runs for the console blueprint
+only (the JSON API and OpenRosa endpoints, which take no cookies, are never asked for a token), and it needs
+no new dependency. A random token is kept in the signed session and every POST form must send it back.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import abort, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from collector.auth import Actor
+from collector.console.messages import DEFAULT_LANGUAGE, LANGUAGES, translate
+from collector.db import get_session
+from ingest import scope
+from ingest.accounts import user_for_bearer
+from ingest.models import User
+
+#: Where the console lives; its cookie is sent to these paths only.
+CONSOLE_PATH = "/console"
+#: The console's pages load their style sheet from this server and nothing else: no script, no font or
+#: picture from elsewhere, and forms post back here only.
+CONSOLE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+#: Session keys.
+TOKEN, CSRF, LANG = "token", "csrf", "lang"
+#: Name of the hidden field that carries the CSRF token.
+CSRF_FIELD = "csrf_token"
+
+
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, sent to the console's paths only, SameSite=Lax unless configured
+    otherwise, and Secure whenever the request came over https (as the trusted proxy saw it)."""
+
+    def get_cookie_path(self, app) -> str:
+        """Keep the cookie to /console (below the proxy's prefix, if any): the API never sees it."""
+        return (request.script_root or "") + CONSOLE_PATH
+
+    def get_cookie_samesite(self, app) -> str:
+        """Lax: the cookie is not sent with another site's POST, so a form elsewhere cannot act as the user."""
+        return app.config["SESSION_COOKIE_SAMESITE"] or "Lax"
+
+    def get_cookie_secure(self, app) -> bool:
+        """Secure over https, so the browser never sends the cookie in the clear; plain over http (loopback)."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def csrf_token() -> str:
+    """Return the session's CSRF token, making one on first use."""
+    token = session.get(CSRF)
+    if not token:
+        token = session[CSRF] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    """Refuse a POST to the console that does not carry the session's CSRF token (before_request).
+
+    :raise 400: no token, or not the session's.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = session.get(CSRF) or ""
+    sent = request.form.get(CSRF_FIELD, "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        g.csrf_failed = True
+        abort(400)
+
+
+def remember_language() -> None:
+    """Take the page language from ?lang=lo|en and keep it in the session (before_request).
+
+    The handbook route reads ?lang= as the PDF's language (lo, en or both), not the page's.
+    """
+    asked = request.args.get("lang")
+    if asked in LANGUAGES and request.endpoint != "console.handbook" and session.get(LANG) != asked:
+        session[LANG] = asked
+
+
+def page_language() -> str:
+    """Return the language of this page: the one remembered in the session, else Lao."""
+    lang = session.get(LANG)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _(key: str, **values) -> str:
+    """Return a console string in the page language."""
+    return translate(key, page_language(), **values)
+
+
+def signed_in_user() -> User | None:
+    """Return the user of the session cookie's token, or None (no cookie, or a revoked or expired session).
+
+    The console accepts its cookie only: a Basic or bearer header is the API's way in, not the pages'.
+    The user then reads in their own scope, as on the API.
+    """
+    if "actor" in g:
+        return g.actor.user
+    token = session.get(TOKEN)
+    if not token:
+        return None
+    db = get_session()
+    user = user_for_bearer(db, token)
+    if user is None:
+        session.pop(TOKEN, None)  # revoked, expired or disabled: forget it
+        return None
+    g.actor = Actor(user=user)
+    scope.use(db, g.actor.caller)
+    return user
+
+
+def start_session(token: str) -> None:
+    """Keep a new session token in the cookie, with a fresh CSRF token (the one used to sign in is spent)."""
+    lang = session.get(LANG)
+    session.clear()
+    if lang:
+        session[LANG] = lang
+    session[TOKEN] = token
+    session[CSRF] = secrets.token_urlsafe(32)
+
+
+def end_session() -> None:
+    """Forget the session token and CSRF token, keeping the page language."""
+    lang = session.get(LANG)
+    session.clear()
+    if lang:
+        session[LANG] = lang
