@@ -72,7 +72,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # Errors
     "error": {"lo": "ຂໍ້ຜິດພາດ", "en": "Error"},
     "error_400": {"lo": "ຄຳຮ້ອງຂໍນີ້ບໍ່ຖືກຕ້ອງ.", "en": "This request is not valid."},
-    "error_csrf": {"lo": "ໜ້ານີ້ໝົດອາຍຸແລ້ວ ຫຼື ຖືກສົ່ງມາຈາກບ່ອນອື່ນ: ບໍ່ມີຫຍັງຖືກປ່ຽນແປງ. ກະລຸນາເປີດໜ້າໃໝ່ແລ້ວລອງອີກຄັ້ງ.",
+    "error_csrf": {"lo": "ໜ້ານີ້ໝົດອາຍຸແລ້ວ ຫຼື ຖືກສົ່ງມາຈາກບ່ອນອື່ນ: ບໍ່ມີຫຍັງຖືກປ່ຽນແປງ. "
+                         "ກະລຸນາເປີດໜ້າໃໝ່ແລ້ວລອງອີກຄັ້ງ.",
                    "en": "This page has expired or was sent from elsewhere: nothing was changed. "
                          "Open the page again and retry."},
     "error_bad_language": {"lo": "ພາສາຂອງຄູ່ມືຕ້ອງແມ່ນ lo, en ຫຼື both.",
@@ -83,7 +84,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error_413": {"lo": "ຂໍ້ມູນທີ່ສົ່ງມາໃຫຍ່ເກີນໄປ.", "en": "What was sent is too large."},
     "error_500": {"lo": "ເຊີບເວີເກີດຂໍ້ຜິດພາດທີ່ບໍ່ຄາດຄິດ. ກະລຸນາລອງໃໝ່.",
                   "en": "The server hit an unexpected error. Please try again."},
-    "error_other": {"lo": "ບໍ່ສາມາດເຮັດສິ່ງນີ້ໄດ້ (ລະຫັດ {status}).", "en": "This could not be done (status {status})."},
+    "error_other": {"lo": "ບໍ່ສາມາດເຮັດສິ່ງນີ້ໄດ້ (ລະຫັດ {status}).",
+                    "en": "This could not be done (status {status})."},
     "no_such_version": {"lo": "ແບບຟອມນີ້ບໍ່ມີສະບັບທີ່ຈະພິມ.", "en": "This form has no version to print."},
     "back_to_forms": {"lo": "ກັບໄປໜ້າແບບຟອມ", "en": "Back to the forms"},
 }

@@ -351,6 +351,31 @@ def _check_handbook(world: World, caller: str, sees: Sees) -> None:
         assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
 
 
+def _check_console(world: World, caller: str, sees: Sees) -> None:
+    """The web console (issue 11), signed in through its own form: every staff role sees the forms, trainers and
+    administrators also the handbook links and the PDF; a device, which has no account, gets the sign-in page."""
+    from tests.collector.test_console import console_sign_in
+
+    pages = ("/console/projects/1/forms", "/console/projects/1/forms/sample_case/handbook.pdf?lang=en")
+    browser = world.client.application.test_client()
+    if caller == "device":
+        for url in pages:
+            response = world.client.get(url.replace("/console", f"{world.device_prefix}/console", 1))
+            assert response.status_code == 404, (caller, url, response.status_code)  # not below a device's URL
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], caller
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    allowed = sees.role in ("admin", "trainer")
+    forms = browser.get(pages[0])
+    assert forms.status_code == 200 and "<code>sample_case</code>" in forms.get_data(as_text=True), caller
+    assert ("handbook.pdf" in forms.get_data(as_text=True)) is allowed, caller
+    response = browser.get(pages[1])
+    assert response.status_code == (200 if allowed else 403), (caller, response.status_code)
+    if allowed:
+        assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -379,6 +404,8 @@ PATHS = (
          _check_persons),
     Path("tasks", ("/v1/projects/<int:project_id>/tasks",), _check_tasks),
     Path("handbook", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",), _check_handbook),
+    Path("console", ("/console/projects/<int:project_id>/forms",
+                     "/console/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf"), _check_console),
     Path("odata", tuple(f"/v1/projects/<int:project_id>/forms/<xml_form_id>.svc{suffix}"
                         for suffix in ("", "/", "/$metadata", "/<path:resource>")), _check_odata),
     Path("CLI --as", (), _check_cli),
