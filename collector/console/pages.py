@@ -227,6 +227,29 @@ def handbook(project_id: int, xml_form_id: str):
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
+@bp.route("/", methods=["POST", "PUT", "PATCH", "DELETE"], defaults={"_rest": ""})
+@bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(_rest: str):
+    """Answer a path the console does not have, or a method a console page does not take, with a page.
+
+    Without this route Flask would answer them before any console code runs, in the API's JSON.
+
+    :raise 404: no such page.  :raise 405: the page takes other methods (named in Allow).
+    """
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST"):
+        try:
+            endpoint, _args = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        abort(405, valid_methods=allowed)
+    abort(404)
+
+
 def _error_page(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 

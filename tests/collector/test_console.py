@@ -7,6 +7,8 @@ import string
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from collector.console.messages import LANGUAGES, MESSAGES
@@ -16,6 +18,7 @@ from tests.collector import test_handbook
 from tests.collector.test_openrosa import base
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.forms.test_handbook import pdf_text, squash
+from tests.fuzzing import FUZZ, encode, hostile, path_param
 from tests.logscan import log_scan  # noqa: F401 (fixture)
 
 PASSWORD = "a long enough password"
@@ -164,6 +167,19 @@ def test_sign_in_then_sign_out_revokes_the_session(client, app, staff, published
     assert [(a, d.get("via")) for a, d in events] == [("session.create", "console"), ("session.delete", "console")]
 
 
+def test_a_disabled_user_is_signed_out_at_once(client, staff, published_form, db_session):
+    from ingest.accounts import set_disabled
+    from ingest.models import User
+
+    assert console_sign_in(client, ANALYST).status_code == 302
+    assert client.get(FORMS).status_code == 200
+    set_disabled(db_session, db_session.scalar(select(User).where(User.email == ANALYST)), True)
+    db_session.commit()
+    response = client.get(FORMS)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/console/login")
+    assert console_sign_in(client, ANALYST).status_code == 401
+
+
 def test_the_cookie_is_secure_over_https(client, staff):
     response = console_sign_in(client, ANALYST, base_url="https://collect.test")
     assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
@@ -284,6 +300,13 @@ def test_index_goes_to_the_only_project_or_lists_them(client, staff, published_f
     assert 'href="/console/projects/1/forms"' in html and 'href="/console/projects/2/forms"' in html
     unknown = client.get("/console/projects/99/forms")
     assert unknown.status_code == 404 and "ບໍ່ພົບສິ່ງທີ່ທ່ານຊອກຫາ." in page(unknown)
+    # Paths and methods the console does not have are answered by the console too, not in the API's JSON.
+    assert client.get("/console/nope?lang=en").status_code == 404
+    wrong = client.get("/console/logout")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST" and "not allowed" in page(wrong)
+    token = csrf_of(client.get(FORMS))
+    assert client.delete("/console/login").status_code == 400  # the CSRF check comes first
+    assert client.put(FORMS, data={"csrf_token": token}).headers["Allow"] == "GET"
 
 
 def test_pages_allow_only_their_own_style_sheet(client, staff, referral):
@@ -333,3 +356,55 @@ def test_json_api_and_openrosa_need_no_csrf_token_with_a_console_cookie(client, 
     console_sign_in(client, ANALYST)
     assert client.post("/v1/sessions", json={"email": ANALYST, "password": PASSWORD}).status_code == 200
     assert client.get(f"{base(device)}/formList").status_code == 200
+
+
+@pytest.fixture
+def fuzz_world(app, client, staff, published_form):
+    """A trainer signed in on `client` (its CSRF token kept), and no sign-in limit to run into."""
+    app.config["SIGNIN_MAX_FAILURES"] = 1_000_000
+    assert console_sign_in(client, TRAINER).status_code == 302
+    return {"signed_in": client, "csrf": csrf_of(client.get(FORMS)), "app": app}
+
+
+@FUZZ
+@given(data=st.data())
+def test_hostile_console_requests_never_5xx_and_answer_in_html(fuzz_world, data):
+    """Any console page, method, id, query and form field (NULs, lone surrogates, huge ids): below 500, and
+    every error a page, never the API's JSON."""
+    signed_in = data.draw(st.booleans(), "signed in")
+    client = fuzz_world["signed_in"] if signed_in else fuzz_world["app"].test_client()
+    rule = data.draw(st.sampled_from(["/console/", "/console/login", "/console/logout", "/console/projects/{p}/forms",
+                                      "/console/projects/{p}/forms/{f}/handbook.pdf", "/console/static/{f}"]), "page")
+    project = data.draw(path_param("int", ["1"]), "project")
+    form = data.draw(path_param(None, ["sample_case", "console.css"]), "form")
+    path = rule.format(p=encode(project), f=encode(form))
+    query = data.draw(st.dictionaries(st.sampled_from(["lang", "next", "paper", "draft", "out"]),
+                                      st.one_of(st.sampled_from(["lo", "en", "both", "true", "/console/"]), hostile),
+                                      max_size=3), "query")
+    method = data.draw(st.sampled_from(["GET", "POST"]), "method")
+    fields = data.draw(st.dictionaries(st.sampled_from(["email", "password", "next", "csrf_token"]),
+                                       st.one_of(st.sampled_from([TRAINER, PASSWORD, fuzz_world["csrf"]]), hostile),
+                                       max_size=4), "form fields")
+    body = "&".join(f"{encode(k)}={encode(v)}" for k, v in fields.items())
+    response = client.open(path + "?" + "&".join(f"{encode(k)}={encode(v)}" for k, v in query.items()),
+                           method=method, data=body, content_type="application/x-www-form-urlencoded")
+    response.close()
+    assert response.status_code < 500, (method, path, query, response.status_code)
+    if response.status_code >= 400 and routed(fuzz_world["app"], path, method):
+        assert response.mimetype == "text/html", (method, path, response.status_code, response.mimetype)
+
+
+def routed(app, path: str, method: str) -> bool:
+    """Say whether a path reaches the console's code: an id its converter refuses (past 2**31) ends Werkzeug's
+    routing before any blueprint is chosen, and the app's handler answers that 404 in JSON."""
+    from urllib.parse import unquote
+
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    try:
+        app.url_map.bind("localhost").match(unquote(path, errors="replace"), method=method)
+    except MethodNotAllowed:
+        return True  # the console's own answer is wanted (its catch-all route takes every method)
+    except NotFound:
+        return False
+    return True
