@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from collector.auth import audit_request, require_https_for_passwords, sign_in
 from collector.console import web
@@ -72,13 +73,15 @@ def signed_in(view):
 def _safe_next(target: str | None) -> str | None:
     """Return `target` if it is a page of this console, else None (no redirect to another site)."""
     prefix = url_for("console.index")
-    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+    # Control characters would break the Location header; "//" and "\\" could name another host.
+    if (target and target.startswith(prefix) and target.isprintable() and "//" not in target
+            and "\\" not in target):
         return target
     return None
 
 
 def _login_page(message: str, status: int, email: str = ""):
-    return render_template("console/login.html", message=message, email=email,
+    return render_template("console/login.html", message=message, email=email if email.isprintable() else "",
                            next=_safe_next(request.values.get("next"))), status
 
 
@@ -227,8 +230,19 @@ def handbook(project_id: int, xml_form_id: str):
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
+class AnyPathConverter(PathConverter):
+    """Match any rest of a path, line breaks included (Werkzeug's `path` stops at one)."""
+
+    regex = "[^/](?s:.)*?"
+
+
+@bp.record_once
+def _add_converter(state) -> None:
+    state.app.url_map.converters["console_rest"] = AnyPathConverter
+
+
 @bp.route("/", methods=["POST", "PUT", "PATCH", "DELETE"], defaults={"_rest": ""})
-@bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<console_rest:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(_rest: str):
     """Answer a path the console does not have, or a method a console page does not take, with a page.
 

@@ -189,7 +189,8 @@ def test_the_cookie_is_secure_over_https(client, staff):
 def test_sign_in_returns_to_a_console_page_only(client, staff, published_form):
     assert console_sign_in(client, ANALYST, next_page=FORMS).headers["Location"] == FORMS
     client.post("/console/logout", data={"csrf_token": csrf_of(client.get(FORMS))})
-    for elsewhere in ("https://evil.example/", "//evil.example/console/", "/v1/projects", "/console/\\evil"):
+    for elsewhere in ("https://evil.example/", "//evil.example/console/", "/v1/projects", "/console/\\evil",
+                      "/console/\r\nSet-Cookie: x=1"):
         response = console_sign_in(client, ANALYST, next_page=elsewhere)
         assert response.headers["Location"] == FORMS, elsewhere
         client.post("/console/logout", data={"csrf_token": csrf_of(client.get(FORMS))})
@@ -379,11 +380,11 @@ def test_hostile_console_requests_never_5xx_and_answer_in_html(fuzz_world, data)
     form = data.draw(path_param(None, ["sample_case", "console.css"]), "form")
     path = rule.format(p=encode(project), f=encode(form))
     query = data.draw(st.dictionaries(st.sampled_from(["lang", "next", "paper", "draft", "out"]),
-                                      st.one_of(st.sampled_from(["lo", "en", "both", "true", "/console/"]), hostile),
+                                      st.one_of(st.sampled_from(["lo", "en", "both", "true", "/console/", "/console/\n"]), hostile),
                                       max_size=3), "query")
     method = data.draw(st.sampled_from(["GET", "POST"]), "method")
     fields = data.draw(st.dictionaries(st.sampled_from(["email", "password", "next", "csrf_token"]),
-                                       st.one_of(st.sampled_from([TRAINER, PASSWORD, fuzz_world["csrf"]]), hostile),
+                                       st.one_of(st.sampled_from([TRAINER, PASSWORD, fuzz_world["csrf"], "/console/\r\n"]), hostile),
                                        max_size=4), "form fields")
     body = "&".join(f"{encode(k)}={encode(v)}" for k, v in fields.items())
     response = client.open(path + "?" + "&".join(f"{encode(k)}={encode(v)}" for k, v in query.items()),
