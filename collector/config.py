@@ -26,7 +26,8 @@ SIGNIN_MAX_FAILURES = 10
 SIGNIN_WINDOW_MINUTES = 15
 #: Reverse-proxy hops whose X-Forwarded-Proto/-Host/-For/-Prefix headers are trusted (0: none).
 PROXY_HOPS = 1
-#: Secret for signing; set it in production (instance config file or COLLECTOR_SECRET_KEY).
+#: Key that signs the web console's session cookie; unset means one generated once into `<instance>/secret_key`
+#: (mode 600). Give every host behind one address the same key (instance config file or COLLECTOR_SECRET_KEY).
 SECRET_KEY = None
 #: Run ODK Validate (Java) when publishing forms.
 VALIDATE_FORMS = True

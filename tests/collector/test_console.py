@@ -180,6 +180,26 @@ def test_a_disabled_user_is_signed_out_at_once(client, staff, published_form, db
     assert console_sign_in(client, ANALYST).status_code == 401
 
 
+def test_with_no_key_configured_every_worker_signs_with_the_instance_key(app, staff, published_form, instance_path):
+    """As under `make serve`: no SECRET_KEY set, so each gunicorn worker reads the one generated into the
+    instance folder, and a cookie one worker signed opens the pages of another."""
+    from collector import create_app
+
+    config = {name: app.config[name] for name in ("TESTING", "DATABASE_URL", "MEDIA_DIR")}
+    workers = [create_app(dict(config)) for _ in range(2)]
+    try:
+        key = (instance_path / "secret_key").read_text().strip()
+        assert workers[0].secret_key == workers[1].secret_key == key and len(key) == 64
+        assert oct((instance_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+        first, second = (w.test_client() for w in workers)
+        assert console_sign_in(first, ANALYST).status_code == 302
+        second.set_cookie("session", session_cookie(first).value, path="/console")
+        assert second.get(FORMS).status_code == 200
+    finally:
+        for worker in workers:
+            worker.extensions["collector.engine"].dispose()
+
+
 def test_the_cookie_is_secure_over_https(client, staff):
     response = console_sign_in(client, ANALYST, base_url="https://collect.test")
     assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
