@@ -25,9 +25,10 @@ install-test: $(VENV)/.installed-test
 js: tests/js/node_modules/.package-lock.json
 
 ## Debian packages for printing (WeasyPrint's Pango and HarfBuzz, a Lao font) and for the PDF tests
-## (pdftoppm, zbarimg). Checked with dpkg first; apt-get runs only when something is missing.
+## (pdftoppm, zbarimg) and the test of deploy/nginx.conf (nginx). Checked with dpkg first; apt-get runs only
+## when something is missing.
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-dejavu-core fonts-lao
-TEST_DEBS := poppler-utils zbar-tools
+TEST_DEBS := poppler-utils zbar-tools nginx-light
 DEBS = $(RUNTIME_DEBS)
 system-deps-test: DEBS = $(RUNTIME_DEBS) $(TEST_DEBS)
 system-deps system-deps-test:
