@@ -19,7 +19,7 @@ from ingest.matching.records import PersonRecord
 from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import Row
 from ingest.person_models import CaseIdentity, PersonCandidate
-from ingest.tags import root_answer
+from ingest.tags import root_answer, tagged
 
 #: Identity columns and the XLSForm tag each is read from (see forms/xlsforms/README.md).
 IDENTITY_TAGS = {
@@ -28,6 +28,13 @@ IDENTITY_TAGS = {
     "birth_date": "birth_date", "birth_year": "birth_year", "home_province": "home_province",
     "home_district": "home_district", "home_village": "home_village", "phone": "phone",
 }
+
+
+def names_person(fields: list[dict]) -> bool:
+    """Tell whether a form's field tree asks who the person is (a field carries an identity tag)."""
+    return any(tagged(fields, tag) is not None for tag in IDENTITY_TAGS.values())
+
+
 #: Answers of the tag `gender` that give the matcher's sex.
 _SEX = {"Feminine": "F", "Female": "F", "F": "F", "Masculine": "M", "Male": "M", "M": "M"}
 _INTAKE = "case_intake"

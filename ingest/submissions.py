@@ -21,8 +21,8 @@ from ingest.models import (
 )
 from ingest.normalise import Row, normalise
 from ingest.storage import FileStore, StoredFile
-from ingest.identities import IDENTITY_TAGS
-from ingest.tags import consent_withheld, record_province, tagged
+from ingest.identities import names_person
+from ingest.tags import consent_withheld, record_province
 from ingest.xmlsafe import UnsafeXMLError, parse
 
 logger = logging.getLogger(__name__)
@@ -244,8 +244,7 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
     return Received(version_id=version_id, created=True, attachments_expected=len(expected),
                     attachments_added=added, attachments_missing=len(expected) - added,
-                    names_person=draft is None and any(tagged(form_version.fields, tag) is not None
-                                                       for tag in IDENTITY_TAGS.values()))
+                    names_person=draft is None and names_person(form_version.fields))
 
 
 @dataclass

@@ -118,4 +118,26 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
     for instance_id, reason in report.failed:
         click.secho(f"  {instance_id}: {reason}", fg="red", err=True)
     click.echo(f"{xml_form_id}: decrypted {report.decrypted}, failed {len(report.failed)}.")
+    if report.decrypted and _names_person(session, form):
+        _match_after_unlock(project_id)
     sys.exit(1 if report.failed else 0)
+
+
+def _names_person(session, form) -> bool:
+    from ingest.identities import names_person
+    from ingest.publishing import current_version
+
+    version = current_version(session, form)
+    return version is not None and names_person(version.fields)
+
+
+def _match_after_unlock(project_id: int) -> None:
+    """The opened records name persons: queue a match (on Redis), or say how to run one (this process ends now,
+    so a thread of it would not finish)."""
+    from collector.jobs import request_person_match
+
+    if current_app.config.get("REDIS_URL") and current_app.config["PERSON_MATCH_ON_SUBMIT"]:
+        request_person_match(project_id)
+        click.echo("A person match of the project is queued for `collector worker`.")
+    else:
+        click.echo("Run `collector persons match` to look for these persons in the other records.")

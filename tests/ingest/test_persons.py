@@ -258,3 +258,12 @@ def test_statistics_count_persons_beside_cases_and_the_re_trafficked(project, db
         hidden = as_json(case_table(db_session, 1, ["province"], threshold=11))
     assert hidden["retrafficked"] is None
     assert next(c for c in hidden["cells"] if c["province"] == "Total")["persons"] is None
+
+
+def test_forms_that_name_a_person_are_told_apart():
+    from forms import BUNDLED_FORMS_DIR
+    from tests.ingest.test_tasks import compiled
+
+    assert identities.names_person(compiled(BUNDLED_FORMS_DIR / "case_intake.xlsx").fields)
+    assert not identities.names_person(compiled(BUNDLED_FORMS_DIR / "screening.xlsx").fields)
+    assert not identities.names_person(compiled(DATA.parent / "sample_case.xlsx").fields)
