@@ -1,6 +1,7 @@
 """Run the real service under gunicorn on a free port, and the collector CLI, as separate processes."""
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -48,6 +49,8 @@ class LiveServer:
             [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
              self.app_module],
             cwd=ROOT, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT)
+        # A fixture that fails after starting the server never reaches its stop(): stop it when pytest exits.
+        atexit.register(self.stop)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -6,6 +6,7 @@ certificate and temporary paths, the upstream's port), wrapped in a minimal main
 """
 from __future__ import annotations
 
+import atexit
 import datetime
 import ipaddress
 import os
@@ -85,6 +86,7 @@ def proxied(clean_db, tmp_path):
     (folder / "nginx.conf").write_text(render(folder, http_port, https_port, live.port, live.cert, key))
     nginx = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e",
                               str(folder / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    atexit.register(nginx.kill)  # if the set-up below fails, the fixture never reaches its teardown
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
