@@ -49,7 +49,7 @@ def openrosa_message(status: int, message: str, nature: str = "error") -> Respon
 # A form ID may hold a slash once %2F is decoded; the JSON API's paths below a form (submissions, versions,
 # draft) are told apart by their next segment.
 _FORM = r"forms/(?!.*/(?:submissions|versions|draft)/).*"
-_OPENROSA_PATH = re.compile(rf"/v1/(?:key/[^/]*/)?projects/[^/]*/(?:formList|submission|{_FORM}\.xml"
+_OPENROSA_PATH = re.compile(rf"/v1/(?:key/.*?/)?projects/[^/]*/(?:formList|submission|{_FORM}\.xml"
                             rf"|{_FORM}/manifest|{_FORM}/attachments/[^/]*)\Z|/v1/test/")
 
 

@@ -99,6 +99,14 @@ def test_collect_urls_with_an_encoded_slash_answer_openrosa_xml(client, device, 
     assert response.mimetype == "text/xml" and openrosa_message(response)
 
 
+@pytest.mark.parametrize("token", ["%2F", "a%2Fb", "%2F%2F"])
+def test_a_device_token_holding_an_encoded_slash_gets_openrosa_xml(client, token):
+    # Found by the full-size fuzz run (COLLECTOR_FUZZ_EXAMPLES=20000): the token "/" answered 404 in JSON.
+    response = client.get(f"/v1/key/{token}/projects/1/formList", headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code in (403, 404)
+    assert response.mimetype == "text/xml" and openrosa_message(response)
+
+
 def test_json_paths_below_a_form_keep_json_errors(client, admin):
     auth = {"Authorization": "Basic " + base64.b64encode(f"{admin[0]}:{admin[1]}".encode()).decode()}
     for path in ("/submissions/uuid:none.xml", "/versions/none.xml", "/submissions/uuid:none/attachments/x.jpg"):
