@@ -50,7 +50,7 @@ def openrosa_message(status: int, message: str, nature: str = "error") -> Respon
 # draft) are told apart by their next segment.
 _FORM = r"forms/(?!.*/(?:submissions|versions|draft)/).*"
 _OPENROSA_PATH = re.compile(rf"/v1/(?:key/.*?/)?projects/[^/]*/(?:formList|submission|{_FORM}\.xml"
-                            rf"|{_FORM}/manifest|{_FORM}/attachments/[^/]*)\Z|/v1/test/")
+                            rf"|{_FORM}/manifest|{_FORM}/attachments/.*)\Z|/v1/test/", re.DOTALL)
 
 
 def _wants_openrosa() -> bool:

@@ -99,6 +99,16 @@ def test_collect_urls_with_an_encoded_slash_answer_openrosa_xml(client, device, 
     assert response.mimetype == "text/xml" and openrosa_message(response)
 
 
+@pytest.mark.parametrize("path", ["/v1/projects/1/forms/%0A.xml", "/v1/projects/1/forms/a%0Ab/manifest",
+                                  "/v1/projects/1/forms/sample_case/attachments/%2F"])
+def test_a_form_id_or_file_name_holding_a_line_break_or_slash_gets_openrosa_xml(client, device, path):
+    # Found by fuzz runs at 3,000 cases: a decoded line break in the form ID, or a slash in a media file's
+    # name, answered 404 in JSON.
+    response = client.get(path, headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code in (401, 403, 404)
+    assert response.mimetype == "text/xml" and openrosa_message(response)
+
+
 @pytest.mark.parametrize("token", ["%2F", "a%2Fb", "%2F%2F"])
 def test_a_device_token_holding_an_encoded_slash_gets_openrosa_xml(client, token):
     # Found by the full-size fuzz run (COLLECTOR_FUZZ_EXAMPLES=20000): the token "/" answered 404 in JSON.
