@@ -79,18 +79,22 @@ _MESSAGES = {
 }
 
 
+def with_exception_headers(response: Response, exc: HTTPException) -> Response:
+    """Add an HTTP exception's own headers (Allow on a 405, Retry-After, Content-Range) to the answer made for
+    it, keeping the answer's Content-Type."""
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers on `app`."""
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         message = exc.description if exc.description and exc.description != type(exc).description else _MESSAGES.get(exc.code, exc.name)
-        response = _respond(exc.code or 500, message)
-        # The exception's own headers (Allow on a 405, Retry-After, Content-Range) belong to the answer.
-        for name, value in exc.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
+        return with_exception_headers(_respond(exc.code or 500, message), exc)
 
     @app.errorhandler(IngestError)
     def handle_ingest(exc: IngestError):

@@ -15,6 +15,7 @@ from collector.console import web
 from collector.console.messages import translate
 from collector.console.web import _
 from collector.db import get_session, get_store
+from collector.errors import with_exception_headers
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
 from ingest import audit
 from ingest.accounts import close_session, open_session
@@ -280,11 +281,7 @@ def http_error(exc: HTTPException):
         message = _(f"error_{status}")
     else:
         message = _("error_other", status=status)
-    response = current_app.make_response(_error_page(status, message))
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
+    return with_exception_headers(current_app.make_response(_error_page(status, message)), exc)
 
 
 @bp.errorhandler(IngestError)
