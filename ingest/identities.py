@@ -16,9 +16,10 @@ from ingest import scope
 from ingest.access import SYSTEM
 from ingest.db import begin_write, utcnow
 from ingest.matching.records import PersonRecord
-from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
+from ingest.models import Case
 from ingest.normalise import Row
 from ingest.person_models import CaseIdentity, PersonCandidate
+from ingest.queries import fields_for, live_roots
 from ingest.tags import root_answer, tagged
 
 #: Identity columns and the XLSForm tag each is read from (see forms/xlsforms/README.md).
@@ -142,21 +143,14 @@ def sync_identities(session: Session, project_id: int) -> int:
             Case.project_id == project_id,
             or_(CaseIdentity.case_id.is_(None), CaseIdentity.built_at < Case.updated_at))
         cases = session.execute(stale).all()
+        fields_of: dict = {}
         for start in range(0, len(cases), 500):
             chunk = {code: case_id for case_id, code in cases[start:start + 500]}
             found: dict[str, list] = {code: [] for code in chunk}
-            for code, *record in session.execute(
-                    select(Submission.case_code, Form.xml_form_id, FormVersion.fields, SubmissionRow.data,
-                           Submission.created_at)
-                    .join(Submission, Submission.form_id == Form.id)
-                    .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                          & SubmissionVersion.current.is_(True))
-                    .join(FormVersion, FormVersion.id == SubmissionVersion.form_version_id)
-                    .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-                          & SubmissionRow.parent_id.is_(None))
-                    .where(Form.project_id == project_id, Submission.case_code.in_(list(chunk)),
-                           Submission.deleted_at.is_(None), Submission.draft.is_(False))):
-                found[code].append(tuple(record))
+            # The same records, read the same way, as the register's rebuild (ingest.cases.rebuild_cases).
+            roots = session.execute(live_roots(project_id, list(chunk))).all()
+            for code, _submission_id, form_id, created_at, _province, form_version_id, data in roots:
+                found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at))
             for code, records in found.items():
                 if records:
                     _store_identity(session, project_id, chunk[code], code, identity_values(records))
