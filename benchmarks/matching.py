@@ -6,7 +6,7 @@ Writes the predicted pairs to benchmarks/out/matching_pairs.csv, prints the scor
 B-cubed precision/recall/F1 with false positives by kind, the run time and peak RSS. --halves also runs the
 matcher on each half of the persons separately (a check that nothing is fitted to particular rows);
 --register loads the set into a fresh database's case register (SQLite in a temporary folder unless
---database names an empty one) and runs `collector persons match`'s code path (ingest.persons.match) on it;
+--database names an empty one) and runs `collector persons match`'s code path (ingest.persons.decisions.match) on it;
 --scale N times N synthetic records (the set repeated with shifted ids) in a child process, through the
 register too with --register.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.matching import DEFAULT_THRESHOLD, match_file, match_records, read_records
+from ingest.persons.matching import DEFAULT_THRESHOLD, match_file, match_records, read_records
 
 DATA = ROOT / "benchmarks" / "data" / "matching"
 OUT = ROOT / "benchmarks" / "out"
@@ -80,7 +80,7 @@ def _fresh_database(url: str | None):
 
     from collector.cli.db import upgrade_database
     from ingest.db import make_engine, make_session_factory
-    from ingest.publishing import ensure_project
+    from ingest.publishing.versions import ensure_project
 
     url = url or f"sqlite:///{tempfile.mkdtemp(prefix='matching-')}/bench.db"
     upgrade_database(url)
@@ -92,7 +92,8 @@ def _fresh_database(url: str | None):
 
 def _through_register(records, threshold: float, url: str | None, pairs_path: Path) -> tuple[float, float, object]:
     """Load `records` into the register and match them there; return (load s, match s, summary)."""
-    from ingest import identities, persons
+    from ingest.persons import identities
+    from ingest.persons import decisions as persons
 
     session = _fresh_database(url)
     started = time.perf_counter()
@@ -152,7 +153,7 @@ def main(argv=None) -> None:
     parser.add_argument("--halves", action="store_true", help="also match each half of the persons on its own")
     parser.add_argument("--scale", type=int, default=0, help="also time this many synthetic records")
     parser.add_argument("--register", action="store_true",
-                        help="match through the case register of a fresh database (ingest.persons.match)")
+                        help="match through the case register of a fresh database (ingest.persons.decisions.match)")
     parser.add_argument("--database", default=None, help="with --register: an empty database URL to use "
                                                          "(default: SQLite in a temporary folder)")
     args = parser.parse_args(argv)

@@ -33,8 +33,8 @@ def main() -> None:
     from collector import create_app
     from collector.cli import upgrade_database
     from forms.compiler import compile_xlsform
-    from ingest.accounts import create_device
-    from ingest.publishing import ensure_project, publish
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project, publish
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'profile.sqlite3'}"

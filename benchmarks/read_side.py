@@ -10,11 +10,11 @@ shape of ODK Central's published figure (1,205 records, 200 with a 50 KB photo).
 in a child process of its own, whose peak-RSS mark is reset just before the work (so neither the seeding nor
 the imports count; the whole process's peak, from wait4, is shown beside it):
 
-- CSV zip export (ingest.exports.csv_zip as an administrator) against a baseline: one plain SELECT of the same
+- CSV zip export (ingest.exports.walk.csv_zip as an administrator) against a baseline: one plain SELECT of the same
   rows written by csv.writer into a deflated zip entry, no scope, redaction, paging or system columns;
-- XLSX export (ingest.export_xlsx), when that module is present;
+- XLSX export (ingest.exports.xlsx), when that module is present;
 - Central's shape: the CSV zip with the photos added (`store=`, as ?attachments=true) and without;
-- statistics: ingest.stats.case_table (count and suppression) by province,year and by exploitation_type,gender,
+- statistics: ingest.stats.counts.case_table (count and suppression) by province,year and by exploitation_type,gender,
   p50 and p95 over --runs, against the database counting the same cells with GROUP BY;
 - an OData page of 1,000 records through the Flask test client, when the route answers, against a plain SELECT
   of 1,000 root rows dumped as JSON;
@@ -65,9 +65,9 @@ def setup(url: str, media: str):
     from collector.cli import upgrade_database
     from forms import BUNDLED_FORMS_DIR, find_media
     from forms.compiler import compile_xlsform
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
     from ingest.models import Form, FormVersion, Submission, User
-    from ingest.publishing import ensure_project, publish
+    from ingest.publishing.versions import ensure_project, publish
 
     upgrade_database(url)
     app = make_app(url, media)
@@ -178,11 +178,11 @@ def _drain(chunks, path: str) -> int:
 def _exporter():
     """Return (count_records, export(session, fmt, form, store=None)) wherever the export modules put them."""
     try:
-        from ingest.exports import count_records
+        from ingest.exports.walk import count_records
     except ImportError:
-        from ingest.export_csv import count_records
+        from ingest.exports.csv_zip import count_records
     try:
-        from ingest.export_formats import export
+        from ingest.exports.formats import export
     except ImportError:
         from ingest.exports import csv_zip
 
@@ -254,7 +254,7 @@ def task_stats(app, tmp, runs=20):
     from sqlalchemy import func, select
 
     from ingest.models import Case
-    from ingest.stats import case_table
+    from ingest.stats.counts import case_table
 
     session = _session_as_admin(app)
     out = {}
@@ -335,7 +335,7 @@ def task_normalise(app, tmp):
     from sqlalchemy import select
 
     from ingest.models import FormVersion, SubmissionVersion
-    from ingest.normalise import normalise
+    from ingest.receiving.normalise import normalise
     from ingest.xmlsafe import parse
 
     engine = app.extensions["collector.engine"]
@@ -441,9 +441,9 @@ def bench_database(spec: str, args, lines: list[str], notes: list[str]) -> None:
             show(rate_row(label, f"CSV zip export, {n} records", child("export", url, media), base))
         if "xlsx" in wanted:
             try:
-                from ingest.export_xlsx import xlsx  # noqa: F401
+                from ingest.exports.xlsx import xlsx  # noqa: F401
             except ImportError:
-                notes.append("XLSX: ingest.export_xlsx is not there yet; not measured")
+                notes.append("XLSX: ingest.exports.xlsx is not there yet; not measured")
             else:
                 show(rate_row(label, f"XLSX export, {n} records", child("export", url, media, fmt="xlsx"), base))
         if "central" in wanted:

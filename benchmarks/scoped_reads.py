@@ -34,9 +34,9 @@ def build(url: str, media: str, records: int):
     from collector import create_app
     from collector.cli import upgrade_database
     from forms.compiler import compile_xlsform
-    from ingest.accounts import create_user
-    from ingest.publishing import ensure_project, publish
-    from ingest.submissions import receive_submission
+    from ingest.accounts.users import create_user
+    from ingest.publishing.versions import ensure_project, publish
+    from ingest.receiving.submissions import receive_submission
     from tests.conftest import make_instance
 
     upgrade_database(url)

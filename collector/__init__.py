@@ -79,7 +79,7 @@ def configure_proxy(app: Flask) -> None:
 
 def configure_bodies(app: Flask) -> None:
     """Stop request bodies that arrive slower than BODY_MIN_RATE after BODY_TIMEOUT seconds (408)."""
-    from collector.bodies import BodyDeadlineMiddleware
+    from collector.transport.bodies import BodyDeadlineMiddleware
 
     app.wsgi_app = BodyDeadlineMiddleware(app.wsgi_app, float(app.config["BODY_TIMEOUT"]),
                                           float(app.config["BODY_MIN_RATE"]))
@@ -95,7 +95,8 @@ def configure_database(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, the web console,
     and error handlers."""
-    from collector import api, console, errors, guards, openrosa
+    from collector import api, console, errors, openrosa
+    from collector.transport import guards
 
     guards.init_app(app)
     errors.init_app(app)

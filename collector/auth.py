@@ -13,7 +13,7 @@ from flask import abort, current_app, g, request
 from collector.db import get_session
 from ingest import audit, scope
 from ingest.access import Caller, device_caller, user_caller
-from ingest.accounts import (account_key, authenticate, device_for_token, note_sign_in_failure, sign_in_wait,
+from ingest.accounts.users import (account_key, authenticate, device_for_token, note_sign_in_failure, sign_in_wait,
                              user_for_bearer)
 from ingest.models import Device, User
 

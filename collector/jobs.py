@@ -6,7 +6,7 @@ workers as wanted, on other machines too). Without it they run on one thread of 
 request does its work.
 
 The first job is person matching: a stored record of a form that asks who the person is (fields tagged with
-identity tags) asks for an incremental match of its project (`ingest.persons.match`). Requests that arrive
+identity tags) asks for an incremental match of its project (`ingest.persons.decisions.match`). Requests that arrive
 while one is already waiting are folded into it: the waiting job will see their records, since it reads the
 register when it starts. A failure to queue is logged and never fails the submission.
 """
@@ -40,7 +40,7 @@ def run_person_match(project_id: int) -> dict:
 
     Runs inside an application context (the worker's, or the web process's thread's).
     """
-    from ingest.persons import match
+    from ingest.persons.decisions import match
 
     app = current_app._get_current_object()
     _jobs(app).started(project_id)

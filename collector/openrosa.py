@@ -12,12 +12,12 @@ from collector.auth import audit_request, current_actor, login_required, pop_dev
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from collector.jobs import request_person_match
-from collector.multipart import parse_submission
+from collector.transport.multipart import parse_submission
 from ingest.access import SYSTEM, Caller
 from ingest.models import Form, FormAttachment, FormVersion, Project
-from ingest.publishing import current_version
-from ingest.submissions import Received, receive_submission
-from ingest.tasks import PENDING_MEDIA, pending_csv
+from ingest.publishing.versions import current_version
+from ingest.receiving.submissions import Received, receive_submission
+from ingest.cases.tasks import PENDING_MEDIA, pending_csv
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _open_version(project_id: int, xml_form_id: str) -> tuple[Form, FormVersion]
 
 def _generated_media(project_id: int, version: FormVersion) -> dict[str, bytes]:
     """Return the media of a version made for this caller at request time: a `pending_followups.csv` the form
-    references becomes the open follow-ups the caller's province owes (ingest.tasks), instead of the
+    references becomes the open follow-ups the caller's province owes (ingest.cases.tasks), instead of the
     placeholder stored at publishing. Made once per request.
     """
     if not any(a.name == PENDING_MEDIA for a in version.attachments):

@@ -27,13 +27,13 @@ errorlog = "-"
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Seconds a request has to deliver its request line and headers (a client sending them a byte at a time
-# would otherwise hold a thread for ever; see collector/header_deadline.py).
+# would otherwise hold a thread for ever; see collector/transport/header_deadline.py).
 header_timeout = float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))
 
 
 def post_worker_init(worker):
     """Apply the header deadline in each worker, before it reads a request."""
-    from collector.header_deadline import install
+    from collector.transport.header_deadline import install
 
     install(header_timeout)
 

@@ -221,7 +221,7 @@ class Submission(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_state: Mapped[str | None] = mapped_column(String(20))
-    #: the answer tagged case_code: which case of the register (ingest.cases) this record belongs to.
+    #: the answer tagged case_code: which case of the register (ingest.cases.register) this record belongs to.
     case_code: Mapped[str | None] = mapped_column(String(64), index=True)
     #: province the record belongs to (field tagged scope_province, else the device's): the scope of reads.
     province_code: Mapped[str | None] = mapped_column(String(2), index=True)
@@ -359,7 +359,7 @@ class SubmissionComment(Base):
 class Case(Base):
     """One case of the register: what the ministry forms' records of one case code say, in typed columns.
 
-    Rebuilt from the records (ingest.cases.rebuild_case) whenever one of them is stored, edited, deleted or
+    Rebuilt from the records (ingest.cases.register.rebuild_case) whenever one of them is stored, edited, deleted or
     replayed; statistics read this table and never parse XML. Found by the forms' tags, never field names.
     """
 

@@ -21,7 +21,7 @@ from ingest.db import Base, JSONType, utcnow
 class CaseIdentity(Base):
     """Who a case is about, as its records' identity tags say: the matcher's input (sensitive).
 
-    Rebuilt with its case (ingest.identities.rebuild_identity from ingest.cases.rebuild_case).
+    Rebuilt with its case (ingest.persons.identities.rebuild_identity from ingest.cases.register.rebuild_case).
     """
 
     __tablename__ = "case_identities"

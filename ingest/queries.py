@@ -27,7 +27,7 @@ def submissions_of(form: Form, *, drafts: bool = False) -> Select:
 class Filters:
     """Which records a listing or export holds, beside the caller's scope: any of the provinces, review states
     and devices named, submitted from `start` (inclusive) until `end` (exclusive), and every answer condition
-    (ingest.answers.record_condition) true."""
+    (ingest.records.answers.record_condition) true."""
 
     provinces: tuple[str, ...] = ()
     review_states: tuple[str, ...] = ()

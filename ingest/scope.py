@@ -116,7 +116,7 @@ def cases_visible(caller: Caller):
 
 @functools.lru_cache(maxsize=1024)
 def tasks_visible(caller: Caller):
-    """Return the SQL condition on hand-off tasks (ingest.tasks) for those `caller` may read.
+    """Return the SQL condition on hand-off tasks (ingest.cases.tasks) for those `caller` may read.
 
     A task belongs to the home province that owes the follow-up: its provincial officers and its devices
     (for the tablets' list) see it, national officers with identities see all. A case whose consent to share
@@ -166,7 +166,7 @@ _C = aliased(Case, name="scope_c")
 
 def _person_criteria(caller: Caller) -> tuple:
     """Loader criteria of the person-matching tables: a row whose case (either case of a pair) the caller
-    may read; identities only for roles with the identities right. ingest.person_reads reads as the server
+    may read; identities only for roles with the identities right. ingest.persons.reads reads as the server
     and applies the same rules side by side; these criteria keep any other read path in scope."""
     c = _C
 

@@ -14,7 +14,7 @@ from ingest.db import Base
 
 
 class Task(Base):
-    """A follow-up owed by a person's home province for a case identified in another (ingest.tasks).
+    """A follow-up owed by a person's home province for a case identified in another (ingest.cases.tasks).
 
     Derived from the case's records like the register itself: rebuilt with the case, so a replay gives the
     same rows. Holds no names: the case code and a summary of non-identifying register fields only.

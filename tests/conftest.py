@@ -44,7 +44,7 @@ def _cheap_password_hashing(request, monkeypatch):
         return
     from argon2 import PasswordHasher
 
-    from ingest import accounts
+    from ingest.accounts import users as accounts
 
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", cheap)
@@ -155,7 +155,7 @@ def compiled_sample():
 @pytest.fixture
 def published_form_project(app, db_session):
     """Create project 1 with no forms."""
-    from ingest.publishing import ensure_project
+    from ingest.publishing.versions import ensure_project
 
     project = ensure_project(db_session, 1)
     db_session.commit()
@@ -165,7 +165,7 @@ def published_form_project(app, db_session):
 @pytest.fixture
 def published_form(app, db_session, compiled_sample):
     """Publish the sample form with its media into project 1 and return its version."""
-    from ingest.publishing import ensure_project, publish
+    from ingest.publishing.versions import ensure_project, publish
 
     ensure_project(db_session, 1)
     result = publish(db_session, app.extensions["collector.store"], 1, compiled_sample,
@@ -177,8 +177,8 @@ def published_form(app, db_session, compiled_sample):
 @pytest.fixture
 def device(app, db_session, published_form):
     """Create a device in project 1, assigned to the sample form, and return it."""
-    from ingest.accounts import create_device
-    from ingest.publishing import ensure_project
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project
 
     ensure_project(db_session, 1)
     device = create_device(db_session, 1, "Test tablet", "01")
@@ -189,7 +189,7 @@ def device(app, db_session, published_form):
 @pytest.fixture
 def admin(app, db_session):
     """Create an admin user and return Basic auth credentials for it."""
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, ADMIN_EMAIL, ADMIN_PASSWORD, "admin")
     db_session.commit()

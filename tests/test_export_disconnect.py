@@ -23,7 +23,7 @@ STOPPED = "stopped after"
 def make_app(batch: int):
     """Build the app with small export pages (gunicorn loads `tests.test_export_disconnect:make_app(4)`)."""
     from collector import create_app
-    from ingest import exports
+    from ingest.exports import walk as exports
 
     exports.BATCH = batch
     return create_app()

@@ -57,8 +57,8 @@ def compiled_bundled():
 @pytest.fixture
 def world(server_errors, app, db_session, device, admin, compiled_bundled):  # noqa: F811
     """Publish the bundled forms beside the sample form, assign them all to the device; return a helper."""
-    from ingest.accounts import assign_forms
-    from ingest.publishing import publish
+    from ingest.accounts.users import assign_forms
+    from ingest.publishing.versions import publish
 
     store = app.extensions["collector.store"]
     for path, compiled in compiled_bundled:
@@ -75,7 +75,7 @@ def published_fields(session, form_id: str) -> list[dict]:
     from sqlalchemy import select
 
     from ingest.models import Form
-    from ingest.publishing import current_version
+    from ingest.publishing.versions import current_version
 
     return current_version(session, session.scalar(select(Form).where(Form.xml_form_id == form_id))).fields
 

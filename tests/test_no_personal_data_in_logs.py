@@ -32,7 +32,7 @@ def basic(email: str, password: str) -> dict:
 
 @pytest.fixture
 def readers(db_session):  # noqa: F811
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     for role in ("admin", "analyst"):
         create_user(db_session, f"{role}@example.la", STAFF_PASSWORD, role)

@@ -12,9 +12,9 @@ from collector.api.openapi import accepts
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
-from ingest.accounts import assign_forms, create_device, revoke_device
+from ingest.accounts.users import assign_forms, create_device, revoke_device
 from ingest.models import Device
-from ingest.records import iso
+from ingest.records.describe import iso
 
 bp = api_blueprint("app_users", __name__)
 

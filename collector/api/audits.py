@@ -11,7 +11,7 @@ from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest.audit import MAX_LIMIT, events_query, parse_moment
 from ingest.models import AuditEvent
-from ingest.records import iso
+from ingest.records.describe import iso
 
 bp = api_blueprint("audits", __name__)
 

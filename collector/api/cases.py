@@ -7,7 +7,7 @@ from collector.api.common import READERS, api_blueprint, get_project
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from collector.api.openapi import Param, takes
-from ingest.cases import FILTERS, LIST_FILTERS, MAX_PAGE, BadCaseQuery, UnknownCaseFilter, case_json, case_page
+from ingest.cases.register import FILTERS, LIST_FILTERS, MAX_PAGE, BadCaseQuery, UnknownCaseFilter, case_json, case_page
 
 bp = api_blueprint("cases", __name__)
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from collector.auth import pop_device_token
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
-from ingest.answers import BadValue, UnknownField, parse_term, record_condition
+from ingest.records.answers import BadValue, UnknownField, parse_term, record_condition
 from ingest.audit import parse_moment
 from ingest.models import Form, Project
 from ingest.queries import REVIEW_STATES, Filters
@@ -90,7 +90,7 @@ def record_filters(form: Form) -> Filters:
     """Read the filters every listing and export of records takes (each repeatable, combined with and):
     `?province=`, `?reviewState=`, `?device=` (device id), `?start=` and `?end=` (ISO 8601 on the submission
     date; a bare end date includes its day) and `?q=` terms on answers (`field:value`, `field>=value`, ...;
-    see ingest.answers.parse_term).
+    see ingest.records.answers.parse_term).
 
     :raise 400: an unknown review state, a date that is not ISO 8601, a device that is not an id, or a term
         whose value does not fit its field.  :raise 403: a term on a sensitive field, for a caller who may
@@ -98,7 +98,7 @@ def record_filters(form: Form) -> Filters:
         never had, named.
     """
     from collector.auth import current_actor
-    from ingest.exports import union_fields
+    from ingest.exports.walk import union_fields
 
     states = tuple(request.args.getlist("reviewState"))
     unknown = [s for s in states if s not in REVIEW_STATES]

@@ -10,7 +10,7 @@ from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
-from ingest.ctdc import export, write_csv
+from ingest.stats.ctdc import export, write_csv
 
 bp = api_blueprint("ctdc", __name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
 from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
-from collector.bodies import read_limited
+from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, settings_payload
 from collector.openrosa import (
@@ -20,11 +20,11 @@ from collector.openrosa import (
 )
 from forms.compiler import FormError, compile_xlsform
 from ingest.models import Form, FormVersion
-from ingest.publishing import (
+from ingest.publishing.versions import (
     create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
 )
 from ingest.queries import submissions_of
-from ingest.records import iso, submission_json
+from ingest.records.describe import iso, submission_json
 
 bp = api_blueprint("drafts", __name__)
 test_bp = Blueprint("drafts_test", __name__)

@@ -9,10 +9,10 @@ from collector.api.openapi import RECORD_FILTERS, Param, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session, get_store
 from ingest import scope
-from ingest.choices import LANGUAGES
-from ingest.export_formats import FORMATS, export
-from ingest.export_geojson import pick_geopoint
-from ingest.exports import count_records, tables_of, union_fields
+from ingest.publishing.choices import LANGUAGES
+from ingest.exports.formats import FORMATS, export
+from ingest.exports.geojson import pick_geopoint
+from ingest.exports.walk import count_records, tables_of, union_fields
 from ingest.models import Form
 
 bp = api_blueprint("exports", __name__)

@@ -10,7 +10,7 @@ from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session, get_store
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
-from ingest.handbooks import form_source, handbook_versions
+from ingest.publishing.handbooks import form_source, handbook_versions
 
 logger = logging.getLogger(__name__)
 

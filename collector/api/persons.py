@@ -8,11 +8,11 @@ from collector.api.common import READERS, api_blueprint, get_project, json_body
 from collector.api.openapi import Param, accepts, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
-from ingest import person_reads
-from ingest import persons as person_matching
+from ingest.persons import reads as person_reads
+from ingest.persons import decisions as person_matching
 from ingest.access import RIGHTS, ROLES
-from ingest.person_reads import MAX_PAGE
-from ingest.persons import CaseNotFound, LinkConflict, PersonError
+from ingest.persons.reads import MAX_PAGE
+from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError
 
 bp = api_blueprint("persons", __name__)
 

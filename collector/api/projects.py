@@ -11,8 +11,8 @@ from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from collector.openrosa import form_xml_response
 from ingest.models import Form, FormVersion, Project
-from ingest.publishing import FORM_STATES, current_version, set_state
-from ingest.records import iso
+from ingest.publishing.versions import FORM_STATES, current_version, set_state
+from ingest.records.describe import iso
 
 bp = api_blueprint("projects", __name__)
 

@@ -11,8 +11,8 @@ from collector.api.openapi import accepts
 from collector.auth import audit_request, current_actor, require_https_for_passwords, roles_required, sign_in
 from collector.db import get_session
 from ingest import audit
-from ingest.accounts import close_session, open_session
-from ingest.records import iso
+from ingest.accounts.users import close_session, open_session
+from ingest.records.describe import iso
 
 bp = api_blueprint("sessions", __name__)
 

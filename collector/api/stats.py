@@ -8,7 +8,7 @@ from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
-from ingest.stats import DIMENSIONS, UnknownDimension, as_json, case_table
+from ingest.stats.counts import DIMENSIONS, UnknownDimension, as_json, case_table
 
 bp = api_blueprint("stats", __name__)
 

@@ -9,19 +9,19 @@ from marshmallow import Schema, fields, validate
 from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import audit_request, current_actor, roles_required
-from collector.bodies import read_limited
+from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.jobs import request_person_match
 from ingest import scope
 from ingest.access import SYSTEM
-from ingest.cases import rebuild_case
+from ingest.cases.register import rebuild_case
 from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
 from ingest.queries import count_of, in_pages, submissions_of
-from ingest.records import current_of, file_hidden, readable_xml, submission_json, version_json
-from ingest.review import (MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS, add_comment, comment_json, comments_of,
+from ingest.records.describe import current_of, file_hidden, readable_xml, submission_json, version_json
+from ingest.records.review import (MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS, add_comment, comment_json, comments_of,
                            set_review_state)
-from ingest.submissions import attach_file, receive_submission
+from ingest.receiving.submissions import attach_file, receive_submission
 
 bp = api_blueprint("submissions", __name__)
 

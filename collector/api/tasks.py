@@ -7,7 +7,7 @@ from collector.api.common import api_blueprint, get_project
 from collector.api.openapi import Param, takes
 from collector.auth import audit_request, roles_required
 from collector.db import get_session
-from ingest.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, task_json, task_page
+from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, task_json, task_page
 
 bp = api_blueprint("tasks", __name__)
 

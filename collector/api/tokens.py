@@ -10,10 +10,10 @@ from collector.api.openapi import accepts
 from collector.api.users import ADMINS
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
-from collector.guards import MAX_ID
-from ingest.accounts import create_api_token, revoke_api_token
+from collector.transport.guards import MAX_ID
+from ingest.accounts.users import create_api_token, revoke_api_token
 from ingest.models import ApiToken, User
-from ingest.records import iso
+from ingest.records.describe import iso
 
 bp = api_blueprint("tokens", __name__)
 

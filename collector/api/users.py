@@ -10,17 +10,17 @@ from collector.api.openapi import accepts
 from collector.auth import audit_request, current_actor, roles_required
 from collector.db import get_session
 from ingest.access import MAY_HAVE_PROVINCES, RIGHTS, ROLES
-from ingest.accounts import create_user, set_disabled, set_role
+from ingest.accounts.users import create_user, set_disabled, set_role
 from ingest.db import begin_write
 from ingest.models import User
-from ingest.records import iso
+from ingest.records.describe import iso
 
 bp = api_blueprint("users", __name__)
 
 #: Roles that manage users, roles and tokens.
 ADMINS = tuple(r for r in ROLES if "admin" in RIGHTS[r])
 
-# Roles are not checked by the schema: an unknown one is a 400 that names it (ingest.accounts.check_role).
+# Roles are not checked by the schema: an unknown one is a 400 that names it (ingest.accounts.users.check_role).
 _ROLE = fields.String(validate=validate.Length(min=1, max=50))
 _PROVINCES = fields.List(fields.String(validate=validate.Length(min=1, max=10)), validate=validate.Length(max=50))
 

@@ -21,7 +21,7 @@ from ingest import audit
 @with_appcontext
 def export_ctdc(output, project_id, threshold, as_email):
     """Write the cases as CTDC's global data set, k-anonymised; refused consent left out (audited)."""
-    from ingest.ctdc import export, write_csv
+    from ingest.stats.ctdc import export, write_csv
     from ingest.models import Project
 
     session = get_session()

@@ -41,8 +41,8 @@ def show_device(device, project_name: str) -> None:
 @with_appcontext
 def devices_create(name, project_id, province, form_ids):
     """Create a device and print its token URL and QR code."""
-    from ingest.accounts import create_device
-    from ingest.publishing import ensure_project
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project
 
     session = get_session()
     project = ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
@@ -75,7 +75,7 @@ def devices_list(project_id):
 @with_appcontext
 def devices_assign(device_id, form_ids, all_forms):
     """Set the forms a device may list and fill."""
-    from ingest.accounts import assign_forms
+    from ingest.accounts.users import assign_forms
     from ingest.models import Device
 
     session = get_session()
@@ -96,7 +96,7 @@ def devices_assign(device_id, form_ids, all_forms):
 @with_appcontext
 def devices_revoke(device_id):
     """Revoke a device's token at once."""
-    from ingest.accounts import revoke_device
+    from ingest.accounts.users import revoke_device
     from ingest.models import Device
 
     session = get_session()

@@ -27,8 +27,8 @@ from ingest import audit
 @with_appcontext
 def export(xml_form_id, fmt, lang, attachments, geopoint, output, project_id, as_email):
     """Export a form's records to a file, with a progress bar on stderr (audited)."""
-    from ingest.export_formats import export as stream
-    from ingest.exports import count_records
+    from ingest.exports.formats import export as stream
+    from ingest.exports.walk import count_records
 
     if attachments and fmt != "csv":
         fail("--attachments goes with --format csv.")

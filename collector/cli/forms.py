@@ -15,7 +15,7 @@ from forms import find_media
 from forms.fields import input_questions
 from ingest import audit
 from ingest.errors import IngestError
-from ingest.publishing import FORM_STATES
+from ingest.publishing.versions import FORM_STATES
 
 
 @main.group()
@@ -62,7 +62,7 @@ def forms_publish(paths, project_id, media_files, force, strict):
 def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict=False) -> None:
     """Publish each XLSForm, printing what happened; exit 1 when one is refused."""
     from forms.compiler import FormError, compile_xlsform
-    from ingest.publishing import ensure_project, publish
+    from ingest.publishing.versions import ensure_project, publish
 
     session = get_session()
     ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
@@ -102,7 +102,7 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
 @click.option("--no-validate", is_flag=True, help="Skip the local ODK Validate run (needs Java).")
 def forms_push(path, server, project_id, email, token, media_files, do_publish, force, strict, no_validate):
     """Upload an XLSForm to a remote server as a draft (and publish it), over the JSON API."""
-    from collector.push import push
+    from collector.cli.push import push
 
     sys.exit(push(path, server, project_id, email=email, token=token, media_files=media_files,
                   publish=do_publish, force=force, strict=strict, validate=not no_validate))
@@ -116,7 +116,7 @@ def forms_push(path, server, project_id, email, token, media_files, do_publish, 
 def forms_state(xml_form_id, state, project_id):
     """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data."""
     from ingest.models import Form
-    from ingest.publishing import set_state
+    from ingest.publishing.versions import set_state
 
     session = get_session()
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
@@ -134,7 +134,7 @@ def forms_state(xml_form_id, state, project_id):
 def forms_list(project_id):
     """List forms with their current version and state."""
     from ingest.models import Form
-    from ingest.publishing import current_version
+    from ingest.publishing.versions import current_version
 
     session = get_session()
     for form in session.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id)):

@@ -15,7 +15,7 @@ from collector.devices import collect_settings, device_url, settings_payload
 from forms.handbook.render import LANGUAGE_CHOICES, Tablet, course_kit_pdf, handbook_pdf, province_name
 from ingest import audit
 from ingest.errors import IngestError
-from ingest.handbooks import form_source, handbook_versions
+from ingest.publishing.handbooks import form_source, handbook_versions
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def handbook(form_ids, lang, paper, draft, project_id, output):
 @with_appcontext
 def course_kit(province, count, form_ids, lang, prefix, project_id, output):
     """Create the course's devices and print a kit: cover, handbook, and one QR code page per tablet."""
-    from ingest.accounts import create_device
-    from ingest.publishing import ensure_project
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project
 
     if province_name(province) is None:
         fail(f"--province is a two-digit province code from forms/media/provinces.csv, such as 05 (not {province!r}).")

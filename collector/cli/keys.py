@@ -59,7 +59,7 @@ def keys_create(xml_form_id, project_id, passphrase_file):
     passphrase can read them. A lost passphrase cannot be recovered.
     """
     from forms.compiler import FormError
-    from ingest.sealed import create_key
+    from ingest.receiving.sealed import create_key
 
     session = get_session()
     form = find_form(session, project_id, xml_form_id)
@@ -95,7 +95,7 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
     """Decrypt every sealed submission of a form with its private key; exit 1 if any was left sealed."""
     from ingest import scope
     from ingest.access import SYSTEM
-    from ingest.sealed import unlock, unlock_keys
+    from ingest.receiving.sealed import unlock, unlock_keys
 
     session = get_session()
     scope.use(session, SYSTEM)
@@ -124,8 +124,8 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
 
 
 def _names_person(session, form) -> bool:
-    from ingest.identities import names_person
-    from ingest.publishing import current_version
+    from ingest.persons.identities import names_person
+    from ingest.publishing.versions import current_version
 
     version = current_version(session, form)
     return version is not None and names_person(version.fields)

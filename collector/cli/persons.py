@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import audit, scope
-from ingest.matching import DEFAULT_THRESHOLD
+from ingest.persons.matching import DEFAULT_THRESHOLD
 
 
 @main.group()
@@ -26,7 +26,7 @@ def persons():
               help="Match probability from which a pair is written.")
 def persons_match_file(records, output, min_score):
     """Match the records of a CSV file (the development set's columns) and write the likely duplicate pairs."""
-    from ingest.matching import match_file
+    from ingest.persons.matching import match_file
 
     started = time.monotonic()
     try:
@@ -52,8 +52,8 @@ def _project_option(command):
 @with_appcontext
 def persons_match(full, export_pairs, min_score, project_id):
     """Match the cases of the register and store the likely duplicate pairs for review (incremental by default)."""
-    from ingest.persons import export_pairs as write_pairs
-    from ingest.persons import match
+    from ingest.persons.decisions import export_pairs as write_pairs
+    from ingest.persons.decisions import match
 
     session = get_session()
     find_project(session, project_id)
@@ -92,8 +92,8 @@ def _describe(side: dict) -> str:
 @with_appcontext
 def persons_candidates(province, min_score, limit, as_json, project_id, as_email):
     """List the candidate pairs the user may see, best first within each page, redacted for their role (audited)."""
-    from ingest.person_reads import candidate_page
-    from ingest.persons import PersonError
+    from ingest.persons.reads import candidate_page
+    from ingest.persons.decisions import PersonError
 
     session = get_session()
     user = act_as(session, as_email, "records", "records")
@@ -124,7 +124,7 @@ def persons_candidates(province, min_score, limit, as_json, project_id, as_email
 @with_appcontext
 def persons_link(a, b, decision, project_id, as_email):
     """Confirm or reject that cases A and B are one person (audited)."""
-    from ingest.persons import CaseNotFound, LinkConflict, PersonError, decide, person_key_of
+    from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError, decide, person_key_of
 
     if decision is None:
         fail("Say --confirm or --reject.")
@@ -148,8 +148,8 @@ def persons_link(a, b, decision, project_id, as_email):
 @with_appcontext
 def persons_list(limit, project_id, as_email):
     """List the persons of more than one case with their cases (audited)."""
-    from ingest.person_reads import person_page
-    from ingest.persons import PersonError
+    from ingest.persons.reads import person_page
+    from ingest.persons.decisions import PersonError
 
     session = get_session()
     user = act_as(session, as_email, "records", "records")

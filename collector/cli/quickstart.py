@@ -20,9 +20,9 @@ from ingest import audit
 def setup(device_name):
     """Migrate the database, publish the bundled forms and show a ready device (safe to re-run)."""
     from forms import BUNDLED_FORMS_DIR
-    from ingest.accounts import assign_forms, create_device
+    from ingest.accounts.users import assign_forms, create_device
     from ingest.models import Device
-    from ingest.publishing import ensure_project
+    from ingest.publishing.versions import ensure_project
 
     upgrade_database(current_app.config["DATABASE_URL"])
     publish_paths(sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")), 1)

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import audit
-from ingest.stats import DIMENSIONS, TOTAL, UnknownDimension, case_table
+from ingest.stats.counts import DIMENSIONS, TOTAL, UnknownDimension, case_table
 
 
 @main.command("stats")

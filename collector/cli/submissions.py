@@ -24,7 +24,7 @@ def submissions():
 @with_appcontext
 def submissions_list(xml_form_id, project_id, as_email):
     """Print a form's submissions with their normalised values, one JSON object a line."""
-    from ingest.records import submission_json
+    from ingest.records.describe import submission_json
     from ingest.queries import submissions_of
 
     session = get_session()
@@ -57,7 +57,7 @@ def ingest_replay(xml_form_id, form_option, batch):
 
     Runs as the server, a page of versions per transaction; safe to run again (same rows, same register).
     """
-    from ingest.replay import count_replayable, replay_all
+    from ingest.receiving.replay import count_replayable, replay_all
 
     if xml_form_id and form_option and xml_form_id != form_option:
         raise click.UsageError("Name the form once: as the argument or with --form.")

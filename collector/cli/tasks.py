@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import audit
-from ingest.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, sync_all, task_json, task_page
+from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, sync_all, task_json, task_page
 
 
 @main.group("tasks")

@@ -9,7 +9,7 @@ from collector.cli.base import fail, main
 from collector.cli.users import find_user
 from collector.db import get_session
 from ingest import audit
-from ingest.accounts import token_live
+from ingest.accounts.users import token_live
 from ingest.errors import IngestError
 from ingest.models import ApiToken
 
@@ -27,7 +27,7 @@ def tokens():
 @with_appcontext
 def tokens_create(name, email, days):
     """Make an API token and print it once: only its hash is kept, so it cannot be shown again."""
-    from ingest.accounts import create_api_token
+    from ingest.accounts.users import create_api_token
 
     session = get_session()
     user = find_user(session, email)
@@ -70,7 +70,7 @@ def tokens_list(email):
 @with_appcontext
 def tokens_revoke(token_id):
     """Revoke an API token: its next request is refused."""
-    from ingest.accounts import revoke_api_token
+    from ingest.accounts.users import revoke_api_token
 
     session = get_session()
     row = session.get(ApiToken, token_id)

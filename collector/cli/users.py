@@ -30,7 +30,7 @@ def users():
 @with_appcontext
 def users_create(email, role, provinces, password_file):
     """Create a web user; the password comes from --password-file, COLLECTOR_PASSWORD or a prompt."""
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     if password_file is not None:
         password = password_file.read().rstrip("\n")
@@ -76,7 +76,7 @@ def users_list():
 @with_appcontext
 def users_set_role(email, role, provinces):
     """Give a user a role and provinces, replacing the old ones (audited)."""
-    from ingest.accounts import set_role
+    from ingest.accounts.users import set_role
 
     session = get_session()
     user = find_user(session, email)
@@ -90,7 +90,7 @@ def users_set_role(email, role, provinces):
 
 
 def _set_access(email: str, disabled: bool) -> None:
-    from ingest.accounts import set_disabled
+    from ingest.accounts.users import set_disabled
 
     session = get_session()
     user = find_user(session, email)

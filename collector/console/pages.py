@@ -18,12 +18,12 @@ from collector.db import get_session, get_store
 from collector.errors import with_exception_headers
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
 from ingest import audit
-from ingest.accounts import close_session, open_session
+from ingest.accounts.users import close_session, open_session
 from ingest.errors import IngestError
-from ingest.handbooks import form_source, handbook_versions
+from ingest.publishing.handbooks import form_source, handbook_versions
 from ingest.models import Form, Project
-from ingest.publishing import current_draft, current_version
-from ingest.tasks import PENDING_MEDIA
+from ingest.publishing.versions import current_draft, current_version
+from ingest.cases.tasks import PENDING_MEDIA
 
 logger = logging.getLogger(__name__)
 

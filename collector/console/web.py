@@ -16,7 +16,7 @@ from collector.auth import Actor
 from collector.console.messages import DEFAULT_LANGUAGE, LANGUAGES, translate
 from collector.db import get_session
 from ingest import scope
-from ingest.accounts import user_for_bearer
+from ingest.accounts.users import user_for_bearer
 from ingest.models import User
 
 #: Where the console lives; its cookie is sent to these paths only.

@@ -2,7 +2,7 @@
 
 `$filter` is read by odata-query's lexer and parser (its error tokens carry the character index, which is
 what a 400 needs), then compiled here by a small visitor of our own: odata-query's SQLAlchemy visitor only
-knows real columns, while answers live in a JSON column whose comparisons `ingest.answers` types by the field
+knows real columns, while answers live in a JSON column whose comparisons `ingest.records.answers` types by the field
 tree and guards on both databases. Properties are resolved against the model (OData names, relative to the
 entity set), never by string-built SQL: field keys and values reach SQL only as bound parameters, and
 `$orderby` is read by a strict pattern and resolved the same way. A caller who may not see identities may
@@ -20,7 +20,8 @@ from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy import and_, extract, func, literal, not_, or_
 from sqlalchemy.orm import Session
 
-from ingest import answers, scope
+from ingest import scope
+from ingest.records import answers
 from ingest.models import Form, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import EntitySet, Model, Node, NotAllowed, ODataError, sensitive_paths
 from ingest.redaction import hides_identities

@@ -1,6 +1,6 @@
 """The OData entity model of a form, and its service and metadata (EDMX) documents, as Central writes them.
 
-The model is built from the union of the field trees of every published version (`ingest.exports.union_fields`),
+The model is built from the union of the field trees of every published version (`ingest.exports.walk.union_fields`),
 so a removed field keeps its property and a new one is null for older records: columns never shift. Names
 follow Central: each field name made an OData identifier, groups as complex types, each repeat an entity set
 `Submissions.<path with dots>` whose rows carry `__id` and the `__id` of their parent (`__Submissions-id`,
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.errors import IngestError
-from ingest.exports import union_fields
+from ingest.exports.walk import union_fields
 from ingest.models import Form, FormVersion
 from ingest.tags import row_key
 

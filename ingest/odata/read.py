@@ -16,12 +16,13 @@ from urllib.parse import quote
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ingest import answers, scope
-from ingest.exports import attachments_of, submitter_names
+from ingest import scope
+from ingest.records import answers
+from ingest.exports.walk import attachments_of, submitter_names
 from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import SYSTEM_PROPERTIES, EntitySet, Model, Node, NoSuchEntity, ODataError
 from ingest.queries import submissions_of
-from ingest.records import iso
+from ingest.records.describe import iso
 from ingest.redaction import hides_identities, redact_rows
 
 #: Most entities one response holds; `$top` above it is cut to it (the page then ends with a nextLink).

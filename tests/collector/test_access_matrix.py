@@ -414,7 +414,7 @@ PATHS = (
 
 @pytest.fixture
 def world(app, client, runner, db_session, published_form):  # noqa: F811
-    from ingest.accounts import assign_forms, create_device, create_user
+    from ingest.accounts.users import assign_forms, create_device, create_user
 
     devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in ("01", "05")}
     for device in devices.values():

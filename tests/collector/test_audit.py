@@ -28,7 +28,7 @@ def basic(email: str, password: str = PASSWORD) -> dict:
 @pytest.fixture
 def staff(app, db_session):  # noqa: F811
     """Create one user of each role (email `<role>@example.la`) and return their ids by role."""
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
     from ingest.access import ROLES
 
     users = {role: create_user(db_session, f"{role}@example.la", PASSWORD, role,

@@ -21,8 +21,8 @@ def compiled():
 
 @pytest.fixture
 def forms(app, db_session, device, compiled):
-    from ingest.accounts import assign_forms
-    from ingest.publishing import publish
+    from ingest.accounts.users import assign_forms
+    from ingest.publishing.versions import publish
 
     for form_id, form in compiled.items():
         publish(db_session, app.extensions["collector.store"], 1, form,
@@ -133,7 +133,7 @@ def test_records_without_a_case_code_and_draft_data_stay_out_of_the_register(cli
 def test_the_case_list_is_filtered_paged_and_scoped(client, device, forms, db_session, admin):
     import base64
 
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "officer01@example.la", "a long enough password", "provincial-officer", provinces=("01",))
     db_session.commit()

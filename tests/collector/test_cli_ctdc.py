@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from ingest.ctdc import QUASI_IDENTIFIERS, VARIABLES
+from ingest.stats.ctdc import QUASI_IDENTIFIERS, VARIABLES
 from tests.ingest.test_ctdc import ctdc_forms, interview, screen, tagged_intake  # noqa: F401  (fixtures)
 
 PASSWORD = "a long enough password"
@@ -21,7 +21,7 @@ def register(app, client, device, ctdc_forms, db_session):  # noqa: F811
     Province 05: four women from Laos exploited in Thailand (one interviewed: debt bondage, recruited by
     family), three more in three other countries, and the refused one. Province 01: three men from Vietnam exploited in China, one man from Myanmar alone in Malaysia.
     """
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     for role, provinces in ROLES.items():
         create_user(db_session, f"{role}@example.la", PASSWORD, role, provinces=provinces)

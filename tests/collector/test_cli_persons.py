@@ -34,10 +34,10 @@ PASSWORD = "a long enough password"
 def test_persons_match_candidates_link_and_list_over_the_register(runner, db_session, tmp_path):
     from sqlalchemy import select
 
-    from ingest import identities
-    from ingest.accounts import create_user
+    from ingest.persons import identities
+    from ingest.accounts.users import create_user
     from ingest.models import AuditEvent
-    from ingest.publishing import ensure_project
+    from ingest.publishing.versions import ensure_project
     from tests.ingest.test_persons import SMALL
 
     ensure_project(db_session, 1)

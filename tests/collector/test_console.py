@@ -34,7 +34,7 @@ compiled_referral, referral = test_handbook.compiled_referral, test_handbook.ref
 @pytest.fixture
 def staff(app, db_session):
     """Create a trainer, an analyst and a provincial officer of province 05, each with a display name."""
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, TRAINER, PASSWORD, "trainer", display_name="ຄູ ບົວພັນ Trainer")
     create_user(db_session, ANALYST, PASSWORD, "analyst", display_name="Analyst Vanh")
@@ -168,7 +168,7 @@ def test_sign_in_then_sign_out_revokes_the_session(client, app, staff, published
 
 
 def test_a_disabled_user_is_signed_out_at_once(client, staff, published_form, db_session):
-    from ingest.accounts import set_disabled
+    from ingest.accounts.users import set_disabled
     from ingest.models import User
 
     assert console_sign_in(client, ANALYST).status_code == 302
@@ -227,7 +227,7 @@ def formlist_entries(client, device) -> dict[str, dict[str, str]]:
 
 def test_forms_page_shows_each_version_and_the_formlist_hash_in_lao_and_english(client, staff, device, referral,
                                                                                 published_form, db_session):
-    from ingest.accounts import assign_forms
+    from ingest.accounts.users import assign_forms
 
     assign_forms(db_session, device, None)
     db_session.commit()
@@ -279,7 +279,7 @@ def test_trainer_gets_the_links_and_a_real_pdf_with_version_and_hash(client, sta
 
 
 def test_admin_gets_the_links_of_a_draft_too(client, admin, referral, app, db_session, compiled_referral):
-    from ingest.publishing import create_draft
+    from ingest.publishing.versions import create_draft
 
     create_draft(db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False,
                  xml_form_id="referral")
@@ -311,7 +311,7 @@ def test_other_staff_see_the_table_without_links_and_get_403_on_the_pdf(client, 
 
 
 def test_index_goes_to_the_only_project_or_lists_them(client, staff, published_form, db_session):
-    from ingest.publishing import ensure_project
+    from ingest.publishing.versions import ensure_project
 
     console_sign_in(client, ANALYST)
     assert client.get("/console/").headers["Location"] == FORMS

@@ -40,7 +40,7 @@ def test_qr_code_is_served_as_png_and_svg(client, admin, device):
 
 
 def test_viewer_may_not_manage_devices(client, db_session, device):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "viewer@example.la", "viewer password", "analyst")
     db_session.commit()
@@ -50,7 +50,7 @@ def test_viewer_may_not_manage_devices(client, db_session, device):
 
 
 def test_every_published_version_keeps_accepting(client, runner, device, db_session, app):
-    from ingest.publishing import publish
+    from ingest.publishing.versions import publish
     from forms.compiler import compile_xlsform
 
     publish(db_session, app.extensions["collector.store"], 1, compile_xlsform(DATA / "sample_case_v2.xlsx"),

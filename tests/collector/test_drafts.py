@@ -145,7 +145,7 @@ def test_bad_uploads_are_refused_and_store_nothing(client, admin, published_form
 
 
 def test_devices_and_viewers_cannot_upload(client, device, db_session):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "viewer@example.la", "viewer password", "analyst")
     db_session.commit()

@@ -211,7 +211,7 @@ def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, run
 def test_an_officer_of_several_provinces_sends_sealed_records_placed_at_unlock(client, runner, device, admin,
                                                                               db_session, public_key,
                                                                               passphrase_file):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
     from tests.collector.test_scope import PASSWORD, basic
 
     create_user(db_session, "officer0105@example.la", PASSWORD, "provincial-officer", provinces=("01", "05"))
@@ -330,7 +330,7 @@ def test_broken_manifest_is_refused_with_400(client, device, db_session, public_
 
 
 def test_next_version_is_greater_and_unused():
-    from ingest.sealed import next_version
+    from ingest.receiving.sealed import next_version
 
     assert next_version("2026112901", set()) == "2026112902"
     assert next_version("0099", {"0100", "0101"}) == "0102"
@@ -341,7 +341,7 @@ def test_public_key_goes_into_an_xlsform_even_without_a_settings_sheet():
     from openpyxl import load_workbook
 
     from forms.compiler import compile_xlsform
-    from ingest.sealed import with_public_key
+    from ingest.receiving.sealed import with_public_key
     from tests.conftest import DATA
 
     workbook = load_workbook(DATA / "sample_case.xlsx")

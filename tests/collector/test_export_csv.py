@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from ingest import export_csv, exports
+from ingest.exports import csv_zip as export_csv
+from ingest.exports import walk as exports
 from ingest.models import AuditEvent
 from tests.collector.test_openrosa import JPEG, post
 from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
@@ -119,7 +120,7 @@ def _sample_v3(path) -> None:
 
 def test_columns_are_the_union_of_every_published_version(app, client, device, auth, db_session, tmp_path):
     from forms.compiler import compile_xlsform
-    from ingest.publishing import publish
+    from ingest.publishing.versions import publish
 
     assert post(client, device, make_instance("uuid:export-v1")).status_code == 201
     _sample_v3(tmp_path / "v3.xlsx")
@@ -175,7 +176,7 @@ def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, de
     pages = []
     real = exports._rows_of
     monkeypatch.setattr(exports, "_rows_of", lambda *a: pages.append(1) or real(*a))
-    caplog.set_level(logging.INFO, logger="ingest.exports")
+    caplog.set_level(logging.INFO, logger="ingest.exports.walk")
     response = client.get(URL, headers=auth, buffered=False)
     assert response.status_code == 200
     chunks = response.iter_encoded()
@@ -183,12 +184,12 @@ def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, de
     response.close()
     assert _Tracked.made and all(spool.closed for spool in _Tracked.made)
     assert len(pages) == 1  # the second page was never read
-    assert [r.getMessage() for r in caplog.records if r.name == "ingest.exports"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "ingest.exports.walk"] == [
         "Export of form sample_case (csv) stopped after 1 record(s): the client went away"]
 
 
 def test_cli_export_writes_the_zip_as_the_named_user(runner, client, device, db_session, tmp_path):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "analyst@example.la", "a long enough password", "analyst")
     db_session.commit()
@@ -205,7 +206,7 @@ def test_cli_export_writes_the_zip_as_the_named_user(runner, client, device, db_
 
 
 def test_cli_export_refuses_a_role_without_records(runner, published_form, db_session, tmp_path):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "stats@example.la", "a long enough password", "statistician")
     db_session.commit()

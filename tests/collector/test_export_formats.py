@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from ingest import exports
+from ingest.exports import walk as exports
 from ingest.models import AuditEvent
 from tests.collector.test_export_csv import _basic, download, read_zip
 from tests.collector.test_openrosa import JPEG, base
@@ -75,8 +75,8 @@ def v2_instance(instance_id: str, province: str = "05") -> bytes:
 def records(app, client, device, admin, db_session, compiled_geo):  # noqa: F811
     """Submit a v1 record (province 01) and edit it, then from a second tablet a v2 record with geopoints
     (province 05)."""
-    from ingest.accounts import create_device, create_user
-    from ingest.publishing import publish
+    from ingest.accounts.users import create_device, create_user
+    from ingest.publishing.versions import publish
 
     submit(client, device, make_instance("uuid:fmt-a", name="ນາງ ສົມໃຈ", place_photos=("place.jpg",)),
            {"photo.jpg": JPEG, "place.jpg": PLACE})
@@ -267,7 +267,7 @@ def test_bad_parameters_are_400(client, published_form, admin, url, db_session):
 
 
 def test_exports_refuse_roles_without_records(client, published_form, db_session):  # noqa: F811
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "stats@example.la", PASSWORD, "statistician")
     db_session.commit()
@@ -308,7 +308,7 @@ def test_cli_writes_each_format(runner, client, records, tmp_path, db_session):
 
 
 def test_choice_labels_read_inline_items_and_one_language_instances():
-    from ingest.choices import choice_labels, file_labels
+    from ingest.publishing.choices import choice_labels, file_labels
 
     xform = """<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
       xmlns:jr="http://openrosa.org/javarosa"><h:head><model>
@@ -331,7 +331,7 @@ def test_choice_labels_read_inline_items_and_one_language_instances():
 
 
 def test_a_full_sheet_goes_on_in_a_second_sheet(client, records, monkeypatch):
-    from ingest import export_xlsx
+    from ingest.exports import xlsx as export_xlsx
 
     monkeypatch.setattr(export_xlsx, "MAX_ROWS", 2)  # a header and one record
     sheets = read_xlsx(download(client, records["admin"], f"{BASE}.xlsx"))
@@ -344,7 +344,7 @@ def test_a_full_sheet_goes_on_in_a_second_sheet(client, records, monkeypatch):
 
 
 def test_sheet_names_are_short_and_unique_whatever_the_case():
-    from ingest.export_xlsx import sheet_names
+    from ingest.exports.xlsx import sheet_names
 
     long = "a_very_long_form_identifier_indeed"
     assert sheet_names([f"{long}.csv", f"{long}-route.csv", "Case.csv", "case.csv"]) == [

@@ -29,7 +29,7 @@ def compiled_referral():
 @pytest.fixture
 def referral(app, db_session, compiled_referral):
     """Publish the referral form with its CSV media into project 1 and return its version."""
-    from ingest.publishing import ensure_project, publish
+    from ingest.publishing.versions import ensure_project, publish
 
     ensure_project(db_session, 1)
     media = {name: (BUNDLED_MEDIA_DIR / name).read_bytes() for name in compiled_referral.media}
@@ -41,7 +41,7 @@ def referral(app, db_session, compiled_referral):
 @pytest.fixture
 def staff(app, db_session):
     """Create a trainer (manager) and a viewer."""
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, *MANAGER, "trainer")
     create_user(db_session, *VIEWER, "analyst")
@@ -59,7 +59,7 @@ def test_trainer_gets_the_published_version_as_pdf(client, staff, referral):
 
 
 def test_viewer_device_and_anonymous_callers_are_refused(client, staff, referral, db_session):
-    from ingest.accounts import create_device
+    from ingest.accounts.users import create_device
 
     device = create_device(db_session, 1, "Tablet", "05")
     db_session.commit()
@@ -77,7 +77,7 @@ def test_bad_language_unknown_form_and_missing_draft_are_json_errors(client, adm
 
 
 def test_draft_is_printed_and_marked_as_draft(client, admin, referral, app, db_session, compiled_referral):
-    from ingest.publishing import create_draft
+    from ingest.publishing.versions import create_draft
 
     create_draft(db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False,
                  xml_form_id="referral")
@@ -109,7 +109,7 @@ def test_cli_prints_the_draft_with_draft_and_the_published_version_without(app, 
                                                                             tmp_path):
     from openpyxl import load_workbook
 
-    from ingest.publishing import create_draft
+    from ingest.publishing.versions import create_draft
 
     workbook = load_workbook(BUNDLED_FORMS_DIR / "referral.xlsx")
     settings = workbook["settings"]

@@ -32,8 +32,8 @@ RECORDS = [("uuid:job-a", {**SAME, "case_code": "01-aaaa1111", "interview_provin
 @pytest.fixture
 def intake(app, db_session, device):
     """case_intake published and assigned to the device; returns a function that sends one of RECORDS."""
-    from ingest.accounts import assign_forms
-    from ingest.publishing import publish
+    from ingest.accounts.users import assign_forms
+    from ingest.publishing.versions import publish
     from tests.ingest.test_tasks import compiled
 
     path = BUNDLED_FORMS_DIR / "case_intake.xlsx"

@@ -99,7 +99,7 @@ def household_compiled(tmp_path_factory):
 
 @pytest.fixture
 def household(app, db_session, household_compiled, published_form):
-    from ingest.publishing import publish
+    from ingest.publishing.versions import publish
 
     publish(db_session, app.extensions["collector.store"], 1, household_compiled, {})
     db_session.commit()
@@ -192,7 +192,7 @@ def test_metadata_is_valid_edmx_in_centrals_shape(client, auth, household):
 
 def test_metadata_keeps_a_field_of_an_older_version(app, client, auth, device, db_session, tmp_path):
     from forms.compiler import compile_xlsform
-    from ingest.publishing import publish
+    from ingest.publishing.versions import publish
 
     _sample_v3(tmp_path / "v3.xlsx")
     publish(db_session, app.extensions["collector.store"], 1, compile_xlsform(tmp_path / "v3.xlsx"), {})
@@ -528,7 +528,7 @@ def test_top_is_capped_and_the_cut_says_so(client, auth, device, published_form,
 
 @pytest.fixture
 def users(app, db_session):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     create_user(db_session, "analyst@example.la", PASSWORD, "analyst")
     create_user(db_session, "officer@example.la", PASSWORD, "provincial-officer", provinces=["05"])

@@ -228,7 +228,7 @@ def test_unknown_token_is_403(client, published_form):
 
 
 def test_revoked_token_is_403_at_once(client, device, published_form, db_session):
-    from ingest.accounts import revoke_device
+    from ingest.accounts.users import revoke_device
 
     assert client.get(f"{base(device)}/formList").status_code == 200
     revoke_device(db_session, db_session.merge(device))

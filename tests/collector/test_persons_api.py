@@ -6,10 +6,10 @@ import base64
 import pytest
 from sqlalchemy import select, update
 
-from ingest import identities
+from ingest.persons import identities
 from ingest.models import AuditEvent, Case
 from ingest.person_models import CaseIdentity, PersonCandidate
-from ingest.publishing import ensure_project
+from ingest.publishing.versions import ensure_project
 from tests.ingest.test_persons import SMALL
 
 PASSWORD = "a long enough password"
@@ -25,7 +25,7 @@ def basic(role: str) -> dict:
 
 @pytest.fixture
 def users(app, db_session):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     ensure_project(db_session, 1)
     for role, (email, provinces) in ROLES.items():
@@ -153,8 +153,8 @@ def test_a_case_intake_record_gives_its_case_an_identity_by_tags(client, users, 
 def device_forms(app, db_session, device):
     from forms import BUNDLED_FORMS_DIR, find_media
     from forms.compiler import compile_xlsform
-    from ingest.accounts import assign_forms
-    from ingest.publishing import publish
+    from ingest.accounts.users import assign_forms
+    from ingest.publishing.versions import publish
 
     form = compile_xlsform(BUNDLED_FORMS_DIR / "case_intake.xlsx", validate=False)
     publish(db_session, app.extensions["collector.store"], 1, form,

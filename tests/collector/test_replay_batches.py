@@ -80,7 +80,7 @@ def test_replay_in_small_pages_rebuilds_what_the_write_path_stored_and_twice_is_
 
 def test_replay_of_one_form_leaves_the_others_and_empties_the_identity_map_each_page(
         client, device, forms, db_session, runner):  # noqa: F811
-    from ingest.replay import replay_all
+    from ingest.receiving.replay import replay_all
 
     seed(client, device, forms)
     before = snapshot(db_session)

@@ -65,8 +65,8 @@ def intake_fields():
 @pytest.fixture
 def intake(app, db_session, device, intake_fields):
     """Publish case_intake, let the device fill it; return a function that sends a case and ages it."""
-    from ingest.accounts import assign_forms
-    from ingest.publishing import publish
+    from ingest.accounts.users import assign_forms
+    from ingest.publishing.versions import publish
 
     path = BUNDLED_FORMS_DIR / "case_intake.xlsx"
     publish(db_session, app.extensions["collector.store"], 1, intake_fields, find_media(path, intake_fields.media))
@@ -244,7 +244,7 @@ def test_a_file_another_record_still_holds_is_kept(app, runner, db_session, inta
 
 
 def test_a_file_written_in_the_last_hour_waits_for_a_later_run(app, runner, db_session, intake):
-    from ingest.retention import purge_files
+    from ingest.cases.retention import purge_files
 
     store = app.extensions["collector.store"]
     intake("uuid:photo-fresh", days_ago=40)  # its bytes were written just now

@@ -21,7 +21,7 @@ USERS = {"admin": ("admin", ()), "officer": ("case-officer", ()), "officer-05": 
 @pytest.fixture
 def records(app, client, db_session, published_form):
     """Store one record of province 01 and one of province 05; return their URLs by province."""
-    from ingest.accounts import assign_forms, create_device, create_user
+    from ingest.accounts.users import assign_forms, create_device, create_user
 
     for user, (role, provinces) in USERS.items():
         create_user(db_session, f"{user}@example.la", PASSWORD, role, provinces=provinces)

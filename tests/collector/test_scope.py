@@ -19,7 +19,7 @@ def basic(email: str) -> dict:
 
 @pytest.fixture
 def users(db_session, published_form):
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     made = {}
     for email, role, provinces in (("analyst@example.la", "analyst", ()),
@@ -33,7 +33,7 @@ def users(db_session, published_form):
 
 @pytest.fixture
 def other_device(db_session, published_form):
-    from ingest.accounts import assign_forms, create_device
+    from ingest.accounts.users import assign_forms, create_device
 
     device = create_device(db_session, 1, "Tablet of province 05", "05")
     assign_forms(db_session, device, None)

@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from ingest.accounts import account_key, set_disabled
+from ingest.accounts.users import account_key, set_disabled
 from ingest.db import utcnow
 from ingest.models import AuditEvent, SignInFailure, User
 from tests.collector.test_openrosa import base, openrosa_message

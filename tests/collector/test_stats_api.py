@@ -19,7 +19,7 @@ def auth(role: str) -> dict:
 @pytest.fixture
 def register(client, device, forms, db_session):  # noqa: F811
     """Screen 12 women in province 05 (one refused consent to share) and 3 men in province 01."""
-    from ingest.accounts import create_user
+    from ingest.accounts.users import create_user
 
     for role, provinces in ROLES.items():
         create_user(db_session, f"{role}@example.la", PASSWORD, role, provinces=provinces)

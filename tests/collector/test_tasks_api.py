@@ -35,7 +35,7 @@ class Users(dict):
         self.db_session = db_session
 
     def __missing__(self, name):
-        from ingest.accounts import create_user
+        from ingest.accounts.users import create_user
 
         role, provinces = USERS[name]
         create_user(self.db_session, f"{name}@example.la", PASSWORD, role, provinces=list(provinces))

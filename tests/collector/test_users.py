@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from ingest.accounts import create_api_token, create_user
+from ingest.accounts.users import create_api_token, create_user
 from ingest.db import utcnow
 from ingest.models import ApiToken, AuditEvent, User, UserSession
 from tests.collector.test_openrosa import base

@@ -1,11 +1,11 @@
-"""Typed conditions on answers (ingest.answers) run on both databases, over a scratch table shaped like
+"""Typed conditions on answers (ingest.records.answers) run on both databases, over a scratch table shaped like
 submission_rows.data: numbers, kept texts in number fields, choice lists, dates, nulls and hostile values."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
-from ingest.answers import BadValue, UnknownField, compare, date_part, resolve, typed
+from ingest.records.answers import BadValue, UnknownField, compare, date_part, resolve, typed
 from ingest.db import JSONType, make_engine
 
 FIELDS = [

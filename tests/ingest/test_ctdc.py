@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR, find_media
 from forms.compiler import compile_xlsform
-from ingest.ctdc import (
+from ingest.stats.ctdc import (
     GENERALISABLE, METHODS, QUASI_IDENTIFIERS, RECORD_TAGS, VARIABLES, age_broad, alpha3, alpha3_codes, anonymise,
     case_rows, ctdc_row, write_csv,
 )
@@ -262,8 +262,8 @@ def tagged_intake(tmp_path_factory):
 @pytest.fixture
 def ctdc_forms(app, db_session, device, tagged_intake):
     """Publish the bundled screening and follow-up and the tagged intake; return their field trees by form ID."""
-    from ingest.accounts import assign_forms
-    from ingest.publishing import publish
+    from ingest.accounts.users import assign_forms
+    from ingest.publishing.versions import publish
 
     compiled = {f: compile_xlsform(BUNDLED_FORMS_DIR / f"{f}.xlsx", validate=False) for f in ("screening", "followup")}
     compiled["case_intake"] = tagged_intake

@@ -1,5 +1,5 @@
 """Each class of Lao encoding variant folds to one spelling."""
-from ingest.matching.lao import is_lao, normalise_lao, normalise_name, normalise_village, spelling_key
+from ingest.persons.matching.lao import is_lao, normalise_lao, normalise_name, normalise_village, spelling_key
 
 
 def test_legacy_ho_no_folds_to_ligature():

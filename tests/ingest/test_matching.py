@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.matching import PersonRecord, match_records, read_records
+from ingest.persons.matching import PersonRecord, match_records, read_records
 
 # Floors a little under what the matcher measures on this slice (see README, "Person matching").
 PRECISION_FLOOR, RECALL_FLOOR = 0.9, 0.75

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ingest import identities, persons
+from ingest.persons import identities
+from ingest.persons import decisions as persons
 from ingest.access import SYSTEM, Caller, RIGHTS
-from ingest.matching import PersonRecord, read_records
+from ingest.persons.matching import PersonRecord, read_records
 from ingest.models import AuditEvent
 from ingest.person_models import CaseIdentity, PersonCandidate, PersonLink, PersonMember
-from ingest.publishing import ensure_project
+from ingest.publishing.versions import ensure_project
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
 # Floors a little under what the matcher measures on this slice through the register (0.93 / 0.86).
@@ -238,7 +239,7 @@ def test_statistics_count_persons_beside_cases_and_the_re_trafficked(project, db
 
     from ingest import scope
     from ingest.models import Case
-    from ingest.stats import as_json, case_table
+    from ingest.stats.counts import as_json, case_table
 
     identities.load_person_records(db_session, 1, SMALL[:4])
     with scope.acting_as(db_session, SYSTEM):

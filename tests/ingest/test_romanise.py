@@ -1,8 +1,8 @@
 """Latin name folding across romanisation styles, Lao-script romanisation, and phone numbers."""
 import pytest
 
-from ingest.matching.phone import normalise_phone
-from ingest.matching.romanise import fold_latin, name_key, romanise_lao
+from ingest.persons.matching.phone import normalise_phone
+from ingest.persons.matching.romanise import fold_latin, name_key, romanise_lao
 
 
 @pytest.mark.parametrize("spellings", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from ingest.stats import DIMENSIONS, TOTAL, count, suppress
+from ingest.stats.counts import DIMENSIONS, TOTAL, count, suppress
 
 
 def cases(spec: dict[tuple, int], by: list[str]) -> list[dict]:

@@ -41,8 +41,8 @@ def compiled(path):
 
 def publish_handoff(app, db_session, paths: dict = TEST_FORMS) -> SimpleNamespace:
     """Publish the forms into project 1 with a device in the origin, the home and another province."""
-    from ingest.accounts import create_device
-    from ingest.publishing import ensure_project, publish
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project, publish
 
     ensure_project(db_session, 1)
     versions = {}
@@ -147,10 +147,10 @@ def test_deleting_the_followup_reopens_and_an_edit_without_a_home_removes_the_ta
 
 
 def test_rebuilding_replaying_and_syncing_give_the_same_tasks(client, handoff, db_session):
-    from ingest.cases import rebuild_case
+    from ingest.cases.register import rebuild_case
     from ingest.db import begin_write
-    from ingest.replay import replay_all
-    from ingest.tasks import sync_all
+    from ingest.receiving.replay import replay_all
+    from ingest.cases.tasks import sync_all
 
     send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
     send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)

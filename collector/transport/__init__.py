@@ -1,0 +1,1 @@
+"""Transport hardening: bounded bodies, streamed multipart, request guards and header deadlines."""

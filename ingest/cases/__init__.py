@@ -1,0 +1,1 @@
+"""The case register, hand-off tasks between provinces, and retention of closed cases."""

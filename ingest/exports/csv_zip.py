@@ -1,0 +1,137 @@
+"""Streamed zip of CSVs shaped like ODK Central's, from the shared record walk, with the records' files if asked.
+
+A zip written to an unseekable stream holds one entry at a time: the root CSV is written as the pages
+arrive, while each repeat's rows go to a `tempfile.SpooledTemporaryFile` (in memory up to `SPOOL_BYTES`,
+then an unnamed temporary file that the system removes when it is closed) and are copied into the zip after
+the root, followed by the records' files when they are asked for, each read from the media store a chunk at
+a time. One pass over the database, memory bounded by the page and the spool thresholds.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+
+from sqlalchemy.orm import Session
+
+from ingest.exports.walk import Filters, RecordWalk, cell, logged_stop
+from ingest.models import Form
+
+logger = logging.getLogger(__name__)
+
+#: Bytes of one repeat's CSV kept in memory before it spills to an unnamed temporary file.
+SPOOL_BYTES = 1024 * 1024
+#: Bytes of a media file copied into the zip at a time.
+FILE_CHUNK = 1024 * 1024
+
+
+class _Sink:
+    """An unseekable file that keeps what the zip writer writes until the generator hands it on."""
+
+    def __init__(self):
+        self._chunks: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+def _media_name(name: str, key: str, taken: dict[str, str], sha256: str) -> str | None:
+    """Return the zip entry of a file, `media/<name>` as Central writes it, or None when that entry holds
+    the same bytes already. The name comes from a tablet, so it is reduced to one safe path part; another
+    file of the same name goes below its record's key."""
+    safe = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(". ") or "file"
+    entry = f"media/{safe}"
+    if taken.get(entry, sha256) != sha256:
+        entry = f"media/{_UNSAFE.sub('_', key)}/{safe}"
+    if entry in taken:
+        return None
+    taken[entry] = sha256
+    return entry
+
+
+def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
+            batch: int | None = None, lang: str | None = None, store=None, attachments: bool = False) -> Iterator[bytes]:
+    """Yield a zip of CSVs of a form's records as the session's caller may see them, page by page.
+
+    With `attachments`, the received files of the records that the caller may download follow the CSVs as
+    `media/<name>`, read from the media `store` a chunk at a time (the store also gives the labels of choice
+    lists from files). Closing the generator early (a client that went away) stops the reading and frees the
+    spooled files.
+    """
+    walk = RecordWalk(session, form, filters, lang=lang, files=attachments, store=store, batch=batch,
+                      on_record=on_record)
+    root, repeats = walk.root, walk.repeats
+    sink = _Sink()
+    spools = {rel: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for rel in repeats}
+    # The files to add after the CSVs, one JSON line each, spooled like the repeats.
+    media = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    taken: dict[str, str] = {}
+    try:
+        with logged_stop(walk, "csv"):
+            writers = {}
+            for rel, spool in spools.items():
+                text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+                writers[rel] = (text, csv.writer(text))
+                writers[rel][1].writerow(repeats[rel].header())
+            archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
+            with archive.open(root.name, "w", force_zip64=True) as entry:
+                root_text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+                root_csv = csv.writer(root_text)
+                root_csv.writerow(root.header())
+                for page in walk.pages():
+                    for record in page:
+                        root_csv.writerow([cell(v) for v in record.root])
+                        for table, cells in record.repeats:
+                            writers[table.rel][1].writerow([cell(v) for v in cells])
+                        for name, sha256 in record.files:
+                            entry_name = _media_name(name, record.key, taken, sha256)
+                            if entry_name is not None:
+                                media.write(json.dumps([entry_name, sha256]).encode() + b"\n")
+                    root_text.flush()
+                    yield sink.drain()
+                root_text.flush()
+                root_text.detach()
+            taken.clear()
+            for rel, table in repeats.items():
+                writers[rel][0].flush()
+                spool = spools[rel]
+                spool.seek(0)
+                with archive.open(table.name, "w", force_zip64=True) as entry:
+                    while chunk := spool.read(64 * 1024):
+                        entry.write(chunk)
+                        yield sink.drain()
+            media.seek(0)
+            for line in media:
+                entry_name, sha256 = json.loads(line)
+                try:
+                    source = store.open(sha256)
+                except FileNotFoundError:
+                    logger.warning("Export of form %s: blob %s is missing from the media store; left out",
+                                   form.xml_form_id, sha256[:12])
+                    continue
+                with source, archive.open(entry_name, "w", force_zip64=True) as entry:
+                    while chunk := source.read(FILE_CHUNK):
+                        entry.write(chunk)
+                        yield sink.drain()
+            archive.close()
+            yield sink.drain()
+    finally:
+        media.close()
+        for spool in spools.values():
+            spool.close()

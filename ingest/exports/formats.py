@@ -1,0 +1,45 @@
+"""The export formats by name, for the API and the CLI: what writes each, its media type and file suffix."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ingest.exports.geojson import geojson
+from ingest.exports.xlsx import xlsx
+from ingest.exports.csv_zip import csv_zip
+from ingest.exports.walk import Filters
+from ingest.models import Form
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """How one format is sent: its media type and the suffix of its file name."""
+
+    mimetype: str
+    suffix: str
+
+
+FORMATS = {
+    "csv": ExportFormat("application/zip", ".csv.zip"),
+    "xlsx": ExportFormat("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+    "geojson": ExportFormat("application/geo+json", ".geojson"),
+}
+
+
+def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
+           store=None, attachments: bool = False, geopoint: str | None = None,
+           on_record: Callable[[], None] | None = None) -> Iterator[bytes]:
+    """Return the stream of one export of a form in `fmt`, as the session's caller may see it.
+
+    `store` is the media store (choice lists from files, records' files); `attachments` adds the records'
+    files to a CSV zip; `geopoint` picks a GeoJSON's question.
+
+    :raise LookupError: `geopoint` names no geopoint question of the form.
+    """
+    if fmt == "csv":
+        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, on_record=on_record)
+    if fmt == "xlsx":
+        return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record)
+    return geojson(session, form, filters, geopoint=geopoint, on_record=on_record)

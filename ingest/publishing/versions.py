@@ -1,0 +1,228 @@
+"""Store compiled forms as drafts and versions, with their media, and publish them."""
+from __future__ import annotations
+
+import io
+import logging
+import mimetypes
+import secrets
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from forms.compiler import CompiledForm
+from ingest.db import begin_write, utcnow
+from ingest.errors import BadSubmission, Conflict, NotFound
+from ingest.models import (
+    Form, FormAttachment, FormVersion, Project, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+)
+from ingest.storage import FileStore
+from ingest.receiving.submissions import store_blob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PublishResult:
+    """What publishing did: the version, whether it was new, and media still missing."""
+
+    version: FormVersion
+    created: bool
+    missing_media: list[str] = field(default_factory=list)
+
+
+def ensure_project(session: Session, project_id: int = 1, name: str = "Lao PDR trafficking cases") -> Project:
+    """Return the project with this id, creating it if absent."""
+    begin_write(session)
+    project = session.get(Project, project_id)
+    if project is None:
+        project = Project(id=project_id, name=name)
+        session.add(project)
+        session.flush()
+    return project
+
+
+def current_version(session: Session, form: Form) -> FormVersion | None:
+    """Return the most recently published version of a form."""
+    return session.scalar(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+                          .order_by(FormVersion.published_at.desc(), FormVersion.id.desc()).limit(1))
+
+
+def current_draft(session: Session, form: Form) -> FormVersion | None:
+    """Return the form's draft, if it has one."""
+    return session.scalar(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.published_at.is_(None)))
+
+
+def missing_media(version: FormVersion) -> list[str]:
+    """Names of the media a version references that have not been uploaded."""
+    return [a.name for a in version.attachments if a.blob_id is None]
+
+
+def _published(session: Session, form: Form, version: str) -> FormVersion | None:
+    return session.scalar(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.version == version,
+                                                    FormVersion.published_at.is_not(None)))
+
+
+def _new_version(session: Session, store: FileStore, form: Form, compiled: CompiledForm, media: dict[str, bytes],
+                 *, published: bool) -> FormVersion:
+    """Add a version; each referenced file comes from `media`, else is carried over from the latest version."""
+    previous = current_draft(session, form) if not published else None
+    previous = previous or current_version(session, form)
+    carried = {a.name: a.blob for a in previous.attachments if a.blob is not None} if previous else {}
+    version = FormVersion(
+        form_id=form.id, version=compiled.version, title=compiled.title, xml=compiled.xml, xml_md5=compiled.md5,
+        xlsx=compiled.xlsx, fields=compiled.fields, warnings=[w.as_dict() for w in compiled.warnings],
+        published_at=utcnow() if published else None, draft_token=None if published else secrets.token_urlsafe(32))
+    for name in compiled.media:
+        if name in media:
+            blob = store_blob(session, store, io.BytesIO(media[name]), _content_type(name))
+        else:
+            blob = carried.get(name)
+        version.attachments.append(FormAttachment(name=name, blob=blob))
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def publish(session: Session, store: FileStore, project_id: int, compiled: CompiledForm,
+            media: dict[str, bytes], *, force: bool = False) -> PublishResult:
+    """Publish a compiled form at once as a new version (the CLI's path; drafts are left alone).
+
+    Publishing the same XForm again is a no-op, so `make serve` can run any number of times.
+
+    :raise Conflict: the version string was already published with other content, or media are
+        missing and `force` is not set.
+    """
+    begin_write(session)
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == compiled.form_id))
+    if form is None:
+        form = Form(project_id=project_id, xml_form_id=compiled.form_id, state="open")
+        session.add(form)
+        session.flush()
+    same = _published(session, form, compiled.version)
+    if same is not None:
+        if same.xml_md5 == compiled.md5:
+            return PublishResult(version=same, created=False, missing_media=missing_media(same))
+        raise Conflict(f"Version {compiled.version} of form '{compiled.form_id}' is already published. "
+                       "Change the version in the settings sheet and publish again.")
+    version = _new_version(session, store, form, compiled, media, published=True)
+    missing = missing_media(version)
+    if missing and not force:
+        raise Conflict("The form needs media files that were not given: " + ", ".join(missing))
+    logger.info("published form %s version %s", compiled.form_id, compiled.version)
+    return PublishResult(version=version, created=True, missing_media=missing)
+
+
+FORM_STATES = ("open", "closing", "closed")
+
+
+def set_state(session: Session, form: Form, state: str) -> None:
+    """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data.
+
+    :raise BadSubmission: not one of FORM_STATES.
+    """
+    if state not in FORM_STATES:
+        raise BadSubmission(f"A form's state is one of {', '.join(FORM_STATES)}.")
+    begin_write(session)
+    form.state = state
+    session.flush()
+
+
+def create_draft(session: Session, store: FileStore, project_id: int, compiled: CompiledForm, *,
+                 new_form: bool, xml_form_id: str | None = None) -> FormVersion:
+    """Store a compiled form as the form's draft, replacing an earlier draft and its test data.
+
+    :raise Conflict: `new_form` and a form with this ID exists.  :raise NotFound: not `new_form` and the
+        form does not exist.  :raise BadSubmission: the XLSForm's form_id is not `xml_form_id`.
+    """
+    begin_write(session)
+    if xml_form_id is not None and compiled.form_id != xml_form_id:
+        raise BadSubmission(f"This XLSForm's form_id is '{compiled.form_id}', not '{xml_form_id}'. "
+                            "Fix the form_id in the settings sheet.")
+    form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == compiled.form_id))
+    if new_form and form is not None:
+        raise Conflict(f"A form with the ID '{compiled.form_id}' already exists in this project. Upload the new "
+                       "version as a draft of that form, or change form_id in the settings sheet.")
+    if not new_form and form is None:
+        raise NotFound(f"No form '{xml_form_id}' in project {project_id}.")
+    if form is None:
+        form = Form(project_id=project_id, xml_form_id=compiled.form_id, state="open")
+        session.add(form)
+        session.flush()
+    old = current_draft(session, form)
+    version = _new_version(session, store, form, compiled, {}, published=False)
+    if old is not None:
+        discard_test_data(session, form)
+        session.delete(old)
+        session.flush()
+    logger.info("stored draft of form %s version %s", compiled.form_id, compiled.version)
+    return version
+
+
+def upload_draft_media(session: Session, store: FileStore, draft: FormVersion, name: str, stream: BinaryIO,
+                       content_type: str | None = None) -> FormAttachment:
+    """Store a media file for a draft under the name the form references.
+
+    :raise NotFound: the form references no file by that name.
+    """
+    begin_write(session)
+    attachment = next((a for a in draft.attachments if a.name == name), None)
+    if attachment is None:
+        expected = ", ".join(a.name for a in draft.attachments) or "none"
+        raise NotFound(f"The form does not use a file named '{name}' (it uses: {expected}).")
+    attachment.blob = store_blob(session, store, stream, content_type or _content_type(name))
+    session.flush()
+    return attachment
+
+
+def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormVersion:
+    """Make the draft the current version and discard its test data.
+
+    :raise NotFound: no draft.  :raise Conflict: its version string was already published, or media are
+        missing and `force` is not set.
+    """
+    begin_write(session)
+    draft = current_draft(session, form)
+    if draft is None:
+        raise NotFound(f"The form '{form.xml_form_id}' has no draft to publish.")
+    if _published(session, form, draft.version) is not None:
+        raise Conflict(f"Version {draft.version} of form '{form.xml_form_id}' is already published. "
+                       "Change the version in the settings sheet, upload the draft again, and publish.")
+    missing = missing_media(draft)
+    if missing and not force:
+        raise Conflict("Upload these media files before publishing (or force it): " + ", ".join(missing))
+    discard_test_data(session, form)
+    draft.published_at = utcnow()
+    draft.draft_token = None
+    session.flush()
+    logger.info("published draft of form %s version %s", form.xml_form_id, draft.version)
+    return draft
+
+
+def discard_draft(session: Session, form: Form) -> None:
+    """Delete the form's draft and its test data.
+
+    :raise NotFound: no draft.
+    """
+    begin_write(session)
+    draft = current_draft(session, form)
+    if draft is None:
+        raise NotFound(f"The form '{form.xml_form_id}' has no draft.")
+    discard_test_data(session, form)
+    session.delete(draft)
+    session.flush()
+
+
+def discard_test_data(session: Session, form: Form) -> None:
+    """Delete the test submissions sent to the form's draft (never real data)."""
+    subs = select(Submission.id).where(Submission.form_id == form.id, Submission.draft.is_(True))
+    versions = select(SubmissionVersion.id).where(SubmissionVersion.submission_id.in_(subs))
+    session.execute(delete(SubmissionRow).where(SubmissionRow.submission_version_id.in_(versions)))
+    session.execute(delete(SubmissionAttachment).where(SubmissionAttachment.submission_version_id.in_(versions)))
+    session.execute(delete(SubmissionVersion).where(SubmissionVersion.id.in_(versions)))
+    session.execute(delete(Submission).where(Submission.id.in_(subs)))

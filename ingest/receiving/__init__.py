@@ -1,0 +1,1 @@
+"""Receiving a submission exactly once: raw first, then its normalised rows, and replaying them."""

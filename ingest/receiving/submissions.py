@@ -1,0 +1,412 @@
+"""Receive a submission exactly once: store it raw, then derive its normalised rows (replay: ingest.receiving.replay)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import func, insert, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ingest import scope
+from ingest.receiving import sealed
+from ingest.cases.register import case_code_of, rebuild_case
+from ingest.access import SYSTEM, Caller
+from ingest.db import begin_write, insert_ignore, utcnow
+from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
+from ingest.receiving.instances import expected_files, identity, safe_filename
+from ingest.models import (
+    Blob, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+)
+from ingest.receiving.normalise import Row, normalise
+from ingest.storage import FileStore, StoredFile
+from ingest.persons.identities import names_person
+from ingest.tags import consent_withheld, record_province
+from ingest.xmlsafe import UnsafeXMLError, parse
+
+logger = logging.getLogger(__name__)
+
+@dataclass
+class IncomingFile:
+    """A media part of a submission POST, already spooled by the web layer."""
+
+    name: str
+    stream: BinaryIO
+    content_type: str = "application/octet-stream"
+
+
+@dataclass
+class Received:
+    """Outcome of receive_submission(): the version stored, whether this request created it, and its files."""
+
+    version_id: int
+    created: bool
+    attachments_expected: int
+    attachments_added: int
+    attachments_missing: int
+    #: the record's form asks who the person is (a field has an identity tag): a new person match is due.
+    names_person: bool = False
+
+
+def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_type: str) -> Blob:
+    """Write a stream to the media store and return its Blob row (one row per distinct content)."""
+    return session.get(Blob, blob_id(session, store.put_stream(stream), content_type))
+
+
+def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
+    """Return the id of the Blob row of a stored file, inserting it if it is new (safe under concurrency)."""
+    found = session.scalar(insert_ignore(session, Blob.__table__).values(
+        sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type, created_at=utcnow(),
+    ).returning(Blob.__table__.c.id))
+    # Nothing returned: the row exists already (written by an earlier or a concurrent request).
+    return found if found is not None else session.scalar(select(Blob.id).where(Blob.sha256 == stored.sha256))
+
+
+@dataclass(frozen=True)
+class _Version:
+    """What the write path needs of a form version (its large columns stay in the database)."""
+
+    id: int
+    version: str
+    fields: list
+
+
+#: Field trees by (form version id, XForm md5): a version never changes once stored, and the md5 guards
+#: against an id reused after a draft was deleted (SQLite may reuse the highest rowid).
+_FIELDS: dict[tuple[int, str], list] = {}
+_FIELDS_MAX = 512
+
+
+def _fields(session: Session, version_id: int, md5: str) -> list:
+    key = (version_id, md5)
+    fields = _FIELDS.get(key)
+    if fields is None:
+        fields = session.scalar(select(FormVersion.fields).where(FormVersion.id == version_id))
+        if len(_FIELDS) >= _FIELDS_MAX:
+            _FIELDS.clear()
+        _FIELDS[key] = fields
+    return fields
+
+
+@dataclass(frozen=True)
+class _Form:
+    id: int
+    state: str
+    #: whether the submitting device may send this form (always true for users and drafts).
+    assigned: bool
+    #: the published versions (or only the draft), oldest first.
+    versions: list[_Version]
+
+
+def _find_form(session: Session, project_id: int, xml_form_id: str, device: Device | None,
+               draft: FormVersion | None) -> _Form | None:
+    """Look up the form an instance names, the device's assignment to it and its versions, in one query.
+
+    Versions come without their XForm and XLSForm; their field trees come from the per-process cache.
+    """
+    if draft is not None:
+        if draft.form.xml_form_id != xml_form_id:
+            return None
+        return _Form(draft.form_id, "open", True,
+                     [_Version(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5))])
+    assigned = (select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id)
+                .exists() if device is not None else true())
+    rows = session.execute(
+        select(Form.id, Form.state, assigned, FormVersion.id, FormVersion.version, FormVersion.xml_md5)
+        .outerjoin(FormVersion, (FormVersion.form_id == Form.id) & FormVersion.published_at.is_not(None))
+        .where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
+        .order_by(FormVersion.published_at, FormVersion.id)).all()
+    if not rows:
+        return None
+    versions = [_Version(r[3], r[4], _fields(session, r[3], r[5])) for r in rows if r[3] is not None]
+    return _Form(rows[0][0], rows[0][1], rows[0][2], versions)
+
+
+def _nearest_version(versions: list[_Version], wanted: str) -> _Version:
+    """Pick the version to normalise an unknown version against: the highest not above it, else the newest."""
+    below = [v for v in versions if v.version <= wanted]
+    return max(below, key=lambda v: v.version) if below else versions[-1]
+
+
+def receive_submission(
+    session: Session,
+    store: FileStore,
+    *,
+    project_id: int,
+    xml: bytes,
+    files: list[IncomingFile] = (),
+    device: Device | None = None,
+    user_id: int | None = None,
+    device_ident: str | None = None,
+    user_agent: str | None = None,
+    draft: FormVersion | None = None,
+    expect_form: str | None = None,
+    editor: Caller = SYSTEM,
+) -> Received:
+    """Store one submission POST exactly once and commit it; with `draft`, as test data of that draft.
+
+    `editor` is who sends it: a device may edit only the records it sent; a user only records in their
+    scope, and may send records only for their provinces. The record's province is the answer tagged
+    scope_province, else the sender's province.
+
+    Everything that can be done without the write lock is done first: parsing, normalising, and copying
+    the files into the content-addressed media store. The write transaction then only inserts rows, so
+    on SQLite a large or slow submission never keeps other tablets waiting.
+
+    :raise BadSubmission: malformed or unsafe XML, no form ID, or not the `expect_form` the URL names.
+    :raise Forbidden: a device not assigned to the form, an edit of another sender's record, or a record
+        for a province outside the user's.
+    :raise NotFound: unknown form, or an edit of an unknown instance.
+    :raise Conflict: same instanceID with other XML, deleted or superseded instance, closed form.
+    """
+    with scope.acting_as(session, SYSTEM):
+        return _receive(session, store, project_id, xml, files, device, user_id, device_ident, user_agent, draft,
+                        expect_form, editor)
+
+
+def _receive(session, store, project_id, xml, files, device, user_id, device_ident, user_agent, draft, expect_form,
+             editor: Caller) -> Received:
+    try:
+        root = parse(xml)
+    except UnsafeXMLError as exc:
+        raise BadSubmission(str(exc)) from None
+    xml_form_id, version_string, instance_id, deprecated_id = identity(root, expect_form)
+
+    form = _find_form(session, project_id, xml_form_id, device, draft)
+    versions = form.versions if form is not None else []
+    if form is None or not versions:
+        raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
+    if not form.assigned:
+        raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
+    if draft is None and form.state == "closed":
+        raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
+    known = next((v for v in versions if v.version == version_string), None)
+    form_version = known or _nearest_version(versions, version_string)
+
+    by_name = {safe_filename(f.name): f for f in files}
+    encrypted = sealed.is_sealed(root)
+    if encrypted:  # encrypted form: keep the manifest and its .enc files as sent; no data to read (ingest/receiving/sealed.py)
+        expected, rows = sealed.sealed_files(xml), []
+    else:
+        expected = expected_files(root, form_version.fields, set(by_name), known is None)
+        rows = normalise(root, form_version.fields)
+    fallback = next(iter(editor.provinces)) if editor.provinces and len(editor.provinces) == 1 else None
+    province = record_province(rows, form_version.fields, fallback)
+    # A sealed record from a user of several provinces has no readable province until its key is unlocked
+    # (its data then places it, ingest/receiving/sealed.py); meanwhile it is in no province, seen only by national roles.
+    unknown_yet = encrypted and province is None
+    if (editor.user_id is not None and editor.provinces is not None and province not in editor.provinces
+            and not unknown_yet):
+        raise Forbidden(f"This record is for province {province or '(none)'}, outside the provinces you work in.")
+    # Copy the parts the instance names into the store now, outside any transaction (see above).
+    pending = [(name, store.start_put(f.stream), f.content_type) for name, f in by_name.items() if name in expected]
+    stored = {name: (p.stored, content_type) for name, p, content_type in pending}
+
+    def settle() -> None:
+        # The files must be in place before the commit that the 201 reports; their flush ran meanwhile.
+        for _name, p, _type in pending:
+            p.finish()
+
+    sha = hashlib.sha256(xml).hexdigest()
+
+    new = _NewVersion(form_id=form.id, form_version_id=form_version.id, unknown=known is None,
+                      instance_id=instance_id, deprecated_id=deprecated_id, version_string=version_string, xml=xml,
+                      sha=sha, device_id=device.id if device else None, user_id=user_id,
+                      device_ident=(device_ident or None) and device_ident[:255],
+                      user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None,
+                      province=province, withheld=consent_withheld(rows, form_version.fields), editor=editor,
+                      case_code=case_code_of(rows, form_version.fields), project_id=project_id,
+                      encrypted=encrypted)
+    try:
+        if session.get_bind().dialect.name == "sqlite":
+            for _name, p, _type in pending:
+                p.wait_flushed()  # SQLite has one writer at a time: never wait for a disk flush holding its lock
+        # Insert first: a new record (the common case) costs no lookup. The unique (form, instanceID) constraint
+        # turns a retry, a concurrent duplicate or a clash into an IntegrityError, answered from what is stored.
+        begin_write(session)
+        try:
+            version_id, added = _insert_new(session, new, expected, rows, stored)
+            settle()
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            begin_write(session)
+            existing = session.scalar(select(SubmissionVersion).where(
+                SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
+            if existing is None:
+                raise
+            return _retry_or_conflict(session, existing, xml, stored, settle)
+    finally:
+        # A refused or failed request leaves no file behind (a kept file was moved into place already).
+        for _name, p, _type in pending:
+            p.discard()
+    logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
+    return Received(version_id=version_id, created=True, attachments_expected=len(expected),
+                    attachments_added=added, attachments_missing=len(expected) - added,
+                    names_person=draft is None and names_person(form_version.fields))
+
+
+@dataclass
+class _NewVersion:
+    """The columns of a new submission version, gathered before the write transaction."""
+
+    form_id: int
+    form_version_id: int
+    unknown: bool
+    instance_id: str
+    deprecated_id: str | None
+    version_string: str
+    xml: bytes
+    sha: str
+    device_id: int | None
+    user_id: int | None
+    device_ident: str | None
+    user_agent: str | None
+    draft: bool
+    province: str | None
+    withheld: bool
+    editor: Caller
+    case_code: str | None
+    project_id: int
+    encrypted: bool = False
+
+
+def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
+    if existing.submission.deleted_at is not None:
+        raise Conflict("This record was deleted on the server and cannot be sent again.")
+    if existing.xml != xml:
+        raise Conflict("A different record with the same instance ID is already on the server.")
+    added = _link_files(session, existing.id, stored)
+    missing = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
+        SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None)))
+    total = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
+        SubmissionAttachment.submission_version_id == existing.id))
+    settle()
+    session.commit()
+    return Received(version_id=existing.id, created=False, attachments_expected=total, attachments_added=added,
+                    attachments_missing=missing)
+
+
+def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
+    """Insert the submission (or the edit), its version, expected files and normalised rows; return (id, files)."""
+    carried: dict[str, int | None] = {}
+    old_case_code = None
+    now = utcnow()
+    if new.deprecated_id:
+        old = session.execute(select(SubmissionVersion.id, SubmissionVersion.submission_id, SubmissionVersion.current,
+                                     Submission.deleted_at, Submission.device_id, Submission.province_code,
+                                     Submission.consent_withheld, Submission.draft, Submission.case_code)
+                              .join(Submission, Submission.id == SubmissionVersion.submission_id)
+                              .where(SubmissionVersion.form_id == new.form_id,
+                                     SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
+        if old is None:
+            raise NotFound("The record this edit replaces is not on the server.")
+        _check_editor(new.editor, old)
+        old_case_code = old.case_code
+        if not old.current or old.deleted_at is not None:
+            raise Conflict("The record this edit replaces was already replaced by another edit.")
+        session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
+        # As Central does, an edit marks the record "edited" for review, whatever state it had.
+        session.execute(update(Submission).where(Submission.id == old.submission_id).values(
+            updated_at=now, province_code=new.province, consent_withheld=new.withheld, case_code=new.case_code,
+            review_state="edited"))
+        submission_id = old.submission_id
+        # Files an edit does not send again are carried over from the version it replaces.
+        carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
+            SubmissionAttachment.submission_version_id == old.id)).all())
+    else:
+        submission_id = session.scalar(insert(Submission.__table__).values(
+            form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
+            user_id=new.user_id, province_code=new.province, consent_withheld=new.withheld,
+            case_code=new.case_code, created_at=now).returning(Submission.__table__.c.id))
+    version_id = session.scalar(insert(SubmissionVersion.__table__).values(
+        submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
+        form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
+        current=True, xml=new.xml, xml_sha256=new.sha, device_id=new.device_id, user_id=new.user_id,
+        encrypted=new.encrypted, device_ident=new.device_ident, user_agent=new.user_agent, created_at=now
+    ).returning(SubmissionVersion.__table__.c.id))
+    blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
+    if expected:
+        session.execute(insert(SubmissionAttachment.__table__), [
+            {"submission_version_id": version_id, "name": name, "blob_id": blobs.get(name, carried.get(name)),
+             "received_at": now if blobs.get(name, carried.get(name)) else None} for name in sorted(expected)])
+    _insert_rows(session, version_id, rows)
+    if not new.draft:
+        rebuild_case(session, new.project_id, new.case_code)
+        if old_case_code != new.case_code:
+            rebuild_case(session, new.project_id, old_case_code)  # an edit moved the record to another case
+    added = sum(1 for name, blob in blobs.items() if blob != carried.get(name))
+    return version_id, added
+
+
+def _check_editor(editor: Caller, old) -> None:
+    """Let a device edit only what it sent, and a user only records in their scope.
+
+    :raise Forbidden: anyone else.
+    """
+    if editor.is_system:
+        return
+    if editor.device_id is not None:
+        if old.device_id != editor.device_id:
+            raise Forbidden("This record was sent by another device; only that device may send edits of it.")
+        return
+    in_scope = (editor.may("submit") and not old.draft
+                and (editor.provinces is None or old.province_code in editor.provinces)
+                and (not old.consent_withheld or editor.may("withheld")))
+    if not in_scope:
+        raise Forbidden("You may not edit this record.")
+
+
+def _insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
+    """Insert normalised rows a nesting level at a time (one statement a level), parents before children."""
+    ids: dict[int, int] = {}
+    level = [r for r in rows if r.parent is None]
+    while level:
+        params = [{"submission_version_id": version_id, "path": r.path, "position": r.position,
+                   "parent_id": ids[id(r.parent)] if r.parent is not None else None, "data": r.data} for r in level]
+        table = SubmissionRow.__table__
+        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), params)
+        for row, new_id in zip(level, result.scalars()):
+            ids[id(row)] = new_id
+        level = [r for r in rows if r.parent is not None and id(r.parent) in ids and id(r) not in ids]
+
+
+def _link_files(session: Session, version_id: int, stored: dict[str, tuple[StoredFile, str]]) -> int:
+    """Point the version's expected files at the stored blobs; return how many changed (new or replaced)."""
+    if not stored:
+        return 0
+    added = 0
+    attachments = session.execute(select(SubmissionAttachment.id, SubmissionAttachment.name,
+                                         SubmissionAttachment.blob_id).where(
+        SubmissionAttachment.submission_version_id == version_id, SubmissionAttachment.name.in_(list(stored)))).all()
+    for attachment in attachments:
+        stored_file, content_type = stored[attachment.name]
+        new_blob = blob_id(session, stored_file, content_type)
+        if attachment.blob_id != new_blob:
+            session.execute(update(SubmissionAttachment).where(SubmissionAttachment.id == attachment.id)
+                            .values(blob_id=new_blob, received_at=utcnow()))
+            added += 1
+    return added
+
+
+def attach_file(session: Session, store: FileStore, version: SubmissionVersion, name: str, stream: BinaryIO,
+                content_type: str = "application/octet-stream") -> bool:
+    """Store one file a stored version expects (REST upload); say whether it was new and commit.
+
+    A file that has arrived is never replaced by other bytes: what a tablet sent stays as it sent it.
+
+    :raise NotFound: the version does not refer to a file of that name.
+    :raise Conflict: the file arrived already, with other bytes.
+    """
+    attachment = next((a for a in version.attachments if a.name == name), None)
+    if attachment is None:
+        raise NotFound(f"This record does not refer to a file named '{name}'.")
+    stored = store.put_stream(stream)
+    begin_write(session)
+    if attachment.blob is not None and attachment.blob.sha256 != stored.sha256:
+        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.")
+    added = _link_files(session, version.id, {name: (stored, content_type)})
+    session.commit()
+    return added == 1

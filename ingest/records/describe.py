@@ -1,0 +1,114 @@
+"""Describe stored submissions as JSON-ready dicts, shaped like ODK Central's, for the API and the CLI."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.models import Submission, SubmissionRow, SubmissionVersion
+from ingest import scope
+from ingest.receiving.normalise import nest
+from ingest.redaction import hides_identities, redact_rows, redact_xml, sensitive_files
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Format a moment as Central does: ISO 8601 with a Z for UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; every stored moment is UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def current_of(submission: Submission) -> SubmissionVersion:
+    """Return the version in force (the latest edit)."""
+    return next((v for v in submission.versions if v.current), submission.versions[-1])
+
+
+def attachment_counts(version: SubmissionVersion) -> dict:
+    """Say how many files a version refers to and how many of them have arrived."""
+    return {"attachmentsExpected": len(version.attachments),
+            "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None)}
+
+
+def stored_rows(session: Session, version: SubmissionVersion) -> list[dict]:
+    """Return a version's normalised rows as dicts (id, parent_id, path, position, data), copies of the stored."""
+    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id)
+                           .order_by(SubmissionRow.id))
+    return [{"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": dict(r.data)}
+            for r in rows]
+
+
+def is_sealed(version: SubmissionVersion) -> bool:
+    """Say whether a version was sent encrypted and not yet decrypted: it has no readable data."""
+    return bool(version.encrypted) and version.plain_xml is None
+
+
+def version_data(session: Session, version: SubmissionVersion) -> tuple[dict, list[str]]:
+    """Return a stored version's rows nested back into one document, redacted for the session's caller,
+    and the paths of the fields redacted."""
+    rows = stored_rows(session, version)
+    redacted = []
+    if hides_identities(scope.caller_of(session), version.submission.draft):
+        redacted = redact_rows(rows, version.form_version.fields if version.form_version else [])
+    return nest(rows), redacted
+
+
+def readable_xml(session: Session, version: SubmissionVersion) -> bytes:
+    """Return a version's instance XML as the session's caller may see it (decrypted if it was sealed)."""
+    xml = version.plain_xml if version.plain_xml is not None else version.xml
+    if hides_identities(scope.caller_of(session), version.submission.draft):
+        xml = redact_xml(xml, version.form_version.fields if version.form_version else [])
+    return xml
+
+
+def file_hidden(session: Session, version: SubmissionVersion, name: str) -> bool:
+    """Say whether a file of a version is one of a sensitive question, refused to the session's caller."""
+    if not hides_identities(scope.caller_of(session), version.submission.draft):
+        return False
+    fields = version.form_version.fields if version.form_version else []
+    return name in sensitive_files(stored_rows(session, version), fields)
+
+
+def version_json(session: Session, version: SubmissionVersion) -> dict:
+    """Describe one version of a submission (an edit is a new version), with its data."""
+    data, redacted = version_data(session, version)
+    return {
+        "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": version.current,
+        "deviceId": version.device_ident, "userAgent": version.user_agent,
+        "formVersion": version.version_string, "unknownVersion": version.unknown_version,
+        **attachment_counts(version),
+        "sealed": is_sealed(version),
+        "data": data,
+        "redacted": redacted,
+    }
+
+
+def submission_json(session: Session, submission: Submission) -> dict:
+    """Describe a submission as Central does, with its current version's normalised data."""
+    version = current_of(submission)
+    data, redacted = version_data(session, version)
+    return {
+        "instanceId": submission.instance_id,
+        # Central's submitter is an actor (web user or app user); submitterType says which table.
+        "submitterId": submission.user_id if submission.user_id is not None else submission.device_id,
+        "submitterType": "user" if submission.user_id is not None else "device",
+        "instanceName": data.get("meta/instanceName"),
+        "deviceId": version.device_ident,
+        "appUserId": submission.device_id,
+        "userAgent": version.user_agent,
+        "reviewState": submission.review_state,
+        "createdAt": iso(submission.created_at),
+        "updatedAt": iso(submission.updated_at),
+        "versions": len(submission.versions),
+        "currentVersion": {
+            "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": True,
+            "formVersion": version.version_string, "unknownVersion": version.unknown_version,
+        },
+        "province": submission.province_code,
+        **attachment_counts(version),
+        "sealed": is_sealed(version),
+        "data": data,
+        "redacted": redacted,
+    }
