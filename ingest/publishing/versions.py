@@ -18,7 +18,7 @@ from ingest.models import (
     Form, FormAttachment, FormVersion, Project, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.storage import FileStore
-from ingest.receiving.submissions import store_blob
+from ingest.blobs import store_blob
 
 logger = logging.getLogger(__name__)
 

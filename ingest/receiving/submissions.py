@@ -14,13 +14,14 @@ from ingest import scope
 from ingest.receiving import sealed
 from ingest.cases.register import case_code_of, rebuild_case
 from ingest.access import SYSTEM, Caller
-from ingest.db import begin_write, insert_ignore, utcnow
+from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
 from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.models import (
-    Blob, Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.receiving.normalise import Row, normalise
+from ingest.blobs import blob_id
 from ingest.storage import FileStore, StoredFile
 from ingest.persons.identities import names_person
 from ingest.tags import consent_withheld, record_province
@@ -48,20 +49,6 @@ class Received:
     attachments_missing: int
     #: the record's form asks who the person is (a field has an identity tag): a new person match is due.
     names_person: bool = False
-
-
-def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_type: str) -> Blob:
-    """Write a stream to the media store and return its Blob row (one row per distinct content)."""
-    return session.get(Blob, blob_id(session, store.put_stream(stream), content_type))
-
-
-def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
-    """Return the id of the Blob row of a stored file, inserting it if it is new (safe under concurrency)."""
-    found = session.scalar(insert_ignore(session, Blob.__table__).values(
-        sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type, created_at=utcnow(),
-    ).returning(Blob.__table__.c.id))
-    # Nothing returned: the row exists already (written by an earlier or a concurrent request).
-    return found if found is not None else session.scalar(select(Blob.id).where(Blob.sha256 == stored.sha256))
 
 
 @dataclass(frozen=True)
