@@ -1,9 +1,10 @@
-# Two entry points: `make serve` (install and run on SQLite) and `make test` (install and run every test).
+# Two entry points: `make serve` (install and run on SQLite) and `make test` (install and run every test);
+# `make docs` builds the documentation site into site/.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test js check-forms bench clean system-deps system-deps-test
+.PHONY: serve test install install-test install-docs js check-forms bench docs docs-serve clean system-deps system-deps-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,10 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed-docs $@
+
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[docs]'
 	touch $@
 
 tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
@@ -22,6 +27,7 @@ tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-docs: $(VENV)/.installed-docs
 js: tests/js/node_modules/.package-lock.json
 
 ## Debian packages for printing (WeasyPrint's Pango and HarfBuzz, a Lao font) and for the PDF tests
@@ -53,10 +59,21 @@ TEST_WORKERS ?= 3
 
 test: install-test js system-deps-test
 	$(BIN)/collector forms check forms/xlsforms/*.xlsx
+	$(MKDOCS) build --strict --quiet --site-dir site
 	$(BIN)/pytest -n $(TEST_WORKERS)
+
+## The documentation site (mkdocs.yml, docs/): built with --strict, so a broken link or anchor fails.
+# NO_MKDOCS_2_WARNING silences Material's banner about its successor; nothing is fetched either way.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: install-docs
+	$(MKDOCS) build --strict --site-dir site
+
+docs-serve: install-docs
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8000
 
 bench: install-test
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules .pytest_cache
+	rm -rf $(VENV) tests/js/node_modules .pytest_cache site

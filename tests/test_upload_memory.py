@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.upload_memory import run
 
-#: Upload size for the test; the benchmark (README) measures 200 MB. COLLECTOR_UPLOAD_MB raises it.
+#: Upload size for the test; the benchmark (docs/benchmarks/index.md) measures 200 MB. COLLECTOR_UPLOAD_MB raises it.
 UPLOAD_MB = int(os.environ.get("COLLECTOR_UPLOAD_MB", "64"))
 
 

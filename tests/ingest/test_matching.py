@@ -8,7 +8,7 @@ import pytest
 
 from ingest.persons.matching import PersonRecord, match_records, read_records
 
-# Floors a little under what the matcher measures on this slice (see README, "Person matching").
+# Floors a little under what the matcher measures on this slice (see docs/benchmarks/index.md, "Person matching").
 PRECISION_FLOOR, RECALL_FLOOR = 0.9, 0.75
 DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
 
