@@ -335,7 +335,7 @@ def task_normalise(app, tmp):
     from sqlalchemy import select
 
     from ingest.models import FormVersion, SubmissionVersion
-    from ingest.receiving.normalise import normalise
+    from ingest.normalise import normalise
     from ingest.xmlsafe import parse
 
     engine = app.extensions["collector.engine"]

@@ -2,7 +2,7 @@
 
 Posting 100,000 instances through the HTTP write path would take most of an hour on 2 cores, so each record
 is written here as ODK Collect would write it (one realistic instance per record, answers varied by a seeded
-random generator), parsed and normalised by `ingest.receiving.normalise`, and its province, consent and case code are
+random generator), parsed and normalised by `ingest.normalise`, and its province, consent and case code are
 taken by the same tag functions the write path calls. Submissions, their current version with its raw XML,
 the normalised rows, expected files and the case register (`ingest.cases.register._summary`, what `rebuild_case`
 writes) are then inserted in bulk, a chunk of records per transaction, with ids given here.
@@ -24,7 +24,7 @@ from forms import BUNDLED_MEDIA_DIR
 from ingest.cases.register import _summary, case_code_of
 from ingest.db import utcnow
 from ingest.models import Blob, Case, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
-from ingest.receiving.normalise import normalise
+from ingest.normalise import normalise
 from ingest.tags import consent_withheld, record_province
 from ingest.xmlsafe import parse
 

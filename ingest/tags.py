@@ -5,7 +5,7 @@ A trainer may rename a question; as long as it keeps its tag (`scope_province`, 
 """
 from __future__ import annotations
 
-from ingest.receiving.normalise import Row
+from ingest.normalise import Row
 
 
 def tagged(fields: list[dict], tag: str) -> dict | None:

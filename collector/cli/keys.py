@@ -59,7 +59,7 @@ def keys_create(xml_form_id, project_id, passphrase_file):
     passphrase can read them. A lost passphrase cannot be recovered.
     """
     from forms.compiler import FormError
-    from ingest.publishing.keys import create_key
+    from ingest.encryption.keys import create_key
 
     session = get_session()
     form = find_form(session, project_id, xml_form_id)
@@ -95,7 +95,7 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
     """Decrypt every sealed submission of a form with its private key; exit 1 if any was left sealed."""
     from ingest import scope
     from ingest.access import SYSTEM
-    from ingest.publishing.keys import unlock, unlock_keys
+    from ingest.encryption.keys import unlock, unlock_keys
 
     session = get_session()
     scope.use(session, SYSTEM)

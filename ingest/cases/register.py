@@ -18,7 +18,7 @@ from ingest.cases import tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case
-from ingest.receiving.normalise import Row
+from ingest.normalise import Row
 from ingest.queries import fields_for, live_roots
 from ingest.tags import root_answer
 

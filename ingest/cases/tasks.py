@@ -28,7 +28,7 @@ from ingest import scope
 from ingest.access import RIGHTS, ROLES, SYSTEM
 from ingest.db import begin_write
 from ingest.models import Case, Submission
-from ingest.receiving.normalise import Row
+from ingest.normalise import Row
 from ingest.queries import fields_for, live_roots
 from ingest.tags import root_answer
 from ingest.task_models import Task

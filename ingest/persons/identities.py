@@ -17,7 +17,7 @@ from ingest.access import SYSTEM
 from ingest.db import begin_write, utcnow
 from ingest.persons.matching.records import PersonRecord
 from ingest.models import Case
-from ingest.receiving.normalise import Row
+from ingest.normalise import Row
 from ingest.person_models import CaseIdentity, PersonCandidate
 from ingest.queries import fields_for, live_roots
 from ingest.tags import root_answer, tagged

@@ -1,1 +1,1 @@
-"""Forms on the server: drafts, versions and media, choice labels, handbook sources and encryption keys."""
+"""Forms on the server: drafts, versions and media, choice labels, and the versions a handbook prints."""

@@ -15,7 +15,7 @@ from ingest.access import SYSTEM
 from ingest.cases.register import case_code_of, rebuild_cases
 from ingest.db import begin_write
 from ingest.models import Device, Form, Submission, SubmissionRow, SubmissionVersion
-from ingest.receiving.normalise import Row, normalise
+from ingest.normalise import Row, normalise
 from ingest.queries import fields_for
 from ingest.tags import consent_withheld, record_province
 from ingest.xmlsafe import parse

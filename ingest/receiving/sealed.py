@@ -3,7 +3,7 @@
 A tablet encrypts every submission of a form whose XLSForm has a `public_key` (see ingest.crypto and
 PROTOCOL.md). The server stores what it receives untouched: the manifest as the version's XML and the
 `.enc` files as attachments; nothing of the data can be read, so no rows are derived until the form's key
-is unlocked (ingest.publishing.keys).
+is unlocked (ingest.encryption.keys).
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.models import (
     Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
-from ingest.receiving.normalise import Row, normalise
+from ingest.normalise import Row, normalise
 from ingest.blobs import blob_id
 from ingest.storage import FileStore, StoredFile
 from ingest.persons.identities import names_person

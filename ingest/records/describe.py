@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ingest.models import Submission, SubmissionRow, SubmissionVersion
 from ingest import scope
-from ingest.receiving.normalise import nest
+from ingest.normalise import nest
 from ingest.redaction import hides_identities, redact_rows, redact_xml, sensitive_files
 
 

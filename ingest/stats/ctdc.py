@@ -32,7 +32,7 @@ from ingest import scope
 from ingest.access import SYSTEM
 from ingest.cases.register import INTAKE
 from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
-from ingest.receiving.normalise import Row
+from ingest.normalise import Row
 from ingest.stats.counts import DEFAULT_THRESHOLD
 from ingest.tags import root_answer, tagged
 

@@ -330,7 +330,7 @@ def test_broken_manifest_is_refused_with_400(client, device, db_session, public_
 
 
 def test_next_version_is_greater_and_unused():
-    from ingest.publishing.keys import next_version
+    from ingest.encryption.keys import next_version
 
     assert next_version("2026112901", set()) == "2026112902"
     assert next_version("0099", {"0100", "0101"}) == "0102"
@@ -341,7 +341,7 @@ def test_public_key_goes_into_an_xlsform_even_without_a_settings_sheet():
     from openpyxl import load_workbook
 
     from forms.compiler import compile_xlsform
-    from ingest.publishing.keys import with_public_key
+    from ingest.encryption.keys import with_public_key
     from tests.conftest import DATA
 
     workbook = load_workbook(DATA / "sample_case.xlsx")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from forms.compiler import compile_xlsform
-from ingest.receiving.normalise import nest, normalise
+from ingest.normalise import nest, normalise
 from ingest.xmlsafe import parse
 from tests.conftest import DATA, make_instance
 
