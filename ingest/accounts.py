@@ -1,23 +1,31 @@
 """Web users, their sessions and API tokens, the sign-in rate limit, and devices (app users) with their tokens."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, literal, null, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict
-from ingest.models import ApiToken, Device, Form, SignInFailure, User, UserProvince, UserSession
+from ingest.models import ApiToken, Device, Form, SignInLimit, User, UserProvince, UserSession
 
 #: Shortest password accepted for a web user.
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+#: Weakest zxcvbn score accepted (0-4): 3 is "safely unguessable" against an online attack and a slow hash.
+MIN_PASSWORD_SCORE = 3
 #: How often an API token's last use is written down (a read request then costs no write).
 TOKEN_USE_PRECISION = timedelta(minutes=1)
 _hasher = PasswordHasher()
@@ -77,8 +85,7 @@ def create_user(session: Session, email: str, password: str, role: str = "analys
     provinces = check_role(role, provinces)
     if "@" not in email or len(email) > 320:
         raise BadSubmission("That is not an email address.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    check_password(password, email)
     if session.scalar(select(User).where(User.email == email)):
         raise Conflict(f"A user with the email {email} already exists.")
     user = User(email=email, password_hash=_hasher.hash(password), role=role, display_name=display_name or email)
@@ -86,6 +93,30 @@ def create_user(session: Session, email: str, password: str, role: str = "analys
     session.add(user)
     session.flush()
     return user
+
+
+def check_password(password: str, email: str = "") -> None:
+    """Refuse a password that is short, common or easily guessed, as NIST SP 800-63B asks.
+
+    Common and breached passwords come from the lists zxcvbn bundles (30,000 of the most common passwords,
+    with English words and names); its score also catches sequences, repeats, keyboard walks, dates and
+    the email itself. Nothing is fetched at run time.
+
+    :raise BadSubmission: the reason, without repeating the password.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if password.strip().lower() in _common_passwords():
+        raise BadSubmission("This password is on a list of common passwords: choose another.")
+    hints = [part for part in (email, email.partition("@")[0]) if part]
+    if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise BadSubmission("This password is too easy to guess (a common word, name, sequence, date or the "
+                            "email): use a few unrelated words, or a longer phrase.")
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def set_role(session: Session, user: User, role: str, provinces: list[str] | tuple[str, ...] = ()) -> None:
@@ -112,11 +143,12 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24)) -> tuple[str, UserSession]:
-    """Issue a bearer token for `user`; only its hash is stored."""
+def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24),
+                 kind: str = "api") -> tuple[str, UserSession]:
+    """Issue a bearer token ("api") or a console session id ("console") for `user`; only its hash is stored."""
     begin_write(session)
     token = secrets.token_urlsafe(48)
-    row = UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime)
+    row = UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime, kind=kind)
     session.add(row)
     session.flush()
     return token, row
@@ -130,8 +162,8 @@ def user_for_bearer(session: Session, token: str) -> User | None:
     digest = _token_hash(token)
     row = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
     if row is not None:
-        user = row.user if _aware(row.expires_at) > utcnow() else None
-        return user if user is not None and user.disabled_at is None else None
+        # A console session id (from a cookie) is no bearer token: a stolen cookie must not open the API.
+        return _session_user(row) if row.kind == "api" else None
     api = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if api is None or not token_live(api) or api.user.disabled_at is not None:
         return None
@@ -139,6 +171,18 @@ def user_for_bearer(session: Session, token: str) -> User | None:
         begin_write(session)
         api.last_used_at = utcnow()
     return api.user
+
+
+def user_for_console(session: Session, session_id: str) -> User | None:
+    """Return the active user of a live console session id, or None (bearer tokens are not accepted)."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(session_id),
+                                                   UserSession.kind == "console"))
+    return _session_user(row) if row is not None else None
+
+
+def _session_user(row: UserSession) -> User | None:
+    user = row.user if _aware(row.expires_at) > utcnow() else None
+    return user if user is not None and user.disabled_at is None else None
 
 
 def close_session(session: Session, token: str) -> bool:
@@ -198,29 +242,106 @@ def account_key(email: str) -> str:
     return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
 
 
-def sign_in_wait(session: Session, account: str, address: str, limit: int, window: timedelta) -> int:
-    """Return how many seconds must pass before a password may be tried for `account` from `address` (0: now).
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How many failed sign-ins a key may have, and the delays that follow (collector.config SIGNIN_*)."""
 
-    Each of the two is blocked while `limit` failures lie inside `window`, until the `limit`-th newest of
-    them leaves it. This runs before any password is hashed, so guessing costs the server two indexed reads.
+    #: Failures in a row allowed before the first delay.
+    limit: int = 10
+    #: Failures are forgotten once this long has passed since a key's last attempt.
+    window: timedelta = timedelta(minutes=60)
+    #: The first delay; each further failure doubles it, up to max_delay.
+    first_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(minutes=15)
+
+    def delay(self, failures: int) -> timedelta:
+        """Return the wait after the `failures`-th failure in a row (none below the limit)."""
+        if failures < self.limit:
+            return timedelta(0)
+        return min(self.max_delay, self.first_delay * 2 ** min(failures - self.limit, 30))
+
+
+def _limits_connection(session: Session):
+    # The counters are written on a connection of their own and committed at once: the request's transaction
+    # must not hold them (or the write lock) while a password is hashed, and a refused request still counts.
+    return session.get_bind().connect().execution_options(sqlite_write=True)
+
+
+def _insert(dialect: str):
+    return sqlite_insert if dialect == "sqlite" else pg_insert
+
+
+def reserve_sign_in(session: Session, keys: list[str], policy: SignInPolicy) -> int:
+    """Count a sign-in attempt against every key before its password is checked; return 0 when it may go on,
+    else the seconds to wait (the keys already counted for it are given back).
+
+    Each key is counted by one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on SQLite and PostgreSQL alike,
+    which counts only while the key is not blocked: of many parallel attempts exactly `limit` get through.
+    The attempt that reaches the limit blocks the key until its outcome is known (sign_in_failed or
+    sign_in_succeeded), so no parallel attempt slips past it either.
     """
     now = utcnow()
-    wait = 0
-    for column, value in ((SignInFailure.account, account), (SignInFailure.address, address)):
-        at = session.scalar(select(SignInFailure.at).where(column == value, SignInFailure.at > now - window)
-                            .order_by(SignInFailure.at.desc()).offset(limit - 1).limit(1))
-        if at is not None:
-            wait = max(wait, math.ceil((_aware(at) + window - now).total_seconds()))
-    return wait
+    table = SignInLimit.__table__
+    held = literal(now + policy.max_delay, SignInLimit.blocked_until.type)
+    with _limits_connection(session) as conn, conn.begin():
+        taken = []
+        for key in keys:
+            stale = table.c.last_at <= now - policy.window
+            failures = case((stale, 1), else_=table.c.failures + 1)
+            statement = _insert(conn.dialect.name)(table).values(
+                key=key, failures=1, last_at=now, blocked_until=held if policy.limit <= 1 else None)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.key],
+                set_={"failures": failures, "last_at": now,
+                      "blocked_until": case((failures >= policy.limit, held), else_=null())},
+                where=or_(stale, table.c.blocked_until.is_(None), table.c.blocked_until <= now),
+            ).returning(table.c.failures)
+            if conn.execute(statement).scalar() is not None:
+                taken.append(key)
+                continue
+            until = conn.scalar(select(table.c.blocked_until).where(table.c.key == key))
+            for done in taken:
+                _give_back(conn, done, now)
+            return max(1, math.ceil((_aware(until) - now).total_seconds())) if until is not None else 1
+    return 0
 
 
-def note_sign_in_failure(session: Session, account: str, address: str, window: timedelta) -> None:
-    """Record a failed sign-in, and forget the failures that have left the window (the caller commits)."""
-    begin_write(session)
+def _give_back(conn, key: str, now) -> None:
+    table = SignInLimit.__table__
+    conn.execute(update(table).where(table.c.key == key).values(
+        failures=case((table.c.failures > 0, table.c.failures - 1), else_=0),
+        blocked_until=case((table.c.blocked_until > now, now), else_=table.c.blocked_until)))
+
+
+def sign_in_failed(session: Session, keys: list[str], policy: SignInPolicy) -> int:
+    """Block each key that has reached the limit for its delay; return the longest delay in seconds (0: none)."""
     now = utcnow()
-    session.execute(delete(SignInFailure).where(SignInFailure.at <= now - window))
-    session.add(SignInFailure(at=now, account=account, address=address[:64]))
-    session.flush()
+    table = SignInLimit.__table__
+    longest = 0
+    with _limits_connection(session) as conn, conn.begin():
+        for key in keys:
+            failures = conn.scalar(select(table.c.failures).where(table.c.key == key)) or 0
+            delay = policy.delay(failures)
+            if delay:
+                conn.execute(update(table).where(table.c.key == key).values(blocked_until=now + delay))
+                longest = max(longest, math.ceil(delay.total_seconds()))
+        conn.execute(delete(table).where(table.c.last_at <= now - policy.window,
+                                         or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now)))
+    return longest
+
+
+def sign_in_succeeded(session: Session, keys: list[str], forget: list[str]) -> None:
+    """Give back a successful attempt's count: the keys in `forget` (the account, the browser) start afresh,
+    the others (the address) lose this one attempt only, so a guesser cannot clear them with an account of
+    their own."""
+    now = utcnow()
+    table = SignInLimit.__table__
+    with _limits_connection(session) as conn, conn.begin():
+        for key in keys:
+            if key in forget:
+                conn.execute(delete(table).where(table.c.key == key))
+            else:
+                _give_back(conn, key, now)
 
 
 def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None,
