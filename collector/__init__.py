@@ -69,12 +69,12 @@ def _instance_secret(instance: Path) -> str:
 
 
 def configure_proxy(app: Flask) -> None:
-    """Trust X-Forwarded-* from the configured number of proxies, so URLs we build are the public ones."""
-    hops = int(app.config["PROXY_HOPS"])
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    """Trust X-Forwarded-* from the configured proxies only (TRUSTED_PROXIES, PROXY_HOPS of them in a row),
+    so the URLs we build are the public ones while nobody else can pass for https or for another address."""
+    from collector.transport.proxies import TrustedProxies, parse_networks
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]),
+                                  int(app.config["PROXY_HOPS"]))
 
 
 def configure_bodies(app: Flask) -> None:
@@ -95,10 +95,11 @@ def configure_database(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, the web console,
     and error handlers."""
-    from collector import api, console, errors, openrosa
+    from collector import api, auth, console, errors, openrosa
     from collector.transport import guards
 
     guards.init_app(app)
+    app.after_request(auth.remember_device)
     errors.init_app(app)
     app.register_blueprint(openrosa.bp, url_prefix="/v1")
     app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")

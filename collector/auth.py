@@ -4,18 +4,25 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hmac
 import ipaddress
+import math
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, current_app, g, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from collector.db import get_session
 from ingest import audit, scope
 from ingest.access import Caller, device_caller, user_caller
-from ingest.accounts.users import (account_key, authenticate, device_for_token, note_sign_in_failure, sign_in_wait,
-                             user_for_bearer)
+from ingest.accounts.signin import SignInPolicy, account_key, reserve_sign_in, sign_in_failed, sign_in_succeeded
+from ingest.accounts.users import authenticate, device_for_token, user_for_bearer
 from ingest.models import Device, User
+
+#: Prefix of the known-device cookies (one per account a browser or tool has signed in to).
+DEVICE_COOKIE = "collector_device"
 
 
 @dataclass
@@ -97,7 +104,8 @@ def _loopback(address: str | None) -> bool:
 def require_https_for_passwords() -> None:
     """Refuse a password sent over plain HTTP, unless it comes from this machine (as ODK Central does).
 
-    The scheme is the one the trusted proxy saw (X-Forwarded-Proto, applied by ProxyFix).
+    The scheme is the one a trusted proxy saw (X-Forwarded-Proto from a TRUSTED_PROXIES peer), else the
+    connection's own.
 
     :raise 403: plain HTTP from another address.
     """
@@ -106,37 +114,84 @@ def require_https_for_passwords() -> None:
                    "(device links keep working over http).")
 
 
+def sign_in_policy() -> SignInPolicy:
+    """Return the sign-in limits configured for this app."""
+    config = current_app.config
+    return SignInPolicy(limit=int(config["SIGNIN_MAX_FAILURES"]),
+                        window=timedelta(minutes=float(config["SIGNIN_WINDOW_MINUTES"])),
+                        first_delay=timedelta(seconds=float(config["SIGNIN_DELAY_SECONDS"])),
+                        max_delay=timedelta(minutes=float(config["SIGNIN_MAX_DELAY_MINUTES"])))
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="collector.known-device")
+
+
+def device_cookie_name(account: str) -> str:
+    """Name the known-device cookie of an account (a hash prefix: several staff may share a browser)."""
+    return f"{DEVICE_COOKIE}_{account[:16]}"
+
+
+def known_device(account: str) -> str | None:
+    """Return the nonce of this request's valid known-device cookie for `account`, or None."""
+    value = request.cookies.get(device_cookie_name(account))
+    if not value:
+        return None
+    max_age = int(float(current_app.config["SIGNIN_DEVICE_DAYS"]) * 86400)
+    try:
+        owner, nonce = _device_serializer().loads(value, max_age=max_age)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return nonce if hmac.compare_digest(str(owner), account[:32]) else None
+
+
 def sign_in(email: str, password: str):
-    """Return the active user with this email and password, within the sign-in rate limit.
+    """Return the active user with this email and password, within the sign-in limits.
 
-    The limit is checked before any password is hashed. A failure is recorded, audited and committed
-    before the request is refused, so it counts even though the request then fails.
+    An attempt is counted before any password is hashed, per account and per address; past
+    SIGNIN_MAX_FAILURES failures in a row each key waits, longer after each further failure. A browser or
+    tool holding the account's known-device cookie (given at its last successful sign-in, OWASP's "device
+    cookie") is counted on its own key instead, so guessing from elsewhere never locks the owner out.
+    A failure is audited and committed before the request is refused, so it counts even though it fails.
 
-    :raise 429: SIGNIN_MAX_FAILURES failures for this account or from this address within
-        SIGNIN_WINDOW_MINUTES (`g.retry_after` holds the seconds to wait, sent as Retry-After).
+    :raise 429: the key must wait (`g.retry_after` holds the seconds, sent as Retry-After).
     :raise 401: wrong email or password, or a disabled user.
     """
     session = get_session()
-    limit = int(current_app.config["SIGNIN_MAX_FAILURES"])
-    window = timedelta(minutes=float(current_app.config["SIGNIN_WINDOW_MINUTES"]))
+    policy = sign_in_policy()
     account, address = account_key(email), request.remote_addr or ""
-    wait = sign_in_wait(session, account, address, limit, window)
+    nonce = known_device(account)
+    keys = [f"device:{nonce}"] if nonce else [f"account:{account}", f"address:{address}"[:100]]
+    wait = reserve_sign_in(session, keys, policy)
     if wait:
         g.retry_after = wait
         abort(429, f"Too many failed sign-ins. Try again in {max(1, round(wait / 60))} minute(s).")
     user = authenticate(session, email, password)
     if user is None:
-        note_sign_in_failure(session, account, address, window)
+        delay = sign_in_failed(session, keys, policy)
         # The account hash, never the email: the log must not become a list of who was tried.
         resource = f"account:{account[:16]}"
-        audit.record(session, "session.failed", resource, address=address)
-        wait = sign_in_wait(session, account, address, limit, window)
-        if wait:
-            # Logged once, when the limit is reached; the 429s that follow are not (a flood would fill the log).
-            audit.record(session, "session.limited", resource, address=address, retryAfter=wait)
+        audit.record(session, "session.failed", resource, address=address, knownDevice=bool(nonce))
+        if delay and delay <= math.ceil(policy.first_delay.total_seconds()):
+            # Logged when the limit is first reached; the 429s that follow are not (a flood would fill the log).
+            audit.record(session, "session.limited", resource, address=address, retryAfter=delay)
         session.commit()
         abort(401, "The email or password is wrong.")
+    sign_in_succeeded(session, keys, forget=[keys[0]])
+    if nonce is None:
+        g.new_device_cookie = (device_cookie_name(account),
+                               _device_serializer().dumps([account[:32], secrets.token_urlsafe(16)]))
     return user
+
+
+def remember_device(response):
+    """Give a browser or tool that just signed in its known-device cookie for the account (after_request)."""
+    cookie = g.pop("new_device_cookie", None)
+    if cookie is not None and response.status_code < 400:
+        response.set_cookie(cookie[0], cookie[1], max_age=int(float(current_app.config["SIGNIN_DEVICE_DAYS"]) * 86400),
+                            path=(request.script_root or "") + "/", secure=request.is_secure, httponly=True,
+                            samesite="Lax")
+    return response
 
 
 def pop_device_token(_endpoint, values) -> None:

@@ -20,11 +20,20 @@ PUBLIC_URL = "http://127.0.0.1:8080"
 PROJECT_NAME = "Lao PDR trafficking cases"
 #: Hours a bearer token from POST /v1/sessions stays valid.
 SESSION_HOURS = 24
-#: Failed sign-ins for one account, or from one address, after which passwords are refused (429) for a while.
+#: Failed sign-ins in a row for one account, or from one address, before passwords must wait (429).
 SIGNIN_MAX_FAILURES = 10
-#: Minutes over which failed sign-ins are counted; a refused caller may try again once failures leave it.
-SIGNIN_WINDOW_MINUTES = 15
-#: Reverse-proxy hops whose X-Forwarded-Proto/-Host/-For/-Prefix headers are trusted (0: none).
+#: Seconds of the first wait once the limit is reached; each further failure doubles it.
+SIGNIN_DELAY_SECONDS = 30
+#: Longest wait between two passwords tried for one account or from one address.
+SIGNIN_MAX_DELAY_MINUTES = 15
+#: Minutes after a key's last attempt when its failures are forgotten.
+SIGNIN_WINDOW_MINUTES = 60
+#: Days a browser or tool keeps the known-device cookie that lets it sign in past failures made elsewhere.
+SIGNIN_DEVICE_DAYS = 180
+#: Addresses or networks of the reverse proxies (nginx) whose X-Forwarded-* headers are honoured, separated
+#: by commas; empty: nobody's, the headers of every other peer are dropped.
+TRUSTED_PROXIES = ""
+#: Reverse-proxy hops, in a row in front of the app, whose X-Forwarded-Proto/-Host/-For/-Prefix are applied.
 PROXY_HOPS = 1
 #: Key that signs the web console's session cookie; unset means one generated once into `<instance>/secret_key`
 #: (mode 600). Give every host behind one address the same key (instance config file or COLLECTOR_SECRET_KEY).

@@ -25,7 +25,9 @@ accesslog = os.environ.get("COLLECTOR_ACCESS_LOG", "-")
 errorlog = "-"
 # One shared control socket in $HOME would clash between instances on one host; it is not used.
 control_socket_disable = True
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn itself takes the scheme from X-Forwarded-Proto of these peers only: the same proxies the app
+# trusts (COLLECTOR_TRUSTED_PROXIES, empty by default: nobody).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", os.environ.get("COLLECTOR_TRUSTED_PROXIES", ""))
 # Seconds a request has to deliver its request line and headers (a client sending them a byte at a time
 # would otherwise hold a thread for ever; see collector/transport/header_deadline.py).
 header_timeout = float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))

@@ -45,6 +45,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware(moment: datetime) -> datetime:
+    """Return a stored moment as UTC-aware (SQLite hands back naive datetimes even for timezone-aware columns)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine for `url`, with SQLite set up for concurrent writers."""
     if url.startswith("sqlite"):

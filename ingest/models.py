@@ -73,18 +73,20 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
-class SignInFailure(Base):
-    """A failed sign-in, kept for the rate limit (per account and per address) for a short window."""
+class SignInLimit(Base):
+    """The failed sign-ins counted for one key (an account, an address or a known browser), and how long
+    its next password must wait. Counted by single atomic statements (ingest.accounts.signin.reserve_sign_in)."""
 
-    __tablename__ = "sign_in_failures"
-    __table_args__ = (Index("ix_sign_in_failures_account", "account", "at"),
-                      Index("ix_sign_in_failures_address", "address", "at"))
+    __tablename__ = "sign_in_limits"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    #: sha256 of the lower-cased email tried (the address book of staff stays out of the table).
-    account: Mapped[str] = mapped_column(String(64))
-    address: Mapped[str] = mapped_column(String(64))
+    #: "account:" + sha256 of the lower-cased email, "address:" + IP, or "device:" + a device cookie's nonce.
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: Failures in a row (an attempt is counted when it starts, and given back when it succeeds).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the last attempt started; failures older than SIGNIN_WINDOW_MINUTES are forgotten.
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: No password is checked for this key before this moment (NULL: under the limit).
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UserSession(Base):
@@ -98,6 +100,8 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: "api": a bearer token (POST /v1/sessions); "console": the id in a console cookie, never a bearer token.
+    kind: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
 
     user: Mapped[User] = relationship()
 

@@ -107,6 +107,8 @@ def app(clean_db, instance_path):
         "SECRET_KEY": "test",
         "MAX_SUBMISSION_BYTES": 5 * 1024 * 1024,
         "PUBLIC_URL": "http://collect.test",
+        # As deployed: nginx on this machine is the one proxy whose forwarded headers count.
+        "TRUSTED_PROXIES": "127.0.0.1, ::1",
         # Background person matching after named records: on only in the tests of jobs (tests/collector/test_jobs.py).
         "PERSON_MATCH_ON_SUBMIT": False,
     })

@@ -78,7 +78,7 @@ def proxied(clean_db, tmp_path):
     """gunicorn with ONE thread (body deadline far off), and nginx in front of it with deploy/nginx.conf."""
     http_port, https_port = free_port(), free_port()
     public = f"https://127.0.0.1:{https_port}"
-    live = LiveServer(clean_db, tmp_path / "instance", workers=1, THREADS=1, BODY_TIMEOUT=600,
+    live = LiveServer(clean_db, tmp_path / "instance", workers=1, THREADS=1, BODY_TIMEOUT=600, TRUSTED_PROXIES="127.0.0.1,::1",
                       PUBLIC_URL=public, HEADER_TIMEOUT=600).start()
     folder = tmp_path / "nginx"
     folder.mkdir()

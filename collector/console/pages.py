@@ -116,7 +116,8 @@ def login():
             return _login_page(_("too_many", minutes=max(1, round(g.get("retry_after", 60) / 60))), 429, email)
         return _login_page(_("wrong_password"), 401, email)
     db = get_session()
-    token, _row = open_session(db, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])))
+    # A console session id, not a bearer token: the cookie that carries it opens no door of the API.
+    token, _row = open_session(db, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])), kind="console")
     audit.record(db, "session.create", f"user:{user.id}", user_id=user.id, address=request.remote_addr,
                  via="console")
     db.commit()
@@ -126,7 +127,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out: revoke the session token the cookie holds, and forget it."""
+    """Sign out: revoke the console session the cookie names, and forget it."""
     user = web.signed_in_user()
     token = session.get(web.TOKEN)
     if user is not None and token:

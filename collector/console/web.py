@@ -16,7 +16,7 @@ from collector.auth import Actor
 from collector.console.messages import DEFAULT_LANGUAGE, LANGUAGES, translate
 from collector.db import get_session
 from ingest import scope
-from ingest.accounts.users import user_for_bearer
+from ingest.accounts.users import user_for_console
 from ingest.models import User
 
 #: Where the console lives; its cookie is sent to these paths only.
@@ -25,8 +25,8 @@ CONSOLE_PATH = "/console"
 #: picture from elsewhere, and forms post back here only.
 CONSOLE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                "frame-ancestors 'none'; base-uri 'none'")
-#: Session keys.
-TOKEN, CSRF, LANG = "token", "csrf", "lang"
+#: Session keys: the console session id (opaque, and refused as a bearer token), the CSRF token, the language.
+TOKEN, CSRF, LANG = "sid", "csrf", "lang"
 #: Name of the hidden field that carries the CSRF token.
 CSRF_FIELD = "csrf_token"
 
@@ -92,7 +92,8 @@ def _(key: str, **values) -> str:
 
 
 def signed_in_user() -> User | None:
-    """Return the user of the session cookie's token, or None (no cookie, or a revoked or expired session).
+    """Return the user of the session cookie's console session id, or None (no cookie, or a revoked or
+    expired session).
 
     The console accepts its cookie only: a Basic or bearer header is the API's way in, not the pages'.
     The user then reads in their own scope, as on the API.
@@ -103,7 +104,7 @@ def signed_in_user() -> User | None:
     if not token:
         return None
     db = get_session()
-    user = user_for_bearer(db, token)
+    user = user_for_console(db, token)
     if user is None:
         session.pop(TOKEN, None)  # revoked, expired or disabled: forget it
         return None
@@ -113,7 +114,7 @@ def signed_in_user() -> User | None:
 
 
 def start_session(token: str) -> None:
-    """Keep a new session token in the cookie, with a fresh CSRF token (the one used to sign in is spent)."""
+    """Keep a new console session id in the cookie, with a fresh CSRF token (the one used to sign in is spent)."""
     lang = session.get(LANG)
     session.clear()
     if lang:

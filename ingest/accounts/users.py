@@ -1,8 +1,8 @@
-"""Web users, their sessions and API tokens, the sign-in rate limit, and devices (app users) with their tokens."""
+"""Web users, their sessions and API tokens, and devices (app users) with their tokens."""
 from __future__ import annotations
 
+import functools
 import hashlib
-import math
 import secrets
 from datetime import timedelta
 
@@ -10,14 +10,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
-from ingest.db import begin_write, utcnow
+from ingest.db import aware, begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict
-from ingest.models import ApiToken, Device, Form, SignInFailure, User, UserProvince, UserSession
+from ingest.models import ApiToken, Device, Form, User, UserProvince, UserSession
 
 #: Shortest password accepted for a web user.
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+#: Weakest zxcvbn score accepted (0-4): 3 is "safely unguessable" against an online attack and a slow hash.
+MIN_PASSWORD_SCORE = 3
 #: How often an API token's last use is written down (a read request then costs no write).
 TOKEN_USE_PRECISION = timedelta(minutes=1)
 _hasher = PasswordHasher()
@@ -77,8 +81,7 @@ def create_user(session: Session, email: str, password: str, role: str = "analys
     provinces = check_role(role, provinces)
     if "@" not in email or len(email) > 320:
         raise BadSubmission("That is not an email address.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    check_password(password, email)
     if session.scalar(select(User).where(User.email == email)):
         raise Conflict(f"A user with the email {email} already exists.")
     user = User(email=email, password_hash=_hasher.hash(password), role=role, display_name=display_name or email)
@@ -86,6 +89,30 @@ def create_user(session: Session, email: str, password: str, role: str = "analys
     session.add(user)
     session.flush()
     return user
+
+
+def check_password(password: str, email: str = "") -> None:
+    """Refuse a password that is short, common or easily guessed, as NIST SP 800-63B asks.
+
+    Common and breached passwords come from the lists zxcvbn bundles (30,000 of the most common passwords,
+    with English words and names); its score also catches sequences, repeats, keyboard walks, dates and
+    the email itself. Nothing is fetched at run time.
+
+    :raise BadSubmission: the reason, without repeating the password.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if password.strip().lower() in _common_passwords():
+        raise BadSubmission("This password is on a list of common passwords: choose another.")
+    hints = [part for part in (email, email.partition("@")[0]) if part]
+    if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise BadSubmission("This password is too easy to guess (a common word, name, sequence, date or the "
+                            "email): use a few unrelated words, or a longer phrase.")
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def set_role(session: Session, user: User, role: str, provinces: list[str] | tuple[str, ...] = ()) -> None:
@@ -112,11 +139,12 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24)) -> tuple[str, UserSession]:
-    """Issue a bearer token for `user`; only its hash is stored."""
+def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24),
+                 kind: str = "api") -> tuple[str, UserSession]:
+    """Issue a bearer token ("api") or a console session id ("console") for `user`; only its hash is stored."""
     begin_write(session)
     token = secrets.token_urlsafe(48)
-    row = UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime)
+    row = UserSession(token_hash=_token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime, kind=kind)
     session.add(row)
     session.flush()
     return token, row
@@ -130,15 +158,27 @@ def user_for_bearer(session: Session, token: str) -> User | None:
     digest = _token_hash(token)
     row = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
     if row is not None:
-        user = row.user if _aware(row.expires_at) > utcnow() else None
-        return user if user is not None and user.disabled_at is None else None
+        # A console session id (from a cookie) is no bearer token: a stolen cookie must not open the API.
+        return _session_user(row) if row.kind == "api" else None
     api = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if api is None or not token_live(api) or api.user.disabled_at is not None:
         return None
-    if api.last_used_at is None or utcnow() - _aware(api.last_used_at) >= TOKEN_USE_PRECISION:
+    if api.last_used_at is None or utcnow() - aware(api.last_used_at) >= TOKEN_USE_PRECISION:
         begin_write(session)
         api.last_used_at = utcnow()
     return api.user
+
+
+def user_for_console(session: Session, session_id: str) -> User | None:
+    """Return the active user of a live console session id, or None (bearer tokens are not accepted)."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(session_id),
+                                                   UserSession.kind == "console"))
+    return _session_user(row) if row is not None else None
+
+
+def _session_user(row: UserSession) -> User | None:
+    user = row.user if aware(row.expires_at) > utcnow() else None
+    return user if user is not None and user.disabled_at is None else None
 
 
 def close_session(session: Session, token: str) -> bool:
@@ -182,7 +222,7 @@ def create_api_token(session: Session, user: User, name: str, expires_days: int 
 
 def token_live(row: ApiToken) -> bool:
     """Say whether an API token is neither revoked nor expired (its user may still be disabled)."""
-    return row.revoked_at is None and (row.expires_at is None or _aware(row.expires_at) > utcnow())
+    return row.revoked_at is None and (row.expires_at is None or aware(row.expires_at) > utcnow())
 
 
 def revoke_api_token(session: Session, row: ApiToken) -> None:
@@ -190,36 +230,6 @@ def revoke_api_token(session: Session, row: ApiToken) -> None:
     begin_write(session)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-    session.flush()
-
-
-def account_key(email: str) -> str:
-    """Return the sha256 of a lower-cased email: failures are counted per account without storing who was tried."""
-    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
-
-
-def sign_in_wait(session: Session, account: str, address: str, limit: int, window: timedelta) -> int:
-    """Return how many seconds must pass before a password may be tried for `account` from `address` (0: now).
-
-    Each of the two is blocked while `limit` failures lie inside `window`, until the `limit`-th newest of
-    them leaves it. This runs before any password is hashed, so guessing costs the server two indexed reads.
-    """
-    now = utcnow()
-    wait = 0
-    for column, value in ((SignInFailure.account, account), (SignInFailure.address, address)):
-        at = session.scalar(select(SignInFailure.at).where(column == value, SignInFailure.at > now - window)
-                            .order_by(SignInFailure.at.desc()).offset(limit - 1).limit(1))
-        if at is not None:
-            wait = max(wait, math.ceil((_aware(at) + window - now).total_seconds()))
-    return wait
-
-
-def note_sign_in_failure(session: Session, account: str, address: str, window: timedelta) -> None:
-    """Record a failed sign-in, and forget the failures that have left the window (the caller commits)."""
-    begin_write(session)
-    now = utcnow()
-    session.execute(delete(SignInFailure).where(SignInFailure.at <= now - window))
-    session.add(SignInFailure(at=now, account=account, address=address[:64]))
     session.flush()
 
 
@@ -274,9 +284,3 @@ def revoke_device(session: Session, device: Device) -> None:
     """Revoke a device's token; its next request is refused."""
     begin_write(session)
     device.revoked_at = utcnow()
-
-
-def _aware(moment):
-    # SQLite hands back naive datetimes even for timezone-aware columns.
-    from datetime import timezone
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -7,9 +7,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from ingest.accounts.users import account_key, set_disabled
+from collector import create_app
+from ingest.accounts.signin import account_key
+from ingest.accounts.users import set_disabled
 from ingest.db import utcnow
-from ingest.models import AuditEvent, SignInFailure, User
+from ingest.models import AuditEvent, SignInLimit, User
 from tests.collector.test_openrosa import base, openrosa_message
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -45,8 +47,8 @@ def test_ten_wrong_passwords_then_429_with_retry_after_even_for_the_right_one(cl
         response = sign_in(client, base_url="https://collect.test", environ_base={"REMOTE_ADDR": f"10.1.0.{n}"})
         assert response.status_code == 401
     response = sign_in(client, password=ADMIN_PASSWORD)
-    assert response.status_code == 429
-    assert 890 <= int(response.headers["Retry-After"]) <= 900
+    assert response.status_code == 429  # a client that never signed in before waits the first delay
+    assert 25 <= int(response.headers["Retry-After"]) <= 30
     assert response.get_json()["status"] == 429 and "Too many failed sign-ins" in response.get_json()["error"]
     # Basic auth shares the limit, and answers Collect's paths in OpenRosa XML.
     response = client.get("/v1/projects/1/formList", auth=admin)
@@ -84,9 +86,10 @@ def test_failures_then_refusal_are_audited_without_the_email(client, admin, db_s
     resource = f"account:{account_key('Victim.Name@example.la')[:16]}"
     assert {e.resource for e in events} == {resource}
     assert {e.address for e in events} == {"127.0.0.1"}
-    assert 890 <= events[-1].details["retryAfter"] <= 900
+    assert events[-1].details["retryAfter"] == 30
     assert not any("victim" in f"{e.resource}{e.details}" or "wrong" in f"{e.details}" for e in events)
-    assert db_session.scalar(select(func.count()).select_from(SignInFailure)) == 10
+    counts = {row.key: row.failures for row in db_session.scalars(select(SignInLimit))}
+    assert counts == {f"account:{account_key('victim.name@example.la')}": 10, "address:127.0.0.1": 10}
 
 
 def test_basic_auth_failures_count_and_are_audited_but_successes_are_not(client, admin, db_session):
@@ -100,25 +103,48 @@ def test_basic_auth_failures_count_and_are_audited_but_successes_are_not(client,
     assert (event.user_id, event.address) == (db_session.scalar(select(User.id)), "127.0.0.1")
 
 
-def test_retry_after_counts_until_the_oldest_counted_failure_leaves_the_window(client, admin, db_session):
+def test_each_failure_past_the_limit_doubles_the_wait_instead_of_a_fixed_lock(client, admin, db_session):
     now = utcnow()
-    account = account_key(ADMIN_EMAIL)
-    db_session.add_all([SignInFailure(at=now - timedelta(minutes=14), account=account, address="10.9.9.9")
-                        for _ in range(10)])
+    db_session.add(SignInLimit(key=f"account:{account_key(ADMIN_EMAIL)}", failures=11, last_at=now - timedelta(minutes=2),
+                               blocked_until=now - timedelta(seconds=1)))
     db_session.commit()
+    assert sign_in(client).status_code == 401  # the wait is over: one more guess, then twice as long
     response = sign_in(client, password=ADMIN_PASSWORD)
-    assert response.status_code == 429
-    assert 55 <= int(response.headers["Retry-After"]) <= 61
+    assert response.status_code == 429 and 115 <= int(response.headers["Retry-After"]) <= 120
+    db_session.execute(SignInLimit.__table__.update().values(failures=40, blocked_until=now - timedelta(seconds=1)))
+    db_session.commit()
+    assert sign_in(client).status_code == 401
+    response = sign_in(client, password=ADMIN_PASSWORD)
+    assert response.status_code == 429 and 895 <= int(response.headers["Retry-After"]) <= 900  # at most 15 minutes
 
 
 def test_old_failures_do_not_count_and_are_purged(client, admin, db_session):
-    account = account_key(ADMIN_EMAIL)
-    db_session.add_all([SignInFailure(at=utcnow() - timedelta(minutes=16), account=account, address="127.0.0.1")
-                        for _ in range(10)])
+    db_session.add(SignInLimit(key=f"account:{account_key(ADMIN_EMAIL)}", failures=10,
+                               last_at=utcnow() - timedelta(minutes=61), blocked_until=utcnow() + timedelta(minutes=5)))
+    db_session.add(SignInLimit(key="address:10.7.7.7", failures=3, last_at=utcnow() - timedelta(minutes=61)))
     db_session.commit()
     assert sign_in(client, password=ADMIN_PASSWORD).status_code == 200
-    assert sign_in(client).status_code == 401
-    assert db_session.scalar(select(func.count()).select_from(SignInFailure)) == 1
+    assert sign_in(client, "someone@example.la").status_code == 401
+    db_session.rollback()
+    assert {row.key: row.failures for row in db_session.scalars(select(SignInLimit))} == {
+        f"account:{account_key('someone@example.la')}": 1, "address:127.0.0.1": 1}
+
+
+def test_a_known_device_signs_in_past_failures_from_elsewhere_but_is_limited_on_its_own(client, admin, app):
+    https = {"base_url": "https://collect.test"}
+    assert sign_in(client, password=ADMIN_PASSWORD, **https).status_code == 200
+    cookie = client.get_cookie(f"collector_device_{account_key(ADMIN_EMAIL)[:16]}", domain="collect.test")
+    assert cookie and cookie.http_only and cookie.secure and cookie.same_site == "Lax"
+    stranger = app.test_client()
+    for n in range(12):
+        sign_in(stranger, **https, environ_base={"REMOTE_ADDR": f"10.2.0.{n}"})
+    assert sign_in(stranger, password=ADMIN_PASSWORD, **https).status_code == 429
+    assert sign_in(client, password=ADMIN_PASSWORD, **https).status_code == 200
+    # A forged or another account's cookie is no known device.
+    stranger.set_cookie(cookie.key, cookie.value[:-2] + "xx", domain="collect.test")
+    assert sign_in(stranger, password=ADMIN_PASSWORD, **https).status_code == 429
+    fail_ten_times(client, **https)
+    assert sign_in(client, password=ADMIN_PASSWORD, **https).status_code == 429
 
 
 def test_limit_and_window_are_settings(app, client, admin):
@@ -126,7 +152,7 @@ def test_limit_and_window_are_settings(app, client, admin):
     assert sign_in(client).status_code == 401
     assert sign_in(client).status_code == 401
     response = sign_in(client, password=ADMIN_PASSWORD)
-    assert response.status_code == 429 and int(response.headers["Retry-After"]) <= 60
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) <= 30
 
 
 def test_device_token_urls_are_not_limited(client, admin, device):
@@ -143,6 +169,25 @@ def test_basic_auth_over_plain_http_from_another_machine_is_refused(client, admi
     response = client.get("/v1/projects/1/formList", auth=admin, environ_base=REMOTE)
     assert response.status_code == 403 and "https" in openrosa_message(response)
     assert sign_in(client, password=ADMIN_PASSWORD, environ_base=REMOTE).status_code == 403
+
+
+@pytest.fixture
+def untrusting(app):
+    """The app with TRUSTED_PROXIES at its default (empty): nobody's forwarded headers count."""
+    other = create_app({**app.config, "TRUSTED_PROXIES": ""})
+    yield other
+    other.extensions["collector.engine"].dispose()
+
+
+def test_forwarded_headers_are_ignored_unless_the_peer_is_a_trusted_proxy(untrusting, admin):
+    client = untrusting.test_client()
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.3.0.1"}
+    response = client.get("/v1/projects", auth=admin, headers=forged, environ_base=REMOTE)
+    assert response.status_code == 403 and "Strict-Transport-Security" not in response.headers
+    for n in range(10):
+        forged["X-Forwarded-For"] = f"10.3.0.{n}"
+        sign_in(client, f"guess{n}@example.la", headers=forged)
+    assert sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD, headers=forged).status_code == 429
 
 
 def test_basic_auth_over_https_or_from_loopback_is_accepted(client, admin):
