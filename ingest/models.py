@@ -223,8 +223,12 @@ class Submission(Base):
     review_state: Mapped[str | None] = mapped_column(String(20))
     #: the answer tagged case_code: which case of the register (ingest.cases) this record belongs to.
     case_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    #: province the record belongs to (field tagged scope_province, else the device's): the scope of reads.
+    #: province the record belongs to (field tagged scope_province when the sender works there, else the
+    #: sender's own province: ingest.tags.place_record): the scope of reads.
     province_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    #: the province the record's answer named when it was outside its sender's provinces (the record is in
+    #: the sender's province instead, flagged for a supervisor); None for every other record.
+    claimed_province: Mapped[str | None] = mapped_column(String(2), index=True)
     #: the field tagged consent_sharing answered no: only the province's officers and administrators see it.
     consent_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: when `collector retention apply` blanked its sensitive fields.
@@ -256,6 +260,9 @@ class SubmissionVersion(Base):
     version_string: Mapped[str] = mapped_column(String(64), default="")
     unknown_version: Mapped[bool] = mapped_column(Boolean, default=False)
     current: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the provinces its sender could send for when it arrived (space-separated codes; `*` national; None:
+    #: stored before this was kept): replay places the record from it, as the write path did.
+    sender_provinces: Mapped[str | None] = mapped_column(String(64))
     #: as received: the instance, or for an encrypted form the envelope naming submission.xml.enc.
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     #: sent encrypted (the form has a public key); its data is readable once `collector keys unlock` ran.
