@@ -190,3 +190,31 @@ def test_geopoints_are_rounded_and_xml_emptied_for_redacted_roles():
                      b"<r><note>secret</note></r><r><note>more</note></r></data>", fields)
     assert b"Noy" not in xml and b"secret" not in xml and b"more" not in xml
     assert b"<age>30</age>" in xml and b"17.97 102.61" in xml
+
+
+def test_one_province_rule_for_officers_of_several_provinces_national_users_and_edits(client, device, users,
+                                                                                     db_session):
+    """Issue 16: an officer of several provinces sends for any of them, and what names another lands in the
+    first of theirs; a national user sends for any province; a tablet's edit naming another province stays in
+    the tablet's, claim kept. Nothing is refused."""
+    from ingest.accounts import create_user
+
+    create_user(db_session, "officer0103@example.la", PASSWORD, "provincial-officer", provinces=("03", "01"))
+    db_session.commit()
+
+    def province(answer: str) -> bytes:
+        return b"<province>" + answer.encode() + b"</province>"
+
+    sends = (("officer0103@example.la", "uuid:m03", "03"), ("officer0103@example.la", "uuid:m05", "05"),
+             ("national@example.la", "uuid:n05", "05"))
+    for email, iid, answer in sends:
+        response = user_post(client, email, make_instance(iid).replace(province("01"), province(answer)))
+        assert response.status_code == 201, response.data
+    assert post(client, device, make_instance("uuid:d01")).status_code == 201
+    edit = make_instance("uuid:d01-edit", deprecated_id="uuid:d01").replace(province("01"), province("09"))
+    assert post(client, device, edit).status_code == 201
+    db_session.rollback()
+    placed = {r[0]: (r[1], r[2]) for r in db_session.execute(
+        select(Submission.instance_id, Submission.province_code, Submission.claimed_province))}
+    assert placed == {"uuid:m03": ("03", None), "uuid:m05": ("01", "05"), "uuid:n05": ("05", None),
+                      "uuid:d01": ("01", "09")}
