@@ -302,4 +302,7 @@ def submission_message(received: Received) -> str:
         message = "Your record was already received; nothing new was added."
     if received.attachments_missing:
         message += f" {received.attachments_missing} of its {received.attachments_expected} file(s) have not arrived yet."
+    if received.claimed_province is not None:
+        message += (f" It names province {received.claimed_province}, where you do not send records: it was kept"
+                    f" in province {received.province or '(none)'} for a supervisor to check.")
     return message

@@ -55,57 +55,6 @@ class UserProvince(Base):
     province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
 
 
-class ApiToken(Base):
-    """A long-lived, named, revocable bearer token for a tool (pyodk, Power BI) acting as its user."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    #: sha256 of the token; the token itself is shown once, when it is made.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    user: Mapped[User] = relationship()
-
-
-class SignInLimit(Base):
-    """The failed sign-ins counted for one key (an account, an address or a known browser), and how long
-    its next password must wait. Counted by single atomic statements (ingest.accounts.signin.reserve_sign_in)."""
-
-    __tablename__ = "sign_in_limits"
-
-    #: "account:" + sha256 of the lower-cased email, "address:" + IP, or "device:" + a device cookie's nonce.
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    #: Failures in a row (an attempt is counted when it starts, and given back when it succeeds).
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    #: When the last attempt started; failures older than SIGNIN_WINDOW_MINUTES are forgotten.
-    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    #: No password is checked for this key before this moment (NULL: under the limit).
-    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class UserSession(Base):
-    """A bearer token issued by POST /v1/sessions."""
-
-    __tablename__ = "user_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: sha256 of the bearer token: a stolen database does not yield live sessions.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: "api": a bearer token (POST /v1/sessions); "console": the id in a console cookie, never a bearer token.
-    kind: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
-
-    user: Mapped[User] = relationship()
-
-
 class Device(Base):
     """An app user: one tablet or officer, who may submit but never read data back."""
 
@@ -227,8 +176,12 @@ class Submission(Base):
     review_state: Mapped[str | None] = mapped_column(String(20))
     #: the answer tagged case_code: which case of the register (ingest.cases.register) this record belongs to.
     case_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    #: province the record belongs to (field tagged scope_province, else the device's): the scope of reads.
+    #: province the record belongs to (field tagged scope_province when the sender works there, else the
+    #: sender's own province: ingest.tags.place_record): the scope of reads.
     province_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    #: the province the record's answer named when it was outside its sender's provinces (the record is in
+    #: the sender's province instead, flagged for a supervisor); None for every other record.
+    claimed_province: Mapped[str | None] = mapped_column(String(2), index=True)
     #: the field tagged consent_sharing answered no: only the province's officers and administrators see it.
     consent_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: when `collector retention apply` blanked its sensitive fields.
@@ -260,6 +213,9 @@ class SubmissionVersion(Base):
     version_string: Mapped[str] = mapped_column(String(64), default="")
     unknown_version: Mapped[bool] = mapped_column(Boolean, default=False)
     current: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the provinces its sender could send for when it arrived (space-separated codes; `*` national; None:
+    #: stored before this was kept): replay places the record from it, as the write path did.
+    sender_provinces: Mapped[str | None] = mapped_column(String(64))
     #: as received: the instance, or for an encrypted form the envelope naming submission.xml.enc.
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     #: sent encrypted (the form has a public key); its data is readable once `collector keys unlock` ran.
@@ -396,5 +352,7 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# Models of person matching and case hand-off live in their own modules; importing them here registers them.
+# Models of sign-in, person matching and case hand-off live in their own modules; importing them here registers
+# them, and the sign-in ones are named here too, where the rest of the code has always found them.
 from ingest import person_models, task_models  # noqa: E402,F401
+from ingest.session_models import ApiToken, SignInLimit, UserSession  # noqa: E402,F401

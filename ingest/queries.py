@@ -35,6 +35,9 @@ class Filters:
     end: datetime | None = None
     devices: tuple[int, ...] = ()
     answers: tuple = ()
+    #: records that named a province outside their sender's (ingest.tags.place_record): those codes, or
+    #: `any` for every such record.
+    claimed: tuple[str, ...] = ()
 
     def apply(self, query: Select) -> Select:
         """Return `query` (on submissions) narrowed to the filters."""
@@ -54,6 +57,10 @@ class Filters:
             query = query.where(Submission.device_id.in_(self.devices))
         for condition in self.answers:
             query = query.where(condition)
+        if "any" in self.claimed:
+            query = query.where(Submission.claimed_province.is_not(None))
+        elif self.claimed:
+            query = query.where(Submission.claimed_province.in_(self.claimed))
         return query
 
 

@@ -46,6 +46,40 @@ def record_province(rows: list[Row], fields: list[dict], fallback: str | None) -
     return fallback
 
 
+def place_record(rows: list[Row], fields: list[dict], senders: frozenset[str] | None,
+                 sealed: bool = False) -> tuple[str | None, str | None]:
+    """Return (the province a record is placed in, the province it claims outside its sender's scope).
+
+    `senders` are the provinces the sender may send for (None: national, any province). The answer tagged
+    scope_province places the record when it is in the sender's scope. An answer outside it is kept as a
+    claim, and the record is placed in the sender's own province (the first in code order when the sender
+    has several) for a supervisor to check: a record never lands in a province its sender does not work in.
+    A record that answers no province goes to the sender's province; a sealed one, still unreadable, to the
+    sender's only province, else to none until its key is unlocked (ingest.encryption.keys replays it then).
+    """
+    answer = record_province(rows, fields, None)
+    if senders is None:
+        return answer, None
+    if answer in senders:
+        return answer, None
+    if sealed and answer is None and len(senders) != 1:
+        return None, None
+    return min(senders), answer
+
+
+def scope_text(senders: frozenset[str] | None) -> str:
+    """Write a sender's provinces as stored with a submission version: codes space-separated, `*` national."""
+    return "*" if senders is None else " ".join(sorted(senders))
+
+
+def scope_of(text: str | None, device_province: str | None = None, has_device: bool = False) -> frozenset[str] | None:
+    """Read a sender's provinces back from a submission version (`scope_text`); a version stored before they
+    were kept (NULL) reads as its device's province, as the record was placed then, else national."""
+    if text is None:
+        return frozenset({device_province}) if has_device and device_province else None
+    return None if text == "*" else frozenset(text.split())
+
+
 def consent_withheld(rows: list[Row], fields: list[dict]) -> bool:
     """Say whether the answer tagged consent_sharing refuses sharing ("no")."""
     answer = root_answer(rows, fields, "consent_sharing")

@@ -127,5 +127,8 @@ def record_filters(form: Form) -> Filters:
         if field.get("sensitive") and hides_identities(current_actor().caller):
             abort(403, f"Field '{field['name']}' is sensitive; your role does not filter on identities.")
         answers.append(record_condition(field, op, value))
+    claimed = tuple(request.args.getlist("claimedProvince"))
+    if not all(c == "any" or (len(c) == 2 and c.isascii() and c.isdigit()) for c in claimed):
+        abort(400, "?claimedProvince= must be a province code (two digits) or any.")
     return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"],
-                   tuple(int(d) for d in devices), tuple(answers))
+                   tuple(int(d) for d in devices), tuple(answers), claimed)

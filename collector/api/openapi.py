@@ -71,6 +71,9 @@ RECORD_FILTERS = (
     Param("province", "Only records of this province code (two digits).", repeatable=True),
     Param("reviewState", "received, hasIssues, edited, approved or rejected.", repeatable=True),
     Param("device", "Only records sent by this device id.", "integer", repeatable=True),
+    Param("claimedProvince", "Only records whose answer named this province (two digits; `any`: every one) "
+                             "outside their sender's provinces; they are placed in the sender's province.",
+          repeatable=True),
     Param("start", "Submitted at or after this ISO 8601 date or moment."),
     Param("end", "Submitted before this moment; a bare date includes its day."),
     Param("q", "An answer condition: field:value (a choice of several holds it), field!=value, field>value, "

@@ -70,7 +70,7 @@ def create_submission(project_id: int, xml_form_id: str):
     """Receive one instance as a raw XML body (Central's REST submission, used by pyodk).
 
     :raise 400: bad XML, or an instance of another form.  :raise 403: an edit of a record outside the
-        caller's scope, or a record for another province.  :raise 404: no such form.  :raise 409: conflict.
+        caller's scope.  :raise 404: no such form.  :raise 409: conflict.
     """
     xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
     session = get_session()

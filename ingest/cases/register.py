@@ -102,8 +102,11 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
             .order_by(Case.case_code).with_for_update()).all())
         found: dict[str, list] = {code: [] for code in codes}
         roots = session.execute(live_roots(project_id, codes)).all()
-        for code, _submission_id, form_id, created_at, _province, form_version_id, data in roots:
-            found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at))
+        for code, _submission_id, form_id, created_at, province, form_version_id, data in roots:
+            # The record's province as placed (ingest.tags.place_record), never its raw answer: a record
+            # that claims a province outside its sender's must not move the case there.
+            found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at,
+                                province))
         empty = [case_ids[code] for code, records in found.items() if not records]
         if empty:
             session.execute(delete(Case).where(Case.id.in_(empty)))
@@ -119,20 +122,20 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
 def _summary(records) -> dict:
     """Fold a case's records into the register's columns."""
     dated = []
-    for form_id, fields, data, created_at in records:
+    for form_id, fields, data, created_at, province in records:
         event = _day(_answer(data, fields or [], "event_date", None)) or created_at.date()
-        dated.append((event, form_id, fields or [], data))
+        dated.append((event, form_id, fields or [], data, province))
     dated.sort(key=lambda r: (r[0], r[1]))
     values: dict = {column: None for column, _tag, _other in PROFILE}
     values.update(records=len(dated), forms=" ".join(r[1] for r in dated)[:500], case_status=None,
                   consent_sharing=None)
     # Profile answers: the intake interview's word counts over the screening's; otherwise the latest.
-    for event, form_id, fields, data in sorted(dated, key=lambda r: (r[1] == INTAKE, r[0])):
+    for event, form_id, fields, data, province in sorted(dated, key=lambda r: (r[1] == INTAKE, r[0])):
         for column, tag, other in PROFILE:
-            answer = _answer(data, fields, tag, other)
+            answer = province if column == "province_code" else _answer(data, fields, tag, other)
             if answer is not None:
                 values[column] = answer[:_LENGTHS[column]]
-    for event, form_id, fields, data in dated:
+    for event, form_id, fields, data, _province in dated:
         status = _answer(data, fields, "case_status", None)
         if status is not None:
             values["case_status"] = status[:40]

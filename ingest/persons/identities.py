@@ -70,7 +70,7 @@ def identity_values(records) -> dict:
     values: dict = {column: None for column in (*IDENTITY_TAGS, "sex", "province_code", "district_code")}
     events = []
     ordered_records = sorted(records, key=lambda r: (r[0] == _INTAKE, r[3]))
-    for form_id, fields, data, created_at in ordered_records:
+    for form_id, fields, data, created_at, *placed in ordered_records:
         rows = [Row(path="", position=1, parent=None, data=data or {})]
         fields = fields or []
         for column, tag in IDENTITY_TAGS.items():
@@ -88,6 +88,8 @@ def identity_values(records) -> dict:
             values["sex"] = sex
         for column, tag, length in (("province_code", "scope_province", 2), ("district_code", "scope_district", 4)):
             answer = _text(root_answer(rows, fields, tag), length)
+            if column == "province_code" and placed:
+                answer = placed[0]  # where the record was placed (ingest.tags.place_record), not what it claims
             if answer:
                 values[column] = answer
         events.append(_day(root_answer(rows, fields, "event_date")) or created_at.date())
@@ -149,8 +151,9 @@ def sync_identities(session: Session, project_id: int) -> int:
             found: dict[str, list] = {code: [] for code in chunk}
             # The same records, read the same way, as the register's rebuild (ingest.cases.register.rebuild_cases).
             roots = session.execute(live_roots(project_id, list(chunk))).all()
-            for code, _submission_id, form_id, created_at, _province, form_version_id, data in roots:
-                found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at))
+            for code, _submission_id, form_id, created_at, province, form_version_id, data in roots:
+                found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at,
+                                    province))
             for code, records in found.items():
                 if records:
                     _store_identity(session, project_id, chunk[code], code, identity_values(records))

@@ -17,7 +17,7 @@ from ingest.db import begin_write
 from ingest.models import Device, Form, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import Row, normalise
 from ingest.queries import fields_for
-from ingest.tags import consent_withheld, record_province
+from ingest.tags import consent_withheld, place_record, scope_of
 from ingest.xmlsafe import parse
 
 
@@ -32,7 +32,8 @@ def _replay_query():
     """
     return (select(SubmissionVersion.id, SubmissionVersion.form_version_id, SubmissionVersion.current,
                    SubmissionVersion.xml, SubmissionVersion.plain_xml, Submission.id, Submission.draft,
-                   Submission.case_code, Submission.device_id, Form.project_id)
+                   Submission.case_code, Submission.device_id, Form.project_id,
+                   SubmissionVersion.sender_provinces, SubmissionVersion.encrypted)
             .join(Submission, Submission.id == SubmissionVersion.submission_id)
             .join(Form, Form.id == Submission.form_id)
             .order_by(SubmissionVersion.id).with_for_update(of=[SubmissionVersion.__table__,
@@ -50,14 +51,18 @@ def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> i
                                        .where(Device.id.in_(devices))).all()) if devices else {}
     rebuilt, records, cases = {}, [], set()
     for (version_id, form_version_id, current, xml, plain_xml, submission_id, draft, old_code, device_id,
-         project_id) in page:
+         project_id, sender_provinces, encrypted) in page:
         fields = fields_for(session, fields_of, form_version_id)
+        sealed = encrypted and plain_xml is None
         rows = normalise(parse(plain_xml if plain_xml is not None else xml), fields)
         rebuilt[version_id] = rows
         if current:
             code = case_code_of(rows, fields)
+            # Placed as the write path placed it: from the sender's provinces stored with the version.
+            senders = scope_of(sender_provinces, province_of.get(device_id), device_id is not None)
+            province, claimed = place_record(rows, fields, senders, sealed=sealed)
             records.append({"id": submission_id, "case_code": code, "consent_withheld": consent_withheld(rows, fields),
-                            "province_code": record_province(rows, fields, province_of.get(device_id))})
+                            "province_code": province, "claimed_province": claimed})
             if not draft:
                 cases.update((project_id, c) for c in (old_code, code) if c)
     _sync_rows(session, rebuilt)

@@ -6,25 +6,26 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, true, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest import scope
+from ingest import audit, scope
 from ingest.receiving import sealed
 from ingest.cases.register import case_code_of, rebuild_case
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
+from ingest.receiving.targets import find_target, nearest_version
 from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.models import (
-    Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Device, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.normalise import Row, normalise
 from ingest.blobs import blob_id
 from ingest.storage import FileStore, StoredFile
 from ingest.persons.identities import names_person
-from ingest.tags import consent_withheld, record_province
+from ingest.tags import consent_withheld, place_record, scope_text
 from ingest.xmlsafe import UnsafeXMLError, parse
 
 logger = logging.getLogger(__name__)
@@ -49,72 +50,9 @@ class Received:
     attachments_missing: int
     #: the record's form asks who the person is (a field has an identity tag): a new person match is due.
     names_person: bool = False
-
-
-@dataclass(frozen=True)
-class _Version:
-    """What the write path needs of a form version (its large columns stay in the database)."""
-
-    id: int
-    version: str
-    fields: list
-
-
-#: Field trees by (form version id, XForm md5): a version never changes once stored, and the md5 guards
-#: against an id reused after a draft was deleted (SQLite may reuse the highest rowid).
-_FIELDS: dict[tuple[int, str], list] = {}
-_FIELDS_MAX = 512
-
-
-def _fields(session: Session, version_id: int, md5: str) -> list:
-    key = (version_id, md5)
-    fields = _FIELDS.get(key)
-    if fields is None:
-        fields = session.scalar(select(FormVersion.fields).where(FormVersion.id == version_id))
-        if len(_FIELDS) >= _FIELDS_MAX:
-            _FIELDS.clear()
-        _FIELDS[key] = fields
-    return fields
-
-
-@dataclass(frozen=True)
-class _Form:
-    id: int
-    state: str
-    #: whether the submitting device may send this form (always true for users and drafts).
-    assigned: bool
-    #: the published versions (or only the draft), oldest first.
-    versions: list[_Version]
-
-
-def _find_form(session: Session, project_id: int, xml_form_id: str, device: Device | None,
-               draft: FormVersion | None) -> _Form | None:
-    """Look up the form an instance names, the device's assignment to it and its versions, in one query.
-
-    Versions come without their XForm and XLSForm; their field trees come from the per-process cache.
-    """
-    if draft is not None:
-        if draft.form.xml_form_id != xml_form_id:
-            return None
-        return _Form(draft.form_id, "open", True,
-                     [_Version(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5))])
-    assigned = (select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id)
-                .exists() if device is not None else true())
-    rows = session.execute(
-        select(Form.id, Form.state, assigned, FormVersion.id, FormVersion.version, FormVersion.xml_md5)
-        .outerjoin(FormVersion, (FormVersion.form_id == Form.id) & FormVersion.published_at.is_not(None))
-        .where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
-        .order_by(FormVersion.published_at, FormVersion.id)).all()
-    if not rows:
-        return None
-    versions = [_Version(r[3], r[4], _fields(session, r[3], r[5])) for r in rows if r[3] is not None]
-    return _Form(rows[0][0], rows[0][1], rows[0][2], versions)
-
-
-def _nearest_version(versions: list[_Version], wanted: str) -> _Version:
-    """Pick the version to normalise an unknown version against: the highest not above it, else the newest."""
-    below = [v for v in versions if v.version <= wanted]
-    return max(below, key=lambda v: v.version) if below else versions[-1]
+    #: the province the record was placed in, and the one it named outside its sender's provinces (None if none).
+    province: str | None = None
+    claimed_province: str | None = None
 
 
 def receive_submission(
@@ -135,16 +73,16 @@ def receive_submission(
     """Store one submission POST exactly once and commit it; with `draft`, as test data of that draft.
 
     `editor` is who sends it: a device may edit only the records it sent; a user only records in their
-    scope, and may send records only for their provinces. The record's province is the answer tagged
-    scope_province, else the sender's province.
+    scope. Devices and users follow one province rule (ingest.tags.place_record): the record's province is
+    the answer tagged scope_province when the sender works there, else the sender's own province, with the
+    answer kept as the record's claimed province (flagged for a supervisor and audited), never refused.
 
     Everything that can be done without the write lock is done first: parsing, normalising, and copying
     the files into the content-addressed media store. The write transaction then only inserts rows, so
     on SQLite a large or slow submission never keeps other tablets waiting.
 
     :raise BadSubmission: malformed or unsafe XML, no form ID, or not the `expect_form` the URL names.
-    :raise Forbidden: a device not assigned to the form, an edit of another sender's record, or a record
-        for a province outside the user's.
+    :raise Forbidden: a device not assigned to the form, or an edit of another sender's record.
     :raise NotFound: unknown form, or an edit of an unknown instance.
     :raise Conflict: same instanceID with other XML, deleted or superseded instance, closed form.
     """
@@ -161,7 +99,7 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
         raise BadSubmission(str(exc)) from None
     xml_form_id, version_string, instance_id, deprecated_id = identity(root, expect_form)
 
-    form = _find_form(session, project_id, xml_form_id, device, draft)
+    form = find_target(session, project_id, xml_form_id, device, draft)
     versions = form.versions if form is not None else []
     if form is None or not versions:
         raise NotFound(f"The form '{xml_form_id}' is not on this server. Ask your trainer to publish it.")
@@ -170,7 +108,7 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     if draft is None and form.state == "closed":
         raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
     known = next((v for v in versions if v.version == version_string), None)
-    form_version = known or _nearest_version(versions, version_string)
+    form_version = known or nearest_version(versions, version_string)
 
     by_name = {safe_filename(f.name): f for f in files}
     encrypted = sealed.is_sealed(root)
@@ -179,14 +117,12 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     else:
         expected = expected_files(root, form_version.fields, set(by_name), known is None)
         rows = normalise(root, form_version.fields)
-    fallback = next(iter(editor.provinces)) if editor.provinces and len(editor.provinces) == 1 else None
-    province = record_province(rows, form_version.fields, fallback)
-    # A sealed record from a user of several provinces has no readable province until its key is unlocked
-    # (its data then places it, ingest/receiving/sealed.py); meanwhile it is in no province, seen only by national roles.
-    unknown_yet = encrypted and province is None
-    if (editor.user_id is not None and editor.provinces is not None and province not in editor.provinces
-            and not unknown_yet):
-        raise Forbidden(f"This record is for province {province or '(none)'}, outside the provinces you work in.")
+    # One rule for devices and users: a record lands only in a province its sender works in; an answer naming
+    # another is kept as a claim, not refused (a refused record stays stuck on a tablet in the field). A sealed
+    # record from a sender of several provinces has no readable province until its key is unlocked (its data
+    # then places it, ingest/encryption/keys.py); meanwhile it is in no province, seen only by national roles.
+    senders = _senders(editor, device)
+    province, claimed = place_record(rows, form_version.fields, senders, sealed=encrypted)
     # Copy the parts the instance names into the store now, outside any transaction (see above).
     pending = [(name, store.start_put(f.stream), f.content_type) for name, f in by_name.items() if name in expected]
     stored = {name: (p.stored, content_type) for name, p, content_type in pending}
@@ -203,7 +139,8 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
                       sha=sha, device_id=device.id if device else None, user_id=user_id,
                       device_ident=(device_ident or None) and device_ident[:255],
                       user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None,
-                      province=province, withheld=consent_withheld(rows, form_version.fields), editor=editor,
+                      province=province, claimed=claimed, senders=scope_text(senders),
+                      withheld=consent_withheld(rows, form_version.fields), editor=editor,
                       case_code=case_code_of(rows, form_version.fields), project_id=project_id,
                       encrypted=encrypted)
     try:
@@ -230,9 +167,23 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
         for _name, p, _type in pending:
             p.discard()
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
+    if claimed is not None:
+        logger.warning("submission version %s names province %s outside its sender's; placed in %s",
+                       version_id, claimed, province)
     return Received(version_id=version_id, created=True, attachments_expected=len(expected),
                     attachments_added=added, attachments_missing=len(expected) - added,
-                    names_person=draft is None and names_person(form_version.fields))
+                    names_person=draft is None and names_person(form_version.fields), province=province,
+                    claimed_province=claimed)
+
+
+def _senders(editor: Caller, device: Device | None) -> frozenset[str] | None:
+    """Return the provinces a sender may send records for (None: any, a national user or the server).
+
+    A device sends for its province whoever hands the request over (a test or the CLI may name no editor).
+    """
+    if device is not None:
+        return frozenset({device.province_code}) if device.province_code else None
+    return None if editor.is_system else editor.provinces
 
 
 @dataclass
@@ -258,6 +209,9 @@ class _NewVersion:
     case_code: str | None
     project_id: int
     encrypted: bool = False
+    claimed: str | None = None
+    #: the sender's provinces as stored with the version (ingest.tags.scope_text).
+    senders: str | None = None
 
 
 def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
@@ -297,8 +251,8 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
         # As Central does, an edit marks the record "edited" for review, whatever state it had.
         session.execute(update(Submission).where(Submission.id == old.submission_id).values(
-            updated_at=now, province_code=new.province, consent_withheld=new.withheld, case_code=new.case_code,
-            review_state="edited"))
+            updated_at=now, province_code=new.province, claimed_province=new.claimed,
+            consent_withheld=new.withheld, case_code=new.case_code, review_state="edited"))
         submission_id = old.submission_id
         # Files an edit does not send again are carried over from the version it replaces.
         carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
@@ -306,14 +260,20 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
     else:
         submission_id = session.scalar(insert(Submission.__table__).values(
             form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
-            user_id=new.user_id, province_code=new.province, consent_withheld=new.withheld,
-            case_code=new.case_code, created_at=now).returning(Submission.__table__.c.id))
+            user_id=new.user_id, province_code=new.province, claimed_province=new.claimed,
+            consent_withheld=new.withheld, case_code=new.case_code, created_at=now
+        ).returning(Submission.__table__.c.id))
     version_id = session.scalar(insert(SubmissionVersion.__table__).values(
         submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
         form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
         current=True, xml=new.xml, xml_sha256=new.sha, device_id=new.device_id, user_id=new.user_id,
-        encrypted=new.encrypted, device_ident=new.device_ident, user_agent=new.user_agent, created_at=now
+        encrypted=new.encrypted, device_ident=new.device_ident, user_agent=new.user_agent,
+        sender_provinces=new.senders, created_at=now
     ).returning(SubmissionVersion.__table__.c.id))
+    if new.claimed is not None:
+        # Audited with the record, in its transaction: a supervisor finds every misplaced claim in the log.
+        audit.record(session, "submission.province_claim", f"submission:{submission_id}", user_id=new.user_id,
+                     device_id=new.device_id, claimed=new.claimed, placed=new.province)
     blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
     if expected:
         session.execute(insert(SubmissionAttachment.__table__), [

@@ -107,6 +107,7 @@ def submission_json(session: Session, submission: Submission) -> dict:
             "formVersion": version.version_string, "unknownVersion": version.unknown_version,
         },
         "province": submission.province_code,
+        "claimedProvince": submission.claimed_province,
         **attachment_counts(version),
         "sealed": is_sealed(version),
         "data": data,

@@ -28,6 +28,8 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str,
 
     def visit(node, local: bool) -> None:
         for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue  # imports for type checkers only never run
             inner = local or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.Import):
                 for alias in child.names:

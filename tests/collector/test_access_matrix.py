@@ -1,5 +1,8 @@
 """Who sees what: every role x every read path x records of two provinces, on SQLite and PostgreSQL.
 
+Two records name province 01 but were sent from province 05, by its tablet and by its officer: one province
+rule for every sender (issue 16) keeps them in 05, their claim of 01 shown, and province 01 never sees them.
+
 The matrix is data. `CALLERS` says what each caller may see; `PATHS` lists every read path with how to
 call it and what it shows. Work that adds a read path (exports, OData, statistics) adds a row to `PATHS`;
 `test_every_data_route_is_in_the_matrix` fails until it does.
@@ -24,18 +27,32 @@ NAME = "ນາງ ສົມໃຈ Matrix"
 
 @dataclass(frozen=True)
 class Record:
-    """A record of the matrix: its province and whether consent to share was refused."""
+    """A record of the matrix: the province it answers, whether consent to share was refused, who sends it
+    (the tablet of the province answered unless named: `device-05`, or a caller of CALLERS) and the province
+    it is placed in (the sender's, when the answer is outside it)."""
 
     key: str
     province: str
     consent: str = "yes"
+    sender: str = ""
+    placed: str = ""
+
+    @property
+    def placed_in(self) -> str:
+        return self.placed or self.province
+
+    @property
+    def claimed(self) -> str | None:
+        return self.province if self.placed_in != self.province else None
 
     @property
     def instance_id(self) -> str:
         return f"uuid:matrix-{self.key}"
 
 
-RECORDS = (Record("R01", "01"), Record("R05", "05"), Record("W05", "05", consent="no"))
+RECORDS = (Record("R01", "01"), Record("R05", "05"), Record("W05", "05", consent="no"),
+           Record("X05", "01", sender="device-05", placed="05"),
+           Record("Y05", "01", sender="provincial-officer-05", placed="05"))
 
 
 @dataclass(frozen=True)
@@ -50,14 +67,18 @@ class Sees:
     audit: bool = False
 
 
-#: The matrix's callers: every role, a provincial officer of province 05, and a device.
+#: The matrix's callers: every role, provincial officers of provinces 05 and 01, and a device.
 CALLERS: dict[str, Sees] = {
-    "admin": Sees(frozenset({"R01", "R05", "W05"}), identities=True, role="admin", drafts=True, audit=True),
+    "admin": Sees(frozenset({"R01", "R05", "W05", "X05", "Y05"}), identities=True, role="admin", drafts=True,
+                  audit=True),
     "trainer": Sees(None, role="trainer", drafts=True),
-    "case-officer": Sees(frozenset({"R01", "R05"}), identities=True, role="case-officer"),
-    "provincial-officer-05": Sees(frozenset({"R05", "W05"}), identities=True, role="provincial-officer",
-                                  provinces=("05",)),
-    "analyst": Sees(frozenset({"R01", "R05"}), role="analyst"),
+    "case-officer": Sees(frozenset({"R01", "R05", "X05", "Y05"}), identities=True, role="case-officer"),
+    "provincial-officer-05": Sees(frozenset({"R05", "W05", "X05", "Y05"}), identities=True,
+                                  role="provincial-officer", provinces=("05",)),
+    # Province 01 never sees what province 05's tablet and officer sent, whatever province it names.
+    "provincial-officer-01": Sees(frozenset({"R01"}), identities=True, role="provincial-officer",
+                                  provinces=("01",)),
+    "analyst": Sees(frozenset({"R01", "R05", "X05", "Y05"}), role="analyst"),
     "statistician": Sees(None, role="statistician"),
     "device": Sees(None),
 }
@@ -122,6 +143,8 @@ def _shows_json(response, sees: Sees, record: Record) -> None:
             assert item["data"]["full_name"] is None and "full_name" in item["redacted"]
             assert "photo" in item["redacted"]
         assert item["data"]["age"] == 30  # what does not identify stays
+        if "province" in item:  # a record (a version has no province of its own)
+            assert (item["province"], item["claimedProvince"]) == (record.placed_in, record.claimed), record.key
 
 
 def _shows_xml(response, sees: Sees, record: Record) -> None:
@@ -430,8 +453,14 @@ def world(app, client, runner, db_session, published_form):  # noqa: F811
         xml = make_instance(record.instance_id, name=NAME, place_photos=("place.jpg",)).replace(
             b"<province>01</province>", f"<province>{record.province}</province>".encode()).replace(
             b"<consent>yes</consent>", f"<consent>{record.consent}</consent>".encode())
-        response = post(client, devices[record.province], xml,
-                        {"photo.jpg": JPEG + record.key.encode(), "place.jpg": JPEG})
+        files = {"photo.jpg": JPEG + record.key.encode(), "place.jpg": JPEG}
+        if record.sender in world.auth:  # a user sends through Collect signed in, as a device would
+            data = {"xml_submission_file": (io.BytesIO(xml), "x.xml", "text/xml"),
+                    **{name: (io.BytesIO(body), name, "image/jpeg") for name, body in files.items()}}
+            response = client.post("/v1/projects/1/submission", data=data, content_type="multipart/form-data",
+                                   headers={"X-OpenRosa-Version": "1.0", **world.auth[record.sender]})
+        else:
+            response = post(client, devices[record.sender.removeprefix("device-") or record.province], xml, files)
         assert response.status_code == 201, response.data
     _draft_with_test_record(world, client)
     # One identifiable read by the admin, so the audit path has something to show.

@@ -20,6 +20,19 @@ def compiled():
 
 
 @pytest.fixture
+def device(app, db_session, published_form):
+    """A ministry tablet without a province: it sends records for whichever province they answer (a
+    provincial tablet keeps what names another province in its own, tests/collector/test_scope.py)."""
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project
+
+    ensure_project(db_session, 1)
+    device = create_device(db_session, 1, "National tablet", None)
+    db_session.commit()
+    return device
+
+
+@pytest.fixture
 def forms(app, db_session, device, compiled):
     from ingest.accounts.users import assign_forms
     from ingest.publishing.versions import publish

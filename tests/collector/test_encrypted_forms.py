@@ -183,8 +183,11 @@ def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, run
     result = unlock(runner, passphrase_file)
     assert result.exit_code == 0, result.output
     assert "decrypted 2, failed 0" in result.output
-    # Opened, the record's province and consent come from its data, as for a plain submission.
-    assert scope_columns(db_session) == {"uuid:sealed-1": ("01", False), "uuid:sealed-2": ("07", True)}
+    # Opened, the record's province and consent come from its data, as for a plain submission: the answer 07
+    # is outside the province-01 tablet's, so the record stays in 01 with 07 kept as its claim (issue 16).
+    assert scope_columns(db_session) == {"uuid:sealed-1": ("01", False), "uuid:sealed-2": ("01", True)}
+    assert db_session.scalar(select(Submission.claimed_province)
+                             .where(Submission.instance_id == "uuid:sealed-2")) == "07"
 
     body = client.get(one, auth=admin).get_json()
     assert body["sealed"] is False

@@ -74,8 +74,12 @@ def test_a_device_may_edit_only_what_it_sent(client, device, other_device, db_se
 def test_a_provincial_officer_sends_and_edits_only_in_their_provinces(client, device, users, db_session):
     for_05 = make_instance("uuid:p05").replace(b"<province>01</province>", b"<province>05</province>")
     assert user_post(client, "officer05@example.la", for_05).status_code == 201
-    refused = user_post(client, "officer05@example.la", make_instance("uuid:p01"))
-    assert refused.status_code == 403 and "outside the provinces" in openrosa_message(refused)
+    # A record for another province is kept in the officer's own, its claim flagged (as a device's is).
+    kept = user_post(client, "officer05@example.la", make_instance("uuid:p01"))
+    assert kept.status_code == 201 and "kept in province 05" in openrosa_message(kept)
+    placed = db_session.execute(select(Submission.province_code, Submission.claimed_province)
+                                .where(Submission.instance_id == "uuid:p01")).one()
+    assert tuple(placed) == ("05", "01")
     assert post(client, device, make_instance("uuid:dev01")).status_code == 201
     edit = make_instance("uuid:dev01-edit", deprecated_id="uuid:dev01").replace(
         b"<province>01</province>", b"<province>05</province>")
@@ -84,21 +88,41 @@ def test_a_provincial_officer_sends_and_edits_only_in_their_provinces(client, de
     assert national.status_code == 201
 
 
-def test_the_record_province_comes_from_the_tagged_answer_else_the_device(client, device, db_session, app, runner):
-    assert post(client, device, make_instance("uuid:tagged").replace(
+def test_the_record_province_comes_from_the_tagged_answer_else_the_device(client, device, db_session, app, runner,
+                                                                          admin):
+    from ingest.accounts.users import assign_forms, create_device
+
+    national = create_device(db_session, 1, "Ministry tablet", None)
+    assign_forms(db_session, national, None)
+    db_session.commit()
+    assert post(client, national, make_instance("uuid:tagged").replace(
         b"<province>01</province>", b"<province>07</province>")).status_code == 201
     assert post(client, device, make_instance("uuid:untagged").replace(
         b"<province>01</province>", b"<province>99</province>")).status_code == 201
-    provinces = dict(db_session.execute(select(Submission.instance_id, Submission.province_code)).all())
-    assert provinces == {"uuid:tagged": "07", "uuid:untagged": "01"}
-    # A stale province is put right by replay (for example after a form gained its scope_province tag).
-    db_session.execute(Submission.__table__.update().values(province_code=None, consent_withheld=True))
+    # A province-01 tablet's record naming province 07 stays in 01, the 07 kept as its claim.
+    assert post(client, device, make_instance("uuid:claims-07").replace(
+        b"<province>01</province>", b"<province>07</province>")).status_code == 201
+    expected = {"uuid:tagged": ("07", None, False), "uuid:untagged": ("01", None, False),
+                "uuid:claims-07": ("01", "07", False)}
+    query = select(Submission.instance_id, Submission.province_code, Submission.claimed_province,
+                   Submission.consent_withheld)
+    assert {r[0]: tuple(r[1:]) for r in db_session.execute(query)} == expected
+    # A stale province is put right by replay (for example after a form gained its scope_province tag), from
+    # what is stored with each record: its sender's provinces when it arrived, not the device's today.
+    db_session.execute(Submission.__table__.update().values(province_code=None, claimed_province=None,
+                                                            consent_withheld=True))
+    db_session.get(type(device), device.id).province_code = "07"
     db_session.commit()
     result = runner.invoke(["ingest", "replay"])
     assert result.exit_code == 0, result.output
     db_session.expire_all()
-    rows = db_session.execute(select(Submission.instance_id, Submission.province_code, Submission.consent_withheld))
-    assert {r[0]: (r[1], r[2]) for r in rows} == {"uuid:tagged": ("07", False), "uuid:untagged": ("01", False)}
+    assert {r[0]: tuple(r[1:]) for r in db_session.execute(query)} == expected
+    listed = client.get("/v1/projects/1/forms/sample_case/submissions?claimedProvince=any", auth=admin).get_json()
+    assert [(r["instanceId"], r["province"], r["claimedProvince"]) for r in listed] == [("uuid:claims-07", "01", "07")]
+    assert client.get("/v1/projects/1/forms/sample_case/submissions?claimedProvince=05",
+                      auth=admin).get_json() == []
+    assert client.get("/v1/projects/1/forms/sample_case/submissions?claimedProvince=x",
+                      auth=admin).status_code == 400
 
 
 def test_formlist_of_a_project_that_does_not_exist_is_404(client, admin, published_form):
@@ -166,3 +190,31 @@ def test_geopoints_are_rounded_and_xml_emptied_for_redacted_roles():
                      b"<r><note>secret</note></r><r><note>more</note></r></data>", fields)
     assert b"Noy" not in xml and b"secret" not in xml and b"more" not in xml
     assert b"<age>30</age>" in xml and b"17.97 102.61" in xml
+
+
+def test_one_province_rule_for_officers_of_several_provinces_national_users_and_edits(client, device, users,
+                                                                                     db_session):
+    """Issue 16: an officer of several provinces sends for any of them, and what names another lands in the
+    first of theirs; a national user sends for any province; a tablet's edit naming another province stays in
+    the tablet's, claim kept. Nothing is refused."""
+    from ingest.accounts.users import create_user
+
+    create_user(db_session, "officer0103@example.la", PASSWORD, "provincial-officer", provinces=("03", "01"))
+    db_session.commit()
+
+    def province(answer: str) -> bytes:
+        return b"<province>" + answer.encode() + b"</province>"
+
+    sends = (("officer0103@example.la", "uuid:m03", "03"), ("officer0103@example.la", "uuid:m05", "05"),
+             ("national@example.la", "uuid:n05", "05"))
+    for email, iid, answer in sends:
+        response = user_post(client, email, make_instance(iid).replace(province("01"), province(answer)))
+        assert response.status_code == 201, response.data
+    assert post(client, device, make_instance("uuid:d01")).status_code == 201
+    edit = make_instance("uuid:d01-edit", deprecated_id="uuid:d01").replace(province("01"), province("09"))
+    assert post(client, device, edit).status_code == 201
+    db_session.rollback()
+    placed = {r[0]: (r[1], r[2]) for r in db_session.execute(
+        select(Submission.instance_id, Submission.province_code, Submission.claimed_province))}
+    assert placed == {"uuid:m03": ("03", None), "uuid:m05": ("01", "05"), "uuid:n05": ("05", None),
+                      "uuid:d01": ("01", "09")}

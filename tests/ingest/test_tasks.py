@@ -198,3 +198,25 @@ def test_with_the_ministry_forms_the_intake_interview_opens_the_task(app, client
     assert "interviewed 2026-11-22" in task.summary and NAME not in task.summary
     send(client, forms, HOME, "followup", "uuid:f1", FOLLOWUP)
     assert one_task(db_session).status == "closed"
+
+
+def test_a_followup_naming_the_home_from_another_provinces_tablet_changes_nothing_of_the_home(client, handoff,
+                                                                                           db_session):
+    """Issue 16: the origin's tablet sends a follow-up answering the home province. It is kept in the origin
+    province with its claim, and neither closes the home's task nor moves the case or its identity there."""
+    from ingest.models import Case, Submission
+    from ingest.person_models import CaseIdentity
+
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    sent = send(client, handoff, ORIGIN, "followup", "uuid:forged", FOLLOWUP)  # FOLLOWUP answers HOME
+    assert b"kept in province 05" in sent.data
+    task = one_task(db_session)
+    assert (task.status, task.closed_by_id) == ("open", None)
+    with scope.acting_as(db_session, SYSTEM):
+        placed = db_session.execute(select(Submission.province_code, Submission.claimed_province)
+                                    .where(Submission.instance_id == "uuid:forged")).one()
+        assert tuple(placed) == (ORIGIN, HOME)
+        assert db_session.scalar(select(Case.province_code).where(Case.case_code == CODE)) == ORIGIN
+        assert db_session.scalar(select(CaseIdentity.province_code).where(CaseIdentity.case_code == CODE)) == ORIGIN
+    send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
+    assert one_task(db_session).status == "closed"
