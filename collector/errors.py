@@ -92,6 +92,25 @@ def with_exception_headers(response: Response, exc: HTTPException) -> Response:
     return response
 
 
+#: What SQLAlchemy raises when the database cannot be reached: a lost connection (server restarted, backend
+#: terminated, network cut), a full pool, SQLite's lock that did not come.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError)
+
+
+def database_unavailable(exc: Exception, response: Response) -> Response:
+    """Log a database out of reach (its type and the route, no data) and make `response` a 503 with Retry-After.
+
+    The request's transaction was rolled back and nothing it did is kept, so the client may simply send it
+    again. The exception's text may quote parameters: only its type is logged.
+    """
+    logger.warning("database unavailable (%s) on %s %s: answered 503", type(exc).__name__, request.method,
+                   request.url_rule)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers on `app`."""
 
@@ -109,19 +128,12 @@ def init_app(app: Flask) -> None:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return _respond(422, "The request data is not valid.", fields=messages)
 
-    @app.errorhandler(sa_exc.OperationalError)
-    @app.errorhandler(sa_exc.InterfaceError)
-    @app.errorhandler(sa_exc.DisconnectionError)
-    @app.errorhandler(sa_exc.TimeoutError)
     def handle_database_unavailable(exc: Exception):
-        # A lost connection (server restarted, backend terminated, network cut), a full pool or a lock that
-        # did not come: the request's transaction was rolled back and nothing it did is kept, so the client
-        # may simply send it again. The exception's text may quote parameters: only its type is logged.
-        logger.warning("database unavailable (%s) on %s %s: answered 503", type(exc).__name__, request.method,
-                       request.url_rule)
-        response = _respond(503, "The database is unavailable for a moment; nothing was stored. Please try again.")
-        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
-        return response
+        return database_unavailable(exc, _respond(503, "The database is unavailable for a moment; nothing was "
+                                                       "stored. Please try again."))
+
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, handle_database_unavailable)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

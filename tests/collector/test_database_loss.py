@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from ingest.models import Submission
+from tests.collector.test_console import TRAINER, console_sign_in, staff  # noqa: F401  (fixture)
 from tests.collector.test_openrosa import base, count, post
 from tests.conftest import make_instance
 
@@ -70,3 +71,19 @@ def test_a_lost_database_on_form_list_is_503_in_openrosa_xml(client, device, pub
     response = client.get(f"{base(device)}/formList", headers={"X-OpenRosa-Version": "1.0"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert b"<OpenRosaResponse" in response.data and response.headers["X-OpenRosa-Version"] == "1.0"
+
+
+def test_a_lost_database_on_a_console_page_is_a_503_page(client, published_form, monkeypatch, staff):
+    import collector.console.pages
+
+    assert console_sign_in(client, TRAINER).status_code == 302
+
+    def lost(*_a, **_k):
+        raise LOST[0]
+
+    monkeypatch.setattr(collector.console.pages, "_form_row", lost)
+    response = client.get("/console/projects/1/forms")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    html = response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    assert "The database is unavailable for a moment" in html or "ຖານຂໍ້ມູນບໍ່ພ້ອມໃຊ້ງານຊົ່ວຄາວ" in html
