@@ -4,6 +4,8 @@
 DATABASE_URL = None
 #: Folder for submission media and form attachments; unset means `<instance>/media`.
 MEDIA_DIR = None
+#: Seconds between two sweeps of the media store for partial copies of killed uploads, in each web process.
+MEDIA_SWEEP_SECONDS = 600
 #: Largest submission POST accepted, advertised as X-OpenRosa-Accept-Content-Length (bytes).
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
 #: Largest instance XML part accepted (bytes).

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import zlib
 from pathlib import Path
 
@@ -47,10 +48,17 @@ def qr_code(settings: dict) -> segno.QRCode:
 
 
 def save_qr(settings: dict, folder: Path, stem: str) -> tuple[Path, Path]:
-    """Write the QR code as PNG and SVG; return both paths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the QR code as PNG and SVG, readable by their owner only (0600, the folder 0700); return both paths.
+
+    The code holds the device's token, which is as good as its password, whatever the server's umask.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
     code = qr_code(settings)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    code.save(png, scale=6, border=4)
-    code.save(svg, scale=6, border=4)
+    for path, kind in ((png, "png"), (svg, "svg")):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a file left by an older version keeps its mode through O_CREAT
+        with os.fdopen(fd, "wb") as out:
+            code.save(out, kind=kind, scale=6, border=4)
     return png, svg

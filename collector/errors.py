@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from ingest.errors import IngestError
@@ -16,6 +17,9 @@ logger = logging.getLogger(__name__)
 
 OPENROSA_BLUEPRINTS = {"openrosa", "openrosa_key", "drafts_test"}
 OPENROSA_NS = "http://openrosa.org/http/response"
+#: Seconds a client is asked to wait (Retry-After) when the database cannot be reached; ODK Collect and
+#: pyodk try again, and by then the pool has reconnected (pool_pre_ping, ingest.db.make_engine).
+DATABASE_RETRY_AFTER = 5
 
 
 def json_error(status: int, error: str, *, errors: list | None = None, fields: dict | None = None) -> Response:
@@ -88,6 +92,25 @@ def with_exception_headers(response: Response, exc: HTTPException) -> Response:
     return response
 
 
+#: What SQLAlchemy raises when the database cannot be reached: a lost connection (server restarted, backend
+#: terminated, network cut), a full pool, SQLite's lock that did not come.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError)
+
+
+def database_unavailable(exc: Exception, response: Response) -> Response:
+    """Log a database out of reach (its type and the route, no data) and make `response` a 503 with Retry-After.
+
+    The request's transaction was rolled back and nothing it did is kept, so the client may simply send it
+    again. The exception's text may quote parameters: only its type is logged.
+    """
+    logger.warning("database unavailable (%s) on %s %s: answered 503", type(exc).__name__, request.method,
+                   request.url_rule)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers on `app`."""
 
@@ -104,6 +127,13 @@ def init_app(app: Flask) -> None:
     def handle_validation(exc: ValidationError):
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return _respond(422, "The request data is not valid.", fields=messages)
+
+    def handle_database_unavailable(exc: Exception):
+        return database_unavailable(exc, _respond(503, "The database is unavailable for a moment; nothing was "
+                                                       "stored. Please try again."))
+
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, handle_database_unavailable)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -1,6 +1,7 @@
 """Content-addressed media store: files are kept under their sha256, never under a client's name."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -13,9 +14,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 _CHUNK = 1024 * 1024
-#: A partial copy older than this belongs to a process that died mid-way (a copy takes seconds).
+#: Blob files written more recently than this are kept by `FileStore.remove` (an upload of the same bytes
+#: may not have recorded its row yet).
 STALE_SECONDS = 3600
-#: How often a running process looks for such leftovers.
+#: A partial copy (`.incoming-*`) is locked by its writer (flock) from the moment it exists until it is moved
+#: or removed; the lock dies with the process, even on SIGKILL. An unlocked copy younger than this may be one
+#: whose writer has not yet taken the lock (the very next system call), so it waits for a later sweep.
+FRESH_SECONDS = 60
+#: How often a running web process looks for leftovers (`FileStore.start_sweeping`).
 SWEEP_EVERY_SECONDS = 600
 
 logger = logging.getLogger(__name__)
@@ -32,6 +38,44 @@ def _flusher() -> ThreadPoolExecutor:
         if _FLUSHER is None:
             _FLUSHER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="media-fsync")
         return _FLUSHER
+
+
+def _lock(fd: int) -> None:
+    """Mark a partial copy as being written, for as long as `fd` is open (see `FileStore.sweep`)."""
+    # Blocking: a sweep may hold the lock for the instant it takes to see that the copy is fresh.
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        pass  # no flock on this file system: the sweep goes by age alone
+
+
+def _dead_copy(fd: int, cutoff: float) -> bool:
+    """Say whether the partial copy open as `fd` is left by a dead writer and was last written before `cutoff`."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # an upload is writing it
+    except OSError:
+        # A file system without flock: only the age tells, as long as an upload could last.
+        cutoff = min(cutoff, time.time() - STALE_SECONDS)
+    return os.fstat(fd).st_mtime < cutoff
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Say whether `path` still names the file open as `fd` (not another that took the name since)."""
+    try:
+        here, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _unlink(path: Path) -> int:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return 0  # another worker removed it first
+    return 1
 
 
 @dataclass(frozen=True)
@@ -110,21 +154,41 @@ class FileStore:
         self.root = Path(root)
         self._next_sweep = 0.0
 
-    def sweep(self, older_than: float = STALE_SECONDS) -> int:
-        """Remove partial copies (`.incoming-*`) left by processes killed mid-upload; return how many."""
+    def sweep(self, fresh: float = FRESH_SECONDS) -> int:
+        """Remove partial copies (`.incoming-*`) of processes that died mid-upload; return how many.
+
+        A copy whose writer is alive holds its lock and is never touched, however long its upload takes.
+        """
         self._next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
         removed = 0
-        cutoff = time.time() - older_than
+        cutoff = time.time() - fresh
         for leftover in self.root.glob(".incoming-*") if self.root.is_dir() else ():
             try:
-                if leftover.stat().st_mtime < cutoff:
-                    leftover.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                pass  # another worker removed it first
+                fd = os.open(leftover, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # moved into place or removed meanwhile, or not a plain file
+            try:
+                if _dead_copy(fd, cutoff) and _same_file(fd, leftover):
+                    removed += _unlink(leftover)
+            finally:
+                os.close(fd)  # and with it the lock taken to look
         if removed:
             logger.info("removed %d partial upload(s) from the media store", removed)
         return removed
+
+    def start_sweeping(self, every: float = SWEEP_EVERY_SECONDS) -> threading.Event:
+        """Sweep every `every` seconds on a daemon thread of this process; set the returned event to stop."""
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    self.sweep()
+                except Exception as exc:  # a sweep that fails is tried again next time
+                    logger.warning("media store sweep failed: %s", type(exc).__name__)
+
+        threading.Thread(target=run, name="media-sweep", daemon=True).start()
+        return stop
 
     def path(self, sha256: str) -> Path:
         """Return where the blob with this sha256 lives."""
@@ -149,6 +213,7 @@ class FileStore:
         sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
+            _lock(fd)
             with os.fdopen(fd, "wb", closefd=False) as out:
                 while chunk := stream.read(_CHUNK):
                     sha.update(chunk)

@@ -189,6 +189,19 @@ def device(app, db_session, published_form):
 
 
 @pytest.fixture
+def national_device(app, db_session, published_form):
+    """A ministry tablet without a province: it sends records for whichever province they answer (a provincial
+    tablet keeps what names another province in its own: the province rule, tests/collector/test_scope.py)."""
+    from ingest.accounts.users import create_device
+    from ingest.publishing.versions import ensure_project
+
+    ensure_project(db_session, 1)
+    device = create_device(db_session, 1, "National tablet")
+    db_session.commit()
+    return device
+
+
+@pytest.fixture
 def admin(app, db_session):
     """Create an admin user and return Basic auth credentials for it."""
     from ingest.accounts.users import create_user

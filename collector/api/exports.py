@@ -29,14 +29,28 @@ def _lang() -> str | None:
     return lang
 
 
+def _flag(name: str) -> bool:
+    """Read a true/false query parameter, false when absent.
+
+    :raise 400: anything else.
+    """
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false"):
+        abort(400, f"?{name}= must be true or false.")
+    return value == "true"
+
+
 #: The query parameters of the exports beside the record filters (for the OpenAPI document).
 LANG = Param("lang", "lo or en: choice labels in that language instead of choice names.")
 ATTACHMENTS = Param("attachments", "true: add the records' files you may download as media/<name>.", "boolean")
+RAW = Param("raw", "true: write text answers exactly as received, without the quote put before a text cell that "
+                   "starts with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula).",
+            "boolean")
 GEOPOINT = Param("geopoint", "Keep this geopoint question (its path, grp/location, or CSV header, grp-location).")
 
 
 def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = None, attachments: bool = False,
-            geopoint: str | None = None) -> Response:
+            raw: bool = False, geopoint: str | None = None) -> Response:
     """Check the filters, audit the export once, and stream it from a session of its own.
 
     :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
@@ -50,8 +64,8 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
             pick_geopoint(tables_of(form, union_fields(session, form)), geopoint)
         except LookupError:
             abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
-    options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("geopoint", geopoint))
-               if v is not None}
+    options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None),
+                                 ("geopoint", geopoint)) if v is not None}
     # Audited before the first byte leaves: a download cut short has still been recorded.
     audit_request("submission.export", f"form:{form.xml_form_id}", count=count_records(session, form, filters),
                   format=fmt, **options)
@@ -65,7 +79,7 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
         reader = get_session()
         scope.use(reader, caller)
         yield from export(reader, fmt, reader.get(Form, form_id), filters, lang=lang, store=store,
-                          attachments=attachments, geopoint=geopoint)
+                          attachments=attachments, raw=raw, geopoint=geopoint)
 
     spec = FORMATS[fmt]
     return Response(stream_with_context(stream()), mimetype=spec.mimetype,
@@ -74,20 +88,18 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip")
 @roles_required(*READERS)
-@takes(*RECORD_FILTERS, LANG, ATTACHMENTS)
+@takes(*RECORD_FILTERS, LANG, ATTACHMENTS, RAW)
 def submissions_csv_zip(project_id: int, xml_form_id: str):
     """Stream a form's records as a zip of CSVs (root and one per repeat), scoped and redacted for the caller.
 
     The filters of every listing of records (collector.api.common.record_filters); `?lang=` writes choice
-    labels; `?attachments=true` adds the records' files the caller may download as `media/<name>`.
+    labels; `?attachments=true` adds the records' files the caller may download as `media/<name>`; `?raw=true`
+    leaves text that would start a spreadsheet formula as it was received (ingest.csv_safe).
 
     :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
     :raise 404: no such form.  :raise 422: a `?q=` term on a field the form never had.
     """
-    attachments = request.args.get("attachments", "false").lower()
-    if attachments not in ("true", "false"):
-        abort(400, "?attachments= must be true or false.")
-    return _stream(project_id, xml_form_id, "csv", lang=_lang(), attachments=attachments == "true")
+    return _stream(project_id, xml_form_id, "csv", lang=_lang(), attachments=_flag("attachments"), raw=_flag("raw"))
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.xlsx")

@@ -19,19 +19,24 @@ from ingest import audit
 @click.option("--lang", type=click.Choice(["lo", "en"]), default=None,
               help="Write choice labels in this language instead of choice names.")
 @click.option("--attachments", is_flag=True, help="csv only: add the records' files as media/<name>.")
+@click.option("--raw", is_flag=True,
+              help="csv only: write text answers as received, without the quote put before a cell that starts "
+                   "with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula).")
 @click.option("--geopoint", default=None, metavar="FIELD", help="geojson only: keep this geopoint question.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
               help="File to write (e.g. case_intake.csv.zip).")
 @click.option("--project", "project_id", default=1, show_default=True)
 @as_option
 @with_appcontext
-def export(xml_form_id, fmt, lang, attachments, geopoint, output, project_id, as_email):
+def export(xml_form_id, fmt, lang, attachments, raw, geopoint, output, project_id, as_email):
     """Export a form's records to a file, with a progress bar on stderr (audited)."""
     from ingest.exports.formats import export as stream
     from ingest.exports.walk import count_records
 
     if attachments and fmt != "csv":
         fail("--attachments goes with --format csv.")
+    if raw and fmt != "csv":
+        fail("--raw goes with --format csv.")
     if geopoint and fmt != "geojson":
         fail("--geopoint goes with --format geojson.")
     session = get_session()
@@ -41,11 +46,11 @@ def export(xml_form_id, fmt, lang, attachments, geopoint, output, project_id, as
     with click.progressbar(length=count, label="Exporting records", file=sys.stderr) as bar:
         try:
             chunks = stream(session, fmt, form, lang=lang, store=get_store(), attachments=attachments,
-                            geopoint=geopoint, on_record=lambda: bar.update(1))
+                            raw=raw, geopoint=geopoint, on_record=lambda: bar.update(1))
         except LookupError:
             fail(f"{geopoint} is no geopoint question of {xml_form_id}.")
-        options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("geopoint", geopoint))
-                   if v is not None}
+        options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None),
+                                     ("geopoint", geopoint)) if v is not None}
         audit.record(session, "submission.export", f"form:{xml_form_id}", user_id=user.id if user else None,
                      address="cli", count=count, format=fmt, **options)
         session.commit()

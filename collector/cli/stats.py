@@ -1,7 +1,6 @@
 """`collector stats`: counts of cases from the register, suppressed as the API suppresses them."""
 from __future__ import annotations
 
-import csv
 import sys
 
 import click
@@ -11,6 +10,7 @@ from flask.cli import with_appcontext
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import audit
+from ingest.csv_safe import Writer, neutralise
 from ingest.stats.counts import DIMENSIONS, TOTAL, UnknownDimension, case_table
 
 
@@ -41,9 +41,11 @@ def stats(by, filters, project_id, as_csv, as_email):
     session.commit()
     rows = [[*key, "(hidden)" if key in table.hidden else table.counts[key]] for key in sorted(table.counts)]
     if as_csv:
-        writer = csv.writer(sys.stdout)
+        # A dimension's value is a tablet's answer (a gender, a country): kept from running as a formula.
+        writer = Writer(sys.stdout)
         writer.writerow([*by, "count"])
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        for row in rows:
+            writer.writerow(neutralise(v) if isinstance(v, str) else "" if v is None else str(v) for v in row)
         return
     for row in rows:
         click.echo("\t".join(str(v) for v in row))

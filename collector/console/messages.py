@@ -84,6 +84,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error_413": {"lo": "ຂໍ້ມູນທີ່ສົ່ງມາໃຫຍ່ເກີນໄປ.", "en": "What was sent is too large."},
     "error_500": {"lo": "ເຊີບເວີເກີດຂໍ້ຜິດພາດທີ່ບໍ່ຄາດຄິດ. ກະລຸນາລອງໃໝ່.",
                   "en": "The server hit an unexpected error. Please try again."},
+    "error_503": {"lo": "ຖານຂໍ້ມູນບໍ່ພ້ອມໃຊ້ງານຊົ່ວຄາວ: ບໍ່ມີຫຍັງຖືກບັນທຶກ. ກະລຸນາລອງໃໝ່ໃນອີກບໍ່ເທົ່າໃດວິນາທີ.",
+                  "en": "The database is unavailable for a moment: nothing was saved. Please try again in a few "
+                        "seconds."},
     "error_other": {"lo": "ບໍ່ສາມາດເຮັດສິ່ງນີ້ໄດ້ (ລະຫັດ {status}).",
                     "en": "This could not be done (status {status})."},
     "no_such_version": {"lo": "ແບບຟອມນີ້ບໍ່ມີສະບັບທີ່ຈະພິມ.", "en": "This form has no version to print."},

@@ -15,7 +15,7 @@ from collector.console import web
 from collector.console.messages import translate
 from collector.console.web import _
 from collector.db import get_session, get_store
-from collector.errors import with_exception_headers
+from collector.errors import DATABASE_UNAVAILABLE, database_unavailable, with_exception_headers
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
 from ingest import audit
 from ingest.accounts.users import close_session, open_session
@@ -289,6 +289,16 @@ def http_error(exc: HTTPException):
 def ingest_error(exc: IngestError):
     """Answer a refusal of the ingest layer (no version to print) as a page."""
     return _error_page(exc.status, _("no_such_version") if exc.status == 404 else _("error_other", status=exc.status))
+
+
+def database_error(exc: Exception):
+    """Answer a database out of reach with a page asking to try again (503, Retry-After), as the API does."""
+    return database_unavailable(exc, current_app.make_response(_error_page(503, _("error_503"))))
+
+
+for _error in DATABASE_UNAVAILABLE:
+    # The console's catch-all below would otherwise answer it first, as a 500.
+    bp.register_error_handler(_error, database_error)
 
 
 @bp.errorhandler(Exception)

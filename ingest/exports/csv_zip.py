@@ -8,7 +8,6 @@ a time. One pass over the database, memory bounded by the page and the spool thr
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -19,7 +18,8 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy.orm import Session
 
-from ingest.exports.walk import Filters, RecordWalk, cell, logged_stop
+from ingest.csv_safe import Writer, neutralise
+from ingest.exports.walk import Filters, NumberText, RecordWalk, cell, logged_stop
 from ingest.models import Form
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,23 @@ class _Sink:
         return data
 
 
+def _is_number(value) -> bool:
+    """Say whether a cell holds a number: an answer typed as one (int, decimal) or a geopoint part that parses."""
+    if isinstance(value, NumberText):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, (int, float))
+
+
+def csv_cell(value, raw: bool = False) -> str:
+    """Write a cell as `cell` does, text that would start a spreadsheet formula neutralised unless `raw`."""
+    text = cell(value)
+    return text if raw or _is_number(value) else neutralise(text)
+
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
@@ -66,13 +83,15 @@ def _media_name(name: str, key: str, taken: dict[str, str], sha256: str) -> str 
 
 
 def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-            batch: int | None = None, lang: str | None = None, store=None, attachments: bool = False) -> Iterator[bytes]:
+            batch: int | None = None, lang: str | None = None, store=None, attachments: bool = False,
+            raw: bool = False) -> Iterator[bytes]:
     """Yield a zip of CSVs of a form's records as the session's caller may see them, page by page.
 
     With `attachments`, the received files of the records that the caller may download follow the CSVs as
     `media/<name>`, read from the media `store` a chunk at a time (the store also gives the labels of choice
     lists from files). Closing the generator early (a client that went away) stops the reading and frees the
-    spooled files.
+    spooled files. Text cells that would start a spreadsheet formula get a quote in front
+    (`ingest.csv_safe`), unless `raw`.
     """
     walk = RecordWalk(session, form, filters, lang=lang, files=attachments, store=store, batch=batch,
                       on_record=on_record)
@@ -87,18 +106,18 @@ def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_re
             writers = {}
             for rel, spool in spools.items():
                 text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
-                writers[rel] = (text, csv.writer(text))
+                writers[rel] = (text, Writer(text))
                 writers[rel][1].writerow(repeats[rel].header())
             archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
             with archive.open(root.name, "w", force_zip64=True) as entry:
                 root_text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-                root_csv = csv.writer(root_text)
+                root_csv = Writer(root_text)
                 root_csv.writerow(root.header())
                 for page in walk.pages():
                     for record in page:
-                        root_csv.writerow([cell(v) for v in record.root])
+                        root_csv.writerow([csv_cell(v, raw) for v in record.root])
                         for table, cells in record.repeats:
-                            writers[table.rel][1].writerow([cell(v) for v in cells])
+                            writers[table.rel][1].writerow([csv_cell(v, raw) for v in cells])
                         for name, sha256 in record.files:
                             entry_name = _media_name(name, record.key, taken, sha256)
                             if entry_name is not None:

@@ -29,17 +29,19 @@ FORMATS = {
 
 
 def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
-           store=None, attachments: bool = False, geopoint: str | None = None,
+           store=None, attachments: bool = False, geopoint: str | None = None, raw: bool = False,
            on_record: Callable[[], None] | None = None) -> Iterator[bytes]:
     """Return the stream of one export of a form in `fmt`, as the session's caller may see it.
 
     `store` is the media store (choice lists from files, records' files); `attachments` adds the records'
-    files to a CSV zip; `geopoint` picks a GeoJSON's question.
+    files to a CSV zip; `raw` writes a CSV's text cells without neutralising spreadsheet formulas
+    (`ingest.csv_safe`); `geopoint` picks a GeoJSON's question.
 
     :raise LookupError: `geopoint` names no geopoint question of the form.
     """
     if fmt == "csv":
-        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, on_record=on_record)
+        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, raw=raw,
+                       on_record=on_record)
     if fmt == "xlsx":
         return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record)
     return geojson(session, form, filters, geopoint=geopoint, on_record=on_record)

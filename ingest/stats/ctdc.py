@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.cases.register import INTAKE
+from ingest.csv_safe import Writer, neutralise
 from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import Row
 from ingest.stats.counts import DEFAULT_THRESHOLD
@@ -307,7 +308,12 @@ def export(session: Session, project_id: int, k: int = DEFAULT_THRESHOLD) -> Ano
 
 
 def write_csv(rows: Iterable[dict[str, str]], out: TextIO) -> None:
-    """Write CTDC rows as CSV with the codebook's header (`out` opened with newline="")."""
-    writer = csv.DictWriter(out, fieldnames=VARIABLES, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    """Write CTDC rows as CSV with the codebook's header (`out` opened with newline="").
+
+    Every value comes from a closed list (codes, bands, flags), never free text; each is neutralised all the
+    same (`ingest.csv_safe`), so that a value which could start a spreadsheet formula never leaves as one.
+    """
+    writer = Writer(out)
+    writer.writerow(VARIABLES)
+    for row in rows:
+        writer.writerow([neutralise(str(row.get(v) or "")) for v in VARIABLES])

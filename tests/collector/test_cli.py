@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 from sqlalchemy import func, select
 
+from collector.devices import collect_settings, save_qr
 from ingest.models import Device, FormVersion, User
 from tests.collector.test_openrosa import post
 from tests.conftest import DATA, make_instance
@@ -114,6 +117,28 @@ def test_devices_create_prints_url_and_writes_qr(runner, db_session, instance_pa
     assert png.read_bytes().startswith(b"\x89PNG")
     assert (instance_path / "qr" / f"device-{device.id}.svg").read_text().startswith("<?xml")
     assert "\u2588" in result.output  # the QR code drawn in the terminal
+
+
+def test_devices_qr_files_are_readable_by_their_owner_only(runner, db_session, instance_path, tmp_path):
+    # The code holds the device token: 0600 in a 0700 folder whatever the umask, and files left readable by
+    # an older version are tightened when written again.
+    old = os.umask(0o022)
+    try:
+        assert runner.invoke(args=["devices", "create", "Bokeo tablet 1"]).exit_code == 0
+        folder = tmp_path / "qr"
+        folder.mkdir(mode=0o755)
+        for name in ("again.png", "again.svg"):
+            (folder / name).write_bytes(b"old")
+            os.chmod(folder / name, 0o644)
+        again = save_qr(collect_settings("http://collect.test/v1/key/t/projects/1", "P"), folder, "again")
+    finally:
+        os.umask(old)
+    device = db_session.scalar(select(Device))
+    made = [instance_path / "qr" / f"device-{device.id}.{suffix}" for suffix in ("png", "svg")]
+    for path in (*made, *again):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_bytes()[:4] in (b"\x89PNG", b"<?xm")
+    for folder in (instance_path / "qr", tmp_path / "qr"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
 def test_devices_revoke_blocks_the_token(runner, client, db_session):

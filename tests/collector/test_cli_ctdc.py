@@ -15,6 +15,12 @@ ROLES = {"statistician": (), "analyst": (), "provincial-officer": ("05",), "trai
 
 
 @pytest.fixture
+def device(national_device):
+    """The records here name several provinces: send them from a national tablet."""
+    return national_device
+
+
+@pytest.fixture
 def register(app, client, device, ctdc_forms, db_session):  # noqa: F811
     """Eleven cases that may be shared and one whose consent to share was refused; k = 3 for these tests.
 

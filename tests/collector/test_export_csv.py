@@ -239,3 +239,74 @@ def test_export_filters_by_province_review_state_and_date(client, device, auth, 
         response = client.get(f"{URL}?{bad}", headers=auth)
         response.close()
         assert response.status_code == 400, bad
+
+
+# --- formula injection ------------------------------------------------------------------------------------
+
+#: Answers a hostile tablet may send, as a spreadsheet would read them if written verbatim.
+FORMULAS = ['=HYPERLINK("http://x.invalid","y")', "=cmd|' /C calc'!A0", "+SUM(1+1)", "@SUM(1)", "\t=1+1", "\r=1+1",
+            "-2+3"]
+
+
+def _xml_text(value: str) -> str:
+    # A carriage return in XML text is read as a line feed: sent as a character reference, as a tablet could.
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace("\r", "&#13;")
+
+
+def _post_formulas(client, device) -> None:
+    for i, value in enumerate(FORMULAS):
+        text = _xml_text(value)
+        xml = make_instance(f"uuid:formula-{i}", name=text, age="-5", places=((text, "=1+1"),), photo=None)
+        assert post(client, device, xml).status_code == 201
+
+
+def test_csv_export_neutralises_text_that_would_start_a_formula(client, device, auth):
+    _post_formulas(client, device)
+    data = download(client, auth)
+    tables = read_zip(data)
+    root, route = tables["sample_case.csv"]["rows"], tables["sample_case-route.csv"]["rows"]
+    assert [r["full_name"] for r in root] == ["'" + v for v in FORMULAS]
+    assert [r["place"] for r in route] == ["'" + v for v in FORMULAS]
+    # Numbers stay numbers; a text answer to a number question ("=1+1", kept as sent) is text like any other.
+    assert {r["age"] for r in root} == {"-5"} and {r["days"] for r in route} == {"'=1+1"}
+    # Each neutralised cell is quoted (OWASP), its own quotes doubled.
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        text = archive.read("sample_case.csv").decode()
+    assert '"\'=HYPERLINK(""http://x.invalid"",""y"")"' in text and ",\"'+SUM(1+1)\"," in text
+    assert ",-5," in text
+
+
+def test_csv_export_raw_writes_text_as_received_and_is_audited(client, device, auth, db_session):
+    _post_formulas(client, device)
+    tables = read_zip(download(client, auth, f"{URL}?raw=true"))
+    assert [r["full_name"] for r in tables["sample_case.csv"]["rows"]] == FORMULAS
+    assert [r["place"] for r in tables["sample_case-route.csv"]["rows"]] == FORMULAS
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")).one()
+    assert event.details == {"count": len(FORMULAS), "format": "csv", "raw": True}
+    response = client.get(f"{URL}?raw=yes", headers=auth)
+    assert response.status_code == 400 and "?raw= must be true or false." in response.get_json()["error"]
+
+
+def test_csv_export_leaves_geopoint_numbers_but_not_geopoint_text():
+    from ingest.exports.walk import NumberText
+
+    assert [export_csv.csv_cell(NumberText(v)) for v in ("-17.96", "+5", "=1+1")] == ["-17.96", "+5", "'=1+1"]
+    assert [export_csv.csv_cell(v) for v in (-5, -2.0, ["-a", "b"], None)] == ["-5", "-2", "'-a b", ""]
+
+
+def test_cli_export_neutralises_formulas_unless_raw(runner, client, device, admin, db_session, tmp_path):
+    _post_formulas(client, device)
+    for flags, expected in (((), ["'" + v for v in FORMULAS]), (("--raw",), FORMULAS)):
+        out = tmp_path / f"out{len(flags)}.csv.zip"
+        result = runner.invoke(["export", "sample_case", "-o", str(out), "--as", admin[0], *flags])
+        assert result.exit_code == 0, result.output
+        tables = read_zip(out.read_bytes())
+        assert [r["full_name"] for r in tables["sample_case.csv"]["rows"]] == expected
+        assert [r["place"] for r in tables["sample_case-route.csv"]["rows"]] == expected
+    details = [e.details for e in db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")
+                                                    .order_by(AuditEvent.id))]
+    assert details == [{"count": len(FORMULAS), "format": "csv"},
+                       {"count": len(FORMULAS), "format": "csv", "raw": True}]
+    result = runner.invoke(["export", "sample_case", "--format", "xlsx", "--raw", "-o", str(tmp_path / "x.xlsx"),
+                            "--as", admin[0]])
+    assert result.exit_code == 1 and "--raw goes with --format csv." in result.output

@@ -30,6 +30,12 @@ RECORDS = [("uuid:job-a", {**SAME, "case_code": "01-aaaa1111", "interview_provin
 
 
 @pytest.fixture
+def device(national_device):
+    """The records here name several provinces: send them from a national tablet."""
+    return national_device
+
+
+@pytest.fixture
 def intake(app, db_session, device):
     """case_intake published and assigned to the device; returns a function that sends one of RECORDS."""
     from ingest.accounts.users import assign_forms

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.collector.test_cases import SCREENING, compiled, forms, instance  # noqa: F401  (fixtures)
+from tests.collector.test_cases import SCREENING, compiled, device, forms, instance  # noqa: F401  (fixtures: a national tablet)
 from tests.collector.test_openrosa import post
 
 PASSWORD = "a long enough password"
@@ -70,3 +70,13 @@ def test_cli_prints_the_same_table_as_csv(runner, register):
     refused = runner.invoke(["stats", "--by", "province", "--as", "trainer@example.la"])
     assert refused.exit_code == 1 and "may not read statistics" in refused.output
     assert runner.invoke(["stats", "--by", "religion"]).exit_code == 1
+
+
+def test_cli_csv_neutralises_an_answer_that_would_start_a_formula(runner, client, device, forms, register):  # noqa: F811
+    for n in range(11):
+        answers = {**SCREENING, "case_code": f"F-{n}", "scope_province": "01", "gender": "@SUM(1)"}
+        assert post(client, device, instance("screening", forms["screening"], f"uuid:sf-{n}", answers)).status_code == 201
+    result = runner.invoke(["stats", "--by", "gender", "--csv", "--as", "statistician@example.la"])
+    assert result.exit_code == 0, result.output
+    # (hidden: with the three men's cell hidden, the 11 would give it away)
+    assert "\"'@SUM(1)\",(hidden)" in result.stdout.splitlines()

@@ -260,6 +260,12 @@ def tagged_intake(tmp_path_factory):
 
 
 @pytest.fixture
+def device(national_device):
+    """The records here name several provinces: send them from a national tablet."""
+    return national_device
+
+
+@pytest.fixture
 def ctdc_forms(app, db_session, device, tagged_intake):
     """Publish the bundled screening and follow-up and the tagged intake; return their field trees by form ID."""
     from ingest.accounts.users import assign_forms
@@ -335,3 +341,12 @@ def test_with_the_bundled_forms_the_variables_without_a_tag_stay_empty(client, d
     db_session.rollback()
     [row] = case_rows(db_session, 1)
     assert row["gender"] == "Woman" and row["meansDebtBondageEarnings"] == ""
+
+
+def test_the_csv_neutralises_a_value_that_would_start_a_formula():
+    # Every CTDC value comes from a closed list; should one ever carry text, it leaves as text.
+    out = io.StringIO(newline="")
+    write_csv([{**ctdc_row({"gender": "Feminine"}), "citizenship": "=cmd|' /C calc'!A0", "traffickMonths": "-1"}], out)
+    assert "\"'=cmd|' /C calc'!A0\",,\"'-1\"" in out.getvalue()
+    header, row = list(csv.reader(io.StringIO(out.getvalue())))
+    assert (row[1], row[3], row[5]) == ("Woman", "'=cmd|' /C calc'!A0", "'-1")
