@@ -11,6 +11,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from forms import BUNDLED_MEDIA_DIR
+from forms.lao import mark_html
 from forms.handbook import phrases
 from forms.handbook.model import FormBook, FormSource, build_book
 
@@ -73,8 +74,10 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
                          .svg_data_uri(scale=4, border=4)} for t in tablets],
         }
     template = _environment().get_template("paper.html" if paper else "handbook.html")
-    return template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit,
+    html = template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit,
                            printed=(printed or date.today()).isoformat())
+    # Lao lines may break only between words: mark the word boundaries for the renderer.
+    return mark_html(html)
 
 
 #: What a printed page may load: the stylesheet beside the templates and the QR codes inlined as data: URIs.
