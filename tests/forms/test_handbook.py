@@ -207,7 +207,7 @@ def test_paper_form_has_boxes_and_case_code_and_date_on_every_page():
         assert squash("ລະຫັດກໍລະນີ / Case code:") in text and squash("ວັນທີ / Date:") in text
     text = pdf_text(pdf)
     assert squash("Tick one") in text and squash("Tick any") in text
-    assert squash("Write the code from the list (provinces.csv)") in text
+    assert squash("Write the code from list A at the end of this form (provinces.csv)") in text
 
 
 def test_a_section_not_asked_says_where_to_skip_to():
