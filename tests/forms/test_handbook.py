@@ -407,3 +407,20 @@ def test_kit_in_both_languages_keeps_each_tablet_on_one_a4_page():
     assert len(scan) == 3
     assert all(squash(t.name) in page and squash("ບໍ່ແກ້ວ · Bokeo") in page for t, page in zip(tablets, scan))
     assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(595, 842)}
+
+
+def test_render_pages_needs_nothing_beyond_the_runtime_install():
+    import ast
+    import sys
+
+    from forms import BUNDLED_FORMS_DIR as forms_dir
+
+    script = forms_dir.parent.parent / "docs" / "render_pages.py"
+    tops = set()
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.Import):
+            tops |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            tops.add(node.module.split(".")[0])
+    runtime = {"PIL", "weasyprint", "forms", "collector"}  # Pillow comes with WeasyPrint
+    assert tops - set(sys.stdlib_module_names) - {"__future__"} <= runtime
