@@ -1,18 +1,20 @@
-"""Render the page images in docs/ (one page per bundled form, one paper page, one tablet page): run by hand."""
+"""Render the page images in docs/ (one page per bundled form, one paper page, one tablet page): run by hand.
+
+Needs only what `make serve` installs, and `pdftoppm` (Debian's poppler-utils) to rasterise the pages.
+"""
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from PIL import Image
-from pypdf import PdfReader
 
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
 from forms.handbook.model import FormSource
-from forms.handbook.render import Tablet, course_kit_pdf, handbook_pdf
+from forms.handbook.model import build_book
+from forms.handbook.render import LOCAL_PROTOCOLS, TEMPLATES, Tablet, render_html
 
 DOCS = Path(__file__).parent
 MEDIA = {p.name: p.read_bytes() for p in BUNDLED_MEDIA_DIR.glob("*.csv")}
@@ -31,10 +33,18 @@ def save_page(pdf: bytes, page: int, name: str, dpi: int = 90) -> None:
     print(DOCS / name, (DOCS / name).stat().st_size // 1024, "KB")
 
 
-def form_page(pdf: bytes, form_id: str, offset: int = 1) -> int:
-    """Return the 1-based number of the page after the one where the form starts."""
-    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages, start=1):
-        if "form_id" in page.extract_text() and form_id in page.extract_text():
+def layout(html: str):
+    """Lay the HTML out with WeasyPrint and return the document (its pages know their anchors)."""
+    from weasyprint import HTML, URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols=LOCAL_PROTOCOLS)
+    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher).render()
+
+
+def form_page(document, form_id: str, offset: int = 1) -> int:
+    """Return the 1-based number of the page `offset` pages after the one where the form starts."""
+    for number, page in enumerate(document.pages, start=1):
+        if f"form-{form_id}" in page.anchors:
             return number + offset
     raise SystemExit(f"{form_id} not found")
 
@@ -42,17 +52,17 @@ def form_page(pdf: bytes, form_id: str, offset: int = 1) -> int:
 def main() -> None:
     """Render every image."""
     for path in sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")):
-        pdf = handbook_pdf([FormSource(path.read_bytes(), media=MEDIA)])
-        save_page(pdf, form_page(pdf, path.stem, 0), f"handbook-{path.stem}.png")
-    screening = FormSource((BUNDLED_FORMS_DIR / "screening.xlsx").read_bytes(), media=MEDIA)
-    paper = handbook_pdf([screening], paper=True)
-    save_page(paper, form_page(paper, "screening"), "paper-screening.png")
+        document = layout(render_html([build_book(FormSource(path.read_bytes(), media=MEDIA))]))
+        save_page(document.write_pdf(), form_page(document, path.stem, 0), f"handbook-{path.stem}.png")
+    screening = build_book(FormSource((BUNDLED_FORMS_DIR / "screening.xlsx").read_bytes(), media=MEDIA))
+    paper = layout(render_html([screening], paper=True))
+    save_page(paper.write_pdf(), form_page(paper, "screening"), "paper-screening.png")
     from collector.devices import collect_settings, settings_payload
 
     settings = collect_settings("https://atip.example.la/v1/key/EXAMPLE-NOT-A-TOKEN/projects/1", "Lao PDR trafficking cases")
-    kit = course_kit_pdf([screening], [Tablet("Course tablet 05-01", settings_payload(settings))], province="05")
-    save_page(kit, len(PdfReader(io.BytesIO(kit)).pages), "kit-tablet.png", dpi=50)
-
+    kit = layout(render_html([screening], tablets=[Tablet("Course tablet 05-01", settings_payload(settings))],
+                             province="05"))
+    save_page(kit.write_pdf(), len(kit.pages), "kit-tablet.png", dpi=50)
 
 if __name__ == "__main__":
     sys.exit(main())

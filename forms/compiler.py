@@ -148,10 +148,55 @@ def _check_formulas(data: bytes) -> list[Problem]:
     return problems
 
 
+def _survey_rows(data: bytes) -> dict[str, int]:
+    """Return the survey sheet's row number of each field name (the first row that names it)."""
+    from openpyxl import load_workbook
+
+    rows: dict[str, int] = {}
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        if "survey" not in workbook.sheetnames:
+            return rows
+        column = None
+        for number, values in enumerate(workbook["survey"].iter_rows(values_only=True), start=1):
+            if column is None:
+                heads = [str(v or "").strip().lower() for v in values]
+                column = heads.index("name") if "name" in heads else -1
+                continue
+            if 0 <= column < len(values) and values[column]:
+                rows.setdefault(str(values[column]).strip(), number)
+    finally:
+        workbook.close()
+    return rows
+
+
+def check_expressions(xml: str, data: bytes) -> list[Problem]:
+    """Find the expressions tablets would refuse (unknown functions, bad XPath, type errors), with their rows.
+
+    ODK Validate does not catch these: it looks a function up only when it evaluates the expression.
+    """
+    from forms.xpath_check import check_xform
+
+    findings = check_xform(xml)
+    if not findings:
+        return []
+    rows = _survey_rows(data)
+    problems = []
+    for finding in findings:
+        name = finding.node.rstrip("/").rsplit("/", 1)[-1]
+        column = {"nodeset": "choice_filter", "count": "repeat_count", "value": "calculation or label"}.get(
+            finding.attribute, finding.attribute.replace("calculate", "calculation"))
+        problems.append(Problem(
+            "error", f"{column} of '{name}': {finding.message}: {finding.expression}",
+            sheet="survey", row=rows.get(name)))
+    return problems
+
+
 def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict: bool = False) -> CompiledForm:
     """Convert and validate an XLSForm, returning the compiled form.
 
-    :raise FormError: when pyxform or ODK Validate refuse the form, or (strict) on any warning.
+    :raise FormError: when pyxform or ODK Validate refuse the form, when an expression uses what tablets do
+        not know (forms.xpath_check), or (strict) on any warning.
     """
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     _check_is_xlsx(data)
@@ -160,7 +205,16 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
         raise FormError("The XLSForm holds spreadsheet formulas.", formula_problems)
     warnings: list[str] = []
     try:
-        result = convert(data, warnings=warnings, validate=validate, file_type=".xlsx", pretty_print=False)
+        result = convert(data, warnings=warnings, validate=False, file_type=".xlsx", pretty_print=False)
+        # Our own check first: it names the row, and it sees what Validate lets through (a constraint is
+        # evaluated, and its functions looked up, only once a question is answered).
+        expression_problems = check_expressions(result.xform, data)
+        if expression_problems:
+            raise FormError("Tablets would refuse expressions of the form.", expression_problems)
+        if validate:
+            more: list[str] = []
+            result._survey.to_xml(validate=True, pretty_print=False, warnings=more)
+            warnings += [w for w in more if w not in warnings]
     except ODKValidateError as exc:
         lines = [ln for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(("\t", "${tmp"))]
         detail = [ln.lstrip("> ") for ln in lines if "ODK Validate Errors" not in ln and "failed validation" not in ln]

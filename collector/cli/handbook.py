@@ -27,17 +27,21 @@ _LANG = click.Choice(list(LANGUAGE_CHOICES))
 @click.option("--lang", default="both", show_default=True, type=_LANG, help="Languages to print.")
 @click.option("--paper", is_flag=True, help="Print fill-in paper forms instead of the handbook.")
 @click.option("--draft", is_flag=True, help="Print the forms' drafts instead of their published versions.")
+@click.option("--province", default=None, help="Paper forms: list this province's districts first (e.g. 05).")
 @click.option("--project", "project_id", default=1, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF to write.")
 @with_appcontext
-def handbook(form_ids, lang, paper, draft, project_id, output):
+def handbook(form_ids, lang, paper, draft, province, project_id, output):
     """Print the forms as a bilingual handbook (or paper forms) to a PDF."""
+    if province is not None and province_name(province) is None:
+        fail(f"--province is a two-digit province code from forms/media/provinces.csv, such as 05 (not {province!r}).")
     session = get_session()
     try:
         versions = handbook_versions(session, project_id, list(form_ids) or None, draft=draft)
     except IngestError as exc:
         fail(exc.message)
-    output.write_bytes(handbook_pdf([form_source(v, get_store()) for v in versions], lang=lang, paper=paper))
+    output.write_bytes(handbook_pdf([form_source(v, get_store()) for v in versions], lang=lang, paper=paper,
+                                    province=province))
     for version in versions:
         state = "draft" if draft else "published"
         click.echo(f"{version.form.xml_form_id}\tversion {version.version}\tmd5 {version.xml_md5}\t{state}")

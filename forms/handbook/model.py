@@ -46,6 +46,8 @@ class ChoiceFile:
     entries: list[dict]
     count: int
     missing: bool = False
+    #: Every entry, for the paper form's appendix; each has a "group" (its `province` column, if any).
+    all_entries: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -98,6 +100,8 @@ class FormBook:
     children: list
     question_count: int
     sections: list[Section]
+    #: The CSV lists the form's questions use, in order of first use: the paper form's appendices.
+    lists: list[ChoiceFile] = field(default_factory=list)
 
 
 def _lang_of(key: str, default: str) -> str | None:
@@ -135,11 +139,11 @@ def read_csv_choices(name: str, data: bytes | None) -> ChoiceFile:
         return ChoiceFile(name=name, entries=[], count=0, missing=True)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     entries = []
-    for row in rows[:CSV_PREVIEW]:
+    for row in rows:
         label = row.get("label") or ""
-        entries.append({"name": row.get("name", ""),
+        entries.append({"name": row.get("name", ""), "group": row.get("province") or "",
                         "label": {"lo": row.get("label_lo") or label, "en": row.get("label_en") or label}})
-    return ChoiceFile(name=name, entries=entries, count=len(rows))
+    return ChoiceFile(name=name, entries=entries[:CSV_PREVIEW], count=len(rows), all_entries=entries)
 
 
 def _type_text(child: dict, choice_file: ChoiceFile | None) -> dict[str, str]:
@@ -221,6 +225,7 @@ class _Builder:
         self.number = 0
         self.sections: list[Section] = []
         self.languages: set[str] = set()
+        self.lists: dict[str, ChoiceFile] = {}
 
     def walk(self, children: list[dict], prefix: str) -> list:
         out, count = [], 0
@@ -252,8 +257,10 @@ class _Builder:
         itemset = str(child.get("itemset") or "")
         choice_file = None
         if itemset.endswith((".csv", ".xml", ".geojson")):
-            choice_file = read_csv_choices(itemset, self.media.get(itemset)) if itemset.endswith(".csv") \
-                else ChoiceFile(itemset, [], 0, missing=True)
+            choice_file = self.lists.get(itemset) or (
+                read_csv_choices(itemset, self.media.get(itemset)) if itemset.endswith(".csv")
+                else ChoiceFile(itemset, [], 0, missing=True))
+            self.lists.setdefault(itemset, choice_file)
         is_note = kind == "note"
         if not is_note:
             self.number += 1
@@ -329,4 +336,5 @@ def build_book(source: FormSource) -> FormBook:
         xml_md5=source.xml_md5 or hashlib.md5(xform.encode("utf-8")).hexdigest(),
         purpose=phrases.purpose(form_id, source.xlsx), languages=[lang for lang in LANGS if lang in builder.languages],
         draft=source.draft, children=children, question_count=builder.number, sections=builder.sections,
+        lists=list(builder.lists.values()),
     )

@@ -11,6 +11,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from forms import BUNDLED_MEDIA_DIR
+from forms.lao import mark_html
 from forms.handbook import phrases
 from forms.handbook.model import FormBook, FormSource, build_book
 
@@ -56,6 +57,28 @@ def province_name(code: str) -> dict[str, str] | None:
     return None
 
 
+def _province_names(book_media: dict[str, bytes] | None = None) -> dict[str, dict[str, str]]:
+    with (BUNDLED_MEDIA_DIR / "provinces.csv").open(encoding="utf-8") as handle:
+        return {row["name"]: {"lo": row["label_lo"], "en": row["label_en"]} for row in csv.DictReader(handle)}
+
+
+def appendices(book: FormBook, province: str | None = None) -> list[dict]:
+    """The paper form's appendices: every CSV list its questions use, in full, lettered A, B, ...
+
+    A list with a `province` column (districts) is grouped by province, the given province first.
+    """
+    names = _province_names()
+    out = []
+    for index, choice_file in enumerate(f for f in book.lists if not f.missing):
+        groups: dict[str, list[dict]] = {}
+        for entry in choice_file.all_entries:
+            groups.setdefault(entry["group"], []).append(entry)
+        order = sorted(groups, key=lambda code: (code != province, code))
+        out.append({"letter": chr(ord("A") + index), "file": choice_file,
+                    "groups": [{"code": code, "name": names.get(code, {}), "entries": groups[code]} for code in order]})
+    return out
+
+
 def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = False,
                 tablets: list[Tablet] | None = None, province: str | None = None,
                 printed: date | None = None) -> str:
@@ -64,7 +87,9 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
     entries = []
     for book in books:
         shown, notes = _languages(book, wanted)
-        entries.append({"book": book, "langs": shown, "notes": notes})
+        lists = appendices(book, province) if paper else []
+        entries.append({"book": book, "langs": shown, "notes": notes, "appendices": lists,
+                        "letters": {a["file"].name: a["letter"] for a in lists}})
     kit = None
     if tablets is not None:
         kit = {
@@ -73,8 +98,10 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
                          .svg_data_uri(scale=4, border=4)} for t in tablets],
         }
     template = _environment().get_template("paper.html" if paper else "handbook.html")
-    return template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit,
+    html = template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit,
                            printed=(printed or date.today()).isoformat())
+    # Lao lines may break only between words: mark the word boundaries for the renderer.
+    return mark_html(html)
 
 
 #: What a printed page may load: the stylesheet beside the templates and the QR codes inlined as data: URIs.
@@ -91,9 +118,10 @@ def write_pdf(html: str) -> bytes:
     return HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher).write_pdf()
 
 
-def handbook_pdf(sources: list[FormSource], *, lang: str = "both", paper: bool = False) -> bytes:
-    """Return the handbook (or paper forms) of the given form versions as a PDF."""
-    return write_pdf(render_html([build_book(s) for s in sources], lang=lang, paper=paper))
+def handbook_pdf(sources: list[FormSource], *, lang: str = "both", paper: bool = False,
+                 province: str | None = None) -> bytes:
+    """Return the handbook (or paper forms, with `province`'s districts listed first) as a PDF."""
+    return write_pdf(render_html([build_book(s) for s in sources], lang=lang, paper=paper, province=province))
 
 
 def course_kit_pdf(sources: list[FormSource], tablets: list[Tablet], *, province: str, lang: str = "both") -> bytes:

@@ -203,3 +203,18 @@ def test_forms_state_closes_and_reopens_a_form(runner, client, device, db_sessio
     assert b"<formID>sample_case</formID>" in client.get(f"/v1/key/{device.token}/projects/1/formList").data
     assert runner.invoke(args=["forms", "state", "nothing", "closed"]).exit_code == 1
     assert runner.invoke(args=["forms", "state", "sample_case", "archived"]).exit_code == 2
+
+
+def test_forms_check_and_publish_refuse_what_tablets_would_reject_with_rows(runner, tmp_path, db_session):
+    from tests.forms.test_compiler import BAD_EXPRESSIONS
+
+    path = _workbook(tmp_path / "bad_expressions.xlsx", BAD_EXPRESSIONS)
+    for command in ("check", "publish"):
+        result = runner.invoke(args=["forms", command, str(path)])
+        assert result.exit_code == 1, result.output
+        assert "Tablets would refuse expressions of the form." in result.output
+        for row, words in ((2, "“regexp()” is not a function"), (3, "“isblank()” is not a function"),
+                           (4, "“ten” is text, not a number")):
+            line = next(line for line in result.output.splitlines() if words in line)
+            assert f"(sheet 'survey', row {row})" in line
+    assert db_session.scalar(select(func.count()).select_from(FormVersion)) == 0
