@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
 from collector.api.openapi import accepts
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session
+from ingest import audit
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
 from ingest.accounts.users import assign_forms, create_device, revoke_device
 from ingest.models import Device
@@ -82,7 +83,7 @@ def _province_for_new_device(wanted: str | None) -> str | None:
 
 
 def _audit(action: str, device: Device, **details) -> None:
-    audit_request(action, f"device:{device.id}", **details)
+    audit.record(get_session(), action, f"device:{device.id}", **details)
     get_session().commit()
 
 

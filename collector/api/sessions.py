@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from collector.api.common import api_blueprint, json_body
 from collector.api.openapi import accepts
-from collector.auth import audit_request, current_actor, require_https_for_passwords, roles_required, sign_in
+from collector.auth import current_actor, require_https_for_passwords, roles_required, sign_in
 from collector.db import get_session
 from ingest import audit
 from ingest.accounts.users import close_session, open_session
@@ -55,7 +55,7 @@ def delete_session():
     session = get_session()
     if not close_session(session, header.split(" ", 1)[1].strip()):
         abort(400, "This is an API token, not a session: an administrator revokes it (collector tokens revoke).")
-    audit_request("session.delete", f"user:{current_actor().user.id}")
+    audit.record(get_session(), "session.delete", f"user:{current_actor().user.id}")
     session.commit()
     return jsonify({"success": True})
 

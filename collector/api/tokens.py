@@ -8,8 +8,9 @@ from sqlalchemy import select
 from collector.api.common import api_blueprint, json_body
 from collector.api.openapi import accepts
 from collector.api.users import ADMINS
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session
+from ingest import audit
 from collector.transport.guards import MAX_ID
 from ingest.accounts.users import create_api_token, revoke_api_token
 from ingest.models import ApiToken, User
@@ -47,7 +48,7 @@ def create():
     if user is None:
         abort(400, f"There is no user with the id {body['userId']}.")
     token, row = create_api_token(session, user, body["name"], body["expiresDays"])
-    audit_request("token.create", f"token:{row.id}", forUser=user.id, expiresAt=iso(row.expires_at))
+    audit.record(get_session(), "token.create", f"token:{row.id}", forUser=user.id, expiresAt=iso(row.expires_at))
     session.commit()
     return jsonify({**token_json(row), "token": token}), 201
 
@@ -80,6 +81,6 @@ def revoke(token_id: int):
     if row is None:
         abort(404, "No such API token.")
     revoke_api_token(session, row)
-    audit_request("token.revoke", f"token:{row.id}", forUser=row.user_id)
+    audit.record(get_session(), "token.revoke", f"token:{row.id}", forUser=row.user_id)
     session.commit()
     return jsonify({"success": True})

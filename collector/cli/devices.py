@@ -50,7 +50,7 @@ def devices_create(name, project_id, province, form_ids):
         device = create_device(session, project_id, name, province, list(form_ids) or None)
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "device.create", f"device:{device.id}", address="cli", via="cli")
+    audit.record(session, "device.create", f"device:{device.id}", via="cli")
     session.commit()
     show_device(device, project.name)
 
@@ -86,7 +86,7 @@ def devices_assign(device_id, form_ids, all_forms):
         assign_forms(session, device, None if all_forms else list(form_ids))
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "device.assign", f"device:{device.id}", address="cli", via="cli")
+    audit.record(session, "device.assign", f"device:{device.id}", via="cli")
     session.commit()
     click.echo(f"Device {device_id} may fill: {', '.join(f.xml_form_id for f in device.forms) or 'nothing'}.")
 
@@ -104,6 +104,6 @@ def devices_revoke(device_id):
     if device is None:
         fail(f"No device with id {device_id}.")
     revoke_device(session, device)
-    audit.record(session, "device.revoke", f"device:{device.id}", address="cli", via="cli")
+    audit.record(session, "device.revoke", f"device:{device.id}", via="cli")
     session.commit()
     click.echo(f"Revoked device {device_id}.")

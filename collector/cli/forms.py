@@ -77,7 +77,7 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
         try:
             result = publish(session, get_store(), project_id, compiled, find_media(path, compiled.media, media_files),
                              force=force)
-            audit.record(session, "form.publish", f"form:{compiled.form_id}", address="cli", version=compiled.version)
+            audit.record(session, "form.publish", f"form:{compiled.form_id}", version=compiled.version)
             session.commit()
         except IngestError as exc:
             session.rollback()
@@ -123,7 +123,7 @@ def forms_state(xml_form_id, state, project_id):
     if form is None:
         fail(f"No form '{xml_form_id}' in project {project_id}.")
     set_state(session, form, state)
-    audit.record(session, "form.state", f"form:{xml_form_id}", address="cli", state=state, via="cli")
+    audit.record(session, "form.state", f"form:{xml_form_id}", state=state, via="cli")
     session.commit()
     click.echo(f"{xml_form_id} is now {state}.")
 

@@ -73,7 +73,7 @@ def course_kit(province, count, form_ids, lang, prefix, project_id, output):
     try:
         for n in range(1, count + 1):
             device = create_device(session, project_id, f"{prefix}-{n:02d}", province, assigned)
-            audit.record(session, "device.create", f"device:{device.id}", address="cli", via="course-kit")
+            audit.record(session, "device.create", f"device:{device.id}", via="course-kit")
             devices.append(device)
     except IngestError as exc:
         fail(exc.message)

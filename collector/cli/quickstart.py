@@ -32,7 +32,7 @@ def setup(device_name):
                                                  Device.revoked_at.is_(None)).order_by(Device.id))
     if device is None:
         device = create_device(session, 1, device_name)
-        audit.record(session, "device.create", f"device:{device.id}", address="cli", via="setup")
+        audit.record(session, "device.create", f"device:{device.id}", via="setup")
     else:
         assign_forms(session, device, None)  # forms published since the last run reach the tablet too
     session.commit()

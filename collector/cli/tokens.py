@@ -37,7 +37,7 @@ def tokens_create(name, email, days):
         token, row = create_api_token(session, user, name, days)
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "token.create", f"token:{row.id}", address="cli", forUser=user.id, expiresDays=days)
+    audit.record(session, "token.create", f"token:{row.id}", forUser=user.id, expiresDays=days)
     session.commit()
     click.echo(f"Created API token {row.id} '{row.name}' for {user.email}"
                + (f", expiring {row.expires_at:%Y-%m-%d %H:%M} UTC." if row.expires_at else ", with no expiry."))
@@ -77,6 +77,6 @@ def tokens_revoke(token_id):
     if row is None:
         fail(f"No API token with the id {token_id}.")
     revoke_api_token(session, row)
-    audit.record(session, "token.revoke", f"token:{row.id}", address="cli", forUser=row.user_id)
+    audit.record(session, "token.revoke", f"token:{row.id}", forUser=row.user_id)
     session.commit()
     click.echo(f"Revoked API token {row.id} '{row.name}' of {row.user.email}.")

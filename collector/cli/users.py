@@ -43,7 +43,7 @@ def users_create(email, role, provinces, password_file):
     session = get_session()
     try:
         user = create_user(session, email, password, role, provinces=provinces)
-        audit.record(session, "user.create", f"user:{user.id}", address="cli", role=role, provinces=user.provinces)
+        audit.record(session, "user.create", f"user:{user.id}", role=role, provinces=user.provinces)
         session.commit()
     except IngestError as exc:
         fail(exc.message)
@@ -84,7 +84,7 @@ def users_set_role(email, role, provinces):
         set_role(session, user, role, provinces)
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "user.update", f"user:{user.id}", address="cli", role=role, provinces=user.provinces)
+    audit.record(session, "user.update", f"user:{user.id}", role=role, provinces=user.provinces)
     session.commit()
     click.echo(f"{user.email} is now {role}" + (f" in {', '.join(user.provinces)}." if user.provinces else "."))
 
@@ -98,7 +98,7 @@ def _set_access(email: str, disabled: bool) -> None:
         click.echo(f"{user.email} is already {'disabled' if disabled else 'enabled'}.")
         return
     set_disabled(session, user, disabled)
-    audit.record(session, "user.update", f"user:{user.id}", address="cli", disabled=disabled)
+    audit.record(session, "user.update", f"user:{user.id}", disabled=disabled)
     session.commit()
     click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.email}.")
 

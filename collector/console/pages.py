@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
-from collector.auth import audit_request, require_https_for_passwords, sign_in
+from collector.auth import require_https_for_passwords, sign_in
 from collector.console import web
 from collector.console.messages import translate
 from collector.console.web import _
@@ -132,7 +132,7 @@ def logout():
     if user is not None and token:
         db = get_session()
         close_session(db, token)
-        audit_request("session.delete", f"user:{user.id}", via="console")
+        audit.record(get_session(), "session.delete", f"user:{user.id}", via="console")
         db.commit()
     web.end_session()
     return redirect(url_for("console.login", out=1))
