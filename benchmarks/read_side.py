@@ -185,7 +185,7 @@ def _exporter():
         from ingest.exports.service import export_records
 
         def export(session, fmt, form, **options):
-            return export_records(session, fmt, form, **options)[1]
+            return export_records(session, fmt, form, **options)[1]()
     except ImportError:
         from ingest.exports import csv_zip
 

@@ -6,8 +6,9 @@ from flask import Response, abort, request, stream_with_context
 
 from collector.api.common import READERS, api_blueprint, get_form, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, takes
-from collector.auth import roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session, get_store
+from ingest import scope
 from ingest.exports.formats import FORMATS
 from ingest.exports.service import export_records
 from ingest.publishing.choices import LANGUAGES
@@ -49,11 +50,14 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
     except LookupError:
         abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
     session.commit()
+    caller = current_actor().caller
 
     def stream():
-        # stream_with_context keeps this request's session, and its caller, until the stream ends or the
-        # client goes away; the app context's teardown closes it.
-        yield from chunks
+        # The view's session is closed when the view returns; the stream reads in its own, for the same
+        # caller, closed by the app context's teardown when the stream ends or the client goes away.
+        reader = get_session()
+        scope.use(reader, caller)
+        yield from chunks(reader)
 
     spec = FORMATS[fmt]
     return Response(stream_with_context(stream()), mimetype=spec.mimetype,

@@ -136,12 +136,16 @@ def submissions(project_id: int, xml_form_id: str):
     if limit is None:
         _count, bodies = records.stream_records(session, form_row, filters)
         session.commit()
+        caller = current_actor().caller
 
         def stream():
-            # stream_with_context keeps this request's session, and its caller, until the stream ends.
+            # The view's session is closed when the view returns; the stream reads in its own, for the same
+            # caller, closed by the app context's teardown when the stream ends.
+            reader = get_session()
+            scope.use(reader, caller)
             yield "["
             first = True
-            for body in bodies:
+            for body in bodies(reader):
                 yield ("" if first else ",") + json.dumps(body, ensure_ascii=False)
                 first = False
             yield "]"

@@ -37,8 +37,9 @@ def export(xml_form_id, fmt, lang, attachments, geopoint, output, project_id, as
     form = find_form(session, project_id, xml_form_id)
     with click.progressbar(length=count_records(session, form), label="Exporting records", file=sys.stderr) as bar:
         try:
-            count, chunks = export_records(session, fmt, form, lang=lang, store=get_store(), attachments=attachments,
+            count, stream = export_records(session, fmt, form, lang=lang, store=get_store(), attachments=attachments,
                                            geopoint=geopoint, on_record=lambda: bar.update(1))
+            chunks = stream()
         except LookupError:
             fail(f"{geopoint} is no geopoint question of {xml_form_id}.")
         session.commit()

@@ -30,7 +30,7 @@ def submissions_list(xml_form_id, project_id, as_email):
     form = find_form(session, project_id, xml_form_id)
     count, records = stream_records(session, form)
     session.commit()
-    for body in records:
+    for body in records():
         click.echo(json.dumps(body, ensure_ascii=False))
     click.echo(f"{count} submission(s).", err=True)
 

@@ -6,7 +6,7 @@ writes its audit event itself, once. The caller commits.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -46,23 +46,29 @@ def list_records(session: Session, form: Form, filters: Filters = Filters(), *, 
     return body, (page[-1].id if more and page else None)
 
 
-def stream_records(session: Session, form: Form, filters: Filters = Filters(),
-                   **details) -> tuple[int, Iterator[dict]]:
-    """Return how many records a form has for the caller, and every one of them, read page by page in
-    constant memory and redacted for the caller; audited (`submission.list`) once, before the first record.
+def stream_records(session: Session, form: Form,
+                   filters: Filters = Filters()) -> tuple[int, Callable[[Session | None], Iterator[dict]]]:
+    """Return how many records a form has for the caller, and a function that yields every one of them, read
+    page by page in constant memory and redacted for the caller; audited (`submission.list`) once, before the
+    first record. Commit the session before reading.
 
-    The audit event is added to the session; commit it before consuming the records.
+    The records are read in `session`, or in the session handed to the function (a streamed response reads
+    in a session of its own), which must read for the same caller.
     """
-    redaction = redaction_for(scope.require_caller(session))
+    caller = scope.require_caller(session)
+    redaction = redaction_for(caller)
     query = _query(form, filters)
     count = count_of(session, query)
-    audit.record(session, "submission.list", f"form:{form.xml_form_id}", count=count, **details)
+    audit.record(session, "submission.list", f"form:{form.xml_form_id}", count=count)
 
-    def records() -> Iterator[dict]:
-        for record in in_pages(session, query):
-            yield submission_json(session, record, redaction)
+    def records(reader: Session | None = None) -> Iterator[dict]:
+        reader = session if reader is None else reader
+        if scope.require_caller(reader) != caller:
+            raise scope.ScopeMissing("the records are read for another caller than the one audited")
+        for record in in_pages(reader, query):
+            yield submission_json(reader, record, redaction)
 
-    return count, records()
+    return count, records
 
 
 def read_record(session: Session, submission: Submission, version: SubmissionVersion | None = None) -> dict:
