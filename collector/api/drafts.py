@@ -25,7 +25,8 @@ from ingest.publishing.versions import (
     create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
 )
 from ingest.queries import submissions_of
-from ingest.records.describe import iso, submission_json
+from ingest.records.describe import iso
+from ingest.records.service import list_test_records
 
 bp = api_blueprint("drafts", __name__)
 test_bp = Blueprint("drafts_test", __name__)
@@ -208,7 +209,7 @@ def draft_submissions(project_id: int, xml_form_id: str):
     form = get_form(project_id, xml_form_id)
     _draft(form)
     session = get_session()
-    return jsonify([submission_json(session, s) for s in session.scalars(submissions_of(form, drafts=True))])
+    return jsonify(list_test_records(session, form))
 
 
 # --- the draft's test endpoints, for a training tablet ------------------------------------------

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
-from ingest.cases.service import list_tasks
+from ingest.cases import service as cases_service
 from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, sync_all
 
 
@@ -31,7 +31,8 @@ def list_tasks(provinces, status, project_id, as_email):
     if user is not None and user.role not in TASK_READERS:
         fail(f"A {user.role} may not read tasks.")
     try:
-        page, _cursor = list_tasks(session, project_id, status=status, provinces=provinces, limit=MAX_PAGE, pages=True)
+        page, _cursor = cases_service.list_tasks(session, project_id, status=status, provinces=provinces,
+                                                 limit=MAX_PAGE, pages=True)
     except BadTaskQuery as exc:
         fail(str(exc))
     session.commit()

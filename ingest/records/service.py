@@ -71,6 +71,13 @@ def stream_records(session: Session, form: Form,
     return count, records
 
 
+def list_test_records(session: Session, form: Form) -> list[dict]:
+    """Return the test records sent to a form's draft (test data, never real: not redacted, not audited, as
+    before; only the roles that manage forms reach it)."""
+    redaction = redaction_for(scope.require_caller(session))
+    return [submission_json(session, s, redaction) for s in session.scalars(submissions_of(form, drafts=True))]
+
+
 def read_record(session: Session, submission: Submission, version: SubmissionVersion | None = None) -> dict:
     """Return a record (its current version, or `version`) with its data, redacted; audited."""
     redaction = redaction_for(scope.require_caller(session))
