@@ -9,7 +9,6 @@ from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form, get_p
 from collector.api.openapi import accepts
 from collector.auth import roles_required
 from collector.db import get_session
-from ingest import audit
 from collector.openrosa import form_xml_response
 from ingest.models import Form, FormVersion, Project
 from ingest.publishing.versions import FORM_STATES, current_version, set_state
@@ -94,7 +93,6 @@ def update_form(project_id: int, xml_form_id: str):
     session = get_session()
     form_row = get_form(project_id, xml_form_id)
     set_state(session, form_row, body["state"])
-    audit.record(get_session(), "form.state", f"form:{xml_form_id}", state=body["state"])
     session.commit()
     return jsonify(form_json(form_row))
 

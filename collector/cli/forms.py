@@ -122,8 +122,7 @@ def forms_state(xml_form_id, state, project_id):
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     if form is None:
         fail(f"No form '{xml_form_id}' in project {project_id}.")
-    set_state(session, form, state)
-    audit.record(session, "form.state", f"form:{xml_form_id}", state=state, via="cli")
+    set_state(session, form, state, via="cli")
     session.commit()
     click.echo(f"{xml_form_id} is now {state}.")
 
