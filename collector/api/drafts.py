@@ -22,7 +22,7 @@ from collector.openrosa import (
 from forms.compiler import FormError, compile_xlsform
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import (
-    create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
+    create_draft, current_draft, discard_draft, missing_media, note_published, publish_draft, upload_draft_media,
 )
 from ingest.queries import submissions_of
 from ingest.records.describe import iso
@@ -193,7 +193,7 @@ def publish(project_id: int, xml_form_id: str):
     form = get_form(project_id, xml_form_id)
     force = flag("force")
     version = publish_draft(session, form, force=force)
-    audit.record(get_session(), "form.publish", f"form:{xml_form_id}", version=version.version)
+    note_published(session, xml_form_id, version.version)
     session.commit()
     return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": iso(version.published_at),
                     "hash": version.xml_md5, "missingMedia": missing_media(version)})

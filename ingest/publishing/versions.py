@@ -122,6 +122,11 @@ def publish(session: Session, store: FileStore, project_id: int, compiled: Compi
 FORM_STATES = ("open", "closing", "closed")
 
 
+def note_published(session: Session, xml_form_id: str, version: str) -> None:
+    """Audit (`form.publish`) that a version of a form was published, from the API's draft or the CLI."""
+    audit.record(session, "form.publish", f"form:{xml_form_id}", version=version)
+
+
 def set_state(session: Session, form: Form, state: str, **details) -> None:
     """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data.
     Audited (`form.state`; `details` add what only one door knows, such as `via`).
