@@ -17,7 +17,7 @@ from collector.console.web import _
 from collector.db import get_session, get_store
 from collector.errors import with_exception_headers
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
-from ingest import audit
+from ingest.accounts import admin as accounts_admin
 from ingest.accounts.users import close_session, open_session
 from ingest.errors import IngestError
 from ingest.publishing.handbooks import form_source, handbook_versions
@@ -117,8 +117,7 @@ def login():
         return _login_page(_("wrong_password"), 401, email)
     db = get_session()
     token, _row = open_session(db, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])))
-    audit.record(db, "session.create", f"user:{user.id}", user_id=user.id, address=request.remote_addr,
-                 via="console")
+    accounts_admin.signed_in(db, user, via="console")
     db.commit()
     web.start_session(token)
     return redirect(_safe_next(request.form.get("next")) or _home())
@@ -132,7 +131,7 @@ def logout():
     if user is not None and token:
         db = get_session()
         close_session(db, token)
-        audit.record(get_session(), "session.delete", f"user:{user.id}", via="console")
+        accounts_admin.signed_out(get_session(), user, via="console")
         db.commit()
     web.end_session()
     return redirect(url_for("console.login", out=1))

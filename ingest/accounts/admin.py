@@ -28,6 +28,17 @@ def user_updated(session: Session, user: User, **changes) -> None:
     audit.record(session, "user.update", f"user:{user.id}", **changes)
 
 
+def signed_in(session: Session, user: User, **details) -> None:
+    """Audit (`session.create`) that `user` signed in: before a caller exists, so the user is named here;
+    the address is the session's."""
+    audit.record(session, "session.create", f"user:{user.id}", user_id=user.id, **details)
+
+
+def signed_out(session: Session, user: User, **details) -> None:
+    """Audit (`session.delete`) that `user` signed out."""
+    audit.record(session, "session.delete", f"user:{user.id}", **details)
+
+
 def add_api_token(session: Session, user: User, name: str, expires_days: int | None = None,
                   **details) -> tuple[str, ApiToken]:
     """Make an API token for `user` (see `create_api_token`); audited (`token.create`), never the token."""
