@@ -182,7 +182,10 @@ def _exporter():
     except ImportError:
         from ingest.exports.csv_zip import count_records
     try:
-        from ingest.exports.formats import export
+        from ingest.exports.service import export_records
+
+        def export(session, fmt, form, **options):
+            return export_records(session, fmt, form, **options)[1]()
     except ImportError:
         from ingest.exports import csv_zip
 

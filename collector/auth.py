@@ -230,10 +230,3 @@ def roles_required(*roles: str):
 
     return decorator
 
-
-def audit_request(action: str, resource: str, **details) -> None:
-    """Record an audit event for this request's caller and address (committed with the request's transaction)."""
-    actor = g.get("actor")
-    audit.record(get_session(), action, resource, user_id=actor.user.id if actor and actor.user else None,
-                 device_id=actor.device.id if actor and actor.device else None, address=request.remote_addr,
-                 **details)

@@ -1,10 +1,10 @@
 """Bind the ingest database to the Flask app: one session per request."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
-from ingest import scope
+from ingest import audit, scope
 from ingest.db import make_engine, make_session_factory
 from ingest.storage import FileStore
 
@@ -24,6 +24,8 @@ def get_session() -> Session:
     if "db_session" not in g:
         # Guarded: a query on records made before the caller is known fails instead of reading everything.
         g.db_session = scope.guard(current_app.extensions["collector.sessions"]())
+        # Where every audit event of this session comes from: the request's peer, or the command line.
+        audit.use_address(g.db_session, request.remote_addr if has_request_context() else "cli")
     return g.db_session
 
 

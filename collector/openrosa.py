@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, abort, current_app, g, request, send_file, url_for
 from sqlalchemy import select
 
-from collector.auth import audit_request, current_actor, login_required, pop_device_token
+from collector.auth import current_actor, login_required, pop_device_token
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from collector.jobs import request_person_match
@@ -17,6 +17,7 @@ from ingest.access import SYSTEM, Caller
 from ingest.models import Form, FormAttachment, FormVersion, Project
 from ingest.publishing.versions import current_version
 from ingest.receiving.submissions import Received, receive_submission
+from ingest.cases.service import note_task_media
 from ingest.cases.tasks import PENDING_MEDIA, pending_csv
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ def generated_response(project_id: int, name: str, body: bytes) -> Response:
     response.make_conditional(request)
     if response.status_code == 200:
         # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
-        audit_request("task.media", f"project:{project_id}", file=name, count=body.count(b"\n") - 1)
+        note_task_media(get_session(), project_id, name, body.count(b"\n") - 1)
         get_session().commit()
     return response
 

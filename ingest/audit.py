@@ -11,23 +11,95 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Select, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from ingest import scope
 from ingest.db import begin_write
 from ingest.models import AuditEvent
 
 #: Most events one read may return (`collector audit --limit`, `GET /v1/audits?limit=`).
 MAX_LIMIT = 5000
+#: session.info key: where the session's requests come from (the peer's address, or "cli"), set once by
+#: whoever opens the session (collector.db), so that no route or command passes it by hand.
+ADDRESS = "audit.address"
+
+#: Every action the audit records, with what it means: the one list, shared by the API, the CLI and the
+#: console. `record` refuses any other name; docs/operators/audit.md lists the same (tests/ingest/test_audit_actions.py).
+ACTIONS: dict[str, str] = {
+    # sign-in
+    "session.create": "a user signed in (API session or console)",
+    "session.delete": "a user signed out",
+    "session.failed": "a sign-in failed (wrong email or password, disabled user)",
+    "session.limited": "an account or address reached the sign-in limit",
+    # records
+    "submission.list": "records of a form listed (API, OData, CLI)",
+    "submission.read": "one record (or one version of it) read",
+    "submission.read_xml": "a record's instance XML read",
+    "submission.read_versions": "every version of a record read",
+    "submission.export": "a form's records exported (CSV zip, Excel, GeoJSON)",
+    "submission.review": "a record's review state set",
+    "submission.delete": "a record deleted",
+    "submission.province_claim": "a record named a province outside its sender's and was kept in the sender's own",
+    "attachment.read": "a file of a record downloaded",
+    "attachment.upload": "a file of a record uploaded",
+    "comment.read": "a record's comments read",
+    "comment.create": "a comment added to a record",
+    # cases, tasks, persons, statistics
+    "case.list": "cases of the register listed",
+    "task.list": "hand-off tasks listed",
+    "task.media": "a device fetched its hand-off task list (Collect's entity list)",
+    "person.candidates": "candidate pairs of cases listed",
+    "person.list": "persons of more than one case listed",
+    "person.export": "candidate and confirmed pairs written to a file",
+    "person.confirm": "two cases confirmed as one person",
+    "person.reject": "two cases rejected as one person",
+    "stats.read": "suppressed counts read",
+    "ctdc.export": "the CTDC data set exported",
+    "audit.read": "the audit log read",
+    # administration
+    "user.create": "a web user created",
+    "user.update": "a web user's role, provinces or state changed",
+    "token.create": "an API token created",
+    "token.revoke": "an API token revoked",
+    "device.create": "a device (app user) created",
+    "device.assign": "the forms of a device replaced",
+    "device.revoke": "a device's token revoked",
+    "form.draft": "a form draft uploaded",
+    "form.draft_discard": "a form draft discarded",
+    "form.media": "a media file of a form draft uploaded",
+    "form.publish": "a form version published",
+    "form.state": "a form opened, closed or closing",
+    "key.create": "an encryption key made for a form",
+    "key.unlock": "sealed records of a form decrypted (or a wrong passphrase refused)",
+    "retention.set": "a form's retention period set",
+    "retention.apply": "records past their retention period deleted",
+    "media.purge": "the bytes of deleted records' files removed from the media store",
+}
 
 
 class AppendOnly(RuntimeError):
     """Code tried to change or remove an audit event (a programming error, never a user's)."""
 
 
+def use_address(session: Session, address: str | None) -> None:
+    """Say where the session's requests come from (the peer's address, or "cli"); every event records it."""
+    session.info[ADDRESS] = address
+
+
 def record(session: Session, action: str, resource: str, *, user_id: int | None = None,
            device_id: int | None = None, address: str | None = None, **details) -> None:
     """Add an audit event to the session; it commits with the caller's transaction.
 
-    `details` name what was touched (ids, counts, roles), never the data itself.
+    Who acted is the session's caller (ingest.scope) and where from its address (`use_address`), unless
+    given (a sign-in is audited before a caller exists). `details` name what was touched (ids, counts,
+    roles), never the data itself.
+
+    :raise ValueError: `action` is not one of ACTIONS.
     """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: declare it in ingest.audit.ACTIONS")
+    caller = scope.caller_of(session)
+    if caller is not None and user_id is None and device_id is None:
+        user_id, device_id = caller.user_id, caller.device_id
+    address = address or session.info.get(ADDRESS)
     begin_write(session)
     session.add(AuditEvent(action=action, resource=resource[:500], user_id=user_id, device_id=device_id,
                            address=(address or None) and address[:64], details=details))
@@ -70,6 +142,22 @@ def events_query(*, since: datetime | None = None, until: datetime | None = None
         query = query.where(AuditEvent.action == action if "." in action
                             else or_(AuditEvent.action == action, AuditEvent.action.startswith(f"{action}.")))
     return query
+
+
+def read_events(session: Session, asked: dict, *, since: datetime | None = None, until: datetime | None = None,
+                user_id: int | None = None, action: str | None = None, limit: int = MAX_LIMIT,
+                offset: int = 0) -> list[AuditEvent]:
+    """Return audit events, newest first (see `events_query`), for the session's caller; the read is itself
+    audited (`audit.read`) with what was asked for (`asked`: the filters as the caller named them, never
+    the events) and how many events were returned.
+
+    :raise ScopeMissing: no caller.
+    """
+    scope.require_caller(session)
+    events = list(session.scalars(events_query(since=since, until=until, user_id=user_id, action=action)
+                                  .limit(limit).offset(offset)))
+    record(session, "audit.read", "audit", **asked, count=len(events))
+    return events
 
 
 # --- append-only, enforced by the ORM on every database --------------------------------------------------

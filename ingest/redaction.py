@@ -7,9 +7,11 @@ two decimals (about a kilometre) instead of hidden, so maps still work.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from ingest.access import Caller
+from ingest.scope import ScopeMissing
 from ingest.tags import row_key
 from ingest.xmlsafe import local_name, parse
 
@@ -22,9 +24,34 @@ GEO_DECIMALS = 2
 _GEO_TYPES = ("geopoint", "geotrace", "geoshape")
 
 
-def hides_identities(caller: Caller | None, draft: bool = False) -> bool:
-    """Say whether `caller` must get redacted data (draft test data is never real, so never redacted)."""
-    return caller is not None and not draft and not caller.may("identities")
+def hides_identities(caller: Caller, draft: bool = False) -> bool:
+    """Say whether `caller` must get redacted data (draft test data is never real, so never redacted).
+
+    :raise ScopeMissing: no caller (None): protection fails closed, never open.
+    """
+    if not isinstance(caller, Caller):
+        raise ScopeMissing("redaction was asked for without a caller")
+    return not draft and not caller.may("identities")
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What a read service decided for its caller, handed to the presenters (which never look the caller up):
+    whether identities are hidden from real records (draft test data is never real, so never redacted)."""
+
+    identities_hidden: bool
+
+    def applies(self, draft: bool = False) -> bool:
+        """Say whether a record (a draft's test record or a real one) is shown redacted."""
+        return self.identities_hidden and not draft
+
+
+def redaction_for(caller: Caller) -> Redaction:
+    """Decide the redaction of a read for `caller`.
+
+    :raise ScopeMissing: no caller.
+    """
+    return Redaction(hides_identities(caller))
 
 
 def sensitive_fields(fields: list[dict]) -> list[dict]:

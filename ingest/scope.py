@@ -31,7 +31,8 @@ _ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow,
 
 
 class ScopeMissing(RuntimeError):
-    """A guarded session ran a query on records without naming whom it reads for (a programming error)."""
+    """A guarded session ran a query on records, or a read service ran, without naming whom it reads for
+    (a programming error)."""
 
 
 def guard(session: Session) -> Session:
@@ -48,6 +49,17 @@ def use(session: Session, caller: Caller) -> None:
 def caller_of(session: Session) -> Caller | None:
     """Return the caller the session reads for (None if none was named)."""
     return session.info.get(_CALLER)
+
+
+def require_caller(session: Session) -> Caller:
+    """Return the caller the session reads for: every read service starts here, guarded session or not.
+
+    :raise ScopeMissing: no caller was named (a read with no caller is refused, never answered unredacted).
+    """
+    caller = session.info.get(_CALLER)
+    if caller is None:
+        raise ScopeMissing("a read service ran without a caller: call ingest.scope.use() first")
+    return caller
 
 
 @contextmanager

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
 from collector.api.openapi import accepts
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
-from ingest.accounts.users import assign_forms, create_device, revoke_device
+from ingest.accounts.admin import add_device, end_device, set_device_forms
 from ingest.models import Device
 from ingest.records.describe import iso
 
@@ -81,11 +81,6 @@ def _province_for_new_device(wanted: str | None) -> str | None:
     return wanted
 
 
-def _audit(action: str, device: Device, **details) -> None:
-    audit_request(action, f"device:{device.id}", **details)
-    get_session().commit()
-
-
 @bp.post("/projects/<int:project_id>/app-users")
 @roles_required(*TRAINERS)
 @accepts(AppUserSchema)
@@ -97,8 +92,8 @@ def create_app_user(project_id: int):
     project_row = get_project(project_id)
     body = AppUserSchema().load(json_body())
     province = _province_for_new_device(body["province"])
-    device = create_device(get_session(), project_id, body["displayName"], province, body["forms"])
-    _audit("device.create", device)
+    device = add_device(get_session(), project_id, body["displayName"], province, body["forms"])
+    get_session().commit()
     return jsonify(device_json(device, project_row.name)), 201
 
 
@@ -119,8 +114,8 @@ def revoke_app_user(project_id: int, device_id: int):
     :raise 404: no such device.
     """
     device = _device(project_id, device_id)
-    revoke_device(get_session(), device)
-    _audit("device.revoke", device)
+    end_device(get_session(), device)
+    get_session().commit()
     return jsonify({"success": True})
 
 
@@ -134,8 +129,8 @@ def assign_app_user_forms(project_id: int, device_id: int):
     """
     body = AssignmentSchema().load(json_body())
     device = _device(project_id, device_id)
-    assign_forms(get_session(), device, body["forms"])
-    _audit("device.assign", device, forms=body["forms"])
+    set_device_forms(get_session(), device, body["forms"], forms=body["forms"])
+    get_session().commit()
     return jsonify(device_json(device, get_project(project_id).name))
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 
 from collector.api.common import READERS, api_blueprint, get_project
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.db import get_session
 from collector.api.openapi import Param, takes
-from ingest.cases.register import FILTERS, LIST_FILTERS, MAX_PAGE, BadCaseQuery, UnknownCaseFilter, case_json, case_page
+from ingest.cases.register import FILTERS, LIST_FILTERS, MAX_PAGE, BadCaseQuery, UnknownCaseFilter
+from ingest.cases.service import list_cases
 
 bp = api_blueprint("cases", __name__)
 
@@ -31,11 +32,10 @@ def cases(project_id: int):
     if not limit.isascii() or not limit.isdigit():
         abort(400, "limit must be a whole number.")
     try:
-        page, cursor = case_page(get_session(), project_id, args, int(limit), request.args.get("cursor"))
+        page, cursor = list_cases(get_session(), project_id, args, int(limit), request.args.get("cursor"))
     except UnknownCaseFilter as exc:
         abort(422, str(exc))
     except BadCaseQuery as exc:
         abort(400, str(exc))
-    audit_request("case.list", f"project:{project_id}", count=len(page), filters=sorted(args))
     get_session().commit()
-    return jsonify({"cases": [case_json(c) for c in page], "nextCursor": cursor})
+    return jsonify({"cases": page, "nextCursor": cursor})

@@ -11,7 +11,7 @@ from ingest.records.answers import BadValue, UnknownField, parse_term, record_co
 from ingest.audit import parse_moment
 from ingest.models import Form, Project
 from ingest.queries import REVIEW_STATES, Filters
-from ingest.redaction import hides_identities
+from ingest.records.service import may_filter_on
 
 #: Roles of web users who may see forms and projects (every role).
 STAFF = ROLES
@@ -97,7 +97,6 @@ def record_filters(form: Form) -> Filters:
         not see identities (filtering on it would reveal its values).  :raise 422: a term on a field the form
         never had, named.
     """
-    from collector.auth import current_actor
     from ingest.exports.walk import union_fields
 
     states = tuple(request.args.getlist("reviewState"))
@@ -124,7 +123,7 @@ def record_filters(form: Form) -> Filters:
             abort(422, str(exc))
         except BadValue as exc:
             abort(400, str(exc))
-        if field.get("sensitive") and hides_identities(current_actor().caller):
+        if not may_filter_on(get_session(), field):
             abort(403, f"Field '{field['name']}' is sensitive; your role does not filter on identities.")
         answers.append(record_condition(field, op, value))
     claimed = tuple(request.args.getlist("claimedProvince"))

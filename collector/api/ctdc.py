@@ -7,10 +7,11 @@ from flask import Response, abort, current_app, request
 
 from collector.api.common import api_blueprint, get_project
 from collector.api.openapi import Param, takes
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
-from ingest.stats.ctdc import export, write_csv
+from ingest.stats.ctdc import write_csv
+from ingest.stats.service import export_ctdc
 
 bp = api_blueprint("ctdc", __name__)
 
@@ -35,9 +36,7 @@ def ctdc_csv(project_id: int):
     k = int(given) if given else floor
     if k < floor:
         abort(400, f"threshold may not be below STATS_THRESHOLD ({floor}).")
-    result = export(get_session(), project_id, k)
-    audit_request("ctdc.export", f"project:{project_id}", rows=len(result.rows), cells_blanked=result.blanked,
-                  rows_dropped=result.dropped, threshold=k)
+    result = export_ctdc(get_session(), project_id, k)
     get_session().commit()
     out = io.StringIO(newline="")
     write_csv(result.rows, out)

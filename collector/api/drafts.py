@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
 from collector.api.openapi import Param, takes
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
+from ingest import audit
 from collector.devices import collect_settings, settings_payload
 from collector.openrosa import (
     attachment_response, form_list_entry, form_list_response, form_xml_response, manifest_response, probe_response,
@@ -21,10 +22,11 @@ from collector.openrosa import (
 from forms.compiler import FormError, compile_xlsform
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import (
-    create_draft, current_draft, discard_draft, missing_media, publish_draft, upload_draft_media,
+    create_draft, current_draft, discard_draft, missing_media, note_published, publish_draft, upload_draft_media,
 )
 from ingest.queries import submissions_of
-from ingest.records.describe import iso, submission_json
+from ingest.records.describe import iso
+from ingest.records.service import list_test_records
 
 bp = api_blueprint("drafts", __name__)
 test_bp = Blueprint("drafts_test", __name__)
@@ -123,7 +125,7 @@ def _store_draft(project_id: int, *, new_form: bool, xml_form_id: str | None = N
     compiled = _compile()
     session = get_session()
     draft = create_draft(session, get_store(), project_id, compiled, new_form=new_form, xml_form_id=xml_form_id)
-    audit_request("form.draft", f"form:{compiled.form_id}", version=compiled.version)
+    audit.record(get_session(), "form.draft", f"form:{compiled.form_id}", version=compiled.version)
     session.commit()
     return jsonify(draft_json(draft.form, draft)), 201
 
@@ -148,7 +150,7 @@ def delete_draft(project_id: int, xml_form_id: str):
     """
     session = get_session()
     discard_draft(session, get_form(project_id, xml_form_id))
-    audit_request("form.draft_discard", f"form:{xml_form_id}")
+    audit.record(get_session(), "form.draft_discard", f"form:{xml_form_id}")
     session.commit()
     return jsonify({"success": True})
 
@@ -163,7 +165,7 @@ def upload_media(project_id: int, xml_form_id: str, name: str):
     session = get_session()
     draft = _draft(get_form(project_id, xml_form_id))
     attachment = upload_draft_media(session, get_store(), draft, name, request.stream, request.mimetype or None)
-    audit_request("form.media", f"form:{xml_form_id}", name=name)
+    audit.record(get_session(), "form.media", f"form:{xml_form_id}", name=name)
     session.commit()
     return jsonify({"name": attachment.name, "exists": True, "hash": attachment.blob.md5})
 
@@ -191,7 +193,7 @@ def publish(project_id: int, xml_form_id: str):
     form = get_form(project_id, xml_form_id)
     force = flag("force")
     version = publish_draft(session, form, force=force)
-    audit_request("form.publish", f"form:{xml_form_id}", version=version.version)
+    note_published(session, xml_form_id, version.version)
     session.commit()
     return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": iso(version.published_at),
                     "hash": version.xml_md5, "missingMedia": missing_media(version)})
@@ -207,7 +209,7 @@ def draft_submissions(project_id: int, xml_form_id: str):
     form = get_form(project_id, xml_form_id)
     _draft(form)
     session = get_session()
-    return jsonify([submission_json(session, s) for s in session.scalars(submissions_of(form, drafts=True))])
+    return jsonify(list_test_records(session, form))
 
 
 # --- the draft's test endpoints, for a training tablet ------------------------------------------

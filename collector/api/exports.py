@@ -6,14 +6,12 @@ from flask import Response, abort, request, stream_with_context
 
 from collector.api.common import READERS, api_blueprint, get_form, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, takes
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session, get_store
 from ingest import scope
+from ingest.exports.formats import FORMATS
+from ingest.exports.service import export_records
 from ingest.publishing.choices import LANGUAGES
-from ingest.exports.formats import FORMATS, export
-from ingest.exports.geojson import pick_geopoint
-from ingest.exports.walk import count_records, tables_of, union_fields
-from ingest.models import Form
 
 bp = api_blueprint("exports", __name__)
 
@@ -59,27 +57,21 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
     form = get_form(project_id, xml_form_id)
     filters = record_filters(form)
     session = get_session()
-    if geopoint is not None:
-        try:
-            pick_geopoint(tables_of(form, union_fields(session, form)), geopoint)
-        except LookupError:
-            abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
-    options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None),
-                                 ("geopoint", geopoint)) if v is not None}
-    # Audited before the first byte leaves: a download cut short has still been recorded.
-    audit_request("submission.export", f"form:{form.xml_form_id}", count=count_records(session, form, filters),
-                  format=fmt, **options)
+    name = form.xml_form_id
+    try:
+        _count, chunks = export_records(session, fmt, form, filters, lang=lang, store=get_store(),
+                                        attachments=attachments, raw=raw, geopoint=geopoint)
+    except LookupError:
+        abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
     session.commit()
-    caller, form_id, name = current_actor().caller, form.id, form.xml_form_id
-    store = get_store()
+    caller = current_actor().caller
 
     def stream():
         # The view's session is closed when the view returns; the stream reads in its own, for the same
         # caller, closed by the app context's teardown when the stream ends or the client goes away.
         reader = get_session()
         scope.use(reader, caller)
-        yield from export(reader, fmt, reader.get(Form, form_id), filters, lang=lang, store=store,
-                          attachments=attachments, raw=raw, geopoint=geopoint)
+        yield from chunks(reader)
 
     spec = FORMATS[fmt]
     return Response(stream_with_context(stream()), mimetype=spec.mimetype,

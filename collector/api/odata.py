@@ -15,10 +15,11 @@ from flask import Response, jsonify, request
 
 from collector.api.common import READERS, api_blueprint, flag, get_form
 from collector.api.openapi import Param, takes
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.db import get_session
 from ingest import odata
 from ingest.odata import NoSuchEntity, NotImplementedHere, ODataError, Options
+from ingest.odata.service import filter_compiler, read_entities
 
 bp = api_blueprint("odata", __name__)
 
@@ -89,13 +90,12 @@ def entities(project_id: int, xml_form_id: str, resource: str):
         segments = _segments(record.group(2))
         name = ".".join(["Submissions", *(s for s, _ in segments)])
         options = _options(session, form, model, name, in_record=True)
-        page = odata.read_record(session, form, model, record.group(1).replace("''", "'"), segments, options)
+        page = read_entities(session, form, model, options, record.group(1).replace("''", "'"), segments)
     elif _SET.fullmatch(resource):
         options = _options(session, form, model, resource)
-        page = odata.read_page(session, form, model, options)
+        page = read_entities(session, form, model, options)
     else:
         raise NoSuchEntity("Could not find the resource you were looking for.")
-    audit_request("submission.list", f"form:{form.xml_form_id}", count=len(page.entities), format="odata")
     session.commit()
     body = {"value": page.entities, "@odata.context": f"{_service_url()}/$metadata#{options.entity_set.name}"}
     if page.after is not None:
@@ -156,7 +156,7 @@ def _options(session, form, model, name: str, in_record: bool = False) -> Option
             raise ODataError("$filter and $orderby apply to entity sets: ask Submissions or "
                              "Submissions.<repeat> with them.")
         return options
-    compiler = odata.compiler_for(session, form, model, entity_set)
+    compiler = filter_compiler(session, form, model, entity_set)
     if request.args.get("$filter", "").strip():
         options.where = compiler.filter(request.args["$filter"])
     if request.args.get("$orderby", "").strip():

@@ -6,10 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from collector.api.common import READERS, api_blueprint, get_project, json_body
 from collector.api.openapi import Param, accepts, takes
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session
-from ingest.persons import reads as person_reads
 from ingest.persons import decisions as person_matching
+from ingest.persons import service as persons_service
 from ingest.access import RIGHTS, ROLES
 from ingest.persons.reads import MAX_PAGE
 from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError
@@ -58,13 +58,11 @@ def candidates(project_id: int):
     except ValueError:
         abort(400, "minScore must be a number from 0 to 1.")
     try:
-        page, cursor, shown = person_reads.candidate_page(
-            get_session(), project_id, _caller(), request.args.get("province") or None, min_score, _limit(),
-            request.args.get("cursor"))
+        page, cursor = persons_service.list_candidates(
+            get_session(), project_id, request.args.get("province") or None, min_score, _limit(),
+            request.args.get("cursor"), filters=[k for k in request.args if k != "cursor"])
     except PersonError as exc:
         abort(400, str(exc))
-    audit_request("person.candidates", f"project:{project_id}", count=len(page),
-                  identities=sorted(shown), filters=sorted(k for k in request.args if k != "cursor"))
     get_session().commit()
     return jsonify({"candidates": page, "nextCursor": cursor})
 
@@ -82,8 +80,7 @@ def link(project_id: int):
     body = LinkSchema().load(json_body())
     session = get_session()
     try:
-        found = person_matching.decide(session, project_id, body["a"], body["b"], body["decision"], _caller(),
-                                       address=request.remote_addr)
+        found = person_matching.decide(session, project_id, body["a"], body["b"], body["decision"], _caller())
     except CaseNotFound as exc:
         abort(404, str(exc))
     except LinkConflict as exc:
@@ -110,10 +107,8 @@ def persons(project_id: int):
     """
     get_project(project_id)
     try:
-        page, cursor, shown = person_reads.person_page(get_session(), project_id, _caller(), _limit(),
-                                                        request.args.get("cursor"))
+        page, cursor = persons_service.list_persons(get_session(), project_id, _limit(), request.args.get("cursor"))
     except PersonError as exc:
         abort(400, str(exc))
-    audit_request("person.list", f"project:{project_id}", count=len(page), identities=sorted(shown))
     get_session().commit()
     return jsonify({"persons": page, "nextCursor": cursor})

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form, get_project, json_body
 from collector.api.openapi import accepts
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.db import get_session
 from collector.openrosa import form_xml_response
 from ingest.models import Form, FormVersion, Project
@@ -93,7 +93,6 @@ def update_form(project_id: int, xml_form_id: str):
     session = get_session()
     form_row = get_form(project_id, xml_form_id)
     set_state(session, form_row, body["state"])
-    audit_request("form.state", f"form:{xml_form_id}", state=body["state"])
     session.commit()
     return jsonify(form_json(form_row))
 

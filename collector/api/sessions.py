@@ -8,9 +8,9 @@ from marshmallow import Schema, fields, validate
 
 from collector.api.common import api_blueprint, json_body
 from collector.api.openapi import accepts
-from collector.auth import audit_request, current_actor, require_https_for_passwords, roles_required, sign_in
+from collector.auth import current_actor, require_https_for_passwords, roles_required, sign_in
 from collector.db import get_session
-from ingest import audit
+from ingest.accounts.admin import signed_in, signed_out
 from ingest.accounts.users import close_session, open_session
 from ingest.records.describe import iso
 
@@ -37,7 +37,7 @@ def create_session():
     session = get_session()
     user = sign_in(body["email"], body["password"])
     token, row = open_session(session, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])))
-    audit.record(session, "session.create", f"user:{user.id}", user_id=user.id, address=request.remote_addr)
+    signed_in(session, user)
     session.commit()
     return jsonify({"token": token, "createdAt": iso(row.created_at), "expiresAt": iso(row.expires_at)})
 
@@ -55,7 +55,7 @@ def delete_session():
     session = get_session()
     if not close_session(session, header.split(" ", 1)[1].strip()):
         abort(400, "This is an API token, not a session: an administrator revokes it (collector tokens revoke).")
-    audit_request("session.delete", f"user:{current_actor().user.id}")
+    signed_out(get_session(), current_actor().user)
     session.commit()
     return jsonify({"success": True})
 

@@ -5,10 +5,11 @@ from flask import abort, current_app, jsonify, request
 
 from collector.api.common import api_blueprint, get_project
 from collector.api.openapi import Param, takes
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.db import get_session
 from ingest.access import RIGHTS, ROLES
-from ingest.stats.counts import DIMENSIONS, UnknownDimension, as_json, case_table
+from ingest.stats.counts import DIMENSIONS, UnknownDimension, as_json
+from ingest.stats.service import count_cases
 
 bp = api_blueprint("stats", __name__)
 
@@ -34,9 +35,8 @@ def stats(project_id: int):
     filters = {name: request.args.getlist(name) for name in request.args if name != "by"}
     threshold = int(current_app.config["STATS_THRESHOLD"])
     try:
-        table = case_table(get_session(), project_id, by, filters, threshold)
+        table = count_cases(get_session(), project_id, by, filters, threshold)
     except UnknownDimension as exc:
         abort(422, str(exc))
-    audit_request("stats.read", f"project:{project_id}", by=by, filters=sorted(filters))
     get_session().commit()
     return jsonify({**as_json(table), "threshold": threshold})

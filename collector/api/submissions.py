@@ -8,20 +8,20 @@ from marshmallow import Schema, fields, validate
 
 from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.jobs import request_person_match
-from ingest import scope
+from ingest import audit, scope
 from ingest.access import SYSTEM
 from ingest.cases.register import rebuild_case
 from ingest.db import begin_write, utcnow
 from ingest.models import Form, Submission, SubmissionVersion
-from ingest.queries import count_of, in_pages, submissions_of
-from ingest.records.describe import current_of, file_hidden, readable_xml, submission_json, version_json
-from ingest.records.review import (MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS, add_comment, comment_json, comments_of,
-                           set_review_state)
+from ingest.records import service as records
+from ingest.records.describe import current_of, submission_json
+from ingest.records.review import MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS
 from ingest.receiving.submissions import attach_file, receive_submission
+from ingest.redaction import redaction_for
 
 bp = api_blueprint("submissions", __name__)
 
@@ -44,7 +44,7 @@ _ONE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>
 
 def _submission(form_row: Form, instance_id: str) -> Submission:
     """:raise 404: no such submission."""
-    found = get_session().scalar(submissions_of(form_row).where(Submission.instance_id == instance_id))
+    found = records.find_record(get_session(), form_row, instance_id)
     if found is None:
         abort(404, "No such submission.")
     return found
@@ -56,11 +56,6 @@ def _version(found: Submission, version_id: str) -> SubmissionVersion:
     if version is None:
         abort(404, "No such version of this submission.")
     return version
-
-
-def _audit(action: str, found: Submission, **details) -> None:
-    audit_request(action, f"submission:{found.id}", **details)
-    get_session().commit()
 
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
@@ -81,7 +76,8 @@ def create_submission(project_id: int, xml_form_id: str):
     if received.names_person:
         request_person_match(project_id)
     with scope.acting_as(session, SYSTEM):  # the sender reads back what they sent
-        body = submission_json(session, session.get(SubmissionVersion, received.version_id).submission)
+        body = submission_json(session, session.get(SubmissionVersion, received.version_id).submission,
+                               redaction_for(SYSTEM))
     return jsonify(body), 200 if not received.created else 201
 
 
@@ -94,7 +90,7 @@ def upload_submission_attachment(project_id: int, xml_form_id: str, instance_id:
     :raise 409: the file arrived already with other bytes (what a tablet sent is never replaced).
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    audit_request("attachment.upload", f"submission:{found.id}", name=name)
+    audit.record(get_session(), "attachment.upload", f"submission:{found.id}", name=name)
     attach_file(get_session(), get_store(), current_of(found), name, request.stream,
                 request.mimetype or "application/octet-stream")
     return jsonify({"success": True})
@@ -134,35 +130,32 @@ def submissions(project_id: int, xml_form_id: str):
         without identity access.  :raise 404: no such form.  :raise 422: a filter on an unknown field.
     """
     form_row = get_form(project_id, xml_form_id)
-    query = record_filters(form_row).apply(submissions_of(form_row))
+    filters = record_filters(form_row)
     limit, after = _page_args()
     session = get_session()
     if limit is None:
-        count = count_of(session, query)
-        audit_request("submission.list", f"form:{form_row.xml_form_id}", count=count)
+        _count, bodies = records.stream_records(session, form_row, filters)
         session.commit()
         caller = current_actor().caller
 
         def stream():
+            # The view's session is closed when the view returns; the stream reads in its own, for the same
+            # caller, closed by the app context's teardown when the stream ends.
             reader = get_session()
             scope.use(reader, caller)
             yield "["
             first = True
-            for record in in_pages(reader, query):
-                yield ("" if first else ",") + json.dumps(submission_json(reader, record), ensure_ascii=False)
+            for body in bodies(reader):
+                yield ("" if first else ",") + json.dumps(body, ensure_ascii=False)
                 first = False
             yield "]"
 
         return Response(stream_with_context(stream()), mimetype="application/json")
-    page = list(session.scalars(query.where(Submission.id > after).limit(limit + 1)))
-    more = len(page) > limit
-    page = page[:limit]
-    body = [submission_json(session, s) for s in page]
-    audit_request("submission.list", f"form:{form_row.xml_form_id}", count=len(body))
+    body, next_id = records.list_records(session, form_row, filters, limit=limit, after=after)
     session.commit()
     response = jsonify(body)
-    if more:
-        cursor = str(page[-1].id)
+    if next_id is not None:
+        cursor = str(next_id)
         args = request.args.to_dict(flat=False) | {"cursor": [cursor]}
         response.headers["Link"] = f'<{url_for(request.endpoint, **request.view_args, **args)}>; rel="next"'
         response.headers["X-Next-Cursor"] = cursor
@@ -177,8 +170,8 @@ def submission(project_id: int, xml_form_id: str, instance_id: str):
     :raise 404: no such form or submission.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    body = submission_json(get_session(), found)
-    _audit("submission.read", found)
+    body = records.read_record(get_session(), found)
+    get_session().commit()
     return jsonify(body)
 
 
@@ -190,8 +183,8 @@ def submission_xml(project_id: int, xml_form_id: str, instance_id: str):
     :raise 404: no such form or submission.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    xml = readable_xml(get_session(), current_of(found))
-    _audit("submission.read_xml", found)
+    xml = records.read_xml(get_session(), found)
+    get_session().commit()
     return Response(xml, content_type="application/xml")
 
 
@@ -203,7 +196,7 @@ def submission_attachments(project_id: int, xml_form_id: str, instance_id: str):
     :raise 404: no such form or submission.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    return jsonify([{"name": a.name, "exists": a.blob_id is not None} for a in current_of(found).attachments])
+    return jsonify(records.list_files(get_session(), found))
 
 
 @bp.get(f"{_ONE}/attachments/<name>")
@@ -215,14 +208,14 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
     :raise 404: no such submission, or the file has not arrived.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    version = current_of(found)
-    attachment = next((a for a in version.attachments if a.name == name and a.blob is not None), None)
+    try:
+        attachment = records.read_file(get_session(), found, name)
+    except records.FileRefused:
+        abort(403, "This file belongs to a sensitive question; your role does not show identities.")
     if attachment is None:
         abort(404, "That file has not been received.")
-    if file_hidden(get_session(), version, name):
-        abort(403, "This file belongs to a sensitive question; your role does not show identities.")
     blob = attachment.blob
-    _audit("attachment.read", found, name=name)
+    get_session().commit()
     return send_file(get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name,
                      etag=blob.md5)
 
@@ -240,7 +233,8 @@ def delete_submission(project_id: int, xml_form_id: str, instance_id: str):
     found.deleted_at = utcnow()
     session.flush()
     rebuild_case(session, project_id, found.case_code)  # the case register forgets the deleted record
-    _audit("submission.delete", found)
+    audit.record(session, "submission.delete", f"submission:{found.id}")
+    session.commit()
     return jsonify({"success": True})
 
 
@@ -257,9 +251,8 @@ def review_submission(project_id: int, xml_form_id: str, instance_id: str):
     session = get_session()
     begin_write(session)
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    old, new = set_review_state(session, found, state)
-    body = submission_json(session, found)
-    _audit("submission.review", found, old=old, new=new)
+    body = records.review_record(session, found, state)
+    session.commit()
     return jsonify(body)
 
 
@@ -272,8 +265,8 @@ def submission_comments(project_id: int, xml_form_id: str, instance_id: str):
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
     session = get_session()
-    body = [comment_json(session, found, c) for c in comments_of(session, found)]
-    _audit("comment.read", found, count=len(body))
+    body = records.list_comments(session, found)
+    session.commit()
     return jsonify(body)
 
 
@@ -290,9 +283,8 @@ def create_submission_comment(project_id: int, xml_form_id: str, instance_id: st
     session = get_session()
     begin_write(session)
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    comment = add_comment(session, found, current_actor().user.id, text)
-    body = comment_json(session, found, comment)
-    _audit("comment.create", found, comment=comment.id)
+    body = records.comment_on(session, found, text)
+    session.commit()
     return jsonify(body)
 
 
@@ -304,8 +296,8 @@ def submission_versions(project_id: int, xml_form_id: str, instance_id: str):
     :raise 404: no such form or submission.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    body = [version_json(get_session(), v) for v in reversed(found.versions)]
-    _audit("submission.read_versions", found)
+    body = records.read_versions(get_session(), found)
+    get_session().commit()
     return jsonify(body)
 
 
@@ -317,8 +309,8 @@ def submission_version(project_id: int, xml_form_id: str, instance_id: str, vers
     :raise 404: no such form, submission or version.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    body = version_json(get_session(), _version(found, version_id))
-    _audit("submission.read", found, version=version_id)
+    body = records.read_record(get_session(), found, _version(found, version_id))
+    get_session().commit()
     return jsonify(body)
 
 
@@ -330,6 +322,6 @@ def submission_version_xml(project_id: int, xml_form_id: str, instance_id: str, 
     :raise 404: no such form, submission or version.
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
-    xml = readable_xml(get_session(), _version(found, version_id))
-    _audit("submission.read_xml", found, version=version_id)
+    xml = records.read_xml(get_session(), found, _version(found, version_id))
+    get_session().commit()
     return Response(xml, content_type="application/xml")

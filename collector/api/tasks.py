@@ -5,9 +5,10 @@ from flask import abort, jsonify, request
 
 from collector.api.common import api_blueprint, get_project
 from collector.api.openapi import Param, takes
-from collector.auth import audit_request, roles_required
+from collector.auth import roles_required
 from collector.db import get_session
-from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, task_json, task_page
+from ingest.cases.service import list_tasks
+from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery
 
 bp = api_blueprint("tasks", __name__)
 
@@ -34,11 +35,9 @@ def tasks(project_id: int):
         abort(400, "limit must be a whole number.")
     provinces = request.args.getlist("province")
     try:
-        page, cursor = task_page(get_session(), project_id, status=request.args.get("status"), provinces=provinces,
-                                 limit=int(limit), cursor=request.args.get("cursor"))
+        page, cursor = list_tasks(get_session(), project_id, status=request.args.get("status"), provinces=provinces,
+                                  limit=int(limit), cursor=request.args.get("cursor"))
     except BadTaskQuery as exc:
         abort(400, str(exc))
-    audit_request("task.list", f"project:{project_id}", count=len(page), status=request.args.get("status"),
-                  provinces=sorted(set(provinces)))
     get_session().commit()
-    return jsonify({"tasks": [task_json(task, closed_by) for task, closed_by in page], "nextCursor": cursor})
+    return jsonify({"tasks": page, "nextCursor": cursor})

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from collector.api.common import api_blueprint, json_body
 from collector.api.openapi import accepts
 from collector.api.users import ADMINS
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session
 from collector.transport.guards import MAX_ID
-from ingest.accounts.users import create_api_token, revoke_api_token
+from ingest.accounts.admin import add_api_token, end_api_token
 from ingest.models import ApiToken, User
 from ingest.records.describe import iso
 
@@ -46,8 +46,7 @@ def create():
     user = session.get(User, body["userId"]) if body["userId"] else current_actor().user
     if user is None:
         abort(400, f"There is no user with the id {body['userId']}.")
-    token, row = create_api_token(session, user, body["name"], body["expiresDays"])
-    audit_request("token.create", f"token:{row.id}", forUser=user.id, expiresAt=iso(row.expires_at))
+    token, row = add_api_token(session, user, body["name"], body["expiresDays"])
     session.commit()
     return jsonify({**token_json(row), "token": token}), 201
 
@@ -79,7 +78,6 @@ def revoke(token_id: int):
     row = session.get(ApiToken, token_id)
     if row is None:
         abort(404, "No such API token.")
-    revoke_api_token(session, row)
-    audit_request("token.revoke", f"token:{row.id}", forUser=row.user_id)
+    end_api_token(session, row)
     session.commit()
     return jsonify({"success": True})

@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from collector.api.common import api_blueprint, json_body
 from collector.api.openapi import accepts
-from collector.auth import audit_request, current_actor, roles_required
+from collector.auth import current_actor, roles_required
 from collector.db import get_session
 from ingest.access import MAY_HAVE_PROVINCES, RIGHTS, ROLES
-from ingest.accounts.users import create_user, set_disabled, set_role
+from ingest.accounts.admin import add_user, user_updated
+from ingest.accounts.users import set_disabled, set_role
 from ingest.db import begin_write
 from ingest.models import User
 from ingest.records.describe import iso
@@ -76,9 +77,8 @@ def create():
     """
     body = UserSchema().load(json_body())
     session = get_session()
-    user = create_user(session, body["email"], body["password"], body.get("role", "analyst"),
+    user = add_user(session, body["email"], body["password"], body.get("role", "analyst"),
                        provinces=body.get("provinces", []), display_name=body.get("displayName", ""))
-    audit_request("user.create", f"user:{user.id}", role=user.role, provinces=user.provinces)
     session.commit()
     return jsonify(user_json(user)), 201
 
@@ -128,6 +128,6 @@ def update(user_id: int):
         user.display_name = body["displayName"] or user.email
         changes["displayName"] = True  # that it changed, not the name
     if changes:
-        audit_request("user.update", f"user:{user.id}", **changes)
+        user_updated(session, user, **changes)
         session.commit()
     return jsonify(user_json(user))

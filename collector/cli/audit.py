@@ -8,10 +8,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from collector.cli.base import fail, main
+from collector.cli.base import act_as, fail, main
 from collector.db import get_session
-from ingest import audit as audit_log
-from ingest.audit import MAX_LIMIT, events_query, parse_moment
+from ingest.audit import MAX_LIMIT, parse_moment, read_events
 from ingest.models import User
 
 
@@ -43,9 +42,10 @@ def audit(since, email, action, limit):
         user_id = session.scalar(select(User.id).where(User.email == email.strip().lower()))
         if user_id is None:
             fail(f"No user with the email {email}.")
+    act_as(session, None, "admin", "the audit")  # the command line reads as the server
     # Newest first to take the most recent LIMIT, then printed in time order, as a log reads.
-    events = list(reversed(session.scalars(events_query(since=start, user_id=user_id, action=action)
-                                           .limit(limit)).all()))
+    asked = {"since": since, "userFilter": user_id, "actionFilter": action, "limit": limit}
+    events = list(reversed(read_events(session, asked, since=start, user_id=user_id, action=action, limit=limit)))
     emails = dict(session.execute(select(User.id, User.email).where(
         User.id.in_({e.user_id for e in events if e.user_id is not None}))).all())
     for event in events:
@@ -54,7 +54,5 @@ def audit(since, email, action, limit):
         click.echo("\t".join([_utc(event.at), who or f"user:{event.user_id}",
                               event.action, event.resource, event.address or "-",
                               json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True)]))
-    audit_log.record(session, "audit.read", "audit", address="cli", since=since, userFilter=user_id, actionFilter=action,
-                     limit=limit, count=len(events))
     session.commit()
     click.echo(f"{len(events)} event(s).", err=True)

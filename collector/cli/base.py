@@ -25,12 +25,14 @@ def fail(message: str) -> None:
 
 
 def print_problems(problems) -> None:
-    """Print a compiler's errors and warnings, each with the sheet and row pyxform gives."""
+    """Print a compiler's errors and warnings, each with the sheet and row pyxform gives: the compiler's own
+    problems, or the `errors` of a server's JSON answer (dicts with the same names; no level is an error)."""
     for problem in problems:
-        colour = "red" if problem.level == "error" else "yellow"
-        where = ", ".join(x for x in (f"sheet '{problem.sheet}'" if problem.sheet else "",
-                                      f"row {problem.row}" if problem.row else "") if x)
-        click.secho(f"  {problem.level}{' (' + where + ')' if where else ''}: {problem.message}", fg=colour, err=True)
+        get = problem.get if isinstance(problem, dict) else lambda name, default=None: getattr(problem, name, default)
+        level, sheet, row = get("level") or "error", get("sheet"), get("row")
+        where = ", ".join(x for x in (f"sheet '{sheet}'" if sheet else "", f"row {row}" if row else "") if x)
+        click.secho(f"  {level}{' (' + where + ')' if where else ''}: {get('message')}",
+                    fg="red" if level == "error" else "yellow", err=True)
 
 
 def as_option(command):

@@ -7,7 +7,6 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
-from ingest import audit
 
 
 @main.command("export-ctdc")
@@ -21,20 +20,19 @@ from ingest import audit
 @with_appcontext
 def export_ctdc(output, project_id, threshold, as_email):
     """Write the cases as CTDC's global data set, k-anonymised; refused consent left out (audited)."""
-    from ingest.stats.ctdc import export, write_csv
+    from ingest.stats.ctdc import write_csv
+    from ingest.stats.service import export_ctdc
     from ingest.models import Project
 
     session = get_session()
-    user = act_as(session, as_email, "stats", "statistics")
+    act_as(session, as_email, "stats", "statistics")
     floor = int(current_app.config["STATS_THRESHOLD"])
     k = floor if threshold is None else threshold
     if k < floor:
         fail(f"The threshold may not be below STATS_THRESHOLD ({floor}): the export would single out people.")
     if session.get(Project, project_id) is None:
         fail(f"No project {project_id}.")
-    result = export(session, project_id, k)
-    audit.record(session, "ctdc.export", f"project:{project_id}", user_id=user.id if user else None, address="cli",
-                 rows=len(result.rows), cells_blanked=result.blanked, rows_dropped=result.dropped, threshold=k)
+    result = export_ctdc(session, project_id, k)
     session.commit()
     with open(output, "w", encoding="utf-8", newline="") as out:
         write_csv(result.rows, out)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from collector.cli.base import fail, main
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, save_qr
-from ingest import audit
 from ingest.errors import IngestError
 
 
@@ -41,16 +40,15 @@ def show_device(device, project_name: str) -> None:
 @with_appcontext
 def devices_create(name, project_id, province, form_ids):
     """Create a device and print its token URL and QR code."""
-    from ingest.accounts.users import create_device
+    from ingest.accounts.admin import add_device
     from ingest.publishing.versions import ensure_project
 
     session = get_session()
     project = ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
     try:
-        device = create_device(session, project_id, name, province, list(form_ids) or None)
+        device = add_device(session, project_id, name, province, list(form_ids) or None, via="cli")
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "device.create", f"device:{device.id}", address="cli", via="cli")
     session.commit()
     show_device(device, project.name)
 
@@ -75,7 +73,7 @@ def devices_list(project_id):
 @with_appcontext
 def devices_assign(device_id, form_ids, all_forms):
     """Set the forms a device may list and fill."""
-    from ingest.accounts.users import assign_forms
+    from ingest.accounts.admin import set_device_forms
     from ingest.models import Device
 
     session = get_session()
@@ -83,10 +81,9 @@ def devices_assign(device_id, form_ids, all_forms):
     if device is None:
         fail(f"No device with id {device_id}.")
     try:
-        assign_forms(session, device, None if all_forms else list(form_ids))
+        set_device_forms(session, device, None if all_forms else list(form_ids), via="cli")
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "device.assign", f"device:{device.id}", address="cli", via="cli")
     session.commit()
     click.echo(f"Device {device_id} may fill: {', '.join(f.xml_form_id for f in device.forms) or 'nothing'}.")
 
@@ -96,14 +93,13 @@ def devices_assign(device_id, form_ids, all_forms):
 @with_appcontext
 def devices_revoke(device_id):
     """Revoke a device's token at once."""
-    from ingest.accounts.users import revoke_device
+    from ingest.accounts.admin import end_device
     from ingest.models import Device
 
     session = get_session()
     device = session.get(Device, device_id)
     if device is None:
         fail(f"No device with id {device_id}.")
-    revoke_device(session, device)
-    audit.record(session, "device.revoke", f"device:{device.id}", address="cli", via="cli")
+    end_device(session, device, via="cli")
     session.commit()
     click.echo(f"Revoked device {device_id}.")

@@ -8,7 +8,8 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, find_form, main
 from collector.db import get_session, get_store
-from ingest import audit
+from ingest.exports.walk import count_records
+from ingest.exports.service import export_records
 
 
 @main.command("export")
@@ -30,9 +31,6 @@ from ingest import audit
 @with_appcontext
 def export(xml_form_id, fmt, lang, attachments, raw, geopoint, output, project_id, as_email):
     """Export a form's records to a file, with a progress bar on stderr (audited)."""
-    from ingest.exports.formats import export as stream
-    from ingest.exports.walk import count_records
-
     if attachments and fmt != "csv":
         fail("--attachments goes with --format csv.")
     if raw and fmt != "csv":
@@ -40,19 +38,15 @@ def export(xml_form_id, fmt, lang, attachments, raw, geopoint, output, project_i
     if geopoint and fmt != "geojson":
         fail("--geopoint goes with --format geojson.")
     session = get_session()
-    user = act_as(session, as_email, "records", "records")
+    act_as(session, as_email, "records", "records")
     form = find_form(session, project_id, xml_form_id)
-    count = count_records(session, form)
-    with click.progressbar(length=count, label="Exporting records", file=sys.stderr) as bar:
+    with click.progressbar(length=count_records(session, form), label="Exporting records", file=sys.stderr) as bar:
         try:
-            chunks = stream(session, fmt, form, lang=lang, store=get_store(), attachments=attachments,
-                            raw=raw, geopoint=geopoint, on_record=lambda: bar.update(1))
+            count, stream = export_records(session, fmt, form, lang=lang, store=get_store(), attachments=attachments,
+                                           raw=raw, geopoint=geopoint, on_record=lambda: bar.update(1))
+            chunks = stream()
         except LookupError:
             fail(f"{geopoint} is no geopoint question of {xml_form_id}.")
-        options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None),
-                                     ("geopoint", geopoint)) if v is not None}
-        audit.record(session, "submission.export", f"form:{xml_form_id}", user_id=user.id if user else None,
-                     address="cli", count=count, format=fmt, **options)
         session.commit()
         with open(output, "wb") as out:
             for chunk in chunks:

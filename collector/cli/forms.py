@@ -13,7 +13,6 @@ from collector.cli.base import fail, main, print_problems
 from collector.db import get_session, get_store
 from forms import find_media
 from forms.fields import input_questions
-from ingest import audit
 from ingest.errors import IngestError
 from ingest.publishing.versions import FORM_STATES
 
@@ -62,7 +61,7 @@ def forms_publish(paths, project_id, media_files, force, strict):
 def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict=False) -> None:
     """Publish each XLSForm, printing what happened; exit 1 when one is refused."""
     from forms.compiler import FormError, compile_xlsform
-    from ingest.publishing.versions import ensure_project, publish
+    from ingest.publishing.versions import ensure_project, note_published, publish
 
     session = get_session()
     ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
@@ -77,7 +76,7 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
         try:
             result = publish(session, get_store(), project_id, compiled, find_media(path, compiled.media, media_files),
                              force=force)
-            audit.record(session, "form.publish", f"form:{compiled.form_id}", address="cli", version=compiled.version)
+            note_published(session, compiled.form_id, compiled.version)
             session.commit()
         except IngestError as exc:
             session.rollback()
@@ -122,8 +121,7 @@ def forms_state(xml_form_id, state, project_id):
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     if form is None:
         fail(f"No form '{xml_form_id}' in project {project_id}.")
-    set_state(session, form, state)
-    audit.record(session, "form.state", f"form:{xml_form_id}", address="cli", state=state, via="cli")
+    set_state(session, form, state, via="cli")
     session.commit()
     click.echo(f"{xml_form_id} is now {state}.")
 

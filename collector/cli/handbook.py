@@ -13,7 +13,6 @@ from collector.cli.base import fail, main
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, settings_payload
 from forms.handbook.render import LANGUAGE_CHOICES, Tablet, course_kit_pdf, handbook_pdf, province_name
-from ingest import audit
 from ingest.errors import IngestError
 from ingest.publishing.handbooks import form_source, handbook_versions
 
@@ -59,7 +58,7 @@ def handbook(form_ids, lang, paper, draft, province, project_id, output):
 @with_appcontext
 def course_kit(province, count, form_ids, lang, prefix, project_id, output):
     """Create the course's devices and print a kit: cover, handbook, and one QR code page per tablet."""
-    from ingest.accounts.users import create_device
+    from ingest.accounts.admin import add_device
     from ingest.publishing.versions import ensure_project
 
     if province_name(province) is None:
@@ -76,8 +75,7 @@ def course_kit(province, count, form_ids, lang, prefix, project_id, output):
     tablets, devices = [], []
     try:
         for n in range(1, count + 1):
-            device = create_device(session, project_id, f"{prefix}-{n:02d}", province, assigned)
-            audit.record(session, "device.create", f"device:{device.id}", address="cli", via="course-kit")
+            device = add_device(session, project_id, f"{prefix}-{n:02d}", province, assigned, via="course-kit")
             devices.append(device)
     except IngestError as exc:
         fail(exc.message)

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
-from ingest import audit, scope
+from ingest import scope
 from ingest.persons.matching import DEFAULT_THRESHOLD
 
 
@@ -52,8 +52,8 @@ def _project_option(command):
 @with_appcontext
 def persons_match(full, export_pairs, min_score, project_id):
     """Match the cases of the register and store the likely duplicate pairs for review (incremental by default)."""
-    from ingest.persons.decisions import export_pairs as write_pairs
     from ingest.persons.decisions import match
+    from ingest.persons.service import write_pairs
 
     session = get_session()
     find_project(session, project_id)
@@ -63,8 +63,8 @@ def persons_match(full, export_pairs, min_score, project_id):
                f"{summary.changed} {'matched' if summary.full else 'changed since the last run'}); "
                f"{summary.pairs} candidate pairs stored in {time.monotonic() - started:.1f} s")
     if export_pairs:
+        act_as(session, None, "records", "records")  # the server writes every pair
         n = write_pairs(session, project_id, export_pairs)
-        audit.record(session, "person.export", f"project:{project_id}", address="cli", count=n)
         session.commit()
         click.echo(f"{n} pairs written to {export_pairs}")
 
@@ -92,19 +92,16 @@ def _describe(side: dict) -> str:
 @with_appcontext
 def persons_candidates(province, min_score, limit, as_json, project_id, as_email):
     """List the candidate pairs the user may see, best first within each page, redacted for their role (audited)."""
-    from ingest.persons.reads import candidate_page
     from ingest.persons.decisions import PersonError
+    from ingest.persons.service import list_candidates
 
     session = get_session()
-    user = act_as(session, as_email, "records", "records")
+    act_as(session, as_email, "records", "records")
     find_project(session, project_id)
     try:
-        page, _cursor, shown = candidate_page(session, project_id, scope.caller_of(session), province, min_score,
-                                              limit)
+        page, _cursor = list_candidates(session, project_id, province, min_score, limit)
     except PersonError as exc:
         fail(str(exc))
-    audit.record(session, "person.candidates", f"project:{project_id}", user_id=user.id if user else None,
-                 address="cli", count=len(page), identities=sorted(shown))
     session.commit()
     if as_json:
         click.echo(json.dumps({"candidates": page}, ensure_ascii=False, indent=1))
@@ -132,7 +129,7 @@ def persons_link(a, b, decision, project_id, as_email):
     act_as(session, as_email, "identities", "identities")
     find_project(session, project_id)
     try:
-        link = decide(session, project_id, a, b, decision, scope.caller_of(session), address="cli")
+        link = decide(session, project_id, a, b, decision, scope.caller_of(session))
     except (CaseNotFound, LinkConflict, PersonError) as exc:
         session.rollback()
         fail(str(exc))
@@ -148,18 +145,16 @@ def persons_link(a, b, decision, project_id, as_email):
 @with_appcontext
 def persons_list(limit, project_id, as_email):
     """List the persons of more than one case with their cases (audited)."""
-    from ingest.persons.reads import person_page
     from ingest.persons.decisions import PersonError
+    from ingest.persons.service import list_persons
 
     session = get_session()
-    user = act_as(session, as_email, "records", "records")
+    act_as(session, as_email, "records", "records")
     find_project(session, project_id)
     try:
-        page, _cursor, shown = person_page(session, project_id, scope.caller_of(session), limit)
+        page, _cursor = list_persons(session, project_id, limit)
     except PersonError as exc:
         fail(str(exc))
-    audit.record(session, "person.list", f"project:{project_id}", user_id=user.id if user else None,
-                 address="cli", count=len(page), identities=sorted(shown))
     session.commit()
     for person in page:
         click.echo(f"{person['personKey']}: " + "; ".join(_describe(side) for side in person["cases"]))

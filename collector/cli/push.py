@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import requests
 
+from collector.cli.base import print_problems
 from forms import find_media
 from forms.compiler import FormError, compile_xlsform
 
@@ -18,14 +19,6 @@ class PushFailed(Exception):
     """The server refused a step; the message says which and why."""
 
 
-def _problems(body: dict) -> None:
-    for problem in body.get("errors") or []:
-        where = ", ".join(x for x in (f"sheet '{problem['sheet']}'" if problem.get("sheet") else "",
-                                      f"row {problem['row']}" if problem.get("row") else "") if x)
-        click.secho(f"  {problem.get('level', 'error')}{' (' + where + ')' if where else ''}: {problem['message']}",
-                    fg="red" if problem.get("level", "error") == "error" else "yellow", err=True)
-
-
 def _check(response: requests.Response, step: str) -> dict:
     try:
         body = response.json()
@@ -33,7 +26,7 @@ def _check(response: requests.Response, step: str) -> dict:
         body = {"error": response.text[:300]}
     if response.status_code >= 400:
         click.secho(f"{step}: {body.get('error', response.reason)} (HTTP {response.status_code})", fg="red", err=True)
-        _problems(body)
+        print_problems(body.get("errors") or [])
         raise PushFailed(step)
     return body
 
@@ -52,8 +45,6 @@ def _session(server: str, email: str | None, token: str | None) -> requests.Sess
 def push(path: Path, server: str, project_id: int, *, email=None, token=None, media_files=(), publish=False,
          force=False, strict=False, validate=True) -> int:
     """Check the form locally, upload it as a draft with its media, optionally publish; return an exit status."""
-    from collector.cli.base import print_problems
-
     server = server.rstrip("/")
     try:
         compiled = compile_xlsform(path, validate=validate, strict=strict)

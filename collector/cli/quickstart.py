@@ -11,7 +11,6 @@ from collector.cli.db import upgrade_database
 from collector.cli.devices import show_device
 from collector.cli.forms import publish_paths
 from collector.db import get_session
-from ingest import audit
 
 
 @main.command("setup")
@@ -20,7 +19,8 @@ from ingest import audit
 def setup(device_name):
     """Migrate the database, publish the bundled forms and show a ready device (safe to re-run)."""
     from forms import BUNDLED_FORMS_DIR
-    from ingest.accounts.users import assign_forms, create_device
+    from ingest.accounts.admin import add_device
+    from ingest.accounts.users import assign_forms
     from ingest.models import Device
     from ingest.publishing.versions import ensure_project
 
@@ -31,8 +31,7 @@ def setup(device_name):
     device = session.scalar(select(Device).where(Device.project_id == 1, Device.display_name == device_name,
                                                  Device.revoked_at.is_(None)).order_by(Device.id))
     if device is None:
-        device = create_device(session, 1, device_name)
-        audit.record(session, "device.create", f"device:{device.id}", address="cli", via="setup")
+        device = add_device(session, 1, device_name, via="setup")
     else:
         assign_forms(session, device, None)  # forms published since the last run reach the tablet too
     session.commit()

@@ -28,7 +28,7 @@ def retention_set(xml_form_id, days, off, project_id):
         fail("Give either --days N or --off.")
     session = get_session()
     form = find_form(session, project_id, xml_form_id)
-    set_retention(session, form, None if off else days, address="cli")
+    set_retention(session, form, None if off else days)
     session.commit()
     click.echo(f"{xml_form_id}: closed cases are kept for ever." if off else
                f"{xml_form_id}: identities of cases closed for more than {days} day(s) are blanked by "
@@ -51,11 +51,11 @@ def retention_apply(xml_form_id, act, project_id):
 
     session = get_session()
     form = find_form(session, project_id, xml_form_id) if xml_form_id else None
-    report = apply_retention(session, form=form, act=act, address="cli")
+    report = apply_retention(session, form=form, act=act)
     purged = None
     if act:
         session.commit()
-        purged = purge_files(session, get_store(), address="cli")
+        purged = purge_files(session, get_store())
     else:
         session.rollback()
     if not report.forms:

@@ -9,9 +9,9 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
-from ingest import audit
 from ingest.csv_safe import Writer, neutralise
-from ingest.stats.counts import DIMENSIONS, TOTAL, UnknownDimension, case_table
+from ingest.stats.counts import DIMENSIONS, TOTAL, UnknownDimension
+from ingest.stats.service import count_cases
 
 
 @main.command("stats")
@@ -25,7 +25,7 @@ from ingest.stats.counts import DIMENSIONS, TOTAL, UnknownDimension, case_table
 def stats(by, filters, project_id, as_csv, as_email):
     """Count cases by one or more dimensions; cells below STATS_THRESHOLD (and those giving them away) hidden."""
     session = get_session()
-    user = act_as(session, as_email, "stats", "statistics")
+    act_as(session, as_email, "stats", "statistics")
     wanted: dict[str, list[str]] = {}
     for item in filters:
         name, sep, value = item.partition("=")
@@ -33,11 +33,9 @@ def stats(by, filters, project_id, as_csv, as_email):
             fail(f"A filter is DIMENSION=VALUE, not {item!r}.")
         wanted.setdefault(name, []).append(value)
     try:
-        table = case_table(session, project_id, list(by), wanted, int(current_app.config["STATS_THRESHOLD"]))
+        table = count_cases(session, project_id, list(by), wanted, int(current_app.config["STATS_THRESHOLD"]))
     except UnknownDimension as exc:
         fail(str(exc))
-    audit.record(session, "stats.read", f"project:{project_id}", user_id=user.id if user else None, address="cli",
-                 by=list(by), filters=sorted(wanted))
     session.commit()
     rows = [[*key, "(hidden)" if key in table.hidden else table.counts[key]] for key in sorted(table.counts)]
     if as_csv:

@@ -9,7 +9,6 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, find_form, main
 from collector.db import get_session
-from ingest import audit
 
 
 @main.group()
@@ -24,19 +23,15 @@ def submissions():
 @with_appcontext
 def submissions_list(xml_form_id, project_id, as_email):
     """Print a form's submissions with their normalised values, one JSON object a line."""
-    from ingest.records.describe import submission_json
-    from ingest.queries import submissions_of
+    from ingest.records.service import stream_records
 
     session = get_session()
-    user = act_as(session, as_email, "records", "records")
+    act_as(session, as_email, "records", "records")
     form = find_form(session, project_id, xml_form_id)
-    count = 0
-    for sub in session.scalars(submissions_of(form)):
-        click.echo(json.dumps(submission_json(session, sub), ensure_ascii=False))
-        count += 1
-    audit.record(session, "submission.list", f"form:{xml_form_id}", user_id=user.id if user else None,
-                 address="cli", count=count)
+    count, records = stream_records(session, form)
     session.commit()
+    for body in records():
+        click.echo(json.dumps(body, ensure_ascii=False))
     click.echo(f"{count} submission(s).", err=True)
 
 

@@ -8,8 +8,8 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
-from ingest import audit
-from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, sync_all, task_json, task_page
+from ingest.cases import service as cases_service
+from ingest.cases.tasks import MAX_PAGE, STATUSES, TASK_READERS, BadTaskQuery, sync_all
 
 
 @main.group("tasks")
@@ -30,21 +30,14 @@ def list_tasks(provinces, status, project_id, as_email):
     user = act_as(session, as_email, "submit", "tasks")
     if user is not None and user.role not in TASK_READERS:
         fail(f"A {user.role} may not read tasks.")
-    cursor, count = None, 0
-    while True:
-        try:
-            page, cursor = task_page(session, project_id, status=status, provinces=provinces, limit=MAX_PAGE,
-                                     cursor=cursor)
-        except BadTaskQuery as exc:
-            fail(str(exc))
-        for task, closed_by in page:
-            click.echo(json.dumps(task_json(task, closed_by), ensure_ascii=False))
-        count += len(page)
-        if cursor is None:
-            break
-    audit.record(session, "task.list", f"project:{project_id}", user_id=user.id if user else None, address="cli",
-                 count=count, status=status, provinces=sorted(set(provinces)))
+    try:
+        page, _cursor = cases_service.list_tasks(session, project_id, status=status, provinces=provinces,
+                                                 limit=MAX_PAGE, pages=True)
+    except BadTaskQuery as exc:
+        fail(str(exc))
     session.commit()
+    for task in page:
+        click.echo(json.dumps(task, ensure_ascii=False))
 
 
 @tasks.command("sync")

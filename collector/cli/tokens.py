@@ -8,7 +8,6 @@ from sqlalchemy import select
 from collector.cli.base import fail, main
 from collector.cli.users import find_user
 from collector.db import get_session
-from ingest import audit
 from ingest.accounts.users import token_live
 from ingest.errors import IngestError
 from ingest.models import ApiToken
@@ -27,17 +26,16 @@ def tokens():
 @with_appcontext
 def tokens_create(name, email, days):
     """Make an API token and print it once: only its hash is kept, so it cannot be shown again."""
-    from ingest.accounts.users import create_api_token
+    from ingest.accounts.admin import add_api_token
 
     session = get_session()
     user = find_user(session, email)
     if user.disabled_at is not None:
         fail(f"{user.email} is disabled; enable the user first.")
     try:
-        token, row = create_api_token(session, user, name, days)
+        token, row = add_api_token(session, user, name, days, expiresDays=days)
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "token.create", f"token:{row.id}", address="cli", forUser=user.id, expiresDays=days)
     session.commit()
     click.echo(f"Created API token {row.id} '{row.name}' for {user.email}"
                + (f", expiring {row.expires_at:%Y-%m-%d %H:%M} UTC." if row.expires_at else ", with no expiry."))
@@ -70,13 +68,12 @@ def tokens_list(email):
 @with_appcontext
 def tokens_revoke(token_id):
     """Revoke an API token: its next request is refused."""
-    from ingest.accounts.users import revoke_api_token
+    from ingest.accounts.admin import end_api_token
 
     session = get_session()
     row = session.get(ApiToken, token_id)
     if row is None:
         fail(f"No API token with the id {token_id}.")
-    revoke_api_token(session, row)
-    audit.record(session, "token.revoke", f"token:{row.id}", address="cli", forUser=row.user_id)
+    end_api_token(session, row)
     session.commit()
     click.echo(f"Revoked API token {row.id} '{row.name}' of {row.user.email}.")

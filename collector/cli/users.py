@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from collector.cli.base import fail, main
 from collector.db import get_session
-from ingest import audit
 from ingest.access import ROLES
 from ingest.errors import IngestError
 from ingest.models import User
@@ -30,7 +29,7 @@ def users():
 @with_appcontext
 def users_create(email, role, provinces, password_file):
     """Create a web user; the password comes from --password-file, COLLECTOR_PASSWORD or a prompt."""
-    from ingest.accounts.users import create_user
+    from ingest.accounts.admin import add_user
 
     if password_file is not None:
         password = password_file.read().rstrip("\n")
@@ -42,8 +41,7 @@ def users_create(email, role, provinces, password_file):
         fail("No password: use --password-file, COLLECTOR_PASSWORD, or run in a terminal.")
     session = get_session()
     try:
-        user = create_user(session, email, password, role, provinces=provinces)
-        audit.record(session, "user.create", f"user:{user.id}", address="cli", role=role, provinces=user.provinces)
+        user = add_user(session, email, password, role, provinces=provinces)
         session.commit()
     except IngestError as exc:
         fail(exc.message)
@@ -76,6 +74,7 @@ def users_list():
 @with_appcontext
 def users_set_role(email, role, provinces):
     """Give a user a role and provinces, replacing the old ones (audited)."""
+    from ingest.accounts.admin import user_updated
     from ingest.accounts.users import set_role
 
     session = get_session()
@@ -84,12 +83,14 @@ def users_set_role(email, role, provinces):
         set_role(session, user, role, provinces)
     except IngestError as exc:
         fail(exc.message)
-    audit.record(session, "user.update", f"user:{user.id}", address="cli", role=role, provinces=user.provinces)
+    user_updated(session, user, role=role, provinces=user.provinces)
     session.commit()
     click.echo(f"{user.email} is now {role}" + (f" in {', '.join(user.provinces)}." if user.provinces else "."))
 
 
 def _set_access(email: str, disabled: bool) -> None:
+    from ingest.accounts.admin import user_updated
+
     from ingest.accounts.users import set_disabled
 
     session = get_session()
@@ -98,7 +99,7 @@ def _set_access(email: str, disabled: bool) -> None:
         click.echo(f"{user.email} is already {'disabled' if disabled else 'enabled'}.")
         return
     set_disabled(session, user, disabled)
-    audit.record(session, "user.update", f"user:{user.id}", address="cli", disabled=disabled)
+    user_updated(session, user, disabled=disabled)
     session.commit()
     click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.email}.")
 

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
-from collector.auth import audit_request, require_https_for_passwords, sign_in
+from collector.auth import require_https_for_passwords, sign_in
 from collector.console import web
 from collector.console.messages import translate
 from collector.console.web import _
 from collector.db import get_session, get_store
 from collector.errors import DATABASE_UNAVAILABLE, database_unavailable, with_exception_headers
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
-from ingest import audit
+from ingest.accounts import admin as accounts_admin
 from ingest.accounts.users import close_session, open_session
 from ingest.errors import IngestError
 from ingest.publishing.handbooks import form_source, handbook_versions
@@ -118,8 +118,7 @@ def login():
     db = get_session()
     # A console session id, not a bearer token: the cookie that carries it opens no door of the API.
     token, _row = open_session(db, user, timedelta(hours=int(current_app.config["SESSION_HOURS"])), kind="console")
-    audit.record(db, "session.create", f"user:{user.id}", user_id=user.id, address=request.remote_addr,
-                 via="console")
+    accounts_admin.signed_in(db, user, via="console")
     db.commit()
     web.start_session(token)
     return redirect(_safe_next(request.form.get("next")) or _home())
@@ -133,7 +132,7 @@ def logout():
     if user is not None and token:
         db = get_session()
         close_session(db, token)
-        audit_request("session.delete", f"user:{user.id}", via="console")
+        accounts_admin.signed_out(get_session(), user, via="console")
         db.commit()
     web.end_session()
     return redirect(url_for("console.login", out=1))

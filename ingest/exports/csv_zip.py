@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ingest.csv_safe import Writer, neutralise
 from ingest.exports.walk import Filters, NumberText, RecordWalk, cell, logged_stop
+from ingest.redaction import Redaction
 from ingest.models import Form
 
 logger = logging.getLogger(__name__)
@@ -84,8 +85,8 @@ def _media_name(name: str, key: str, taken: dict[str, str], sha256: str) -> str 
 
 def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
             batch: int | None = None, lang: str | None = None, store=None, attachments: bool = False,
-            raw: bool = False) -> Iterator[bytes]:
-    """Yield a zip of CSVs of a form's records as the session's caller may see them, page by page.
+            redaction: Redaction, raw: bool = False) -> Iterator[bytes]:
+    """Yield a zip of CSVs of a form's records in the session's scope, redacted as `redaction` says, page by page.
 
     With `attachments`, the received files of the records that the caller may download follow the CSVs as
     `media/<name>`, read from the media `store` a chunk at a time (the store also gives the labels of choice
@@ -93,8 +94,8 @@ def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_re
     spooled files. Text cells that would start a spreadsheet formula get a quote in front
     (`ingest.csv_safe`), unless `raw`.
     """
-    walk = RecordWalk(session, form, filters, lang=lang, files=attachments, store=store, batch=batch,
-                      on_record=on_record)
+    walk = RecordWalk(session, form, filters, redaction=redaction, lang=lang, files=attachments, store=store,
+                      batch=batch, on_record=on_record)
     root, repeats = walk.root, walk.repeats
     sink = _Sink()
     spools = {rel: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for rel in repeats}

@@ -11,6 +11,7 @@ from ingest.exports.xlsx import xlsx
 from ingest.exports.csv_zip import csv_zip
 from ingest.exports.walk import Filters
 from ingest.models import Form
+from ingest.redaction import Redaction
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,12 @@ FORMATS = {
 }
 
 
-def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
-           store=None, attachments: bool = False, geopoint: str | None = None, raw: bool = False,
+def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(), *, redaction: Redaction,
+           lang: str | None = None, store=None, attachments: bool = False, geopoint: str | None = None,
+           raw: bool = False,
            on_record: Callable[[], None] | None = None) -> Iterator[bytes]:
-    """Return the stream of one export of a form in `fmt`, as the session's caller may see it.
+    """Return the stream of one export of a form in `fmt`, in the session's scope, redacted as `redaction`
+    says (ingest.exports.service decides it for the caller and audits).
 
     `store` is the media store (choice lists from files, records' files); `attachments` adds the records'
     files to a CSV zip; `raw` writes a CSV's text cells without neutralising spreadsheet formulas
@@ -40,8 +43,8 @@ def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(),
     :raise LookupError: `geopoint` names no geopoint question of the form.
     """
     if fmt == "csv":
-        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, raw=raw,
-                       on_record=on_record)
+        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, on_record=on_record,
+                       redaction=redaction, raw=raw)
     if fmt == "xlsx":
-        return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record)
-    return geojson(session, form, filters, geopoint=geopoint, on_record=on_record)
+        return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record, redaction=redaction)
+    return geojson(session, form, filters, geopoint=geopoint, on_record=on_record, redaction=redaction)

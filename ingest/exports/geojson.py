@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy.orm import Session
 
 from ingest.exports.walk import Filters, RecordWalk, Table, logged_stop
+from ingest.redaction import Redaction
 from ingest.models import Form
 
 
@@ -49,14 +50,16 @@ def _point(value) -> tuple[list[float], float | None] | None:
 
 
 def geojson(session: Session, form: Form, filters: Filters = Filters(), *, geopoint: str | None = None,
-            on_record: Callable[[], None] | None = None, batch: int | None = None) -> Iterator[bytes]:
-    """Yield a GeoJSON FeatureCollection of a form's geopoint answers, as the session's caller may see them.
+            on_record: Callable[[], None] | None = None, batch: int | None = None,
+            redaction: Redaction) -> Iterator[bytes]:
+    """Yield a GeoJSON FeatureCollection of a form's geopoint answers in the session's scope, redacted as
+    `redaction` says.
 
     `geopoint` keeps one question (see `pick_geopoint`). Features carry keys only, so no choice labels.
 
     :raise LookupError: `geopoint` names no geopoint question (raised before the first byte).
     """
-    walk = RecordWalk(session, form, filters, batch=batch, on_record=on_record)
+    walk = RecordWalk(session, form, filters, redaction=redaction, batch=batch, on_record=on_record)
     wanted = pick_geopoint(walk.tables, geopoint) if geopoint else geopoint_fields(walk.tables)
     return _features(walk, wanted)
 

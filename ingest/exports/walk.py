@@ -2,8 +2,8 @@
 
 The columns come from the union of the field trees of every published version of the form, so a removed
 field keeps its column and a new field is empty for older rows: columns never shift from one export to the
-next. `RecordWalk` reads records in keyset pages of `BATCH` by submission id, each page's rows redacted for
-the session's caller, and hands each writer (`ingest.exports.csv_zip`, `ingest.exports.xlsx`,
+next. `RecordWalk` reads records in keyset pages of `BATCH` by submission id, each page's rows redacted as
+the read service decided for the caller, and hands each writer (`ingest.exports.csv_zip`, `ingest.exports.xlsx`,
 `ingest.exports.geojson`) the same cells, keys and system columns, so memory does not grow with the number
 of records.
 """
@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ingest import scope
 from ingest.publishing.choices import choice_labels
 from ingest.models import (Blob, Device, Form, FormAttachment, FormVersion, Submission, SubmissionAttachment,
                            SubmissionRow, SubmissionVersion, User)
 # Filters and REVIEW_STATES are the read layer's, named here too for the exports' callers.
 from ingest.queries import REVIEW_STATES, Filters, submissions_of  # noqa: F401
 from ingest.records.describe import iso
-from ingest.redaction import hides_identities, redact_rows, sensitive_files
+from ingest.redaction import Redaction, redact_rows, sensitive_files
 from ingest.tags import row_key
 
 logger = logging.getLogger(__name__)
@@ -152,15 +151,16 @@ class Record:
 
 
 class RecordWalk:
-    """Read a form's records for the session's caller, page by page, as rows of the export's tables.
+    """Read a form's records in the session's scope, page by page, as rows of the export's tables, redacted
+    as `redaction` says (ingest.exports.service decides it for the caller).
 
     `lang` writes choice labels in that language instead of names (lists from a media file need the media
     `store`); `files` lists each record's files the caller may download. `written` counts the records handed
     out so far.
     """
 
-    def __init__(self, session: Session, form: Form, filters: Filters = Filters(), *, lang: str | None = None,
-                 files: bool = False, store=None, batch: int | None = None,
+    def __init__(self, session: Session, form: Form, filters: Filters = Filters(), *, redaction: Redaction,
+                 lang: str | None = None, files: bool = False, store=None, batch: int | None = None,
                  on_record: Callable[[], None] | None = None):
         self.session, self.form, self.filters = session, form, filters
         self.lang, self.files, self.store = lang, files, store
@@ -169,7 +169,7 @@ class RecordWalk:
         self.fields = union_fields(session, form)
         self.tables = tables_of(form, self.fields)
         self.root, self.repeats = self.tables[0], {t.rel: t for t in self.tables[1:]}
-        self.caller = scope.caller_of(session)
+        self.redaction = redaction
         self.written = 0
         # Per form version, for this export only: its field tree, and its choice labels in `lang`.
         self._fields_of: dict[int | None, list] = {None: []}
@@ -226,7 +226,7 @@ class RecordWalk:
          device_ident, version_string, encrypted, no_plain, edits) = record
         fields = self._version_fields(form_version_id)
         files = received.get(version_id, [])
-        if hides_identities(self.caller, draft):
+        if self.redaction.applies(draft):
             # Named before the redaction blanks the answers that name them.
             hidden = sensitive_files(rows, fields) if files else set()
             files = [f for f in files if f[0] not in hidden]

@@ -18,6 +18,7 @@ import xlsxwriter
 from sqlalchemy.orm import Session
 
 from ingest.exports.walk import Filters, NumberText, RecordWalk, logged_stop
+from ingest.redaction import Redaction
 from ingest.models import Form
 
 #: Bytes of the finished workbook sent at a time.
@@ -86,12 +87,13 @@ def _write(sheet, row: int, col: int, value) -> None:
 
 
 def xlsx(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-         batch: int | None = None, lang: str | None = None, store=None) -> Iterator[bytes]:
-    """Yield an Excel workbook of a form's records as the session's caller may see them.
+         batch: int | None = None, lang: str | None = None, store=None, redaction: Redaction) -> Iterator[bytes]:
+    """Yield an Excel workbook of a form's records in the session's scope, redacted as `redaction` says.
 
     Closing the generator early (a client that went away) stops the reading and removes the temporary files.
     """
-    walk = RecordWalk(session, form, filters, lang=lang, store=store, batch=batch, on_record=on_record)
+    walk = RecordWalk(session, form, filters, redaction=redaction, lang=lang, store=store, batch=batch,
+                      on_record=on_record)
     folder = tempfile.mkdtemp(prefix="export-")
     try:
         with logged_stop(walk, "xlsx"):

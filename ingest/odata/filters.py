@@ -20,11 +20,10 @@ from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy import and_, extract, func, literal, not_, or_
 from sqlalchemy.orm import Session
 
-from ingest import scope
 from ingest.records import answers
 from ingest.models import Form, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import EntitySet, Model, Node, NotAllowed, ODataError, sensitive_paths
-from ingest.redaction import hides_identities
+from ingest.redaction import Redaction
 
 #: `__system` properties a filter or sort may name, and what kind of value each holds.
 _SYSTEM_COLUMNS = {
@@ -219,9 +218,11 @@ def _moment(literal_node) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
-def compiler_for(session: Session, form: Form, model: Model, entity_set: EntitySet) -> FilterCompiler:
-    """Return the $filter/$orderby compiler of an entity set for the session's caller."""
-    hides = hides_identities(scope.caller_of(session))
+def compiler_for(session: Session, form: Form, model: Model, entity_set: EntitySet,
+                 redaction: Redaction) -> FilterCompiler:
+    """Return the $filter/$orderby compiler of an entity set under `redaction` (ingest.odata.service decides
+    it for the caller): a sensitive field may then be neither filtered nor sorted on."""
+    hides = redaction.applies()
     return FilterCompiler(model, entity_set, SubmissionRow.data, hides=hides,
                           sensitive=sensitive_paths(session, form) if hides else set())
 

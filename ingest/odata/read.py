@@ -3,7 +3,7 @@
 Entities are built from the stored rows as Central writes them: nulls for unanswered fields, groups as objects,
 repeats as navigation links (inline with `$expand=*`), values typed as `$metadata` says. A repeat row's `__id`
 is the SHA-1 of its KEY in the CSV export (`uuid:.../route[2]`), so the two exports can be joined. Every read
-is scoped to the session's caller and redacted for it.
+is scoped to the session's caller and redacted as the read service (ingest.odata.service) decided for it.
 """
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ from urllib.parse import quote
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ingest import scope
 from ingest.records import answers
 from ingest.exports.walk import attachments_of, submitter_names
 from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import SYSTEM_PROPERTIES, EntitySet, Model, Node, NoSuchEntity, ODataError
 from ingest.queries import submissions_of
 from ingest.records.describe import iso
-from ingest.redaction import hides_identities, redact_rows
+from ingest.redaction import Redaction, redact_rows
 
 #: Most entities one response holds; `$top` above it is cut to it (the page then ends with a nextLink).
 MAX_TOP = 10_000
@@ -124,8 +123,8 @@ class Page:
     count: int | None = None
 
 
-def read_page(session: Session, form: Form, model: Model, options: Options) -> Page:
-    """Read one page of an entity set as the session's caller may see it: scoped, filtered, sorted, redacted.
+def read_page(session: Session, form: Form, model: Model, options: Options, redaction: Redaction) -> Page:
+    """Read one page of an entity set in the session's scope: filtered, sorted, redacted as `redaction` says.
 
     Without $orderby pages are keyset pages in arrival order (a record sent meanwhile never shifts a page);
     with it, the position is an offset.
@@ -154,11 +153,11 @@ def read_page(session: Session, form: Form, model: Model, options: Options) -> P
         last = page[-1]
         after = ({"skip": offset + options.top} if options.order
                  else {"id": last.id} if entity_set.is_root else {"id": last.id, "row": last.row_id})
-    return Page(_entities(session, model, options, page), after, count)
+    return Page(_entities(session, model, options, page, redaction), after, count)
 
 
 def read_record(session: Session, form: Form, model: Model, instance_id: str, segments: list[tuple[str, str | None]],
-                options: Options) -> Page:
+                options: Options, redaction: Redaction) -> Page:
     """Read one record (`Submissions('<id>')`), or the rows of one of its repeats that a navigation link
     names (`Submissions('<id>')/household('<row id>')/member`), with $top/$skip/$count applied.
 
@@ -169,9 +168,9 @@ def read_record(session: Session, form: Form, model: Model, instance_id: str, se
     if record is None:
         raise NoSuchEntity("Could not find the resource you were looking for.")
     if not segments:
-        return Page(_entities(session, model, options, [record]), count=1 if options.count else None)
+        return Page(_entities(session, model, options, [record], redaction), count=1 if options.count else None)
     entity_set = options.entity_set
-    tree = _trees(session, [record])[record.version_id]
+    tree = _trees(session, [record], redaction)[record.version_id]
     within = next((row_id for _name, row_id in reversed(segments) if row_id is not None), None)
     rows = [r for r in tree.rows if r["path"] == entity_set.path
             and (within is None or within in tree.ancestor_ids(r))]
@@ -233,11 +232,11 @@ def _rows(session: Session, version_ids: list[int], roots_only: bool) -> dict[in
     return out
 
 
-def _trees(session: Session, page, roots_only: bool = False) -> dict[int, _Tree]:
-    """Return the rows of each record version of a page, redacted for the session's caller."""
+def _trees(session: Session, page, redaction: Redaction, roots_only: bool = False) -> dict[int, _Tree]:
+    """Return the rows of each record version of a page, redacted as `redaction` says."""
     version_ids = list(dict.fromkeys(r.version_id for r in page))
     rows_by_version = _rows(session, version_ids, roots_only)
-    if hides_identities(scope.caller_of(session)):
+    if redaction.applies():
         form_versions = {r.version_id: r.form_version_id for r in page}
         fields = dict(session.execute(select(FormVersion.id, FormVersion.fields)
                                       .where(FormVersion.id.in_(set(form_versions.values())))).all())
@@ -247,11 +246,11 @@ def _trees(session: Session, page, roots_only: bool = False) -> dict[int, _Tree]
     return {v: _Tree(instance_ids[v], rows) for v, rows in rows_by_version.items()}
 
 
-def _entities(session: Session, model: Model, options: Options, page) -> list[dict]:
+def _entities(session: Session, model: Model, options: Options, page, redaction: Redaction) -> list[dict]:
     if not page:
         return []
     entity_set = options.entity_set
-    trees = _trees(session, page, roots_only=entity_set.is_root and not options.expand)
+    trees = _trees(session, page, redaction, roots_only=entity_set.is_root and not options.expand)
     builder = _Builder(model, options, {})
     if not entity_set.is_root:
         return [builder.row_entity(entity_set, trees[r.version_id].by_id[r.row_id], trees[r.version_id])

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 CONFIRMED, REJECTED = "confirmed", "rejected"
 DECISIONS = {"confirm": CONFIRMED, "reject": REJECTED}
+#: The audit action of each decision (ingest.audit.ACTIONS).
+_AUDITED = {"confirm": "person.confirm", "reject": "person.reject"}
 
 
 class PersonError(ValueError):
@@ -262,7 +264,7 @@ def decide(session: Session, project_id: int, a: str, b: str, decision: str, cal
         _check(session, project_id, persons, a, b, state)
         session.execute(delete(PersonCandidate).where(PersonCandidate.project_id == project_id,
                                                       PersonCandidate.case_a == a, PersonCandidate.case_b == b))
-        audit.record(session, f"person.{decision}", f"project:{project_id}/persons/{a}/{b}",
+        audit.record(session, _AUDITED[decision], f"project:{project_id}/persons/{a}/{b}",
                      user_id=caller.user_id, address=address, reversal=current is not None,
                      person=persons.get(a))
     return link

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from forms.compiler import CompiledForm
+from ingest import audit
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, Conflict, NotFound
 from ingest.models import (
@@ -121,8 +122,14 @@ def publish(session: Session, store: FileStore, project_id: int, compiled: Compi
 FORM_STATES = ("open", "closing", "closed")
 
 
-def set_state(session: Session, form: Form, state: str) -> None:
+def note_published(session: Session, xml_form_id: str, version: str) -> None:
+    """Audit (`form.publish`) that a version of a form was published, from the API's draft or the CLI."""
+    audit.record(session, "form.publish", f"form:{xml_form_id}", version=version)
+
+
+def set_state(session: Session, form: Form, state: str, **details) -> None:
     """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data.
+    Audited (`form.state`; `details` add what only one door knows, such as `via`).
 
     :raise BadSubmission: not one of FORM_STATES.
     """
@@ -131,6 +138,7 @@ def set_state(session: Session, form: Form, state: str) -> None:
     begin_write(session)
     form.state = state
     session.flush()
+    audit.record(session, "form.state", f"form:{form.xml_form_id}", state=state, **details)
 
 
 def create_draft(session: Session, store: FileStore, project_id: int, compiled: CompiledForm, *,

@@ -1,4 +1,8 @@
-"""Describe stored submissions as JSON-ready dicts, shaped like ODK Central's, for the API and the CLI."""
+"""Describe stored submissions as JSON-ready dicts, shaped like ODK Central's, for the API and the CLI.
+
+These are presenters: they apply the `Redaction` a read service (ingest.records.service) decided for its
+caller and never look the caller up themselves.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -7,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import Submission, SubmissionRow, SubmissionVersion
-from ingest import scope
 from ingest.normalise import nest
-from ingest.redaction import hides_identities, redact_rows, redact_xml, sensitive_files
+from ingest.redaction import Redaction, redact_rows, redact_xml, sensitive_files
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -45,35 +48,35 @@ def is_sealed(version: SubmissionVersion) -> bool:
     return bool(version.encrypted) and version.plain_xml is None
 
 
-def version_data(session: Session, version: SubmissionVersion) -> tuple[dict, list[str]]:
-    """Return a stored version's rows nested back into one document, redacted for the session's caller,
-    and the paths of the fields redacted."""
+def version_data(session: Session, version: SubmissionVersion, redaction: Redaction) -> tuple[dict, list[str]]:
+    """Return a stored version's rows nested back into one document, redacted as `redaction` says, and the
+    paths of the fields redacted."""
     rows = stored_rows(session, version)
     redacted = []
-    if hides_identities(scope.caller_of(session), version.submission.draft):
+    if redaction.applies(version.submission.draft):
         redacted = redact_rows(rows, version.form_version.fields if version.form_version else [])
     return nest(rows), redacted
 
 
-def readable_xml(session: Session, version: SubmissionVersion) -> bytes:
-    """Return a version's instance XML as the session's caller may see it (decrypted if it was sealed)."""
+def readable_xml(version: SubmissionVersion, redaction: Redaction) -> bytes:
+    """Return a version's instance XML redacted as `redaction` says (decrypted if it was sealed)."""
     xml = version.plain_xml if version.plain_xml is not None else version.xml
-    if hides_identities(scope.caller_of(session), version.submission.draft):
+    if redaction.applies(version.submission.draft):
         xml = redact_xml(xml, version.form_version.fields if version.form_version else [])
     return xml
 
 
-def file_hidden(session: Session, version: SubmissionVersion, name: str) -> bool:
-    """Say whether a file of a version is one of a sensitive question, refused to the session's caller."""
-    if not hides_identities(scope.caller_of(session), version.submission.draft):
+def file_hidden(session: Session, version: SubmissionVersion, name: str, redaction: Redaction) -> bool:
+    """Say whether a file of a version is one of a sensitive question, refused under `redaction`."""
+    if not redaction.applies(version.submission.draft):
         return False
     fields = version.form_version.fields if version.form_version else []
     return name in sensitive_files(stored_rows(session, version), fields)
 
 
-def version_json(session: Session, version: SubmissionVersion) -> dict:
+def version_json(session: Session, version: SubmissionVersion, redaction: Redaction) -> dict:
     """Describe one version of a submission (an edit is a new version), with its data."""
-    data, redacted = version_data(session, version)
+    data, redacted = version_data(session, version, redaction)
     return {
         "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": version.current,
         "deviceId": version.device_ident, "userAgent": version.user_agent,
@@ -85,10 +88,10 @@ def version_json(session: Session, version: SubmissionVersion) -> dict:
     }
 
 
-def submission_json(session: Session, submission: Submission) -> dict:
+def submission_json(session: Session, submission: Submission, redaction: Redaction) -> dict:
     """Describe a submission as Central does, with its current version's normalised data."""
     version = current_of(submission)
-    data, redacted = version_data(session, version)
+    data, redacted = version_data(session, version, redaction)
     return {
         "instanceId": submission.instance_id,
         # Central's submitter is an actor (web user or app user); submitterType says which table.

@@ -8,12 +8,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest import scope
 from ingest.access import RIGHTS, ROLES
 from ingest.db import begin_write, utcnow
 from ingest.models import Submission, SubmissionComment
 from ingest.records.describe import iso
-from ingest.redaction import hides_identities
+from ingest.redaction import Redaction
 
 #: Central's review states. "received" (nobody reviewed the record yet) is stored as NULL and reported as
 #: null, as Central and pyodk do.
@@ -55,8 +54,8 @@ def comments_of(session: Session, submission: Submission) -> list[SubmissionComm
                                 .order_by(SubmissionComment.id.desc())))
 
 
-def comment_json(session: Session, submission: Submission, comment: SubmissionComment) -> dict:
-    """Describe a comment as Central does, its body redacted for a caller who does not see identities."""
-    hidden = hides_identities(scope.caller_of(session), submission.draft)
+def comment_json(submission: Submission, comment: SubmissionComment, redaction: Redaction) -> dict:
+    """Describe a comment as Central does, its body redacted as `redaction` says."""
+    hidden = redaction.applies(submission.draft)
     return {"body": None if hidden else comment.body, "actorId": comment.user_id,
             "createdAt": iso(comment.created_at), "redacted": hidden}

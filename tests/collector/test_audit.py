@@ -49,7 +49,7 @@ def events(db_session, action: str | None = None) -> list[AuditEvent]:
 # --- append-only -------------------------------------------------------------------------------------------
 
 def test_audit_events_cannot_be_changed_or_removed(app, db_session):
-    audit.record(db_session, "test.event", "form:x", address="cli", n=1)
+    audit.record(db_session, "form.state", "form:x", address="cli", n=1)
     db_session.commit()
     event = events(db_session)[0]
 
@@ -74,7 +74,7 @@ def test_audit_events_cannot_be_changed_or_removed(app, db_session):
         for statement in ("UPDATE audit_events SET action = 'rewritten'", "DELETE FROM audit_events"):
             with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
                 conn.execute(text(statement))
-    assert [(e.action, e.resource, e.details) for e in events(db_session)] == [("test.event", "form:x", {"n": 1})]
+    assert [(e.action, e.resource, e.details) for e in events(db_session)] == [("form.state", "form:x", {"n": 1})]
 
 
 def test_no_route_changes_the_audit(app):

@@ -1,0 +1,77 @@
+"""Administrative changes to accounts, each audited here once, so that the API and the CLI write the same event.
+
+Who acted and from where are the session's (ingest.audit.record); `details` add what only one door knows
+(`via="cli"`, the forms of an assignment). The caller commits.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+from sqlalchemy.orm import Session
+
+from ingest import audit
+from ingest.accounts.users import (assign_forms, create_api_token, create_device, create_user, revoke_api_token,
+                                   revoke_device)
+from ingest.models import ApiToken, Device, User
+
+
+def add_user(session: Session, email: str, password: str, role: str = "analyst", *,
+             provinces: list[str] | tuple[str, ...] = (), display_name: str = "") -> User:
+    """Create a web user (see `create_user`); audited (`user.create`) with the role and provinces."""
+    user = create_user(session, email, password, role, provinces=provinces, display_name=display_name)
+    audit.record(session, "user.create", f"user:{user.id}", role=user.role, provinces=user.provinces)
+    return user
+
+
+def user_updated(session: Session, user: User, **changes) -> None:
+    """Audit (`user.update`) the changes made to a user: the role, provinces, access, that the name changed."""
+    audit.record(session, "user.update", f"user:{user.id}", **changes)
+
+
+def signed_in(session: Session, user: User, **details) -> None:
+    """Audit (`session.create`) that `user` signed in: before a caller exists, so the user is named here;
+    the address is the session's."""
+    audit.record(session, "session.create", f"user:{user.id}", user_id=user.id, **details)
+
+
+def signed_out(session: Session, user: User, **details) -> None:
+    """Audit (`session.delete`) that `user` signed out."""
+    audit.record(session, "session.delete", f"user:{user.id}", **details)
+
+
+def add_api_token(session: Session, user: User, name: str, expires_days: int | None = None,
+                  **details) -> tuple[str, ApiToken]:
+    """Make an API token for `user` (see `create_api_token`); audited (`token.create`), never the token."""
+    token, row = create_api_token(session, user, name, expires_days)
+    expires = row.expires_at
+    if expires is not None and expires.tzinfo is None:  # SQLite gives moments back naive; they are UTC
+        expires = expires.replace(tzinfo=timezone.utc)
+    audit.record(session, "token.create", f"token:{row.id}", forUser=user.id,
+                 expiresAt=expires.isoformat().replace("+00:00", "Z") if expires else None, **details)
+    return token, row
+
+
+def end_api_token(session: Session, row: ApiToken) -> None:
+    """Revoke an API token; audited (`token.revoke`)."""
+    revoke_api_token(session, row)
+    audit.record(session, "token.revoke", f"token:{row.id}", forUser=row.user_id)
+
+
+def add_device(session: Session, project_id: int, display_name: str, province_code: str | None = None,
+               form_ids: list[str] | None = None, **details) -> Device:
+    """Create a device (see `create_device`); audited (`device.create`)."""
+    device = create_device(session, project_id, display_name, province_code, form_ids)
+    audit.record(session, "device.create", f"device:{device.id}", **details)
+    return device
+
+
+def set_device_forms(session: Session, device: Device, form_ids: list[str] | None, **details) -> None:
+    """Replace the forms a device may fill (see `assign_forms`); audited (`device.assign`)."""
+    assign_forms(session, device, form_ids)
+    audit.record(session, "device.assign", f"device:{device.id}", **details)
+
+
+def end_device(session: Session, device: Device, **details) -> None:
+    """Revoke a device's token; audited (`device.revoke`)."""
+    revoke_device(session, device)
+    audit.record(session, "device.revoke", f"device:{device.id}", **details)
