@@ -11,11 +11,13 @@ from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import audit_request, current_actor, roles_required
 from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
+from collector.errors import refuse
 from collector.jobs import request_person_match
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.cases.register import rebuild_case
 from ingest.db import begin_write, utcnow
+from ingest.errors import IDENTITIES_HIDDEN
 from ingest.models import Form, Submission, SubmissionVersion
 from ingest.queries import count_of, in_pages, submissions_of
 from ingest.records.describe import current_of, file_hidden, readable_xml, submission_json, version_json
@@ -220,7 +222,7 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
     if attachment is None:
         abort(404, "That file has not been received.")
     if file_hidden(get_session(), version, name):
-        abort(403, "This file belongs to a sensitive question; your role does not show identities.")
+        refuse(IDENTITIES_HIDDEN, "This file belongs to a sensitive question; your role does not show identities.")
     blob = attachment.blob
     _audit("attachment.read", found, name=name)
     return send_file(get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name,

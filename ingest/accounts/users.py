@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import begin_write, utcnow
-from ingest.errors import BadSubmission, Conflict
+from ingest.errors import ALREADY_EXISTS, PASSWORD_TOO_SHORT, BadSubmission, Conflict
 from ingest.models import ApiToken, Device, Form, SignInFailure, User, UserProvince, UserSession
 
 #: Shortest password accepted for a web user.
@@ -78,9 +78,10 @@ def create_user(session: Session, email: str, password: str, role: str = "analys
     if "@" not in email or len(email) > 320:
         raise BadSubmission("That is not an email address.")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+                            PASSWORD_TOO_SHORT)
     if session.scalar(select(User).where(User.email == email)):
-        raise Conflict(f"A user with the email {email} already exists.")
+        raise Conflict(f"A user with the email {email} already exists.", ALREADY_EXISTS)
     user = User(email=email, password_hash=_hasher.hash(password), role=role, display_name=display_name or email)
     user.province_rows = [UserProvince(province_code=code) for code in provinces]
     session.add(user)

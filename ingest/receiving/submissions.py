@@ -15,7 +15,8 @@ from ingest.receiving import sealed
 from ingest.cases.register import case_code_of, rebuild_case
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, utcnow
-from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
+from ingest.errors import (ATTACHMENT_RECEIVED, EDIT_OUT_OF_DATE, EDIT_TARGET_MISSING, FORM_CLOSED, OUTSIDE_SCOPE,
+                           SUBMISSION_DELETED, SUBMISSION_XML_CONFLICT, BadSubmission, Conflict, Forbidden, NotFound)
 from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.models import (
     Device, DeviceForm, Form, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
@@ -168,7 +169,8 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     if not form.assigned:
         raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
     if draft is None and form.state == "closed":
-        raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
+        raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.",
+                       FORM_CLOSED)
     known = next((v for v in versions if v.version == version_string), None)
     form_version = known or _nearest_version(versions, version_string)
 
@@ -186,7 +188,8 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     unknown_yet = encrypted and province is None
     if (editor.user_id is not None and editor.provinces is not None and province not in editor.provinces
             and not unknown_yet):
-        raise Forbidden(f"This record is for province {province or '(none)'}, outside the provinces you work in.")
+        raise Forbidden(f"This record is for province {province or '(none)'}, outside the provinces you work in.",
+                        OUTSIDE_SCOPE)
     # Copy the parts the instance names into the store now, outside any transaction (see above).
     pending = [(name, store.start_put(f.stream), f.content_type) for name, f in by_name.items() if name in expected]
     stored = {name: (p.stored, content_type) for name, p, content_type in pending}
@@ -262,9 +265,10 @@ class _NewVersion:
 
 def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
     if existing.submission.deleted_at is not None:
-        raise Conflict("This record was deleted on the server and cannot be sent again.")
+        raise Conflict("This record was deleted on the server and cannot be sent again.", SUBMISSION_DELETED)
     if existing.xml != xml:
-        raise Conflict("A different record with the same instance ID is already on the server.")
+        raise Conflict("A different record with the same instance ID is already on the server.",
+                       SUBMISSION_XML_CONFLICT)
     added = _link_files(session, existing.id, stored)
     missing = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
         SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None)))
@@ -289,11 +293,11 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
                               .where(SubmissionVersion.form_id == new.form_id,
                                      SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
         if old is None:
-            raise NotFound("The record this edit replaces is not on the server.")
+            raise NotFound("The record this edit replaces is not on the server.", EDIT_TARGET_MISSING)
         _check_editor(new.editor, old)
         old_case_code = old.case_code
         if not old.current or old.deleted_at is not None:
-            raise Conflict("The record this edit replaces was already replaced by another edit.")
+            raise Conflict("The record this edit replaces was already replaced by another edit.", EDIT_OUT_OF_DATE)
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
         # As Central does, an edit marks the record "edited" for review, whatever state it had.
         session.execute(update(Submission).where(Submission.id == old.submission_id).values(
@@ -393,7 +397,8 @@ def attach_file(session: Session, store: FileStore, version: SubmissionVersion, 
     stored = store.put_stream(stream)
     begin_write(session)
     if attachment.blob is not None and attachment.blob.sha256 != stored.sha256:
-        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.")
+        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.",
+                       ATTACHMENT_RECEIVED)
     added = _link_files(session, version.id, {name: (stored, content_type)})
     session.commit()
     return added == 1
