@@ -15,10 +15,12 @@ from flask import abort, current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from collector.db import get_session
+from collector.errors import refuse
 from ingest import audit, scope
 from ingest.access import Caller, device_caller, user_caller
 from ingest.accounts.signin import SignInPolicy, account_key, reserve_sign_in, sign_in_failed, sign_in_succeeded
 from ingest.accounts.users import authenticate, device_for_token, user_for_bearer
+from ingest.errors import AUTHENTICATION_FAILED, HTTPS_ONLY
 from ingest.models import Device, User
 
 #: Prefix of the known-device cookies (one per account a browser or tool has signed in to).
@@ -74,7 +76,7 @@ def current_actor() -> Actor:
         if scheme == "bearer":
             user = user_for_bearer(session, header.split(" ", 1)[1].strip() if " " in header else "")
             if user is None:
-                abort(401, "The session or API token is unknown, expired or revoked. Sign in again.")
+                refuse(AUTHENTICATION_FAILED, "The session or API token is unknown, expired or revoked. Sign in again.")
             if session.dirty:
                 session.commit()  # an API token's last use; views that only read never commit
             actor = Actor(user=user)
@@ -82,7 +84,7 @@ def current_actor() -> Actor:
             require_https_for_passwords()
             creds = _basic_credentials(header)
             if creds is None:
-                abort(401, "The email or password is wrong.")
+                refuse(AUTHENTICATION_FAILED, "The email or password is wrong.")
             # Successful Basic sign-ins are not audited: every request of a tool would be.
             actor = Actor(user=sign_in(*creds))
     if actor is None:
@@ -110,8 +112,8 @@ def require_https_for_passwords() -> None:
     :raise 403: plain HTTP from another address.
     """
     if request.scheme != "https" and not _loopback(request.remote_addr):
-        abort(403, "Passwords are accepted over https only: use this server's https:// address "
-                   "(device links keep working over http).")
+        refuse(HTTPS_ONLY, "Passwords are accepted over https only: use this server's https:// address "
+                           "(device links keep working over http).")
 
 
 def sign_in_policy() -> SignInPolicy:
@@ -176,7 +178,7 @@ def sign_in(email: str, password: str):
             # Logged when the limit is first reached; the 429s that follow are not (a flood would fill the log).
             audit.record(session, "session.limited", resource, address=address, retryAfter=delay)
         session.commit()
-        abort(401, "The email or password is wrong.")
+        refuse(AUTHENTICATION_FAILED, "The email or password is wrong.")
     sign_in_succeeded(session, keys, forget=[keys[0]])
     if nonce is None:
         g.new_device_cookie = (device_cookie_name(account),

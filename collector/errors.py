@@ -4,14 +4,17 @@ from __future__ import annotations
 import logging
 import re
 from email.utils import formatdate
+from typing import NoReturn
 from xml.sax.saxutils import escape
 
 from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
-from ingest.errors import IngestError
+from ingest.errors import DATABASE_UNAVAILABLE as DATABASE_CODE
+from ingest.errors import NO_CALLER, NOT_VALID, UNKNOWN, ErrorCode, IngestError, code_for_status
+from ingest.scope import ScopeMissing
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +25,14 @@ OPENROSA_NS = "http://openrosa.org/http/response"
 DATABASE_RETRY_AFTER = 5
 
 
-def json_error(status: int, error: str, *, errors: list | None = None, fields: dict | None = None) -> Response:
-    """Build the one JSON error body every API error uses."""
-    body = {"ok": False, "status": status, "error": error, "errors": errors or [], "fields": fields or {}}
+def json_error(status: int, error: str, *, code: ErrorCode | None = None, errors: list | None = None,
+               fields: dict | None = None) -> Response:
+    """Build the one JSON error body every API error uses; `code` defaults to the status's generic code."""
+    code = code or code_for_status(status)
+    # `code` and `message` are the names ODK Central gives them (pyodk's PyODKError.is_central_error reads
+    # `code`); `error` is the same sentence under the name this API has always used.
+    body = {"ok": False, "status": status, "code": code.number, "message": error, "error": error,
+            "errors": errors or [], "fields": fields or {}}
     response = jsonify(body)
     response.status_code = status
     return response
@@ -62,7 +70,18 @@ def _wants_openrosa() -> bool:
     return request.blueprint in OPENROSA_BLUEPRINTS or bool(_OPENROSA_PATH.match(request.path))
 
 
+def refuse(code: ErrorCode, message: str) -> NoReturn:
+    """Abort like `flask.abort(code.status, message)`, with a code more specific than the status's generic one.
+
+    :raise HTTPException: always, of `code`'s status.
+    """
+    exc = default_exceptions[code.status](message)
+    exc.error_code = code  # type: ignore[attr-defined]  # read by handle_http below
+    raise exc
+
+
 def _respond(status: int, message: str, **extra) -> Response:
+    # The OpenRosa XML keeps its shape (Collect shows the message and nothing else reads it): no code there.
     if _wants_openrosa():
         response = openrosa_message(status, message)
     else:
@@ -117,20 +136,26 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         message = exc.description if exc.description and exc.description != type(exc).description else _MESSAGES.get(exc.code, exc.name)
-        return with_exception_headers(_respond(exc.code or 500, message), exc)
+        return with_exception_headers(_respond(exc.code or 500, message, code=getattr(exc, "error_code", None)), exc)
 
     @app.errorhandler(IngestError)
     def handle_ingest(exc: IngestError):
-        return _respond(exc.status, exc.message)
+        return _respond(exc.status, exc.message, code=exc.code)
 
     @app.errorhandler(ValidationError)
     def handle_validation(exc: ValidationError):
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return _respond(422, "The request data is not valid.", fields=messages)
+        return _respond(422, "The request data is not valid.", code=NOT_VALID, fields=messages)
+
+    @app.errorhandler(ScopeMissing)
+    def handle_no_caller(exc: ScopeMissing):
+        # A read that forgot its caller: refused (no row was read), and a bug to fix, so logged as one.
+        logger.error("read without a caller on %s %s", request.method, request.url_rule, exc_info=app.debug)
+        return _respond(500, "The server hit an unexpected error; nothing was read. Please try again.", code=NO_CALLER)
 
     def handle_database_unavailable(exc: Exception):
         return database_unavailable(exc, _respond(503, "The database is unavailable for a moment; nothing was "
-                                                       "stored. Please try again."))
+                                                       "stored. Please try again.", code=DATABASE_CODE))
 
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, handle_database_unavailable)
@@ -140,5 +165,5 @@ def init_app(app: Flask) -> None:
         # Log the type and place only: exception text may quote submitted data.
         logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule,
                      exc_info=app.debug)
-        return _respond(500, "The server hit an unexpected error; nothing was stored. Please try again.")
+        return _respond(500, "The server hit an unexpected error; nothing was stored. Please try again.", code=UNKNOWN)
 

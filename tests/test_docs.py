@@ -115,3 +115,12 @@ def test_the_site_builds_strictly_and_fetches_nothing_from_the_network(tmp_path)
         fetched += [f"{sheet.name}: {url}" for url in
                     re.findall(r"(?:url\(|@import\s+)['\"]?((?:https?:)?//[^)'\"\s]+)", sheet.read_text())]
     assert fetched == []
+
+
+def test_the_table_of_error_codes_lists_every_code_with_its_status():
+    """docs/staff/api.md's table of error codes holds exactly the codes of ingest/errors.py, each with its status."""
+    from ingest.errors import CODES
+
+    page = (DOCS / "staff" / "api.md").read_text()
+    rows = dict(re.findall(r"^\| `(\d{3}\.\d+)` \| (\d{3}) \|", page, re.MULTILINE))
+    assert rows == {code: str(c.status) for code, c in CODES.items()}

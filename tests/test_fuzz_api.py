@@ -23,6 +23,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from collector.errors import OPENROSA_BLUEPRINTS
+from ingest.errors import CODES
 from tests.collect import multipart
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, DATA, make_instance
 from tests.fuzzing import (  # noqa: F401 (server_errors is a fixture)
@@ -178,9 +179,12 @@ def check_answer(response, errors, what: str) -> None:
     if status >= 400:
         assert response.mimetype == "application/json", f"{what} -> {status} as {response.mimetype}"
         payload = response.get_json()
-        assert isinstance(payload, dict) and set(payload) == {"ok", "status", "error", "errors", "fields"}, payload
+        assert isinstance(payload, dict) and set(payload) == {"ok", "status", "code", "message", "error", "errors",
+                                                              "fields"}, payload
         assert payload["ok"] is False and payload["status"] == status, payload
+        assert str(payload["code"]) in CODES and CODES[str(payload["code"])].status == status, payload
         assert isinstance(payload["error"], str) and payload["error"].strip(), payload
+        assert payload["message"] == payload["error"], payload
         assert isinstance(payload["errors"], list) and isinstance(payload["fields"], dict), payload
 
 

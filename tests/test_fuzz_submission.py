@@ -34,6 +34,7 @@ from sqlalchemy import text
 
 from forms import BUNDLED_FORMS_DIR, find_media
 from forms.compiler import compile_xlsform
+from ingest.errors import CODES
 from tests.collect import multipart
 from tests.conftest import make_instance
 from tests.fuzzing import (  # noqa: F401 (server_errors is a fixture)
@@ -189,8 +190,10 @@ def json_answer(response) -> str:
     assert response.mimetype == "application/json", response.headers
     payload = response.get_json()
     if status >= 400:
-        assert set(payload) == {"ok", "status", "error", "errors", "fields"} and payload["status"] == status
+        assert set(payload) == {"ok", "status", "code", "message", "error", "errors", "fields"}, payload
+        assert payload["status"] == status and CODES[str(payload["code"])].status == status, payload
         assert payload["ok"] is False and isinstance(payload["error"], str) and payload["error"].strip()
+        assert payload["message"] == payload["error"]
         return payload["error"]
     assert status in (200, 201) and payload["instanceId"], payload
     return ""

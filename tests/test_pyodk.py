@@ -56,8 +56,22 @@ def test_pyodk_creates_a_submission_with_an_attachment(client, tmp_path):
 
 
 def test_pyodk_submission_for_another_form_is_refused(client):
-    with pytest.raises(PyODKError):
+    with pytest.raises(PyODKError) as refused:
         client.submissions.create(make_instance(form_id="referral").decode(), form_id="sample_case")
+    assert refused.value.is_central_error(400.8)  # Central's "unexpected value"
+
+
+def test_pyodk_reads_our_error_codes_as_centrals(client):
+    """pyodk's is_central_error() sees the same codes a Central server would send."""
+    instance_id = f"uuid:{uuid.uuid4()}"
+    client.submissions.create(make_instance(instance_id).decode(), form_id="sample_case")
+    with pytest.raises(PyODKError) as clash:
+        client.submissions.create(make_instance(instance_id, age="31").decode(), form_id="sample_case")
+    assert clash.value.is_central_error(409.1) and clash.value.is_central_error("409.1")
+    assert not clash.value.is_central_error(409.3)
+    with pytest.raises(PyODKError) as missing:
+        client.forms.get("no_such_form")
+    assert missing.value.is_central_error(404.1)
 
 
 def test_pyodk_reviews_a_submission_and_comments_on_it(client):

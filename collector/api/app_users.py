@@ -11,8 +11,10 @@ from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
 from collector.api.openapi import accepts
 from collector.auth import current_actor, roles_required
 from collector.db import get_session
+from collector.errors import refuse
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
 from ingest.accounts.admin import add_device, end_device, set_device_forms
+from ingest.errors import OUTSIDE_SCOPE
 from ingest.models import Device
 from ingest.records.describe import iso
 
@@ -77,7 +79,7 @@ def _province_for_new_device(wanted: str | None) -> str | None:
             abort(400, "Choose the device's province: you work in several.")
         return next(iter(provinces))
     if wanted not in provinces:
-        abort(403, f"You may not create devices for province {wanted}.")
+        refuse(OUTSIDE_SCOPE, f"You may not create devices for province {wanted}.")
     return wanted
 
 

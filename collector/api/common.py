@@ -6,9 +6,11 @@ from sqlalchemy import select
 
 from collector.auth import pop_device_token
 from collector.db import get_session
+from collector.errors import refuse
 from ingest.access import RIGHTS, ROLES
 from ingest.records.answers import BadValue, UnknownField, parse_term, record_condition
 from ingest.audit import parse_moment
+from ingest.errors import IDENTITIES_HIDDEN, UNPARSEABLE
 from ingest.models import Form, Project
 from ingest.queries import REVIEW_STATES, Filters
 from ingest.records.service import may_filter_on
@@ -38,9 +40,9 @@ def json_body() -> dict:
     try:
         body = request.get_json(silent=True)
     except RecursionError:
-        abort(400, "The JSON body is nested too deeply.")
+        refuse(UNPARSEABLE, "The JSON body is nested too deeply.")
     if not isinstance(body, dict):
-        abort(400, "The request body must be a JSON object.")
+        refuse(UNPARSEABLE, "The request body must be a JSON object.")
     if not _clean_text(body):
         abort(400, "The JSON body holds a character that is not valid text (NUL or an unpaired surrogate).")
     return body
@@ -124,7 +126,7 @@ def record_filters(form: Form) -> Filters:
         except BadValue as exc:
             abort(400, str(exc))
         if not may_filter_on(get_session(), field):
-            abort(403, f"Field '{field['name']}' is sensitive; your role does not filter on identities.")
+            refuse(IDENTITIES_HIDDEN, f"Field '{field['name']}' is sensitive; your role does not filter on identities.")
         answers.append(record_condition(field, op, value))
     claimed = tuple(request.args.getlist("claimedProvince"))
     if not all(c == "any" or (len(c) == 2 and c.isascii() and c.isdigit()) for c in claimed):

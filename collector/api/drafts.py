@@ -13,6 +13,7 @@ from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
+from collector.errors import json_error, refuse
 from ingest import audit
 from collector.devices import collect_settings, settings_payload
 from collector.openrosa import (
@@ -20,6 +21,7 @@ from collector.openrosa import (
     submission_response,
 )
 from forms.compiler import FormError, compile_xlsform
+from ingest.errors import MISSING_PARAMETER, XLSFORM_NOT_VALID
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import (
     create_draft, current_draft, discard_draft, missing_media, note_published, publish_draft, upload_draft_media,
@@ -42,7 +44,7 @@ def _read_xlsform() -> bytes:
         abort(413, f"The XLSForm is larger than {limit // (1024 * 1024)} MB; an XLSForm is normally well under 1 MB.")
     data = read_limited(request.stream, limit, "The XLSForm")
     if not data:
-        abort(400, "Send the .xlsx file as the request body.")
+        refuse(MISSING_PARAMETER, "Send the .xlsx file as the request body.")
     return data
 
 
@@ -69,9 +71,7 @@ class DraftRefused(Exception):
 
 @bp.errorhandler(DraftRefused)
 def _refused(exc: DraftRefused):
-    from collector.errors import json_error
-
-    return json_error(400, exc.error.summary, errors=[p.as_dict() for p in exc.error.problems])
+    return json_error(400, exc.error.summary, code=XLSFORM_NOT_VALID, errors=[p.as_dict() for p in exc.error.problems])
 
 
 def draft_json(form: Form, draft: FormVersion) -> dict:

@@ -18,6 +18,7 @@ from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session
 from ingest import odata
+from ingest.errors import ODATA_EXPAND_UNSUPPORTED, ODATA_SELECT_WITH_EXPAND
 from ingest.odata import NoSuchEntity, NotImplementedHere, ODataError, Options
 from ingest.odata.service import filter_compiler, read_entities
 
@@ -145,11 +146,12 @@ def _options(session, form, model, name: str, in_record: bool = False) -> Option
     expand = request.args.get("$expand", "").strip()
     if expand not in ("", "*"):
         raise NotImplementedHere(f'The given OData expand expression is not supported by this server: "{expand}".'
-                                 f' Currently, only "$expand=*" is supported.')
+                                 f' Currently, only "$expand=*" is supported.', ODATA_EXPAND_UNSUPPORTED)
     options.expand = expand == "*"
     if "$select" in request.args:
         if options.expand:
-            raise NotImplementedHere("This server doesn't support $select query parameter with $expand.")
+            raise NotImplementedHere("This server doesn't support $select query parameter with $expand.",
+                                     ODATA_SELECT_WITH_EXPAND)
         options.select, options.ids = odata.read_select(model, entity_set, request.args["$select"])
     if in_record:
         if "$filter" in request.args or "$orderby" in request.args:

@@ -11,6 +11,8 @@ from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import current_actor, roles_required
 from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
+from collector.errors import refuse
+from ingest.errors import IDENTITIES_HIDDEN
 from collector.jobs import request_person_match
 from ingest import audit, scope
 from ingest.access import SYSTEM
@@ -211,7 +213,7 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
     try:
         attachment = records.read_file(get_session(), found, name)
     except records.FileRefused:
-        abort(403, "This file belongs to a sensitive question; your role does not show identities.")
+        refuse(IDENTITIES_HIDDEN, "This file belongs to a sensitive question; your role does not show identities.")
     if attachment is None:
         abort(404, "That file has not been received.")
     blob = attachment.blob

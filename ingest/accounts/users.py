@@ -15,7 +15,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import aware, begin_write, utcnow
-from ingest.errors import BadSubmission, Conflict
+from ingest.errors import ALREADY_EXISTS, PASSWORD_TOO_SHORT, PASSWORD_TOO_WEAK, BadSubmission, Conflict
 from ingest.models import ApiToken, Device, Form, User, UserProvince, UserSession
 
 #: Shortest password accepted for a web user.
@@ -83,7 +83,7 @@ def create_user(session: Session, email: str, password: str, role: str = "analys
         raise BadSubmission("That is not an email address.")
     check_password(password, email)
     if session.scalar(select(User).where(User.email == email)):
-        raise Conflict(f"A user with the email {email} already exists.")
+        raise Conflict(f"A user with the email {email} already exists.", ALREADY_EXISTS)
     user = User(email=email, password_hash=_hasher.hash(password), role=role, display_name=display_name or email)
     user.province_rows = [UserProvince(province_code=code) for code in provinces]
     session.add(user)
@@ -101,13 +101,13 @@ def check_password(password: str, email: str = "") -> None:
     :raise BadSubmission: the reason, without repeating the password.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise BadSubmission(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.", PASSWORD_TOO_SHORT)
     if password.strip().lower() in _common_passwords():
-        raise BadSubmission("This password is on a list of common passwords: choose another.")
+        raise BadSubmission("This password is on a list of common passwords: choose another.", PASSWORD_TOO_WEAK)
     hints = [part for part in (email, email.partition("@")[0]) if part]
     if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
         raise BadSubmission("This password is too easy to guess (a common word, name, sequence, date or the "
-                            "email): use a few unrelated words, or a longer phrase.")
+                            "email): use a few unrelated words, or a longer phrase.", PASSWORD_TOO_WEAK)
 
 
 @functools.cache

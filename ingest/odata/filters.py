@@ -20,6 +20,7 @@ from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy import and_, extract, func, literal, not_, or_
 from sqlalchemy.orm import Session
 
+from ingest.errors import ODATA_NO_PROPERTY, ODATA_UNPARSEABLE
 from ingest.records import answers
 from ingest.models import Form, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import EntitySet, Model, Node, NotAllowed, ODataError, sensitive_paths
@@ -69,9 +70,10 @@ class FilterCompiler:
             at = token.index + 1 if token is not None else len(text) + 1
             where = f"at character {at} (of {len(text)})" if at <= len(text) else f"at its end (character {at})"
             raise ODataError(f"The OData filter expression you provided could not be parsed: it stops making "
-                             f"sense {where}, after '{text[max(0, at - 21):at - 1]}'.") from None
+                             f"sense {where}, after '{text[max(0, at - 21):at - 1]}'.", ODATA_UNPARSEABLE) from None
         except ODataException as exc:
-            raise ODataError(f"The OData filter expression you provided could not be parsed: {exc}") from None
+            raise ODataError(f"The OData filter expression you provided could not be parsed: {exc}",
+                             ODATA_UNPARSEABLE) from None
         return self._condition(tree)
 
     def _condition(self, node):
@@ -169,7 +171,7 @@ class FilterCompiler:
             ref = _Ref(path, column=column, kind=kind)
         elif path.startswith("__"):
             raise ODataError(f"Could not find a property named '{path}' that this server filters or sorts on; "
-                             f"of __system it offers {', '.join(_SYSTEM_COLUMNS)}.")
+                             f"of __system it offers {', '.join(_SYSTEM_COLUMNS)}.", ODATA_NO_PROPERTY)
         else:
             node = self.model.property(self.entity_set, path)
             if node.kind != "question":

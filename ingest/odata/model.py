@@ -15,7 +15,8 @@ from xml.etree import ElementTree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.errors import IngestError
+from ingest.errors import (IDENTITIES_HIDDEN, NOT_FOUND, NOT_IMPLEMENTED, ODATA_NO_PROPERTY, ODATA_REPEAT_PROPERTY,
+                           IngestError)
 from ingest.exports.walk import union_fields
 from ingest.models import Form, FormVersion
 from ingest.tags import row_key
@@ -44,19 +45,19 @@ class ODataError(IngestError):
 class NotAllowed(ODataError):
     """A filter or sort on a field the caller may not see (403)."""
 
-    status = 403
+    code = IDENTITIES_HIDDEN
 
 
 class NoSuchEntity(ODataError):
     """No such entity set or record (404)."""
 
-    status = 404
+    code = NOT_FOUND
 
 
 class NotImplementedHere(ODataError):
     """An OData feature Central does not offer either (501, as Central answers)."""
 
-    status = 501
+    code = NOT_IMPLEMENTED
 
 
 def identifier(name: str) -> str:
@@ -164,10 +165,10 @@ class Model:
         for part in path.split("/"):
             node = next((c for c in node.children if c.name == part), None)
             if node is None:
-                raise ODataError(f"Could not find a property named '{path}'.")
+                raise ODataError(f"Could not find a property named '{path}'.", ODATA_NO_PROPERTY)
             if node.kind == "repeat":
                 raise ODataError(f"The property '{path}' is a repeat, or inside one: ask the entity set "
-                                 f"{self.set_name(node)}.")
+                                 f"{self.set_name(node)}.", ODATA_REPEAT_PROPERTY)
         return node
 
     def complex_type_name(self, node: Node) -> str:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from forms.compiler import CompiledForm
 from ingest import audit
 from ingest.db import begin_write, utcnow
-from ingest.errors import BadSubmission, Conflict, NotFound
+from ingest.errors import (ALREADY_EXISTS, MEDIA_MISSING, VERSION_PUBLISHED, BadSubmission, Conflict,
+                           NotFound)
 from ingest.models import (
     Form, FormAttachment, FormVersion, Project, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
@@ -110,11 +111,11 @@ def publish(session: Session, store: FileStore, project_id: int, compiled: Compi
         if same.xml_md5 == compiled.md5:
             return PublishResult(version=same, created=False, missing_media=missing_media(same))
         raise Conflict(f"Version {compiled.version} of form '{compiled.form_id}' is already published. "
-                       "Change the version in the settings sheet and publish again.")
+                       "Change the version in the settings sheet and publish again.", VERSION_PUBLISHED)
     version = _new_version(session, store, form, compiled, media, published=True)
     missing = missing_media(version)
     if missing and not force:
-        raise Conflict("The form needs media files that were not given: " + ", ".join(missing))
+        raise Conflict("The form needs media files that were not given: " + ", ".join(missing), MEDIA_MISSING)
     logger.info("published form %s version %s", compiled.form_id, compiled.version)
     return PublishResult(version=version, created=True, missing_media=missing)
 
@@ -155,7 +156,7 @@ def create_draft(session: Session, store: FileStore, project_id: int, compiled: 
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == compiled.form_id))
     if new_form and form is not None:
         raise Conflict(f"A form with the ID '{compiled.form_id}' already exists in this project. Upload the new "
-                       "version as a draft of that form, or change form_id in the settings sheet.")
+                       "version as a draft of that form, or change form_id in the settings sheet.", ALREADY_EXISTS)
     if not new_form and form is None:
         raise NotFound(f"No form '{xml_form_id}' in project {project_id}.")
     if form is None:
@@ -200,10 +201,12 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
         raise NotFound(f"The form '{form.xml_form_id}' has no draft to publish.")
     if _published(session, form, draft.version) is not None:
         raise Conflict(f"Version {draft.version} of form '{form.xml_form_id}' is already published. "
-                       "Change the version in the settings sheet, upload the draft again, and publish.")
+                       "Change the version in the settings sheet, upload the draft again, and publish.",
+                       VERSION_PUBLISHED)
     missing = missing_media(draft)
     if missing and not force:
-        raise Conflict("Upload these media files before publishing (or force it): " + ", ".join(missing))
+        raise Conflict("Upload these media files before publishing (or force it): " + ", ".join(missing),
+                       MEDIA_MISSING)
     discard_test_data(session, form)
     draft.published_at = utcnow()
     draft.draft_token = None

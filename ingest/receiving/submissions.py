@@ -15,7 +15,7 @@ from ingest.receiving import sealed
 from ingest.cases.register import case_code_of, rebuild_case
 from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, utcnow
-from ingest.errors import BadSubmission, Conflict, Forbidden, NotFound
+from ingest.errors import (ATTACHMENT_RECEIVED, EDIT_OUT_OF_DATE, EDIT_TARGET_MISSING, FORM_CLOSED, SUBMISSION_DELETED, SUBMISSION_XML_CONFLICT, BadSubmission, Conflict, Forbidden, NotFound)
 from ingest.receiving.targets import find_target, nearest_version
 from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.models import (
@@ -106,7 +106,8 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     if not form.assigned:
         raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
     if draft is None and form.state == "closed":
-        raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.")
+        raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.",
+                       FORM_CLOSED)
     known = next((v for v in versions if v.version == version_string), None)
     form_version = known or nearest_version(versions, version_string)
 
@@ -216,9 +217,10 @@ class _NewVersion:
 
 def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
     if existing.submission.deleted_at is not None:
-        raise Conflict("This record was deleted on the server and cannot be sent again.")
+        raise Conflict("This record was deleted on the server and cannot be sent again.", SUBMISSION_DELETED)
     if existing.xml != xml:
-        raise Conflict("A different record with the same instance ID is already on the server.")
+        raise Conflict("A different record with the same instance ID is already on the server.",
+                       SUBMISSION_XML_CONFLICT)
     added = _link_files(session, existing.id, stored)
     missing = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
         SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None)))
@@ -243,11 +245,11 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
                               .where(SubmissionVersion.form_id == new.form_id,
                                      SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
         if old is None:
-            raise NotFound("The record this edit replaces is not on the server.")
+            raise NotFound("The record this edit replaces is not on the server.", EDIT_TARGET_MISSING)
         _check_editor(new.editor, old)
         old_case_code = old.case_code
         if not old.current or old.deleted_at is not None:
-            raise Conflict("The record this edit replaces was already replaced by another edit.")
+            raise Conflict("The record this edit replaces was already replaced by another edit.", EDIT_OUT_OF_DATE)
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
         # As Central does, an edit marks the record "edited" for review, whatever state it had.
         session.execute(update(Submission).where(Submission.id == old.submission_id).values(
@@ -353,7 +355,8 @@ def attach_file(session: Session, store: FileStore, version: SubmissionVersion, 
     stored = store.put_stream(stream)
     begin_write(session)
     if attachment.blob is not None and attachment.blob.sha256 != stored.sha256:
-        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.")
+        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.",
+                       ATTACHMENT_RECEIVED)
     added = _link_files(session, version.id, {name: (stored, content_type)})
     session.commit()
     return added == 1

@@ -57,7 +57,8 @@ def test_signing_out_revokes_the_bearer_token(client, admin):
 def test_wrong_password_is_401_with_json_error(client, admin):
     response = client.post("/v1/sessions", json={"email": admin[0], "password": "wrong"})
     assert response.status_code == 401
-    assert response.get_json() == {"ok": False, "status": 401, "error": "The email or password is wrong.",
+    wrong = "The email or password is wrong."
+    assert response.get_json() == {"ok": False, "status": 401, "code": 401.2, "message": wrong, "error": wrong,
                                    "errors": [], "fields": {}}
     assert client.get("/v1/projects", auth=(admin[0], "wrong")).status_code == 401
 

@@ -33,9 +33,9 @@ def test_a_lost_database_on_the_json_api_is_503_with_retry_after(client, admin, 
     with caplog.at_level(logging.WARNING):
         response = client.get("/v1/projects/1", auth=admin)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
-    assert response.get_json() == {"ok": False, "status": 503, "errors": [], "fields": {},
-                                   "error": "The database is unavailable for a moment; nothing was stored. "
-                                            "Please try again."}
+    message = "The database is unavailable for a moment; nothing was stored. Please try again."
+    assert response.get_json() == {"ok": False, "status": 503, "code": 503.1, "errors": [], "fields": {},
+                                   "error": message, "message": message}
     assert b"secret" not in response.data and "secret" not in caplog.text
     assert f"database unavailable ({type(error).__name__}) on GET /v1/projects/<int:project_id>" in caplog.text
 
