@@ -1,7 +1,6 @@
 """gunicorn settings for the collector service; each can be overridden by an environment variable."""
 import logging
 import os
-import re
 
 from gunicorn.glogging import Logger
 
@@ -37,34 +36,35 @@ def post_worker_init(worker):
 
     install(header_timeout)
 
-# Secrets that travel in URLs: device tokens (/v1/key/<token>/) and draft test tokens (/v1/test/<token>/).
-_TOKEN = re.compile(r"/(key|test)/[^/\s'\"]+")
-_QUERY = re.compile(r"\?[^\s'\"]*")
-
-
 def redact(text):
-    """Remove URL tokens and query strings from a logged request line or URL; None stays None."""
-    if not isinstance(text, str):
-        return text
-    return _QUERY.sub("", _TOKEN.sub(r"/\1/***", text))
+    """Redact free text that may quote a request (see collector.logredact.text); None stays None."""
+    from collector.logredact import text as redact_text
+
+    return redact_text(text)
 
 
 class _RedactErrors(logging.Filter):
-    """Redact tokens from gunicorn's own messages (e.g. "Invalid HTTP request line: 'GET /v1/key/...'")."""
+    """Redact gunicorn's own messages, which quote malformed request lines ("Invalid HTTP Version: '...'"),
+    and the tracebacks attached to them."""
 
     def filter(self, record):
         message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
         cleaned = redact(message)
-        if cleaned != message:
+        if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         return True
 
 
 class RedactingLogger(Logger):
-    """Logs that never write a token, a query string or a Basic-auth user name.
+    """Logs that never write a token, a query value, a path segment outside a route, or a user name.
 
-    A request gunicorn refused before parsing (a bad header line) reaches `atoms` with no path: every atom
-    may be None, and this must not raise, or the worker dies without answering.
+    The access log names each request by the route that served it and its query parameter names
+    (collector.logredact.target). A request gunicorn refused before parsing (a bad header line) reaches
+    `atoms` with no path: every atom may be None, and this must not raise, or the worker dies without
+    answering.
     """
 
     def setup(self, cfg):
@@ -80,13 +80,22 @@ class RedactingLogger(Logger):
             self.error_log.warning("access log line dropped for a malformed request")
 
     def atoms(self, resp, req, environ, request_time):
+        from collector.logredact import agent, target
+
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "f"):
-            if key in atoms:
-                atoms[key] = redact(atoms[key])
+        where = target(environ.get("collector.route"), environ.get("RAW_URI") or environ.get("PATH_INFO"))
+        atoms["r"] = f"{environ.get('REQUEST_METHOD') or '-'} {where} {environ.get('SERVER_PROTOCOL') or '-'}"
+        atoms["U"] = where.split("?", 1)[0]
+        atoms["q"] = ""
+        referer = environ.get("HTTP_REFERER")
+        atoms["f"] = target(None, referer) if referer else "-"
         # Basic-auth user names are staff emails, or whatever an attacker typed: personal data either way.
         atoms["u"] = "-"
-        atoms["q"] = ""
+        # Header and environ atoms are free text a client chose; the user agent is kept as a known client's name.
+        atoms["a"] = agent(environ.get("HTTP_USER_AGENT"))
+        for key in list(atoms):
+            if key.startswith("{") and key[-2:] in ("}i", "}e"):
+                atoms[key] = "-"
         return atoms
 
 
