@@ -6,11 +6,11 @@ from gunicorn.glogging import Logger
 
 bind = os.environ.get("COLLECTOR_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-# Threaded workers: a tablet uploading over a slow link holds one thread, not a whole process, so a few
-# slow (or hostile) uploads cannot starve everyone else. gunicorn's gthread worker also waits for a
-# request's first bytes in its event loop rather than in a thread. The app bounds how long a body may
-# take (BODY_TIMEOUT / BODY_MIN_RATE), so a dribbling client cannot hold its thread for long either.
-worker_class = "gthread"
+# Threaded workers that read each request whole on their event loop before a thread serves it
+# (collector/worker.py): a tablet on a slow link, or a client dribbling headers or a body on purpose, costs
+# a socket and a buffer, never a thread, so threads are always free for requests that have arrived.
+# Bodies of unknown length (chunked) still stream to a thread, bounded by BODY_TIMEOUT / BODY_MIN_RATE.
+worker_class = "collector.worker.BufferingWorker"
 threads = int(os.environ.get("COLLECTOR_THREADS", "16"))
 # The heartbeat limit for a worker that stops answering its arbiter (a thread busy with a large upload
 # does not stop the heartbeat: that runs in the worker's main loop).

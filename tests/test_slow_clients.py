@@ -1,0 +1,96 @@
+"""Slow clients against a gunicorn bound directly, with no nginx in front (issue 16, item 5).
+
+Clients send their headers a byte every half second (reconnecting when cut off at the header deadline), or
+bodies at 1,100 B/s, just above BODY_MIN_RATE, while a tablet checks for and sends submissions with ODK
+Collect's own client time-outs (30 s for the HEAD, 60 s for the POST). Every one of the tablet's tries must
+succeed within them; nothing is asserted on how long they took, which is printed for the record.
+
+By default the load is small but real (one worker of 4 threads against 12 slow-header and 12 slow-body
+clients, three per thread each). COLLECTOR_FULL_LOAD=1 runs the issue's sizes against the default settings:
+3 workers of 16 threads, 50 slow-header and 100 slow-body clients.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.collect import Collect
+from tests.conftest import make_instance
+from tests.live import LiveServer
+
+FULL = os.environ.get("COLLECTOR_FULL_LOAD") == "1"
+SIZES = {"workers": 3, "threads": 16, "header_timeout": 20, "slow_headers": 50, "slow_bodies": 100} if FULL else \
+    {"workers": 1, "threads": 4, "header_timeout": 3, "slow_headers": 12, "slow_bodies": 12}
+BODY_RATE = 1100  # bytes per second, just above BODY_MIN_RATE (1,024)
+
+
+@pytest.fixture
+def direct(clean_db, tmp_path):
+    server = LiveServer(clean_db, tmp_path / "instance", workers=SIZES["workers"], THREADS=SIZES["threads"],
+                        HEADER_TIMEOUT=SIZES["header_timeout"]).start()
+    yield server
+    server.stop()
+
+
+def slow_headers(port: int, stop: threading.Event) -> None:
+    """Send a request line and headers a byte every 0.5 s; when cut off, connect again."""
+    head = b"GET /v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"x" * 10_000
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                for byte in head:
+                    sock.sendall(bytes([byte]))
+                    if stop.wait(0.5):
+                        return
+        except OSError:
+            stop.wait(0.1)
+
+
+def slow_body(port: int, path: str, stop: threading.Event) -> None:
+    """Send a submission's headers at once, then its 100 kB body at BODY_RATE; when cut off, start again."""
+    boundary = uuid.uuid4().hex
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-OpenRosa-Version: 1.0\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n").encode()
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(head + f"--{boundary}\r\n".encode())
+                while not stop.wait(0.1):
+                    sock.sendall(b"x" * (BODY_RATE // 10))
+        except OSError:
+            stop.wait(0.1)
+
+
+def test_a_tablet_is_served_while_slow_clients_hold_connections(direct):
+    tablet = Collect(direct.sample_device())
+    path = tablet.server_url.split(str(direct.port), 1)[1] + "/submission?deviceID=collect:slow"
+    stop = threading.Event()
+    attackers = [threading.Thread(target=slow_headers, args=(direct.port, stop), daemon=True)
+                 for _ in range(SIZES["slow_headers"])]
+    attackers += [threading.Thread(target=slow_body, args=(direct.port, path, stop), daemon=True)
+                  for _ in range(SIZES["slow_bodies"])]
+    for thread in attackers:
+        thread.start()
+    try:
+        time.sleep(SIZES["header_timeout"] + 1)  # past the first header deadline: the attackers reconnect
+        timings, statuses = [], []
+        for attempt in range(5):
+            started = time.monotonic()
+            head = tablet.head_submission()  # raises if not answered within 30 s
+            photo = os.urandom(600_000 if attempt == 0 else 2000)  # the first spills to a temporary file
+            posted = tablet.submit(make_instance(f"uuid:{uuid.uuid4()}"), {"photo.jpg": b"\xff\xd8" + photo})
+            timings.append(round(time.monotonic() - started, 2))
+            statuses.append((head.status_code, posted.status_code))
+    finally:
+        stop.set()
+        for thread in attackers:
+            thread.join(timeout=10)
+    print(f"tablet tries beside {SIZES}: {timings} s")
+    assert statuses == [(204, 201)] * 5
+    assert "5 submission(s)" in direct.cli("submissions", "list", "sample_case").stderr
+
