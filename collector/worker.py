@@ -17,9 +17,11 @@ Limits, on the event loop (never on a thread):
 - each worker holds at most gunicorn's worker_connections (1,000) connections; past that, new ones wait in
   the listen queue.
 
-Bodies of unknown length (chunked transfer coding) and requests with `Expect: 100-continue` are handed to a
-thread once their headers are in, as gthread does; collector.bodies' deadline bounds how long they hold it.
-So is everything under TLS (which deploy/nginx.conf terminates in front of gunicorn).
+Chunked bodies are read to their last chunk the same way (not decoded: gunicorn does that); a client that
+sends `Expect: 100-continue` is told to go on by the event loop. Requests gunicorn will refuse anyway
+(another transfer coding, a malformed length or chunk) and everything under TLS (which deploy/nginx.conf
+terminates in front of gunicorn) are handed to a thread as gthread does; collector.bodies' deadline bounds
+how long they hold it.
 """
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ HEAD_BYTES = 64 * 1024
 _HEAD_END = b"\r\n\r\n"
 _LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,15})[ \t]*\r\n", re.I)
 _CODED = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.I)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding[ \t]*:[ \t]*chunked[ \t]*\r\n", re.I)
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,15}")
 _EXPECT = re.compile(rb"\r\nexpect[ \t]*:", re.I)
 _CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*\r\n", re.I)
 _MESSAGE = b"The upload was too slow and was stopped. Nothing was stored; send it again.\r\n"
@@ -74,6 +78,46 @@ class _Reading:
         self.spool = None
         self.deadline = header_deadline
         self.body = False
+        self.chunks = None
+
+
+class _Chunks:
+    """Finds where a chunked body ends (RFC 9112, 7.1) without decoding it: gunicorn decodes it later."""
+
+    LINE = 4096
+
+    def __init__(self):
+        self.line = bytearray()
+        self.left = 0  # bytes of chunk data (and its CRLF) still to skip
+        self.trailers = False
+        self.done = self.broken = False
+
+    def feed(self, data: bytes) -> None:
+        at = 0
+        while at < len(data) and not (self.done or self.broken):
+            if self.left:
+                step = min(self.left, len(data) - at)
+                self.left -= step
+                at += step
+                continue
+            end = data.find(b"\n", at)
+            if end < 0:
+                self.line += data[at:]
+                self.broken = len(self.line) > self.LINE
+                return
+            line = bytes(self.line + data[at:end]).rstrip(b"\r")
+            self.line.clear()
+            at = end + 1
+            if self.trailers:
+                self.done = not line
+                continue
+            size = line.split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size):
+                self.broken = True
+            elif int(size, 16) == 0:
+                self.trailers = True
+            else:
+                self.left = int(size, 16) + 2  # the data and the CRLF after it
 
 
 class BufferingWorker(ThreadWorker):
@@ -162,24 +206,28 @@ class BufferingWorker(ThreadWorker):
             head = bytes(state.head[:end + 2])
             length = _LENGTH.search(head)
             proceed = _CONTINUE.search(head)
-            streamed = _CODED.search(head) or (_EXPECT.search(head) and not proceed)
+            chunked = _CHUNKED.search(head) and b"\r\ncontent-length" not in head.lower()
+            streamed = (_CODED.search(head) and not chunked) or (_EXPECT.search(head) and not proceed)
             unparsed = length is None and b"\r\ncontent-length" in head.lower()
             if streamed or unparsed:
-                return self._dispatch(conn)  # chunked, or malformed: a thread (and gunicorn) deal with it
+                return self._dispatch(conn)  # malformed or unusual: a thread (and gunicorn) deal with it
             size = int(length.group(1)) if length else 0
-            grace, rate, largest = self._settings()
-            if size > largest:
+            grace, rate, state.largest = self._settings()
+            if size > state.largest:
                 return self._dispatch(conn)  # refused with 413 before the body is read
             state.body = True
-            if proceed and size:
+            if proceed and (size or chunked):
                 try:  # the client waits for this before sending its body (gunicorn says it again later)
                     conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
                 except OSError:
                     return self._drop(conn)
             state.head_end = end + 4
-            state.needed = size - (len(state.head) - state.head_end)
-            state.started, state.grace, state.rate = time.monotonic(), grace, rate
             state.received = len(state.head) - state.head_end
+            state.needed = size - state.received
+            state.started, state.grace, state.rate = time.monotonic(), grace, rate
+            if chunked:
+                state.chunks = _Chunks()
+                state.chunks.feed(bytes(state.head[state.head_end:]))
         else:
             if state.spool is None and len(state.head) + len(data) > MEMORY_BYTES:
                 state.spool = tempfile.TemporaryFile()
@@ -189,9 +237,16 @@ class BufferingWorker(ThreadWorker):
                 state.head += data
             state.needed -= len(data)
             state.received += len(data)
-        if state.body:  # collector.bodies' rule: BODY_TIMEOUT, plus a second per BODY_MIN_RATE bytes received
-            state.deadline = state.started + state.grace + state.received / state.rate
-        if state.needed <= 0:
+            if state.chunks is not None:
+                state.chunks.feed(data)
+        # collector.bodies' rule: BODY_TIMEOUT, plus a second per BODY_MIN_RATE bytes received.
+        state.deadline = state.started + state.grace + state.received / state.rate
+        if state.chunks is not None:
+            # Complete, or broken, or too large: gunicorn and the app take it from here (400, 413).
+            ready = state.chunks.done or state.chunks.broken or state.received > state.largest
+        else:
+            ready = state.needed <= 0
+        if ready:
             if state.spool is not None:
                 state.spool.seek(0)
             self._dispatch(conn)

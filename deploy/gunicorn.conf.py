@@ -9,7 +9,6 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # Threaded workers that read each request whole on their event loop before a thread serves it
 # (collector/worker.py): a tablet on a slow link, or a client dribbling headers or a body on purpose, costs
 # a socket and a buffer, never a thread, so threads are always free for requests that have arrived.
-# Bodies of unknown length (chunked) still stream to a thread, bounded by BODY_TIMEOUT / BODY_MIN_RATE.
 worker_class = "collector.worker.BufferingWorker"
 threads = int(os.environ.get("COLLECTOR_THREADS", "16"))
 # The heartbeat limit for a worker that stops answering its arbiter (a thread busy with a large upload
