@@ -9,11 +9,12 @@ and threads only ever serve complete requests, at loopback speed.
 
 Limits, on the event loop (never on a thread):
 
-- the request line and headers must arrive within COLLECTOR_HEADER_TIMEOUT seconds (default 20);
+- the request line and headers must arrive within COLLECTOR_HEADER_TIMEOUT seconds (default 20), and be at
+  most HEAD_BYTES (64 kB; larger is 431);
 - a body may take BODY_TIMEOUT seconds plus one second per BODY_MIN_RATE bytes received so far (so at most
   that per byte of its announced length: 60 s + 100 s for 100 kB at the defaults), else it is answered 408
   and closed;
-- a body is held in memory up to MEMORY_BYTES, then in a private temporary file (deleted when closed);
+- a body is held in memory up to MEMORY_BYTES (64 kB), then in a private temporary file (deleted when closed);
 - each worker holds at most gunicorn's worker_connections (1,000) connections; past that, new ones wait in
   the listen queue.
 
@@ -36,8 +37,8 @@ from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 #: Bytes of a body held in memory before the rest goes to a temporary file.
-MEMORY_BYTES = 256 * 1024
-#: Largest request line and headers read in the event loop; a larger head is left to gunicorn to refuse.
+MEMORY_BYTES = 64 * 1024
+#: Largest request line and headers; a larger head is refused (431) by the event loop.
 HEAD_BYTES = 64 * 1024
 _HEAD_END = b"\r\n\r\n"
 _LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,15})[ \t]*\r\n", re.I)
@@ -45,6 +46,8 @@ _CODED = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.I)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding[ \t]*:[ \t]*chunked[ \t]*\r\n", re.I)
 _CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,15}")
 _EXPECT = re.compile(rb"\r\nexpect[ \t]*:", re.I)
+_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+              b"Content-Length: 0\r\n\r\n")
 _CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*\r\n", re.I)
 _MESSAGE = b"The upload was too slow and was stopped. Nothing was stored; send it again.\r\n"
 _TOO_SLOW = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
@@ -200,8 +203,8 @@ class BufferingWorker(ThreadWorker):
             state.head += data
             end = state.head.find(_HEAD_END)
             if end < 0:
-                if len(state.head) > HEAD_BYTES:
-                    self._dispatch(conn)  # gunicorn refuses it (431 or 400)
+                if len(state.head) > HEAD_BYTES:  # never handed to a thread, which would wait for the rest
+                    self._drop(conn, _TOO_LARGE)
                 return
             head = bytes(state.head[:end + 2])
             length = _LENGTH.search(head)
@@ -255,7 +258,7 @@ class BufferingWorker(ThreadWorker):
         super().murder_pending()
         now = time.monotonic()
         for conn, state in list(self.reading.items()):
-            if state.deadline <= now:
+            if state.deadline <= now or (not self.alive and not state.body):  # stopping: no new requests
                 self._drop(conn, _TOO_SLOW if state.body else b"")
 
     def handle(self, conn):

@@ -106,4 +106,8 @@ def test_a_tablet_is_served_while_slow_clients_hold_connections(direct):
             thread.join(timeout=10)
     print(f"tablet tries beside {SIZES}: {timings} s")
     assert statuses == [(204, 201)] * 5
+    # Headers too large to be a tablet's are refused by the event loop rather than handed to a thread.
+    with socket.create_connection(("127.0.0.1", direct.port), timeout=10) as sock:
+        sock.sendall(b"GET /v1/projects HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 70_000)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 431")
 
