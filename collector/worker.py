@@ -63,7 +63,7 @@ class _Prefetched(SocketUnreader):
 
     def chunk(self, size_hint=None):
         if self.spool is not None:
-            data = self.spool.read(max(size_hint or 0, 64 * 1024))
+            data = self.spool.read(min(max(size_hint or 0, 64 * 1024), self.max_body_chunk))
             if data:
                 return data
             self.spool.close()
