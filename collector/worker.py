@@ -34,7 +34,9 @@ import time
 from functools import partial
 
 from gunicorn.http.unreader import SocketUnreader
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from collector.header_deadline import DEFAULT_SECONDS
 
 #: Bytes of a body held in memory before the rest goes to a temporary file.
 MEMORY_BYTES = 64 * 1024
@@ -144,7 +146,7 @@ class BufferingWorker(ThreadWorker):
             conn.data_ready = False
             return super().enqueue_req(conn)
         conn.sock.setblocking(False)
-        seconds = float(getattr(self.cfg, "header_timeout", None) or _header_timeout())
+        seconds = getattr(self, "header_timeout", DEFAULT_SECONDS)  # set by deploy/gunicorn.conf.py
         self.reading[conn] = _Reading(time.monotonic() + seconds)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
@@ -156,7 +158,6 @@ class BufferingWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
-        from gunicorn.workers.gthread import TConn
 
         self._read_whole(TConn(self.cfg, client_sock, client_addr, listener.getsockname()))
 
@@ -274,8 +275,3 @@ class BufferingWorker(ThreadWorker):
             conn.parser.unreader.unread(bytes(state.head))
         return super().handle(conn)
 
-
-def _header_timeout() -> float:
-    import os
-
-    return float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))

@@ -30,10 +30,12 @@ header_timeout = float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))
 
 
 def post_worker_init(worker):
-    """Apply the header deadline in each worker, before it reads a request."""
+    """Apply the header deadline in each worker, before it reads a request (on its event loop, or a thread)."""
     from collector.header_deadline import install
 
     install(header_timeout)
+    worker.header_timeout = header_timeout
+
 
 def redact(text):
     """Redact free text that may quote a request (see collector.logredact.text); None stays None."""
