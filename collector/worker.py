@@ -158,7 +158,6 @@ class BufferingWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
-
         self._read_whole(TConn(self.cfg, client_sock, client_addr, listener.getsockname()))
 
     def on_client_socket_readable(self, conn, client):
