@@ -1,17 +1,15 @@
 """gunicorn settings for the collector service; each can be overridden by an environment variable."""
 import logging
 import os
-import re
 
 from gunicorn.glogging import Logger
 
 bind = os.environ.get("COLLECTOR_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-# Threaded workers: a tablet uploading over a slow link holds one thread, not a whole process, so a few
-# slow (or hostile) uploads cannot starve everyone else. gunicorn's gthread worker also waits for a
-# request's first bytes in its event loop rather than in a thread. The app bounds how long a body may
-# take (BODY_TIMEOUT / BODY_MIN_RATE), so a dribbling client cannot hold its thread for long either.
-worker_class = "gthread"
+# Threaded workers that read each request whole on their event loop before a thread serves it
+# (collector/transport/worker.py): a tablet on a slow link, or a client dribbling headers or a body on purpose, costs
+# a socket and a buffer, never a thread, so threads are always free for requests that have arrived.
+worker_class = "collector.transport.worker.BufferingWorker"
 threads = int(os.environ.get("COLLECTOR_THREADS", "16"))
 # The heartbeat limit for a worker that stops answering its arbiter (a thread busy with a large upload
 # does not stop the heartbeat: that runs in the worker's main loop).
@@ -34,39 +32,42 @@ header_timeout = float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))
 
 
 def post_worker_init(worker):
-    """Apply the header deadline in each worker, before it reads a request."""
+    """Apply the header deadline in each worker, before it reads a request (on its event loop, or a thread)."""
     from collector.transport.header_deadline import install
 
     install(header_timeout)
-
-# Secrets that travel in URLs: device tokens (/v1/key/<token>/) and draft test tokens (/v1/test/<token>/).
-_TOKEN = re.compile(r"/(key|test)/[^/\s'\"]+")
-_QUERY = re.compile(r"\?[^\s'\"]*")
+    worker.header_timeout = header_timeout
 
 
 def redact(text):
-    """Remove URL tokens and query strings from a logged request line or URL; None stays None."""
-    if not isinstance(text, str):
-        return text
-    return _QUERY.sub("", _TOKEN.sub(r"/\1/***", text))
+    """Redact free text that may quote a request (see collector.transport.logredact.text); None stays None."""
+    from collector.transport.logredact import text as redact_text
+
+    return redact_text(text)
 
 
 class _RedactErrors(logging.Filter):
-    """Redact tokens from gunicorn's own messages (e.g. "Invalid HTTP request line: 'GET /v1/key/...'")."""
+    """Redact gunicorn's own messages, which quote malformed request lines ("Invalid HTTP Version: '...'"),
+    and the tracebacks attached to them."""
 
     def filter(self, record):
         message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
         cleaned = redact(message)
-        if cleaned != message:
+        if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         return True
 
 
 class RedactingLogger(Logger):
-    """Logs that never write a token, a query string or a Basic-auth user name.
+    """Logs that never write a token, a query value, a path segment outside a route, or a user name.
 
-    A request gunicorn refused before parsing (a bad header line) reaches `atoms` with no path: every atom
-    may be None, and this must not raise, or the worker dies without answering.
+    The access log names each request by the route that served it and its query parameter names
+    (collector.transport.logredact.target). A request gunicorn refused before parsing (a bad header line) reaches
+    `atoms` with no path: every atom may be None, and this must not raise, or the worker dies without
+    answering.
     """
 
     def setup(self, cfg):
@@ -82,13 +83,22 @@ class RedactingLogger(Logger):
             self.error_log.warning("access log line dropped for a malformed request")
 
     def atoms(self, resp, req, environ, request_time):
+        from collector.transport.logredact import agent, target
+
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "f"):
-            if key in atoms:
-                atoms[key] = redact(atoms[key])
+        where = target(environ.get("collector.route"), environ.get("RAW_URI") or environ.get("PATH_INFO"))
+        atoms["r"] = f"{environ.get('REQUEST_METHOD') or '-'} {where} {environ.get('SERVER_PROTOCOL') or '-'}"
+        atoms["U"] = where.split("?", 1)[0]
+        atoms["q"] = ""
+        referer = environ.get("HTTP_REFERER")
+        atoms["f"] = target(None, referer) if referer else "-"
         # Basic-auth user names are staff emails, or whatever an attacker typed: personal data either way.
         atoms["u"] = "-"
-        atoms["q"] = ""
+        # Header and environ atoms are free text a client chose; the user agent is kept as a known client's name.
+        atoms["a"] = agent(environ.get("HTTP_USER_AGENT"))
+        for key in list(atoms):
+            if key.startswith("{") and key[-2:] in ("}i", "}e"):
+                atoms[key] = "-"
         return atoms
 
 

@@ -177,3 +177,43 @@ def test_slow_uploads_wait_in_nginx_and_never_hold_the_only_gunicorn_thread(prox
     token = proxied.tablet_url.split("/v1/key/", 1)[1].split("/", 1)[0]
     logs = "".join(p.read_text() for p in proxied.nginx_folder.glob("*.log"))
     assert token not in logs
+
+
+def test_sign_in_and_submission_floods_are_refused_by_nginx_with_429(proxied):
+    def signin():
+        return requests.post(f"{proxied.public}/v1/sessions", json={"email": f"{uuid.uuid4().hex}@example.la",
+                                                                    "password": "not the password"},
+                             verify=proxied.cert, timeout=10)
+
+    # Five at once (burst), then ten a minute; the app's own limit (SIGNIN_MAX_FAILURES, 10) is not reached.
+    answers = [signin() for _ in range(8)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all(b"nginx" in a.content for a in refused), [a.status_code for a in answers]
+    tablet = tablet_of(proxied)
+    submitted = [tablet.submit(make_instance(f"uuid:{uuid.uuid4()}")).status_code for _ in range(30)]
+    assert submitted[:20] == [201] * 20 and 429 in submitted, submitted
+
+
+def test_more_connections_than_the_limit_from_one_address_are_refused(proxied):
+    context = ssl.create_default_context(cafile=proxied.cert)
+    path = proxied.tablet_url.split(str(proxied.https_port), 1)[1] + "/submission"
+    held = []
+    try:
+        for _ in range(45):  # headers in, body still coming: each counts against limit_conn (40)
+            sock = context.wrap_socket(socket.create_connection(("127.0.0.1", proxied.https_port), timeout=10),
+                                       server_hostname="127.0.0.1")
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                         "boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n".encode())
+            held.append(sock)
+        time.sleep(1)
+        refused = 0
+        for sock in held:
+            sock.settimeout(0.2)
+            try:
+                refused += sock.recv(4096).startswith(b"HTTP/1.1 429")
+            except (TimeoutError, ssl.SSLError, OSError):
+                pass
+        assert refused >= 5
+    finally:
+        for sock in held:
+            sock.close()
