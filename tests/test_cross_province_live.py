@@ -168,6 +168,7 @@ def test_a_record_naming_another_provinces_case_is_kept_in_its_own_and_changes_n
         flagged = get(live, "officer01@example.la", f"/forms/{form}/submissions?foreignCase=true").json()
         assert [r["instanceId"] for r in flagged] == [iid]
     assert get(live, "officer01@example.la", "/cases").json()["cases"] == []
+    assert get(live, "officer01@example.la", "/forms/followup/submissions?foreignCase=maybe").status_code == 400
 
     # Replay and the task sync rebuild from the raw records and keep them out the same way.
     live.cli("ingest", "replay")
