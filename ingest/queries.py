@@ -38,6 +38,8 @@ class Filters:
     #: records that named a province outside their sender's (ingest.tags.place_record): those codes, or
     #: `any` for every such record.
     claimed: tuple[str, ...] = ()
+    #: True: only records kept outside the case their code names (ingest.cases.provinces); False: none of them.
+    foreign_case: bool | None = None
 
     def apply(self, query: Select) -> Select:
         """Return `query` (on submissions) narrowed to the filters."""
@@ -61,6 +63,8 @@ class Filters:
             query = query.where(Submission.claimed_province.is_not(None))
         elif self.claimed:
             query = query.where(Submission.claimed_province.in_(self.claimed))
+        if self.foreign_case is not None:
+            query = query.where(Submission.foreign_case.is_(self.foreign_case))
         return query
 
 

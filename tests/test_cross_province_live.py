@@ -4,6 +4,10 @@ A case identified in province 01 owes province 05 a follow-up. A province-01 tab
 officer, send a follow-up that names province 05: each is kept (201), in province 01 where its sender works,
 with 05 kept as its claim; it neither closes province 05's task nor moves the case, and province 01's officers
 still see both. Only a follow-up of province 05 closes the task. Replay gives the same result.
+
+A case opened in province 05 (home 13) is named by a province-01 tablet's intake and follow-up: both are kept in
+province 01, flagged `foreignCase`, and change neither the case, nor its task, nor its identity for the matcher,
+on receipt, after `collector ingest replay` and after `collector tasks sync`; province 13's follow-up closes it.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from forms import BUNDLED_FORMS_DIR
 from tests.collector.test_cases import instance
@@ -32,7 +37,7 @@ def live(clean_db, tmp_path):
     for form in ("case_intake", "followup"):
         server.cli("forms", "publish", str(BUNDLED_FORMS_DIR / f"{form}.xlsx"))
     server.devices = {p: server.device_url(server.cli("devices", "create", f"Tablet {p}", "--province", p).stdout)
-                      for p in ("01", "05")}
+                      for p in ("01", "05", "13")}
     for email, role, provinces in (("admin@example.la", "admin", ()), ("officer01@example.la", "provincial-officer",
                                                                         ("01",)),
                                    ("officer05@example.la", "provincial-officer", ("05",))):
@@ -110,3 +115,70 @@ def test_a_followup_naming_another_province_is_kept_at_home_and_does_not_close_i
     home_id, home = xml_of("followup", {**FOLLOWUP, "scope_province": "05"})
     assert send(live.devices["05"], home).status_code == 201
     assert (the_task(live)["status"], the_task(live)["closedBy"]) == ("closed", home_id)
+
+
+CODE05 = "05-0ddba115"
+INTAKE05 = {"case_code": CODE05, "event_date": "2026-11-20", "scope_province": "05", "consent_sharing": "yes",
+            "gender": "Feminine", "person_given_latin": "Noy", "birth_year": "2001", "home_province": "13",
+            "home_district": "1305", "case_status": "Active"}
+#: What a province-01 tablet that learnt the code sends: its own province, other answers, another identity.
+INTRUDER = {**INTAKE05, "scope_province": "01", "event_date": "2026-11-25", "gender": "Masculine",
+            "person_given_latin": "Somchai", "birth_year": "1980", "home_province": "01", "home_district": "0101",
+            "case_status": "Closed"}
+
+
+def the_case(live: LiveServer) -> dict:
+    [case] = [c for c in get(live, "admin@example.la", "/cases").json()["cases"] if c["caseCode"] == CODE05]
+    return case
+
+
+def identity(live: LiveServer) -> dict:
+    """The matcher's identity row of the province-05 case, as the server stored it (without its build time)."""
+    engine = create_engine(live.env["DATABASE_URL"])
+    try:
+        with engine.connect() as db:
+            row = db.execute(text("SELECT * FROM case_identities WHERE case_code = :c"), {"c": CODE05}).mappings().one()
+    finally:
+        engine.dispose()
+    return {k: v for k, v in row.items() if k != "built_at"}
+
+
+def test_a_record_naming_another_provinces_case_is_kept_in_its_own_and_changes_nothing_of_that_case(live):
+    assert send(live.devices["05"], xml_of("case_intake", INTAKE05)[1]).status_code == 201
+    before = (the_case(live), the_task(live), identity(live))
+    assert (before[1]["originProvince"], before[1]["homeProvince"], before[1]["status"]) == ("05", "13", "open")
+    assert (before[2]["given_latin"], before[2]["sex"], before[2]["province_code"]) == ("Noy", "F", "05")
+
+    intake_id, intake = xml_of("case_intake", INTRUDER)
+    follow_id, follow = xml_of("followup", {**FOLLOWUP, "case_code": CODE05, "scope_province": "01",
+                                            "case_status": "Closed"})
+    for xml in (intake, follow):
+        sent = send(live.devices["01"], xml)
+        assert sent.status_code == 201, sent.text
+        assert "05" not in message(sent)  # Collect is not told that the code names another province's case
+    # Nothing of the case changed: its register row, its task (origin, home, status) and its identity.
+    assert (the_case(live), the_task(live), identity(live)) == before
+    # Province 01's officers see their records, flagged for a supervisor; province 05's do not see them.
+    for form, iid in (("case_intake", intake_id), ("followup", follow_id)):
+        shown = get(live, "officer01@example.la", f"/forms/{form}/submissions/{iid}")
+        assert shown.status_code == 200
+        assert (shown.json()["province"], shown.json()["claimedProvince"], shown.json()["foreignCase"]) == (
+            "01", None, True)
+        assert get(live, "officer05@example.la", f"/forms/{form}/submissions/{iid}").status_code == 404
+        flagged = get(live, "officer01@example.la", f"/forms/{form}/submissions?foreignCase=true").json()
+        assert [r["instanceId"] for r in flagged] == [iid]
+    assert get(live, "officer01@example.la", "/cases").json()["cases"] == []
+    assert get(live, "officer01@example.la", "/forms/followup/submissions?foreignCase=maybe").status_code == 400
+
+    # Replay and the task sync rebuild from the raw records and keep them out the same way.
+    live.cli("ingest", "replay")
+    live.cli("tasks", "sync")
+    assert (the_case(live), the_task(live), identity(live)) == before
+    assert get(live, "officer01@example.la", f"/forms/case_intake/submissions/{intake_id}").json()["foreignCase"]
+
+    # The home province's follow-up joins the case and closes its task.
+    home_id, home = xml_of("followup", {**FOLLOWUP, "case_code": CODE05, "scope_province": "13"})
+    assert send(live.devices["13"], home).status_code == 201
+    assert (the_task(live)["status"], the_task(live)["closedBy"]) == ("closed", home_id)
+    assert (the_case(live)["records"], the_case(live)["caseStatus"]) == (2, "Active")
+    assert get(live, "admin@example.la", f"/forms/followup/submissions/{home_id}").json()["foreignCase"] is False

@@ -131,5 +131,9 @@ def record_filters(form: Form) -> Filters:
     claimed = tuple(request.args.getlist("claimedProvince"))
     if not all(c == "any" or (len(c) == 2 and c.isascii() and c.isdigit()) for c in claimed):
         abort(400, "?claimedProvince= must be a province code (two digits) or any.")
+    foreign = request.args.getlist("foreignCase")
+    if not all(f in ("true", "false") for f in foreign) or len(set(foreign)) > 1:
+        abort(400, "?foreignCase= must be true or false.")
     return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"],
-                   tuple(int(d) for d in devices), tuple(answers), claimed)
+                   tuple(int(d) for d in devices), tuple(answers), claimed,
+                   foreign_case=(foreign[0] == "true") if foreign else None)

@@ -74,6 +74,8 @@ RECORD_FILTERS = (
     Param("claimedProvince", "Only records whose answer named this province (two digits; `any`: every one) "
                              "outside their sender's provinces; they are placed in the sender's province.",
           repeatable=True),
+    Param("foreignCase", "true: only records whose case code names a case of other provinces (kept in their own "
+                         "province, joined to no case); false: none of them.", "boolean"),
     Param("start", "Submitted at or after this ISO 8601 date or moment."),
     Param("end", "Submitted before this moment; a bare date includes its day."),
     Param("q", "An answer condition: field:value (a choice of several holds it), field!=value, field>value, "

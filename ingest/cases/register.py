@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from ingest import scope
 from ingest.persons import identities
-from ingest.cases import tasks
+from ingest.cases import provinces, tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case
 from ingest.normalise import Row
-from ingest.queries import fields_for, live_roots
+from ingest.queries import fields_for
 from ingest.tags import root_answer
 
 #: Longest case code kept; a longer answer is not a case code.
@@ -101,7 +101,10 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
             select(Case.case_code, Case.id).where(Case.project_id == project_id, Case.case_code.in_(codes))
             .order_by(Case.case_code).with_for_update()).all())
         found: dict[str, list] = {code: [] for code in codes}
-        roots = session.execute(live_roots(project_id, codes)).all()
+        # Only the records placed in one of a case's provinces join it (ingest.cases.provinces); the others
+        # are kept, flagged, and change nothing of it: not this row, not its task, not its identity.
+        roots, outside = provinces.case_records(session, project_id, codes, fields_of)
+        provinces.flag_outsiders(session, project_id, codes, outside)
         for code, _submission_id, form_id, created_at, province, form_version_id, data in roots:
             # The record's province as placed (ingest.tags.place_record), never its raw answer: a record
             # that claims a province outside its sender's must not move the case there.

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -29,14 +28,15 @@ from ingest.access import RIGHTS, ROLES, SYSTEM
 from ingest.db import begin_write
 from ingest.models import Case, Submission
 from ingest.normalise import Row
-from ingest.queries import fields_for, live_roots
+from ingest.cases.provinces import FOLLOWUP_FORM, case_records, home_of, province_codes
+from ingest.queries import fields_for
 from ingest.tags import root_answer
 from ingest.task_models import Task
 
 #: The only kind of task so far.
 FOLLOWUP_TASK = "followup"
 #: Form ID of the follow-up form: its records close tasks and never say where the person was identified.
-FOLLOWUP_FORM, INTAKE_FORM = "followup", "case_intake"
+INTAKE_FORM = "case_intake"
 #: Roles who read tasks: those who act on records with identities (analysts and statisticians have
 #: statistics; a task is an operational, per-case item, of no use in counts).
 TASK_READERS = tuple(r for r in ROLES if {"records", "identities", "submit"} <= RIGHTS[r])
@@ -47,7 +47,6 @@ PENDING_COLUMNS = ("name", "label", "home_district", "opened")
 STATUSES = ("open", "closed")
 #: Most tasks a page holds.
 MAX_PAGE = 1000
-_DISTRICT = re.compile(r"\A[0-9]{4}\Z")
 
 
 class BadTaskQuery(ValueError):
@@ -65,26 +64,6 @@ class _Record:
     event: date | None
 
 
-def _provinces() -> set[str]:
-    from forms import province_names
-
-    return set(province_names())
-
-
-def _home_of(data: dict, fields: list[dict], provinces: set[str]) -> tuple[str | None, str | None]:
-    """Return (home province, home district) a record answers, by their tags; (None, None) if it says nothing."""
-    rows = [Row(path="", position=1, parent=None, data=data)]
-    province = root_answer(rows, fields, "home_province")
-    district = root_answer(rows, fields, "home_district")
-    province = province.strip() if isinstance(province, str) and province.strip() in provinces else None
-    district = district.strip() if isinstance(district, str) and _DISTRICT.match(district.strip()) else None
-    if province is None and district is not None and district[:2] in provinces:
-        province = district[:2]
-    if district is not None and district[:2] != province:
-        district = None  # a district of another province than the one answered: keep the province only
-    return province, district
-
-
 def _event(data: dict, fields: list[dict]) -> date | None:
     value = root_answer([Row(path="", position=1, parent=None, data=data)], fields, "event_date")
     try:
@@ -95,17 +74,17 @@ def _event(data: dict, fields: list[dict]) -> date | None:
 
 def _records(session: Session, project_id: int, codes: list[str], fields_of: dict,
              roots: list | None = None) -> dict[str, list[_Record]]:
-    """Read the live, non-draft records of some cases (ingest.queries.live_roots), unless the caller has
-    them already (`roots`: the register's rebuild read the same rows)."""
-    provinces = _provinces()
+    """Read the live, non-draft records that join some cases (ingest.cases.provinces.case_records), unless
+    the caller has them already (`roots`: the register's rebuild read and split the same rows)."""
+    provinces = province_codes()
     found: dict[str, list[_Record]] = {code: [] for code in codes}
     if roots is None:
-        roots = session.execute(live_roots(project_id, codes)).all()
+        roots, _outside = case_records(session, project_id, codes, fields_of)
     for code, submission_id, form, created_at, province, version_id, data in roots:
         if code not in found:
             continue
         fields = fields_for(session, fields_of, version_id)
-        home, district = _home_of(data, fields, provinces) if form != FOLLOWUP_FORM else (None, None)
+        home, district = home_of(data, fields, provinces) if form != FOLLOWUP_FORM else (None, None)
         found[code].append(_Record(submission_id, form, created_at, province, home, district, _event(data, fields)))
     return found
 
@@ -224,7 +203,7 @@ def task_page(session: Session, project_id: int, *, status: str | None = None, p
     """
     if status is not None and status not in STATUSES:
         raise BadTaskQuery(f"status must be one of {', '.join(STATUSES)}.")
-    unknown = sorted(set(provinces) - _provinces())
+    unknown = sorted(set(provinces) - province_codes())
     if unknown:
         raise BadTaskQuery(f"{unknown[0]!r} is not a province code (two digits, 01 to 18).")
     if not 1 <= limit <= MAX_PAGE:

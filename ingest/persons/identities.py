@@ -19,7 +19,8 @@ from ingest.persons.matching.records import PersonRecord
 from ingest.models import Case
 from ingest.normalise import Row
 from ingest.person_models import CaseIdentity, PersonCandidate
-from ingest.queries import fields_for, live_roots
+from ingest.cases.provinces import case_records
+from ingest.queries import fields_for
 from ingest.tags import root_answer, tagged
 
 #: Identity columns and the XLSForm tag each is read from (see forms/xlsforms/README.md).
@@ -149,8 +150,9 @@ def sync_identities(session: Session, project_id: int) -> int:
         for start in range(0, len(cases), 500):
             chunk = {code: case_id for case_id, code in cases[start:start + 500]}
             found: dict[str, list] = {code: [] for code in chunk}
-            # The same records, read the same way, as the register's rebuild (ingest.cases.register.rebuild_cases).
-            roots = session.execute(live_roots(project_id, list(chunk))).all()
+            # The same records, read and split the same way, as the register's rebuild
+            # (ingest.cases.register.rebuild_cases): a record kept outside its case changes no identity.
+            roots, _outside = case_records(session, project_id, list(chunk), fields_of)
             for code, _submission_id, form_id, created_at, province, form_version_id, data in roots:
                 found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at,
                                     province))

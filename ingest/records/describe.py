@@ -111,6 +111,7 @@ def submission_json(session: Session, submission: Submission, redaction: Redacti
         },
         "province": submission.province_code,
         "claimedProvince": submission.claimed_province,
+        "foreignCase": submission.foreign_case,
         **attachment_counts(version),
         "sealed": is_sealed(version),
         "data": data,

@@ -255,7 +255,7 @@ def _record_answers(session: Session, project_id: int, case_codes: set[str]) -> 
                   & SubmissionRow.parent_id.is_(None))
             .where(Form.project_id == project_id, Submission.case_code.is_not(None),
                    Submission.deleted_at.is_(None), Submission.draft.is_(False),
-                   Submission.consent_withheld.is_(False),
+                   Submission.consent_withheld.is_(False), Submission.foreign_case.is_(False),
                    SubmissionVersion.form_version_id.in_(sorted(fields_of)))
             .order_by(Submission.case_code, Submission.id)
             .execution_options(yield_per=500))

@@ -220,3 +220,87 @@ def test_a_followup_naming_the_home_from_another_provinces_tablet_changes_nothin
         assert db_session.scalar(select(CaseIdentity.province_code).where(CaseIdentity.case_code == CODE)) == ORIGIN
     send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
     assert one_task(db_session).status == "closed"
+
+
+# ------------------------------------------------------------------ one province rule for cases (issue 16)
+
+def snapshot(db_session) -> tuple:
+    """The register's rows, the tasks, the identities (without their build time) and the flagged records."""
+    from ingest.models import Case, Submission
+    from ingest.person_models import CaseIdentity
+
+    db_session.rollback()
+    with scope.acting_as(db_session, SYSTEM):
+        cases = [tuple(r) for r in db_session.execute(select(Case.__table__).order_by(Case.id))]
+        identities = [{k: v for k, v in r.items() if k != "built_at"} for r in db_session.execute(
+            select(CaseIdentity.__table__).order_by(CaseIdentity.case_id)).mappings()]
+        flagged = list(db_session.scalars(select(Submission.instance_id).where(Submission.foreign_case.is_(True))
+                                          .order_by(Submission.id)))
+    return [c[:-1] for c in cases], tasks(db_session), identities, flagged  # without the register's updated_at
+
+
+#: A screening of the case from a province that is neither its origin nor its home: other answers, another
+#: person, a home in its own province (which would make it owe nothing).
+INTRUDER = {**SCREENING, "scope_province": OTHER, "gender": "Male", "age_band": "age_60_plus",
+            "home_province": OTHER, "home_district": "0101", "full_name": "Somchai"}
+
+
+def test_a_record_of_a_province_outside_the_case_changes_nothing_of_it(client, handoff, db_session):
+    from ingest.cases.tasks import sync_all
+    from ingest.persons.identities import sync_identities
+    from ingest.receiving.replay import replay_all
+
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    cases, before_tasks, identities, flagged = snapshot(db_session)
+    assert flagged == [] and before_tasks[0][5] == "open"
+    send(client, handoff, OTHER, "screening", "uuid:x1", INTRUDER)
+    send(client, handoff, OTHER, "followup", "uuid:x2", {**FOLLOWUP, "scope_province": OTHER, "case_status": "Closed"})
+    assert snapshot(db_session) == (cases, before_tasks, identities, ["uuid:x1", "uuid:x2"])
+    # The home province's follow-up still joins and closes the task.
+    send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
+    assert one_task(db_session).status == "closed" and one_task(db_session).origin_province == ORIGIN
+    after = snapshot(db_session)
+    assert after[3] == ["uuid:x1", "uuid:x2"]
+    # Rebuilt from the raw records, by replay, the task sync and the identity sync: the same.
+    replay_all(db_session)
+    sync_all(db_session)
+    sync_identities(db_session, 1)
+    db_session.commit()
+    assert snapshot(db_session) == after
+
+
+def test_a_device_cannot_take_a_case_code_before_its_province_sends_it(client, handoff, db_session):
+    # The code says where the case was opened: a record from elsewhere that arrives first does not open it.
+    send(client, handoff, OTHER, "screening", "uuid:x1", INTRUDER)
+    assert snapshot(db_session)[0] == [] and snapshot(db_session)[3] == ["uuid:x1"]
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    task = one_task(db_session)
+    assert (task.origin_province, task.home_province, task.status) == (ORIGIN, HOME, "open")
+    assert "Female" in task.summary and snapshot(db_session)[3] == ["uuid:x1"]
+
+
+def test_a_code_without_the_province_opens_where_its_first_identifying_record_was_placed(client, handoff,
+                                                                                        db_session):
+    code = "CASE-7"
+    # A follow-up opens nothing: the screening that arrives after it still opens the case in its province.
+    send(client, handoff, HOME, "followup", "uuid:f1", {**FOLLOWUP, "case_code": code})
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", {**SCREENING, "case_code": code})
+    send(client, handoff, OTHER, "screening", "uuid:x1", {**INTRUDER, "case_code": code})
+    task = one_task(db_session)
+    assert (task.origin_province, task.home_province, task.status) == (ORIGIN, HOME, "open")
+    assert snapshot(db_session)[3] == ["uuid:x1"]
+
+
+def test_an_edit_that_takes_a_flagged_record_out_of_the_case_clears_its_flag(client, handoff, db_session):
+    send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
+    send(client, handoff, OTHER, "screening", "uuid:x1", INTRUDER)
+    assert snapshot(db_session)[3] == ["uuid:x1"]
+    send(client, handoff, OTHER, "screening", "uuid:x1b", {**INTRUDER, "case_code": "01-0000beef"},
+         deprecated="uuid:x1")
+    cases, _tasks, _identities, flagged = snapshot(db_session)
+    assert flagged == [] and sorted(c[2] for c in cases) == ["01-0000beef", CODE]
+    send(client, handoff, OTHER, "screening", "uuid:x1c", {**INTRUDER, "case_code": ""}, deprecated="uuid:x1b")
+    send(client, handoff, OTHER, "screening", "uuid:x1d", INTRUDER, deprecated="uuid:x1c")
+    assert snapshot(db_session)[3] == ["uuid:x1"]
+    send(client, handoff, OTHER, "screening", "uuid:x1e", {**INTRUDER, "case_code": ""}, deprecated="uuid:x1d")
+    assert snapshot(db_session)[3] == []
