@@ -29,7 +29,8 @@ WORDS = {
         "ask_if": "Ask only if {a}.", "section_if": "Ask this section only if {a}.",
         "accept_if": "Accepted only if {a}.",
         "regex": "{a} {b}", "regex_note": "{a} has the form in note {n}", "rule_note": "the rule in note {n} holds",
-        "value_note": "the value in note {n}", "answer_to": "the answer to {a}",
+        "value_note": "the value in note {n}", "answer_to": "the answer to {a}", "now": "now",
+        "choice_name": "the label of the choice made in {a}", "length": "the number of characters in {a}",
         "this_year": "this year", "year_of": "the year of {a}", "formatted": "{a} written as {b}",
         "whole": "the whole number of {a}", "years_between": "the whole years from {b} to {a}",
         "list_count": "the number of entries in the list {a}", "column": "the entry's {a}",
@@ -53,7 +54,8 @@ WORDS = {
         "ask_if": "ຖາມສະເພາະເມື່ອ {a}.", "section_if": "ຖາມພາກນີ້ສະເພາະເມື່ອ {a}.",
         "accept_if": "ຮັບສະເພາະເມື່ອ {a}.",
         "regex": "{a} {b}", "regex_note": "{a} ມີຮູບແບບຕາມໝາຍເຫດ {n}", "rule_note": "ກົດໃນໝາຍເຫດ {n} ຖືກຕ້ອງ",
-        "value_note": "ຄ່າໃນໝາຍເຫດ {n}", "answer_to": "ຄຳຕອບຂອງ {a}",
+        "value_note": "ຄ່າໃນໝາຍເຫດ {n}", "answer_to": "ຄຳຕອບຂອງ {a}", "now": "ຕອນນີ້",
+        "choice_name": "ປ້າຍຂອງຕົວເລືອກທີ່ເລືອກໃນ {a}", "length": "ຈຳນວນຕົວອັກສອນຂອງ {a}",
         "this_year": "ປີນີ້", "year_of": "ປີຂອງ {a}", "formatted": "{a} ໃນຮູບແບບ {b}",
         "whole": "ຈຳນວນຖ້ວນຂອງ {a}", "years_between": "ຈຳນວນປີເຕັມແຕ່ {b} ຫາ {a}",
         "list_count": "ຈຳນວນລາຍການໃນລາຍຊື່ {a}", "column": "{a} ຂອງລາຍການ",
@@ -334,6 +336,14 @@ class _Writer:
             return self.w["number_of"].format(a=self.operand(args[0]))
         if name == "uuid" and not args:
             return self.w["uuid"]
+        if name == "now" and not args:
+            return self.w["now"]
+        if name == "jr:choice-name" and len(args) == 2 and args[0][0] in ("ref", "self"):
+            return self.w["choice_name"].format(a=self.operand(args[0]))
+        if name == "string-length" and len(args) == 1:
+            return self.w["length"].format(a=self.operand(args[0]))
+        if name == "date" and len(args) == 1 and args[0][0] == "str":
+            return args[0][1]
         if name == "substr" and len(args) == 3 and args[1][0] == args[2][0] == "num":
             start, end = int(float(args[1][1])), int(float(args[2][1]))
             if args[0][0] == "call" and args[0][1] == "uuid" and not args[0][2] and start == 0:

@@ -1,8 +1,8 @@
 """Say what a regular expression of a form accepts, in Lao and English ("two digits, a dash (-), then ...").
 
 Only the patterns forms really use are described: anchors, literal characters, character classes of ranges,
-`\\d` and `.`, each with `?`, `*`, `+` or `{n}`, `{n,m}`, `{n,}`. Groups, alternatives and negated classes
-return None: the caller then prints the raw pattern as a footnote.
+`\\d` and `.`, each with `?`, `*`, `+` or `{n}`, `{n,m}`, `{n,}`. A group of plain alternatives, `(P|ID)`, is said
+too; other groups, alternatives and negated classes return None: the caller then prints the raw pattern as a footnote.
 """
 from __future__ import annotations
 
@@ -87,9 +87,16 @@ def _items(pattern: str) -> list[tuple]:
     items, i = [], 0
     while i < len(pattern):
         char = pattern[i]
-        if char in "()|^$*+?{}":
+        if char == "(":
+            # a group of plain alternatives: (P|ID)
+            end = pattern.find(")", i)
+            options = pattern[i + 1:end].removeprefix("?:").split("|") if end > 0 else []
+            if not options or not all(re.fullmatch(r"[A-Za-z0-9 ]+", o) for o in options):
+                raise _Unsaid
+            item, i = ("alt", options), end + 1
+        elif char in ")|^$*+?{}":
             raise _Unsaid
-        if char == "[":
+        elif char == "[":
             end = pattern.find("]", i + 2)
             if end < 0:
                 raise _Unsaid
@@ -167,6 +174,13 @@ def _phrase(item) -> dict[str, str]:
             return {"en": f"an optional {one}", "lo": f"{lo} (ມີ ຫຼື ບໍ່ມີກໍໄດ້)"}
         return {"en": _count_en(low, high, one, f"{one} signs" if "sign" not in one else one, ""),
                 "lo": _count_lo(low, high, lo, "")}
+    if kind == "alt":
+        said = {"en": " or ".join(f"“{o}”" for o in value), "lo": " ຫຼື ".join(f"“{o}”" for o in value)}
+        if (low, high) == (1, 1):
+            return said
+        if (low, high) == (0, 1):
+            return {"en": f"optionally {said['en']}", "lo": f"{said['lo']} (ມີ ຫຼື ບໍ່ມີກໍໄດ້)"}
+        raise _Unsaid
     if kind == "any":
         return {"en": _count_en(low, high, "character of any kind", "characters of any kind", ""),
                 "lo": _count_lo(low, high, "ຕົວອັກສອນໃດກໍໄດ້", "")}
@@ -201,7 +215,10 @@ def describe(pattern: str) -> dict[str, str] | None:
         return None
     if not items:
         return None
-    phrases = [{"en": f"“{i[1]}”", "lo": f"“{i[1]}”"} if i[0] == "text" else _phrase(i) for i in items]
+    try:
+        phrases = [{"en": f"“{i[1]}”", "lo": f"“{i[1]}”"} if i[0] == "text" else _phrase(i) for i in items]
+    except _Unsaid:
+        return None
     if len(phrases) == 1:
         said = dict(phrases[0])
     else:
