@@ -78,11 +78,11 @@ def bundled_text(bundled_books):
 
 
 def questions(nodes):
-    """Yield every question and note of a book's tree, in order."""
+    """Yield every question and note of a book's tree, in order (not the calculations the tablet works out)."""
     for node in nodes:
         if node.kind == "section":
             yield from questions(node.children)
-        else:
+        elif node.kind != "calc":
             yield node
 
 
