@@ -20,6 +20,13 @@ MAX_XLSFORM_BYTES = 5 * 1024 * 1024
 PUBLIC_URL = "http://127.0.0.1:8080"
 #: Name of the default project, shown in ODK Collect.
 PROJECT_NAME = "Lao PDR trafficking cases"
+#: Official emblem printed on the covers of handbooks, paper forms and course kits: a PNG or JPEG file (at most
+#: 2 MB) the operator supplies; none is bundled. Unset: covers without an emblem.
+HANDBOOK_EMBLEM = None
+#: Version of the guidelines printed on the covers; empty: the newest version of the forms printed.
+HANDBOOK_EDITION = ""
+#: Date of that version, printed on the covers (e.g. 2026-12-01); empty: the date of printing.
+HANDBOOK_EDITION_DATE = ""
 #: Hours a bearer token from POST /v1/sessions stays valid.
 SESSION_HOURS = 24
 #: Failed sign-ins in a row for one account, or from one address, before passwords must wait (429).

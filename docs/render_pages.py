@@ -1,4 +1,5 @@
-"""Render the page images in docs/ (one page per bundled form, one paper page, one tablet page): run by hand.
+"""Render the page images in docs/ (one page per bundled form, one paper page, a kit's cover and tablet page): run by
+hand.
 
 Needs only what `make serve` installs, and `pdftoppm` (Debian's poppler-utils) to rasterise the pages.
 """
@@ -14,7 +15,7 @@ from PIL import Image
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
 from forms.handbook.model import FormSource
 from forms.handbook.model import build_book
-from forms.handbook.render import LOCAL_PROTOCOLS, TEMPLATES, Tablet, render_html
+from forms.handbook.render import LOCAL_PROTOCOLS, TEMPLATES, Identity, Tablet, render_html
 
 DOCS = Path(__file__).parent
 MEDIA = {p.name: p.read_bytes() for p in BUNDLED_MEDIA_DIR.glob("*.csv")}
@@ -60,9 +61,13 @@ def main() -> None:
     from collector.devices import collect_settings, settings_payload
 
     settings = collect_settings("https://atip.example.la/v1/key/EXAMPLE-NOT-A-TOKEN/projects/1", "Lao PDR trafficking cases")
-    kit = layout(render_html([screening], tablets=[Tablet("Course tablet 05-01", settings_payload(settings))],
-                             province="05"))
-    save_page(kit.write_pdf(), len(kit.pages), "kit-tablet.png", dpi=50)
+    tablet = Tablet("Course 2026-12-06 tablet 05-01", settings_payload(settings),
+                    "ຫຼັກສູດ 2026-12-06 ແທັບເລັດ 05-01", "17")
+    kit = layout(render_html([screening], tablets=[tablet], province="05",
+                             identity=Identity(edition="2026.1", edition_date="2026-12-01", course="Bokeo, December")))
+    pdf = kit.write_pdf()
+    save_page(pdf, 1, "kit-cover.png", dpi=50)
+    save_page(pdf, len(kit.pages), "kit-tablet.png", dpi=50)
 
 if __name__ == "__main__":
     sys.exit(main())

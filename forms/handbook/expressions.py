@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Callable
+
+from forms.handbook.xpath_parse import Untranslatable, parse  # noqa: F401 (Untranslatable: raised to callers)
+from forms.handbook.regexwords import CHARACTERS as REGEX_CHARACTERS, describe as describe_regex
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,18 @@ WORDS = {
         "quote": "“{a}”", "code": "[{a}]",
         "ask_if": "Ask only if {a}.", "section_if": "Ask this section only if {a}.",
         "accept_if": "Accepted only if {a}.",
+        "regex": "{a} {b}", "regex_note": "{a} has the form in note {n}", "rule_note": "the rule in note {n} holds",
+        "value_note": "the value in note {n}", "answer_to": "the answer to {a}", "now": "now",
+        "choice_name": "the label of the choice made in {a}", "length": "the number of characters in {a}",
+        "this_year": "this year", "year_of": "the year of {a}", "formatted": "{a} written as {b}",
+        "whole": "the whole number of {a}", "years_between": "the whole years from {b} to {a}",
+        "list_count": "the number of entries in the list {a}", "column": "the entry's {a}",
+        "if": "if {a}: {b}", "otherwise": "otherwise {a}", "nothing": "nothing",
+        "coalesce": "{a}, or when that is not answered, {b}", "joined": "{a} written one after the other",
+        "random": "{n} random letters and digits (0-9, a-f)", "uuid": "a random identifier",
+        "chars_of": "characters {a} to {b} of {c}", "number_of": "{a} as a number", "yes": "yes", "no": "no",
+        "calc": "Worked out by the tablet: {a}.", "calc_if": "Worked out only if {a}.",
+        "filter": "The list shows only the entries where {a}.", "trigger": "Worked out again each time {a} changes.",
     },
     "lo": {
         "and": "ແລະ", "or": "ຫຼື", "is": "{a} ແມ່ນ {b}", "is_not": "{a} ບໍ່ແມ່ນ {b}",
@@ -39,7 +53,25 @@ WORDS = {
         "quote": "“{a}”", "code": "[{a}]",
         "ask_if": "ຖາມສະເພາະເມື່ອ {a}.", "section_if": "ຖາມພາກນີ້ສະເພາະເມື່ອ {a}.",
         "accept_if": "ຮັບສະເພາະເມື່ອ {a}.",
+        "regex": "{a} {b}", "regex_note": "{a} ມີຮູບແບບຕາມໝາຍເຫດ {n}", "rule_note": "ກົດໃນໝາຍເຫດ {n} ຖືກຕ້ອງ",
+        "value_note": "ຄ່າໃນໝາຍເຫດ {n}", "answer_to": "ຄຳຕອບຂອງ {a}", "now": "ຕອນນີ້",
+        "choice_name": "ປ້າຍຂອງຕົວເລືອກທີ່ເລືອກໃນ {a}", "length": "ຈຳນວນຕົວອັກສອນຂອງ {a}",
+        "this_year": "ປີນີ້", "year_of": "ປີຂອງ {a}", "formatted": "{a} ໃນຮູບແບບ {b}",
+        "whole": "ຈຳນວນຖ້ວນຂອງ {a}", "years_between": "ຈຳນວນປີເຕັມແຕ່ {b} ຫາ {a}",
+        "list_count": "ຈຳນວນລາຍການໃນລາຍຊື່ {a}", "column": "{a} ຂອງລາຍການ",
+        "if": "ຖ້າ {a}: {b}", "otherwise": "ຖ້າບໍ່ດັ່ງນັ້ນ {a}", "nothing": "ບໍ່ມີຫຍັງ",
+        "coalesce": "{a}, ຫຼື ຖ້າບໍ່ໄດ້ຕອບ, {b}", "joined": "{a} ຂຽນຕໍ່ກັນ",
+        "random": "ຕົວອັກສອນ ແລະ ຕົວເລກແບບສຸ່ມ {n} ຕົວ (0-9, a-f)", "uuid": "ລະຫັດສຸ່ມ",
+        "chars_of": "ຕົວອັກສອນທີ {a} ຫາ {b} ຂອງ {c}", "number_of": "{a} ເປັນຕົວເລກ", "yes": "ແມ່ນ", "no": "ບໍ່",
+        "calc": "ແທັບເລັດຄິດໄລ່ເອງ: {a}.", "calc_if": "ຄິດໄລ່ສະເພາະເມື່ອ {a}.",
+        "filter": "ລາຍຊື່ສະແດງສະເພາະລາຍການທີ່ {a}.", "trigger": "ຄິດໄລ່ຄືນໃໝ່ທຸກຄັ້ງທີ່ {a} ປ່ຽນ.",
     },
+}
+
+#: Columns of choice lists that choice filters name, in plain words.
+COLUMNS = {
+    "province": {"en": "province", "lo": "ແຂວງ"},
+    "short_list": {"en": "short-list mark", "lo": "ເຄື່ອງໝາຍລາຍຊື່ສັ້ນ"},
 }
 
 #: pyxform types whose value is compared as a date.
@@ -74,129 +106,8 @@ class Translation:
     text: dict[str, str]
     exact: bool
     source: str
-
-
-class Untranslatable(Exception):
-    """The expression uses something the translator does not know; quote it instead."""
-
-
-_TOKEN_RE = re.compile(r"""
-    \s*(?:
-      (?P<ref>\$\{\s*[A-Za-z_][\w.-]*\s*\})
-    | (?P<str>'[^']*'|"[^"]*")
-    | (?P<num>\d+(?:\.\d+)?|\.\d+)
-    | (?P<op>!=|<=|>=|=|<|>|\+|\*|\(|\)|,|-)
-    | (?P<name>[A-Za-z_][\w-]*(?::[A-Za-z_][\w-]*)?)
-    | (?P<dot>\.)
-    )""", re.VERBOSE)
-
-
-def _tokens(source: str) -> list[tuple[str, str, int, int]]:
-    out, pos = [], 0
-    while pos < len(source):
-        if source[pos:].strip() == "":
-            break
-        match = _TOKEN_RE.match(source, pos)
-        if match is None or match.end() == pos:
-            raise Untranslatable(source)
-        kind = match.lastgroup
-        out.append((kind, match.group(kind), match.start(kind), match.end()))
-        pos = match.end()
-    return out
-
-
-class _Parser:
-    """Recursive descent over XPath 1.0's precedence: or, and, equality, relational, additive, unary."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.toks = _tokens(source)
-        self.i = 0
-
-    def peek(self, *values) -> bool:
-        if self.i >= len(self.toks):
-            return False
-        kind, text, *_ = self.toks[self.i]
-        return text in values and kind in ("op", "name")
-
-    def take(self):
-        if self.i >= len(self.toks):
-            raise Untranslatable(self.source)
-        self.i += 1
-        return self.toks[self.i - 1]
-
-    def expect(self, value: str) -> None:
-        if not self.peek(value):
-            raise Untranslatable(self.source)
-        self.take()
-
-    def parse(self):
-        node = self.binary(0)
-        if self.i != len(self.toks):
-            raise Untranslatable(self.source)
-        return node
-
-    _LEVELS = (("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod"))
-
-    def binary(self, level: int):
-        if level == len(self._LEVELS):
-            return self.unary()
-        start = self._pos()
-        node = self.binary(level + 1)
-        while self.peek(*self._LEVELS[level]):
-            op = self.take()[1]
-            right = self.binary(level + 1)
-            node = ("bin", op, node, right, self._span(start))
-        return node
-
-    def unary(self):
-        start = self._pos()
-        if self.peek("-"):
-            self.take()
-            return ("neg", self.unary(), self._span(start))
-        return self.primary()
-
-    def primary(self):
-        start = self._pos()
-        kind, text, *_ = self.take()
-        if kind == "ref":
-            return ("ref", text[2:-1].strip(), self._span(start))
-        if kind == "str":
-            return ("str", text[1:-1], self._span(start))
-        if kind == "num":
-            return ("num", text, self._span(start))
-        if kind == "dot":
-            return ("self", self._span(start))
-        if kind == "op" and text == "(":
-            node = self.binary(0)
-            self.expect(")")
-            return node
-        if kind == "name" and self.peek("("):
-            self.take()
-            args = []
-            if not self.peek(")"):
-                args.append(self.binary(0))
-                while self.peek(","):
-                    self.take()
-                    args.append(self.binary(0))
-            self.expect(")")
-            return ("call", text, args, self._span(start))
-        raise Untranslatable(self.source)
-
-    def _pos(self) -> int:
-        return self.toks[self.i][2] if self.i < len(self.toks) else len(self.source)
-
-    def _span(self, start: int) -> str:
-        end = self.toks[self.i - 1][3] if self.i else start
-        return self.source[start:end].strip()
-
-
-def parse(source: str):
-    """Parse an expression into a small tree of tuples.
-
-    :raise Untranslatable: the text is not an expression this parser knows.
-    """
-    return _Parser(source).parse()
+    #: What no sentence fits, printed as numbered footnotes under the sentence: (number, raw text).
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 Lookup = Callable[[str], "FieldInfo | None"]
@@ -211,6 +122,7 @@ class _Writer:
         self.lookup = lookup
         self.subject = subject
         self.exact = True
+        self.notes: list[tuple[int, str]] = []
 
     # -- operands ---------------------------------------------------------------------------------------
     def field(self, node) -> FieldInfo | None:
@@ -220,8 +132,10 @@ class _Writer:
             return self.subject
         return None
 
-    def operand(self, node, about: FieldInfo | None = None) -> str:
+    def operand(self, node, about: FieldInfo | None = None, value: bool = False) -> str:
         kind = node[0]
+        if kind == "col":
+            return self.w["column"].format(a=COLUMNS.get(node[1], {}).get(self.lang) or f"“{node[1]}”")
         if kind == "ref":
             return self.w["quote"].format(a=self.field(node).label(self.lang))
         if kind == "self":
@@ -244,12 +158,96 @@ class _Writer:
             return self.w["count"].format(a=self.operand(node[2][0]))
         if kind == "bin" and node[1] in ("+", "-", "*"):
             return f"{self.operand(node[2])} {node[1]} {self.operand(node[3])}"
-        return self.fallback(node)
+        if kind == "call":
+            said = self.function(node)
+            if said is not None:
+                return said
+        return self.fallback(node, value=True)
 
-    def fallback(self, node) -> str:
-        """Quote what cannot be said in words, exactly as the form has it."""
+    def note(self, raw: str) -> int:
+        """Keep `raw` for a footnote and return its number."""
+        for number, text in self.notes:
+            if text == raw:
+                return number
+        self.notes.append((len(self.notes) + 1, raw))
+        return len(self.notes)
+
+    def fallback(self, node, value: bool = False) -> str:
+        """Point to a footnote that quotes what cannot be said in words, exactly as the form has it."""
         self.exact = False
-        return f"‘{node[-1]}’"
+        return self.w["value_note" if value else "rule_note"].format(n=self.note(node[-1]))
+
+    def function(self, node) -> str | None:
+        """Say the functions forms use to compute a value; None for any other."""
+        name, args = node[1], node[2]
+        if name == "count" and len(args) == 1 and args[0][0] == "inst":
+            return self.w["list_count"].format(a=f"{args[0][1]}.csv")
+        if name == "format-date" and len(args) == 2 and args[1][0] == "str":
+            what = self.w["this_year"] if _is_today(args[0]) else None
+            if args[1][1] == "%Y":
+                return what or self.w["year_of"].format(a=self.operand(args[0]))
+            shape = args[1][1]
+            for code, word in (("%Y", "YYYY"), ("%y", "YY"), ("%m", "MM"), ("%n", "M"), ("%d", "DD"),
+                               ("%e", "D"), ("%H", "hh"), ("%M", "mm"), ("%S", "ss")):
+                shape = shape.replace(code, word)
+            if "%" in shape:
+                return None
+            return self.w["formatted"].format(a=self.operand(args[0]), b=shape)
+        if name == "int" and len(args) == 1:
+            inner = args[0]
+            if inner[0] == "call" and inner[1] == "format-date":
+                return self.operand(inner)
+            if (inner[0] == "bin" and inner[1] == "div" and inner[3] == ("num", "365.25", inner[3][-1])
+                    and inner[2][0] == "bin" and inner[2][1] == "-"
+                    and all(x[0] == "call" and x[1] == "decimal-date-time" and len(x[2]) == 1
+                            for x in inner[2][2:4])):
+                later, earlier = inner[2][2][2][0], inner[2][3][2][0]
+                return self.w["years_between"].format(a=self.operand(later), b=self.operand(earlier))
+            return self.w["whole"].format(a=self.operand(inner))
+        if name == "number" and len(args) == 1:
+            return self.w["number_of"].format(a=self.operand(args[0]))
+        if name == "uuid" and not args:
+            return self.w["uuid"]
+        if name == "now" and not args:
+            return self.w["now"]
+        if name == "jr:choice-name" and len(args) == 2 and args[0][0] in ("ref", "self"):
+            return self.w["choice_name"].format(a=self.operand(args[0]))
+        if name == "string-length" and len(args) == 1:
+            return self.w["length"].format(a=self.operand(args[0]))
+        if name == "date" and len(args) == 1 and args[0][0] == "str":
+            return args[0][1]
+        if name == "substr" and len(args) == 3 and args[1][0] == args[2][0] == "num":
+            start, end = int(float(args[1][1])), int(float(args[2][1]))
+            if args[0][0] == "call" and args[0][1] == "uuid" and not args[0][2] and start == 0:
+                return self.w["random"].format(n=end - start)
+            return self.w["chars_of"].format(a=start + 1, b=end, c=self.operand(args[0]))
+        if name == "coalesce" and len(args) == 2:
+            return self.w["coalesce"].format(a=self.value(args[0]), b=self.value(args[1]))
+        if name == "concat" and args:
+            parts = [self.literal(a[1]) if a[0] == "str" else self.value(a) for a in args]
+            return self.w["joined"].format(a=", ".join(parts))
+        return None
+
+    def literal(self, text: str) -> str:
+        """Name a piece of text put into a value: "a dash (-)", or the text in quotes."""
+        names = REGEX_CHARACTERS.get(text)
+        return names[0 if self.lang == "en" else 1] if names else self.w["quote"].format(a=text)
+
+    def value(self, node) -> str:
+        """Say a calculation: a choice among values (if), a text put together, a number, or a condition."""
+        kind = node[0]
+        if kind == "call" and node[1] == "if" and len(node[2]) == 3:
+            branches, rest = [], node
+            while rest[0] == "call" and rest[1] == "if" and len(rest[2]) == 3:
+                branches.append(self.w["if"].format(a=self.condition(rest[2][0]), b=self.value(rest[2][1])))
+                rest = rest[2][2]
+            return "; ".join(branches + [self.w["otherwise"].format(a=self.value(rest))])
+        if kind == "str" and node[1] == "":
+            return self.w["nothing"]
+        if kind in ("bin", "call") and (node[1] in ("and", "or", "=", "!=", "<", "<=", ">", ">=")
+                                        or node[1] in ("selected", "not", "regex")):
+            return self.condition(node)
+        return self.operand(node, value=True)
 
     # -- conditions -------------------------------------------------------------------------------------
     def condition(self, node, top: bool = False) -> str:
@@ -265,6 +263,13 @@ class _Writer:
                 return self.w["includes"].format(a=self.operand(target), b=self.operand(value, about))
         if kind == "call" and node[1] == "not" and len(node[2]) == 1:
             return self.negate(node[2][0])
+        if kind == "call" and node[1] == "regex" and len(node[2]) == 2 and node[2][1][0] == "str":
+            target, pattern = node[2]
+            said = describe_regex(pattern[1])
+            if said is not None:
+                return self.w["regex"].format(a=self.operand(target), b=said[self.lang])
+            self.exact = False
+            return self.w["regex_note"].format(a=self.operand(target), n=self.note(pattern[1]))
         return self.fallback(node)
 
     def boolean(self, node, top: bool) -> str:
@@ -298,6 +303,14 @@ class _Writer:
             left, right = right, left
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
         about = self.field(left)
+        if left[0] == "col" and op in ("=", "!="):
+            if right[0] == "ref":
+                b = self.w["answer_to"].format(a=self.operand(right))
+            elif right[0] == "str" and right[1] in ("yes", "no"):
+                b = self.w["quote"].format(a=self.w[right[1]])
+            else:
+                b = self.operand(right)
+            return self.w["is" if op == "=" else "is_not"].format(a=self.operand(left), b=b)
         if right[0] == "str" and right[1] == "" and op in ("=", "!="):
             return self.w["empty" if op == "=" else "answered"].format(a=self.operand(left))
         a, b = self.operand(left, about), self.operand(right, about)
@@ -342,23 +355,28 @@ def translate(source: str, lookup: Lookup, *, subject: FieldInfo | None = None, 
     """Rewrite an expression as a sentence in each language.
 
     `lookup` names a field by its `${name}`; `subject` is the field `.` stands for (in a constraint);
-    `frame` is a WORDS key such as "ask_if" that wraps the condition. Anything the translator does not
-    know is quoted as written, and the whole expression is quoted when it does not parse.
+    `frame` is a WORDS key such as "ask_if" that wraps the condition ("calc" says a calculation's value).
+    What the translator does not know is printed as written in a numbered footnote the sentence points to,
+    and the whole expression is when it does not parse.
     """
     text: dict[str, str] = {}
     exact = True
+    notes: list[tuple[int, str]] = []
     try:
         tree = parse(source)
     except Untranslatable:
         tree = None
     for lang in LANGS:
+        writer = _Writer(lang, lookup, subject)
         if tree is None:
-            condition, exact = f"‘{source.strip()}’", False
+            condition = writer.fallback(("raw", source.strip()), value=frame == "calc")
+        elif frame == "calc":
+            condition = writer.value(tree)
         else:
-            writer = _Writer(lang, lookup, subject)
             condition = writer.condition(tree, top=True)
-            exact = exact and writer.exact
+        exact = exact and writer.exact
+        notes = writer.notes
         text[lang] = WORDS[lang][frame].format(a=condition) if frame else condition
     if not exact:
-        logger.debug("quoted part of an expression the translator does not know: %s", source)
-    return Translation(text=text, exact=exact, source=source)
+        logger.debug("put part of an expression the translator does not know in a footnote: %s", source)
+    return Translation(text=text, exact=exact, source=source, notes=notes)

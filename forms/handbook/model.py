@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pyxform.xls2xform import convert
 
 from forms.handbook import phrases
-from forms.handbook.expressions import DATE_TYPES, LANGS, FieldInfo, Translation, parse, translate, Untranslatable
+from forms.handbook.expressions import DATE_TYPES, LANGS, WORDS, FieldInfo, Translation, parse, translate, Untranslatable
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ class Question:
     relevant: Translation | None = None
     constraint: Translation | None = None
     constraint_message: dict[str, str] = field(default_factory=dict)
+    #: How the tablet works the value out (a `calculation`), when to again (`trigger`), and which entries
+    #: of the choices it shows (`choice_filter`).
+    calculation: Translation | None = None
+    trigger: Translation | None = None
+    choice_filter: Translation | None = None
     kind: str = "question"
 
 
@@ -231,9 +236,13 @@ class _Builder:
         out, count = [], 0
         for child in children:
             kind = child.get("type", "")
-            if kind in HIDDEN_TYPES or child.get("name") == "meta" or (child.get("control") or {}).get("bodyless"):
+            if child.get("name") == "meta" or (child.get("control") or {}).get("bodyless"):
                 continue
-            if kind in ("group", "repeat"):
+            if kind == "calculate" and (child.get("bind") or {}).get("calculate"):
+                out.append(self.calculated(child))
+            elif kind in HIDDEN_TYPES:
+                continue
+            elif kind in ("group", "repeat"):
                 count += 1
                 out.append(self.section(child, f"{prefix}{count}"))
             else:
@@ -282,6 +291,34 @@ class _Builder:
             question.relevant = translate(bind["relevant"], self.fields.get, frame="ask_if")
         if bind.get("constraint"):
             question.constraint = translate(bind["constraint"], self.fields.get, subject=info, frame="accept_if")
+        self.rules(question, child)
+        return question
+
+    def rules(self, question: Question, child: dict) -> None:
+        """Add the sentences of a field's calculation, trigger and choice filter."""
+        bind = child.get("bind") or {}
+        if bind.get("calculate"):
+            question.calculation = translate(str(bind["calculate"]), self.fields.get, frame="calc")
+        trigger = child.get("trigger")
+        if trigger:
+            names = [str(n).strip().strip("${}") for n in ([trigger] if isinstance(trigger, str) else trigger)]
+            infos = [self.fields.get(n) or FieldInfo(n) for n in names]
+            question.trigger = Translation(
+                text={lang: WORDS[lang]["trigger"].format(a=f" {WORDS[lang]['or']} ".join(
+                    WORDS[lang]["quote"].format(a=i.label(lang)) for i in infos)) for lang in LANGS},
+                exact=True, source=", ".join(names))
+        if child.get("choice_filter"):
+            question.choice_filter = translate(str(child["choice_filter"]), self.fields.get, frame="filter")
+
+    def calculated(self, child: dict) -> Question:
+        """A value the tablet works out by itself: printed in the handbook, with no number and no box."""
+        bind = child.get("bind") or {}
+        question = Question(name=child["name"], type="calculate", number=None,
+                            label=_fill_refs(self.texts(child.get("label")), self.fields), hint={},
+                            type_text={}, required=False, sensitive=False, kind="calc")
+        self.rules(question, child)
+        if bind.get("relevant"):
+            question.relevant = translate(bind["relevant"], self.fields.get, frame="calc_if")
         return question
 
     def texts(self, value) -> dict[str, str]:
@@ -297,7 +334,7 @@ def _skip_target(siblings: list, start: int, condition: str):
     answer, and no number to name them by).
     """
     for node in siblings[start + 1:]:
-        if node.kind == "note" or (node.relevant is not None and node.relevant.source.strip() == condition):
+        if node.kind in ("note", "calc") or (node.relevant is not None and node.relevant.source.strip() == condition):
             continue
         return node
     return None

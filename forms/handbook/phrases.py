@@ -72,6 +72,11 @@ WORDS = {
         "scan": "In ODK Collect: Configure with QR code, then scan this code.",
         "keep_safe": "This code lets a tablet send data to the ministry. Keep this page safe and destroy it "
                      "once the tablet is set up.",
+        "country": "Lao People's Democratic Republic", "ministry": "Ministry of Public Security",
+        "department": "Anti-Human Trafficking Department", "centre": "National Trafficking Database Centre",
+        "edition": "Guideline version", "edition_date": "Date of the guidelines", "course": "Course",
+        "page_of": "Page {n} of {m}", "back": "Forms in this document", "md5": "Content hash (md5)",
+        "course_sheet": "Tablets of the course", "code": "Code", "name": "Name", "number": "No.",
     },
     "lo": {
         "range": "{t} ແຕ່ {a} ຫາ {b}", "required": "ຈຳເປັນຕ້ອງຕອບ", "optional": "ບໍ່ບັງຄັບ", "type": "ປະເພດ",
@@ -94,6 +99,11 @@ WORDS = {
         "tablets": "ແທັບເລັດ", "forms": "ແບບຟອມ", "tablet": "ແທັບເລັດ",
         "scan": "ໃນ ODK Collect: ເລືອກ Configure with QR code ແລ້ວສະແກນລະຫັດນີ້.",
         "keep_safe": "ລະຫັດນີ້ໃຫ້ແທັບເລັດສົ່ງຂໍ້ມູນເຖິງກະຊວງ. ເກັບຮັກສາໜ້ານີ້ໃຫ້ດີ ແລະ ທຳລາຍຖິ້ມເມື່ອຕັ້ງຄ່າແທັບເລັດແລ້ວ.",
+        "country": "ສາທາລະນະລັດ ປະຊາທິປະໄຕ ປະຊາຊົນລາວ", "ministry": "ກະຊວງປ້ອງກັນຄວາມສະຫງົບ",
+        "department": "ກົມຕ້ານການຄ້າມະນຸດ", "centre": "ສູນຖານຂໍ້ມູນການຄ້າມະນຸດແຫ່ງຊາດ",
+        "edition": "ສະບັບຂອງຄູ່ມື", "edition_date": "ວັນທີຂອງຄູ່ມື", "course": "ຫຼັກສູດ",
+        "page_of": "ໜ້າ {n} ຈາກ {m}", "back": "ແບບຟອມໃນເອກະສານນີ້", "md5": "ລະຫັດກວດສອບເນື້ອໃນ (md5)",
+        "course_sheet": "ແທັບເລັດຂອງຫຼັກສູດ", "code": "ລະຫັດ", "name": "ຊື່", "number": "ລຳດັບ",
     },
 }
 

@@ -24,10 +24,59 @@ LANGUAGE_CHOICES = {"both": ("lo", "en"), "lo": ("lo",), "en": ("en",)}
 
 @dataclass
 class Tablet:
-    """One tablet of a course kit: its name and the ODK Collect settings payload its QR code carries."""
+    """One tablet of a course kit: its name (English, and Lao), the ODK Collect settings payload its QR code
+    carries, and its code (the device's number on the server)."""
 
     name: str
     payload: str
+    name_lo: str = ""
+    code: str = ""
+
+
+#: Paper sizes: A4 for the office, A5 for a field booklet.
+PAPER_SIZES = ("a4", "a5")
+#: Largest emblem image accepted (bytes), and the formats: PNG and JPEG, recognised by their first bytes.
+MAX_EMBLEM_BYTES = 2 * 1024 * 1024
+_EMBLEM_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+class EmblemError(ValueError):
+    """The emblem file cannot be read, is too big, or is not a PNG or JPEG image."""
+
+
+@dataclass
+class Identity:
+    """Who issues the document and which edition it is: printed on the cover.
+
+    `edition` is the guideline (or course) version, `edition_date` its date; `emblem` is a data: URI of the
+    official emblem the operator supplies (none is bundled).
+    """
+
+    edition: str = ""
+    edition_date: str = ""
+    course: str = ""
+    emblem: str | None = None
+
+
+def emblem_uri(path: str | Path | None) -> str | None:
+    """Read an emblem image file into a data: URI, or None for no file.
+
+    :raise EmblemError: unreadable, larger than MAX_EMBLEM_BYTES, or not PNG or JPEG.
+    """
+    if not path:
+        return None
+    import base64
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise EmblemError(f"The emblem file {path} cannot be read: {exc.strerror or exc}.") from exc
+    if len(data) > MAX_EMBLEM_BYTES:
+        raise EmblemError(f"The emblem file {path} is larger than {MAX_EMBLEM_BYTES // (1024 * 1024)} MB.")
+    kind = next((t for magic, t in _EMBLEM_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise EmblemError(f"The emblem file {path} is not a PNG or JPEG image.")
+    return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
 def _environment() -> Environment:
@@ -81,9 +130,18 @@ def appendices(book: FormBook, province: str | None = None) -> list[dict]:
 
 def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = False,
                 tablets: list[Tablet] | None = None, province: str | None = None,
-                printed: date | None = None) -> str:
-    """Return the HTML of a handbook (or paper forms), with a course kit's cover and tablet pages if given."""
+                printed: date | None = None, paper_size: str = "a4", cover: bool | None = None,
+                identity: Identity | None = None) -> str:
+    """Return the HTML of a handbook (or paper forms), with a course kit's cover and tablet pages if given.
+
+    `cover` (default: yes, except for the paper form of one form, which stays compact) adds the cover, the
+    contents and the back page with the forms' versions and hashes.
+    """
     wanted = LANGUAGE_CHOICES[lang]
+    if paper_size not in PAPER_SIZES:
+        raise ValueError(f"paper size must be one of {', '.join(PAPER_SIZES)}")
+    if cover is None:
+        cover = tablets is not None or not (paper and len(books) == 1)
     entries = []
     for book in books:
         shown, notes = _languages(book, wanted)
@@ -94,12 +152,18 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
     if tablets is not None:
         kit = {
             "province": province, "province_name": (province_name(province) if province else None) or {},
-            "tablets": [{"name": t.name, "qr": segno.make(t.payload, error="l", micro=False)
-                         .svg_data_uri(scale=4, border=4)} for t in tablets],
+            "tablets": [{"name": t.name, "name_lo": t.name_lo or t.name, "code": t.code,
+                         "qr": segno.make(t.payload, error="l", micro=False).svg_data_uri(scale=4, border=4)}
+                        for t in tablets],
         }
+    printed_on = (printed or date.today()).isoformat()
+    identity = identity or Identity()
+    # Without a named edition, the guidelines are those of the newest form version printed.
+    edition = identity.edition or max((b.version for b in books), default="")
     template = _environment().get_template("paper.html" if paper else "handbook.html")
-    html = template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit,
-                           printed=(printed or date.today()).isoformat())
+    html = template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit, printed=printed_on,
+                           size=paper_size, cover=cover, identity=identity, edition=edition,
+                           edition_date=identity.edition_date or printed_on)
     # Lao lines may break only between words: mark the word boundaries for the renderer.
     return mark_html(html)
 
@@ -119,12 +183,16 @@ def write_pdf(html: str) -> bytes:
 
 
 def handbook_pdf(sources: list[FormSource], *, lang: str = "both", paper: bool = False,
-                 province: str | None = None) -> bytes:
+                 province: str | None = None, paper_size: str = "a4", cover: bool | None = None,
+                 identity: Identity | None = None) -> bytes:
     """Return the handbook (or paper forms, with `province`'s districts listed first) as a PDF."""
-    return write_pdf(render_html([build_book(s) for s in sources], lang=lang, paper=paper, province=province))
+    return write_pdf(render_html([build_book(s) for s in sources], lang=lang, paper=paper, province=province,
+                                 paper_size=paper_size, cover=cover, identity=identity))
 
 
-def course_kit_pdf(sources: list[FormSource], tablets: list[Tablet], *, province: str, lang: str = "both") -> bytes:
-    """Return a course kit: cover page, the handbook, and one page per tablet with its QR code."""
+def course_kit_pdf(sources: list[FormSource], tablets: list[Tablet], *, province: str, lang: str = "both",
+                   paper_size: str = "a4", identity: Identity | None = None) -> bytes:
+    """Return a course kit: cover page, the sheet of tablets, the handbook, and one page per tablet with its QR code."""
     books = [build_book(s) for s in sources]
-    return write_pdf(render_html(books, lang=lang, tablets=tablets, province=province))
+    return write_pdf(render_html(books, lang=lang, tablets=tablets, province=province, paper_size=paper_size,
+                                 identity=identity))

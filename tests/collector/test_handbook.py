@@ -185,3 +185,75 @@ def test_course_kit_refuses_a_bad_province_and_creates_nothing(runner, referral,
 def test_form_json_links_to_the_handbook_of_the_current_version(client, admin, published_form):
     body = client.get("/v1/projects/1/forms/sample_case", auth=admin).get_json()
     assert body["handbookUrl"] == "http://localhost/v1/projects/1/forms/sample_case/handbook.pdf"
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_course_kit_a5_names_tablets_in_lao_and_english_with_emblem_course_and_edition(runner, referral, tmp_path,
+                                                                                      db_session):
+    from datetime import date
+
+    emblem = tmp_path / "emblem.png"
+    emblem.write_bytes(PNG)
+    out = tmp_path / "kit.pdf"
+    result = runner.invoke(["course-kit", "--province", "05", "--devices", "2", "--form", "referral",
+                            "--paper-size", "a5", "--emblem", str(emblem), "--edition", "2026.2",
+                            "--edition-date", "2026-11-30", "--course", "Bokeo, December", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    devices = list(db_session.scalars(select(Device).order_by(Device.id)))
+    pages = PdfReader(io.BytesIO(out.read_bytes())).pages
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(420, 595)}
+    cover = squash(pages[0].extract_text())
+    for words in ("Ministry of Public Security", "ກົມຕ້ານການຄ້າມະນຸດ", "Course: Bokeo, December",
+                  "Guideline version2026.2", "Date of the guidelines2026-11-30"):
+        assert squash(words) in cover, words
+    assert len(pages[0].images) == 1
+    today = date.today().isoformat()
+    sheet = squash("".join(p.extract_text() for p in pages[1:3]))
+    for n, device in enumerate(devices, start=1):
+        assert device.display_name == f"Course {today} tablet 05-{n:02d}"
+        lao = f"ຫຼັກສູດ {today} ແທັບເລັດ 05-{n:02d}"
+        assert squash(f"{n}{device.id}{lao}{device.display_name}05ບໍ່ແກ້ວBokeo") in sheet
+    tablet_pages = [squash(p.extract_text()) for p in pages[-2:]]
+    for n, (device, page) in enumerate(zip(devices, tablet_pages), start=1):
+        assert squash(f"ຫຼັກສູດ {today} ແທັບເລັດ 05-{n:02d}") in page and squash(device.display_name) in page
+        assert squash(f"ລະຫັດ / Code: {device.id}") in page
+
+
+def test_an_emblem_that_is_not_an_image_stops_the_commands_and_creates_nothing(runner, referral, tmp_path, db_session):
+    bad = tmp_path / "emblem.png"
+    bad.write_text("not an image")
+    kit = runner.invoke(["course-kit", "--province", "05", "--devices", "2", "--emblem", str(bad),
+                         "-o", str(tmp_path / "k.pdf")])
+    assert kit.exit_code == 1 and "not a PNG or JPEG image" in kit.output
+    assert db_session.scalars(select(Device)).all() == [] and not (tmp_path / "k.pdf").exists()
+    book = runner.invoke(["handbook", "--emblem", str(tmp_path / "missing.png"), "-o", str(tmp_path / "h.pdf")])
+    assert book.exit_code == 1 and "cannot be read" in book.output
+
+
+def test_api_prints_a5_and_a_paper_form_with_a_cover_only_when_asked(app, client, staff, referral, tmp_path):
+    url = "/v1/projects/1/forms/referral/handbook.pdf"
+    a5 = client.get(url + "?paper=true&paper_size=a5&lang=en", auth=MANAGER)
+    assert a5.status_code == 200 and "-a5.pdf" in a5.headers["Content-Disposition"]
+    pages = PdfReader(io.BytesIO(a5.data)).pages
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(420, 595)}
+    assert squash("Contents") not in pdf_text(a5.data)
+    covered = client.get(url + "?paper=true&cover=true&lang=en", auth=MANAGER)
+    assert squash("Contents") in pdf_text(covered.data) and squash("Ministry of Public Security") in pdf_text(covered.data)
+    assert client.get(url + "?paper_size=letter", auth=MANAGER).status_code == 400
+    bad = tmp_path / "emblem.png"
+    bad.write_text("not an image")
+    app.config["HANDBOOK_EMBLEM"] = str(bad)
+    try:
+        assert client.get(url, auth=MANAGER).status_code == 500
+        app.config["HANDBOOK_EMBLEM"] = str(tmp_path / "good.png")
+        (tmp_path / "good.png").write_bytes(PNG)
+        app.config["HANDBOOK_EDITION"] = "2026.3"
+        good = client.get(url + "?lang=en", auth=MANAGER)
+        assert good.status_code == 200 and len(PdfReader(io.BytesIO(good.data)).pages[0].images) == 1
+        assert squash("Guideline version 2026.3") in pdf_text(good.data)
+    finally:
+        app.config["HANDBOOK_EMBLEM"] = None
+        app.config["HANDBOOK_EDITION"] = ""

@@ -104,17 +104,53 @@ def test_unknown_choice_value_is_shown_as_its_code():
     assert say("${consent} = 'maybe'")[0] == "“Consent given?” is [maybe]"
 
 
-def test_unknown_function_is_quoted_as_written_inside_the_sentence():
-    text, exact = say(". >= 1900 and . <= int(format-date(today(), '%Y'))", subject="age")
-    assert text == "the answer is at least 1900 and the answer is at most ‘int(format-date(today(), '%Y'))’"
-    assert not exact
+def test_unknown_function_is_quoted_in_a_footnote_the_sentence_points_to():
+    result = translate(". >= 1900 and . <= pulldata('years', 'max', 'key', 'now')", FIELDS.get, subject=FIELDS["age"])
+    assert result.text["en"] == "the answer is at least 1900 and the answer is at most the value in note 1"
+    assert result.text["lo"] == "ຄຳຕອບ ບໍ່ຕ່ຳກວ່າ 1900 ແລະ ຄຳຕອບ ບໍ່ເກີນ ຄ່າໃນໝາຍເຫດ 1"
+    assert result.notes == [(1, "pulldata('years', 'max', 'key', 'now')")] and not result.exact
 
 
-def test_expression_that_does_not_parse_is_quoted_whole():
-    assert say("${age} = = 3") == ("‘${age} = = 3’", False)
-    assert say("regex(., '^[0-9]{2}$')", subject="age") == ("‘regex(., '^[0-9]{2}$')’", False)
+def test_this_year_and_the_year_of_a_date_are_said_in_words():
+    assert say(". <= int(format-date(today(), '%Y'))", subject="age") == ("the answer is at most this year", True)
+    assert say("int(format-date(${visit_date}, '%Y')) > 2000")[0] == "the year of “Date of visit” is more than 2000"
+
+
+def test_expression_that_does_not_parse_is_quoted_whole_in_a_footnote():
+    result = translate("${age} = = 3", FIELDS.get)
+    assert (result.text["en"], result.notes, result.exact) == ("the rule in note 1 holds", [(1, "${age} = = 3")], False)
+    assert result.text["lo"] == "ກົດໃນໝາຍເຫດ 1 ຖືກຕ້ອງ"
     with pytest.raises(Untranslatable):
         parse("${age} = = 3")
+
+
+def test_regex_is_said_by_what_it_accepts():
+    assert say("regex(., '^[0-9]{2}$')", subject="age") == ("the answer is two digits", True)
+
+
+def test_calculations_choice_filters_and_list_counts():
+    calc = translate("if(${age} < 18, 'minor', if(${age} = '', '', 'adult'))", FIELDS.get, frame="calc")
+    assert calc.text["en"] == ("Worked out by the tablet: if “Age” is less than 18: [minor]; if “Age” is not "
+                               "answered: nothing; otherwise [adult].")
+    assert calc.exact and calc.text["lo"].startswith("ແທັບເລັດຄິດໄລ່ເອງ: ຖ້າ “ອາຍຸ” ໜ້ອຍກວ່າ 18")
+    code = translate("concat(${age}, '-', substr(uuid(), 0, 8))", FIELDS.get, frame="calc")
+    assert code.text["en"] == ("Worked out by the tablet: “Age”, a dash (-), 8 random letters and digits (0-9, a-f) "
+                               "written one after the other.")
+    both = translate("coalesce(${age}, ${visit_date})", FIELDS.get, frame="calc")
+    assert both.text["en"] == "Worked out by the tablet: “Age”, or when that is not answered, “Date of visit”."
+    years = translate("int((decimal-date-time(${visit_date}) - decimal-date-time(${age})) div 365.25)", FIELDS.get,
+                      frame="calc")
+    assert years.text["en"] == "Worked out by the tablet: the whole years from “Age” to “Date of visit”."
+    month = translate("format-date(${visit_date}, '%Y-%m')", FIELDS.get, frame="calc")
+    assert month.text["en"] == "Worked out by the tablet: “Date of visit” written as YYYY-MM."
+    where = translate("province = ${age} and short_list = 'no'", FIELDS.get, frame="filter")
+    assert where.text["en"] == ("The list shows only the entries where the entry's province is the answer to “Age” "
+                                "and the entry's short-list mark is “no”.")
+    assert where.text["lo"] == ("ລາຍຊື່ສະແດງສະເພາະລາຍການທີ່ ແຂວງ ຂອງລາຍການ ແມ່ນ ຄຳຕອບຂອງ “ອາຍຸ” ແລະ "
+                                "ເຄື່ອງໝາຍລາຍຊື່ສັ້ນ ຂອງລາຍການ ແມ່ນ “ບໍ່”.")
+    pending = translate("count(instance('pending_followups')/root/item) > 0", FIELDS.get)
+    assert pending.text["en"] == "the number of entries in the list pending_followups.csv is more than 0"
+    assert pending.exact
 
 
 def test_frame_wraps_the_condition_in_a_sentence():
