@@ -71,7 +71,7 @@ def _instance_secret(instance: Path) -> str:
 def configure_proxy(app: Flask) -> None:
     """Trust X-Forwarded-* from the configured proxies only (TRUSTED_PROXIES, PROXY_HOPS of them in a row),
     so the URLs we build are the public ones while nobody else can pass for https or for another address."""
-    from collector.transport.proxies import TrustedProxies, parse_networks
+    from collector.transport.proxies import TrustedProxies, parse_networks  # cycle: these modules import the collector package
 
     app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]),
                                   int(app.config["PROXY_HOPS"]))
@@ -79,7 +79,7 @@ def configure_proxy(app: Flask) -> None:
 
 def configure_bodies(app: Flask) -> None:
     """Stop request bodies that arrive slower than BODY_MIN_RATE after BODY_TIMEOUT seconds (408)."""
-    from collector.transport.bodies import BodyDeadlineMiddleware
+    from collector.transport.bodies import BodyDeadlineMiddleware  # cycle: these modules import the collector package
 
     app.wsgi_app = BodyDeadlineMiddleware(app.wsgi_app, float(app.config["BODY_TIMEOUT"]),
                                           float(app.config["BODY_MIN_RATE"]))
@@ -87,7 +87,7 @@ def configure_bodies(app: Flask) -> None:
 
 def configure_database(app: Flask) -> None:
     """Connect the database and media store (tables come from migrations, never from here)."""
-    from collector import db
+    from collector import db  # cycle: these modules import the collector package
 
     db.init_app(app)
 
@@ -95,8 +95,8 @@ def configure_database(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     """Register the OpenRosa and JSON API blueprints, each also below /v1/key/<token>, the web console,
     and error handlers."""
-    from collector import api, auth, console, errors, openrosa
-    from collector.transport import guards
+    from collector import api, auth, console, errors, openrosa  # cycle: these modules import the collector package
+    from collector.transport import guards  # cycle: these modules import the collector package
 
     guards.init_app(app)
     app.after_request(auth.remember_device)

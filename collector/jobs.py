@@ -17,6 +17,7 @@ import queue
 import threading
 
 from flask import Flask, current_app
+from ingest.persons.decisions import match
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ def run_person_match(project_id: int) -> dict:
 
     Runs inside an application context (the worker's, or the web process's thread's).
     """
-    from ingest.persons.decisions import match
 
     app = current_app._get_current_object()
     _jobs(app).started(project_id)
@@ -75,8 +75,8 @@ class _RedisJobs:
     """Jobs on an RQ queue; a Redis key per project says a match is already waiting."""
 
     def __init__(self, url: str, name: str):
-        from redis import Redis
-        from rq import Queue
+        from redis import Redis  # optional: Redis only when REDIS_URL is set
+        from rq import Queue  # optional: Redis only when REDIS_URL is set
 
         self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.queue = Queue(name, connection=self.redis)

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, abort, current_app, g, request, send_file, url_for
+from flask import Blueprint, Response, abort, g, request, url_for
 from sqlalchemy import select
 
 from collector.auth import current_actor, login_required, pop_device_token
-from collector.db import get_session, get_store
-from collector.errors import openrosa_headers, openrosa_message
-from collector.jobs import request_person_match
-from collector.transport.multipart import parse_submission
-from ingest.access import SYSTEM, Caller
-from ingest.models import Form, FormAttachment, FormVersion, Project
+from collector.db import get_session
+from collector.errors import openrosa_headers
+from collector.formats import (attachment_response, form_list_entry, form_list_response, form_xml_response,
+                               manifest_response, probe_response, submission_response)
+from ingest.models import Form, FormVersion, Project
 from ingest.publishing.versions import current_version
-from ingest.receiving.submissions import Received, receive_submission
 from ingest.cases.service import note_task_media
 from ingest.cases.tasks import PENDING_MEDIA, pending_csv
 
@@ -24,14 +21,6 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("openrosa", __name__)
 bp.url_value_preprocessor(pop_device_token)
-
-XML = "text/xml; charset=utf-8"
-#: Bodies larger than this release their database connection while they arrive.
-LARGE_BODY = 1024 * 1024
-
-
-def _xml(body: str, status: int = 200) -> Response:
-    return openrosa_headers(Response(body, status=status, content_type=XML))
 
 
 def _project_access(project_id: int) -> None:
@@ -119,24 +108,6 @@ def form_list(project_id: int):
     return form_list_response(items)
 
 
-def form_list_entry(xml_form_id: str, version: FormVersion, download_url: str, manifest_url: str | None,
-                    xml_md5: str | None = None) -> str:
-    """Render one <xform> of an OpenRosa form list (`xml_md5`: of the XForm as served, if not the stored one)."""
-    manifest = f"<manifestUrl>{escape(manifest_url)}</manifestUrl>" if manifest_url else ""
-    return ("<xform>"
-            f"<formID>{escape(xml_form_id)}</formID>"
-            f"<name>{escape(version.title)}</name>"
-            f"<version>{escape(version.version)}</version>"
-            f"<hash>md5:{xml_md5 or version.xml_md5}</hash>"
-            f"<downloadUrl>{escape(download_url)}</downloadUrl>"
-            f"{manifest}</xform>")
-
-
-def form_list_response(items: list[str]) -> Response:
-    """Wrap rendered entries in an OpenRosa xformsList response."""
-    return _xml('<xforms xmlns="http://openrosa.org/xforms/xformsList">' + "".join(items) + "</xforms>")
-
-
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>.xml")
 @login_required
 def form_xml(project_id: int, xml_form_id: str):
@@ -147,13 +118,6 @@ def form_xml(project_id: int, xml_form_id: str):
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
     return form_xml_response(version, _served_xml(version, _generated_media(project_id, version)))
-
-
-def form_xml_response(version: FormVersion, xml: str | None = None) -> Response:
-    """Serve an XForm (the stored one, or `xml` as served to this caller) with its md5 as ETag."""
-    response = _xml(version.xml if xml is None else xml)
-    response.set_etag(version.xml_md5 if xml is None else hashlib.md5(xml.encode("utf-8")).hexdigest())
-    return response.make_conditional(request)
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/manifest")
@@ -167,24 +131,6 @@ def manifest(project_id: int, xml_form_id: str):
     _form, version = _open_version(project_id, xml_form_id)
     return manifest_response(version, lambda name: _url("attachment", project_id=project_id, xml_form_id=xml_form_id,
                                                         name=name), _generated_media(project_id, version))
-
-
-def manifest_response(version: FormVersion, url_for_name, generated: dict[str, bytes] | None = None) -> Response:
-    """Render the manifest of a version's uploaded media; `url_for_name` builds each download URL; a file of
-    `generated` is offered with the md5 of the bytes made for this caller instead of the stored ones."""
-    files = []
-    generated = generated or {}
-    for attachment in version.attachments:
-        if attachment.name in generated:
-            md5 = hashlib.md5(generated[attachment.name]).hexdigest()
-        elif attachment.blob is None:
-            continue  # a missing file is not offered; Collect would fail on its download
-        else:
-            md5 = attachment.blob.md5
-        url = url_for_name(attachment.name)
-        files.append(f"<mediaFile><filename>{escape(attachment.name)}</filename>"
-                     f"<hash>md5:{md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>")
-    return _xml('<manifest xmlns="http://openrosa.org/xforms/xformsManifest">' + "".join(files) + "</manifest>")
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/attachments/<name>")
@@ -214,34 +160,12 @@ def generated_response(project_id: int, name: str, body: bytes) -> Response:
     return response
 
 
-def attachment_response(version: FormVersion, name: str) -> Response:
-    """Serve one media file of a version with its md5 as ETag.
-
-    :raise 404: no such file, or not uploaded yet.
-    """
-    found = get_session().scalar(select(FormAttachment).where(
-        FormAttachment.form_version_id == version.id, FormAttachment.name == name))
-    if found is None or found.blob is None:
-        abort(404, f"The form has no media file named '{name}'.")
-    response = send_file(get_store().path(found.blob.sha256), mimetype=found.blob.content_type,
-                         download_name=found.name, etag=found.blob.md5, conditional=True, max_age=0)
-    return openrosa_headers(response)
-
-
 @bp.route("/projects/<int:project_id>/submission", methods=["HEAD", "GET"])
 @login_required
 def submission_probe(project_id: int):
     """Answer Collect's pre-flight with 204 and the largest body we accept."""
     _project_access(project_id)
     return probe_response()
-
-
-def probe_response() -> Response:
-    """Answer a HEAD/GET on a submission URL: 204 and the largest body accepted."""
-    response = openrosa_headers(Response(status=204))
-    del response.headers["Content-Type"]
-    response.headers["X-OpenRosa-Accept-Content-Length"] = str(request.max_content_length)
-    return response
 
 
 @bp.post("/projects/<int:project_id>/submission")
@@ -260,50 +184,3 @@ def submission(project_id: int):
                                editor=actor.caller)
 
 
-def submission_response(project_id: int, *, device=None, user_id: int | None = None, draft=None,
-                        editor: Caller = SYSTEM) -> Response:
-    """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
-
-    :raise 400: not multipart, no xml_submission_file, or a body cut short.  :raise 413: body over the limit.
-    """
-    limit = request.max_content_length
-    if request.content_length is not None and limit is not None and request.content_length > limit:
-        # Refuse before reading a byte of the body.
-        abort(413, f"The submission is larger than the {limit // (1024 * 1024)} MB this server accepts.")
-    if request.mimetype != "multipart/form-data":
-        abort(400, "A submission must be sent as multipart/form-data.")
-    if request.content_length is None or request.content_length > LARGE_BODY:
-        # A large upload may take minutes over 3G: give the sign-in lookup's connection back meanwhile.
-        # A small one arrives in moments (or is stopped by the body deadline), and keeps it.
-        get_session().commit()
-    xml, files = parse_submission(request.stream, request.mimetype_params.get("boundary", ""),
-                                  int(current_app.config["MAX_XML_BYTES"]))
-    try:
-        if xml is None:
-            abort(400, "The submission has no xml_submission_file part.")
-        received = receive_submission(
-            get_session(), get_store(), project_id=project_id, xml=xml, files=files,
-            device=device, user_id=user_id, draft=draft, editor=editor,
-            device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
-    finally:
-        for incoming in files:
-            incoming.stream.close()
-    if received.names_person:
-        request_person_match(project_id)
-    return openrosa_message(201, submission_message(received), nature="submit_success")
-
-
-def submission_message(received: Received) -> str:
-    """Say what the server did with a submission, in the words Collect shows the officer."""
-    if received.created:
-        message = "Your record was received."
-    elif received.attachments_added:
-        message = f"Your record was already received; {received.attachments_added} more file(s) were added."
-    else:
-        message = "Your record was already received; nothing new was added."
-    if received.attachments_missing:
-        message += f" {received.attachments_missing} of its {received.attachments_expected} file(s) have not arrived yet."
-    if received.claimed_province is not None:
-        message += (f" It names province {received.claimed_province}, where you do not send records: it was kept"
-                    f" in province {received.province or '(none)'} for a supervisor to check.")
-    return message

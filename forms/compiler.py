@@ -15,6 +15,7 @@ from pyxform.validators.odk_validate import ODKValidateError
 from pyxform.xls2xform import convert
 
 from forms.fields import build_field_tree
+from forms.xpath_check import check_xform
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _check_is_xlsx(data: bytes) -> None:
 
 def _check_formulas(data: bytes) -> list[Problem]:
     """Find formula cells: pyxform would read their cached value, which may be stale or missing."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # heavy: openpyxl only when a workbook is read
 
     problems = []
     try:
@@ -150,7 +151,7 @@ def _check_formulas(data: bytes) -> list[Problem]:
 
 def _survey_rows(data: bytes) -> dict[str, int]:
     """Return the survey sheet's row number of each field name (the first row that names it)."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # heavy: openpyxl only when a workbook is read
 
     rows: dict[str, int] = {}
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -175,7 +176,6 @@ def check_expressions(xml: str, data: bytes) -> list[Problem]:
 
     ODK Validate does not catch these: it looks a function up only when it evaluates the expression.
     """
-    from forms.xpath_check import check_xform
 
     findings = check_xform(xml)
     if not findings:

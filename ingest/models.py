@@ -182,7 +182,7 @@ class Submission(Base):
     #: the province the record's answer named when it was outside its sender's provinces (the record is in
     #: the sender's province instead, flagged for a supervisor); None for every other record.
     claimed_province: Mapped[str | None] = mapped_column(String(2), index=True)
-    #: its case code names a case of other provinces (ingest.cases.provinces): the record stays in its own
+    #: its case code names a case of other provinces (ingest.case_provinces): the record stays in its own
     #: province, flagged for a supervisor, and changes nothing of that case.
     foreign_case: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     #: the field tagged consent_sharing answered no: only the province's officers and administrators see it.

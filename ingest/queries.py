@@ -38,7 +38,7 @@ class Filters:
     #: records that named a province outside their sender's (ingest.tags.place_record): those codes, or
     #: `any` for every such record.
     claimed: tuple[str, ...] = ()
-    #: True: only records kept outside the case their code names (ingest.cases.provinces); False: none of them.
+    #: True: only records kept outside the case their code names (ingest.case_provinces); False: none of them.
     foreign_case: bool | None = None
 
     def apply(self, query: Select) -> Select:

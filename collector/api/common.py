@@ -14,6 +14,7 @@ from ingest.errors import IDENTITIES_HIDDEN, UNPARSEABLE
 from ingest.models import Form, Project
 from ingest.queries import REVIEW_STATES, Filters
 from ingest.records.service import may_filter_on
+from ingest.exports.walk import union_fields
 
 #: Roles of web users who may see forms and projects (every role).
 STAFF = ROLES
@@ -99,7 +100,6 @@ def record_filters(form: Form) -> Filters:
         not see identities (filtering on it would reveal its values).  :raise 422: a term on a field the form
         never had, named.
     """
-    from ingest.exports.walk import union_fields
 
     states = tuple(request.args.getlist("reviewState"))
     unknown = [s for s in states if s not in REVIEW_STATES]

@@ -16,7 +16,7 @@ from collector.db import get_session, get_store
 from collector.errors import json_error, refuse
 from ingest import audit
 from collector.devices import collect_settings, settings_payload
-from collector.openrosa import (
+from collector.formats import (
     attachment_response, form_list_entry, form_list_response, form_xml_response, manifest_response, probe_response,
     submission_response,
 )

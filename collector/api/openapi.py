@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
+from collector.errors import OPENROSA_BLUEPRINTS
 
 #: Rules of the app documented here: the JSON API (its copies below /v1/key/<token>/ are said once, in
 #: the description, not repeated per path). The OpenRosa routes for tablets follow the OpenRosa spec instead.
@@ -23,7 +24,6 @@ _DOCUMENTED = re.compile(r"\A/v1/(?!key/)")
 
 def documented(rule) -> bool:
     """Say whether a URL rule belongs in the document."""
-    from collector.errors import OPENROSA_BLUEPRINTS
 
     return bool(_DOCUMENTED.match(rule.rule)) and rule.endpoint.split(".")[0] not in OPENROSA_BLUEPRINTS
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

@@ -9,7 +9,7 @@ from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form, get_p
 from collector.api.openapi import accepts
 from collector.auth import roles_required
 from collector.db import get_session
-from collector.openrosa import form_xml_response
+from collector.formats import form_xml_response
 from ingest.models import Form, FormVersion, Project
 from ingest.publishing.versions import FORM_STATES, current_version, set_state
 from ingest.records.describe import iso

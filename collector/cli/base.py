@@ -7,6 +7,11 @@ import click
 from flask.cli import FlaskGroup
 
 from collector import create_app
+from sqlalchemy import select
+from ingest import scope
+from ingest.access import SYSTEM, user_caller
+from ingest.models import User
+from ingest.models import Form
 
 
 def _app_factory():
@@ -48,11 +53,7 @@ def act_as(session, email: str | None, right: str, reads: str):
     Exits with status 1 when there is no active user with that email, or their role lacks `right` (an
     ingest.access right; `reads` names it in the message, e.g. "records").
     """
-    from sqlalchemy import select
 
-    from ingest import scope
-    from ingest.access import SYSTEM, user_caller
-    from ingest.models import User
 
     if email is None:
         scope.use(session, SYSTEM)
@@ -69,9 +70,7 @@ def act_as(session, email: str | None, right: str, reads: str):
 
 def find_form(session, project_id: int, xml_form_id: str):
     """Return a project's form by its form ID; exit with status 1 naming it when there is none."""
-    from sqlalchemy import select
 
-    from ingest.models import Form
 
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     if form is None:

@@ -7,6 +7,9 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
+from ingest.stats.ctdc import write_csv
+from ingest.stats import service as stats_service
+from ingest.models import Project
 
 
 @main.command("export-ctdc")
@@ -20,10 +23,6 @@ from collector.db import get_session
 @with_appcontext
 def export_ctdc(output, project_id, threshold, as_email):
     """Write the cases as CTDC's global data set, k-anonymised; refused consent left out (audited)."""
-    from ingest.stats.ctdc import write_csv
-    from ingest.stats.service import export_ctdc
-    from ingest.models import Project
-
     session = get_session()
     act_as(session, as_email, "stats", "statistics")
     floor = int(current_app.config["STATS_THRESHOLD"])
@@ -32,7 +31,7 @@ def export_ctdc(output, project_id, threshold, as_email):
         fail(f"The threshold may not be below STATS_THRESHOLD ({floor}): the export would single out people.")
     if session.get(Project, project_id) is None:
         fail(f"No project {project_id}.")
-    result = export_ctdc(session, project_id, k)
+    result = stats_service.export_ctdc(session, project_id, k)
     session.commit()
     with open(output, "w", encoding="utf-8", newline="") as out:
         write_csv(result.rows, out)

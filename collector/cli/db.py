@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from collector.cli.base import main
+from importlib.util import find_spec
 
 
 @main.group()
@@ -23,10 +24,9 @@ def db_upgrade():
 
 def upgrade_database(url: str) -> None:
     """Run `alembic upgrade head` on `url`."""
-    from importlib.util import find_spec
 
-    from alembic import command
-    from alembic.config import Config
+    from alembic import command  # alembic only for migrations
+    from alembic.config import Config  # alembic only for migrations
 
     # Locate the migrations folder without importing it (it sits above this layer).
     location = find_spec("migrations").submodule_search_locations[0]

@@ -12,6 +12,11 @@ from collector.cli.base import fail, main
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, save_qr
 from ingest.errors import IngestError
+from ingest.accounts.admin import add_device
+from ingest.publishing.versions import ensure_project
+from ingest.models import Device
+from ingest.accounts.admin import set_device_forms
+from ingest.accounts.admin import end_device
 
 
 @main.group()
@@ -40,8 +45,6 @@ def show_device(device, project_name: str) -> None:
 @with_appcontext
 def devices_create(name, project_id, province, form_ids):
     """Create a device and print its token URL and QR code."""
-    from ingest.accounts.admin import add_device
-    from ingest.publishing.versions import ensure_project
 
     session = get_session()
     project = ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
@@ -58,7 +61,6 @@ def devices_create(name, project_id, province, form_ids):
 @with_appcontext
 def devices_list(project_id):
     """List devices and whether they are revoked."""
-    from ingest.models import Device
 
     for device in get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id)):
         state = "revoked" if device.revoked_at else "active"
@@ -73,8 +75,6 @@ def devices_list(project_id):
 @with_appcontext
 def devices_assign(device_id, form_ids, all_forms):
     """Set the forms a device may list and fill."""
-    from ingest.accounts.admin import set_device_forms
-    from ingest.models import Device
 
     session = get_session()
     device = session.get(Device, device_id)
@@ -93,8 +93,6 @@ def devices_assign(device_id, form_ids, all_forms):
 @with_appcontext
 def devices_revoke(device_id):
     """Revoke a device's token at once."""
-    from ingest.accounts.admin import end_device
-    from ingest.models import Device
 
     session = get_session()
     device = session.get(Device, device_id)

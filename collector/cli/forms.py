@@ -15,6 +15,12 @@ from forms import find_media
 from forms.fields import input_questions
 from ingest.errors import IngestError
 from ingest.publishing.versions import FORM_STATES
+from forms.compiler import FormError, compile_xlsform
+from ingest.publishing.versions import ensure_project, note_published, publish
+from collector.cli.push import push
+from ingest.models import Form
+from ingest.publishing.versions import set_state
+from ingest.publishing.versions import current_version
 
 
 @main.group()
@@ -27,7 +33,6 @@ def forms():
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def forms_check(paths, strict):
     """Convert and validate XLSForms without publishing; exit 1 on any error."""
-    from forms.compiler import FormError, compile_xlsform
 
     failed = False
     for path in paths:
@@ -60,8 +65,6 @@ def forms_publish(paths, project_id, media_files, force, strict):
 
 def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict=False) -> None:
     """Publish each XLSForm, printing what happened; exit 1 when one is refused."""
-    from forms.compiler import FormError, compile_xlsform
-    from ingest.publishing.versions import ensure_project, note_published, publish
 
     session = get_session()
     ensure_project(session, project_id, current_app.config["PROJECT_NAME"])
@@ -101,7 +104,6 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
 @click.option("--no-validate", is_flag=True, help="Skip the local ODK Validate run (needs Java).")
 def forms_push(path, server, project_id, email, token, media_files, do_publish, force, strict, no_validate):
     """Upload an XLSForm to a remote server as a draft (and publish it), over the JSON API."""
-    from collector.cli.push import push
 
     sys.exit(push(path, server, project_id, email=email, token=token, media_files=media_files,
                   publish=do_publish, force=force, strict=strict, validate=not no_validate))
@@ -114,8 +116,6 @@ def forms_push(path, server, project_id, email, token, media_files, do_publish, 
 @with_appcontext
 def forms_state(xml_form_id, state, project_id):
     """Open a form, or close it: closing hides it from tablets but still accepts data; closed refuses data."""
-    from ingest.models import Form
-    from ingest.publishing.versions import set_state
 
     session = get_session()
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
@@ -131,8 +131,6 @@ def forms_state(xml_form_id, state, project_id):
 @with_appcontext
 def forms_list(project_id):
     """List forms with their current version and state."""
-    from ingest.models import Form
-    from ingest.publishing.versions import current_version
 
     session = get_session()
     for form in session.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id)):

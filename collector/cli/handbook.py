@@ -16,6 +16,8 @@ from forms.handbook.render import (LANGUAGE_CHOICES, PAPER_SIZES, EmblemError, I
                                    emblem_uri, handbook_pdf, province_name)
 from ingest.errors import IngestError
 from ingest.publishing.handbooks import form_source, handbook_versions
+from ingest.accounts.admin import add_device
+from ingest.publishing.versions import ensure_project
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +98,6 @@ def handbook(form_ids, lang, paper, draft, province, cover, paper_size, emblem, 
 def course_kit(province, count, form_ids, lang, prefix, prefix_lo, course, paper_size, emblem, edition, edition_date,
                project_id, output):
     """Create the course's devices and print a kit: cover, tablet sheet, handbook, one QR code page per tablet."""
-    from ingest.accounts.admin import add_device
-    from ingest.publishing.versions import ensure_project
 
     if province_name(province) is None:
         fail(f"--province is a two-digit province code from forms/media/provinces.csv, such as 05 (not {province!r}).")

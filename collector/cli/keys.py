@@ -17,6 +17,14 @@ from collector.db import get_session, get_store
 from ingest import audit
 from ingest.crypto import DEFAULT_KDF, Argon2Parameters, WrongPassphrase
 from ingest.errors import IngestError
+from forms.compiler import FormError
+from ingest.encryption.keys import create_key
+from ingest import scope
+from ingest.access import SYSTEM
+from ingest.encryption.keys import unlock, unlock_keys
+from ingest.persons.identities import names_person
+from ingest.publishing.versions import current_version
+from collector.jobs import request_person_match
 
 #: Cheapest argon2id settings, used only when the KEY_KDF_FAST setting is on (the test suite).
 FAST_KDF = Argon2Parameters(time_cost=1, memory_cost=8, parallelism=1)
@@ -58,8 +66,6 @@ def keys_create(xml_form_id, project_id, passphrase_file):
     Tablets then encrypt every submission of the form; only `collector keys unlock` with the same
     passphrase can read them. A lost passphrase cannot be recovered.
     """
-    from forms.compiler import FormError
-    from ingest.encryption.keys import create_key
 
     session = get_session()
     form = find_form(session, project_id, xml_form_id)
@@ -93,9 +99,6 @@ def keys_create(xml_form_id, project_id, passphrase_file):
 @with_appcontext
 def keys_unlock(xml_form_id, project_id, passphrase_file):
     """Decrypt every sealed submission of a form with its private key; exit 1 if any was left sealed."""
-    from ingest import scope
-    from ingest.access import SYSTEM
-    from ingest.encryption.keys import unlock, unlock_keys
 
     session = get_session()
     scope.use(session, SYSTEM)
@@ -124,8 +127,6 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
 
 
 def _names_person(session, form) -> bool:
-    from ingest.persons.identities import names_person
-    from ingest.publishing.versions import current_version
 
     version = current_version(session, form)
     return version is not None and names_person(version.fields)
@@ -134,7 +135,6 @@ def _names_person(session, form) -> bool:
 def _match_after_unlock(project_id: int) -> None:
     """The opened records name persons: queue a match (on Redis), or say how to run one (this process ends now,
     so a thread of it would not finish)."""
-    from collector.jobs import request_person_match
 
     if current_app.config.get("REDIS_URL") and current_app.config["PERSON_MATCH_ON_SUBMIT"]:
         request_person_match(project_id)

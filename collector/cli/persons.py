@@ -11,6 +11,13 @@ from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import scope
 from ingest.persons.matching import DEFAULT_THRESHOLD
+from ingest.persons.matching import match_file
+from ingest.persons.decisions import match
+from ingest.persons.service import write_pairs
+from ingest.persons.service import list_candidates
+from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError, decide, person_key_of
+from ingest.persons.service import list_persons
+from ingest.models import Project
 
 
 @main.group()
@@ -26,7 +33,6 @@ def persons():
               help="Match probability from which a pair is written.")
 def persons_match_file(records, output, min_score):
     """Match the records of a CSV file (the development set's columns) and write the likely duplicate pairs."""
-    from ingest.persons.matching import match_file
 
     started = time.monotonic()
     try:
@@ -52,8 +58,6 @@ def _project_option(command):
 @with_appcontext
 def persons_match(full, export_pairs, min_score, project_id):
     """Match the cases of the register and store the likely duplicate pairs for review (incremental by default)."""
-    from ingest.persons.decisions import match
-    from ingest.persons.service import write_pairs
 
     session = get_session()
     find_project(session, project_id)
@@ -92,8 +96,6 @@ def _describe(side: dict) -> str:
 @with_appcontext
 def persons_candidates(province, min_score, limit, as_json, project_id, as_email):
     """List the candidate pairs the user may see, best first within each page, redacted for their role (audited)."""
-    from ingest.persons.decisions import PersonError
-    from ingest.persons.service import list_candidates
 
     session = get_session()
     act_as(session, as_email, "records", "records")
@@ -121,7 +123,6 @@ def persons_candidates(province, min_score, limit, as_json, project_id, as_email
 @with_appcontext
 def persons_link(a, b, decision, project_id, as_email):
     """Confirm or reject that cases A and B are one person (audited)."""
-    from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError, decide, person_key_of
 
     if decision is None:
         fail("Say --confirm or --reject.")
@@ -145,8 +146,6 @@ def persons_link(a, b, decision, project_id, as_email):
 @with_appcontext
 def persons_list(limit, project_id, as_email):
     """List the persons of more than one case with their cases (audited)."""
-    from ingest.persons.decisions import PersonError
-    from ingest.persons.service import list_persons
 
     session = get_session()
     act_as(session, as_email, "records", "records")
@@ -163,7 +162,6 @@ def persons_list(limit, project_id, as_email):
 
 def find_project(session, project_id: int) -> None:
     """Exit with status 1 when there is no such project."""
-    from ingest.models import Project
 
     if session.get(Project, project_id) is None:
         fail(f"No project {project_id}.")

@@ -10,6 +10,7 @@ import requests
 from collector.cli.base import print_problems
 from forms import find_media
 from forms.compiler import FormError, compile_xlsform
+from collector.devices import decode_payload, qr_code
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIMEOUT = 120
@@ -73,7 +74,6 @@ def push(path: Path, server: str, project_id: int, *, email=None, token=None, me
                                     params={"force": "true"} if force else None, timeout=TIMEOUT), "Publish")
             click.echo(f"Published '{compiled.form_id}' version {done['version']}.")
         else:
-            from collector.devices import decode_payload, qr_code
 
             click.echo(f"Test it on a training tablet: {draft['testUrl']}")
             click.echo("or scan this test QR code in ODK Collect (test data is discarded on publish):")

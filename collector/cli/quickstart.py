@@ -11,6 +11,11 @@ from collector.cli.db import upgrade_database
 from collector.cli.devices import show_device
 from collector.cli.forms import publish_paths
 from collector.db import get_session
+from forms import BUNDLED_FORMS_DIR
+from ingest.accounts.admin import add_device
+from ingest.accounts.users import assign_forms
+from ingest.models import Device
+from ingest.publishing.versions import ensure_project
 
 
 @main.command("setup")
@@ -18,11 +23,6 @@ from collector.db import get_session
 @with_appcontext
 def setup(device_name):
     """Migrate the database, publish the bundled forms and show a ready device (safe to re-run)."""
-    from forms import BUNDLED_FORMS_DIR
-    from ingest.accounts.admin import add_device
-    from ingest.accounts.users import assign_forms
-    from ingest.models import Device
-    from ingest.publishing.versions import ensure_project
 
     upgrade_database(current_app.config["DATABASE_URL"])
     publish_paths(sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")), 1)

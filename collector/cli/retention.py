@@ -6,6 +6,8 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import fail, find_form, main
 from collector.db import get_session, get_store
+from ingest.cases.retention import set_retention
+from ingest.cases.retention import apply_retention, purge_files
 
 
 @main.group()
@@ -22,7 +24,6 @@ def retention():
 @with_appcontext
 def retention_set(xml_form_id, days, off, project_id):
     """Set (or with --off clear) a form's retention period; audited."""
-    from ingest.cases.retention import set_retention
 
     if (days is None) == (not off):
         fail("Give either --days N or --off.")
@@ -47,7 +48,6 @@ def retention_apply(xml_form_id, act, project_id):
     changes nothing. With --apply it does so in one transaction, audited (retention.apply, counts only), then
     deletes from the media store the bytes of every file no record or form refers to any more.
     """
-    from ingest.cases.retention import apply_retention, purge_files
 
     session = get_session()
     form = find_form(session, project_id, xml_form_id) if xml_form_id else None

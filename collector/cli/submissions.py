@@ -9,6 +9,8 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, find_form, main
 from collector.db import get_session
+from ingest.records.service import stream_records
+from ingest.receiving.replay import count_replayable, replay_all
 
 
 @main.group()
@@ -23,7 +25,6 @@ def submissions():
 @with_appcontext
 def submissions_list(xml_form_id, project_id, as_email):
     """Print a form's submissions with their normalised values, one JSON object a line."""
-    from ingest.records.service import stream_records
 
     session = get_session()
     act_as(session, as_email, "records", "records")
@@ -52,7 +53,6 @@ def ingest_replay(xml_form_id, form_option, batch):
 
     Runs as the server, a page of versions per transaction; safe to run again (same rows, same register).
     """
-    from ingest.receiving.replay import count_replayable, replay_all
 
     if xml_form_id and form_option and xml_form_id != form_option:
         raise click.UsageError("Name the form once: as the argument or with --form.")

@@ -11,6 +11,8 @@ from collector.db import get_session
 from ingest.accounts.users import token_live
 from ingest.errors import IngestError
 from ingest.models import ApiToken
+from ingest.accounts.admin import add_api_token
+from ingest.accounts.admin import end_api_token
 
 
 @main.group()
@@ -26,7 +28,6 @@ def tokens():
 @with_appcontext
 def tokens_create(name, email, days):
     """Make an API token and print it once: only its hash is kept, so it cannot be shown again."""
-    from ingest.accounts.admin import add_api_token
 
     session = get_session()
     user = find_user(session, email)
@@ -68,7 +69,6 @@ def tokens_list(email):
 @with_appcontext
 def tokens_revoke(token_id):
     """Revoke an API token: its next request is refused."""
-    from ingest.accounts.admin import end_api_token
 
     session = get_session()
     row = session.get(ApiToken, token_id)

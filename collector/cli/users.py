@@ -13,6 +13,10 @@ from collector.db import get_session
 from ingest.access import ROLES
 from ingest.errors import IngestError
 from ingest.models import User
+from ingest.accounts.admin import add_user
+from ingest.accounts.admin import user_updated
+from ingest.accounts.users import set_role
+from ingest.accounts.users import set_disabled
 
 
 @main.group()
@@ -29,7 +33,6 @@ def users():
 @with_appcontext
 def users_create(email, role, provinces, password_file):
     """Create a web user; the password comes from --password-file, COLLECTOR_PASSWORD or a prompt."""
-    from ingest.accounts.admin import add_user
 
     if password_file is not None:
         password = password_file.read().rstrip("\n")
@@ -74,8 +77,6 @@ def users_list():
 @with_appcontext
 def users_set_role(email, role, provinces):
     """Give a user a role and provinces, replacing the old ones (audited)."""
-    from ingest.accounts.admin import user_updated
-    from ingest.accounts.users import set_role
 
     session = get_session()
     user = find_user(session, email)
@@ -89,9 +90,7 @@ def users_set_role(email, role, provinces):
 
 
 def _set_access(email: str, disabled: bool) -> None:
-    from ingest.accounts.admin import user_updated
 
-    from ingest.accounts.users import set_disabled
 
     session = get_session()
     user = find_user(session, email)

@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from collector.cli.base import fail, main
+from collector.jobs import redis_queue
 
 
 @main.command("worker")
@@ -16,9 +17,8 @@ def worker(burst):
 
     Without REDIS_URL there is nothing to run: the web process then runs its jobs itself.
     """
-    from rq import SimpleWorker
+    from rq import SimpleWorker  # optional: Redis only when REDIS_URL is set
 
-    from collector.jobs import redis_queue
 
     app = current_app._get_current_object()
     try:

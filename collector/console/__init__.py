@@ -13,7 +13,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Mount the console at /console/ and keep its session in a cookie of the console's own."""
-    from collector.console import pages, web
+    from collector.console import pages, web  # cycle: they import this package
 
     app.session_interface = web.ConsoleSessionInterface()
     app.register_blueprint(pages.bp, url_prefix=web.CONSOLE_PATH)

@@ -23,7 +23,7 @@ DEFAULT_SECONDS = 20.0
 
 def install(seconds: float = DEFAULT_SECONDS) -> None:
     """Give every request read by this process `seconds` for its line and headers (idempotent)."""
-    from gunicorn.http import errors, message, unreader
+    from gunicorn.http import errors, message, unreader  # gunicorn's internals, in its workers only
 
     if getattr(message.Message.__init__, "header_deadline", None) is not None:
         return

@@ -37,6 +37,7 @@ from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from collector.transport.header_deadline import DEFAULT_SECONDS
+from collector import config as defaults
 
 #: Bytes of a body held in memory before the rest goes to a temporary file.
 MEMORY_BYTES = 64 * 1024
@@ -134,7 +135,6 @@ class BufferingWorker(ThreadWorker):
 
     def _settings(self):
         config = getattr(self.wsgi, "config", None) or {}
-        from collector import config as defaults
 
         return (float(config.get("BODY_TIMEOUT", defaults.BODY_TIMEOUT)),
                 float(config.get("BODY_MIN_RATE", defaults.BODY_MIN_RATE)),

@@ -140,7 +140,7 @@ _PURPOSE_COL = re.compile(r"^purpose(?:::.*\((lo|en)\))?$")
 
 def purpose(form_id: str, xlsx: bytes) -> dict[str, str]:
     """Return a form's purpose: the settings sheet's `purpose` columns, else the bundled text, else nothing."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # heavy: openpyxl only when a workbook is read
 
     found: dict[str, str] = {}
     try:

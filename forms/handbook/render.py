@@ -14,6 +14,7 @@ from forms import BUNDLED_MEDIA_DIR
 from forms.lao import mark_html
 from forms.handbook import phrases
 from forms.handbook.model import FormBook, FormSource, build_book
+import base64
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ def emblem_uri(path: str | Path | None) -> str | None:
     """
     if not path:
         return None
-    import base64
 
     try:
         data = Path(path).read_bytes()
@@ -174,7 +174,7 @@ LOCAL_PROTOCOLS = ("file", "data")
 
 def write_pdf(html: str) -> bytes:
     """Lay out the HTML and return the PDF's bytes (fonts come from the system: fonts-lao, fonts-noto-core)."""
-    from weasyprint import HTML, URLFetcher
+    from weasyprint import HTML, URLFetcher  # heavy: WeasyPrint loads Pango
 
     # base_url lets the templates link their stylesheet. Nothing is ever fetched from the network, even if a
     # label in an XLSForm were to carry a link: a server in a ministry need not reach the internet to print.

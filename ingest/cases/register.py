@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from ingest import scope
 from ingest.persons import identities
-from ingest.cases import provinces, tasks
+from ingest import case_provinces as provinces
+from ingest.cases import tasks
 from ingest.access import SYSTEM
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case
@@ -101,7 +102,7 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
             select(Case.case_code, Case.id).where(Case.project_id == project_id, Case.case_code.in_(codes))
             .order_by(Case.case_code).with_for_update()).all())
         found: dict[str, list] = {code: [] for code in codes}
-        # Only the records placed in one of a case's provinces join it (ingest.cases.provinces); the others
+        # Only the records placed in one of a case's provinces join it (ingest.case_provinces); the others
         # are kept, flagged, and change nothing of it: not this row, not its task, not its identity.
         roots, outside = provinces.case_records(session, project_id, codes, fields_of)
         provinces.flag_outsiders(session, project_id, codes, outside)

@@ -28,7 +28,7 @@ from ingest.access import RIGHTS, ROLES, SYSTEM
 from ingest.db import begin_write
 from ingest.models import Case, Submission
 from ingest.normalise import Row
-from ingest.cases.provinces import FOLLOWUP_FORM, case_records, home_of, province_codes
+from ingest.case_provinces import FOLLOWUP_FORM, case_records, home_of, province_codes
 from ingest.queries import fields_for
 from ingest.tags import root_answer
 from ingest.task_models import Task
@@ -74,7 +74,7 @@ def _event(data: dict, fields: list[dict]) -> date | None:
 
 def _records(session: Session, project_id: int, codes: list[str], fields_of: dict,
              roots: list | None = None) -> dict[str, list[_Record]]:
-    """Read the live, non-draft records that join some cases (ingest.cases.provinces.case_records), unless
+    """Read the live, non-draft records that join some cases (ingest.case_provinces.case_records), unless
     the caller has them already (`roots`: the register's rebuild read and split the same rows)."""
     provinces = province_codes()
     found: dict[str, list[_Record]] = {code: [] for code in codes}

@@ -19,7 +19,7 @@ from ingest.persons.matching.records import PersonRecord
 from ingest.models import Case
 from ingest.normalise import Row
 from ingest.person_models import CaseIdentity, PersonCandidate
-from ingest.cases.provinces import case_records
+from ingest.case_provinces import case_records
 from ingest.queries import fields_for
 from ingest.tags import root_answer, tagged
 

@@ -1,7 +1,7 @@
 """Flag records kept outside the case their code names (issue 16: one province rule for cases).
 
 `submissions.foreign_case` is true for a record whose case code names a case of provinces other than the
-record's (ingest.cases.provinces): it is kept in its own province and changes nothing of that case. Existing
+record's (ingest.case_provinces): it is kept in its own province and changes nothing of that case. Existing
 records start unflagged; `collector ingest replay` rebuilds the cases and sets it.
 
 Revision ID: c16a0e5c0003
