@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test install-docs js check-forms bench docs docs-serve clean system-deps system-deps-test
+.PHONY: serve test lint install install-test install-docs js check-forms bench docs docs-serve clean system-deps system-deps-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +57,15 @@ serve: install system-deps
 # Three pytest workers on two cores: much of the suite waits on gunicorn, Java and Node, not on the CPU.
 TEST_WORKERS ?= 3
 
-test: install-test js system-deps-test
+## Lint (ruff), format check (ruff format), types (mypy on ingest/) and the floors' import contracts
+## (import-linter); the same checks run before each commit with `.venv/bin/pre-commit install`.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install-test js system-deps-test lint
 	$(BIN)/collector forms check forms/xlsforms/*.xlsx
 	$(MKDOCS) build --strict --quiet --site-dir site
 	$(BIN)/pytest -n $(TEST_WORKERS)

@@ -6,6 +6,7 @@ rows of a single table. No device token, form, version, normalisation or media s
 
 Run: gunicorn --config deploy/gunicorn.conf.py benchmarks.baseline_app:app (reads `DATABASE_URL`).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,13 +16,16 @@ import sqlalchemy as sa
 from flask import Flask, Response, request
 
 INSTANCE_ID = re.compile(rb"<(?:[\w.-]+:)?instanceID>\s*([^<\s]+)\s*</(?:[\w.-]+:)?instanceID>")
-RESPONSE = ('<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
-            '<message nature="submit_success">Received.</message></OpenRosaResponse>')
+RESPONSE = (
+    '<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
+    '<message nature="submit_success">Received.</message></OpenRosaResponse>'
+)
 
 metadata = sa.MetaData()
 #: One row per multipart part: the instance XML (name `xml_submission_file`) and each attached file.
 parts = sa.Table(
-    "baseline_parts", metadata,
+    "baseline_parts",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("instance_id", sa.String(255), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
@@ -67,8 +71,12 @@ def create_table(engine: sa.Engine) -> None:
 
 def openrosa(body: str, status: int) -> Response:
     """Return an OpenRosa response with the headers Collect expects."""
-    return Response(body, status=status, content_type="text/xml; charset=utf-8",
-                    headers={"X-OpenRosa-Version": "1.0", "X-OpenRosa-Accept-Content-Length": "104857600"})
+    return Response(
+        body,
+        status=status,
+        content_type="text/xml; charset=utf-8",
+        headers={"X-OpenRosa-Version": "1.0", "X-OpenRosa-Accept-Content-Length": "104857600"},
+    )
 
 
 def create_app(database_url: str | None = None) -> Flask:
@@ -92,8 +100,11 @@ def create_app(database_url: str | None = None) -> Flask:
             return openrosa("<OpenRosaResponse><message>No instanceID.</message></OpenRosaResponse>", 400)
         instance_id = found.group(1).decode("utf-8", "replace")[:255]
         rows = [{"instance_id": instance_id, "name": "xml_submission_file", "body": xml}]
-        rows += [{"instance_id": instance_id, "name": name[:255], "body": upload.read()}
-                 for name, upload in request.files.items(multi=True) if name != "xml_submission_file"]
+        rows += [
+            {"instance_id": instance_id, "name": name[:255], "body": upload.read()}
+            for name, upload in request.files.items(multi=True)
+            if name != "xml_submission_file"
+        ]
         with engine.begin() as conn:
             conn.execute(insert, rows)
         return openrosa(RESPONSE, 201)

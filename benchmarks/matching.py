@@ -10,6 +10,7 @@ matcher on each half of the persons separately (a check that nothing is fitted t
 --scale N times N synthetic records (the set repeated with shifted ids) in a child process, through the
 register too with --register.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.persons.matching import DEFAULT_THRESHOLD, match_file, match_records, read_records
+from ingest.persons.matching import DEFAULT_THRESHOLD, match_file, match_records, read_records  # noqa: E402 (path set first)
 
 DATA = ROOT / "benchmarks" / "data" / "matching"
 OUT = ROOT / "benchmarks" / "out"
@@ -54,8 +55,9 @@ def run_set(scorer, threshold: float) -> None:
     started = time.perf_counter()
     summary = match_file(DATA / "records.csv", pairs, threshold)
     elapsed = time.perf_counter() - started
-    result = scorer.score(scorer.load_pairs(pairs), scorer.load_truth(DATA / "truth.csv"),
-                          scorer.load_meta(DATA / "meta" / "persons.csv"))
+    result = scorer.score(
+        scorer.load_pairs(pairs), scorer.load_truth(DATA / "truth.csv"), scorer.load_meta(DATA / "meta" / "persons.csv")
+    )
     print(scorer.fmt(result, f"development set: {summary.records} records, {summary.pairs} pairs -> {pairs}"))
     print(f"  time     : {elapsed:.1f} s; peak RSS {peak_rss_mib():.0f} MiB")
 
@@ -92,8 +94,8 @@ def _fresh_database(url: str | None):
 
 def _through_register(records, threshold: float, url: str | None, pairs_path: Path) -> tuple[float, float, object]:
     """Load `records` into the register and match them there; return (load s, match s, summary)."""
-    from ingest.persons import identities
     from ingest.persons import decisions as persons
+    from ingest.persons import identities
 
     session = _fresh_database(url)
     started = time.perf_counter()
@@ -111,8 +113,9 @@ def run_register(scorer, threshold: float, url: str | None) -> None:
     OUT.mkdir(exist_ok=True)
     pairs = OUT / "matching_register_pairs.csv"
     loaded, matched, summary = _through_register(read_records(DATA / "records.csv"), threshold, url, pairs)
-    result = scorer.score(scorer.load_pairs(pairs), scorer.load_truth(DATA / "truth.csv"),
-                          scorer.load_meta(DATA / "meta" / "persons.csv"))
+    result = scorer.score(
+        scorer.load_pairs(pairs), scorer.load_truth(DATA / "truth.csv"), scorer.load_meta(DATA / "meta" / "persons.csv")
+    )
     print(scorer.fmt(result, f"through the case register: {summary.cases} cases, {summary.pairs} pairs -> {pairs}"))
     print(f"  time     : load {loaded:.1f} s, match {matched:.1f} s; peak RSS {peak_rss_mib():.0f} MiB")
 
@@ -129,8 +132,10 @@ def _scaled(n: int, threshold: float, register: bool = False, url: str | None = 
         copy += 1
     if register:
         loaded, matched, summary = _through_register(scaled, threshold, url, OUT / "matching_scaled_pairs.csv")
-        print(f"  {n} records through the register: load {loaded:.1f} s, match {matched:.1f} s, "
-              f"{summary.pairs} pairs", flush=True)
+        print(
+            f"  {n} records through the register: load {loaded:.1f} s, match {matched:.1f} s, {summary.pairs} pairs",
+            flush=True,
+        )
         return
     started = time.perf_counter()
     pairs = match_records(scaled, threshold)
@@ -143,8 +148,10 @@ def run_scale(n: int, threshold: float, register: bool = False, url: str | None 
     child = multiprocessing.get_context("spawn").Process(target=_scaled, args=(n, threshold, register, url))
     child.start()
     child.join()
-    print(f"  peak RSS of the {n}-record run (child process): {peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
-          f" (exit status {child.exitcode})")
+    print(
+        f"  peak RSS of the {n}-record run (child process): {peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
+        f" (exit status {child.exitcode})"
+    )
 
 
 def main(argv=None) -> None:
@@ -152,10 +159,16 @@ def main(argv=None) -> None:
     parser.add_argument("--min-score", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--halves", action="store_true", help="also match each half of the persons on its own")
     parser.add_argument("--scale", type=int, default=0, help="also time this many synthetic records")
-    parser.add_argument("--register", action="store_true",
-                        help="match through the case register of a fresh database (ingest.persons.decisions.match)")
-    parser.add_argument("--database", default=None, help="with --register: an empty database URL to use "
-                                                         "(default: SQLite in a temporary folder)")
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help="match through the case register of a fresh database (ingest.persons.decisions.match)",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="with --register: an empty database URL to use (default: SQLite in a temporary folder)",
+    )
     args = parser.parse_args(argv)
     print(f"machine: {machine()}; threshold {args.min_score}")
     scorer = load_scorer()

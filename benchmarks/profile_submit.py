@@ -4,6 +4,7 @@ Run: .venv/bin/python -m benchmarks.profile_submit [--count 300] [--database URL
 Prints pyinstrument's call tree for `count` submissions of the sample form through the Flask test client,
 and the number of SQL statements per submission. Without --database it uses a fresh SQLite file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,21 +40,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'profile.sqlite3'}"
         upgrade_database(url)
-        app = create_app({"DATABASE_URL": url, "MEDIA_DIR": str(Path(tmp) / "media"), "SECRET_KEY": "x",
-                          "TESTING": True})
+        app = create_app(
+            {"DATABASE_URL": url, "MEDIA_DIR": str(Path(tmp) / "media"), "SECRET_KEY": "x", "TESTING": True}
+        )
         session = app.extensions["collector.sessions"]()
         ensure_project(session, 1)
         compiled = compile_xlsform(DATA / "sample_case.xlsx", validate=False)
-        publish(session, app.extensions["collector.store"], 1, compiled,
-                {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()})
+        publish(
+            session,
+            app.extensions["collector.store"],
+            1,
+            compiled,
+            {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()},
+        )
         device = create_device(session, 1, "Profiler")
         session.commit()
         url_base = f"/v1/key/{device.token}/projects/1/submission"
         client = app.test_client()
         photo = b"\xff\xd8" + bytes(args.photo_kb * 1024)
         statements = [0]
-        event.listen(app.extensions["collector.engine"], "before_cursor_execute",
-                     lambda *a, **k: statements.__setitem__(0, statements[0] + 1))
+        event.listen(
+            app.extensions["collector.engine"],
+            "before_cursor_execute",
+            lambda *a, **k: statements.__setitem__(0, statements[0] + 1),
+        )
 
         def submit() -> int:
             data = {"xml_submission_file": (io.BytesIO(make_instance(f"uuid:{uuid.uuid4()}")), "i.xml", "text/xml")}
@@ -71,8 +81,10 @@ def main() -> None:
         profiler.stop()
         seconds = time.perf_counter() - start
         print(profiler.output_text(unicode=True, color=False, show_all=False))
-        print(f"{args.count} submissions in {seconds:.2f} s ({args.count / seconds:.0f}/s in-process, profiled); "
-              f"{statements[0] / args.count:.1f} SQL statements each; answers {sorted(set(codes))}")
+        print(
+            f"{args.count} submissions in {seconds:.2f} s ({args.count / seconds:.0f}/s in-process, profiled); "
+            f"{statements[0] / args.count:.1f} SQL statements each; answers {sorted(set(codes))}"
+        )
         app.extensions["collector.engine"].dispose()
 
 

@@ -24,6 +24,7 @@ the imports count; the whole process's peak, from wait4, is shown beside it):
 `--full` then grows the form to 1,000,000 records and exports the CSV zip again (peak RSS should stay within
 20% of the 100,000 figure). Prints a markdown table; never fails on a timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,7 @@ def make_app(url: str, media: str):
 
 # --- parent: set up, seed, run the children -------------------------------------------------------------
 
+
 def setup(url: str, media: str):
     """Migrate, publish case_intake in projects 1 and 2 and create an administrator (unless a kept database
     has them); return (app, versions by project, records already stored by project)."""
@@ -76,13 +78,15 @@ def setup(url: str, media: str):
     compiled = None
     versions, stored = {}, {}
     for project in (1, 2):
-        version = session.scalar(select(FormVersion).join(Form).where(Form.project_id == project,
-                                                                      Form.xml_form_id == "case_intake"))
+        version = session.scalar(
+            select(FormVersion).join(Form).where(Form.project_id == project, Form.xml_form_id == "case_intake")
+        )
         if version is None:
             compiled = compiled or compile_xlsform(path, validate=False)
             ensure_project(session, project)
-            version = publish(session, app.extensions["collector.store"], project, compiled,
-                              find_media(path, compiled.media)).version
+            version = publish(
+                session, app.extensions["collector.store"], project, compiled, find_media(path, compiled.media)
+            ).version
         versions[project] = (version.form_id, version.id, version.version, version.fields)
         stored[project] = session.scalar(select(func.count(Submission.id)).where(Submission.form_id == version.form_id))
     if session.scalar(select(User).where(User.email == ADMIN)) is None:
@@ -107,16 +111,38 @@ def seed_form(app, version, project: int, first: int, count: int, photos: int = 
             print(f"  seeded {progress['done']:,}/{count:,} ({time.perf_counter() - started:.0f} s)", flush=True)
             progress["next"] += step
 
-    seed(app.extensions["collector.engine"], form_id=form_id, form_version_id=version_id, version=version_string,
-         fields=fields, project_id=project, device_id=None, first=first, count=count, photos=photos,
-         store=app.extensions["collector.store"], on_chunk=on_chunk)
+    seed(
+        app.extensions["collector.engine"],
+        form_id=form_id,
+        form_version_id=version_id,
+        version=version_string,
+        fields=fields,
+        project_id=project,
+        device_id=None,
+        first=first,
+        count=count,
+        photos=photos,
+        store=app.extensions["collector.store"],
+        on_chunk=on_chunk,
+    )
     return time.perf_counter() - started
 
 
 def child(task: str, url: str, media: str, **options) -> dict:
     """Run one measurement in a new process; return its figures with its peak RSS (MiB, from wait4)."""
-    argv = [sys.executable, "-m", "benchmarks.read_side", "--child", task, "--url", url, "--media", media,
-            "--options", json.dumps(options)]
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.read_side",
+        "--child",
+        task,
+        "--url",
+        url,
+        "--media",
+        media,
+        "--options",
+        json.dumps(options),
+    ]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     out = process.stdout.read()
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -129,6 +155,7 @@ def child(task: str, url: str, media: str, **options) -> dict:
 
 
 # --- children: one measurement each ---------------------------------------------------------------------
+
 
 def _rss_mib(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -193,6 +220,7 @@ def _exporter():
             if fmt != "csv":
                 raise LookupError(f"no {fmt} export yet")
             return csv_zip(session, form, store=store) if attachments else csv_zip(session, form)
+
     return count_records, export
 
 
@@ -224,26 +252,36 @@ def task_baseline(app, tmp, project=1):
         return "" if value is None else " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
     engine = app.extensions["collector.engine"]
-    query = (select(SubmissionVersion.instance_id, SubmissionRow.path, SubmissionRow.position, SubmissionRow.data)
-             .join(SubmissionRow, SubmissionRow.submission_version_id == SubmissionVersion.id)
-             .join(Submission, Submission.id == SubmissionVersion.submission_id)
-             .join(Form, Form.id == Submission.form_id)
-             .where(Form.project_id == project, Form.xml_form_id == "case_intake", SubmissionVersion.current.is_(True))
-             .order_by(SubmissionRow.id))
+    query = (
+        select(SubmissionVersion.instance_id, SubmissionRow.path, SubmissionRow.position, SubmissionRow.data)
+        .join(SubmissionRow, SubmissionRow.submission_version_id == SubmissionVersion.id)
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .join(Form, Form.id == Submission.form_id)
+        .where(Form.project_id == project, Form.xml_form_id == "case_intake", SubmissionVersion.current.is_(True))
+        .order_by(SubmissionRow.id)
+    )
     before = _reset_peak()
     started = time.perf_counter()
     records = 0
-    with open(f"{tmp}/baseline.zip", "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("rows.csv", "w", force_zip64=True) as entry, engine.connect() as conn:
-            text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-            writer = csv.writer(text)
-            for instance_id, path, position, data in conn.execution_options(yield_per=1000).execute(query):
-                writer.writerow([instance_id, path, position, *(cell(v) for v in data.values())])
-                records += path.count("/") == 1
-            text.flush()
-            text.detach()
-    return {"seconds": time.perf_counter() - started, "records": records,
-            "bytes": os.path.getsize(f"{tmp}/baseline.zip"), "rss_before_mib": before}
+    with (
+        open(f"{tmp}/baseline.zip", "wb") as raw,
+        zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("rows.csv", "w", force_zip64=True) as entry,
+        engine.connect() as conn,
+    ):
+        text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+        writer = csv.writer(text)
+        for instance_id, path, position, data in conn.execution_options(yield_per=1000).execute(query):
+            writer.writerow([instance_id, path, position, *(cell(v) for v in data.values())])
+            records += path.count("/") == 1
+        text.flush()
+        text.detach()
+    return {
+        "seconds": time.perf_counter() - started,
+        "records": records,
+        "bytes": os.path.getsize(f"{tmp}/baseline.zip"),
+        "rss_before_mib": before,
+    }
 
 
 def _percentiles(times: list[float]) -> dict:
@@ -262,7 +300,9 @@ def task_stats(app, tmp, runs=20):
     session = _session_as_admin(app)
     out = {}
     first = func.coalesce(Case.first_screening_date, Case.intake_date)
-    year = func.extract("year", first) if session.get_bind().dialect.name == "postgresql" else func.strftime("%Y", first)
+    year = (
+        func.extract("year", first) if session.get_bind().dialect.name == "postgresql" else func.strftime("%Y", first)
+    )
     for by, sql in ((["province", "year"], (Case.province_code, year)), (["exploitation_type", "gender"], None)):
         times, cells = [], 0
         for _ in range(runs):
@@ -308,8 +348,16 @@ def task_odata(app, tmp, runs=20, top=1000):
     for _ in range(runs):
         started = time.perf_counter()
         with engine.connect() as conn:
-            data = conn.execute(select(SubmissionRow.data).where(SubmissionRow.parent_id.is_(None))
-                                .order_by(SubmissionRow.id).limit(top)).scalars().all()
+            data = (
+                conn.execute(
+                    select(SubmissionRow.data)
+                    .where(SubmissionRow.parent_id.is_(None))
+                    .order_by(SubmissionRow.id)
+                    .limit(top)
+                )
+                .scalars()
+                .all()
+            )
         json.dumps({"value": data}, ensure_ascii=False)
         base.append(time.perf_counter() - started)
     return {**_percentiles(times), "rows": rows, "baseline": _percentiles(base)}
@@ -329,8 +377,12 @@ def task_replay(app, tmp):
     seconds = time.perf_counter() - started
     if result.exit_code != 0:
         raise RuntimeError(result.output[-500:])
-    return {"seconds": seconds, "records": records, "rss_before_mib": before,
-            "said": result.output.strip().splitlines()[-1]}
+    return {
+        "seconds": seconds,
+        "records": records,
+        "rss_before_mib": before,
+        "said": result.output.strip().splitlines()[-1],
+    }
 
 
 def task_normalise(app, tmp):
@@ -348,22 +400,33 @@ def task_normalise(app, tmp):
     after, records = 0, 0
     with engine.connect() as conn:
         while True:
-            page = conn.execute(select(SubmissionVersion.id, SubmissionVersion.form_version_id, SubmissionVersion.xml)
-                                .where(SubmissionVersion.id > after).order_by(SubmissionVersion.id).limit(500)).all()
+            page = conn.execute(
+                select(SubmissionVersion.id, SubmissionVersion.form_version_id, SubmissionVersion.xml)
+                .where(SubmissionVersion.id > after)
+                .order_by(SubmissionVersion.id)
+                .limit(500)
+            ).all()
             if not page:
                 break
-            for version_id, form_version_id, xml in page:
+            for _version_id, form_version_id, xml in page:
                 if form_version_id not in fields:
-                    fields[form_version_id] = conn.scalar(select(FormVersion.fields)
-                                                          .where(FormVersion.id == form_version_id))
+                    fields[form_version_id] = conn.scalar(
+                        select(FormVersion.fields).where(FormVersion.id == form_version_id)
+                    )
                 normalise(parse(xml), fields[form_version_id])
             after, records = page[-1][0], records + len(page)
             conn.rollback()
     return {"seconds": time.perf_counter() - started, "records": records, "rss_before_mib": before}
 
 
-TASKS = {"export": task_export, "baseline": task_baseline, "stats": task_stats, "odata": task_odata,
-         "replay": task_replay, "normalise": task_normalise}
+TASKS = {
+    "export": task_export,
+    "baseline": task_baseline,
+    "stats": task_stats,
+    "odata": task_odata,
+    "replay": task_replay,
+    "normalise": task_normalise,
+}
 
 
 def run_child(task: str, url: str, media: str, options: dict) -> None:
@@ -382,6 +445,7 @@ def run_child(task: str, url: str, media: str, options: dict) -> None:
 
 # --- the run ---------------------------------------------------------------------------------------------
 
+
 def mib(result: dict) -> str:
     """Peak RSS while measuring (and of the whole process, imports and app included), MiB."""
     if "work_peak_mib" not in result:
@@ -396,9 +460,13 @@ def rate_row(engine: str, what: str, result: dict, base: dict | None) -> str:
     if "bytes" in result:
         what = f"{what} ({result['bytes'] / 2**20:,.1f} MiB)"
     ratio = f"{base['seconds'] / result['seconds']:.2f}" if base and "seconds" in base else ""
-    return (f"| {engine} | {what} | {result['records']:,} | {result['seconds']:.2f} | {rate:,.0f} | {mib(result)} | "
-            f"{base['seconds']:.2f} | {ratio} |" if base and "seconds" in base else
-            f"| {engine} | {what} | {result['records']:,} | {result['seconds']:.2f} | {rate:,.0f} | {mib(result)} | | |")
+    return (
+        f"| {engine} | {what} | {result['records']:,} | {result['seconds']:.2f} | {rate:,.0f} | {mib(result)} | "
+        f"{base['seconds']:.2f} | {ratio} |"
+        if base and "seconds" in base
+        else f"| {engine} | {what} | {result['records']:,} | {result['seconds']:.2f} | {rate:,.0f} "
+        f"| {mib(result)} | | |"
+    )
 
 
 def bench_database(spec: str, args, lines: list[str], notes: list[str]) -> None:
@@ -419,15 +487,26 @@ def bench_database(spec: str, args, lines: list[str], notes: list[str]) -> None:
         app, versions, stored = setup(url, media)
         if args.keep:
             (work / "ready").write_text(f"{url}\n{label}")
-        print(f"{label}: seeding {args.records:,} records and Central's {CENTRAL_RECORDS:,} "
-              f"({stored[1]:,} and {stored[2]:,} there already)", flush=True)
+        print(
+            f"{label}: seeding {args.records:,} records and Central's {CENTRAL_RECORDS:,} "
+            f"({stored[1]:,} and {stored[2]:,} there already)",
+            flush=True,
+        )
         if stored[1] < args.records:
             seconds = seed_form(app, versions[1], 1, stored[1], args.records - stored[1])
-            notes.append(f"{label}: seeded {args.records - stored[1]:,} records in {seconds:.0f} s "
-                         f"({(args.records - stored[1]) / seconds:,.0f}/s)")
+            notes.append(
+                f"{label}: seeded {args.records - stored[1]:,} records in {seconds:.0f} s "
+                f"({(args.records - stored[1]) / seconds:,.0f}/s)"
+            )
         if stored[2] < CENTRAL_RECORDS:
-            seed_form(app, versions[2], 2, 10**8 + stored[2], CENTRAL_RECORDS - stored[2],
-                      photos=max(CENTRAL_PHOTOS - stored[2], 0))
+            seed_form(
+                app,
+                versions[2],
+                2,
+                10**8 + stored[2],
+                CENTRAL_RECORDS - stored[2],
+                photos=max(CENTRAL_PHOTOS - stored[2], 0),
+            )
         app.extensions["collector.engine"].dispose()
         wanted = set(args.only.split(","))
 
@@ -453,8 +532,14 @@ def bench_database(spec: str, args, lines: list[str], notes: list[str]) -> None:
             base = child("baseline", url, media, project=2)
             show(rate_row(label, "Central's shape: baseline", base, None))
             show(rate_row(label, "Central's shape: CSV zip", child("export", url, media, project=2), base))
-            show(rate_row(label, "Central's shape: CSV zip + 200 photos",
-                          child("export", url, media, project=2, attachments=True), base))
+            show(
+                rate_row(
+                    label,
+                    "Central's shape: CSV zip + 200 photos",
+                    child("export", url, media, project=2, attachments=True),
+                    base,
+                )
+            )
         if "stats" in wanted:
             result = child("stats", url, media, runs=args.runs)
             for by in ("province,year", "exploitation_type,gender"):
@@ -463,19 +548,28 @@ def bench_database(spec: str, args, lines: list[str], notes: list[str]) -> None:
                     show(f"| {label} | stats by {by} | | failed: {result.get('error')} | | | | |")
                     continue
                 base = cell.get("baseline")
-                show(f"| {label} | stats by {by} ({cell['cells']} cells, {cell['hidden']} hidden), p50 / p95 ms | "
-                     f"{result['cases']:,} cases | {cell['p50'] * 1000:.0f} / {cell['p95'] * 1000:.0f} | | "
-                     f"{mib(result)} | " + (f"{base['p50'] * 1000:.1f} / {base['p95'] * 1000:.1f} (GROUP BY) | "
-                                            f"{base['p50'] / cell['p50']:.3f} |" if base else " | |"))
+                show(
+                    f"| {label} | stats by {by} ({cell['cells']} cells, {cell['hidden']} hidden), p50 / p95 ms | "
+                    f"{result['cases']:,} cases | {cell['p50'] * 1000:.0f} / {cell['p95'] * 1000:.0f} | | "
+                    f"{mib(result)} | "
+                    + (
+                        f"{base['p50'] * 1000:.1f} / {base['p95'] * 1000:.1f} (GROUP BY) | "
+                        f"{base['p50'] / cell['p50']:.3f} |"
+                        if base
+                        else " | |"
+                    )
+                )
         if "odata" in wanted:
             result = child("odata", url, media, runs=args.runs)
             if "missing" in result or "error" in result:
                 notes.append(f"{label}: OData not measured ({result.get('missing') or result.get('error')})")
             else:
                 base = result["baseline"]
-                show(f"| {label} | OData Submissions?$top=1000, p50 / p95 ms | {result['rows']:,} | "
-                     f"{result['p50'] * 1000:.0f} / {result['p95'] * 1000:.0f} | | {mib(result)} | "
-                     f"{base['p50'] * 1000:.0f} / {base['p95'] * 1000:.0f} | {base['p50'] / result['p50']:.2f} |")
+                show(
+                    f"| {label} | OData Submissions?$top=1000, p50 / p95 ms | {result['rows']:,} | "
+                    f"{result['p50'] * 1000:.0f} / {result['p95'] * 1000:.0f} | | {mib(result)} | "
+                    f"{base['p50'] * 1000:.0f} / {base['p95'] * 1000:.0f} | {base['p50'] / result['p50']:.2f} |"
+                )
         if "replay" in wanted:
             base = child("normalise", url, media)
             show(rate_row(label, "baseline: parse + normalise only", base, None))
@@ -507,8 +601,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--database", action="append", help="sqlite, postgresql or a URL (default: both)")
     parser.add_argument("--only", default="csv,xlsx,central,stats,odata,replay")
-    parser.add_argument("--keep", metavar="DIR", help="keep the SQLite file and media in DIR and the PostgreSQL "
-                        "database seeded, and reuse them next time (only missing records are seeded)")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="keep the SQLite file and media in DIR and the PostgreSQL "
+        "database seeded, and reuse them next time (only missing records are seeded)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--media", help=argparse.SUPPRESS)
@@ -524,8 +622,10 @@ def main() -> None:
     notes: list[str] = []
     for spec in args.database or ["sqlite", "postgresql"]:
         bench_database(spec, args, lines, notes)
-    print("\n| database | measurement | records | seconds | records/s | peak RSS MiB (process) | baseline | "
-          "baseline/ours |")
+    print(
+        "\n| database | measurement | records | seconds | records/s | peak RSS MiB (process) | baseline | "
+        "baseline/ours |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(lines))
     print("\n" + "\n".join(f"- {note}" for note in notes))

@@ -8,6 +8,7 @@ scope (the baseline: the same view code, the scope hook bypassed), an administra
 query, nothing hidden), a provincial officer (half the records) and an analyst (every record, redacted).
 Prints records per second and the ratio to the baseline. Default database: a temporary SQLite file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,16 +46,25 @@ def build(url: str, media: str, records: int):
     store = app.extensions["collector.store"]
     ensure_project(session, 1)
     data = ROOT / "tests" / "data"
-    publish(session, store, 1, compile_xlsform(data / "sample_case.xlsx"),
-            {"provinces.csv": (data / "media" / "provinces.csv").read_bytes()})
-    for email, role, provinces in (("admin@b.la", "admin", ()), ("officer@b.la", "provincial-officer", ("05",)),
-                                   ("analyst@b.la", "analyst", ())):
+    publish(
+        session,
+        store,
+        1,
+        compile_xlsform(data / "sample_case.xlsx"),
+        {"provinces.csv": (data / "media" / "provinces.csv").read_bytes()},
+    )
+    for email, role, provinces in (
+        ("admin@b.la", "admin", ()),
+        ("officer@b.la", "provincial-officer", ("05",)),
+        ("analyst@b.la", "analyst", ()),
+    ):
         create_user(session, email, PASSWORD, role, provinces=provinces)
     session.commit()
     for n in range(records):
         province = b"05" if n % 2 else b"01"
-        xml = make_instance(f"uuid:bench-{n}", photo=None).replace(b"<province>01</province>",
-                                                                    b"<province>" + province + b"</province>")
+        xml = make_instance(f"uuid:bench-{n}", photo=None).replace(
+            b"<province>01</province>", b"<province>" + province + b"</province>"
+        )
         receive_submission(session, store, project_id=1, xml=xml)
     session.close()
     return app
@@ -93,16 +103,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
         app = build(url, f"{tmp}/media", args.records)
-        print(f"machine: {machine()}; database: {url.split(':', 1)[0]}; {args.records} records, "
-              f"{args.rounds} listings each")
+        print(
+            f"machine: {machine()}; database: {url.split(':', 1)[0]}; {args.records} records, "
+            f"{args.rounds} listings each"
+        )
         print("| caller | records listed | records/s | vs no scope |\n|---|---|---|---|")
         base = None
-        for label, email in (("no scope (baseline)", None), ("admin", "admin@b.la"),
-                             ("provincial officer (05)", "officer@b.la"), ("analyst (redacted)", "analyst@b.la")):
+        for label, email in (
+            ("no scope (baseline)", None),
+            ("admin", "admin@b.la"),
+            ("provincial officer (05)", "officer@b.la"),
+            ("analyst (redacted)", "analyst@b.la"),
+        ):
             seconds, listed = timed_list(app, email, args.rounds)
             rate = listed / seconds
             base = base or rate
             print(f"| {label} | {listed} | {rate:,.0f} | {rate / base:.2f} |")
+
 
 if __name__ == "__main__":
     main()

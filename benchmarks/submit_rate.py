@@ -15,6 +15,7 @@ real/baseline, and counts every answer other than 201 instead of failing.
 which is created if missing and emptied (DROP SCHEMA public CASCADE) before the run. Default: both.
 `--memory N` then posts N more submissions to the real server and prints each worker's RSS before and after.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,8 +85,11 @@ class Cell:
 def gunicorn_settings() -> dict:
     """Read the worker count, worker class and threads from deploy/gunicorn.conf.py, as gunicorn would."""
     config = runpy.run_path(str(CONFIG))
-    return {"workers": int(config.get("workers", 1)), "worker_class": str(config.get("worker_class", "sync")),
-            "threads": int(config.get("threads", 1))}
+    return {
+        "workers": int(config.get("workers", 1)),
+        "worker_class": str(config.get("worker_class", "sync")),
+        "threads": int(config.get("threads", 1)),
+    }
 
 
 def submit_once(tablet: Collect, photo: bytes | None, cell: Cell | None) -> None:
@@ -104,8 +108,9 @@ def submit_once(tablet: Collect, photo: bytes | None, cell: Cell | None) -> None
         cell.record(status, time.perf_counter() - start, body)
 
 
-def run_cell(url: str, clients: int, photo: bytes | None, *, seconds: float = 5.0, count: int | None = None,
-             warmup: int = 2) -> Cell:
+def run_cell(
+    url: str, clients: int, photo: bytes | None, *, seconds: float = 5.0, count: int | None = None, warmup: int = 2
+) -> Cell:
     """Post from `clients` threads for `seconds` (or `count` submissions in all); return the figures."""
     cell = Cell()
     lock = threading.Lock()
@@ -223,18 +228,28 @@ def bench_engine(spec: str, args, gunicorn: dict, rows: list, problems: list) ->
             baseline.start()
             servers = {"baseline": baseline.url, "real": real.sample_device()}
             print(f"{label}: real server {real.url}, baseline {baseline.url}", flush=True)
-            for name, base in servers.items():  # first requests: imports, pools, the first form lookup
+            for base in servers.values():  # first requests: imports, pools, the first form lookup
                 run_cell(base, max(args.clients), PHOTO, count=2 * workers * max(args.clients), warmup=0)
             for clients in args.clients:
                 for photo in (None, PHOTO):
                     cells = {}
                     for name, base in servers.items():
-                        cells[name] = run_cell(base, clients, photo, seconds=args.seconds, count=args.count,
-                                               warmup=args.warmup)
+                        cells[name] = run_cell(
+                            base, clients, photo, seconds=args.seconds, count=args.count, warmup=args.warmup
+                        )
                         for status, n in cells[name].answers.items():
                             if status != 201:
-                                problems.append((label, name, clients, photo is not None, status, n,
-                                                 cells[name].samples.get(status, "")))
+                                problems.append(
+                                    (
+                                        label,
+                                        name,
+                                        clients,
+                                        photo is not None,
+                                        status,
+                                        n,
+                                        cells[name].samples.get(status, ""),
+                                    )
+                                )
                     rows.append((label, clients, photo is not None, cells["baseline"], cells["real"]))
                     print_row(rows[-1], flush=True)
             if args.memory:
@@ -245,8 +260,11 @@ def bench_engine(spec: str, args, gunicorn: dict, rows: list, problems: list) ->
             baseline.stop()
             real.stop()
             for server, name in ((real, "real"), (baseline, "baseline")):
-                errors = [line for line in server.log.read_text(errors="replace").splitlines()
-                          if "[ERROR]" in line or "Traceback" in line or "WORKER TIMEOUT" in line]
+                errors = [
+                    line
+                    for line in server.log.read_text(errors="replace").splitlines()
+                    if "[ERROR]" in line or "Traceback" in line or "WORKER TIMEOUT" in line
+                ]
                 if errors:
                     problems.append((label, name, "-", "-", "gunicorn log", len(errors), errors[0][:200]))
 
@@ -259,8 +277,7 @@ def print_memory(server: LiveServer, url: str, count: int, label: str, problems:
     for status, n in cell.answers.items():
         if status != 201:
             problems.append((label, "real", 4, True, status, n, cell.samples.get(status, "")))
-    print(f"\n{label}: worker memory over {cell.ok} submissions with a 50 KB photo "
-          f"({cell.rate:.1f}/s, 4 clients)")
+    print(f"\n{label}: worker memory over {cell.ok} submissions with a 50 KB photo ({cell.rate:.1f}/s, 4 clients)")
     print(f"{'worker':>8} {'RSS before':>11} {'RSS after':>10} {'growth':>8} {'peak (HWM)':>11}")
     for pid in sorted(before.keys() | after.keys()):
         rss_before = f"{before[pid][0] / 1024:.1f}MB" if pid in before else "(new)"
@@ -272,39 +289,54 @@ def print_memory(server: LiveServer, url: str, count: int, label: str, problems:
         print("  workers were replaced during the run (restarted or killed): see the gunicorn log")
 
 
-HEADER = (f"{'engine':<18}{'clients':>7}{'photo':>6}{'base/s':>9}{'real/s':>9}{'ratio':>7}"
-          f"{'base p50':>10}{'base p95':>10}{'real p50':>10}{'real p95':>10}{'base n':>8}{'real n':>8}")
+HEADER = (
+    f"{'engine':<18}{'clients':>7}{'photo':>6}{'base/s':>9}{'real/s':>9}{'ratio':>7}"
+    f"{'base p50':>10}{'base p95':>10}{'real p50':>10}{'real p95':>10}{'base n':>8}{'real n':>8}"
+)
 
 
 def print_row(row, flush: bool = False) -> None:
     label, clients, photo, base, real = row
     ratio = real.rate / base.rate if base.rate else math.nan
-    print(f"{label:<18}{clients:>7}{'50KB' if photo else 'no':>6}{base.rate:>9.1f}{real.rate:>9.1f}{ratio:>7.2f}"
-          f"{base.percentile(50):>10.1f}{base.percentile(95):>10.1f}{real.percentile(50):>10.1f}"
-          f"{real.percentile(95):>10.1f}{base.ok:>8}{real.ok:>8}", flush=flush)
+    print(
+        f"{label:<18}{clients:>7}{'50KB' if photo else 'no':>6}{base.rate:>9.1f}{real.rate:>9.1f}{ratio:>7.2f}"
+        f"{base.percentile(50):>10.1f}{base.percentile(95):>10.1f}{real.percentile(50):>10.1f}"
+        f"{real.percentile(95):>10.1f}{base.ok:>8}{real.ok:>8}",
+        flush=flush,
+    )
 
 
 def print_markdown(rows: list) -> None:
-    print("\n| engine | clients | photo | baseline subs/s | collector subs/s | collector/baseline "
-          "| baseline p50/p95 ms | collector p50/p95 ms |\n|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| engine | clients | photo | baseline subs/s | collector subs/s | collector/baseline "
+        "| baseline p50/p95 ms | collector p50/p95 ms |\n|---|---|---|---|---|---|---|---|"
+    )
     for label, clients, photo, base, real in rows:
         ratio = real.rate / base.rate if base.rate else math.nan
-        print(f"| {label} | {clients} | {'50 KB' if photo else 'none'} | {base.rate:.1f} | {real.rate:.1f} | "
-              f"{ratio:.2f} | {base.percentile(50):.1f} / {base.percentile(95):.1f} | "
-              f"{real.percentile(50):.1f} / {real.percentile(95):.1f} |")
+        print(
+            f"| {label} | {clients} | {'50 KB' if photo else 'none'} | {base.rate:.1f} | {real.rate:.1f} | "
+            f"{ratio:.2f} | {base.percentile(50):.1f} / {base.percentile(95):.1f} | "
+            f"{real.percentile(50):.1f} / {real.percentile(95):.1f} |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", action="append",
-                        help="a database URL, or `sqlite` / `postgresql`; repeatable (default: both)")
+    parser.add_argument(
+        "--database", action="append", help="a database URL, or `sqlite` / `postgresql`; repeatable (default: both)"
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per cell and server")
     parser.add_argument("--count", type=int, default=None, help="submissions per cell and server, instead of --seconds")
     parser.add_argument("--clients", default="1,4,16", help="concurrent clients, comma-separated")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured submissions per client before each cell")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 s per cell, 1 warm-up submission")
-    parser.add_argument("--memory", type=int, default=0, metavar="N",
-                        help="then post N submissions to the real server and print each worker's RSS")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then post N submissions to the real server and print each worker's RSS",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args()
     args.clients = [int(n) for n in args.clients.split(",")]
@@ -312,16 +344,21 @@ def main() -> None:
         args.seconds, args.warmup = 1.0, 1
     gunicorn = gunicorn_settings()
     measure = f"{args.count} submissions" if args.count else f"{args.seconds:g} s"
-    print(f"gunicorn from {CONFIG.relative_to(ROOT)}: {gunicorn['workers']} workers, worker class "
-          f"{gunicorn['worker_class']}, {gunicorn['threads']} threads; {measure} per cell and server; "
-          f"{len(PHOTO) // 1024} KB photo; {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"gunicorn from {CONFIG.relative_to(ROOT)}: {gunicorn['workers']} workers, worker class "
+        f"{gunicorn['worker_class']}, {gunicorn['threads']} threads; {measure} per cell and server; "
+        f"{len(PHOTO) // 1024} KB photo; {os.cpu_count()} CPUs",
+        flush=True,
+    )
     print(HEADER, flush=True)
     rows: list = []
     problems: list = []
     for spec in args.database or ["sqlite", "postgresql"]:
         bench_engine(spec, args, gunicorn, rows, problems)
-    print("\nbase = benchmarks.baseline_app (raw INSERT), real = the collector; subs/s counts 201 answers; "
-          "latencies in ms")
+    print(
+        "\nbase = benchmarks.baseline_app (raw INSERT), real = the collector; subs/s counts 201 answers; "
+        "latencies in ms"
+    )
     print(HEADER)
     for row in rows:
         print_row(row)

@@ -4,6 +4,7 @@ Run: .venv/bin/python -m benchmarks.upload_memory [--sizes 1,50,200]
 Prints, per upload size, the worker's resident memory before, its peak (VmHWM) after, the growth, and
 the growth relative to the 1 MB baseline measured in the same worker.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,15 @@ def write_body(path: Path, size: int) -> tuple[str, int]:
     boundary = uuid.uuid4().hex
     xml = make_instance(f"uuid:{uuid.uuid4()}", photo="video.mp4")
     with path.open("wb") as out:
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; "
-                  f"filename=\"instance.xml\"\r\nContent-Type: text/xml\r\nContent-Length: {len(xml)}\r\n\r\n".encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="xml_submission_file"; '
+            f'filename="instance.xml"\r\nContent-Type: text/xml\r\nContent-Length: {len(xml)}\r\n\r\n'.encode()
+        )
         out.write(xml + b"\r\n")
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"video.mp4\"; filename=\"video.mp4\"\r\n"
-                  f"Content-Type: video/mp4\r\nContent-Length: {size}\r\n\r\n".encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="video.mp4"; filename="video.mp4"\r\n'
+            f"Content-Type: video/mp4\r\nContent-Length: {size}\r\n\r\n".encode()
+        )
         chunk = os.urandom(MB)
         for _ in range(size // MB):
             out.write(chunk)
@@ -69,16 +74,29 @@ def measure(server: LiveServer, url: str, size: int, scratch: Path) -> dict:
     boundary, length = write_body(body, size)
     start = time.perf_counter()
     with body.open("rb") as stream:
-        response = requests.post(f"{url}/submission", data=stream, timeout=600, headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length),
-            "X-OpenRosa-Version": "1.0", "User-Agent": USER_AGENT})
+        response = requests.post(
+            f"{url}/submission",
+            data=stream,
+            timeout=600,
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(length),
+                "X-OpenRosa-Version": "1.0",
+                "User-Agent": USER_AGENT,
+            },
+        )
     seconds = time.perf_counter() - start
     body.unlink()
     if response.status_code != 201:
         raise RuntimeError(f"upload of {size} bytes answered {response.status_code}: {response.text[:300]}")
     peak = status_kb(pid, "VmHWM")
-    return {"size_mb": size / MB, "rss_before_kb": before, "peak_kb": peak, "growth_kb": peak - before,
-            "seconds": seconds}
+    return {
+        "size_mb": size / MB,
+        "rss_before_kb": before,
+        "peak_kb": peak,
+        "growth_kb": peak - before,
+        "seconds": seconds,
+    }
 
 
 def run(sizes_mb: list[int], database_url: str | None = None) -> list[dict]:
@@ -86,8 +104,11 @@ def run(sizes_mb: list[int], database_url: str | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         url = database_url or f"sqlite:///{scratch / 'bench.sqlite3'}"
-        server = LiveServer(url, scratch / "instance", workers=1,
-                            MAX_SUBMISSION_BYTES=(max(sizes_mb) + 10) * MB).migrate().start()
+        server = (
+            LiveServer(url, scratch / "instance", workers=1, MAX_SUBMISSION_BYTES=(max(sizes_mb) + 10) * MB)
+            .migrate()
+            .start()
+        )
         try:
             base = server.sample_device()
             measure(server, base, 64 * 1024, scratch)  # warm-up: imports, first connection, first query
@@ -105,8 +126,10 @@ def main() -> None:
     base = results[0]["growth_kb"] or 1
     print(f"{'upload':>8} {'RSS before':>11} {'peak RSS':>10} {'growth':>9} {'x baseline':>10} {'MB/s':>7}")
     for r in results:
-        print(f"{r['size_mb']:>6.0f}MB {r['rss_before_kb'] / 1024:>9.1f}MB {r['peak_kb'] / 1024:>8.1f}MB "
-              f"{r['growth_kb'] / 1024:>7.1f}MB {r['growth_kb'] / base:>10.2f} {r['size_mb'] / r['seconds']:>7.1f}")
+        print(
+            f"{r['size_mb']:>6.0f}MB {r['rss_before_kb'] / 1024:>9.1f}MB {r['peak_kb'] / 1024:>8.1f}MB "
+            f"{r['growth_kb'] / 1024:>7.1f}MB {r['growth_kb'] / base:>10.2f} {r['size_mb'] / r['seconds']:>7.1f}"
+        )
 
 
 if __name__ == "__main__":

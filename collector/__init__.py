@@ -1,4 +1,5 @@
 """The Flask service: OpenRosa endpoints for ODK Collect, the JSON API for staff, and the CLI."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,9 @@ logger = logging.getLogger(__name__)
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: configure, connect the database, register blueprints and handlers."""
-    app = Flask(__name__, instance_path=os.environ.get("COLLECTOR_INSTANCE_PATH") or None,
-                instance_relative_config=True)
+    app = Flask(
+        __name__, instance_path=os.environ.get("COLLECTOR_INSTANCE_PATH") or None, instance_relative_config=True
+    )
     configure_settings(app, test_config)
     configure_proxy(app)
     configure_bodies(app)
@@ -71,18 +73,23 @@ def _instance_secret(instance: Path) -> str:
 def configure_proxy(app: Flask) -> None:
     """Trust X-Forwarded-* from the configured proxies only (TRUSTED_PROXIES, PROXY_HOPS of them in a row),
     so the URLs we build are the public ones while nobody else can pass for https or for another address."""
-    from collector.transport.proxies import TrustedProxies, parse_networks  # cycle: these modules import the collector package
+    from collector.transport.proxies import (  # cycle: these modules import the collector package
+        TrustedProxies,
+        parse_networks,
+    )
 
-    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]),
-                                  int(app.config["PROXY_HOPS"]))
+    app.wsgi_app = TrustedProxies(
+        app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]), int(app.config["PROXY_HOPS"])
+    )
 
 
 def configure_bodies(app: Flask) -> None:
     """Stop request bodies that arrive slower than BODY_MIN_RATE after BODY_TIMEOUT seconds (408)."""
     from collector.transport.bodies import BodyDeadlineMiddleware  # cycle: these modules import the collector package
 
-    app.wsgi_app = BodyDeadlineMiddleware(app.wsgi_app, float(app.config["BODY_TIMEOUT"]),
-                                          float(app.config["BODY_MIN_RATE"]))
+    app.wsgi_app = BodyDeadlineMiddleware(
+        app.wsgi_app, float(app.config["BODY_TIMEOUT"]), float(app.config["BODY_MIN_RATE"])
+    )
 
 
 def configure_database(app: Flask) -> None:

@@ -1,4 +1,5 @@
 """Who is calling: a device by its token URL, or a web user by Basic auth or bearer token."""
+
 from __future__ import annotations
 
 import base64
@@ -112,17 +113,22 @@ def require_https_for_passwords() -> None:
     :raise 403: plain HTTP from another address.
     """
     if request.scheme != "https" and not _loopback(request.remote_addr):
-        refuse(HTTPS_ONLY, "Passwords are accepted over https only: use this server's https:// address "
-                           "(device links keep working over http).")
+        refuse(
+            HTTPS_ONLY,
+            "Passwords are accepted over https only: use this server's https:// address "
+            "(device links keep working over http).",
+        )
 
 
 def sign_in_policy() -> SignInPolicy:
     """Return the sign-in limits configured for this app."""
     config = current_app.config
-    return SignInPolicy(limit=int(config["SIGNIN_MAX_FAILURES"]),
-                        window=timedelta(minutes=float(config["SIGNIN_WINDOW_MINUTES"])),
-                        first_delay=timedelta(seconds=float(config["SIGNIN_DELAY_SECONDS"])),
-                        max_delay=timedelta(minutes=float(config["SIGNIN_MAX_DELAY_MINUTES"])))
+    return SignInPolicy(
+        limit=int(config["SIGNIN_MAX_FAILURES"]),
+        window=timedelta(minutes=float(config["SIGNIN_WINDOW_MINUTES"])),
+        first_delay=timedelta(seconds=float(config["SIGNIN_DELAY_SECONDS"])),
+        max_delay=timedelta(minutes=float(config["SIGNIN_MAX_DELAY_MINUTES"])),
+    )
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
@@ -181,8 +187,10 @@ def sign_in(email: str, password: str):
         refuse(AUTHENTICATION_FAILED, "The email or password is wrong.")
     sign_in_succeeded(session, keys, forget=[keys[0]])
     if nonce is None:
-        g.new_device_cookie = (device_cookie_name(account),
-                               _device_serializer().dumps([account[:32], secrets.token_urlsafe(16)]))
+        g.new_device_cookie = (
+            device_cookie_name(account),
+            _device_serializer().dumps([account[:32], secrets.token_urlsafe(16)]),
+        )
     return user
 
 
@@ -190,9 +198,15 @@ def remember_device(response):
     """Give a browser or tool that just signed in its known-device cookie for the account (after_request)."""
     cookie = g.pop("new_device_cookie", None)
     if cookie is not None and response.status_code < 400:
-        response.set_cookie(cookie[0], cookie[1], max_age=int(float(current_app.config["SIGNIN_DEVICE_DAYS"]) * 86400),
-                            path=(request.script_root or "") + "/", secure=request.is_secure, httponly=True,
-                            samesite="Lax")
+        response.set_cookie(
+            cookie[0],
+            cookie[1],
+            max_age=int(float(current_app.config["SIGNIN_DEVICE_DAYS"]) * 86400),
+            path=(request.script_root or "") + "/",
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
     return response
 
 
@@ -231,4 +245,3 @@ def roles_required(*roles: str):
         return wrapped
 
     return decorator
-

@@ -1,4 +1,5 @@
 """Bind the ingest database to the Flask app: one session per request."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context, request

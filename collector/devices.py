@@ -1,4 +1,5 @@
 """Device set-up for ODK Collect: the token URL and the settings QR code it scans."""
+
 from __future__ import annotations
 
 import base64

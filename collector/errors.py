@@ -1,4 +1,5 @@
 """App-wide error handlers: JSON bodies for the API, OpenRosaResponse XML for ODK Collect."""
+
 from __future__ import annotations
 
 import logging
@@ -25,14 +26,22 @@ OPENROSA_NS = "http://openrosa.org/http/response"
 DATABASE_RETRY_AFTER = 5
 
 
-def json_error(status: int, error: str, *, code: ErrorCode | None = None, errors: list | None = None,
-               fields: dict | None = None) -> Response:
+def json_error(
+    status: int, error: str, *, code: ErrorCode | None = None, errors: list | None = None, fields: dict | None = None
+) -> Response:
     """Build the one JSON error body every API error uses; `code` defaults to the status's generic code."""
     code = code or code_for_status(status)
     # `code` and `message` are the names ODK Central gives them (pyodk's PyODKError.is_central_error reads
     # `code`); `error` is the same sentence under the name this API has always used.
-    body = {"ok": False, "status": status, "code": code.number, "message": error, "error": error,
-            "errors": errors or [], "fields": fields or {}}
+    body = {
+        "ok": False,
+        "status": status,
+        "code": code.number,
+        "message": error,
+        "error": error,
+        "errors": errors or [],
+        "fields": fields or {},
+    }
     response = jsonify(body)
     response.status_code = status
     return response
@@ -61,8 +70,11 @@ def openrosa_message(status: int, message: str, nature: str = "error") -> Respon
 # A form ID may hold a slash once %2F is decoded; the JSON API's paths below a form (submissions, versions,
 # draft) are told apart by their next segment.
 _FORM = r"forms/(?!.*/(?:submissions|versions|draft)/).*"
-_OPENROSA_PATH = re.compile(rf"/v1/(?:key/.*?/)?projects/[^/]*/(?:formList|submission|{_FORM}\.xml"
-                            rf"|{_FORM}/manifest|{_FORM}/attachments/.*)\Z|/v1/test/", re.DOTALL)
+_OPENROSA_PATH = re.compile(
+    rf"/v1/(?:key/.*?/)?projects/[^/]*/(?:formList|submission|{_FORM}\.xml"
+    rf"|{_FORM}/manifest|{_FORM}/attachments/.*)\Z|/v1/test/",
+    re.DOTALL,
+)
 
 
 def _wants_openrosa() -> bool:
@@ -113,8 +125,7 @@ def with_exception_headers(response: Response, exc: HTTPException) -> Response:
 
 #: What SQLAlchemy raises when the database cannot be reached: a lost connection (server restarted, backend
 #: terminated, network cut), a full pool, SQLite's lock that did not come.
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                        sa_exc.TimeoutError)
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
 def database_unavailable(exc: Exception, response: Response) -> Response:
@@ -123,8 +134,9 @@ def database_unavailable(exc: Exception, response: Response) -> Response:
     The request's transaction was rolled back and nothing it did is kept, so the client may simply send it
     again. The exception's text may quote parameters: only its type is logged.
     """
-    logger.warning("database unavailable (%s) on %s %s: answered 503", type(exc).__name__, request.method,
-                   request.url_rule)
+    logger.warning(
+        "database unavailable (%s) on %s %s: answered 503", type(exc).__name__, request.method, request.url_rule
+    )
     response.status_code = 503
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
@@ -135,7 +147,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
-        message = exc.description if exc.description and exc.description != type(exc).description else _MESSAGES.get(exc.code, exc.name)
+        message = (
+            exc.description
+            if exc.description and exc.description != type(exc).description
+            else _MESSAGES.get(exc.code, exc.name)
+        )
         return with_exception_headers(_respond(exc.code or 500, message, code=getattr(exc, "error_code", None)), exc)
 
     @app.errorhandler(IngestError)
@@ -154,8 +170,14 @@ def init_app(app: Flask) -> None:
         return _respond(500, "The server hit an unexpected error; nothing was read. Please try again.", code=NO_CALLER)
 
     def handle_database_unavailable(exc: Exception):
-        return database_unavailable(exc, _respond(503, "The database is unavailable for a moment; nothing was "
-                                                       "stored. Please try again.", code=DATABASE_CODE))
+        return database_unavailable(
+            exc,
+            _respond(
+                503,
+                "The database is unavailable for a moment; nothing was stored. Please try again.",
+                code=DATABASE_CODE,
+            ),
+        )
 
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, handle_database_unavailable)
@@ -163,7 +185,5 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         # Log the type and place only: exception text may quote submitted data.
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule,
-                     exc_info=app.debug)
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule, exc_info=app.debug)
         return _respond(500, "The server hit an unexpected error; nothing was stored. Please try again.", code=UNKNOWN)
-

@@ -1,6 +1,7 @@
 """OpenRosa representations: form lists, XForms, manifests, media files, the submission probe and the
 answer to a submission, shared by Collect's endpoints (collector.openrosa) and the drafts' test endpoints
 (collector.api.drafts)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,17 +29,20 @@ def _xml(body: str, status: int = 200) -> Response:
     return openrosa_headers(Response(body, status=status, content_type=XML))
 
 
-def form_list_entry(xml_form_id: str, version: FormVersion, download_url: str, manifest_url: str | None,
-                    xml_md5: str | None = None) -> str:
+def form_list_entry(
+    xml_form_id: str, version: FormVersion, download_url: str, manifest_url: str | None, xml_md5: str | None = None
+) -> str:
     """Render one <xform> of an OpenRosa form list (`xml_md5`: of the XForm as served, if not the stored one)."""
     manifest = f"<manifestUrl>{escape(manifest_url)}</manifestUrl>" if manifest_url else ""
-    return ("<xform>"
-            f"<formID>{escape(xml_form_id)}</formID>"
-            f"<name>{escape(version.title)}</name>"
-            f"<version>{escape(version.version)}</version>"
-            f"<hash>md5:{xml_md5 or version.xml_md5}</hash>"
-            f"<downloadUrl>{escape(download_url)}</downloadUrl>"
-            f"{manifest}</xform>")
+    return (
+        "<xform>"
+        f"<formID>{escape(xml_form_id)}</formID>"
+        f"<name>{escape(version.title)}</name>"
+        f"<version>{escape(version.version)}</version>"
+        f"<hash>md5:{xml_md5 or version.xml_md5}</hash>"
+        f"<downloadUrl>{escape(download_url)}</downloadUrl>"
+        f"{manifest}</xform>"
+    )
 
 
 def form_list_response(items: list[str]) -> Response:
@@ -66,8 +70,10 @@ def manifest_response(version: FormVersion, url_for_name, generated: dict[str, b
         else:
             md5 = attachment.blob.md5
         url = url_for_name(attachment.name)
-        files.append(f"<mediaFile><filename>{escape(attachment.name)}</filename>"
-                     f"<hash>md5:{md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>")
+        files.append(
+            f"<mediaFile><filename>{escape(attachment.name)}</filename>"
+            f"<hash>md5:{md5}</hash><downloadUrl>{escape(url)}</downloadUrl></mediaFile>"
+        )
     return _xml('<manifest xmlns="http://openrosa.org/xforms/xformsManifest">' + "".join(files) + "</manifest>")
 
 
@@ -76,12 +82,19 @@ def attachment_response(version: FormVersion, name: str) -> Response:
 
     :raise 404: no such file, or not uploaded yet.
     """
-    found = get_session().scalar(select(FormAttachment).where(
-        FormAttachment.form_version_id == version.id, FormAttachment.name == name))
+    found = get_session().scalar(
+        select(FormAttachment).where(FormAttachment.form_version_id == version.id, FormAttachment.name == name)
+    )
     if found is None or found.blob is None:
         abort(404, f"The form has no media file named '{name}'.")
-    response = send_file(get_store().path(found.blob.sha256), mimetype=found.blob.content_type,
-                         download_name=found.name, etag=found.blob.md5, conditional=True, max_age=0)
+    response = send_file(
+        get_store().path(found.blob.sha256),
+        mimetype=found.blob.content_type,
+        download_name=found.name,
+        etag=found.blob.md5,
+        conditional=True,
+        max_age=0,
+    )
     return openrosa_headers(response)
 
 
@@ -93,8 +106,9 @@ def probe_response() -> Response:
     return response
 
 
-def submission_response(project_id: int, *, device=None, user_id: int | None = None, draft=None,
-                        editor: Caller = SYSTEM) -> Response:
+def submission_response(
+    project_id: int, *, device=None, user_id: int | None = None, draft=None, editor: Caller = SYSTEM
+) -> Response:
     """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
 
     :raise 400: not multipart, no xml_submission_file, or a body cut short.  :raise 413: body over the limit.
@@ -109,15 +123,25 @@ def submission_response(project_id: int, *, device=None, user_id: int | None = N
         # A large upload may take minutes over 3G: give the sign-in lookup's connection back meanwhile.
         # A small one arrives in moments (or is stopped by the body deadline), and keeps it.
         get_session().commit()
-    xml, files = parse_submission(request.stream, request.mimetype_params.get("boundary", ""),
-                                  int(current_app.config["MAX_XML_BYTES"]))
+    xml, files = parse_submission(
+        request.stream, request.mimetype_params.get("boundary", ""), int(current_app.config["MAX_XML_BYTES"])
+    )
     try:
         if xml is None:
             abort(400, "The submission has no xml_submission_file part.")
         received = receive_submission(
-            get_session(), get_store(), project_id=project_id, xml=xml, files=files,
-            device=device, user_id=user_id, draft=draft, editor=editor,
-            device_ident=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent"))
+            get_session(),
+            get_store(),
+            project_id=project_id,
+            xml=xml,
+            files=files,
+            device=device,
+            user_id=user_id,
+            draft=draft,
+            editor=editor,
+            device_ident=request.args.get("deviceID"),
+            user_agent=request.headers.get("User-Agent"),
+        )
     finally:
         for incoming in files:
             incoming.stream.close()
@@ -135,8 +159,12 @@ def submission_message(received: Received) -> str:
     else:
         message = "Your record was already received; nothing new was added."
     if received.attachments_missing:
-        message += f" {received.attachments_missing} of its {received.attachments_expected} file(s) have not arrived yet."
+        message += (
+            f" {received.attachments_missing} of its {received.attachments_expected} file(s) have not arrived yet."
+        )
     if received.claimed_province is not None:
-        message += (f" It names province {received.claimed_province}, where you do not send records: it was kept"
-                    f" in province {received.province or '(none)'} for a supervisor to check.")
+        message += (
+            f" It names province {received.claimed_province}, where you do not send records: it was kept"
+            f" in province {received.province or '(none)'} for a supervisor to check."
+        )
     return message

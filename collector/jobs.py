@@ -10,6 +10,7 @@ identity tags) asks for an incremental match of its project (`ingest.persons.dec
 while one is already waiting are folded into it: the waiting job will see their records, since it reads the
 register when it starts. A failure to queue is logged and never fails the submission.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,6 +18,7 @@ import queue
 import threading
 
 from flask import Flask, current_app
+
 from ingest.persons.decisions import match
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ def run_person_match(project_id: int) -> dict:
     return {"cases": summary.cases, "changed": summary.changed, "pairs": summary.pairs}
 
 
-def _jobs(app: Flask) -> "_RedisJobs | _ThreadJobs":
+def _jobs(app: Flask) -> _RedisJobs | _ThreadJobs:
     jobs = app.extensions.get("collector.jobs")
     if jobs is None:
         url = app.config.get("REDIS_URL")
@@ -84,8 +86,13 @@ class _RedisJobs:
 
     def request_match(self, project_id: int) -> None:
         if self.redis.set(f"{self._prefix}{project_id}", 1, nx=True, ex=PENDING_TTL):
-            self.queue.enqueue(run_person_match, project_id, job_timeout=6 * 3600, result_ttl=86400,
-                               description=f"person match of project {project_id}")
+            self.queue.enqueue(
+                run_person_match,
+                project_id,
+                job_timeout=6 * 3600,
+                result_ttl=86400,
+                description=f"person match of project {project_id}",
+            )
 
     def started(self, project_id: int) -> None:
         self.redis.delete(f"{self._prefix}{project_id}")

@@ -1,4 +1,5 @@
 """OpenRosa endpoints for ODK Collect: form list, form download, manifest, media and submission."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,12 +11,19 @@ from sqlalchemy import select
 from collector.auth import current_actor, login_required, pop_device_token
 from collector.db import get_session
 from collector.errors import openrosa_headers
-from collector.formats import (attachment_response, form_list_entry, form_list_response, form_xml_response,
-                               manifest_response, probe_response, submission_response)
-from ingest.models import Form, FormVersion, Project
-from ingest.publishing.versions import current_version
+from collector.formats import (
+    attachment_response,
+    form_list_entry,
+    form_list_response,
+    form_xml_response,
+    manifest_response,
+    probe_response,
+    submission_response,
+)
 from ingest.cases.service import note_task_media
 from ingest.cases.tasks import PENDING_MEDIA, pending_csv
+from ingest.models import Form, FormVersion, Project
+from ingest.publishing.versions import current_version
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +107,20 @@ def form_list(project_id: int):
         version = current_version(session, form)
         if version is None:
             continue
-        manifest = _url("manifest", project_id=project_id, xml_form_id=form.xml_form_id) if version.attachments else None
+        manifest = (
+            _url("manifest", project_id=project_id, xml_form_id=form.xml_form_id) if version.attachments else None
+        )
         generated = _generated_media(project_id, version)
         xml_md5 = hashlib.md5(_served_xml(version, generated).encode("utf-8")).hexdigest() if generated else None
-        items.append(form_list_entry(form.xml_form_id, version,
-                                     _url("form_xml", project_id=project_id, xml_form_id=form.xml_form_id), manifest,
-                                     xml_md5))
+        items.append(
+            form_list_entry(
+                form.xml_form_id,
+                version,
+                _url("form_xml", project_id=project_id, xml_form_id=form.xml_form_id),
+                manifest,
+                xml_md5,
+            )
+        )
     return form_list_response(items)
 
 
@@ -129,8 +145,11 @@ def manifest(project_id: int, xml_form_id: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
-    return manifest_response(version, lambda name: _url("attachment", project_id=project_id, xml_form_id=xml_form_id,
-                                                        name=name), _generated_media(project_id, version))
+    return manifest_response(
+        version,
+        lambda name: _url("attachment", project_id=project_id, xml_form_id=xml_form_id, name=name),
+        _generated_media(project_id, version),
+    )
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/attachments/<name>")
@@ -180,7 +199,6 @@ def submission(project_id: int):
     actor = current_actor()
     if not actor.caller.may("submit"):
         abort(403, "Your role may not send records.")
-    return submission_response(project_id, device=actor.device, user_id=actor.user.id if actor.user else None,
-                               editor=actor.caller)
-
-
+    return submission_response(
+        project_id, device=actor.device, user_id=actor.user.id if actor.user else None, editor=actor.caller
+    )

@@ -1,4 +1,5 @@
 """gunicorn settings for the collector service; each can be overridden by an environment variable."""
+
 import logging
 import os
 

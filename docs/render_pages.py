@@ -3,6 +3,7 @@ hand.
 
 Needs only what `make serve` installs, and `pdftoppm` (Debian's poppler-utils) to rasterise the pages.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -13,8 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
-from forms.handbook.model import FormSource
-from forms.handbook.model import build_book
+from forms.handbook.model import FormSource, build_book
 from forms.handbook.render import LOCAL_PROTOCOLS, TEMPLATES, Identity, Tablet, render_html
 
 DOCS = Path(__file__).parent
@@ -26,8 +26,22 @@ def save_page(pdf: bytes, page: int, name: str, dpi: int = 90) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.pdf"
         path.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", "-f", str(page), "-l", str(page),
-                        str(path), str(Path(tmp) / "page")], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                str(dpi),
+                "-png",
+                "-singlefile",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                str(path),
+                str(Path(tmp) / "page"),
+            ],
+            check=True,
+        )
         image = Image.open(Path(tmp) / "page.png").convert("RGB")
     # 64 colours keep anti-aliased Lao marks legible at a fraction of the size.
     image.quantize(colors=64).save(DOCS / name, optimize=True)
@@ -60,14 +74,22 @@ def main() -> None:
     save_page(paper.write_pdf(), form_page(paper, "screening"), "paper-screening.png")
     from collector.devices import collect_settings, settings_payload
 
-    settings = collect_settings("https://atip.example.la/v1/key/EXAMPLE-NOT-A-TOKEN/projects/1", "Lao PDR trafficking cases")
-    tablet = Tablet("Course 2026-12-06 tablet 05-01", settings_payload(settings),
-                    "ຫຼັກສູດ 2026-12-06 ແທັບເລັດ 05-01", "17")
-    kit = layout(render_html([screening], tablets=[tablet], province="05",
-                             identity=Identity(edition="2026.1", edition_date="2026-12-01", course="Bokeo, December")))
+    settings = collect_settings(
+        "https://atip.example.la/v1/key/EXAMPLE-NOT-A-TOKEN/projects/1", "Lao PDR trafficking cases"
+    )
+    tablet = Tablet("Course 2026-12-06 tablet 05-01", settings_payload(settings), "ຫຼັກສູດ 2026-12-06 ແທັບເລັດ 05-01", "17")
+    kit = layout(
+        render_html(
+            [screening],
+            tablets=[tablet],
+            province="05",
+            identity=Identity(edition="2026.1", edition_date="2026-12-01", course="Bokeo, December"),
+        )
+    )
     pdf = kit.write_pdf()
     save_page(pdf, 1, "kit-cover.png", dpi=50)
     save_page(pdf, len(kit.pages), "kit-tablet.png", dpi=50)
+
 
 if __name__ == "__main__":
     sys.exit(main())

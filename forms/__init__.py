@@ -1,4 +1,5 @@
 """The ministry's survey guidelines (XLSForms), their compiler and field trees (no Flask, no database)."""
+
 import csv
 import functools
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Convert an XLSForm to an XForm with pyxform, validate it with ODK Validate, and report problems."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,7 @@ import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pyxform.errors import PyXFormError
@@ -43,7 +44,7 @@ class Problem:
     row: int | None = None
 
     @classmethod
-    def from_text(cls, level: str, text: str) -> "Problem":
+    def from_text(cls, level: str, text: str) -> Problem:
         """Build a problem from pyxform's text, picking out the sheet and row it names."""
         text = text.strip()
         row = _ROW_RE.search(text)
@@ -60,8 +61,9 @@ class Problem:
         return {"level": self.level, "message": self.message, "sheet": self.sheet, "row": self.row}
 
     def __str__(self) -> str:
-        where = ", ".join(p for p in (f"sheet {self.sheet}" if self.sheet else "",
-                                      f"row {self.row}" if self.row else "") if p)
+        where = ", ".join(
+            p for p in (f"sheet {self.sheet}" if self.sheet else "", f"row {self.row}" if self.row else "") if p
+        )
         return f"{self.level}: {self.message}" + (f" ({where})" if where and str(self.row) not in self.message else "")
 
 
@@ -129,9 +131,16 @@ def _check_formulas(data: bytes) -> list[Problem]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on a broken archive; none is the caller's fault
-        raise FormError("This file is not a readable .xlsx spreadsheet.",
-                        [Problem("error", f"The workbook inside the file is damaged ({type(exc).__name__}). "
-                                          "Save the form again in Excel or LibreOffice as .xlsx.")]) from None
+        raise FormError(
+            "This file is not a readable .xlsx spreadsheet.",
+            [
+                Problem(
+                    "error",
+                    f"The workbook inside the file is damaged ({type(exc).__name__}). "
+                    "Save the form again in Excel or LibreOffice as .xlsx.",
+                )
+            ],
+        ) from None
     try:
         for sheet in workbook.worksheets:
             if sheet.title not in ("survey", "choices", "settings", "external_choices", "entities"):
@@ -139,11 +148,14 @@ def _check_formulas(data: bytes) -> list[Problem]:
             for row in sheet.iter_rows():
                 for cell in row:
                     if getattr(cell, "data_type", None) == "f":
-                        problems.append(Problem(
-                            "error",
-                            f"Cell {cell.coordinate} holds a spreadsheet formula; type the value itself.",
-                            sheet=sheet.title, row=cell.row,
-                        ))
+                        problems.append(
+                            Problem(
+                                "error",
+                                f"Cell {cell.coordinate} holds a spreadsheet formula; type the value itself.",
+                                sheet=sheet.title,
+                                row=cell.row,
+                            )
+                        )
     finally:
         workbook.close()
     return problems
@@ -185,10 +197,16 @@ def check_expressions(xml: str, data: bytes) -> list[Problem]:
     for finding in findings:
         name = finding.node.rstrip("/").rsplit("/", 1)[-1]
         column = {"nodeset": "choice_filter", "count": "repeat_count", "value": "calculation or label"}.get(
-            finding.attribute, finding.attribute.replace("calculate", "calculation"))
-        problems.append(Problem(
-            "error", f"{column} of '{name}': {finding.message}: {finding.expression}",
-            sheet="survey", row=rows.get(name)))
+            finding.attribute, finding.attribute.replace("calculate", "calculation")
+        )
+        problems.append(
+            Problem(
+                "error",
+                f"{column} of '{name}': {finding.message}: {finding.expression}",
+                sheet="survey",
+                row=rows.get(name),
+            )
+        )
     return problems
 
 
@@ -218,28 +236,47 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
     except ODKValidateError as exc:
         lines = [ln for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(("\t", "${tmp"))]
         detail = [ln.lstrip("> ") for ln in lines if "ODK Validate Errors" not in ln and "failed validation" not in ln]
-        raise FormError("ODK Validate found errors in the form.", [Problem.from_text("error", "\n".join(detail[:12]))]) from None
+        raise FormError(
+            "ODK Validate found errors in the form.", [Problem.from_text("error", "\n".join(detail[:12]))]
+        ) from None
     except PyXFormError as exc:
         raise FormError("pyxform could not convert the form.", [Problem.from_text("error", str(exc))]) from None
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
         # pyxform lets some malformed workbooks through as plain exceptions.
-        raise FormError("pyxform could not read the spreadsheet.", [Problem("error", f"{type(exc).__name__}: {exc}")]) from None
+        raise FormError(
+            "pyxform could not read the spreadsheet.", [Problem("error", f"{type(exc).__name__}: {exc}")]
+        ) from None
     problems = [Problem.from_text("warning", w) for w in warnings]
     if strict and problems:
         raise FormError("The form has warnings and strict mode is on.", problems)
     tree = result._pyxform
     form_id = str(tree.get("id_string") or "")
     if not _FORM_ID_RE.fullmatch(form_id):
-        raise FormError("The form_id setting is not a usable form ID.",
-                        [Problem("error", f"form_id {form_id!r} must start with a letter and hold only letters, digits, _ . -", sheet="settings")])
+        raise FormError(
+            "The form_id setting is not a usable form ID.",
+            [
+                Problem(
+                    "error",
+                    f"form_id {form_id!r} must start with a letter and hold only letters, digits, _ . -",
+                    sheet="settings",
+                )
+            ],
+        )
     version = str(tree.get("version") or "")
     if len(version) > MAX_VERSION_LENGTH:
-        raise FormError("The version setting is too long.",
-                        [Problem("error", f"version must be at most {MAX_VERSION_LENGTH} characters, e.g. 2026120201.",
-                                 sheet="settings")])
+        raise FormError(
+            "The version setting is too long.",
+            [
+                Problem(
+                    "error",
+                    f"version must be at most {MAX_VERSION_LENGTH} characters, e.g. 2026120201.",
+                    sheet="settings",
+                )
+            ],
+        )
     if not version:
         # An empty version setting gets a timestamp, as Central does, so every publish is distinct.
-        version = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        version = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         xml = result.xform.replace(f'id="{form_id}"', f'id="{form_id}" version="{version}"', 1)
     else:
         xml = result.xform

@@ -1,4 +1,5 @@
 """Read a form's field tree (paths, types, repeats, choices, sensitivity) from pyxform's output."""
+
 from __future__ import annotations
 
 #: pyxform question types whose value is a file name sent as a separate multipart part.
@@ -7,10 +8,21 @@ BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio", 
 GROUP_TYPES = {"group", "repeat"}
 
 _XML_TYPES = {
-    "integer": "int", "decimal": "decimal", "range": "decimal", "date": "date", "time": "time",
-    "dateTime": "dateTime", "start": "dateTime", "end": "dateTime", "today": "date",
-    "select one": "select1", "select all that apply": "select", "select one external": "select1",
-    "geopoint": "geopoint", "geotrace": "geotrace", "geoshape": "geoshape",
+    "integer": "int",
+    "decimal": "decimal",
+    "range": "decimal",
+    "date": "date",
+    "time": "time",
+    "dateTime": "dateTime",
+    "start": "dateTime",
+    "end": "dateTime",
+    "today": "date",
+    "select one": "select1",
+    "select all that apply": "select",
+    "select one external": "select1",
+    "geopoint": "geopoint",
+    "geotrace": "geotrace",
+    "geoshape": "geoshape",
     "rank": "odk:rank",
 }
 
@@ -58,12 +70,25 @@ def build_field_tree(survey: dict) -> list[dict]:
 
 
 #: pyxform types that store no answer typed by the officer: metadata, notes and calculations.
-NOT_INPUT_TYPES = {"calculate", "note", "start", "end", "today", "deviceid", "username", "phonenumber",
-                   "simserial", "subscriberid", "audit", "start-geopoint", "hidden"}
+NOT_INPUT_TYPES = {
+    "calculate",
+    "note",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "username",
+    "phonenumber",
+    "simserial",
+    "subscriberid",
+    "audit",
+    "start-geopoint",
+    "hidden",
+}
 
 
 def input_questions(fields: list[dict]) -> list[dict]:
     """Return the questions an officer answers (not groups, notes, calculations or metadata)."""
-    return [f for f in fields if f["kind"] == "question" and f["type"] not in NOT_INPUT_TYPES
-            and "/meta/" not in f["path"]]
-
+    return [
+        f for f in fields if f["kind"] == "question" and f["type"] not in NOT_INPUT_TYPES and "/meta/" not in f["path"]
+    ]

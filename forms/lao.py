@@ -5,6 +5,7 @@ printed text then carries U+200B ZERO WIDTH SPACE between two Lao words (a break
 U+2060 WORD JOINER between the grapheme clusters inside a word (no break opportunity), so that the
 renderer, which would otherwise break Lao anywhere between clusters, breaks only between words.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,10 @@ def _iterators():
     its = getattr(_local, "its", None)
     if its is None:
         locale = icu.Locale("lo")
-        its = _local.its = (icu.BreakIterator.createWordInstance(locale),
-                            icu.BreakIterator.createCharacterInstance(locale))
+        its = _local.its = (
+            icu.BreakIterator.createWordInstance(locale),
+            icu.BreakIterator.createCharacterInstance(locale),
+        )
     return its
 
 

@@ -6,6 +6,7 @@ is answered. This module parses each expression (XPath 1.0's grammar) and refuse
 XForms specification does not define, calls with the wrong number of arguments, and some type errors that
 are certain without data (text that is not a number in arithmetic, a literal that is not a date in date()).
 """
+
 from __future__ import annotations
 
 import re
@@ -16,37 +17,118 @@ from xml.etree import ElementTree
 #: with their smallest and largest number of arguments (None: any number).
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     # XPath 1.0 core
-    "last": (0, 0), "position": (0, 1), "count": (1, 1), "local-name": (0, 1), "namespace-uri": (0, 1),
-    "name": (0, 1), "string": (0, 1), "concat": (1, None), "starts-with": (2, 2), "ends-with": (2, 2),
-    "contains": (2, 2), "substring-before": (2, 2), "substring-after": (2, 2), "substring": (2, 3),
-    "string-length": (0, 1), "normalize-space": (0, 1), "translate": (3, 3), "boolean": (1, 1), "not": (1, 1),
-    "true": (0, 0), "false": (0, 0), "lang": (1, 1), "number": (0, 1), "sum": (1, 1), "floor": (1, 1),
-    "ceiling": (1, 1), "round": (1, 2),
+    "last": (0, 0),
+    "position": (0, 1),
+    "count": (1, 1),
+    "local-name": (0, 1),
+    "namespace-uri": (0, 1),
+    "name": (0, 1),
+    "string": (0, 1),
+    "concat": (1, None),
+    "starts-with": (2, 2),
+    "ends-with": (2, 2),
+    "contains": (2, 2),
+    "substring-before": (2, 2),
+    "substring-after": (2, 2),
+    "substring": (2, 3),
+    "string-length": (0, 1),
+    "normalize-space": (0, 1),
+    "translate": (3, 3),
+    "boolean": (1, 1),
+    "not": (1, 1),
+    "true": (0, 0),
+    "false": (0, 0),
+    "lang": (1, 1),
+    "number": (0, 1),
+    "sum": (1, 1),
+    "floor": (1, 1),
+    "ceiling": (1, 1),
+    "round": (1, 2),
     # ODK XForms
-    "selected": (2, 2), "selected-at": (2, 2), "count-selected": (1, 1), "jr:choice-name": (2, 2),
-    "jr:itext": (1, 1), "regex": (2, 2), "coalesce": (2, 2), "join": (2, None), "substr": (2, 3),
-    "count-non-empty": (1, 1), "checklist": (2, None), "weighted-checklist": (3, None),
-    "boolean-from-string": (1, 1), "if": (3, 3), "int": (1, 1), "pow": (2, 2), "log": (1, 1), "log10": (1, 1),
-    "abs": (1, 1), "sin": (1, 1), "cos": (1, 1), "tan": (1, 1), "asin": (1, 1), "acos": (1, 1), "atan": (1, 1),
-    "atan2": (2, 2), "sqrt": (1, 1), "exp": (1, 1), "exp10": (1, 1), "pi": (0, 0), "random": (0, 0),
-    "min": (1, None), "max": (1, None), "today": (0, 0), "now": (0, 0), "date": (1, 1), "date-time": (1, 1),
-    "decimal-date-time": (1, 1), "decimal-time": (1, 1), "format-date": (2, 2), "format-date-time": (2, 2),
-    "uuid": (0, 1), "digest": (2, 3), "base64-decode": (1, 1), "once": (1, 1), "instance": (1, 1),
-    "current": (0, 0), "area": (1, 1), "distance": (1, None), "geofence": (2, 2), "randomize": (1, 2),
-    "indexed-repeat": (3, None), "pulldata": (4, 4), "version": (0, 0), "extract-signed": (2, 2),
+    "selected": (2, 2),
+    "selected-at": (2, 2),
+    "count-selected": (1, 1),
+    "jr:choice-name": (2, 2),
+    "jr:itext": (1, 1),
+    "regex": (2, 2),
+    "coalesce": (2, 2),
+    "join": (2, None),
+    "substr": (2, 3),
+    "count-non-empty": (1, 1),
+    "checklist": (2, None),
+    "weighted-checklist": (3, None),
+    "boolean-from-string": (1, 1),
+    "if": (3, 3),
+    "int": (1, 1),
+    "pow": (2, 2),
+    "log": (1, 1),
+    "log10": (1, 1),
+    "abs": (1, 1),
+    "sin": (1, 1),
+    "cos": (1, 1),
+    "tan": (1, 1),
+    "asin": (1, 1),
+    "acos": (1, 1),
+    "atan": (1, 1),
+    "atan2": (2, 2),
+    "sqrt": (1, 1),
+    "exp": (1, 1),
+    "exp10": (1, 1),
+    "pi": (0, 0),
+    "random": (0, 0),
+    "min": (1, None),
+    "max": (1, None),
+    "today": (0, 0),
+    "now": (0, 0),
+    "date": (1, 1),
+    "date-time": (1, 1),
+    "decimal-date-time": (1, 1),
+    "decimal-time": (1, 1),
+    "format-date": (2, 2),
+    "format-date-time": (2, 2),
+    "uuid": (0, 1),
+    "digest": (2, 3),
+    "base64-decode": (1, 1),
+    "once": (1, 1),
+    "instance": (1, 1),
+    "current": (0, 0),
+    "area": (1, 1),
+    "distance": (1, None),
+    "geofence": (2, 2),
+    "randomize": (1, 2),
+    "indexed-repeat": (3, None),
+    "pulldata": (4, 4),
+    "version": (0, 0),
+    "extract-signed": (2, 2),
 }
 _NODE_TYPES = {"node", "text", "comment", "processing-instruction"}
-_AXES = {"ancestor", "ancestor-or-self", "attribute", "child", "descendant", "descendant-or-self", "following",
-         "following-sibling", "namespace", "parent", "preceding", "preceding-sibling", "self"}
+_AXES = {
+    "ancestor",
+    "ancestor-or-self",
+    "attribute",
+    "child",
+    "descendant",
+    "descendant-or-self",
+    "following",
+    "following-sibling",
+    "namespace",
+    "parent",
+    "preceding",
+    "preceding-sibling",
+    "self",
+}
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(T.*)?$")
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<num>\d+(?:\.\d*)?|\.\d+)
   | (?P<str>"[^"]*"|'[^']*')
   | (?P<op>\.\.|::|//|!=|<=|>=|[()\[\].@,/|+=<>*-])
   | (?P<var>\$[A-Za-z_][\w.-]*)
   | (?P<name>[A-Za-z_][\w.-]*(?::(?:[A-Za-z_][\w.-]*|\*))?)
-  )""", re.VERBOSE)
+  )""",
+    re.VERBOSE,
+)
 
 
 class XPathProblem(Exception):
@@ -68,16 +150,19 @@ def _tokens(source: str) -> list[tuple[str, str]]:
     while pos < len(source):
         match = _TOKEN.match(source, pos)
         if not match or match.end() == pos:
-            raise XPathProblem(f"cannot read the expression from “{source[pos:pos + 20]}”")
+            raise XPathProblem(f"cannot read the expression from “{source[pos : pos + 20]}”")
         kind = match.lastgroup
         out.append((kind, match.group(kind)))
         pos = match.end()
     # XPath's lexical rule: after an operand, `*` is multiplication and and/or/div/mod are operators.
     fixed = []
-    for i, (kind, text) in enumerate(out):
+    for kind, text in out:
         prev = fixed[-1] if fixed else None
-        operand_before = prev is not None and not (prev[0] == "op" and prev[1] not in (")", "]", ".", "..", "*")) \
+        operand_before = (
+            prev is not None
+            and not (prev[0] == "op" and prev[1] not in (")", "]", ".", "..", "*"))
             and prev[0] != "opname"
+        )
         if prev and prev == ("mul", "*"):
             operand_before = False
         if operand_before and kind == "name" and text in ("and", "or", "div", "mod"):
@@ -130,8 +215,11 @@ class _Parser:
         if level == len(self._LEVELS):
             return self.unary()
         node = self.expr(level + 1)
-        while self.i < len(self.toks) and self.toks[self.i][0] in ("op", "opname", "mul") \
-                and self.toks[self.i][1] in self._LEVELS[level]:
+        while (
+            self.i < len(self.toks)
+            and self.toks[self.i][0] in ("op", "opname", "mul")
+            and self.toks[self.i][1] in self._LEVELS[level]
+        ):
             op = self.take()[1]
             node = ("bin", op, node, self.expr(level + 1))
         return node
@@ -148,8 +236,11 @@ class _Parser:
 
     def path(self):
         kind, text = self.toks[self.i] if self.i < len(self.toks) else ("end", "")
-        if kind in ("num", "str", "var") or (kind == "op" and text == "(") or (
-                kind == "name" and self._next_is("(") and text not in _NODE_TYPES):
+        if (
+            kind in ("num", "str", "var")
+            or (kind == "op" and text == "(")
+            or (kind == "name" and self._next_is("(") and text not in _NODE_TYPES)
+        ):
             node = self.filter()
             if self.peek("/", "//", kind="op"):
                 self.take()
@@ -268,9 +359,18 @@ def check_expression(source: str) -> None:
 
 #: Attributes that hold an XPath expression, by element (local names; jr: and odk: attributes included).
 _EXPRESSION_ATTRS = {
-    "bind": ("relevant", "constraint", "calculate", "required", "readonly",
-             "{http://openrosa.org/javarosa}requiredMsg"),
-    "itemset": ("nodeset",), "output": ("value",), "setvalue": ("value",), "setgeopoint": (),
+    "bind": (
+        "relevant",
+        "constraint",
+        "calculate",
+        "required",
+        "readonly",
+        "{http://openrosa.org/javarosa}requiredMsg",
+    ),
+    "itemset": ("nodeset",),
+    "output": ("value",),
+    "setvalue": ("value",),
+    "setgeopoint": (),
     "repeat": ("{http://openrosa.org/javarosa}count",),
 }
 _NOT_XPATH = {"{http://openrosa.org/javarosa}requiredMsg"}

@@ -1,10 +1,11 @@
 """Alembic environment: takes the URL from the caller or DATABASE_URL, batch mode for SQLite."""
+
 import os
 
 from alembic import context
 
-from ingest.db import Base, make_engine
 import ingest.models  # noqa: F401  (registers the tables for autogenerate)
+from ingest.db import Base, make_engine
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
@@ -23,8 +24,7 @@ def run_migrations_online() -> None:
     """Run the migrations on a live connection."""
     engine = make_engine(url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                          compare_type=True)
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -3,18 +3,49 @@
 Each resource is a module with its own blueprint; `init_app` registers them all below /v1, and again below
 /v1/key/<token>/ where Central answers app users (devices are refused there: they never read data back).
 """
+
 from __future__ import annotations
 
 from flask import Flask
 
 from collector.api import (
-    app_users, audits, cases, ctdc, drafts, exports, handbook, odata, openapi, persons, projects, sessions, stats,
-    submissions, tasks, tokens, users,
+    app_users,
+    audits,
+    cases,
+    ctdc,
+    drafts,
+    exports,
+    handbook,
+    odata,
+    openapi,
+    persons,
+    projects,
+    sessions,
+    stats,
+    submissions,
+    tasks,
+    tokens,
+    users,
 )
 
-BLUEPRINTS = (sessions.bp, projects.bp, submissions.bp, app_users.bp, drafts.bp, handbook.bp, users.bp, tokens.bp,
-              audits.bp, stats.bp, cases.bp, exports.bp, odata.bp, persons.bp, tasks.bp,
-              ctdc.bp)
+BLUEPRINTS = (
+    sessions.bp,
+    projects.bp,
+    submissions.bp,
+    app_users.bp,
+    drafts.bp,
+    handbook.bp,
+    users.bp,
+    tokens.bp,
+    audits.bp,
+    stats.bp,
+    cases.bp,
+    exports.bp,
+    odata.bp,
+    persons.bp,
+    tasks.bp,
+    ctdc.bp,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -1,4 +1,5 @@
 """Devices (Central's app users): create, list, assign forms, QR codes, revoke."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,8 @@ from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
 from collector.api.openapi import accepts
 from collector.auth import current_actor, roles_required
 from collector.db import get_session
-from collector.errors import refuse
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
+from collector.errors import refuse
 from ingest.accounts.admin import add_device, end_device, set_device_forms
 from ingest.errors import OUTSIDE_SCOPE
 from ingest.models import Device
@@ -45,9 +46,15 @@ def device_json(device: Device, project_name: str) -> dict:
     """Describe a device with its token URL and Collect QR payload."""
     url = _server_url(device)
     return {
-        "id": device.id, "projectId": device.project_id, "displayName": device.display_name,
-        "province": device.province_code, "token": device.token, "createdAt": iso(device.created_at),
-        "revokedAt": iso(device.revoked_at), "serverUrl": url, "forms": [f.xml_form_id for f in device.forms],
+        "id": device.id,
+        "projectId": device.project_id,
+        "displayName": device.display_name,
+        "province": device.province_code,
+        "token": device.token,
+        "createdAt": iso(device.created_at),
+        "revokedAt": iso(device.revoked_at),
+        "serverUrl": url,
+        "forms": [f.xml_form_id for f in device.forms],
         "qrPayload": settings_payload(collect_settings(url, project_name)),
     }
 

@@ -1,7 +1,8 @@
 """The audit log over the JSON API, in ODK Central's shape (`GET /v1/audits`), for administrators only."""
+
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from flask import abort, jsonify, request
 
@@ -25,11 +26,17 @@ def audit_json(event: AuditEvent) -> dict:
     `acteeId` is the resource the action touched (`submission:12`, `form:case_intake`); `deviceId` names
     the tablet when a device acted; `address` is where the request came from ("cli" for the command line).
     """
-    return {"actorId": event.user_id, "deviceId": event.device_id, "action": event.action,
-            "acteeId": event.resource, "resource": event.resource, "address": event.address,
-            "details": event.details or {},
-            # SQLite gives stored moments back without their zone; they are UTC.
-            "loggedAt": iso(event.at if event.at.tzinfo else event.at.replace(tzinfo=timezone.utc))}
+    return {
+        "actorId": event.user_id,
+        "deviceId": event.device_id,
+        "action": event.action,
+        "acteeId": event.resource,
+        "resource": event.resource,
+        "address": event.address,
+        "details": event.details or {},
+        # SQLite gives stored moments back without their zone; they are UTC.
+        "loggedAt": iso(event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)),
+    }
 
 
 def _number(name: str, default: int, maximum: int) -> int:
@@ -55,10 +62,13 @@ def _moment(name: str, *, end: bool = False):
 
 @bp.get("/audits")
 @roles_required("admin")
-@takes(Param("action", "An action (submission.read) or a category (submission)."),
-       Param("start", "Events at or after this ISO 8601 date or moment."),
-       Param("end", "Events before this moment; a bare date includes its day."),
-       Param("limit", "Events per page.", "integer"), Param("offset", "Events to skip.", "integer"))
+@takes(
+    Param("action", "An action (submission.read) or a category (submission)."),
+    Param("start", "Events at or after this ISO 8601 date or moment."),
+    Param("end", "Events before this moment; a bare date includes its day."),
+    Param("limit", "Events per page.", "integer"),
+    Param("offset", "Events to skip.", "integer"),
+)
 def audits():
     """List audit events, newest first, as Central does; filter by ?action= (an action or a category such as
     `session`), ?start= and ?end= (ISO 8601; a bare end date includes that day), ?limit= and ?offset=.
@@ -72,7 +82,9 @@ def audits():
     session = get_session()
     # The filters, not the events: what an administrator looked for is worth a trace, and holds no data.
     asked = {"actionFilter": action, "start": iso(start), "end": iso(end), "limit": limit, "offset": offset}
-    rows = [audit_json(e) for e in read_events(session, asked, since=start, until=end, action=action, limit=limit,
-                                               offset=offset)]
+    rows = [
+        audit_json(e)
+        for e in read_events(session, asked, since=start, until=end, action=action, limit=limit, offset=offset)
+    ]
     session.commit()
     return jsonify(rows)

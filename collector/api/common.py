@@ -1,4 +1,5 @@
 """Helpers every JSON API module shares: blueprints, request bodies, and lookups that answer 404."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, request
@@ -8,13 +9,13 @@ from collector.auth import pop_device_token
 from collector.db import get_session
 from collector.errors import refuse
 from ingest.access import RIGHTS, ROLES
-from ingest.records.answers import BadValue, UnknownField, parse_term, record_condition
 from ingest.audit import parse_moment
 from ingest.errors import IDENTITIES_HIDDEN, UNPARSEABLE
+from ingest.exports.walk import union_fields
 from ingest.models import Form, Project
 from ingest.queries import REVIEW_STATES, Filters
+from ingest.records.answers import BadValue, UnknownField, parse_term, record_condition
 from ingest.records.service import may_filter_on
-from ingest.exports.walk import union_fields
 
 #: Roles of web users who may see forms and projects (every role).
 STAFF = ROLES
@@ -134,6 +135,13 @@ def record_filters(form: Form) -> Filters:
     foreign = request.args.getlist("foreignCase")
     if not all(f in ("true", "false") for f in foreign) or len(set(foreign)) > 1:
         abort(400, "?foreignCase= must be true or false.")
-    return Filters(tuple(request.args.getlist("province")), states, moments["start"], moments["end"],
-                   tuple(int(d) for d in devices), tuple(answers), claimed,
-                   foreign_case=(foreign[0] == "true") if foreign else None)
+    return Filters(
+        tuple(request.args.getlist("province")),
+        states,
+        moments["start"],
+        moments["end"],
+        tuple(int(d) for d in devices),
+        tuple(answers),
+        claimed,
+        foreign_case=(foreign[0] == "true") if foreign else None,
+    )

@@ -1,4 +1,5 @@
 """The case register as CTDC's global data set: a k-anonymised CSV of the cases the caller may count."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,13 @@ COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
 
 @bp.get("/projects/<int:project_id>/ctdc.csv")
 @roles_required(*COUNTERS)
-@takes(Param("threshold", "k: each published combination is shared by at least this many cases "
-                          "(at least STATS_THRESHOLD, the default).", "integer"))
+@takes(
+    Param(
+        "threshold",
+        "k: each published combination is shared by at least this many cases (at least STATS_THRESHOLD, the default).",
+        "integer",
+    )
+)
 def ctdc_csv(project_id: int):
     """Return the caller's cases in CTDC's variables, each combination shared by at least `?threshold=` cases.
 
@@ -41,7 +47,13 @@ def ctdc_csv(project_id: int):
     out = io.StringIO(newline="")
     write_csv(result.rows, out)
     # The counts tell a client what was suppressed without a second request; they name no case.
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="ctdc-project-{project_id}.csv"',
-        "X-Suppressed-Cells": str(result.blanked), "X-Suppressed-Rows": str(result.dropped),
-        "X-Threshold": str(k)})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="ctdc-project-{project_id}.csv"',
+            "X-Suppressed-Cells": str(result.blanked),
+            "X-Suppressed-Rows": str(result.dropped),
+            "X-Threshold": str(k),
+        },
+    )

@@ -3,6 +3,7 @@
 Also the draft's test endpoints below /v1/test/<token>/..., which a training tablet uses; what it sends
 is test data, kept apart from real records and discarded on publish.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
@@ -11,20 +12,31 @@ from sqlalchemy import select
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
 from collector.api.openapi import Param, takes
 from collector.auth import roles_required
-from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
-from collector.errors import json_error, refuse
-from ingest import audit
 from collector.devices import collect_settings, settings_payload
+from collector.errors import json_error, refuse
 from collector.formats import (
-    attachment_response, form_list_entry, form_list_response, form_xml_response, manifest_response, probe_response,
+    attachment_response,
+    form_list_entry,
+    form_list_response,
+    form_xml_response,
+    manifest_response,
+    probe_response,
     submission_response,
 )
+from collector.transport.bodies import read_limited
 from forms.compiler import FormError, compile_xlsform
+from ingest import audit
 from ingest.errors import MISSING_PARAMETER, XLSFORM_NOT_VALID
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import (
-    create_draft, current_draft, discard_draft, missing_media, note_published, publish_draft, upload_draft_media,
+    create_draft,
+    current_draft,
+    discard_draft,
+    missing_media,
+    note_published,
+    publish_draft,
+    upload_draft_media,
 )
 from ingest.queries import submissions_of
 from ingest.records.describe import iso
@@ -76,14 +88,25 @@ def _refused(exc: DraftRefused):
 
 def draft_json(form: Form, draft: FormVersion) -> dict:
     """Describe a draft: version, warnings, media and the test URL a training tablet uses."""
-    test_url = url_for("drafts_test.form_list", draft_token=draft.draft_token, project_id=form.project_id,
-                       xml_form_id=form.xml_form_id, _external=True).rsplit("/formList", 1)[0]
+    test_url = url_for(
+        "drafts_test.form_list",
+        draft_token=draft.draft_token,
+        project_id=form.project_id,
+        xml_form_id=form.xml_form_id,
+        _external=True,
+    ).rsplit("/formList", 1)[0]
     test_count = len(get_session().scalars(submissions_of(form, drafts=True)).all())
     return {
-        "xmlFormId": form.xml_form_id, "version": draft.version, "name": draft.title, "hash": draft.xml_md5,
-        "createdAt": iso(draft.created_at), "warnings": draft.warnings,
+        "xmlFormId": form.xml_form_id,
+        "version": draft.version,
+        "name": draft.title,
+        "hash": draft.xml_md5,
+        "createdAt": iso(draft.created_at),
+        "warnings": draft.warnings,
         "attachments": [{"name": a.name, "exists": a.blob_id is not None} for a in draft.attachments],
-        "missingMedia": missing_media(draft), "testUrl": test_url, "testSubmissions": test_count,
+        "missingMedia": missing_media(draft),
+        "testUrl": test_url,
+        "testSubmissions": test_count,
         "testQrPayload": settings_payload(collect_settings(test_url, f"TEST {form.xml_form_id}")),
     }
 
@@ -195,8 +218,15 @@ def publish(project_id: int, xml_form_id: str):
     version = publish_draft(session, form, force=force)
     note_published(session, xml_form_id, version.version)
     session.commit()
-    return jsonify({"xmlFormId": xml_form_id, "version": version.version, "publishedAt": iso(version.published_at),
-                    "hash": version.xml_md5, "missingMedia": missing_media(version)})
+    return jsonify(
+        {
+            "xmlFormId": xml_form_id,
+            "version": version.version,
+            "publishedAt": iso(version.published_at),
+            "hash": version.xml_md5,
+            "missingMedia": missing_media(version),
+        }
+    )
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/draft/submissions")
@@ -213,6 +243,7 @@ def draft_submissions(project_id: int, xml_form_id: str):
 
 
 # --- the draft's test endpoints, for a training tablet ------------------------------------------
+
 
 @test_bp.url_value_preprocessor
 def _pop_draft_token(_endpoint, values) -> None:
@@ -231,8 +262,14 @@ def _test_draft(project_id: int, xml_form_id: str) -> FormVersion:
 
 
 def _test_url(endpoint: str, project_id: int, xml_form_id: str, **values) -> str:
-    return url_for(f"drafts_test.{endpoint}", draft_token=g.draft_token, project_id=project_id,
-                   xml_form_id=xml_form_id, _external=True, **values)
+    return url_for(
+        f"drafts_test.{endpoint}",
+        draft_token=g.draft_token,
+        project_id=project_id,
+        xml_form_id=xml_form_id,
+        _external=True,
+        **values,
+    )
 
 
 _DRAFT = "/projects/<int:project_id>/forms/<xml_form_id>/draft"
@@ -246,8 +283,9 @@ def form_list(project_id: int, xml_form_id: str):
     """
     draft = _test_draft(project_id, xml_form_id)
     manifest = _test_url("manifest", project_id, xml_form_id) if draft.attachments else None
-    return form_list_response([form_list_entry(xml_form_id, draft, _test_url("form_xml", project_id, xml_form_id),
-                                               manifest)])
+    return form_list_response(
+        [form_list_entry(xml_form_id, draft, _test_url("form_xml", project_id, xml_form_id), manifest)]
+    )
 
 
 @test_bp.get(f"{_DRAFT}.xml")

@@ -1,5 +1,6 @@
 """Exports over the JSON API: a form's records streamed as a zip of CSVs shaped like ODK Central's, an Excel
 workbook, or GeoJSON, each scoped and redacted for the caller and audited once."""
+
 from __future__ import annotations
 
 from flask import Response, abort, request, stream_with_context
@@ -41,14 +42,25 @@ def _flag(name: str) -> bool:
 #: The query parameters of the exports beside the record filters (for the OpenAPI document).
 LANG = Param("lang", "lo or en: choice labels in that language instead of choice names.")
 ATTACHMENTS = Param("attachments", "true: add the records' files you may download as media/<name>.", "boolean")
-RAW = Param("raw", "true: write text answers exactly as received, without the quote put before a text cell that "
-                   "starts with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula).",
-            "boolean")
+RAW = Param(
+    "raw",
+    "true: write text answers exactly as received, without the quote put before a text cell that "
+    "starts with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula).",
+    "boolean",
+)
 GEOPOINT = Param("geopoint", "Keep this geopoint question (its path, grp/location, or CSV header, grp-location).")
 
 
-def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = None, attachments: bool = False,
-            raw: bool = False, geopoint: str | None = None) -> Response:
+def _stream(
+    project_id: int,
+    xml_form_id: str,
+    fmt: str,
+    *,
+    lang: str | None = None,
+    attachments: bool = False,
+    raw: bool = False,
+    geopoint: str | None = None,
+) -> Response:
     """Check the filters, audit the export once, and stream it from a session of its own.
 
     :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
@@ -59,8 +71,17 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
     session = get_session()
     name = form.xml_form_id
     try:
-        _count, chunks = export_records(session, fmt, form, filters, lang=lang, store=get_store(),
-                                        attachments=attachments, raw=raw, geopoint=geopoint)
+        _count, chunks = export_records(
+            session,
+            fmt,
+            form,
+            filters,
+            lang=lang,
+            store=get_store(),
+            attachments=attachments,
+            raw=raw,
+            geopoint=geopoint,
+        )
     except LookupError:
         abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
     session.commit()
@@ -74,8 +95,11 @@ def _stream(project_id: int, xml_form_id: str, fmt: str, *, lang: str | None = N
         yield from chunks(reader)
 
     spec = FORMATS[fmt]
-    return Response(stream_with_context(stream()), mimetype=spec.mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}{spec.suffix}"'})
+    return Response(
+        stream_with_context(stream()),
+        mimetype=spec.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}{spec.suffix}"'},
+    )
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip")

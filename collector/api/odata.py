@@ -6,6 +6,7 @@ the page size, as in Central, capped at `ingest.odata.MAX_TOP`: a page cut by th
 page size when no `$top` is given) ends with `@odata.nextLink` and says so in a `Preference-Applied:
 odata.maxpagesize=<cap>` header.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,7 @@ def _odata(response: Response) -> Response:
 def _service_url() -> str:
     """Return the absolute URL of this request's service root (`.../<formId>.svc`), key prefix included."""
     path = request.path
-    return request.host_url.rstrip("/") + request.script_root + path[:path.index(".svc") + 4]
+    return request.host_url.rstrip("/") + request.script_root + path[: path.index(".svc") + 4]
 
 
 @bp.get(_SVC)
@@ -66,14 +67,21 @@ def metadata(project_id: int, xml_form_id: str):
 
 @bp.get(f"{_SVC}/<path:resource>")
 @roles_required(*READERS)
-@takes(Param("$filter", "OData filter on __system fields and answers: eq ne gt ge lt le and or not, contains(), "
-                        "year(), month(), day(); literals text, number, date, date-time, null."),
-       Param("$orderby", "Property paths, each optionally followed by asc or desc, comma-separated."),
-       Param("$select", "Property paths to keep (__id, __system, __system/<property>), comma-separated."),
-       Param("$expand", "* inlines every repeat."), Param("$top", "Page size (capped).", "integer"),
-       Param("$skip", "Entities to skip.", "integer"), Param("$count", "Add @odata.count.", "boolean"),
-       Param("$skiptoken", "The position @odata.nextLink carries."),
-       Param("$wkt", "Places as Well-Known Text instead of GeoJSON.", "boolean"))
+@takes(
+    Param(
+        "$filter",
+        "OData filter on __system fields and answers: eq ne gt ge lt le and or not, contains(), "
+        "year(), month(), day(); literals text, number, date, date-time, null.",
+    ),
+    Param("$orderby", "Property paths, each optionally followed by asc or desc, comma-separated."),
+    Param("$select", "Property paths to keep (__id, __system, __system/<property>), comma-separated."),
+    Param("$expand", "* inlines every repeat."),
+    Param("$top", "Page size (capped).", "integer"),
+    Param("$skip", "Entities to skip.", "integer"),
+    Param("$count", "Add @odata.count.", "boolean"),
+    Param("$skiptoken", "The position @odata.nextLink carries."),
+    Param("$wkt", "Places as Well-Known Text instead of GeoJSON.", "boolean"),
+)
 def entities(project_id: int, xml_form_id: str, resource: str):
     """Return a page of an entity set (`Submissions`, `Submissions.<repeat>`), one record
     (`Submissions('<instanceId>')`) or the rows of a repeat of one record (a navigation link), scoped and
@@ -141,22 +149,32 @@ def _options(session, form, model, name: str, in_record: bool = False) -> Option
     """
     entity_set = model.entity_set(name)
     top = _whole("$top", None)
-    options = Options(entity_set, top=odata.MAX_TOP if top is None else min(top, odata.MAX_TOP),
-                      skip=_whole("$skip", 0), count=flag("$count"), wkt=flag("$wkt"))
+    options = Options(
+        entity_set,
+        top=odata.MAX_TOP if top is None else min(top, odata.MAX_TOP),
+        skip=_whole("$skip", 0),
+        count=flag("$count"),
+        wkt=flag("$wkt"),
+    )
     expand = request.args.get("$expand", "").strip()
     if expand not in ("", "*"):
-        raise NotImplementedHere(f'The given OData expand expression is not supported by this server: "{expand}".'
-                                 f' Currently, only "$expand=*" is supported.', ODATA_EXPAND_UNSUPPORTED)
+        raise NotImplementedHere(
+            f'The given OData expand expression is not supported by this server: "{expand}".'
+            f' Currently, only "$expand=*" is supported.',
+            ODATA_EXPAND_UNSUPPORTED,
+        )
     options.expand = expand == "*"
     if "$select" in request.args:
         if options.expand:
-            raise NotImplementedHere("This server doesn't support $select query parameter with $expand.",
-                                     ODATA_SELECT_WITH_EXPAND)
+            raise NotImplementedHere(
+                "This server doesn't support $select query parameter with $expand.", ODATA_SELECT_WITH_EXPAND
+            )
         options.select, options.ids = odata.read_select(model, entity_set, request.args["$select"])
     if in_record:
         if "$filter" in request.args or "$orderby" in request.args:
-            raise ODataError("$filter and $orderby apply to entity sets: ask Submissions or "
-                             "Submissions.<repeat> with them.")
+            raise ODataError(
+                "$filter and $orderby apply to entity sets: ask Submissions or Submissions.<repeat> with them."
+            )
         return options
     compiler = filter_compiler(session, form, model, entity_set)
     if request.args.get("$filter", "").strip():

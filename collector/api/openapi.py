@@ -6,6 +6,7 @@ summary and description from the view's docstring, and its error answers from th
 the marshmallow schema named by `accepts`; query parameters from `takes`; who may call it from
 `roles_required`. apispec's marshmallow plugin turns the schemas into components.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
+
 from collector.errors import OPENROSA_BLUEPRINTS
 
 #: Rules of the app documented here: the JSON API (its copies below /v1/key/<token>/ are said once, in
@@ -26,6 +28,8 @@ def documented(rule) -> bool:
     """Say whether a URL rule belongs in the document."""
 
     return bool(_DOCUMENTED.match(rule.rule)) and rule.endpoint.split(".")[0] not in OPENROSA_BLUEPRINTS
+
+
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _RAISES = re.compile(r":raise (\d{3}):\s*(.*?)(?=(?::raise \d{3}:)|\Z)", re.S)
 _TYPES = {"int": {"type": "integer", "minimum": 0}, "path": {"type": "string"}, None: {"type": "string"}}
@@ -46,23 +50,33 @@ class Param:
         schema = {"type": self.type}
         if self.repeatable:
             schema = {"type": "array", "items": schema}
-        return {"name": self.name, "in": "query", "required": False, "description": self.description,
-                "schema": schema, **({"explode": True} if self.repeatable else {})}
+        return {
+            "name": self.name,
+            "in": "query",
+            "required": False,
+            "description": self.description,
+            "schema": schema,
+            **({"explode": True} if self.repeatable else {}),
+        }
 
 
 def accepts(schema):
     """Name the marshmallow schema a view loads its JSON body with (for the document)."""
+
     def mark(view):
         view.openapi_body = schema
         return view
+
     return mark
 
 
 def takes(*params: Param):
     """Name a view's query parameters (for the document)."""
+
     def mark(view):
         view.openapi_query = params
         return view
+
     return mark
 
 
@@ -71,17 +85,27 @@ RECORD_FILTERS = (
     Param("province", "Only records of this province code (two digits).", repeatable=True),
     Param("reviewState", "received, hasIssues, edited, approved or rejected.", repeatable=True),
     Param("device", "Only records sent by this device id.", "integer", repeatable=True),
-    Param("claimedProvince", "Only records whose answer named this province (two digits; `any`: every one) "
-                             "outside their sender's provinces; they are placed in the sender's province.",
-          repeatable=True),
-    Param("foreignCase", "true: only records whose case code names a case of other provinces (kept in their own "
-                         "province, joined to no case); false: none of them.", "boolean"),
+    Param(
+        "claimedProvince",
+        "Only records whose answer named this province (two digits; `any`: every one) "
+        "outside their sender's provinces; they are placed in the sender's province.",
+        repeatable=True,
+    ),
+    Param(
+        "foreignCase",
+        "true: only records whose case code names a case of other provinces (kept in their own "
+        "province, joined to no case); false: none of them.",
+        "boolean",
+    ),
     Param("start", "Submitted at or after this ISO 8601 date or moment."),
     Param("end", "Submitted before this moment; a bare date includes its day."),
-    Param("q", "An answer condition: field:value (a choice of several holds it), field!=value, field>value, "
-               "field>=value, field<value, field<=value or field~text; field is a question's name or path. "
-               "Typed by the form; an unknown field is 422, a sensitive one 403 for redacted roles.",
-          repeatable=True),
+    Param(
+        "q",
+        "An answer condition: field:value (a choice of several holds it), field!=value, field>value, "
+        "field>=value, field<value, field<=value or field~text; field is a question's name or path. "
+        "Typed by the form; an unknown field is 422, a sensitive one 403 for redacted roles.",
+        repeatable=True,
+    ),
 )
 
 
@@ -94,13 +118,26 @@ def _operation(rule, method: str, view) -> dict:
     if roles is not None:
         description = f"{description.strip()}\n\nRoles: {', '.join(roles) or 'any signed-in user'}.".strip()
     responses = {"200": {"description": "Success."}}
-    responses.update({code: {"description": reason or "Refused.",
-                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-                      for code, reason in raises.items()})
-    operation = {"operationId": f"{rule.endpoint}.{method.lower()}", "summary": " ".join(summary.split()),
-                 "description": description.strip(), "tags": [rule.endpoint.split(".")[0]], "responses": responses}
-    parameters = [{"name": name, "in": "path", "required": True, "schema": _TYPES.get(kind, _TYPES[None])}
-                  for kind, name in _CONVERTER.findall(rule.rule)]
+    responses.update(
+        {
+            code: {
+                "description": reason or "Refused.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+            for code, reason in raises.items()
+        }
+    )
+    operation = {
+        "operationId": f"{rule.endpoint}.{method.lower()}",
+        "summary": " ".join(summary.split()),
+        "description": description.strip(),
+        "tags": [rule.endpoint.split(".")[0]],
+        "responses": responses,
+    }
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _TYPES.get(kind, _TYPES[None])}
+        for kind, name in _CONVERTER.findall(rule.rule)
+    ]
     parameters += [p.spec() for p in getattr(view, "openapi_query", ())]
     if parameters:
         operation["parameters"] = parameters
@@ -112,15 +149,31 @@ def _operation(rule, method: str, view) -> dict:
 
 def build(app) -> dict:
     """Return the OpenAPI 3.1 document of an app's JSON API."""
-    spec = APISpec(title="Lao PDR anti-trafficking case server", version="1", openapi_version="3.1.0",
-                   plugins=[MarshmallowPlugin()],
-                   info={"description": "ODK Central-shaped JSON API. Every path also answers below "
-                                        "/v1/key/{token}/, where devices are refused on staff paths."})
+    spec = APISpec(
+        title="Lao PDR anti-trafficking case server",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "ODK Central-shaped JSON API. Every path also answers below "
+            "/v1/key/{token}/, where devices are refused on staff paths."
+        },
+    )
     spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    spec.components.schema("Error", {"type": "object", "properties": {
-        "ok": {"type": "boolean"}, "status": {"type": "integer"}, "error": {"type": "string"},
-        "errors": {"type": "array", "items": {}}, "fields": {"type": "object"}}})
+    spec.components.schema(
+        "Error",
+        {
+            "type": "object",
+            "properties": {
+                "ok": {"type": "boolean"},
+                "status": {"type": "integer"},
+                "error": {"type": "string"},
+                "errors": {"type": "array", "items": {}},
+                "fields": {"type": "object"},
+            },
+        },
+    )
     paths: dict[str, dict] = {}
     seen: set[str] = set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

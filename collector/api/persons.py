@@ -1,4 +1,5 @@
 """Person matching over the JSON API: candidate pairs, reviewed links and persons (issue 10)."""
+
 from __future__ import annotations
 
 from flask import abort, jsonify, request
@@ -8,11 +9,11 @@ from collector.api.common import READERS, api_blueprint, get_project, json_body
 from collector.api.openapi import Param, accepts, takes
 from collector.auth import current_actor, roles_required
 from collector.db import get_session
+from ingest.access import RIGHTS, ROLES
 from ingest.persons import decisions as person_matching
 from ingest.persons import service as persons_service
-from ingest.access import RIGHTS, ROLES
-from ingest.persons.reads import MAX_PAGE
 from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError
+from ingest.persons.reads import MAX_PAGE
 
 bp = api_blueprint("persons", __name__)
 
@@ -41,10 +42,12 @@ def _caller():
 
 @bp.get("/projects/<int:project_id>/persons/candidates")
 @roles_required(*READERS)
-@takes(Param("province", "Only pairs with a case in this province (two digits)."),
-       Param("minScore", "Only pairs whose match probability is at least this (0 to 1).", "number"),
-       Param("limit", f"Pairs per page, 1 to {MAX_PAGE} (default 100).", "integer"),
-       Param("cursor", "The nextCursor of the previous page."))
+@takes(
+    Param("province", "Only pairs with a case in this province (two digits)."),
+    Param("minScore", "Only pairs whose match probability is at least this (0 to 1).", "number"),
+    Param("limit", f"Pairs per page, 1 to {MAX_PAGE} (default 100).", "integer"),
+    Param("cursor", "The nextCursor of the previous page."),
+)
 def candidates(project_id: int):
     """List candidate pairs of cases that may be one person, with score, evidence and both cases side by side;
     a side outside the caller's provinces, or any side for a role without identities, is redacted (audited).
@@ -59,8 +62,14 @@ def candidates(project_id: int):
         abort(400, "minScore must be a number from 0 to 1.")
     try:
         page, cursor = persons_service.list_candidates(
-            get_session(), project_id, request.args.get("province") or None, min_score, _limit(),
-            request.args.get("cursor"), filters=[k for k in request.args if k != "cursor"])
+            get_session(),
+            project_id,
+            request.args.get("province") or None,
+            min_score,
+            _limit(),
+            request.args.get("cursor"),
+            filters=[k for k in request.args if k != "cursor"],
+        )
     except PersonError as exc:
         abort(400, str(exc))
     get_session().commit()
@@ -89,16 +98,25 @@ def link(project_id: int):
     except PersonError as exc:
         abort(422, str(exc))
     session.commit()
-    return jsonify({"a": found.case_a, "b": found.case_b, "state": found.state,
-                    "decidedAt": found.decided_at.isoformat(),
-                    "personKeys": [person_matching.person_key_of(session, project_id, code)
-                                   for code in (found.case_a, found.case_b)]})
+    return jsonify(
+        {
+            "a": found.case_a,
+            "b": found.case_b,
+            "state": found.state,
+            "decidedAt": found.decided_at.isoformat(),
+            "personKeys": [
+                person_matching.person_key_of(session, project_id, code) for code in (found.case_a, found.case_b)
+            ],
+        }
+    )
 
 
 @bp.get("/projects/<int:project_id>/persons")
 @roles_required(*READERS)
-@takes(Param("limit", f"Persons per page, 1 to {MAX_PAGE} (default 100).", "integer"),
-       Param("cursor", "The nextCursor of the previous page."))
+@takes(
+    Param("limit", f"Persons per page, 1 to {MAX_PAGE} (default 100).", "integer"),
+    Param("cursor", "The nextCursor of the previous page."),
+)
 def persons(project_id: int):
     """List the persons of more than one case (confirmed links) that have a case in the caller's scope, with
     their cases; redacted as the candidate pairs are (audited).

@@ -1,4 +1,5 @@
 """Projects, their forms and published versions, and form states."""
+
 from __future__ import annotations
 
 from flask import Response, abort, jsonify, url_for
@@ -49,16 +50,24 @@ def form_json(form: Form) -> dict:
     """Describe a form and its current version as Central does."""
     version = current_version(get_session(), form)
     return {
-        "projectId": form.project_id, "xmlFormId": form.xml_form_id, "state": form.state,
-        "name": version.title if version else None, "version": version.version if version else "",
-        "hash": version.xml_md5 if version else "", "createdAt": iso(form.created_at),
+        "projectId": form.project_id,
+        "xmlFormId": form.xml_form_id,
+        "state": form.state,
+        "name": version.title if version else None,
+        "version": version.version if version else "",
+        "hash": version.xml_md5 if version else "",
+        "createdAt": iso(form.created_at),
         "updatedAt": iso(version.published_at) if version else None,
         "publishedAt": iso(version.published_at) if version else None,
         # Central's fields for Enketo and managed encryption, which this server does not use.
-        "enketoId": None, "keyId": None,
+        "enketoId": None,
+        "keyId": None,
         # The printed guidelines of the current version, for trainers (and the console) to link to.
-        "handbookUrl": url_for("handbook.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id,
-                               _external=True) if version else None,
+        "handbookUrl": url_for(
+            "handbook.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id, _external=True
+        )
+        if version
+        else None,
     }
 
 
@@ -105,18 +114,33 @@ def versions(project_id: int, xml_form_id: str):
     :raise 404: no such form.
     """
     form_row = get_form(project_id, xml_form_id)
-    rows = get_session().scalars(select(FormVersion).where(FormVersion.form_id == form_row.id,
-                                                           FormVersion.published_at.is_not(None))
-                                 .order_by(FormVersion.published_at.desc(), FormVersion.id.desc()))
-    return jsonify([{"version": v.version, "name": v.title, "hash": v.xml_md5, "publishedAt": iso(v.published_at),
-                     "warnings": v.warnings} for v in rows])
+    rows = get_session().scalars(
+        select(FormVersion)
+        .where(FormVersion.form_id == form_row.id, FormVersion.published_at.is_not(None))
+        .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
+    )
+    return jsonify(
+        [
+            {
+                "version": v.version,
+                "name": v.title,
+                "hash": v.xml_md5,
+                "publishedAt": iso(v.published_at),
+                "warnings": v.warnings,
+            }
+            for v in rows
+        ]
+    )
 
 
 def _published(project_id: int, xml_form_id: str, version: str) -> FormVersion:
     """:raise 404: no such published version."""
     form_row = get_form(project_id, xml_form_id)
-    found = get_session().scalar(select(FormVersion).where(
-        FormVersion.form_id == form_row.id, FormVersion.version == version, FormVersion.published_at.is_not(None)))
+    found = get_session().scalar(
+        select(FormVersion).where(
+            FormVersion.form_id == form_row.id, FormVersion.version == version, FormVersion.published_at.is_not(None)
+        )
+    )
     if found is None:
         abort(404, f"Form '{xml_form_id}' has no published version '{version}'.")
     return found
@@ -142,5 +166,8 @@ def version_xlsx(project_id: int, xml_form_id: str, version: str):
     found = _published(project_id, xml_form_id, version)
     if found.xlsx is None:
         abort(404, "This version was not published from an XLSForm.")
-    return Response(found.xlsx, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{xml_form_id}-{version}.xlsx"'})
+    return Response(
+        found.xlsx,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{xml_form_id}-{version}.xlsx"'},
+    )

@@ -1,4 +1,5 @@
 """Sign-in and sign-out for web users (bearer tokens), and who is signed in."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -65,5 +66,13 @@ def delete_session():
 def users_current():
     """Describe the signed-in user."""
     user = current_actor().user
-    return jsonify({"id": user.id, "email": user.email, "displayName": user.display_name, "role": user.role,
-                    "provinces": user.provinces, "createdAt": iso(user.created_at)})
+    return jsonify(
+        {
+            "id": user.id,
+            "email": user.email,
+            "displayName": user.display_name,
+            "role": user.role,
+            "provinces": user.provinces,
+            "createdAt": iso(user.created_at),
+        }
+    )

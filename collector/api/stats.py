@@ -1,4 +1,5 @@
 """Statistics over the case register: counts by dimension, with small cells suppressed."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, jsonify, request
@@ -19,8 +20,10 @@ COUNTERS = tuple(r for r in ROLES if "stats" in RIGHTS[r])
 
 @bp.get("/projects/<int:project_id>/stats")
 @roles_required(*COUNTERS)
-@takes(Param("by", f"Comma-separated dimensions to count by: {', '.join(DIMENSIONS)}."),
-       *(Param(name, f"Only cases with this {name}.", repeatable=True) for name in DIMENSIONS))
+@takes(
+    Param("by", f"Comma-separated dimensions to count by: {', '.join(DIMENSIONS)}."),
+    *(Param(name, f"Only cases with this {name}.", repeatable=True) for name in DIMENSIONS),
+)
 def stats(project_id: int):
     """Count the cases the caller may see by `?by=province,year`, filtered by `?<dimension>=value`; each cell
     also counts persons (a person's confirmed cases count once), and `retrafficked` the persons screened

@@ -1,4 +1,5 @@
 """Submissions over the JSON API: create (Central's REST), list, read, versions, files, review, comments, delete."""
+
 from __future__ import annotations
 
 import json
@@ -9,20 +10,20 @@ from marshmallow import Schema, fields, validate
 from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import current_actor, roles_required
-from collector.transport.bodies import read_limited
 from collector.db import get_session, get_store
 from collector.errors import refuse
-from ingest.errors import IDENTITIES_HIDDEN
 from collector.jobs import request_person_match
+from collector.transport.bodies import read_limited
 from ingest import audit, scope
 from ingest.access import SYSTEM
 from ingest.cases.register import rebuild_case
 from ingest.db import begin_write, utcnow
+from ingest.errors import IDENTITIES_HIDDEN
 from ingest.models import Form, Submission, SubmissionVersion
+from ingest.receiving.submissions import attach_file, receive_submission
 from ingest.records import service as records
 from ingest.records.describe import current_of, submission_json
 from ingest.records.review import MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS
-from ingest.receiving.submissions import attach_file, receive_submission
 from ingest.redaction import redaction_for
 
 bp = api_blueprint("submissions", __name__)
@@ -37,9 +38,14 @@ class ReviewSchema(Schema):
 class CommentSchema(Schema):
     """A comment on a record (Central's POST /submissions/:instanceId/comments)."""
 
-    body = fields.String(required=True, validate=[
-        validate.Length(min=1, max=MAX_COMMENT_CHARS),
-        validate.Predicate("strip", error="A comment must hold more than white space.")])
+    body = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=MAX_COMMENT_CHARS),
+            validate.Predicate("strip", error="A comment must hold more than white space."),
+        ],
+    )
+
 
 _ONE = "/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 
@@ -72,14 +78,23 @@ def create_submission(project_id: int, xml_form_id: str):
     xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
     session = get_session()
     actor = current_actor()
-    received = receive_submission(session, get_store(), project_id=project_id, xml=xml, expect_form=xml_form_id,
-                                  user_id=actor.user.id, device_ident=request.args.get("deviceID"),
-                                  user_agent=request.headers.get("User-Agent"), editor=actor.caller)
+    received = receive_submission(
+        session,
+        get_store(),
+        project_id=project_id,
+        xml=xml,
+        expect_form=xml_form_id,
+        user_id=actor.user.id,
+        device_ident=request.args.get("deviceID"),
+        user_agent=request.headers.get("User-Agent"),
+        editor=actor.caller,
+    )
     if received.names_person:
         request_person_match(project_id)
     with scope.acting_as(session, SYSTEM):  # the sender reads back what they sent
-        body = submission_json(session, session.get(SubmissionVersion, received.version_id).submission,
-                               redaction_for(SYSTEM))
+        body = submission_json(
+            session, session.get(SubmissionVersion, received.version_id).submission, redaction_for(SYSTEM)
+        )
     return jsonify(body), 200 if not received.created else 201
 
 
@@ -93,8 +108,14 @@ def upload_submission_attachment(project_id: int, xml_form_id: str, instance_id:
     """
     found = _submission(get_form(project_id, xml_form_id), instance_id)
     audit.record(get_session(), "attachment.upload", f"submission:{found.id}", name=name)
-    attach_file(get_session(), get_store(), current_of(found), name, request.stream,
-                request.mimetype or "application/octet-stream")
+    attach_file(
+        get_session(),
+        get_store(),
+        current_of(found),
+        name,
+        request.stream,
+        request.mimetype or "application/octet-stream",
+    )
     return jsonify({"success": True})
 
 
@@ -117,8 +138,11 @@ def _page_args() -> tuple[int | None, int]:
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions")
 @roles_required(*READERS)
-@takes(*RECORD_FILTERS, Param("limit", f"Records per page, 1 to {MAX_PAGE}; none: every record, streamed.", "integer"),
-       Param("cursor", "The X-Next-Cursor of the previous page."))
+@takes(
+    *RECORD_FILTERS,
+    Param("limit", f"Records per page, 1 to {MAX_PAGE}; none: every record, streamed.", "integer"),
+    Param("cursor", "The X-Next-Cursor of the previous page."),
+)
 def submissions(project_id: int, xml_form_id: str):
     """List a form's records with their normalised values, oldest first, as a JSON array (as Central's, so
     pyodk reads it), scoped and redacted for the caller (an identifiable read, audited once).
@@ -218,8 +242,9 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
         abort(404, "That file has not been received.")
     blob = attachment.blob
     get_session().commit()
-    return send_file(get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name,
-                     etag=blob.md5)
+    return send_file(
+        get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name, etag=blob.md5
+    )
 
 
 @bp.delete(_ONE)

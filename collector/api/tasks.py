@@ -1,4 +1,5 @@
 """Case hand-off over the JSON API: follow-up tasks owed by a person's home province (issue 10)."""
+
 from __future__ import annotations
 
 from flask import abort, jsonify, request
@@ -15,10 +16,12 @@ bp = api_blueprint("tasks", __name__)
 
 @bp.get("/projects/<int:project_id>/tasks")
 @roles_required(*TASK_READERS)
-@takes(Param("status", f"Only tasks in this state: {' or '.join(STATUSES)}."),
-       Param("province", "Only tasks owed by this home province (two digits; any of those named).", repeatable=True),
-       Param("limit", f"Tasks per page, 1 to {MAX_PAGE} (default 100).", "integer"),
-       Param("cursor", "The nextCursor of the previous page."))
+@takes(
+    Param("status", f"Only tasks in this state: {' or '.join(STATUSES)}."),
+    Param("province", "Only tasks owed by this home province (two digits; any of those named).", repeatable=True),
+    Param("limit", f"Tasks per page, 1 to {MAX_PAGE} (default 100).", "integer"),
+    Param("cursor", "The nextCursor of the previous page."),
+)
 def tasks(project_id: int):
     """List the follow-up tasks the caller may see, oldest first: `?status=open`, `?province=05`, `?limit=`
     (default 100) and `?cursor=` from the last page's `nextCursor` (audited).
@@ -35,8 +38,14 @@ def tasks(project_id: int):
         abort(400, "limit must be a whole number.")
     provinces = request.args.getlist("province")
     try:
-        page, cursor = list_tasks(get_session(), project_id, status=request.args.get("status"), provinces=provinces,
-                                  limit=int(limit), cursor=request.args.get("cursor"))
+        page, cursor = list_tasks(
+            get_session(),
+            project_id,
+            status=request.args.get("status"),
+            provinces=provinces,
+            limit=int(limit),
+            cursor=request.args.get("cursor"),
+        )
     except BadTaskQuery as exc:
         abort(400, str(exc))
     get_session().commit()

@@ -1,4 +1,5 @@
 """API tokens, for administrators: long-lived, named, revocable bearer tokens for tools (pyodk, Power BI)."""
+
 from __future__ import annotations
 
 from flask import abort, jsonify, request
@@ -28,9 +29,16 @@ class TokenSchema(Schema):
 
 def token_json(row: ApiToken) -> dict:
     """Describe an API token without its secret."""
-    return {"id": row.id, "name": row.name, "userId": row.user_id, "userEmail": row.user.email,
-            "createdAt": iso(row.created_at), "expiresAt": iso(row.expires_at),
-            "revokedAt": iso(row.revoked_at), "lastUsedAt": iso(row.last_used_at)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "userId": row.user_id,
+        "userEmail": row.user.email,
+        "createdAt": iso(row.created_at),
+        "expiresAt": iso(row.expires_at),
+        "revokedAt": iso(row.revoked_at),
+        "lastUsedAt": iso(row.last_used_at),
+    }
 
 
 @bp.post("/tokens")

@@ -1,4 +1,5 @@
 """Web users, for administrators: list, create, read, and change role, provinces, name or access."""
+
 from __future__ import annotations
 
 from flask import abort, jsonify
@@ -47,8 +48,15 @@ class UserChangeSchema(Schema):
 
 def user_json(user: User) -> dict:
     """Describe a web user (Central's shape, with role, provinces and when access was disabled)."""
-    return {"id": user.id, "email": user.email, "displayName": user.display_name, "role": user.role,
-            "provinces": user.provinces, "createdAt": iso(user.created_at), "disabledAt": iso(user.disabled_at)}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "displayName": user.display_name,
+        "role": user.role,
+        "provinces": user.provinces,
+        "createdAt": iso(user.created_at),
+        "disabledAt": iso(user.disabled_at),
+    }
 
 
 def _user(user_id: int) -> User:
@@ -77,8 +85,14 @@ def create():
     """
     body = UserSchema().load(json_body())
     session = get_session()
-    user = add_user(session, body["email"], body["password"], body.get("role", "analyst"),
-                       provinces=body.get("provinces", []), display_name=body.get("displayName", ""))
+    user = add_user(
+        session,
+        body["email"],
+        body["password"],
+        body.get("role", "analyst"),
+        provinces=body.get("provinces", []),
+        display_name=body.get("displayName", ""),
+    )
     session.commit()
     return jsonify(user_json(user)), 201
 

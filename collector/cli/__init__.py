@@ -1,5 +1,24 @@
 """The `collector` command line: each group lives in its own module and registers itself on `main`."""
-from collector.cli import audit, ctdc, db, devices, export, forms, handbook, keys, persons, quickstart, retention, stats, submissions, tasks, tokens, users, worker  # noqa: F401  (registers the groups)
+
+from collector.cli import (  # noqa: F401  (registers the groups)
+    audit,
+    ctdc,
+    db,
+    devices,
+    export,
+    forms,
+    handbook,
+    keys,
+    persons,
+    quickstart,
+    retention,
+    stats,
+    submissions,
+    tasks,
+    tokens,
+    users,
+    worker,
+)
 from collector.cli.base import main
 from collector.cli.db import upgrade_database
 

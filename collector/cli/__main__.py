@@ -1,4 +1,5 @@
 """Run the command line as `python -m collector.cli`."""
+
 from collector.cli import main
 
 main()

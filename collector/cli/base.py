@@ -1,17 +1,18 @@
 """The `collector` command group and what its subcommands share."""
+
 from __future__ import annotations
 
+import functools
 import sys
 
 import click
 from flask.cli import FlaskGroup
+from sqlalchemy import select
 
 from collector import create_app
-from sqlalchemy import select
 from ingest import scope
 from ingest.access import SYSTEM, user_caller
-from ingest.models import User
-from ingest.models import Form
+from ingest.models import Form, User
 
 
 def _app_factory():
@@ -29,22 +30,34 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def _attribute(problem, name: str, default=None):
+    return getattr(problem, name, default)
+
+
 def print_problems(problems) -> None:
     """Print a compiler's errors and warnings, each with the sheet and row pyxform gives: the compiler's own
     problems, or the `errors` of a server's JSON answer (dicts with the same names; no level is an error)."""
     for problem in problems:
-        get = problem.get if isinstance(problem, dict) else lambda name, default=None: getattr(problem, name, default)
+        get = problem.get if isinstance(problem, dict) else functools.partial(_attribute, problem)
         level, sheet, row = get("level") or "error", get("sheet"), get("row")
         where = ", ".join(x for x in (f"sheet '{sheet}'" if sheet else "", f"row {row}" if row else "") if x)
-        click.secho(f"  {level}{' (' + where + ')' if where else ''}: {get('message')}",
-                    fg="red" if level == "error" else "yellow", err=True)
+        click.secho(
+            f"  {level}{' (' + where + ')' if where else ''}: {get('message')}",
+            fg="red" if level == "error" else "yellow",
+            err=True,
+        )
 
 
 def as_option(command):
     """Add `--as EMAIL` to a command that reads records: it then sees exactly what that user may see."""
-    return click.option("--as", "as_email", metavar="EMAIL", default=None,
-                        help="Read as this user: their provinces, redaction and consent rules apply, and the "
-                             "read is audited under their name. Without it the command reads as the server.")(command)
+    return click.option(
+        "--as",
+        "as_email",
+        metavar="EMAIL",
+        default=None,
+        help="Read as this user: their provinces, redaction and consent rules apply, and the "
+        "read is audited under their name. Without it the command reads as the server.",
+    )(command)
 
 
 def act_as(session, email: str | None, right: str, reads: str):
@@ -53,7 +66,6 @@ def act_as(session, email: str | None, right: str, reads: str):
     Exits with status 1 when there is no active user with that email, or their role lacks `right` (an
     ingest.access right; `reads` names it in the message, e.g. "records").
     """
-
 
     if email is None:
         scope.use(session, SYSTEM)
@@ -70,7 +82,6 @@ def act_as(session, email: str | None, right: str, reads: str):
 
 def find_form(session, project_id: int, xml_form_id: str):
     """Return a project's form by its form ID; exit with status 1 naming it when there is none."""
-
 
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
     if form is None:

@@ -1,12 +1,14 @@
 """`collector db`: the database schema."""
+
 from __future__ import annotations
+
+from importlib.util import find_spec
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from collector.cli.base import main
-from importlib.util import find_spec
 
 
 @main.group()

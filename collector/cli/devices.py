@@ -1,4 +1,5 @@
 """`collector devices`: ODK Collect app users, their tokens, QR codes and forms."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,12 +12,10 @@ from sqlalchemy import select
 from collector.cli.base import fail, main
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, save_qr
+from ingest.accounts.admin import add_device, end_device, set_device_forms
 from ingest.errors import IngestError
-from ingest.accounts.admin import add_device
-from ingest.publishing.versions import ensure_project
 from ingest.models import Device
-from ingest.accounts.admin import set_device_forms
-from ingest.accounts.admin import end_device
+from ingest.publishing.versions import ensure_project
 
 
 @main.group()

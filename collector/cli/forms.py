@@ -1,4 +1,5 @@
 """`collector forms`: check, publish, push, list XLSForms and set their state."""
+
 from __future__ import annotations
 
 import sys
@@ -10,17 +11,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from collector.cli.base import fail, main, print_problems
+from collector.cli.push import push
 from collector.db import get_session, get_store
 from forms import find_media
+from forms.compiler import FormError, compile_xlsform
 from forms.fields import input_questions
 from ingest.errors import IngestError
-from ingest.publishing.versions import FORM_STATES
-from forms.compiler import FormError, compile_xlsform
-from ingest.publishing.versions import ensure_project, note_published, publish
-from collector.cli.push import push
 from ingest.models import Form
-from ingest.publishing.versions import set_state
-from ingest.publishing.versions import current_version
+from ingest.publishing.versions import FORM_STATES, current_version, ensure_project, note_published, publish, set_state
 
 
 @main.group()
@@ -43,9 +41,12 @@ def forms_check(paths, strict):
             click.secho(f"{path}: {exc.summary}", fg="red", err=True)
             print_problems(exc.problems)
             continue
-        click.secho(f"{path}: OK ({compiled.form_id} version {compiled.version}, "
-                    f"{len(input_questions(compiled.fields))} questions, "
-                    f"{sum(1 for f in compiled.fields if f['sensitive'])} sensitive)", fg="green")
+        click.secho(
+            f"{path}: OK ({compiled.form_id} version {compiled.version}, "
+            f"{len(input_questions(compiled.fields))} questions, "
+            f"{sum(1 for f in compiled.fields if f['sensitive'])} sensitive)",
+            fg="green",
+        )
         print_problems(compiled.warnings)
     sys.exit(1 if failed else 0)
 
@@ -53,8 +54,13 @@ def forms_check(paths, strict):
 @forms.command("publish")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--project", "project_id", default=1, show_default=True, help="Project to publish into.")
-@click.option("--media", "media_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A media file the form references (repeatable).")
+@click.option(
+    "--media",
+    "media_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A media file the form references (repeatable).",
+)
 @click.option("--force", is_flag=True, help="Publish even when referenced media are missing.")
 @click.option("--strict", is_flag=True, help="Refuse forms with warnings.")
 @with_appcontext
@@ -77,8 +83,9 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
             print_problems(exc.problems)
             sys.exit(1)
         try:
-            result = publish(session, get_store(), project_id, compiled, find_media(path, compiled.media, media_files),
-                             force=force)
+            result = publish(
+                session, get_store(), project_id, compiled, find_media(path, compiled.media, media_files), force=force
+            )
             note_published(session, compiled.form_id, compiled.version)
             session.commit()
         except IngestError as exc:
@@ -96,8 +103,13 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
 @click.option("--project", "project_id", default=1, show_default=True)
 @click.option("--email", default=None, help="Your web user email (asked for when missing).")
 @click.option("--token", default=None, envvar="COLLECTOR_TOKEN", help="A bearer token instead of email and password.")
-@click.option("--media", "media_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A media file the form references (repeatable).")
+@click.option(
+    "--media",
+    "media_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A media file the form references (repeatable).",
+)
 @click.option("--publish", "do_publish", is_flag=True, help="Publish the draft after uploading it.")
 @click.option("--force", is_flag=True, help="Publish even when media are missing.")
 @click.option("--strict", is_flag=True, help="Refuse forms with warnings.")
@@ -105,8 +117,20 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
 def forms_push(path, server, project_id, email, token, media_files, do_publish, force, strict, no_validate):
     """Upload an XLSForm to a remote server as a draft (and publish it), over the JSON API."""
 
-    sys.exit(push(path, server, project_id, email=email, token=token, media_files=media_files,
-                  publish=do_publish, force=force, strict=strict, validate=not no_validate))
+    sys.exit(
+        push(
+            path,
+            server,
+            project_id,
+            email=email,
+            token=token,
+            media_files=media_files,
+            publish=do_publish,
+            force=force,
+            strict=strict,
+            validate=not no_validate,
+        )
+    )
 
 
 @forms.command("state")
@@ -135,4 +159,5 @@ def forms_list(project_id):
     session = get_session()
     for form in session.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id)):
         version = current_version(session, form)
-        click.echo(f"{form.xml_form_id}\t{version.version if version else '-'}\t{form.state}\t{version.title if version else ''}")
+        number, title = (version.version, version.title) if version else ("-", "")
+        click.echo(f"{form.xml_form_id}\t{number}\t{form.state}\t{title}")

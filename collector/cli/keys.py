@@ -3,6 +3,7 @@
 The passphrase is prompted (hidden) or read from a file; it is never printed, logged or stored, and the
 plain private key lives only in this process's memory.
 """
+
 from __future__ import annotations
 
 import sys
@@ -14,17 +15,15 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import fail, find_form, main, print_problems
 from collector.db import get_session, get_store
-from ingest import audit
-from ingest.crypto import DEFAULT_KDF, Argon2Parameters, WrongPassphrase
-from ingest.errors import IngestError
+from collector.jobs import request_person_match
 from forms.compiler import FormError
-from ingest.encryption.keys import create_key
-from ingest import scope
+from ingest import audit, scope
 from ingest.access import SYSTEM
-from ingest.encryption.keys import unlock, unlock_keys
+from ingest.crypto import DEFAULT_KDF, Argon2Parameters, WrongPassphrase
+from ingest.encryption.keys import create_key, unlock, unlock_keys
+from ingest.errors import IngestError
 from ingest.persons.identities import names_person
 from ingest.publishing.versions import current_version
-from collector.jobs import request_person_match
 
 #: Cheapest argon2id settings, used only when the KEY_KDF_FAST setting is on (the test suite).
 FAST_KDF = Argon2Parameters(time_cost=1, memory_cost=8, parallelism=1)
@@ -32,8 +31,10 @@ FAST_KDF = Argon2Parameters(time_cost=1, memory_cost=8, parallelism=1)
 _form_option = click.option("--form", "xml_form_id", required=True, metavar="ID", help="The form's form ID.")
 _project_option = click.option("--project", "project_id", default=1, show_default=True)
 _passphrase_option = click.option(
-    "--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the passphrase from this file (its first line) instead of asking for it.")
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the passphrase from this file (its first line) instead of asking for it.",
+)
 
 
 @main.group()
@@ -72,10 +73,17 @@ def keys_create(xml_form_id, project_id, passphrase_file):
     passphrase = _passphrase(passphrase_file, confirm=True)
     kdf = FAST_KDF if current_app.config["KEY_KDF_FAST"] else DEFAULT_KDF
     try:
-        created = create_key(session, get_store(), form, passphrase, validate=current_app.config["VALIDATE_FORMS"],
-                             kdf=kdf)
-        audit.record(session, "key.create", f"form:{xml_form_id}", key_id=created.key.id,
-                     version=created.version.version, via="cli")
+        created = create_key(
+            session, get_store(), form, passphrase, validate=current_app.config["VALIDATE_FORMS"], kdf=kdf
+        )
+        audit.record(
+            session,
+            "key.create",
+            f"form:{xml_form_id}",
+            key_id=created.key.id,
+            version=created.version.version,
+            via="cli",
+        )
         session.commit()
     except ValueError as exc:
         session.rollback()
@@ -88,8 +96,10 @@ def keys_create(xml_form_id, project_id, passphrase_file):
     except IngestError as exc:
         session.rollback()
         fail(exc.message)
-    click.echo(f"Made key {created.key.id} for {xml_form_id} and published version {created.version.version} "
-               "with its public key. Keep the passphrase safe: without it no submission can be read.")
+    click.echo(
+        f"Made key {created.key.id} for {xml_form_id} and published version {created.version.version} "
+        "with its public key. Keep the passphrase safe: without it no submission can be read."
+    )
 
 
 @keys.command("unlock")
@@ -115,8 +125,9 @@ def keys_unlock(xml_form_id, project_id, passphrase_file):
         session.rollback()
         fail(f"{getattr(exc, 'message', exc)} Nothing was decrypted.")
     report = unlock(session, get_store(), form, private_keys)
-    audit.record(session, "key.unlock", f"form:{xml_form_id}", decrypted=report.decrypted,
-                 failed=len(report.failed), via="cli")
+    audit.record(
+        session, "key.unlock", f"form:{xml_form_id}", decrypted=report.decrypted, failed=len(report.failed), via="cli"
+    )
     session.commit()
     for instance_id, reason in report.failed:
         click.secho(f"  {instance_id}: {reason}", fg="red", err=True)

@@ -1,4 +1,5 @@
 """`collector persons`: find records of the same person across provinces."""
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,10 @@ from flask.cli import with_appcontext
 from collector.cli.base import act_as, as_option, fail, main
 from collector.db import get_session
 from ingest import scope
-from ingest.persons.matching import DEFAULT_THRESHOLD
-from ingest.persons.matching import match_file
-from ingest.persons.decisions import match
-from ingest.persons.service import write_pairs
-from ingest.persons.service import list_candidates
-from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError, decide, person_key_of
-from ingest.persons.service import list_persons
 from ingest.models import Project
+from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError, decide, match, person_key_of
+from ingest.persons.matching import DEFAULT_THRESHOLD, match_file
+from ingest.persons.service import list_candidates, list_persons, write_pairs
 
 
 @main.group()
@@ -27,10 +24,20 @@ def persons():
 
 @persons.command("match-file")
 @click.argument("records", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="CSV file to write record_id_a,record_id_b rows to.")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=DEFAULT_THRESHOLD, show_default=True,
-              help="Match probability from which a pair is written.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="CSV file to write record_id_a,record_id_b rows to.",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Match probability from which a pair is written.",
+)
 def persons_match_file(records, output, min_score):
     """Match the records of a CSV file (the development set's columns) and write the likely duplicate pairs."""
 
@@ -39,8 +46,10 @@ def persons_match_file(records, output, min_score):
         summary = match_file(records, output, min_score)
     except (KeyError, ValueError, UnicodeDecodeError) as exc:
         fail(f"Cannot match {records}: {exc}")
-    click.echo(f"{summary.records} records ({summary.skipped_without_name} without a name, skipped); "
-               f"{summary.pairs} pairs written to {output} in {time.monotonic() - started:.1f} s")
+    click.echo(
+        f"{summary.records} records ({summary.skipped_without_name} without a name, skipped); "
+        f"{summary.pairs} pairs written to {output} in {time.monotonic() - started:.1f} s"
+    )
 
 
 def _project_option(command):
@@ -48,12 +57,22 @@ def _project_option(command):
 
 
 @persons.command("match")
-@click.option("--full", is_flag=True, help="Recompute every pending pair, not only those of cases changed since "
-                                           "the last run.")
-@click.option("--export-pairs", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write the pending and confirmed pairs as record_id_a,record_id_b rows (case codes).")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=DEFAULT_THRESHOLD, show_default=True,
-              help="Match probability from which a pair is kept.")
+@click.option(
+    "--full", is_flag=True, help="Recompute every pending pair, not only those of cases changed since the last run."
+)
+@click.option(
+    "--export-pairs",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the pending and confirmed pairs as record_id_a,record_id_b rows (case codes).",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Match probability from which a pair is kept.",
+)
 @_project_option
 @with_appcontext
 def persons_match(full, export_pairs, min_score, project_id):
@@ -63,9 +82,11 @@ def persons_match(full, export_pairs, min_score, project_id):
     find_project(session, project_id)
     started = time.monotonic()
     summary = match(session, project_id, incremental=not full, threshold=min_score)
-    click.echo(f"{summary.cases} cases ({summary.skipped_without_name} without a name, skipped; "
-               f"{summary.changed} {'matched' if summary.full else 'changed since the last run'}); "
-               f"{summary.pairs} candidate pairs stored in {time.monotonic() - started:.1f} s")
+    click.echo(
+        f"{summary.cases} cases ({summary.skipped_without_name} without a name, skipped; "
+        f"{summary.changed} {'matched' if summary.full else 'changed since the last run'}); "
+        f"{summary.pairs} candidate pairs stored in {time.monotonic() - started:.1f} s"
+    )
     if export_pairs:
         act_as(session, None, "records", "records")  # the server writes every pair
         n = write_pairs(session, project_id, export_pairs)
@@ -135,8 +156,10 @@ def persons_link(a, b, decision, project_id, as_email):
         session.rollback()
         fail(str(exc))
     session.commit()
-    click.echo(f"{link.case_a} and {link.case_b}: {link.state}; persons "
-               f"{person_key_of(session, project_id, link.case_a)} and {person_key_of(session, project_id, link.case_b)}")
+    click.echo(
+        f"{link.case_a} and {link.case_b}: {link.state}; persons "
+        f"{person_key_of(session, project_id, link.case_a)} and {person_key_of(session, project_id, link.case_b)}"
+    )
 
 
 @persons.command("list")

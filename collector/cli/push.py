@@ -1,4 +1,5 @@
 """Push an XLSForm from a trainer's laptop to a server over the JSON API (`collector forms push`)."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,9 @@ import click
 import requests
 
 from collector.cli.base import print_problems
+from collector.devices import decode_payload, qr_code
 from forms import find_media
 from forms.compiler import FormError, compile_xlsform
-from collector.devices import decode_payload, qr_code
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TIMEOUT = 120
@@ -37,14 +38,26 @@ def _session(server: str, email: str | None, token: str | None) -> requests.Sess
     if not token:
         email = email or click.prompt("Email")
         password = os.environ.get("COLLECTOR_PASSWORD") or click.prompt("Password", hide_input=True)
-        token = _check(http.post(f"{server}/v1/sessions", json={"email": email, "password": password},
-                                 timeout=TIMEOUT), "Sign-in")["token"]
+        token = _check(
+            http.post(f"{server}/v1/sessions", json={"email": email, "password": password}, timeout=TIMEOUT), "Sign-in"
+        )["token"]
     http.headers["Authorization"] = f"Bearer {token}"
     return http
 
 
-def push(path: Path, server: str, project_id: int, *, email=None, token=None, media_files=(), publish=False,
-         force=False, strict=False, validate=True) -> int:
+def push(
+    path: Path,
+    server: str,
+    project_id: int,
+    *,
+    email=None,
+    token=None,
+    media_files=(),
+    publish=False,
+    force=False,
+    strict=False,
+    validate=True,
+) -> int:
     """Check the form locally, upload it as a draft with its media, optionally publish; return an exit status."""
     server = server.rstrip("/")
     try:
@@ -59,22 +72,37 @@ def push(path: Path, server: str, project_id: int, *, email=None, token=None, me
         forms_url = f"{server}/v1/projects/{project_id}/forms"
         exists = http.get(f"{forms_url}/{compiled.form_id}", timeout=TIMEOUT).status_code == 200
         target = f"{forms_url}/{compiled.form_id}/draft" if exists else forms_url
-        draft = _check(http.post(target, data=path.read_bytes(), params={"strict": "true"} if strict else None,
-                                 headers={"Content-Type": XLSX}, timeout=TIMEOUT), "Upload")
+        draft = _check(
+            http.post(
+                target,
+                data=path.read_bytes(),
+                params={"strict": "true"} if strict else None,
+                headers={"Content-Type": XLSX},
+                timeout=TIMEOUT,
+            ),
+            "Upload",
+        )
         click.echo(f"{path.name}: uploaded as draft of '{compiled.form_id}' version {draft['version']}")
         for name, content in find_media(path, compiled.media, media_files).items():
-            _check(http.post(f"{forms_url}/{compiled.form_id}/draft/attachments/{name}", data=content,
-                             timeout=TIMEOUT), f"Media {name}")
+            _check(
+                http.post(f"{forms_url}/{compiled.form_id}/draft/attachments/{name}", data=content, timeout=TIMEOUT),
+                f"Media {name}",
+            )
             click.echo(f"  media uploaded: {name}")
         draft = _check(http.get(f"{forms_url}/{compiled.form_id}/draft", timeout=TIMEOUT), "Draft")
         if draft["missingMedia"]:
             click.secho(f"  missing media: {', '.join(draft['missingMedia'])}", fg="yellow")
         if publish:
-            done = _check(http.post(f"{forms_url}/{compiled.form_id}/draft/publish",
-                                    params={"force": "true"} if force else None, timeout=TIMEOUT), "Publish")
+            done = _check(
+                http.post(
+                    f"{forms_url}/{compiled.form_id}/draft/publish",
+                    params={"force": "true"} if force else None,
+                    timeout=TIMEOUT,
+                ),
+                "Publish",
+            )
             click.echo(f"Published '{compiled.form_id}' version {done['version']}.")
         else:
-
             click.echo(f"Test it on a training tablet: {draft['testUrl']}")
             click.echo("or scan this test QR code in ODK Collect (test data is discarded on publish):")
             qr_code(decode_payload(draft["testQrPayload"])).terminal(compact=True, border=2)

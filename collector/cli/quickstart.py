@@ -1,4 +1,5 @@
 """`collector setup`: the quick start (migrate, publish the bundled forms, show a ready device)."""
+
 from __future__ import annotations
 
 import click
@@ -28,8 +29,11 @@ def setup(device_name):
     publish_paths(sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")), 1)
     session = get_session()
     project = ensure_project(session, 1, current_app.config["PROJECT_NAME"])
-    device = session.scalar(select(Device).where(Device.project_id == 1, Device.display_name == device_name,
-                                                 Device.revoked_at.is_(None)).order_by(Device.id))
+    device = session.scalar(
+        select(Device)
+        .where(Device.project_id == 1, Device.display_name == device_name, Device.revoked_at.is_(None))
+        .order_by(Device.id)
+    )
     if device is None:
         device = add_device(session, 1, device_name, via="setup")
     else:

@@ -1,4 +1,5 @@
 """`collector stats`: counts of cases from the register, suppressed as the API suppresses them."""
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +17,13 @@ from ingest.stats.service import count_cases
 
 @main.command("stats")
 @click.option("--by", "by", multiple=True, required=True, help=f"Dimension (repeatable): {', '.join(DIMENSIONS)}.")
-@click.option("--filter", "filters", multiple=True, metavar="DIMENSION=VALUE",
-              help="Count only cases with this value (repeatable), e.g. --filter province=05.")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="DIMENSION=VALUE",
+    help="Count only cases with this value (repeatable), e.g. --filter province=05.",
+)
 @click.option("--project", "project_id", default=1, show_default=True)
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
 @as_option
@@ -47,5 +53,8 @@ def stats(by, filters, project_id, as_csv, as_email):
         return
     for row in rows:
         click.echo("\t".join(str(v) for v in row))
-    click.echo(f"{len(table.hidden)} cell(s) hidden (fewer than {current_app.config['STATS_THRESHOLD']} cases, "
-               f"or would give such a cell away); '{TOTAL}' rows are totals.", err=True)
+    click.echo(
+        f"{len(table.hidden)} cell(s) hidden (fewer than {current_app.config['STATS_THRESHOLD']} cases, "
+        f"or would give such a cell away); '{TOTAL}' rows are totals.",
+        err=True,
+    )

@@ -1,4 +1,5 @@
 """`collector submissions` and `collector ingest`: read received records, rebuild derived data."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import act_as, as_option, find_form, main
 from collector.db import get_session
-from ingest.records.service import stream_records
 from ingest.receiving.replay import count_replayable, replay_all
+from ingest.records.service import stream_records
 
 
 @main.group()
@@ -44,8 +45,9 @@ def ingest():
 @ingest.command("replay")
 @click.argument("xml_form_id", required=False)
 @click.option("--form", "form_option", metavar="FORM_ID", help="Replay only this form's records (as the argument).")
-@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10000),
-              help="Versions replayed per transaction.")
+@click.option(
+    "--batch", default=500, show_default=True, type=click.IntRange(1, 10000), help="Versions replayed per transaction."
+)
 @with_appcontext
 def ingest_replay(xml_form_id, form_option, batch):
     """Rebuild the normalised rows of every stored submission (or one form's) from the raw XML, each

@@ -1,4 +1,5 @@
 """`collector tasks`: follow-up tasks owed by a person's home province (issue 10)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ def tasks():
 
 
 @tasks.command("list")
-@click.option("--province", "provinces", multiple=True, metavar="CODE",
-              help="Only tasks owed by this home province (repeatable).")
+@click.option(
+    "--province", "provinces", multiple=True, metavar="CODE", help="Only tasks owed by this home province (repeatable)."
+)
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only open or only closed tasks.")
 @click.option("--project", "project_id", default=1, show_default=True)
 @as_option
@@ -31,8 +33,9 @@ def list_tasks(provinces, status, project_id, as_email):
     if user is not None and user.role not in TASK_READERS:
         fail(f"A {user.role} may not read tasks.")
     try:
-        page, _cursor = cases_service.list_tasks(session, project_id, status=status, provinces=provinces,
-                                                 limit=MAX_PAGE, pages=True)
+        page, _cursor = cases_service.list_tasks(
+            session, project_id, status=status, provinces=provinces, limit=MAX_PAGE, pages=True
+        )
     except BadTaskQuery as exc:
         fail(str(exc))
     session.commit()

@@ -1,4 +1,5 @@
 """`collector tokens`: long-lived, named, revocable API tokens for tools (pyodk, Power BI)."""
+
 from __future__ import annotations
 
 import click
@@ -8,11 +9,10 @@ from sqlalchemy import select
 from collector.cli.base import fail, main
 from collector.cli.users import find_user
 from collector.db import get_session
+from ingest.accounts.admin import add_api_token, end_api_token
 from ingest.accounts.users import token_live
 from ingest.errors import IngestError
 from ingest.models import ApiToken
-from ingest.accounts.admin import add_api_token
-from ingest.accounts.admin import end_api_token
 
 
 @main.group()
@@ -23,8 +23,13 @@ def tokens():
 @tokens.command("create")
 @click.argument("name")
 @click.option("--user", "email", required=True, help="Email of the user the token acts as.")
-@click.option("--expires", "days", type=click.IntRange(1, 3650), default=None,
-              help="Days until the token expires (default: never; revoke it when the tool is retired).")
+@click.option(
+    "--expires",
+    "days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Days until the token expires (default: never; revoke it when the tool is retired).",
+)
 @with_appcontext
 def tokens_create(name, email, days):
     """Make an API token and print it once: only its hash is kept, so it cannot be shown again."""
@@ -38,8 +43,10 @@ def tokens_create(name, email, days):
     except IngestError as exc:
         fail(exc.message)
     session.commit()
-    click.echo(f"Created API token {row.id} '{row.name}' for {user.email}"
-               + (f", expiring {row.expires_at:%Y-%m-%d %H:%M} UTC." if row.expires_at else ", with no expiry."))
+    click.echo(
+        f"Created API token {row.id} '{row.name}' for {user.email}"
+        + (f", expiring {row.expires_at:%Y-%m-%d %H:%M} UTC." if row.expires_at else ", with no expiry.")
+    )
     click.echo("Send it as 'Authorization: Bearer <token>'. It is shown only this once:")
     click.echo(token)
 

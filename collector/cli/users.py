@@ -1,4 +1,5 @@
 """`collector users`: web users (trainers and ministry staff)."""
+
 from __future__ import annotations
 
 import os
@@ -11,12 +12,10 @@ from sqlalchemy import select
 from collector.cli.base import fail, main
 from collector.db import get_session
 from ingest.access import ROLES
+from ingest.accounts.admin import add_user, user_updated
+from ingest.accounts.users import set_disabled, set_role
 from ingest.errors import IngestError
 from ingest.models import User
-from ingest.accounts.admin import add_user
-from ingest.accounts.admin import user_updated
-from ingest.accounts.users import set_role
-from ingest.accounts.users import set_disabled
 
 
 @main.group()
@@ -27,8 +26,9 @@ def users():
 @users.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True)
-@click.option("--province", "provinces", multiple=True,
-              help="Two-digit province code a provincial officer works in (repeatable).")
+@click.option(
+    "--province", "provinces", multiple=True, help="Two-digit province code a provincial officer works in (repeatable)."
+)
 @click.option("--password-file", type=click.File("r"), help="Read the password from this file.")
 @with_appcontext
 def users_create(email, role, provinces, password_file):
@@ -72,8 +72,12 @@ def users_list():
 @users.command("set-role")
 @click.argument("email")
 @click.argument("role", type=click.Choice(ROLES))
-@click.option("--province", "provinces", multiple=True,
-              help="Two-digit province code a provincial officer works in (repeatable); replaces the old ones.")
+@click.option(
+    "--province",
+    "provinces",
+    multiple=True,
+    help="Two-digit province code a provincial officer works in (repeatable); replaces the old ones.",
+)
 @with_appcontext
 def users_set_role(email, role, provinces):
     """Give a user a role and provinces, replacing the old ones (audited)."""
@@ -90,7 +94,6 @@ def users_set_role(email, role, provinces):
 
 
 def _set_access(email: str, disabled: bool) -> None:
-
 
     session = get_session()
     user = find_user(session, email)

@@ -1,4 +1,5 @@
 """`collector worker`: run the background jobs queued on Redis (person matching)."""
+
 from __future__ import annotations
 
 import click
@@ -18,7 +19,6 @@ def worker(burst):
     Without REDIS_URL there is nothing to run: the web process then runs its jobs itself.
     """
     from rq import SimpleWorker  # optional: Redis only when REDIS_URL is set
-
 
     app = current_app._get_current_object()
     try:

@@ -3,9 +3,11 @@ hash, with links to its printed handbook for trainers (issue 11). Pages in Lao (
 
 Sign-in shares everything with the JSON API's POST /v1/sessions: the password check, the failure limits
 (429), the audit and the refusal of passwords over plain HTTP. An opaque console session id (refused as an
-API bearer token) lives in Flask's signed session cookie, which is HttpOnly, SameSite=Lax, Secure over https and sent to /console only; the signing
+API bearer token) lives in Flask's signed session cookie, which is HttpOnly, SameSite=Lax, Secure over https and
+sent to /console only; the signing
 key is SECRET_KEY, generated once into the instance folder when not configured (collector.configure_settings).
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """The console's pages: sign-in and sign-out, the project list, a project's forms, and their handbooks."""
+
 from __future__ import annotations
 
 import functools
@@ -19,11 +20,11 @@ from collector.errors import DATABASE_UNAVAILABLE, database_unavailable, with_ex
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
 from ingest.accounts import admin as accounts_admin
 from ingest.accounts.users import close_session, open_session
-from ingest.errors import IngestError
-from ingest.publishing.handbooks import form_source, handbook_versions
-from ingest.models import Form, Project
-from ingest.publishing.versions import current_draft, current_version
 from ingest.cases.tasks import PENDING_MEDIA
+from ingest.errors import IngestError
+from ingest.models import Form, Project
+from ingest.publishing.handbooks import form_source, handbook_versions
+from ingest.publishing.versions import current_draft, current_version
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,16 @@ def page_context() -> dict:
         switch = url_for(request.endpoint, **(request.view_args or {}), **keep, lang=other)
     else:
         switch = url_for("console.index", lang=other)
-    return {"_": _, "lang": lang, "other_lang": other, "switch_url": switch,
-            "other_language_name": translate("language_name", other), "csrf_token": web.csrf_token,
-            "csrf_field": web.CSRF_FIELD, "user": g.actor.user if "actor" in g else None}
+    return {
+        "_": _,
+        "lang": lang,
+        "other_lang": other,
+        "switch_url": switch,
+        "other_language_name": translate("language_name", other),
+        "csrf_token": web.csrf_token,
+        "csrf_field": web.CSRF_FIELD,
+        "user": g.actor.user if "actor" in g else None,
+    }
 
 
 @bp.after_request
@@ -75,15 +83,18 @@ def _safe_next(target: str | None) -> str | None:
     """Return `target` if it is a page of this console, else None (no redirect to another site)."""
     prefix = url_for("console.index")
     # Control characters would break the Location header; "//" and "\\" could name another host.
-    if (target and target.startswith(prefix) and target.isprintable() and "//" not in target
-            and "\\" not in target):
+    if target and target.startswith(prefix) and target.isprintable() and "//" not in target and "\\" not in target:
         return target
     return None
 
 
 def _login_page(message: str, status: int, email: str = ""):
-    return render_template("console/login.html", message=message, email=email if email.isprintable() else "",
-                           next=_safe_next(request.values.get("next"))), status
+    return render_template(
+        "console/login.html",
+        message=message,
+        email=email if email.isprintable() else "",
+        next=_safe_next(request.values.get("next")),
+    ), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -98,16 +109,22 @@ def login():
             return redirect(_safe_next(request.args.get("next")) or _home())
         notice = _("signed_out") if request.args.get("out") else ""
         notice = notice or (_("please_sign_in") if request.args.get("next") else "")
-        return render_template("console/login.html", message="", notice=notice, email="",
-                               next=_safe_next(request.args.get("next")))
+        return render_template(
+            "console/login.html", message="", notice=notice, email="", next=_safe_next(request.args.get("next"))
+        )
     email, password = request.form.get("email", "").strip(), request.form.get("password", "")
     try:
         require_https_for_passwords()
     except HTTPException:
         return _login_page(_("https_only"), 403, email)
     # A NUL reaches no stored email and PostgreSQL refuses it in a query: treated as a form left empty.
-    if (not email or not password or len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD
-            or "\x00" in email + password):
+    if (
+        not email
+        or not password
+        or len(email) > MAX_EMAIL
+        or len(password) > MAX_PASSWORD
+        or "\x00" in email + password
+    ):
         return _login_page(_("missing_credentials"), 400, email)
     try:
         user = sign_in(email, password)  # counts and audits failures, answers 429 past the limit
@@ -168,17 +185,25 @@ def _form_row(form: Form, lang: str, can_print: bool) -> dict:
     version = current_version(db, form)
     row = {"form_id": form.xml_form_id, "state": form.state, "version": None, "links": [], "draft": None}
     if version is not None:
-        row.update(title=_title_in(version.title, lang), version=version.version, hash=f"md5:{version.xml_md5}",
-                   published=version.published_at.strftime("%Y-%m-%d %H:%M UTC"),
-                   per_tablet=any(a.name == PENDING_MEDIA for a in version.attachments))
+        row.update(
+            title=_title_in(version.title, lang),
+            version=version.version,
+            hash=f"md5:{version.xml_md5}",
+            published=version.published_at.strftime("%Y-%m-%d %H:%M UTC"),
+            per_tablet=any(a.name == PENDING_MEDIA for a in version.attachments),
+        )
     else:
         row["title"] = form.xml_form_id
     if not can_print:
         return row
     link = functools.partial(url_for, "console.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id)
     if version is not None and version.xlsx is not None:
-        row["links"] = [(_("handbook_lo"), link(lang="lo")), (_("handbook_en"), link(lang="en")),
-                        (_("handbook_both"), link(lang="both")), (_("paper_form"), link(lang=lang, paper="true"))]
+        row["links"] = [
+            (_("handbook_lo"), link(lang="lo")),
+            (_("handbook_en"), link(lang="en")),
+            (_("handbook_both"), link(lang="both")),
+            (_("paper_form"), link(lang=lang, paper="true")),
+        ]
     draft = current_draft(db, form)
     if draft is not None and draft.xlsx is not None:
         row["draft"] = (_("draft_handbook", version=draft.version), link(lang="both", draft="true"))
@@ -200,8 +225,10 @@ def forms(project_id: int):
     if project is None:
         abort(404)
     can_print = g.actor.caller.may("forms")
-    rows = [_form_row(f, web.page_language(), can_print)
-            for f in db.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id))]
+    rows = [
+        _form_row(f, web.page_language(), can_print)
+        for f in db.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id))
+    ]
     return render_template("console/forms.html", project=project, rows=rows, can_print=can_print)
 
 
@@ -304,6 +331,7 @@ for _error in DATABASE_UNAVAILABLE:
 def unexpected_error(exc: Exception):
     """Answer an unexpected error with a page that shows nothing of it."""
     # The type and place only, as the app's handler does: exception text may quote submitted data.
-    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule,
-                 exc_info=current_app.debug)
+    logger.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url_rule, exc_info=current_app.debug
+    )
     return _error_page(500, _("error_500"))

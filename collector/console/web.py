@@ -4,6 +4,7 @@ The CSRF check is a dozen lines here rather than Flask-WTF's CSRFProtect: it run
 only (the JSON API and OpenRosa endpoints, which take no cookies, are never asked for a token), and it needs
 no new dependency. A random token is kept in the signed session and every POST form must send it back.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -23,8 +24,9 @@ from ingest.models import User
 CONSOLE_PATH = "/console"
 #: The console's pages load their style sheet from this server and nothing else: no script, no font or
 #: picture from elsewhere, and forms post back here only.
-CONSOLE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-               "frame-ancestors 'none'; base-uri 'none'")
+CONSOLE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 #: Session keys: the console session id (opaque, and refused as a bearer token), the CSRF token, the language.
 TOKEN, CSRF, LANG = "sid", "csrf", "lang"
 #: Name of the hidden field that carries the CSRF token.

@@ -1,4 +1,5 @@
 """Read request bodies with a size cap and a time limit, refusing the excess with 413 and the slow with 408."""
+
 from __future__ import annotations
 
 import socket
@@ -23,8 +24,9 @@ def read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
 
 
 def _too_slow() -> RequestTimeout:
-    return RequestTimeout("The upload was too slow and was stopped. Nothing was stored; send it again when "
-                          "the connection is better.")
+    return RequestTimeout(
+        "The upload was too slow and was stopped. Nothing was stored; send it again when the connection is better."
+    )
 
 
 class _Watchdog:
@@ -40,14 +42,14 @@ class _Watchdog:
         self._watched: dict[int, DeadlineInput] = {}
         self._thread: threading.Thread | None = None
 
-    def watch(self, body: "DeadlineInput") -> None:
+    def watch(self, body: DeadlineInput) -> None:
         with self._lock:
             self._watched[id(body)] = body
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="body-deadlines", daemon=True)
                 self._thread.start()
 
-    def forget(self, body: "DeadlineInput") -> None:
+    def forget(self, body: DeadlineInput) -> None:
         with self._lock:
             self._watched.pop(id(body), None)
 
@@ -103,7 +105,7 @@ class DeadlineInput:
             _watchdog.watch(self)
         try:
             data = method(*args)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise _too_slow() from None
         except (ParseException, NoMoreData, OSError) as exc:
             if self.expired:
@@ -111,8 +113,9 @@ class DeadlineInput:
             if isinstance(exc, OSError) and not isinstance(exc, NoMoreData):
                 raise
             # gunicorn reads chunked bodies lazily: a bad chunk size or a missing terminator surfaces here.
-            raise BadRequest(f"The upload's chunked encoding is broken or cut short ({type(exc).__name__}). "
-                             "Nothing was stored.") from None
+            raise BadRequest(
+                f"The upload's chunked encoding is broken or cut short ({type(exc).__name__}). Nothing was stored."
+            ) from None
         finally:
             if self._sock is not None:
                 _watchdog.forget(self)

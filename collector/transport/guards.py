@@ -4,6 +4,7 @@ PostgreSQL refuses a NUL in a text value and an integer past 2^31 with an error 
 caller, and a tablet that retries forever); SQLite stores them and then cannot find them again. Both are
 turned into a 400 or a 404 here, the same on both databases.
 """
+
 from __future__ import annotations
 
 from flask import Flask, abort, request
@@ -29,8 +30,7 @@ def _has_nul(value: str | bytes) -> bool:
 
 def refuse_nul() -> None:
     """:raise 400: a NUL character in the path, the query string or the credentials."""
-    if (_has_nul(request.path) or _has_nul(request.query_string)
-            or _has_nul(request.headers.get("Authorization", ""))):
+    if _has_nul(request.path) or _has_nul(request.query_string) or _has_nul(request.headers.get("Authorization", "")):
         abort(400, "The request contains a NUL character, which is never valid here.")
 
 

@@ -11,10 +11,10 @@ It wraps two methods of gunicorn (pinned in setup.cfg): `Message.__init__`, whic
 headers, and `SocketUnreader.chunk`, the socket read beneath it. `tests/test_hostile_http.py` checks the
 behaviour through a real gunicorn, so an upgrade that changes them fails there.
 """
+
 from __future__ import annotations
 
 import functools
-import socket
 import time
 
 #: Default seconds a request has to deliver its request line and headers.
@@ -49,7 +49,7 @@ def install(seconds: float = DEFAULT_SECONDS) -> None:
         self.sock.settimeout(left)
         try:
             return read_chunk(self, size_hint)
-        except socket.timeout:
+        except TimeoutError:
             raise errors.NoMoreData(b"") from None
         finally:
             self.sock.settimeout(previous)

@@ -14,18 +14,56 @@ contains(prs_SecondName,'...')`), console searches and whatever a probe typed. A
 
 deploy/gunicorn.conf.py applies this to the access log and to gunicorn's error log.
 """
+
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
 #: Query parameter names the app reads; any other name is logged as `?` (a name can be a value too).
-KNOWN_PARAMETERS = frozenset({
-    "$count", "$expand", "$filter", "$orderby", "$select", "$skip", "$skiptoken", "$top", "$wkt", "action",
-    "attachments", "by", "cursor", "device", "deviceID", "draft", "force", "formID", "gender", "geopoint",
-    "lang", "limit", "minScore", "next", "out", "paper", "province", "q", "reviewState", "status", "strict",
-    "threshold", "userId", "year", "claimedProvince", "foreignCase", "raw", "cover", "paper_size",
-})
+KNOWN_PARAMETERS = frozenset(
+    {
+        "$count",
+        "$expand",
+        "$filter",
+        "$orderby",
+        "$select",
+        "$skip",
+        "$skiptoken",
+        "$top",
+        "$wkt",
+        "action",
+        "attachments",
+        "by",
+        "cursor",
+        "device",
+        "deviceID",
+        "draft",
+        "force",
+        "formID",
+        "gender",
+        "geopoint",
+        "lang",
+        "limit",
+        "minScore",
+        "next",
+        "out",
+        "paper",
+        "province",
+        "q",
+        "reviewState",
+        "status",
+        "strict",
+        "threshold",
+        "userId",
+        "year",
+        "claimedProvince",
+        "foreignCase",
+        "raw",
+        "cover",
+        "paper_size",
+    }
+)
 
 # Runs of URL-safe characters long enough to be a secret (device tokens are 43, session tokens longer).
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-%+=]{20,}")
@@ -34,8 +72,20 @@ _QUOTED = re.compile(r"""['"].*""")
 # A path after a space, the start of a line or a scheme and host ("GET /console/search/<name>").
 _PATH = re.compile(r"(^|\s|://[^/\s]+)(/[^\s]*)", re.M)
 #: User agents logged by name and version; any other is logged as "other" (a client chooses what it sends).
-KNOWN_AGENTS = frozenset({"org.odk.collect.android", "Mozilla", "python-requests", "pyodk", "curl", "Wget",
-                          "Microsoft.Data.Mashup", "PowerBI", "okhttp", "Dalvik"})
+KNOWN_AGENTS = frozenset(
+    {
+        "org.odk.collect.android",
+        "Mozilla",
+        "python-requests",
+        "pyodk",
+        "curl",
+        "Wget",
+        "Microsoft.Data.Mashup",
+        "PowerBI",
+        "okhttp",
+        "Dalvik",
+    }
+)
 _AGENT = re.compile(r"([A-Za-z][\w.\-]{0,40})(?:/(v?[\d.]{1,20}))?")
 _QUERY = re.compile(r"\?\S*")
 

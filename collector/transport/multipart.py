@@ -5,6 +5,7 @@ expressions for every request's boundary, which cost more than the rest of a sma
 Parts are bounded in number, the instance in size, and media are written to temporary files past 1 MB,
 so a 200 MB video costs no more memory than a photo.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -78,7 +79,7 @@ def parse_submission(stream: BinaryIO, boundary: str, xml_limit: int) -> tuple[b
         content_type = part.headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0].strip()
         part.content_type = content_type[:200] or "application/octet-stream"
         if part.name != XML_PART:
-            part.sink = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+            part.sink = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 (closed by the caller)
 
     def on_part_data(data, start, end):
         part = parts[-1]
@@ -93,11 +94,18 @@ def parse_submission(stream: BinaryIO, boundary: str, xml_limit: int) -> tuple[b
     def on_end():
         state["done"] = True
 
-    parser = MultipartParser(boundary.encode("latin-1", "replace"), {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-        "on_end": on_end,
-    })
+    parser = MultipartParser(
+        boundary.encode("latin-1", "replace"),
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_end": on_end,
+        },
+    )
     try:
         while chunk := stream.read(_CHUNK):
             state["read"] += len(chunk)

@@ -1,4 +1,5 @@
 """Honour X-Forwarded-* headers from the configured reverse proxies only, and drop them from everyone else."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -6,9 +7,16 @@ import ipaddress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: The headers ProxyFix reads: from a peer that is not a trusted proxy they are a client's claim, so removed.
-FORWARDED_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-                     "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_X_FORWARDED_SSL",
-                     "HTTP_X_FORWARDED_PROTOCOL")
+FORWARDED_HEADERS = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PREFIX",
+    "HTTP_X_FORWARDED_SSL",
+    "HTTP_X_FORWARDED_PROTOCOL",
+)
 
 
 def parse_networks(setting: str | list | tuple | None) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

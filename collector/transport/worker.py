@@ -24,6 +24,7 @@ sends `Expect: 100-continue` is told to go on by the event loop. Requests gunico
 terminates in front of gunicorn) are handed to a thread as gthread does; collector.transport.bodies' deadline bounds
 how long they hold it.
 """
+
 from __future__ import annotations
 
 import errno
@@ -36,8 +37,8 @@ from functools import partial
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from collector.transport.header_deadline import DEFAULT_SECONDS
 from collector import config as defaults
+from collector.transport.header_deadline import DEFAULT_SECONDS
 
 #: Bytes of a body held in memory before the rest goes to a temporary file.
 MEMORY_BYTES = 64 * 1024
@@ -49,12 +50,13 @@ _CODED = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.I)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding[ \t]*:[ \t]*chunked[ \t]*\r\n", re.I)
 _CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,15}")
 _EXPECT = re.compile(rb"\r\nexpect[ \t]*:", re.I)
-_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
-              b"Content-Length: 0\r\n\r\n")
+_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*\r\n", re.I)
 _MESSAGE = b"The upload was too slow and was stopped. Nothing was stored; send it again.\r\n"
-_TOO_SLOW = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-             b"Content-Length: %d\r\n\r\n%s" % (len(_MESSAGE), _MESSAGE))
+_TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_MESSAGE), _MESSAGE)
+)
 
 
 class _Prefetched(SocketUnreader):
@@ -136,9 +138,11 @@ class BufferingWorker(ThreadWorker):
     def _settings(self):
         config = getattr(self.wsgi, "config", None) or {}
 
-        return (float(config.get("BODY_TIMEOUT", defaults.BODY_TIMEOUT)),
-                float(config.get("BODY_MIN_RATE", defaults.BODY_MIN_RATE)),
-                int(config.get("MAX_SUBMISSION_BYTES", defaults.MAX_SUBMISSION_BYTES)))
+        return (
+            float(config.get("BODY_TIMEOUT", defaults.BODY_TIMEOUT)),
+            float(config.get("BODY_MIN_RATE", defaults.BODY_MIN_RATE)),
+            int(config.get("MAX_SUBMISSION_BYTES", defaults.MAX_SUBMISSION_BYTES)),
+        )
 
     def _read_whole(self, conn):
         """Keep `conn` on the event loop until its next request has arrived (or dispatch it at once)."""
@@ -206,7 +210,7 @@ class BufferingWorker(ThreadWorker):
                 if len(state.head) > HEAD_BYTES:  # never handed to a thread, which would wait for the rest
                     self._drop(conn, _TOO_LARGE)
                 return
-            head = bytes(state.head[:end + 2])
+            head = bytes(state.head[: end + 2])
             length = _LENGTH.search(head)
             proceed = _CONTINUE.search(head)
             chunked = _CHUNKED.search(head) and b"\r\ncontent-length" not in head.lower()
@@ -230,10 +234,10 @@ class BufferingWorker(ThreadWorker):
             state.started, state.grace, state.rate = time.monotonic(), grace, rate
             if chunked:
                 state.chunks = _Chunks()
-                state.chunks.feed(bytes(state.head[state.head_end:]))
+                state.chunks.feed(bytes(state.head[state.head_end :]))
         else:
             if state.spool is None and len(state.head) + len(data) > MEMORY_BYTES:
-                state.spool = tempfile.TemporaryFile()
+                state.spool = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the request)
             if state.spool is not None:
                 state.spool.write(data)
             else:
@@ -273,4 +277,3 @@ class BufferingWorker(ThreadWorker):
                 conn.parser.unreader = unreader
             conn.parser.unreader.unread(bytes(state.head))
         return super().handle(conn)
-

@@ -1,81 +1,17 @@
 """Rewrite XLSForm expressions (`relevant`, `constraint`) as sentences in Lao and English."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
+from forms.handbook.regexwords import CHARACTERS as REGEX_CHARACTERS
+from forms.handbook.regexwords import describe as describe_regex
+from forms.handbook.words import COLUMNS, DATE_TYPES, LANGS, WORDS  # noqa: F401 (DATE_TYPES: read through here)
 from forms.handbook.xpath_parse import Untranslatable, parse  # noqa: F401 (Untranslatable: raised to callers)
-from forms.handbook.regexwords import CHARACTERS as REGEX_CHARACTERS, describe as describe_regex
 
 logger = logging.getLogger(__name__)
-
-LANGS = ("lo", "en")
-
-#: Words the sentences are built from, per language. "{a}" and "{b}" are the operands.
-WORDS = {
-    "en": {
-        "and": "and", "or": "or", "is": "{a} is {b}", "is_not": "{a} is not {b}",
-        "is_either": "{a} is {b}", "is_neither": "{a} is neither {b}", "nor": "nor",
-        "includes": "{a} includes {b}", "excludes": "{a} does not include {b}",
-        "empty": "{a} is not answered", "answered": "{a} is answered",
-        "not": "it is not so that {a}",
-        "<": "{a} is less than {b}", "<=": "{a} is at most {b}", ">": "{a} is more than {b}", ">=": "{a} is at least {b}",
-        "date<": "{a} is before {b}", "date<=": "{a} is not after {b}", "date>": "{a} is after {b}",
-        "date>=": "{a} is not before {b}",
-        "count": "the number of answers chosen in {a}", "count_self": "the number of answers chosen",
-        "self": "the answer", "today": "today",
-        "quote": "“{a}”", "code": "[{a}]",
-        "ask_if": "Ask only if {a}.", "section_if": "Ask this section only if {a}.",
-        "accept_if": "Accepted only if {a}.",
-        "regex": "{a} {b}", "regex_note": "{a} has the form in note {n}", "rule_note": "the rule in note {n} holds",
-        "value_note": "the value in note {n}", "answer_to": "the answer to {a}", "now": "now",
-        "choice_name": "the label of the choice made in {a}", "length": "the number of characters in {a}",
-        "this_year": "this year", "year_of": "the year of {a}", "formatted": "{a} written as {b}",
-        "whole": "the whole number of {a}", "years_between": "the whole years from {b} to {a}",
-        "list_count": "the number of entries in the list {a}", "column": "the entry's {a}",
-        "if": "if {a}: {b}", "otherwise": "otherwise {a}", "nothing": "nothing",
-        "coalesce": "{a}, or when that is not answered, {b}", "joined": "{a} written one after the other",
-        "random": "{n} random letters and digits (0-9, a-f)", "uuid": "a random identifier",
-        "chars_of": "characters {a} to {b} of {c}", "number_of": "{a} as a number", "yes": "yes", "no": "no",
-        "calc": "Worked out by the tablet: {a}.", "calc_if": "Worked out only if {a}.",
-        "filter": "The list shows only the entries where {a}.", "trigger": "Worked out again each time {a} changes.",
-    },
-    "lo": {
-        "and": "ແລະ", "or": "ຫຼື", "is": "{a} ແມ່ນ {b}", "is_not": "{a} ບໍ່ແມ່ນ {b}",
-        "is_either": "{a} ແມ່ນ {b}", "is_neither": "{a} ບໍ່ແມ່ນ {b}", "nor": "ຫຼື",
-        "includes": "{a} ມີການເລືອກ {b}", "excludes": "{a} ບໍ່ມີການເລືອກ {b}",
-        "empty": "{a} ຍັງບໍ່ໄດ້ຕອບ", "answered": "{a} ໄດ້ຕອບແລ້ວ",
-        "not": "ບໍ່ແມ່ນກໍລະນີທີ່ {a}",
-        "<": "{a} ໜ້ອຍກວ່າ {b}", "<=": "{a} ບໍ່ເກີນ {b}", ">": "{a} ຫຼາຍກວ່າ {b}", ">=": "{a} ບໍ່ຕ່ຳກວ່າ {b}",
-        "date<": "{a} ກ່ອນ {b}", "date<=": "{a} ບໍ່ເກີນ {b}", "date>": "{a} ຫຼັງ {b}", "date>=": "{a} ບໍ່ກ່ອນ {b}",
-        "count": "ຈຳນວນຄຳຕອບທີ່ເລືອກໃນ {a}", "count_self": "ຈຳນວນຄຳຕອບທີ່ເລືອກ", "self": "ຄຳຕອບ", "today": "ມື້ນີ້",
-        "quote": "“{a}”", "code": "[{a}]",
-        "ask_if": "ຖາມສະເພາະເມື່ອ {a}.", "section_if": "ຖາມພາກນີ້ສະເພາະເມື່ອ {a}.",
-        "accept_if": "ຮັບສະເພາະເມື່ອ {a}.",
-        "regex": "{a} {b}", "regex_note": "{a} ມີຮູບແບບຕາມໝາຍເຫດ {n}", "rule_note": "ກົດໃນໝາຍເຫດ {n} ຖືກຕ້ອງ",
-        "value_note": "ຄ່າໃນໝາຍເຫດ {n}", "answer_to": "ຄຳຕອບຂອງ {a}", "now": "ຕອນນີ້",
-        "choice_name": "ປ້າຍຂອງຕົວເລືອກທີ່ເລືອກໃນ {a}", "length": "ຈຳນວນຕົວອັກສອນຂອງ {a}",
-        "this_year": "ປີນີ້", "year_of": "ປີຂອງ {a}", "formatted": "{a} ໃນຮູບແບບ {b}",
-        "whole": "ຈຳນວນຖ້ວນຂອງ {a}", "years_between": "ຈຳນວນປີເຕັມແຕ່ {b} ຫາ {a}",
-        "list_count": "ຈຳນວນລາຍການໃນລາຍຊື່ {a}", "column": "{a} ຂອງລາຍການ",
-        "if": "ຖ້າ {a}: {b}", "otherwise": "ຖ້າບໍ່ດັ່ງນັ້ນ {a}", "nothing": "ບໍ່ມີຫຍັງ",
-        "coalesce": "{a}, ຫຼື ຖ້າບໍ່ໄດ້ຕອບ, {b}", "joined": "{a} ຂຽນຕໍ່ກັນ",
-        "random": "ຕົວອັກສອນ ແລະ ຕົວເລກແບບສຸ່ມ {n} ຕົວ (0-9, a-f)", "uuid": "ລະຫັດສຸ່ມ",
-        "chars_of": "ຕົວອັກສອນທີ {a} ຫາ {b} ຂອງ {c}", "number_of": "{a} ເປັນຕົວເລກ", "yes": "ແມ່ນ", "no": "ບໍ່",
-        "calc": "ແທັບເລັດຄິດໄລ່ເອງ: {a}.", "calc_if": "ຄິດໄລ່ສະເພາະເມື່ອ {a}.",
-        "filter": "ລາຍຊື່ສະແດງສະເພາະລາຍການທີ່ {a}.", "trigger": "ຄິດໄລ່ຄືນໃໝ່ທຸກຄັ້ງທີ່ {a} ປ່ຽນ.",
-    },
-}
-
-#: Columns of choice lists that choice filters name, in plain words.
-COLUMNS = {
-    "province": {"en": "province", "lo": "ແຂວງ"},
-    "short_list": {"en": "short-list mark", "lo": "ເຄື່ອງໝາຍລາຍຊື່ສັ້ນ"},
-}
-
-#: pyxform types whose value is compared as a date.
-DATE_TYPES = {"date", "dateTime", "today", "start", "end"}
 
 
 @dataclass
@@ -187,8 +123,17 @@ class _Writer:
             if args[1][1] == "%Y":
                 return what or self.w["year_of"].format(a=self.operand(args[0]))
             shape = args[1][1]
-            for code, word in (("%Y", "YYYY"), ("%y", "YY"), ("%m", "MM"), ("%n", "M"), ("%d", "DD"),
-                               ("%e", "D"), ("%H", "hh"), ("%M", "mm"), ("%S", "ss")):
+            for code, word in (
+                ("%Y", "YYYY"),
+                ("%y", "YY"),
+                ("%m", "MM"),
+                ("%n", "M"),
+                ("%d", "DD"),
+                ("%e", "D"),
+                ("%H", "hh"),
+                ("%M", "mm"),
+                ("%S", "ss"),
+            ):
                 shape = shape.replace(code, word)
             if "%" in shape:
                 return None
@@ -197,10 +142,14 @@ class _Writer:
             inner = args[0]
             if inner[0] == "call" and inner[1] == "format-date":
                 return self.operand(inner)
-            if (inner[0] == "bin" and inner[1] == "div" and inner[3] == ("num", "365.25", inner[3][-1])
-                    and inner[2][0] == "bin" and inner[2][1] == "-"
-                    and all(x[0] == "call" and x[1] == "decimal-date-time" and len(x[2]) == 1
-                            for x in inner[2][2:4])):
+            if (
+                inner[0] == "bin"
+                and inner[1] == "div"
+                and inner[3] == ("num", "365.25", inner[3][-1])
+                and inner[2][0] == "bin"
+                and inner[2][1] == "-"
+                and all(x[0] == "call" and x[1] == "decimal-date-time" and len(x[2]) == 1 for x in inner[2][2:4])
+            ):
                 later, earlier = inner[2][2][2][0], inner[2][3][2][0]
                 return self.w["years_between"].format(a=self.operand(later), b=self.operand(earlier))
             return self.w["whole"].format(a=self.operand(inner))
@@ -244,8 +193,9 @@ class _Writer:
             return "; ".join(branches + [self.w["otherwise"].format(a=self.value(rest))])
         if kind == "str" and node[1] == "":
             return self.w["nothing"]
-        if kind in ("bin", "call") and (node[1] in ("and", "or", "=", "!=", "<", "<=", ">", ">=")
-                                        or node[1] in ("selected", "not", "regex")):
+        if kind in ("bin", "call") and (
+            node[1] in ("and", "or", "=", "!=", "<", "<=", ">", ">=") or node[1] in ("selected", "not", "regex")
+        ):
             return self.condition(node)
         return self.operand(node, value=True)
 
@@ -329,8 +279,11 @@ class _Writer:
                 return self.w["excludes"].format(a=self.operand(target), b=self.operand(value, self.field(target)))
         if inner[0] == "bin" and inner[1] == "or":
             parts = _flatten(inner, "or")
-            if all(p[0] == "bin" and p[1] == "=" and p[3][0] == "str" for p in parts) \
-                    and len({p[2][-1] for p in parts}) == 1 and parts[0][2][0] in ("ref", "self"):
+            if (
+                all(p[0] == "bin" and p[1] == "=" and p[3][0] == "str" for p in parts)
+                and len({p[2][-1] for p in parts}) == 1
+                and parts[0][2][0] in ("ref", "self")
+            ):
                 about = self.field(parts[0][2])
                 values = f" {self.w['nor']} ".join(self.operand(p[3], about) for p in parts)
                 return self.w["is_neither"].format(a=self.operand(parts[0][2]), b=values)
@@ -351,7 +304,9 @@ def _is_today(node) -> bool:
     return node[0] == "call" and node[1] == "today"
 
 
-def translate(source: str, lookup: Lookup, *, subject: FieldInfo | None = None, frame: str | None = None) -> Translation:
+def translate(
+    source: str, lookup: Lookup, *, subject: FieldInfo | None = None, frame: str | None = None
+) -> Translation:
     """Rewrite an expression as a sentence in each language.
 
     `lookup` names a field by its `${name}`; `subject` is the field `.` stands for (in a constraint);

@@ -1,4 +1,5 @@
 """Build a handbook's picture of one form (sections, numbered questions, sentences) from its XLSForm."""
+
 from __future__ import annotations
 
 import csv
@@ -11,15 +12,35 @@ from dataclasses import dataclass, field
 from pyxform.xls2xform import convert
 
 from forms.handbook import phrases
-from forms.handbook.expressions import DATE_TYPES, LANGS, WORDS, FieldInfo, Translation, parse, translate, Untranslatable
+from forms.handbook.expressions import (
+    LANGS,
+    WORDS,
+    FieldInfo,
+    Translation,
+    translate,
+)
+from forms.handbook.types import type_text
 
 logger = logging.getLogger(__name__)
 
 #: How many entries of a CSV choice list the handbook prints.
 CSV_PREVIEW = 20
 #: pyxform types that are bookkeeping, not questions an officer sees.
-HIDDEN_TYPES = {"calculate", "start", "end", "today", "deviceid", "username", "phonenumber", "simserial",
-                "subscriberid", "audit", "start-geopoint", "hidden", "background-audio"}
+HIDDEN_TYPES = {
+    "calculate",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "username",
+    "phonenumber",
+    "simserial",
+    "subscriberid",
+    "audit",
+    "start-geopoint",
+    "hidden",
+    "background-audio",
+}
 
 _LANG_RE = re.compile(r"\((lo|en)\)\s*$")
 _REF_RE = re.compile(r"\$\{\s*([A-Za-z_][\w.-]*)\s*\}")
@@ -146,78 +167,35 @@ def read_csv_choices(name: str, data: bytes | None) -> ChoiceFile:
     entries = []
     for row in rows:
         label = row.get("label") or ""
-        entries.append({"name": row.get("name", ""), "group": row.get("province") or "",
-                        "label": {"lo": row.get("label_lo") or label, "en": row.get("label_en") or label}})
+        entries.append(
+            {
+                "name": row.get("name", ""),
+                "group": row.get("province") or "",
+                "label": {"lo": row.get("label_lo") or label, "en": row.get("label_en") or label},
+            }
+        )
     return ChoiceFile(name=name, entries=entries[:CSV_PREVIEW], count=len(rows), all_entries=entries)
-
-
-def _type_text(child: dict, choice_file: ChoiceFile | None) -> dict[str, str]:
-    kind = child["type"]
-    appearance = str((child.get("control") or {}).get("appearance") or "")
-    constraint = str((child.get("bind") or {}).get("constraint") or "")
-    key = phrases.TYPE_KEYS.get(kind, "other")
-    if kind == "date" and "month-year" in appearance:
-        key = "month_year"
-    elif kind == "text" and "multiline" in appearance:
-        key = "multiline"
-    text = dict(phrases.TYPES[key])
-    if key == "other":
-        text = {lang: f"{t} ({kind})" for lang, t in text.items()}
-    if choice_file is not None:
-        text = {lang: phrases.TYPES["choose_one_file"][lang].format(file=choice_file.name) for lang in LANGS}
-    bounds = _bounds(constraint)
-    today = [op for op in ("<=", "<", ">=", ">") if bounds.get(op) == "today()"]
-    if kind in DATE_TYPES and len(today) == 1:
-        text = dict(phrases.TYPES[_TODAY_TYPES[today[0]]])
-    elif kind in ("integer", "decimal") and "<=" in bounds and ">=" in bounds:
-        text = {lang: phrases.WORDS[lang]["range"].format(t=text[lang], a=bounds[">="], b=bounds["<="])
-                for lang in LANGS}
-    return text
-
-
-#: A date's bound on today -> key of phrases.TYPES ("a date not after today").
-_TODAY_TYPES = {"<=": "date_not_future", "<": "date_past", ">=": "date_not_past", ">": "date_future"}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
-
-def _bounds(constraint: str) -> dict[str, str]:
-    """Pick `. >= a`, `. <= b` (and `<`, `>` on today) out of a constraint's top-level `and`s.
-
-    `a <= .` counts as `. >= a`, as the form's author may write it either way round.
-    """
-    try:
-        tree = parse(constraint) if constraint else None
-    except Untranslatable:
-        return {}
-    found = {}
-    stack = [tree] if tree else []
-    while stack:
-        node = stack.pop()
-        if node[0] == "bin" and node[1] == "and":
-            stack += [node[2], node[3]]
-        elif node[0] == "bin" and node[1] in _FLIP and "self" in (node[2][0], node[3][0]):
-            op, other = (node[1], node[3]) if node[2][0] == "self" else (_FLIP[node[1]], node[2])
-            if other[0] == "num" and op in ("<=", ">="):
-                found[op] = other[1]
-            elif other[0] == "call" and other[1] == "today" and not other[2]:
-                found[op] = "today()"
-    return found
 
 
 def _field_infos(children: list[dict], default: str, out: dict[str, FieldInfo]) -> None:
     for child in children:
         choices = {c["name"]: _texts(c.get("label"), default) for c in child.get("choices") or []}
-        out[child["name"]] = FieldInfo(child["name"], child.get("type", ""), _texts(child.get("label"), default), choices)
+        out[child["name"]] = FieldInfo(
+            child["name"], child.get("type", ""), _texts(child.get("label"), default), choices
+        )
         _field_infos(child.get("children") or [], default, out)
 
 
 def _fill_refs(texts: dict[str, str], fields: dict[str, FieldInfo]) -> dict[str, str]:
     """Show `${field}` inside a label as the field's label, or its name in brackets (calculations have none)."""
+
     def fill(lang):
         def one(match):
             info = fields.get(match.group(1))
             return f"[{info.labels.get(lang) or info.name}]" if info else match.group(0)
+
         return one
+
     return {lang: _REF_RE.sub(fill(lang), text) for lang, text in texts.items()}
 
 
@@ -252,8 +230,9 @@ class _Builder:
 
     def section(self, child: dict, number: str) -> Section:
         bind = child.get("bind") or {}
-        section = Section(name=child["name"], label=self.texts(child.get("label")), number=number,
-                          repeat=child["type"] == "repeat")
+        section = Section(
+            name=child["name"], label=self.texts(child.get("label")), number=number, repeat=child["type"] == "repeat"
+        )
         if bind.get("relevant"):
             section.relevant = translate(bind["relevant"], self.fields.get, frame="section_if")
         self.sections.append(section)
@@ -267,18 +246,22 @@ class _Builder:
         choice_file = None
         if itemset.endswith((".csv", ".xml", ".geojson")):
             choice_file = self.lists.get(itemset) or (
-                read_csv_choices(itemset, self.media.get(itemset)) if itemset.endswith(".csv")
-                else ChoiceFile(itemset, [], 0, missing=True))
+                read_csv_choices(itemset, self.media.get(itemset))
+                if itemset.endswith(".csv")
+                else ChoiceFile(itemset, [], 0, missing=True)
+            )
             self.lists.setdefault(itemset, choice_file)
         is_note = kind == "note"
         if not is_note:
             self.number += 1
         info = self.fields[child["name"]]
         question = Question(
-            name=child["name"], type=kind, number=None if is_note else self.number,
+            name=child["name"],
+            type=kind,
+            number=None if is_note else self.number,
             label=_fill_refs(self.texts(child.get("label")), self.fields),
             hint=_fill_refs(self.texts(child.get("hint")), self.fields),
-            type_text=phrases.TYPES["note"] if is_note else _type_text(child, choice_file),
+            type_text=phrases.TYPES["note"] if is_note else type_text(child, choice_file),
             required=str(bind.get("required") or "").lower() in ("yes", "true", "true()", "1"),
             sensitive=str(child.get("sensitive") or "").strip().lower() in ("yes", "true", "1"),
             multiline="multiline" in str((child.get("control") or {}).get("appearance") or ""),
@@ -304,18 +287,32 @@ class _Builder:
             names = [str(n).strip().strip("${}") for n in ([trigger] if isinstance(trigger, str) else trigger)]
             infos = [self.fields.get(n) or FieldInfo(n) for n in names]
             question.trigger = Translation(
-                text={lang: WORDS[lang]["trigger"].format(a=f" {WORDS[lang]['or']} ".join(
-                    WORDS[lang]["quote"].format(a=i.label(lang)) for i in infos)) for lang in LANGS},
-                exact=True, source=", ".join(names))
+                text={
+                    lang: WORDS[lang]["trigger"].format(
+                        a=f" {WORDS[lang]['or']} ".join(WORDS[lang]["quote"].format(a=i.label(lang)) for i in infos)
+                    )
+                    for lang in LANGS
+                },
+                exact=True,
+                source=", ".join(names),
+            )
         if child.get("choice_filter"):
             question.choice_filter = translate(str(child["choice_filter"]), self.fields.get, frame="filter")
 
     def calculated(self, child: dict) -> Question:
         """A value the tablet works out by itself: printed in the handbook, with no number and no box."""
         bind = child.get("bind") or {}
-        question = Question(name=child["name"], type="calculate", number=None,
-                            label=_fill_refs(self.texts(child.get("label")), self.fields), hint={},
-                            type_text={}, required=False, sensitive=False, kind="calc")
+        question = Question(
+            name=child["name"],
+            type="calculate",
+            number=None,
+            label=_fill_refs(self.texts(child.get("label")), self.fields),
+            hint={},
+            type_text={},
+            required=False,
+            sensitive=False,
+            kind="calc",
+        )
         self.rules(question, child)
         if bind.get("relevant"):
             question.relevant = translate(bind["relevant"], self.fields.get, frame="calc_if")
@@ -333,7 +330,7 @@ def _skip_target(siblings: list, start: int, condition: str):
     Siblings asked under the same condition are skipped with the section, and so are notes (nothing to
     answer, and no number to name them by).
     """
-    for node in siblings[start + 1:]:
+    for node in siblings[start + 1 :]:
         if node.kind in ("note", "calc") or (node.relevant is not None and node.relevant.source.strip() == condition):
             continue
         return node
@@ -369,9 +366,15 @@ def build_book(source: FormSource) -> FormBook:
     form_id = str(survey.get("id_string") or "")
     title = _title(str(survey.get("title") or form_id))
     return FormBook(
-        form_id=form_id, title=title, version=source.version or str(survey.get("version") or ""),
+        form_id=form_id,
+        title=title,
+        version=source.version or str(survey.get("version") or ""),
         xml_md5=source.xml_md5 or hashlib.md5(xform.encode("utf-8")).hexdigest(),
-        purpose=phrases.purpose(form_id, source.xlsx), languages=[lang for lang in LANGS if lang in builder.languages],
-        draft=source.draft, children=children, question_count=builder.number, sections=builder.sections,
+        purpose=phrases.purpose(form_id, source.xlsx),
+        languages=[lang for lang in LANGS if lang in builder.languages],
+        draft=source.draft,
+        children=children,
+        question_count=builder.number,
+        sections=builder.sections,
         lists=list(builder.lists.values()),
     )

@@ -4,19 +4,41 @@ Only the patterns forms really use are described: anchors, literal characters, c
 `\\d` and `.`, each with `?`, `*`, `+` or `{n}`, `{n,m}`, `{n,}`. A group of plain alternatives, `(P|ID)`, is said
 too; other groups, alternatives and negated classes return None: the caller then prints the raw pattern as a footnote.
 """
+
 from __future__ import annotations
 
 import re
 
 #: Small counts are written as words in English.
-NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
-           10: "ten", 11: "eleven", 12: "twelve", 13: "thirteen", 14: "fourteen", 15: "fifteen"}
+NUMBERS = {
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+    11: "eleven",
+    12: "twelve",
+    13: "thirteen",
+    14: "fourteen",
+    15: "fifteen",
+}
 
 #: Literal characters by name: (English singular, Lao).
 CHARACTERS = {
-    "-": ("a dash (-)", "ຂີດ (-)"), "+": ("a plus sign (+)", "ເຄື່ອງໝາຍບວກ (+)"), ".": ("a full stop (.)", "ຈຸດ (.)"),
-    "/": ("a slash (/)", "ຂີດອຽງ (/)"), " ": ("a space", "ຍະຫວ່າງ"), "@": ("an at sign (@)", "ເຄື່ອງໝາຍ @"),
-    "_": ("an underscore (_)", "ຂີດກ້ອງ (_)"), ":": ("a colon (:)", "ຈ້ຳສອງເມັດ (:)"), ",": ("a comma (,)", "ຈຸດ (,)"),
+    "-": ("a dash (-)", "ຂີດ (-)"),
+    "+": ("a plus sign (+)", "ເຄື່ອງໝາຍບວກ (+)"),
+    ".": ("a full stop (.)", "ຈຸດ (.)"),
+    "/": ("a slash (/)", "ຂີດອຽງ (/)"),
+    " ": ("a space", "ຍະຫວ່າງ"),
+    "@": ("an at sign (@)", "ເຄື່ອງໝາຍ @"),
+    "_": ("an underscore (_)", "ຂີດກ້ອງ (_)"),
+    ":": ("a colon (:)", "ຈ້ຳສອງເມັດ (:)"),
+    ",": ("a comma (,)", "ຈຸດ (,)"),
 }
 
 _ESCAPES = {"d": [("0", "9")], "w": [("0", "9"), ("a", "z"), ("A", "Z"), ("_", "_")]}
@@ -65,7 +87,9 @@ def _noun(ranges: list[tuple[str, str]]) -> tuple[str, str, str, str, str]:
     letters = sorted(set(lower) | {(a.lower(), b.lower()) for a, b in upper})
     case = "" if (lower and upper) else ("small " if lower else "capital ")
     lo_case = "" if (lower and upper) else ("ນ້ອຍ" if lower else "ໃຫຍ່")
-    parts = [f"{a}-{b}" if a != b else a for a, b in digits + (lower if case == "small " else upper if case else letters)]
+    parts = [
+        f"{a}-{b}" if a != b else a for a, b in digits + (lower if case == "small " else upper if case else letters)
+    ]
     if digits and letters:
         one, many, lao = f"{case}letter or digit", f"{case}letters or digits", f"ຕົວອັກສອນ{lo_case} ຫຼື ຕົວເລກ"
     elif digits:
@@ -79,7 +103,13 @@ def _noun(ranges: list[tuple[str, str]]) -> tuple[str, str, str, str, str]:
     if space:
         one, many, lao = f"{one} or space", f"{many} or spaces", f"{lao} ຫຼື ຍະຫວ່າງ"
     qualifier = " and ".join(parts)
-    return (one, many, lao, f"from {qualifier}" if parts else "", f"ຈາກ {qualifier.replace(' and ', ' ແລະ ')}" if parts else "")
+    return (
+        one,
+        many,
+        lao,
+        f"from {qualifier}" if parts else "",
+        f"ຈາກ {qualifier.replace(' and ', ' ແລະ ')}" if parts else "",
+    )
 
 
 def _items(pattern: str) -> list[tuple]:
@@ -90,7 +120,7 @@ def _items(pattern: str) -> list[tuple]:
         if char == "(":
             # a group of plain alternatives: (P|ID)
             end = pattern.find(")", i)
-            options = pattern[i + 1:end].removeprefix("?:").split("|") if end > 0 else []
+            options = pattern[i + 1 : end].removeprefix("?:").split("|") if end > 0 else []
             if not options or not all(re.fullmatch(r"[A-Za-z0-9 ]+", o) for o in options):
                 raise _Unsaid
             item, i = ("alt", options), end + 1
@@ -100,7 +130,7 @@ def _items(pattern: str) -> list[tuple]:
             end = pattern.find("]", i + 2)
             if end < 0:
                 raise _Unsaid
-            item = ("class", _class(pattern[i + 1:end]))
+            item = ("class", _class(pattern[i + 1 : end]))
             i = end + 1
         elif char == "\\":
             if i + 1 >= len(pattern):
@@ -137,6 +167,7 @@ def _items(pattern: str) -> list[tuple]:
 def _count_en(low: int, high, one: str, many: str, qualifier: str) -> str:
     def n(value):
         return NUMBERS.get(value, str(value))
+
     tail = f" {qualifier}" if qualifier else ""
     if (low, high) == (1, 1):
         article = "an" if one[0] in "aeiou" else "a"
@@ -144,7 +175,7 @@ def _count_en(low: int, high, one: str, many: str, qualifier: str) -> str:
     if (low, high) == (0, 1):
         return f"an optional {one}{tail}"
     if high is None:
-        return (f"any number of {many}{tail}" if low == 0 else f"at least {n(low)} {one if low == 1 else many}{tail}")
+        return f"any number of {many}{tail}" if low == 0 else f"at least {n(low)} {one if low == 1 else many}{tail}"
     if low == high:
         return f"{n(low)} {many}{tail}"
     return f"{n(low)} to {n(high)} {many}{tail}"
@@ -172,8 +203,10 @@ def _phrase(item) -> dict[str, str]:
         one = en.split(" ", 1)[1] if en.startswith(("a ", "an ")) else en
         if (low, high) == (0, 1):
             return {"en": f"an optional {one}", "lo": f"{lo} (ມີ ຫຼື ບໍ່ມີກໍໄດ້)"}
-        return {"en": _count_en(low, high, one, f"{one} signs" if "sign" not in one else one, ""),
-                "lo": _count_lo(low, high, lo, "")}
+        return {
+            "en": _count_en(low, high, one, f"{one} signs" if "sign" not in one else one, ""),
+            "lo": _count_lo(low, high, lo, ""),
+        }
     if kind == "alt":
         said = {"en": " or ".join(f"“{o}”" for o in value), "lo": " ຫຼື ".join(f"“{o}”" for o in value)}
         if (low, high) == (1, 1):
@@ -182,8 +215,10 @@ def _phrase(item) -> dict[str, str]:
             return {"en": f"optionally {said['en']}", "lo": f"{said['lo']} (ມີ ຫຼື ບໍ່ມີກໍໄດ້)"}
         raise _Unsaid
     if kind == "any":
-        return {"en": _count_en(low, high, "character of any kind", "characters of any kind", ""),
-                "lo": _count_lo(low, high, "ຕົວອັກສອນໃດກໍໄດ້", "")}
+        return {
+            "en": _count_en(low, high, "character of any kind", "characters of any kind", ""),
+            "lo": _count_lo(low, high, "ຕົວອັກສອນໃດກໍໄດ້", ""),
+        }
     one, many, lao, qualifier, lo_qualifier = _noun(value)
     return {"en": _count_en(low, high, one, many, qualifier), "lo": _count_lo(low, high, lao, lo_qualifier)}
 
@@ -192,7 +227,7 @@ def _merge_literals(items: list[tuple]) -> list[tuple]:
     """Join runs of plain letters and digits ("ID" rather than “I”, then “D”)."""
     out = []
     for item in items:
-        if (item[0] == "char" and item[2:] == (1, 1) and item[1].isalnum() and out and out[-1][0] == "text"):
+        if item[0] == "char" and item[2:] == (1, 1) and item[1].isalnum() and out and out[-1][0] == "text":
             out[-1] = ("text", out[-1][1] + item[1], 1, 1)
         elif item[0] == "char" and item[2:] == (1, 1) and item[1].isalnum():
             out.append(("text", item[1], 1, 1))
@@ -208,7 +243,7 @@ def describe(pattern: str) -> dict[str, str] | None:
     ...", "ends with ..." or "contains ..." otherwise.
     """
     start, end = pattern.startswith("^"), pattern.endswith("$") and not pattern.endswith("\\$")
-    body = pattern[1 if start else 0:len(pattern) - (1 if end else 0)]
+    body = pattern[1 if start else 0 : len(pattern) - (1 if end else 0)]
     try:
         items = _merge_literals(_items(body))
     except _Unsaid:
@@ -222,8 +257,14 @@ def describe(pattern: str) -> dict[str, str] | None:
     if len(phrases) == 1:
         said = dict(phrases[0])
     else:
-        said = {"en": ", ".join(p["en"] for p in phrases[:-1]) + ", then " + phrases[-1]["en"],
-                "lo": ", ".join(p["lo"] for p in phrases[:-1]) + ", ແລ້ວ " + phrases[-1]["lo"]}
-    how = {(True, True): ("is", "ເປັນ"), (True, False): ("starts with", "ເລີ່ມດ້ວຍ"),
-           (False, True): ("ends with", "ລົງທ້າຍດ້ວຍ"), (False, False): ("contains", "ມີ")}[(start, end)]
+        said = {
+            "en": ", ".join(p["en"] for p in phrases[:-1]) + ", then " + phrases[-1]["en"],
+            "lo": ", ".join(p["lo"] for p in phrases[:-1]) + ", ແລ້ວ " + phrases[-1]["lo"],
+        }
+    how = {
+        (True, True): ("is", "ເປັນ"),
+        (True, False): ("starts with", "ເລີ່ມດ້ວຍ"),
+        (False, True): ("ends with", "ລົງທ້າຍດ້ວຍ"),
+        (False, False): ("contains", "ມີ"),
+    }[(start, end)]
     return {"en": f"{how[0]} {said['en']}", "lo": f"{how[1]} {said['lo']}"}

@@ -1,6 +1,8 @@
 """Render handbooks, paper forms and course kits as HTML (Jinja2) and then PDF (WeasyPrint)."""
+
 from __future__ import annotations
 
+import base64
 import csv
 import logging
 from dataclasses import dataclass
@@ -11,10 +13,9 @@ import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from forms import BUNDLED_MEDIA_DIR
-from forms.lao import mark_html
 from forms.handbook import phrases
 from forms.handbook.model import FormBook, FormSource, build_book
-import base64
+from forms.lao import mark_html
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +81,9 @@ def emblem_uri(path: str | Path | None) -> str | None:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
+    )
     env.globals["W"] = phrases.WORDS
     return env
 
@@ -123,15 +125,28 @@ def appendices(book: FormBook, province: str | None = None) -> list[dict]:
         for entry in choice_file.all_entries:
             groups.setdefault(entry["group"], []).append(entry)
         order = sorted(groups, key=lambda code: (code != province, code))
-        out.append({"letter": chr(ord("A") + index), "file": choice_file,
-                    "groups": [{"code": code, "name": names.get(code, {}), "entries": groups[code]} for code in order]})
+        out.append(
+            {
+                "letter": chr(ord("A") + index),
+                "file": choice_file,
+                "groups": [{"code": code, "name": names.get(code, {}), "entries": groups[code]} for code in order],
+            }
+        )
     return out
 
 
-def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = False,
-                tablets: list[Tablet] | None = None, province: str | None = None,
-                printed: date | None = None, paper_size: str = "a4", cover: bool | None = None,
-                identity: Identity | None = None) -> str:
+def render_html(
+    books: list[FormBook],
+    *,
+    lang: str = "both",
+    paper: bool = False,
+    tablets: list[Tablet] | None = None,
+    province: str | None = None,
+    printed: date | None = None,
+    paper_size: str = "a4",
+    cover: bool | None = None,
+    identity: Identity | None = None,
+) -> str:
     """Return the HTML of a handbook (or paper forms), with a course kit's cover and tablet pages if given.
 
     `cover` (default: yes, except for the paper form of one form, which stays compact) adds the cover, the
@@ -146,24 +161,47 @@ def render_html(books: list[FormBook], *, lang: str = "both", paper: bool = Fals
     for book in books:
         shown, notes = _languages(book, wanted)
         lists = appendices(book, province) if paper else []
-        entries.append({"book": book, "langs": shown, "notes": notes, "appendices": lists,
-                        "letters": {a["file"].name: a["letter"] for a in lists}})
+        entries.append(
+            {
+                "book": book,
+                "langs": shown,
+                "notes": notes,
+                "appendices": lists,
+                "letters": {a["file"].name: a["letter"] for a in lists},
+            }
+        )
     kit = None
     if tablets is not None:
         kit = {
-            "province": province, "province_name": (province_name(province) if province else None) or {},
-            "tablets": [{"name": t.name, "name_lo": t.name_lo or t.name, "code": t.code,
-                         "qr": segno.make(t.payload, error="l", micro=False).svg_data_uri(scale=4, border=4)}
-                        for t in tablets],
+            "province": province,
+            "province_name": (province_name(province) if province else None) or {},
+            "tablets": [
+                {
+                    "name": t.name,
+                    "name_lo": t.name_lo or t.name,
+                    "code": t.code,
+                    "qr": segno.make(t.payload, error="l", micro=False).svg_data_uri(scale=4, border=4),
+                }
+                for t in tablets
+            ],
         }
     printed_on = (printed or date.today()).isoformat()
     identity = identity or Identity()
     # Without a named edition, the guidelines are those of the newest form version printed.
     edition = identity.edition or max((b.version for b in books), default="")
     template = _environment().get_template("paper.html" if paper else "handbook.html")
-    html = template.render(entries=entries, langs=list(wanted), paper=paper, kit=kit, printed=printed_on,
-                           size=paper_size, cover=cover, identity=identity, edition=edition,
-                           edition_date=identity.edition_date or printed_on)
+    html = template.render(
+        entries=entries,
+        langs=list(wanted),
+        paper=paper,
+        kit=kit,
+        printed=printed_on,
+        size=paper_size,
+        cover=cover,
+        identity=identity,
+        edition=edition,
+        edition_date=identity.edition_date or printed_on,
+    )
     # Lao lines may break only between words: mark the word boundaries for the renderer.
     return mark_html(html)
 
@@ -182,17 +220,41 @@ def write_pdf(html: str) -> bytes:
     return HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher).write_pdf()
 
 
-def handbook_pdf(sources: list[FormSource], *, lang: str = "both", paper: bool = False,
-                 province: str | None = None, paper_size: str = "a4", cover: bool | None = None,
-                 identity: Identity | None = None) -> bytes:
+def handbook_pdf(
+    sources: list[FormSource],
+    *,
+    lang: str = "both",
+    paper: bool = False,
+    province: str | None = None,
+    paper_size: str = "a4",
+    cover: bool | None = None,
+    identity: Identity | None = None,
+) -> bytes:
     """Return the handbook (or paper forms, with `province`'s districts listed first) as a PDF."""
-    return write_pdf(render_html([build_book(s) for s in sources], lang=lang, paper=paper, province=province,
-                                 paper_size=paper_size, cover=cover, identity=identity))
+    return write_pdf(
+        render_html(
+            [build_book(s) for s in sources],
+            lang=lang,
+            paper=paper,
+            province=province,
+            paper_size=paper_size,
+            cover=cover,
+            identity=identity,
+        )
+    )
 
 
-def course_kit_pdf(sources: list[FormSource], tablets: list[Tablet], *, province: str, lang: str = "both",
-                   paper_size: str = "a4", identity: Identity | None = None) -> bytes:
+def course_kit_pdf(
+    sources: list[FormSource],
+    tablets: list[Tablet],
+    *,
+    province: str,
+    lang: str = "both",
+    paper_size: str = "a4",
+    identity: Identity | None = None,
+) -> bytes:
     """Return a course kit: cover page, the sheet of tablets, the handbook, and one page per tablet with its QR code."""
     books = [build_book(s) for s in sources]
-    return write_pdf(render_html(books, lang=lang, tablets=tablets, province=province, paper_size=paper_size,
-                                 identity=identity))
+    return write_pdf(
+        render_html(books, lang=lang, tablets=tablets, province=province, paper_size=paper_size, identity=identity)
+    )

@@ -1,4 +1,5 @@
 """Parse the XPath of XLSForm expressions into small trees of tuples, for the handbook's sentences."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,8 @@ class Untranslatable(Exception):
     """The expression uses something the translator does not know; quote it instead."""
 
 
-_TOKEN_RE = re.compile(r"""
+_TOKEN_RE = re.compile(
+    r"""
     \s*(?:
       (?P<ref>\$\{\s*[A-Za-z_][\w.-]*\s*\})
     | (?P<inst>instance\(\s*(?:'[^']*'|"[^"]*")\s*\)(?:/[A-Za-z_][\w:-]*)*)
@@ -17,7 +19,9 @@ _TOKEN_RE = re.compile(r"""
     | (?P<op>!=|<=|>=|=|<|>|\+|\*|\(|\)|,|-)
     | (?P<name>[A-Za-z_][\w-]*(?::[A-Za-z_][\w-]*)?)
     | (?P<dot>\.)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
 
 def _tokens(source: str) -> list[tuple[str, str, int, int]]:

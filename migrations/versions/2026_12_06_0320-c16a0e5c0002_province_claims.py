@@ -9,27 +9,27 @@ Revision ID: c16a0e5c0002
 Revises: c16a0e5c0001
 Create Date: 2026-12-06 03:20:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = 'c16a0e5c0002'
-down_revision = 'c16a0e5c0001'
+revision = "c16a0e5c0002"
+down_revision = "c16a0e5c0001"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('claimed_province', sa.String(length=2), nullable=True))
-        batch_op.create_index(batch_op.f('ix_submissions_claimed_province'), ['claimed_province'], unique=False)
-    with op.batch_alter_table('submission_versions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sender_provinces', sa.String(length=64), nullable=True))
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claimed_province", sa.String(length=2), nullable=True))
+        batch_op.create_index(batch_op.f("ix_submissions_claimed_province"), ["claimed_province"], unique=False)
+    with op.batch_alter_table("submission_versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sender_provinces", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('submission_versions', schema=None) as batch_op:
-        batch_op.drop_column('sender_provinces')
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_submissions_claimed_province'))
-        batch_op.drop_column('claimed_province')
+    with op.batch_alter_table("submission_versions", schema=None) as batch_op:
+        batch_op.drop_column("sender_provinces")
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_submissions_claimed_province"))
+        batch_op.drop_column("claimed_province")

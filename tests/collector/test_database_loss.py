@@ -42,21 +42,21 @@ def test_a_lost_database_on_the_json_api_is_503_with_retry_after(client, admin, 
 
 def test_a_lost_database_during_a_submission_is_503_in_openrosa_xml_and_the_retry_stores_it(
         client, device, published_form, db_session, monkeypatch):
-    import collector.openrosa
+    import collector.formats
 
-    stored = collector.openrosa.receive_submission
+    stored = collector.formats.receive_submission
 
     def lost(*_a, **_k):
         raise LOST[0]
 
-    monkeypatch.setattr(collector.openrosa, "receive_submission", lost)
+    monkeypatch.setattr(collector.formats, "receive_submission", lost)
     xml = make_instance("uuid:lost-connection")
     response = post(client, device, xml)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.headers["X-OpenRosa-Version"] == "1.0" and response.mimetype == "text/xml"
     assert response.data.startswith(b'<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
                                     b'<message nature="error">The database is unavailable for a moment')
-    monkeypatch.setattr(collector.openrosa, "receive_submission", stored)
+    monkeypatch.setattr(collector.formats, "receive_submission", stored)
     assert post(client, device, xml).status_code == 201
     assert count(db_session, Submission) == 1
 
