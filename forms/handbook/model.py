@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from pyxform.xls2xform import convert
 
+from forms.fields import NOT_INPUT_TYPES
 from forms.handbook import phrases
 from forms.handbook.expressions import (
     LANGS,
@@ -25,22 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: How many entries of a CSV choice list the handbook prints.
 CSV_PREVIEW = 20
-#: pyxform types that are bookkeeping, not questions an officer sees.
-HIDDEN_TYPES = {
-    "calculate",
-    "start",
-    "end",
-    "today",
-    "deviceid",
-    "username",
-    "phonenumber",
-    "simserial",
-    "subscriberid",
-    "audit",
-    "start-geopoint",
-    "hidden",
-    "background-audio",
-}
+#: pyxform types that are bookkeeping, not questions an officer sees (notes are shown; background audio is not).
+HIDDEN_TYPES = (NOT_INPUT_TYPES - {"note"}) | {"background-audio"}
 
 _LANG_RE = re.compile(r"\((lo|en)\)\s*$")
 _REF_RE = re.compile(r"\$\{\s*([A-Za-z_][\w.-]*)\s*\}")
