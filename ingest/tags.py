@@ -5,6 +5,7 @@ A trainer may rename a question; as long as it keeps its tag (`scope_province`, 
 """
 from __future__ import annotations
 
+from forms import province_names
 from ingest.normalise import Row
 
 
@@ -38,8 +39,6 @@ def root_answer(rows: list[Row], fields: list[dict], tag: str):
 def record_province(rows: list[Row], fields: list[dict], fallback: str | None) -> str | None:
     """Return the province a record belongs to: the answer tagged scope_province if it is a province code,
     else `fallback` (the submitting device's province)."""
-    from forms import province_names
-
     answer = root_answer(rows, fields, "scope_province")
     if isinstance(answer, str) and answer.strip() in province_names():
         return answer.strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest import scope
@@ -179,8 +179,6 @@ def case_page(session: Session, project_id: int, args: dict[str, list[str]], lim
 
     :raise UnknownCaseFilter: an unknown filter.  :raise BadCaseQuery: a bad cursor, limit or year.
     """
-    from sqlalchemy import func, or_
-
     unknown = sorted(set(args) - set(FILTERS) - set(LIST_FILTERS) - {"year"})
     if unknown:
         raise UnknownCaseFilter(f"There is no case filter {unknown[0]!r}; use {', '.join([*FILTERS, *LIST_FILTERS, 'year'])}.")

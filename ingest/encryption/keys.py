@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives import serialization
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms.compiler import compile_xlsform
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.crypto import (
@@ -63,8 +65,6 @@ def with_public_key(xlsx: bytes, form_id: str, version: str, public_key: str) ->
 
     :raise BadSubmission: the stored XLSForm cannot be read as a workbook.
     """
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(xlsx))
     except Exception:  # openpyxl raises many kinds on a damaged archive
@@ -108,8 +108,6 @@ def create_key(session: Session, store: FileStore, form: Form, passphrase: str, 
     :raise forms.compiler.FormError: the changed XLSForm does not compile.
     :raise Conflict: publishing was refused (see ingest.publishing.versions.publish).
     """
-    from forms.compiler import compile_xlsform
-
     current = current_version(session, form)
     if current is None:
         raise NotFound(f"The form '{form.xml_form_id}' has no published version to add a key to.")

@@ -12,6 +12,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from sqlalchemy import String, cast, func, select
+
+from ingest.models import Case
+from ingest.person_models import PersonMember
+
 #: Smallest count shown (CTDC's rule).
 DEFAULT_THRESHOLD = 11
 #: The label of a dimension's total.
@@ -184,11 +189,6 @@ def case_table(session, project_id: int, by: list[str], filters: dict[str, list[
 
     :raise UnknownDimension: an unknown dimension in `by` or `filters`.
     """
-    from sqlalchemy import String, cast, func, select
-
-    from ingest.models import Case
-    from ingest.person_models import PersonMember
-
     filters = filters or {}
     check_dimensions(list(by) + list(filters))
     first_date = func.coalesce(Case.first_screening_date, Case.intake_date)

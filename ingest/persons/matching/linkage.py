@@ -1,12 +1,13 @@
 """Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves."""
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.persons.matching.records import PersonRecord, features
+from ingest.persons.matching.records import PersonRecord, features, read_records
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class Candidate:
 
 def _name_comparison(part: str, other: str):
     """Compare one name part, with a level for names written in the other order."""
-    import splink.comparison_level_library as cll
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     extra, first = [], []
     if part == "family":
@@ -73,8 +74,8 @@ def _name_comparison(part: str, other: str):
 
 def _birth_comparison():
     """Compare birth dates and years; a 1 January placeholder only counts as a year."""
-    import splink.comparison_level_library as cll
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     same_date = ("birth_date_l = birth_date_r or (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)"
                  " and substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2)"
@@ -97,8 +98,8 @@ def _birth_comparison():
 
 def _screening_comparison():
     """Compare when and where the records were made: one case's records follow each other within months."""
-    import splink.comparison_level_library as cll
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     def within(days):
         return cll.AbsoluteDateDifferenceLevel("screened", input_is_string=True, threshold=days, metric="day")
@@ -120,9 +121,9 @@ def settings():
     Only splink's backend-neutral levels and plain SQL are used, so the same settings run on splink's
     Spark backend (see README, "Person matching").
     """
-    import splink.comparison_level_library as cll
-    from splink import SettingsCreator, block_on
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import SettingsCreator, block_on  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     comparisons = [
         _name_comparison("given", "family"),
@@ -171,7 +172,7 @@ def settings():
 
 def train(linker) -> None:
     """Estimate the model's parameters from the records alone (no labels): u by sampling, m by EM."""
-    from splink import block_on
+    from splink import block_on  # heavy: splink loads DuckDB
 
     linker.training.estimate_probability_two_random_records_match(
         [block_on("given_sk", "family_sk", "birth_year"), block_on("given_sk", "phone")], recall=0.6)
@@ -201,7 +202,7 @@ def smooth(linker, pseudo: float = 0.005) -> None:
 
 
 def _linker(rows: list[dict], model: dict | None):
-    from splink import DuckDBAPI, Linker
+    from splink import DuckDBAPI, Linker  # heavy: splink loads DuckDB
 
     table = DuckDBAPI().register(rows)
     return Linker(table, model if model is not None else settings(), log_level=logging.ERROR)
@@ -209,7 +210,7 @@ def _linker(rows: list[dict], model: dict | None):
 
 def trained_linker(rows: list[dict]):
     """Return a linker over `rows` (feature dicts), with parameters estimated from them when there are enough."""
-    from splink.internals.exceptions import SplinkException
+    from splink.internals.exceptions import SplinkException  # heavy: splink loads DuckDB
 
     if len(rows) >= MIN_TRAINING_RECORDS:
         linker = _linker(rows, None)
@@ -299,10 +300,6 @@ class FileSummary:
 
 def match_file(records_csv_path, out_pairs_csv_path, threshold: float = DEFAULT_THRESHOLD) -> FileSummary:
     """Match the records of a CSV file (the development set's format); write ``record_id_a,record_id_b`` rows."""
-    import csv
-
-    from ingest.persons.matching.records import read_records
-
     records = read_records(records_csv_path)
     skipped = sum(1 for r in records if not r.has_name())
     pairs = match_records(records, threshold)
