@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy import JSON, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +32,11 @@ class Base(DeclarativeBase):
     """Base class of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model here is declared with mapped_column, so its table is a Table (DeclarativeBase says only
+        # FromClause, which has no insert() and which insert()/update()/delete() do not accept).
+        __table__: ClassVar[Table]
 
 
 def insert_ignore(session: Session, model):
