@@ -216,7 +216,8 @@ def task_page(session: Session, project_id: int, *, status: str | None = None, p
         query = query.where(Task.status == status)
     if provinces:
         query = query.where(Task.home_province.in_(sorted(set(provinces))))
-    rows = [tuple(r) for r in session.execute(query)]
+    # The outer join gives no instance ID to a task not closed by a record.
+    rows: list[tuple[Task, str | None]] = [(task, instance_id) for task, instance_id in session.execute(query)]
     more = len(rows) > limit
     return rows[:limit], str(rows[limit - 1][0].id) if more else None
 

@@ -123,6 +123,7 @@ def settings():
     """
     import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
     from splink import SettingsCreator, block_on  # heavy: splink loads DuckDB
+    from splink.blocking_rule_library import CustomRule  # heavy: splink loads DuckDB
     from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     comparisons = [
@@ -154,7 +155,7 @@ def settings():
             block_on("given_rk", "family_rk"),
             block_on("given_sk", "birth_year"),
             # A given name alone is too common to block on, except where there is no family name to add.
-            "l.given_sk = r.given_sk and (l.family_sk is null or r.family_sk is null)",
+            CustomRule("l.given_sk = r.given_sk and (l.family_sk is null or r.family_sk is null)"),
             block_on("family_sk", "birth_year"),
             block_on("given_rk", "birth_year"),
             block_on("given_sk", "village"),
@@ -162,8 +163,8 @@ def settings():
             block_on("phone"),
             block_on("birth_date"),
             block_on("village", "birth_year"),
-            "l.given_sk = r.given_sk and abs(l.birth_year - r.birth_year) = 1",
-            "l.given_sk = r.family_sw and l.family_sk = r.given_sw",
+            CustomRule("l.given_sk = r.given_sk and abs(l.birth_year - r.birth_year) = 1"),
+            CustomRule("l.given_sk = r.family_sw and l.family_sk = r.given_sw"),
         ],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
@@ -241,6 +242,12 @@ def save_model(records: list[PersonRecord], path: str | Path) -> None:
     Path(path).write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _pair(prediction: dict) -> tuple[str, str]:
+    """Return the two record ids of a predicted pair, in order."""
+    first, second = sorted((prediction["unique_id_l"], prediction["unique_id_r"]))
+    return first, second
+
+
 def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
     """Return the pairs of `records` whose match probability is at least `threshold`.
 
@@ -251,8 +258,7 @@ def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
     if len(rows) < 2:
         return []
     predictions = trained_linker(rows).inference.predict(threshold_match_probability=threshold)
-    out = [Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"], p["match_weight"])
-           for p in predictions.as_record_list()]
+    out = [Candidate(*_pair(p), p["match_probability"], p["match_weight"]) for p in predictions.as_record_list()]
     out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
     return out
 
@@ -283,8 +289,7 @@ def score_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
             label = min(choices, key=lambda c: abs(c[0] - weight))[1]
             total = weight + (p.get(f"mw_tf_adj_{name}") or 0.0)
             evidence[name] = {"level": label, "weight": round(float(total), 2)}
-        out.append(Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"],
-                             p["match_weight"], evidence))
+        out.append(Candidate(*_pair(p), p["match_probability"], p["match_weight"], evidence))
     out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
     return out
 
