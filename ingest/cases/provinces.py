@@ -77,7 +77,8 @@ def split_members(session: Session, roots, fields_of: dict) -> tuple[list, set[i
     by_code: dict[str, list] = {}
     for root in sorted(roots, key=lambda r: r[1]):
         by_code.setdefault(root[0], []).append(root)
-    joined, outside = [], set()
+    joined: list = []
+    outside: set[int] = set()
     for code, records in by_code.items():
         origin = origin_of(code, records, provinces)
         mine = {origin} if origin else set()

@@ -157,7 +157,7 @@ def unlock_keys(session: Session, form: Form, passphrase: str) -> list:
             opened.append(unwrap_private_key(key.sealed_private_key, passphrase))
         except WrongPassphrase as exc:
             refused = exc
-    if not opened:
+    if not opened and refused is not None:  # every key refused (there is at least one key)
         raise refused
     return opened
 
@@ -175,7 +175,7 @@ def unlock(session: Session, store: FileStore, form: Form, private_keys: list) -
             SubmissionVersion.plain_xml.is_(None)).order_by(SubmissionVersion.id)).all()
         session.rollback()  # end this read: each version is opened in a transaction of its own
         for version_id in ids:
-            version = session.get(SubmissionVersion, version_id)
+            version = session.get_one(SubmissionVersion, version_id)
             try:
                 opened = _open(store, form, version, private_keys)
                 _store_opened(session, store, version, opened)

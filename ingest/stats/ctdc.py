@@ -204,7 +204,7 @@ def anonymise(rows: Iterable[dict[str, str]], k: int = DEFAULT_THRESHOLD,
         rare = [key for key, n in sizes.items() if n < k and any(key[i] for i in order)]
         if not rare:
             break
-        frequency = {i: Counter() for i in order}
+        frequency: dict[int, Counter] = {i: Counter() for i in order}
         for key, n in sizes.items():
             for i in order:
                 frequency[i][key[i]] += n
