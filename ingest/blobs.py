@@ -13,7 +13,7 @@ from ingest.storage import FileStore, StoredFile
 
 def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_type: str) -> Blob:
     """Write a stream to the media store and return its Blob row (one row per distinct content)."""
-    return session.get(Blob, blob_id(session, store.put_stream(stream), content_type))
+    return session.get_one(Blob, blob_id(session, store.put_stream(stream), content_type))
 
 
 def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
@@ -22,4 +22,6 @@ def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
         sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type, created_at=utcnow(),
     ).returning(Blob.__table__.c.id))
     # Nothing returned: the row exists already (written by an earlier or a concurrent request).
-    return found if found is not None else session.scalar(select(Blob.id).where(Blob.sha256 == stored.sha256))
+    if found is not None:
+        return found
+    return session.execute(select(Blob.id).where(Blob.sha256 == stored.sha256)).scalar_one()

@@ -18,6 +18,7 @@ import re
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from forms import province_names
 from ingest.models import Form, Submission
 from ingest.normalise import Row
 from ingest.queries import fields_for, live_roots
@@ -32,8 +33,6 @@ _CODE = re.compile(r"\A([0-9]{2})-[0-9a-fA-F]{8}\Z")
 
 def province_codes() -> set[str]:
     """Return the codes of the Lao provinces (01 to 18)."""
-    from forms import province_names  # forms reads its media lists on first use
-
     return set(province_names())
 
 
@@ -78,7 +77,8 @@ def split_members(session: Session, roots, fields_of: dict) -> tuple[list, set[i
     by_code: dict[str, list] = {}
     for root in sorted(roots, key=lambda r: r[1]):
         by_code.setdefault(root[0], []).append(root)
-    joined, outside = [], set()
+    joined: list = []
+    outside: set[int] = set()
     for code, records in by_code.items():
         origin = origin_of(code, records, provinces)
         mine = {origin} if origin else set()

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
@@ -47,7 +47,7 @@ class Filters:
             query = query.where(Submission.province_code.in_(self.provinces))
         if self.review_states:
             named = [s for s in self.review_states if s != "received"]
-            condition = Submission.review_state.in_(named)
+            condition: ColumnElement[bool] = Submission.review_state.in_(named)
             if "received" in self.review_states:
                 condition = condition | Submission.review_state.is_(None)
             query = query.where(condition)
@@ -70,7 +70,7 @@ class Filters:
 
 def count_of(session: Session, query: Select) -> int:
     """Count the submissions a query on them selects (for the session's caller)."""
-    return session.scalar(query.with_only_columns(func.count(Submission.id)).order_by(None))
+    return session.execute(query.with_only_columns(func.count(Submission.id)).order_by(None)).scalar_one()
 
 
 def in_pages(session: Session, query: Select, batch: int = PAGE) -> Iterator[Submission]:

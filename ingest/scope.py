@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-from sqlalchemy import event, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
 
 from ingest.access import SYSTEM, Caller
@@ -88,7 +88,8 @@ def visible(caller: Caller, submissions=None):
     t = Submission.__table__ if submissions is None else submissions
     if sees_everything(caller):
         return true()
-    real, draft = false(), false()
+    real: ColumnElement[bool] = false()
+    draft: ColumnElement[bool] = false()
     if caller.may("records"):
         real = t.c.draft.is_(False)
         if not caller.may("withheld"):
@@ -96,7 +97,7 @@ def visible(caller: Caller, submissions=None):
     if caller.may("forms"):
         # Trainers test their drafts: the test data of drafts is theirs to read.
         draft = t.c.draft.is_(True)
-    condition = or_(real, draft)
+    condition: ColumnElement[bool] = or_(real, draft)
     if caller.provinces is not None:
         condition = condition & t.c.province_code.in_(sorted(caller.provinces))
     return condition
@@ -118,7 +119,7 @@ def cases_visible(caller: Caller):
         return true()
     if not (caller.may("records") or caller.may("stats")):
         return false()
-    condition = true()
+    condition: ColumnElement[bool] = true()
     if not caller.may("withheld"):
         condition = Case.consent_sharing.is_not(False)
     if caller.provinces is not None:
@@ -142,7 +143,7 @@ def tasks_visible(caller: Caller):
         return false()
     if is_device and caller.provinces is None:
         return false()  # a device without a province owes no province's follow-ups
-    condition = Task.consent_sharing.is_not(False)
+    condition: ColumnElement[bool] = Task.consent_sharing.is_not(False)
     if caller.provinces is not None:
         condition = condition & Task.home_province.in_(sorted(caller.provinces))
     if caller.may("withheld") and caller.provinces is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import logging
 import os
 import tempfile
@@ -229,8 +230,6 @@ class FileStore:
 
     def put_bytes(self, data: bytes) -> StoredFile:
         """Store bytes held in memory (small files such as form media)."""
-        import io
-
         return self.put_stream(io.BytesIO(data))
 
     def age(self, sha256: str) -> float | None:

@@ -5,7 +5,18 @@ A trainer may rename a question; as long as it keeps its tag (`scope_province`, 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
+from forms import province_names
 from ingest.normalise import Row
+
+
+class HasData(Protocol):
+    """A row with answers: a normalised Row, or a stored SubmissionRow."""
+
+    @property
+    def data(self) -> dict: ...
 
 
 def tagged(fields: list[dict], tag: str) -> dict | None:
@@ -27,7 +38,7 @@ def row_key(field: dict) -> tuple[str, str]:
     return repeat_rel, rel[len(repeat_rel) + 1:]
 
 
-def root_answer(rows: list[Row], fields: list[dict], tag: str):
+def root_answer(rows: Sequence[HasData], fields: list[dict], tag: str):
     """Return the answer of the field tagged `tag` outside any repeat (None if absent or unanswered)."""
     field = tagged(fields, tag)
     if field is None or field.get("repeat") or not rows:
@@ -38,8 +49,6 @@ def root_answer(rows: list[Row], fields: list[dict], tag: str):
 def record_province(rows: list[Row], fields: list[dict], fallback: str | None) -> str | None:
     """Return the province a record belongs to: the answer tagged scope_province if it is a province code,
     else `fallback` (the submitting device's province)."""
-    from forms import province_names
-
     answer = root_answer(rows, fields, "scope_province")
     if isinstance(answer, str) and answer.strip() in province_names():
         return answer.strip()

@@ -5,10 +5,12 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy import case, delete, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ingest.db import aware, utcnow
@@ -42,7 +44,8 @@ class SignInPolicy:
 def _limits_connection(session: Session):
     # The counters are written on a connection of their own and committed at once: the request's transaction
     # must not hold them (or the write lock) while a password is hashed, and a refused request still counts.
-    return session.get_bind().connect().execution_options(sqlite_write=True)
+    # The app's sessions are bound to an Engine (ingest.db), never to a Connection.
+    return cast(Engine, session.get_bind()).connect().execution_options(sqlite_write=True)
 
 
 def _insert(dialect: str):

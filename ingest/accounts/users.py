@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from forms import province_names
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import aware, begin_write, utcnow
 from ingest.errors import ALREADY_EXISTS, PASSWORD_TOO_SHORT, PASSWORD_TOO_WEAK, BadSubmission, Conflict
@@ -42,8 +43,6 @@ def check_province(code: str | None) -> str | None:
 
     :raise BadSubmission: any other value, named in the message.
     """
-    from forms import province_names
-
     if code is not None and code not in province_names():
         raise BadSubmission(f"There is no province with the code {code!r}; use a two-digit code from 01 to 18.")
     return code

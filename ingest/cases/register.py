@@ -8,8 +8,9 @@ full, whenever one of them is stored, edited, deleted or replayed: the register 
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest import scope
@@ -38,7 +39,8 @@ PROFILE = (
     ("country_of_exploitation", "country_of_exploitation", "country_of_exploitation_other"),
     ("trafficking_status", "trafficking_status", None),
 )
-_LENGTHS = {name: Case.__table__.c[name].type.length for name, _tag, _other in PROFILE}
+# Every profile column is a String (a length to cut answers to).
+_LENGTHS = {name: cast(String, Case.__table__.c[name].type).length for name, _tag, _other in PROFILE}
 
 
 def case_code_of(rows: list[Row], fields: list[dict]) -> str | None:
@@ -180,8 +182,6 @@ def case_page(session: Session, project_id: int, args: dict[str, list[str]], lim
 
     :raise UnknownCaseFilter: an unknown filter.  :raise BadCaseQuery: a bad cursor, limit or year.
     """
-    from sqlalchemy import func, or_
-
     unknown = sorted(set(args) - set(FILTERS) - set(LIST_FILTERS) - {"year"})
     if unknown:
         raise UnknownCaseFilter(f"There is no case filter {unknown[0]!r}; use {', '.join([*FILTERS, *LIST_FILTERS, 'year'])}.")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
@@ -96,12 +97,15 @@ def apply_retention(session: Session, *, form: Form | None = None, act: bool = F
 
 
 def _apply_form(session: Session, form: Form, now: datetime, act: bool) -> FormRetention:
-    result = FormRetention(form.xml_form_id, form.retention_days)
+    days = form.retention_days
+    if days is None:  # the caller selects only forms with a retention period
+        raise ValueError(f"form {form.xml_form_id} has no retention period")
+    result = FormRetention(form.xml_form_id, days)
     current = current_version(session, form)
     if current is None or tagged(current.fields, "case_status") is None:
         result.no_status_field = True
         return result
-    cutoff = now - timedelta(days=form.retention_days)
+    cutoff = now - timedelta(days=days)
     # Not yet retained, or edited since it was (a later edit brings identities back in): due again.
     due = (select(Submission)
            .join(SubmissionVersion, and_(SubmissionVersion.submission_id == Submission.id,
@@ -138,7 +142,7 @@ def _fields_of(version: SubmissionVersion, fallback) -> list[dict]:
 def _retain_version(version: SubmissionVersion, fields: list[dict], act: bool) -> tuple[int, int]:
     """Blank one version's sensitive answers, raw XML and files; return (answers blanked, files detached)."""
     rows = list(version.rows)
-    plain = [{"path": r.path, "data": dict(r.data)} for r in rows]
+    plain: list[dict[str, Any]] = [{"path": r.path, "data": dict(r.data)} for r in rows]
     # Before the rows are blanked: afterwards they no longer name the files.
     files = sensitive_files(plain, fields)
     redact_rows(plain, fields)

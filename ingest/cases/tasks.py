@@ -23,6 +23,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from forms import province_names
 from ingest import scope
 from ingest.access import RIGHTS, ROLES, SYSTEM
 from ingest.db import begin_write
@@ -91,8 +92,6 @@ def _records(session: Session, project_id: int, codes: list[str], fields_of: dic
 
 def _summary(case, origin: str) -> str:
     """Say what is known of a case without naming anyone: gender, age band, exploitation, dates, provinces."""
-    from forms import province_names
-
     first = case.first_screening_date or case.intake_date
     parts = [case.gender or "gender unknown", case.age_band or "age unknown",
              ", ".join((case.exploitation_types or "").split()) or "exploitation unknown",
@@ -217,7 +216,8 @@ def task_page(session: Session, project_id: int, *, status: str | None = None, p
         query = query.where(Task.status == status)
     if provinces:
         query = query.where(Task.home_province.in_(sorted(set(provinces))))
-    rows = [tuple(r) for r in session.execute(query)]
+    # The outer join gives no instance ID to a task not closed by a record.
+    rows: list[tuple[Task, str | None]] = [(task, instance_id) for task, instance_id in session.execute(query)]
     more = len(rows) > limit
     return rows[:limit], str(rows[limit - 1][0].id) if more else None
 

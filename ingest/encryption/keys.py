@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives import serialization
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms.compiler import compile_xlsform
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.crypto import (
@@ -63,8 +65,6 @@ def with_public_key(xlsx: bytes, form_id: str, version: str, public_key: str) ->
 
     :raise BadSubmission: the stored XLSForm cannot be read as a workbook.
     """
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(xlsx))
     except Exception:  # openpyxl raises many kinds on a damaged archive
@@ -108,8 +108,6 @@ def create_key(session: Session, store: FileStore, form: Form, passphrase: str, 
     :raise forms.compiler.FormError: the changed XLSForm does not compile.
     :raise Conflict: publishing was refused (see ingest.publishing.versions.publish).
     """
-    from forms.compiler import compile_xlsform
-
     current = current_version(session, form)
     if current is None:
         raise NotFound(f"The form '{form.xml_form_id}' has no published version to add a key to.")
@@ -159,7 +157,7 @@ def unlock_keys(session: Session, form: Form, passphrase: str) -> list:
             opened.append(unwrap_private_key(key.sealed_private_key, passphrase))
         except WrongPassphrase as exc:
             refused = exc
-    if not opened:
+    if not opened and refused is not None:  # every key refused (there is at least one key)
         raise refused
     return opened
 
@@ -177,7 +175,7 @@ def unlock(session: Session, store: FileStore, form: Form, private_keys: list) -
             SubmissionVersion.plain_xml.is_(None)).order_by(SubmissionVersion.id)).all()
         session.rollback()  # end this read: each version is opened in a transaction of its own
         for version_id in ids:
-            version = session.get(SubmissionVersion, version_id)
+            version = session.get_one(SubmissionVersion, version_id)
             try:
                 opened = _open(store, form, version, private_keys)
                 _store_opened(session, store, version, opened)

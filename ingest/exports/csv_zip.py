@@ -44,6 +44,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # the zip writer never closes a file it was given; here for its protocol
+
     def drain(self) -> bytes:
         data, self._chunks = b"".join(self._chunks), []
         return data

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ def export_records(session: Session, fmt: str, form: Form, filters: Filters = Fi
     if geopoint is not None:
         pick_geopoint(tables_of(form, union_fields(session, form)), geopoint)
     count = count_records(session, form, filters)
-    options = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None),
+    options: dict[str, Any] = {k: v for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None),
                                  ("geopoint", geopoint)) if v is not None}
     audit.record(session, "submission.export", f"form:{form.xml_form_id}", count=count, format=fmt, **options)
     form_id = form.id
@@ -39,7 +40,7 @@ def export_records(session: Session, fmt: str, form: Form, filters: Filters = Fi
         reader = session if reader is None else reader
         if scope.require_caller(reader) != caller:
             raise scope.ScopeMissing("the export is read for another caller than the one audited")
-        return export(reader, fmt, reader.get(Form, form_id), filters, redaction=redaction, lang=lang, store=store,
+        return export(reader, fmt, reader.get_one(Form, form_id), filters, redaction=redaction, lang=lang, store=store,
                       attachments=attachments, raw=raw, geopoint=geopoint, on_record=on_record)
 
     return count, stream

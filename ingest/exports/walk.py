@@ -51,7 +51,7 @@ class Table:
 
     def header(self) -> list[str]:
         """Return the CSV header row, system columns included."""
-        answers = []
+        answers: list[str] = []
         for _key, head, geo in self.columns:
             answers.extend(f"{head}-{part}" for part in _GEO_PARTS) if geo else answers.append(head)
         if self.rel:
@@ -63,7 +63,7 @@ class Table:
 
         With `labels` ({(table, key): {name: label}}) the names of choices become their labels.
         """
-        cells = []
+        cells: list[object] = []
         for key, _head, geo in self.columns:
             value = data.get(key)
             if geo:
@@ -129,7 +129,8 @@ def tables_of(form: Form, fields: list[dict]) -> list[Table]:
 
 def count_records(session: Session, form: Form, filters: Filters = Filters()) -> int:
     """Count the records an export of `form` holds for the session's caller."""
-    return session.scalar(filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None))
+    return session.execute(
+        filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None)).scalar_one()
 
 
 @dataclass
@@ -206,13 +207,14 @@ class RecordWalk:
         """Return the choice labels of a form version in `lang`, by (table, key) of the question."""
         if form_version_id not in self._labels_of:
             xml = self.session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
-            by_path = choice_labels(xml, self.lang, lambda name: self._media(form_version_id, name)) if xml else {}
+            by_path = (choice_labels(xml, self.lang, lambda name: self._media(form_version_id, name))
+                       if xml and self.lang else {})  # called only with a language
             self._labels_of[form_version_id] = {row_key(f): by_path[f["path"]]
                                                 for f in self._version_fields(form_version_id)
                                                 if by_path.get(f["path"])}
         return self._labels_of[form_version_id]
 
-    def _media(self, form_version_id: int, name: str):
+    def _media(self, form_version_id: int | None, name: str):
         """Open a media file of a form version (a choice list), or return None if it has none here."""
         sha256 = self.session.scalar(select(Blob.sha256).join(FormAttachment, FormAttachment.blob_id == Blob.id)
                                      .where(FormAttachment.form_version_id == form_version_id,

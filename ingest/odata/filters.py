@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from typing import Any
 
 from odata_query import ast
 from odata_query.exceptions import ODataException, ODataSyntaxError
 from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy import and_, extract, func, literal, not_, or_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from ingest.errors import ODATA_NO_PROPERTY, ODATA_UNPARSEABLE
 from ingest.records import answers
@@ -44,9 +46,16 @@ class _Ref:
 
     text: str
     node: Node | None = None
-    column: object = None
+    column: SQLCoreOperations[Any] | None = None
     kind: str = ""
     part: str | None = None
+
+    @property
+    def sql(self) -> SQLCoreOperations[Any]:
+        """Return the column named (a system property).  :raise LookupError: the reference names an answer."""
+        if self.column is None:
+            raise LookupError(f"{self.text} names an answer, not a column")
+        return self.column
 
 
 class FilterCompiler:
@@ -99,11 +108,11 @@ class FilterCompiler:
         if ref.part is not None:
             if not isinstance(right, ast.Integer):
                 raise ODataError(f"{ref.part}({ref.text}) is a whole number; compare it with one.")
-            expression = (answers.date_part(self.data, ref.node.field, ref.part) if ref.node is not None
-                          else extract(ref.part, ref.column))
+            expression = (answers.date_part(self.data, ref.node.form_field, ref.part) if ref.node is not None
+                          else extract(ref.part, ref.sql))
             return _apply(expression, op, int(right.val))
         if ref.node is not None:
-            return answers.compare(self.data, ref.node.field, op, self._answer_value(ref, right))
+            return answers.compare(self.data, ref.node.form_field, op, self._answer_value(ref, ref.node, right))
         return self._column(ref, op, right)
 
     def _contains(self, target, needle):
@@ -111,18 +120,18 @@ class FilterCompiler:
         if not isinstance(needle, ast.String) or ref.part is not None:
             raise ODataError("contains() takes a property and a text in quotes: contains(name,'text').")
         if ref.node is not None:
-            return answers.compare(self.data, ref.node.field, "contains", needle.val)
+            return answers.compare(self.data, ref.node.form_field, "contains", needle.val)
         if ref.kind != "text":
             raise ODataError(f"contains() applies to text; {ref.text} is not text.")
         pattern = "%" + needle.val.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return ref.column.like(pattern, escape="\\")
+        return ref.sql.like(pattern, escape="\\")
 
-    def _answer_value(self, ref: _Ref, literal_node):
+    def _answer_value(self, ref: _Ref, node: Node, literal_node):
         if isinstance(literal_node, ast.Null):
             return None
         if isinstance(literal_node, (ast.String, ast.Integer, ast.Float, ast.Date, ast.DateTime, ast.Boolean)):
             try:
-                return answers.typed(ref.node.field, str(literal_node.val))
+                return answers.typed(node.form_field, str(literal_node.val))
             except answers.BadValue as exc:
                 raise ODataError(str(exc)) from None
         raise ODataError(f"{ref.text} cannot be compared with {_describe(literal_node)}.")
@@ -131,15 +140,15 @@ class FilterCompiler:
         if isinstance(literal_node, ast.Null):
             if op not in ("eq", "ne"):
                 raise ODataError(f"Only eq and ne compare {ref.text} with null.")
-            return ref.column.is_(None) if op == "eq" else ref.column.is_not(None)
+            return ref.sql.is_(None) if op == "eq" else ref.sql.is_not(None)
         if ref.kind == "moment" and isinstance(literal_node, (ast.DateTime, ast.Date)):
-            return _apply(ref.column, op, _moment(literal_node))
+            return _apply(ref.sql, op, _moment(literal_node))
         if ref.kind == "int" and isinstance(literal_node, ast.Integer):
-            return _apply(ref.column, op, int(literal_node.val))
+            return _apply(ref.sql, op, int(literal_node.val))
         if ref.kind == "int" and isinstance(literal_node, ast.String) and literal_node.val.isdigit():
-            return _apply(ref.column, op, int(literal_node.val))  # Central's submitterId is a text of digits
+            return _apply(ref.sql, op, int(literal_node.val))  # Central's submitterId is a text of digits
         if ref.kind == "text" and isinstance(literal_node, ast.String):
-            return _apply(ref.column, op, literal_node.val)
+            return _apply(ref.sql, op, literal_node.val)
         expected = {"moment": "a date or date-time", "int": "a whole number", "text": "a text in quotes"}[ref.kind]
         raise ODataError(f"{ref.text} takes {expected}; got {_describe(literal_node)}.")
 
@@ -152,7 +161,7 @@ class FilterCompiler:
                                  f"contains().")
             ref = self._ref(node.args[0])
             if ref.part is not None or (ref.node is None and ref.kind != "moment") or (
-                    ref.node is not None and ref.node.field.get("xml_type") not in ("date", "dateTime")):
+                    ref.node is not None and ref.node.form_field.get("xml_type") not in ("date", "dateTime")):
                 raise ODataError(f"{part}() applies to dates and date-times; {ref.text} is not one.")
             ref.part = part
             return ref
@@ -176,13 +185,13 @@ class FilterCompiler:
             node = self.model.property(self.entity_set, path)
             if node.kind != "question":
                 raise ODataError(f"The property '{path}' is a group; name one of its questions.")
-            if self.hides and node.field["path"] in self.sensitive:
+            if self.hides and node.form_field["path"] in self.sensitive:
                 raise NotAllowed(f"The field '{path}' is sensitive and your role does not see identities: it "
                                  f"can be neither filtered nor sorted on, as the result would tell its value.")
             ref = _Ref(path, node=node)
         if not sorting:
             return ref
-        return ref.column if ref.node is None else answers.sort_key(self.data, ref.node.field)
+        return ref.sql if ref.node is None else answers.sort_key(self.data, ref.node.form_field)
 
 
 def _path_of(node) -> str:

@@ -82,7 +82,17 @@ class Node:
 
     @property
     def edm(self) -> str:
-        return EDM_TYPES.get(self.field.get("xml_type"), "Edm.String") if self.field else "Edm.String"
+        return EDM_TYPES.get(self.field.get("xml_type") or "", "Edm.String") if self.field else "Edm.String"
+
+    @property
+    def form_field(self) -> dict:
+        """Return the form's field of a question, group or repeat.
+
+        :raise LookupError: the node is the instance root, which is no field.
+        """
+        if self.field is None:
+            raise LookupError("the instance root is not a field of the form")
+        return self.field
 
     def walk(self):
         """Yield every node below this one, depth first, in document order."""
@@ -137,18 +147,19 @@ class Model:
     def names_of(node: Node) -> list[str]:
         """Return the OData names from the root down to `node`."""
         names = []
-        while node is not None and node.kind != "root":
-            names.append(node.name)
-            node = node.parent
+        current: Node | None = node
+        while current is not None and current.kind != "root":
+            names.append(current.name)
+            current = current.parent
         return names[::-1]
 
     @staticmethod
     def enclosing_repeat(node: Node) -> Node | None:
         """Return the innermost repeat strictly above `node` (None at the root)."""
-        node = node.parent
-        while node is not None and node.kind != "repeat":
-            node = node.parent
-        return node
+        above = node.parent
+        while above is not None and above.kind != "repeat":
+            above = above.parent
+        return above
 
     def entity_set(self, name: str) -> EntitySet:
         """:raise NoSuchEntity: no such entity set."""
@@ -163,9 +174,10 @@ class Model:
         """
         node = entity_set.node
         for part in path.split("/"):
-            node = next((c for c in node.children if c.name == part), None)
-            if node is None:
+            child = next((c for c in node.children if c.name == part), None)
+            if child is None:
                 raise ODataError(f"Could not find a property named '{path}'.", ODATA_NO_PROPERTY)
+            node = child
             if node.kind == "repeat":
                 raise ODataError(f"The property '{path}' is a repeat, or inside one: ask the entity set "
                                  f"{self.set_name(node)}.", ODATA_REPEAT_PROPERTY)
@@ -205,7 +217,7 @@ class Model:
             key = ElementTree.SubElement(entity, "Key")
             ElementTree.SubElement(key, "PropertyRef", {"Name": "__id"})
             ElementTree.SubElement(entity, "Property", {"Name": "__id", "Type": "Edm.String"})
-            if entity_set.is_root:
+            if entity_set.parent_key is None:  # the root entity set
                 ElementTree.SubElement(entity, "Property", {"Name": "__system", "Type": f"{SYSTEM_NS}.metadata"})
             else:
                 ElementTree.SubElement(entity, "Property", {"Name": entity_set.parent_key, "Type": "Edm.String"})

@@ -82,9 +82,10 @@ def read_select(model: Model, entity_set: EntitySet, text: str) -> tuple[set | N
             continue
         node = model.property(entity_set, item)
         keep.update(node.walk())
-        while node is not None and node is not entity_set.node:
-            keep.add(node)
-            node = node.parent
+        above: Node | None = node
+        while above is not None and above is not entity_set.node:
+            keep.add(above)
+            above = above.parent
     return keep, ids
 
 
@@ -238,7 +239,7 @@ def _trees(session: Session, page, redaction: Redaction, roots_only: bool = Fals
     rows_by_version = _rows(session, version_ids, roots_only)
     if redaction.applies():
         form_versions = {r.version_id: r.form_version_id for r in page}
-        fields = dict(session.execute(select(FormVersion.id, FormVersion.fields)
+        fields: dict[int, list] = dict(session.execute(select(FormVersion.id, FormVersion.fields)
                                       .where(FormVersion.id.in_(set(form_versions.values())))).all())
         for version_id, rows in rows_by_version.items():
             redact_rows(rows, fields.get(form_versions[version_id]) or [])
@@ -266,7 +267,8 @@ class _Builder:
     links (and inline with $expand=*), values typed as $metadata says."""
 
     def __init__(self, model: Model, options: Options, files: dict):
-        self.model, self.options, self.files, self.names = model, options, files, {}
+        self.model, self.options, self.files = model, options, files
+        self.names: dict[tuple[str, int], str] = {}
 
     def root_entity(self, record, tree: _Tree) -> dict:
         link = f"Submissions('{quote(record.instance_id, safe='')}')"
@@ -307,7 +309,7 @@ class _Builder:
             else:
                 out[f"{child.name}@odata.navigationLink"] = f"{link}/{child.name}"
                 if self.options.expand:
-                    instances = tree.children.get((row["id"], child.field["path"]), []) if row else []
+                    instances = tree.children.get((row["id"], child.form_field["path"]), []) if row else []
                     entity_set = self.model.sets[self.model.set_name(child)]
                     out[child.name] = [self.row_entity(entity_set, r, tree, inline=True) for r in instances]
         return out
@@ -331,7 +333,7 @@ def value_of(node: Node, value, wkt: bool = False):
     null, as Central's), a choice of several as its space-separated names, places as GeoJSON (or WKT)."""
     if value is None:
         return None
-    kind = node.field.get("xml_type")
+    kind = node.form_field.get("xml_type")
     if kind in answers.NUMBERS:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
@@ -366,13 +368,13 @@ def _geo(kind: str, text: str, wkt: bool):
         return {"geopoint": f"POINT ({coordinates})", "geotrace": f"LINESTRING ({coordinates})",
                 "geoshape": f"POLYGON (({coordinates}))"}[kind]
     if kind == "geopoint":
-        shape = {"type": "Point", "coordinates": points[0][0]}
+        shape: dict[str, object] = {"type": "Point", "coordinates": points[0][0]}
         if points[0][1] is not None:
             shape["properties"] = {"accuracy": points[0][1]}
         return shape
-    coordinates = [p for p, _ in points]
-    shape = ({"type": "LineString", "coordinates": coordinates} if kind == "geotrace"
-             else {"type": "Polygon", "coordinates": [coordinates]})
+    line = [p for p, _ in points]
+    shape = ({"type": "LineString", "coordinates": line} if kind == "geotrace"
+             else {"type": "Polygon", "coordinates": [line]})
     if any(a is not None for _, a in points):
         shape["properties"] = {"accuracies": [a for _, a in points]}
     return shape

@@ -2,6 +2,7 @@
 built with it, and each read audited once (`submission.list`, format odata)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from ingest import audit, scope
@@ -19,7 +20,7 @@ def filter_compiler(session: Session, form: Form, model: Model, entity_set: Enti
 
 
 def read_entities(session: Session, form: Form, model: Model, options: Options, instance_id: str | None = None,
-                  segments: list[tuple[str, str | None]] = ()) -> Page:
+                  segments: Sequence[tuple[str, str | None]] = ()) -> Page:
     """Return a page of an entity set, or with `instance_id` one record (or the rows of one of its repeats
     that `segments` name), scoped and redacted for the caller; audited once with the count of entities.
 

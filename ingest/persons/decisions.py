@@ -99,7 +99,7 @@ def match(session: Session, project_id: int, incremental: bool = True,
         identities = list(session.scalars(select(CaseIdentity).where(CaseIdentity.project_id == project_id)))
         named = [i for i in identities if i.has_name]
         skipped = len(identities) - len(named)
-        if full:
+        if full or last is None:  # `full` already holds when there is no last run; said again for the checker
             changed = {i.case_code for i in named}
         else:
             changed = set(session.scalars(select(CaseIdentity.case_code).where(
@@ -155,8 +155,9 @@ def export_pairs(session: Session, project_id: int, path, min_score: float = 0.0
     """Write the pending candidate pairs and confirmed links as ``record_id_a,record_id_b`` rows (case codes)
     for the development set's scorer; return how many were written."""
     with scope.acting_as(session, SYSTEM):
-        pairs = set(session.execute(select(PersonCandidate.case_a, PersonCandidate.case_b).where(
-            PersonCandidate.project_id == project_id, PersonCandidate.score >= min_score)).all())
+        pairs: set[tuple[str, str]] = {(a, b) for a, b in session.execute(
+            select(PersonCandidate.case_a, PersonCandidate.case_b).where(
+                PersonCandidate.project_id == project_id, PersonCandidate.score >= min_score))}
         pairs |= {key for key, state in _current_links(session, project_id).items() if state == CONFIRMED}
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)

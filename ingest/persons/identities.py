@@ -130,7 +130,7 @@ def _store_identity(session: Session, project_id: int, case_id: int, case_code: 
         session.execute(CaseIdentity.__table__.insert().values(
             case_id=case_id, project_id=project_id, case_code=case_code, changed_at=now, built_at=now, **values))
         return
-    changes = {"built_at": now}
+    changes: dict[str, object] = {"built_at": now}
     if any(current[k] != v for k, v in values.items()) or current["case_code"] != case_code:
         changes.update(case_code=case_code, changed_at=now, **values)
     session.execute(update(CaseIdentity).where(CaseIdentity.case_id == case_id).values(**changes))

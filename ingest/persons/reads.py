@@ -37,7 +37,7 @@ def side_json(caller: Caller, case: Case | None, identity: CaseIdentity | None, 
     provinces; otherwise they are null and listed in `redacted`.
     """
     show = caller.may("identities") and case is not None and sees(caller, case)
-    out = {"caseCode": code, "province": case.province_code if case else None,
+    out: dict[str, object] = {"caseCode": code, "province": case.province_code if case else None,
            "district": case.district_code if case else None, "personKey": person_key or code,
            "inScope": bool(case is not None and sees(caller, case)),
            "sex": identity.sex if identity else None,

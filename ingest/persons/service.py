@@ -3,6 +3,7 @@ the pairs written out for the matcher's scorer, each read audited once."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+from typing import Any
 
 from ingest import audit, scope
 from ingest.persons.decisions import export_pairs
@@ -18,7 +19,7 @@ def list_candidates(session: Session, project_id: int, province: str | None = No
     """
     caller = scope.require_caller(session)
     page, after, shown = candidate_page(session, project_id, caller, province, min_score, limit, cursor)
-    details = {"filters": sorted(filters)} if filters is not None else {}
+    details: dict[str, Any] = {"filters": sorted(filters)} if filters is not None else {}
     audit.record(session, "person.candidates", f"project:{project_id}", count=len(page), identities=sorted(shown),
                  **details)
     return page, after

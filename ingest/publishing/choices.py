@@ -90,7 +90,7 @@ def _matches(column: str, lang: str) -> bool:
 def file_labels(stream: BinaryIO, lang: str, value_ref: str = "name", label_ref: str = "label") -> dict[str, str]:
     """Return {name: label} from a CSV choice file (UTF-8, a BOM allowed), read a line at a time; a file
     that is not such a CSV gives no labels (the answers keep their names)."""
-    reader = csv.reader(codecs.getreader("utf-8-sig")(stream, errors="replace"))
+    reader = csv.reader(codecs.getreader("utf-8-sig")(stream, "replace"))
     try:
         header = next(reader, [])
         if value_ref not in header:
@@ -119,7 +119,8 @@ def choice_labels(xform: str | bytes, lang: str,
     instances = {i.get("id"): i for i in root.iter() if local_name(i.tag) == "instance" and i.get("id")}
     out: dict[str, dict[str, str]] = {}
     for control in root.iter():
-        if local_name(control.tag) not in ("select1", "select", "rank") or not control.get("ref"):
+        ref = control.get("ref")
+        if local_name(control.tag) not in ("select1", "select", "rank") or not ref:
             continue
         labels: dict[str, str] = {}
         for item in _children(control, "item"):
@@ -151,5 +152,5 @@ def choice_labels(xform: str | bytes, lang: str,
                 text = _label(label, item, texts)
                 if name is not None and text is not None:
                     labels[_text(name)] = text
-        out[control.get("ref")] = labels
+        out[ref] = labels
     return out

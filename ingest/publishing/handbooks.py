@@ -51,7 +51,12 @@ def handbook_versions(session: Session, project_id: int, form_ids: list[str] | N
 
 
 def form_source(version: FormVersion, store: FileStore) -> FormSource:
-    """Describe a stored version for the handbook: its XLSForm, version, XForm md5 and CSV media."""
+    """Describe a stored version for the handbook: its XLSForm, version, XForm md5 and CSV media.
+
+    :raise NotFound: the version was not published from an XLSForm (`handbook_versions` leaves those out).
+    """
+    if version.xlsx is None:
+        raise NotFound(f"The form '{version.form.xml_form_id}' was not published from an XLSForm.")
     media = {}
     for attachment in version.attachments:
         blob = attachment.blob

@@ -17,7 +17,7 @@ from ingest.db import begin_write, utcnow
 from ingest.errors import (ALREADY_EXISTS, MEDIA_MISSING, VERSION_PUBLISHED, BadSubmission, Conflict,
                            NotFound)
 from ingest.models import (
-    Form, FormAttachment, FormVersion, Project, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Blob, Form, FormAttachment, FormVersion, Project, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
 )
 from ingest.storage import FileStore
 from ingest.blobs import store_blob
@@ -77,6 +77,7 @@ def _new_version(session: Session, store: FileStore, form: Form, compiled: Compi
         xlsx=compiled.xlsx, fields=compiled.fields, warnings=[w.as_dict() for w in compiled.warnings],
         published_at=utcnow() if published else None, draft_token=None if published else secrets.token_urlsafe(32))
     for name in compiled.media:
+        blob: Blob | None
         if name in media:
             blob = store_blob(session, store, io.BytesIO(media[name]), _content_type(name))
         else:

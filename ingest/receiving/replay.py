@@ -49,7 +49,9 @@ def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> i
     devices = {r[8] for r in page if r[2] and r[8] is not None}
     province_of = dict(session.execute(select(Device.id, Device.province_code)
                                        .where(Device.id.in_(devices))).all()) if devices else {}
-    rebuilt, records, cases = {}, [], set()
+    rebuilt: dict[int, list] = {}
+    records: list[dict] = []
+    cases: set[tuple[int, str]] = set()
     for (version_id, form_version_id, current, xml, plain_xml, submission_id, draft, old_code, device_id,
          project_id, sender_provinces, encrypted) in page:
         fields = fields_for(session, fields_of, form_version_id)
@@ -181,4 +183,4 @@ def count_replayable(session: Session, xml_form_id: str | None = None) -> int:
     if xml_form_id:
         query = query.join(Form, Form.id == SubmissionVersion.form_id).where(Form.xml_form_id == xml_form_id)
     with scope.acting_as(session, SYSTEM):
-        return session.scalar(query)
+        return session.execute(query).scalar_one()

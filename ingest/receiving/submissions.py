@@ -1,6 +1,7 @@
 """Receive a submission exactly once: store it raw, then derive its normalised rows (replay: ingest.receiving.replay)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ def receive_submission(
     *,
     project_id: int,
     xml: bytes,
-    files: list[IncomingFile] = (),
+    files: Sequence[IncomingFile] = (),
     device: Device | None = None,
     user_id: int | None = None,
     device_ident: str | None = None,
@@ -222,10 +223,10 @@ def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes
         raise Conflict("A different record with the same instance ID is already on the server.",
                        SUBMISSION_XML_CONFLICT)
     added = _link_files(session, existing.id, stored)
-    missing = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
-        SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None)))
-    total = session.scalar(select(func.count()).select_from(SubmissionAttachment).where(
-        SubmissionAttachment.submission_version_id == existing.id))
+    missing = session.execute(select(func.count()).select_from(SubmissionAttachment).where(
+        SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None))).scalar_one()
+    total = session.execute(select(func.count()).select_from(SubmissionAttachment).where(
+        SubmissionAttachment.submission_version_id == existing.id)).scalar_one()
     settle()
     session.commit()
     return Received(version_id=existing.id, created=False, attachments_expected=total, attachments_added=added,

@@ -28,7 +28,7 @@ def _fields(session: Session, version_id: int, md5: str) -> list:
     key = (version_id, md5)
     fields = _FIELDS.get(key)
     if fields is None:
-        fields = session.scalar(select(FormVersion.fields).where(FormVersion.id == version_id))
+        fields = session.execute(select(FormVersion.fields).where(FormVersion.id == version_id)).scalar_one()
         if len(_FIELDS) >= _FIELDS_MAX:
             _FIELDS.clear()
         _FIELDS[key] = fields

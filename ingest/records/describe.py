@@ -6,6 +6,7 @@ caller and never look the caller up themselves.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,10 @@ from ingest.normalise import nest
 from ingest.redaction import Redaction, redact_rows, redact_xml, sensitive_files
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
 def iso(moment: datetime | None) -> str | None:
     """Format a moment as Central does: ISO 8601 with a Z for UTC."""
     if moment is None:

@@ -7,6 +7,7 @@ writes its audit event itself, once. The caller commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -102,7 +103,7 @@ def read_xml(session: Session, submission: Submission, version: SubmissionVersio
     """Return a record's instance XML (its current version, or `version`), redacted; audited."""
     redaction = redaction_for(scope.require_caller(session))
     xml = readable_xml(version or current_of(submission), redaction)
-    details = {"version": version.instance_id} if version is not None else {}
+    details: dict[str, Any] = {"version": version.instance_id} if version is not None else {}
     audit.record(session, "submission.read_xml", f"submission:{submission.id}", **details)
     return xml
 

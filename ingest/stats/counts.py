@@ -10,7 +10,13 @@ so its lines need no secondary suppression.
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from dataclasses import dataclass, field
+
+from sqlalchemy import String, cast, func, select
+
+from ingest.models import Case
+from ingest.person_models import PersonMember
 
 #: Smallest count shown (CTDC's rule).
 DEFAULT_THRESHOLD = 11
@@ -100,8 +106,8 @@ def count(rows: list[dict], by: list[str], unit: str | None = None) -> Table:
 def retrafficked(rows: list[dict]) -> int:
     """Count the persons screened again after a follow-up: one of their cases (rows with a `person` key) was
     first screened after the (last) follow-up of another of their cases."""
-    first_followup: dict[str, object] = {}
-    last_screening: dict[str, object] = {}
+    first_followup: dict[object, date] = {}
+    last_screening: dict[object, date] = {}
     for row in rows:
         person = row["person"]
         if row.get("last_followup_date") is not None:
@@ -148,7 +154,7 @@ def as_json(table: Table) -> dict:
             out["persons"] = table.persons.shown(key)
         return out
 
-    out = {
+    out: dict[str, object] = {
         "by": table.by,
         "cells": [cell(key) for key in sorted(table.counts)],
         "hidden": [{**dict(zip(table.by, key)), "reason": reason} for key, reason in sorted(table.hidden.items())],
@@ -184,11 +190,6 @@ def case_table(session, project_id: int, by: list[str], filters: dict[str, list[
 
     :raise UnknownDimension: an unknown dimension in `by` or `filters`.
     """
-    from sqlalchemy import String, cast, func, select
-
-    from ingest.models import Case
-    from ingest.person_models import PersonMember
-
     filters = filters or {}
     check_dimensions(list(by) + list(filters))
     first_date = func.coalesce(Case.first_screening_date, Case.intake_date)

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from forms import BUNDLED_MEDIA_DIR
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.cases.register import INTAKE
@@ -106,8 +107,6 @@ RECORD_TAGS = ("methods_of_control", "forced_labour_industry", "sex_exploitation
 @functools.cache
 def alpha3_codes() -> dict[str, str]:
     """Return ISO 3166 alpha-2 -> alpha-3 for every country the forms offer (the bundled countries.csv)."""
-    from forms import BUNDLED_MEDIA_DIR
-
     with (BUNDLED_MEDIA_DIR / "countries.csv").open(encoding="utf-8") as handle:
         return {row["name"]: row["alpha3"] for row in csv.DictReader(handle) if row.get("alpha3")}
 
@@ -205,7 +204,7 @@ def anonymise(rows: Iterable[dict[str, str]], k: int = DEFAULT_THRESHOLD,
         rare = [key for key, n in sizes.items() if n < k and any(key[i] for i in order)]
         if not rare:
             break
-        frequency = {i: Counter() for i in order}
+        frequency: dict[int, Counter] = {i: Counter() for i in order}
         for key, n in sizes.items():
             for i in order:
                 frequency[i][key[i]] += n
@@ -287,8 +286,6 @@ def _day(value) -> date | None:
 def case_rows(session: Session, project_id: int) -> list[dict[str, str]]:
     """Return the CTDC rows of the project's cases that the session's caller may see (ingest.scope), before
     anonymisation; cases whose consent to share was refused are left out for every caller."""
-    from sqlalchemy import func
-
     columns = ("case_code", "gender", "age_band", "citizenship", "exploitation_types", "country_of_exploitation")
     query = (select(*(getattr(Case, c) for c in columns),
                     func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date"))

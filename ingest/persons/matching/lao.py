@@ -82,4 +82,6 @@ def spelling_key(name: str) -> str:
 
 def is_lao(text: str | None) -> bool:
     """Tell whether `text` contains any Lao letter."""
-    return bool(text) and any("\u0e81" <= c <= "\u0edf" for c in text)
+    if not text:
+        return False
+    return any("\u0e81" <= c <= "\u0edf" for c in text)

@@ -1,12 +1,13 @@
 """Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves."""
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.persons.matching.records import PersonRecord, features
+from ingest.persons.matching.records import PersonRecord, features, read_records
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class Candidate:
 
 def _name_comparison(part: str, other: str):
     """Compare one name part, with a level for names written in the other order."""
-    import splink.comparison_level_library as cll
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     extra, first = [], []
     if part == "family":
@@ -73,8 +74,8 @@ def _name_comparison(part: str, other: str):
 
 def _birth_comparison():
     """Compare birth dates and years; a 1 January placeholder only counts as a year."""
-    import splink.comparison_level_library as cll
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     same_date = ("birth_date_l = birth_date_r or (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)"
                  " and substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2)"
@@ -97,8 +98,8 @@ def _birth_comparison():
 
 def _screening_comparison():
     """Compare when and where the records were made: one case's records follow each other within months."""
-    import splink.comparison_level_library as cll
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     def within(days):
         return cll.AbsoluteDateDifferenceLevel("screened", input_is_string=True, threshold=days, metric="day")
@@ -120,9 +121,10 @@ def settings():
     Only splink's backend-neutral levels and plain SQL are used, so the same settings run on splink's
     Spark backend (see README, "Person matching").
     """
-    import splink.comparison_level_library as cll
-    from splink import SettingsCreator, block_on
-    from splink import comparison_library as cl
+    import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
+    from splink import SettingsCreator, block_on  # heavy: splink loads DuckDB
+    from splink.blocking_rule_library import CustomRule  # heavy: splink loads DuckDB
+    from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
     comparisons = [
         _name_comparison("given", "family"),
@@ -153,7 +155,7 @@ def settings():
             block_on("given_rk", "family_rk"),
             block_on("given_sk", "birth_year"),
             # A given name alone is too common to block on, except where there is no family name to add.
-            "l.given_sk = r.given_sk and (l.family_sk is null or r.family_sk is null)",
+            CustomRule("l.given_sk = r.given_sk and (l.family_sk is null or r.family_sk is null)"),
             block_on("family_sk", "birth_year"),
             block_on("given_rk", "birth_year"),
             block_on("given_sk", "village"),
@@ -161,8 +163,8 @@ def settings():
             block_on("phone"),
             block_on("birth_date"),
             block_on("village", "birth_year"),
-            "l.given_sk = r.given_sk and abs(l.birth_year - r.birth_year) = 1",
-            "l.given_sk = r.family_sw and l.family_sk = r.given_sw",
+            CustomRule("l.given_sk = r.given_sk and abs(l.birth_year - r.birth_year) = 1"),
+            CustomRule("l.given_sk = r.family_sw and l.family_sk = r.given_sw"),
         ],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
@@ -171,7 +173,7 @@ def settings():
 
 def train(linker) -> None:
     """Estimate the model's parameters from the records alone (no labels): u by sampling, m by EM."""
-    from splink import block_on
+    from splink import block_on  # heavy: splink loads DuckDB
 
     linker.training.estimate_probability_two_random_records_match(
         [block_on("given_sk", "family_sk", "birth_year"), block_on("given_sk", "phone")], recall=0.6)
@@ -201,7 +203,7 @@ def smooth(linker, pseudo: float = 0.005) -> None:
 
 
 def _linker(rows: list[dict], model: dict | None):
-    from splink import DuckDBAPI, Linker
+    from splink import DuckDBAPI, Linker  # heavy: splink loads DuckDB
 
     table = DuckDBAPI().register(rows)
     return Linker(table, model if model is not None else settings(), log_level=logging.ERROR)
@@ -209,7 +211,7 @@ def _linker(rows: list[dict], model: dict | None):
 
 def trained_linker(rows: list[dict]):
     """Return a linker over `rows` (feature dicts), with parameters estimated from them when there are enough."""
-    from splink.internals.exceptions import SplinkException
+    from splink.internals.exceptions import SplinkException  # heavy: splink loads DuckDB
 
     if len(rows) >= MIN_TRAINING_RECORDS:
         linker = _linker(rows, None)
@@ -240,6 +242,12 @@ def save_model(records: list[PersonRecord], path: str | Path) -> None:
     Path(path).write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _pair(prediction: dict) -> tuple[str, str]:
+    """Return the two record ids of a predicted pair, in order."""
+    first, second = sorted((prediction["unique_id_l"], prediction["unique_id_r"]))
+    return first, second
+
+
 def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESHOLD) -> list[Candidate]:
     """Return the pairs of `records` whose match probability is at least `threshold`.
 
@@ -250,8 +258,7 @@ def match_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
     if len(rows) < 2:
         return []
     predictions = trained_linker(rows).inference.predict(threshold_match_probability=threshold)
-    out = [Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"], p["match_weight"])
-           for p in predictions.as_record_list()]
+    out = [Candidate(*_pair(p), p["match_probability"], p["match_weight"]) for p in predictions.as_record_list()]
     out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
     return out
 
@@ -282,8 +289,7 @@ def score_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
             label = min(choices, key=lambda c: abs(c[0] - weight))[1]
             total = weight + (p.get(f"mw_tf_adj_{name}") or 0.0)
             evidence[name] = {"level": label, "weight": round(float(total), 2)}
-        out.append(Candidate(*sorted((p["unique_id_l"], p["unique_id_r"])), p["match_probability"],
-                             p["match_weight"], evidence))
+        out.append(Candidate(*_pair(p), p["match_probability"], p["match_weight"], evidence))
     out.sort(key=lambda c: (c.record_id_a, c.record_id_b))
     return out
 
@@ -299,10 +305,6 @@ class FileSummary:
 
 def match_file(records_csv_path, out_pairs_csv_path, threshold: float = DEFAULT_THRESHOLD) -> FileSummary:
     """Match the records of a CSV file (the development set's format); write ``record_id_a,record_id_b`` rows."""
-    import csv
-
-    from ingest.persons.matching.records import read_records
-
     records = read_records(records_csv_path)
     skipped = sum(1 for r in records if not r.has_name())
     pairs = match_records(records, threshold)

@@ -58,8 +58,8 @@ def _birth(record: PersonRecord) -> tuple[int | None, str | None]:
     """Return the birth year and, when it looks real (not a 1 January placeholder), the birth date."""
     date = _DATE.match(record.birth_date or "")
     year = _YEAR.match(record.birth_year or "") or date
-    real = date and (date.group(2), date.group(3)) != ("01", "01")
-    return (int(year.group(1)) if year else None), (date.group(0).strip() if real else None)
+    real = date if date is not None and (date.group(2), date.group(3)) != ("01", "01") else None
+    return (int(year.group(1)) if year else None), (real.group(0).strip() if real else None)
 
 
 def _name_parts(lao: str, latin: str) -> dict:

@@ -11,7 +11,7 @@ _TITLE = re.compile(r"^(?:nang|thao|tao|mr|mrs|ms|miss|mme|mlle)\b[\s.]+(?=\w)")
 # Each step folds one way that French-based, English-phonetic and Thai-influenced spellings (and
 # careless typing) write the same Lao sound. Order matters: digraphs before single letters, vowel
 # clusters before the doubled-letter collapse.
-_FOLDS = [
+_FOLD_RULES = [
     (r"([b-df-hj-np-tv-z])\1+", r"\1"),
     (r"ck", "k"), (r"q", "k"), (r"c(?![haeiouy])", "k"), (r"kh", "k"), (r"ph", "p"), (r"th", "t"), (r"sh", "s"),
     (r"ch", "c"), (r"j", "c"), (r"[xz]", "s"),
@@ -25,7 +25,7 @@ _FOLDS = [
     (r"(?<!^)h", ""),
     (r"(.)\1+", r"\1"),
 ]
-_FOLDS = [(re.compile(pattern), replacement) for pattern, replacement in _FOLDS]
+_FOLDS = [(re.compile(pattern), replacement) for pattern, replacement in _FOLD_RULES]
 
 
 def fold_latin(name: str | None) -> str:
