@@ -2,6 +2,7 @@
 
 The rights are data, in one table (`RIGHTS`), so the API, the CLI and the tests read the same answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,6 +67,9 @@ def user_caller(user) -> Caller:
 
 def device_caller(device) -> Caller:
     """Return the caller a device acts as: it submits into its project and reads no records back."""
-    return Caller(role="device", device_id=device.id,
-                  provinces=frozenset({device.province_code}) if device.province_code else None,
-                  rights=frozenset({"submit"}))
+    return Caller(
+        role="device",
+        device_id=device.id,
+        provinces=frozenset({device.province_code}) if device.province_code else None,
+        rights=frozenset({"submit"}),
+    )

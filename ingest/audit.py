@@ -4,9 +4,10 @@ The audit is append-only. On PostgreSQL a trigger (see the protection migration)
 on `audit_events`; on every database the ORM refuses them too (`_refuse_*` below), so no code path of the
 application, on SQLite included, can rewrite or erase what was recorded.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -22,7 +23,8 @@ MAX_LIMIT = 5000
 ADDRESS = "audit.address"
 
 #: Every action the audit records, with what it means: the one list, shared by the API, the CLI and the
-#: console. `record` refuses any other name; docs/operators/audit.md lists the same (tests/ingest/test_audit_actions.py).
+#: console. `record` refuses any other name; docs/operators/audit.md lists the same
+#: (tests/ingest/test_audit_actions.py).
 ACTIONS: dict[str, str] = {
     # sign-in
     "session.create": "a user signed in (API session or console)",
@@ -84,8 +86,16 @@ def use_address(session: Session, address: str | None) -> None:
     session.info[ADDRESS] = address
 
 
-def record(session: Session, action: str, resource: str, *, user_id: int | None = None,
-           device_id: int | None = None, address: str | None = None, **details) -> None:
+def record(
+    session: Session,
+    action: str,
+    resource: str,
+    *,
+    user_id: int | None = None,
+    device_id: int | None = None,
+    address: str | None = None,
+    **details,
+) -> None:
     """Add an audit event to the session; it commits with the caller's transaction.
 
     Who acted is the session's caller (ingest.scope) and where from its address (`use_address`), unless
@@ -101,8 +111,16 @@ def record(session: Session, action: str, resource: str, *, user_id: int | None 
         user_id, device_id = caller.user_id, caller.device_id
     address = address or session.info.get(ADDRESS)
     begin_write(session)
-    session.add(AuditEvent(action=action, resource=resource[:500], user_id=user_id, device_id=device_id,
-                           address=(address or None) and address[:64], details=details))
+    session.add(
+        AuditEvent(
+            action=action,
+            resource=resource[:500],
+            user_id=user_id,
+            device_id=device_id,
+            address=(address or None) and address[:64],
+            details=details,
+        )
+    )
 
 
 def parse_moment(text: str, *, end: bool = False) -> datetime:
@@ -120,13 +138,18 @@ def parse_moment(text: str, *, end: bool = False) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         moment = datetime.fromisoformat(text)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    start = datetime.combine(day, time(0), tzinfo=timezone.utc)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    start = datetime.combine(day, time(0), tzinfo=UTC)
     return start + timedelta(days=1) if end else start
 
 
-def events_query(*, since: datetime | None = None, until: datetime | None = None, user_id: int | None = None,
-                 action: str | None = None) -> Select:
+def events_query(
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user_id: int | None = None,
+    action: str | None = None,
+) -> Select:
     """Select audit events, newest first, filtered by time (`since` inclusive, `until` exclusive), user, action.
 
     An `action` without a dot names a category, as Central's `?action=user` does: every `user.*` event.
@@ -139,14 +162,25 @@ def events_query(*, since: datetime | None = None, until: datetime | None = None
     if user_id is not None:
         query = query.where(AuditEvent.user_id == user_id)
     if action:
-        query = query.where(AuditEvent.action == action if "." in action
-                            else or_(AuditEvent.action == action, AuditEvent.action.startswith(f"{action}.")))
+        query = query.where(
+            AuditEvent.action == action
+            if "." in action
+            else or_(AuditEvent.action == action, AuditEvent.action.startswith(f"{action}."))
+        )
     return query
 
 
-def read_events(session: Session, asked: dict, *, since: datetime | None = None, until: datetime | None = None,
-                user_id: int | None = None, action: str | None = None, limit: int = MAX_LIMIT,
-                offset: int = 0) -> list[AuditEvent]:
+def read_events(
+    session: Session,
+    asked: dict,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user_id: int | None = None,
+    action: str | None = None,
+    limit: int = MAX_LIMIT,
+    offset: int = 0,
+) -> list[AuditEvent]:
     """Return audit events, newest first (see `events_query`), for the session's caller; the read is itself
     audited (`audit.read`) with what was asked for (`asked`: the filters as the caller named them, never
     the events) and how many events were returned.
@@ -154,13 +188,17 @@ def read_events(session: Session, asked: dict, *, since: datetime | None = None,
     :raise ScopeMissing: no caller.
     """
     scope.require_caller(session)
-    events = list(session.scalars(events_query(since=since, until=until, user_id=user_id, action=action)
-                                  .limit(limit).offset(offset)))
+    events = list(
+        session.scalars(
+            events_query(since=since, until=until, user_id=user_id, action=action).limit(limit).offset(offset)
+        )
+    )
     record(session, "audit.read", "audit", **asked, count=len(events))
     return events
 
 
 # --- append-only, enforced by the ORM on every database --------------------------------------------------
+
 
 @event.listens_for(AuditEvent, "before_update")
 def _refuse_update(_mapper, _connection, target: AuditEvent) -> None:
@@ -174,6 +212,9 @@ def _refuse_delete(_mapper, _connection, target: AuditEvent) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is AuditEvent:
+    if (
+        (state.is_update or state.is_delete)
+        and state.bind_mapper is not None
+        and state.bind_mapper.class_ is AuditEvent
+    ):
         raise AppendOnly("audit events cannot be changed or removed: the audit is append-only")

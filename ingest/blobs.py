@@ -1,4 +1,5 @@
 """Blob rows: one row per distinct stored content, shared by submissions, form media and decrypted files."""
+
 from __future__ import annotations
 
 from typing import BinaryIO
@@ -18,9 +19,17 @@ def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_typ
 
 def blob_id(session: Session, stored: StoredFile, content_type: str) -> int:
     """Return the id of the Blob row of a stored file, inserting it if it is new (safe under concurrency)."""
-    found = session.scalar(insert_ignore(session, Blob.__table__).values(
-        sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type, created_at=utcnow(),
-    ).returning(Blob.__table__.c.id))
+    found = session.scalar(
+        insert_ignore(session, Blob.__table__)
+        .values(
+            sha256=stored.sha256,
+            md5=stored.md5,
+            size=stored.size,
+            content_type=content_type,
+            created_at=utcnow(),
+        )
+        .returning(Blob.__table__.c.id)
+    )
     # Nothing returned: the row exists already (written by an earlier or a concurrent request).
     if found is not None:
         return found

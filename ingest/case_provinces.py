@@ -1,16 +1,17 @@
 """Which provinces a case belongs to, and so which records may join it (issue 16: one province rule).
 
-A case belongs to the province where it was opened (the province its code starts with, else that of its
-first identifying record, as placed by ingest.tags.place_record) and to every home province one of its own
-identifying records names (the province owed a hand-off, ingest.cases.tasks). A record joins the case its code names only when it was placed in one of
-those provinces; any other record is kept, in its own province, but changes nothing of that case: not its
-register row, not its hand-off task, not its identity for the matcher. Such a record is flagged
+A case belongs to the province where it was opened (the province its code starts with, else that of its first
+identifying record, as placed by ingest.tags.place_record) and to every home province one of its own identifying
+records names (the province owed a hand-off, ingest.cases.tasks). A record joins the case its code names only when
+it was placed in one of those provinces; any other record is kept, in its own province, but changes nothing of that
+case: not its register row, not its hand-off task, not its identity for the matcher. Such a record is flagged
 (`submissions.foreign_case`) for a supervisor of its province to check.
 
 The register, the tasks and the identities all read a case's records through `case_records`, on receipt, in
 `collector ingest replay` and in `collector tasks sync` alike, so the rule is the same everywhere. It depends
 only on the stored records (in arrival order, by submission id), so rebuilding twice gives the same answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -104,11 +105,20 @@ def flag_outsiders(session: Session, project_id: int, codes: list[str], outside:
     """Store which records of some cases are kept outside them (`submissions.foreign_case`), writing only
     what changed; a flagged record that no longer carries a case code (an edit removed it) is cleared too."""
     if outside:
-        session.execute(update(Submission).where(Submission.id.in_(sorted(outside)),
-                                                 Submission.foreign_case.is_(False))
-                        .values(foreign_case=True).execution_options(synchronize_session=False))
+        session.execute(
+            update(Submission)
+            .where(Submission.id.in_(sorted(outside)), Submission.foreign_case.is_(False))
+            .values(foreign_case=True)
+            .execution_options(synchronize_session=False)
+        )
     in_project = select(Form.id).where(Form.project_id == project_id).scalar_subquery()
-    session.execute(update(Submission).where(
-        Submission.foreign_case.is_(True), Submission.id.not_in(sorted(outside)),
-        or_(Submission.case_code.is_(None), Submission.case_code.in_(codes) & Submission.form_id.in_(in_project)))
-        .values(foreign_case=False).execution_options(synchronize_session=False))
+    session.execute(
+        update(Submission)
+        .where(
+            Submission.foreign_case.is_(True),
+            Submission.id.not_in(sorted(outside)),
+            or_(Submission.case_code.is_(None), Submission.case_code.in_(codes) & Submission.form_id.in_(in_project)),
+        )
+        .values(foreign_case=False)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,4 +1,5 @@
 """Keys for encrypted forms, and decryption of the submissions ODK Collect encrypts with them."""
+
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,7 @@ import os
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -126,7 +127,7 @@ class DecryptedSubmission:
 
 
 #: An encrypted part: its bytes, a binary stream, or a callable returning either (read only when needed).
-FileSource = Union[bytes, BinaryIO, Callable[[], Union[bytes, BinaryIO]]]
+FileSource = bytes | BinaryIO | Callable[[], bytes | BinaryIO]
 
 
 def _b64(data: bytes) -> str:
@@ -144,8 +145,15 @@ def _passphrase_bytes(passphrase: str) -> bytes:
 
 
 def _derive(passphrase: str, salt: bytes, kdf: Argon2Parameters) -> bytes:
-    return hash_secret_raw(_passphrase_bytes(passphrase), salt, time_cost=kdf.time_cost,
-                           memory_cost=kdf.memory_cost, parallelism=kdf.parallelism, hash_len=32, type=Type.ID)
+    return hash_secret_raw(
+        _passphrase_bytes(passphrase),
+        salt,
+        time_cost=kdf.time_cost,
+        memory_cost=kdf.memory_cost,
+        parallelism=kdf.parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
 
 
 def _header_aad(header: dict) -> bytes:
@@ -184,13 +192,21 @@ def generate_key_pair(passphrase: str, *, kdf: Argon2Parameters = DEFAULT_KDF) -
     public_key = public_key_base64(private_key)
     salt, nonce = os.urandom(16), os.urandom(12)
     header = {
-        "format": WRAPPED_FORMAT, "version": WRAPPED_VERSION, "public_key": public_key,
-        "kdf": {"name": "argon2id", "time_cost": kdf.time_cost, "memory_cost": kdf.memory_cost,
-                "parallelism": kdf.parallelism, "salt": _b64(salt)},
+        "format": WRAPPED_FORMAT,
+        "version": WRAPPED_VERSION,
+        "public_key": public_key,
+        "kdf": {
+            "name": "argon2id",
+            "time_cost": kdf.time_cost,
+            "memory_cost": kdf.memory_cost,
+            "parallelism": kdf.parallelism,
+            "salt": _b64(salt),
+        },
         "cipher": {"name": "aes-256-gcm", "nonce": _b64(nonce)},
     }
-    plain = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
+    plain = private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     sealed = AESGCM(_derive(passphrase, salt, kdf)).encrypt(nonce, plain, _header_aad(header))
     blob = json.dumps({**header, "ciphertext": _b64(sealed)}, sort_keys=True, indent=1).encode("utf-8")
     return KeyPair(public_key=public_key, wrapped_private_key=blob)
@@ -205,14 +221,18 @@ def _read_wrapped(wrapped: bytes | str) -> tuple[dict, Argon2Parameters, bytes, 
         kdf_fields = blob["kdf"]
         if kdf_fields["name"] != "argon2id" or blob["cipher"]["name"] != "aes-256-gcm":
             raise ValueError
-        kdf = Argon2Parameters(int(kdf_fields["time_cost"]), int(kdf_fields["memory_cost"]),
-                               int(kdf_fields["parallelism"]))
+        kdf = Argon2Parameters(
+            int(kdf_fields["time_cost"]), int(kdf_fields["memory_cost"]), int(kdf_fields["parallelism"])
+        )
         salt, nonce = _unb64(kdf_fields["salt"]), _unb64(blob["cipher"]["nonce"])
         sealed = _unb64(blob["ciphertext"])
     except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
         raise ValueError("The stored private key is not a wrapped key this version can read.") from None
-    if not (1 <= kdf.time_cost <= _MAX_KDF.time_cost and 8 * kdf.parallelism <= kdf.memory_cost
-            <= _MAX_KDF.memory_cost and 1 <= kdf.parallelism <= _MAX_KDF.parallelism):
+    if not (
+        1 <= kdf.time_cost <= _MAX_KDF.time_cost
+        and 8 * kdf.parallelism <= kdf.memory_cost <= _MAX_KDF.memory_cost
+        and 1 <= kdf.parallelism <= _MAX_KDF.parallelism
+    ):
         raise ValueError("The stored private key has key-derivation settings out of range.")
     return header, kdf, salt, nonce, sealed
 
@@ -227,8 +247,10 @@ def unwrap_private_key(wrapped: bytes | str, passphrase: str) -> rsa.RSAPrivateK
     try:
         plain = AESGCM(_derive(passphrase, salt, kdf)).decrypt(nonce, sealed, _header_aad(header))
     except InvalidTag:
-        raise WrongPassphrase("The passphrase is wrong: it does not unlock this form's private key. "
-                              "Check the keyboard layout and try again.") from None
+        raise WrongPassphrase(
+            "The passphrase is wrong: it does not unlock this form's private key. "
+            "Check the keyboard layout and try again."
+        ) from None
     key = serialization.load_der_private_key(plain, password=None)
     if not isinstance(key, rsa.RSAPrivateKey) or public_key_base64(key) != header.get("public_key"):
         raise ValueError("The stored private key does not match its public key.")
@@ -254,8 +276,10 @@ def parse_manifest(xml_bytes: bytes) -> EncryptedManifest:
         node = find_child(parent, name) if parent is not None else None
         value = (node.text or "").strip() if node is not None else ""
         if not value:
-            raise InvalidManifest(f"The encrypted submission's manifest has no {what} ({name}); "
-                                  f"ask the enumerator to send it again from the tablet.")
+            raise InvalidManifest(
+                f"The encrypted submission's manifest has no {what} ({name}); "
+                f"ask the enumerator to send it again from the tablet."
+            )
         return value
 
     form_id = (root.get("id") or "").strip()
@@ -264,10 +288,14 @@ def parse_manifest(xml_bytes: bytes) -> EncryptedManifest:
     instance_id = text(find_child(root, "meta"), "instanceID", "instance ID")
     media = tuple(text(child, "file", "media file name") for child in root if local_name(child.tag) == "media")
     manifest = EncryptedManifest(
-        form_id=form_id, version=root.get("version"), instance_id=instance_id,
-        encrypted_key=text(root, "base64EncryptedKey", "encrypted key"), media=media,
+        form_id=form_id,
+        version=root.get("version"),
+        instance_id=instance_id,
+        encrypted_key=text(root, "base64EncryptedKey", "encrypted key"),
+        media=media,
         xml_file=text(root, "encryptedXmlFile", "encrypted form data file"),
-        signature=text(root, "base64EncryptedElementSignature", "signature"))
+        signature=text(root, "base64EncryptedElementSignature", "signature"),
+    )
     names = manifest.files
     for name in names:
         # The names become attachment names later: refuse paths, and anything Collect would not write.
@@ -301,8 +329,10 @@ def signature_text(manifest: EncryptedManifest, plaintexts: Mapping[str, bytes])
 
 def _read_source(name: str, source: FileSource | None) -> bytes:
     if source is None:
-        raise TamperedSubmission(f"The encrypted submission is incomplete: {name} was not received. "
-                                 "Ask the enumerator to send it again from the tablet.")
+        raise TamperedSubmission(
+            f"The encrypted submission is incomplete: {name} was not received. "
+            "Ask the enumerator to send it again from the tablet."
+        )
     if callable(source):
         source = source()
     if hasattr(source, "read"):
@@ -313,20 +343,25 @@ def _read_source(name: str, source: FileSource | None) -> bytes:
 def _decrypt_file(name: str, data: bytes, aes_key: bytes, iv: bytes) -> bytes:
     # Collect pads with PKCS#7 even though CFB needs none, so every whole file is a non-empty multiple of 16.
     if not data or len(data) % 16:
-        raise TamperedSubmission(f"The encrypted file {name} is truncated or damaged ({len(data)} bytes); "
-                                 "ask the enumerator to send the submission again.")
+        raise TamperedSubmission(
+            f"The encrypted file {name} is truncated or damaged ({len(data)} bytes); "
+            "ask the enumerator to send the submission again."
+        )
     decryptor = Cipher(algorithms.AES(aes_key), CFB(iv)).decryptor()
     padded = decryptor.update(data) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     try:
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError:
-        raise TamperedSubmission(f"The encrypted file {name} is damaged or was altered (bad padding); "
-                                 "ask the enumerator to send the submission again.") from None
+        raise TamperedSubmission(
+            f"The encrypted file {name} is damaged or was altered (bad padding); "
+            "ask the enumerator to send the submission again."
+        ) from None
 
 
-def decrypt_submission(private_key: rsa.RSAPrivateKey, manifest: EncryptedManifest,
-                       files: Mapping[str, FileSource]) -> DecryptedSubmission:
+def decrypt_submission(
+    private_key: rsa.RSAPrivateKey, manifest: EncryptedManifest, files: Mapping[str, FileSource]
+) -> DecryptedSubmission:
     """Decrypt every file of a submission and check its signature; return all of it or raise.
 
     `files` maps the encrypted names in the manifest (`photo.jpg.enc`, `submission.xml.enc`) to their
@@ -339,30 +374,46 @@ def decrypt_submission(private_key: rsa.RSAPrivateKey, manifest: EncryptedManife
         encrypted_key = _unb64(manifest.encrypted_key)
         encrypted_signature = _unb64(manifest.signature)
     except binascii.Error:
-        raise InvalidManifest("The encrypted submission's manifest holds a key or signature that is not "
-                              "base64.") from None
+        raise InvalidManifest(
+            "The encrypted submission's manifest holds a key or signature that is not base64."
+        ) from None
     try:
         aes_key = private_key.decrypt(encrypted_key, RSA_OAEP)
     except ValueError:
-        raise WrongKey(f"Submission {manifest.instance_id} of form {manifest.form_id} was encrypted with "
-                       "another key: unlock the key of the form version the tablet used.") from None
+        raise WrongKey(
+            f"Submission {manifest.instance_id} of form {manifest.form_id} was encrypted with "
+            "another key: unlock the key of the form version the tablet used."
+        ) from None
     if len(aes_key) != 32:
-        raise TamperedSubmission(f"Submission {manifest.instance_id} carries an AES key of the wrong size; "
-                                 "it was not made by ODK Collect or was altered.")
+        raise TamperedSubmission(
+            f"Submission {manifest.instance_id} carries an AES key of the wrong size; "
+            "it was not made by ODK Collect or was altered."
+        )
     names = manifest.files
     ivs = submission_ivs(manifest.instance_id, aes_key, len(names))
-    plaintexts = {name: _decrypt_file(name, _read_source(name, files.get(name)), aes_key, iv)
-                  for name, iv in zip(names, ivs)}
+    plaintexts = {
+        name: _decrypt_file(name, _read_source(name, files.get(name)), aes_key, iv) for name, iv in zip(names, ivs)
+    }
     try:
         expected = private_key.decrypt(encrypted_signature, RSA_OAEP)
     except ValueError:
         expected = b""
     actual = hashlib.md5(signature_text(manifest, plaintexts)).digest()
     if not hmac.compare_digest(expected, actual):
-        raise TamperedSubmission(f"Submission {manifest.instance_id} does not match its signature: a file "
-                                 "was altered, swapped or damaged. The sealed files are kept as received.")
-    logger.debug("Decrypted submission %s of form %s (%d media files).", manifest.instance_id,
-                manifest.form_id, len(manifest.media))
-    return DecryptedSubmission(form_id=manifest.form_id, version=manifest.version,
-                               instance_id=manifest.instance_id, xml=plaintexts[manifest.xml_file],
-                               media={name[:-4]: plaintexts[name] for name in manifest.media})
+        raise TamperedSubmission(
+            f"Submission {manifest.instance_id} does not match its signature: a file "
+            "was altered, swapped or damaged. The sealed files are kept as received."
+        )
+    logger.debug(
+        "Decrypted submission %s of form %s (%d media files).",
+        manifest.instance_id,
+        manifest.form_id,
+        len(manifest.media),
+    )
+    return DecryptedSubmission(
+        form_id=manifest.form_id,
+        version=manifest.version,
+        instance_id=manifest.instance_id,
+        xml=plaintexts[manifest.xml_file],
+        media={name[:-4]: plaintexts[name] for name in manifest.media},
+    )

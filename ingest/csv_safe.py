@@ -5,6 +5,7 @@ spreadsheet that opens the CSV (CSV or "formula" injection). As OWASP advises, a
 `=`, `+`, `-`, `@`, a tab or a carriage return gets a single quote in front, and the cell is quoted; numbers
 are never touched, so a decimal answer of -5 stays -5.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,9 +1,10 @@
 """Declarative base, engine and session factory shared by every writer and reader."""
+
 from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import JSON, MetaData, Table, create_engine, event
@@ -48,12 +49,12 @@ def insert_ignore(session: Session, model):
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(moment: datetime) -> datetime:
     """Return a stored moment as UTC-aware (SQLite hands back naive datetimes even for timezone-aware columns)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -1,4 +1,5 @@
 """The table of stable error codes, and the errors the service layer raises, each carrying one of them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,13 +37,13 @@ PASSWORD_TOO_WEAK = ErrorCode("400.51", "The password is a common one or too eas
 ODATA_UNPARSEABLE = ErrorCode("400.18", "The OData $filter expression could not be parsed.")
 ODATA_NO_PROPERTY = ErrorCode("400.23", "The OData query names a property the form does not have.")
 ODATA_REPEAT_PROPERTY = ErrorCode("400.24", "The OData query names a property inside a repeat.")
-AUTHENTICATION_FAILED = ErrorCode("401.2", "The credentials are wrong, or the session or token is unknown, "
-                                           "expired or revoked.")
+AUTHENTICATION_FAILED = ErrorCode(
+    "401.2", "The credentials are wrong, or the session or token is unknown, expired or revoked."
+)
 AUTHENTICATION_REQUIRED = ErrorCode("401.4", "No credentials were given; sign in first.")
 INSUFFICIENT_RIGHTS = ErrorCode("403.1", "This account, role or device may not do that, or its access was revoked.")
 OUTSIDE_SCOPE = ErrorCode("403.51", "The record or device is in a province outside the caller's provinces.")
-IDENTITIES_HIDDEN = ErrorCode("403.52", "The field or file is sensitive and the caller's role does not see "
-                                        "identities.")
+IDENTITIES_HIDDEN = ErrorCode("403.52", "The field or file is sensitive and the caller's role does not see identities.")
 HTTPS_ONLY = ErrorCode("403.53", "Passwords are accepted over HTTPS only.")
 NOT_FOUND = ErrorCode("404.1", "Not found, or outside what the caller may read (answered alike).")
 EDIT_TARGET_MISSING = ErrorCode("404.5", "The submission an edit replaces (its deprecatedID) is not on the server.")
@@ -55,30 +56,52 @@ VERSION_PUBLISHED = ErrorCode("409.6", "This version of the form is already publ
 EDIT_OUT_OF_DATE = ErrorCode("409.9", "The submission this edit replaces was already replaced by another edit.")
 CONFLICT = ErrorCode("409.51", "The request clashes with the state the server holds.")
 SUBMISSION_DELETED = ErrorCode("409.52", "The submission was deleted on the server and cannot be sent again.")
-ATTACHMENT_RECEIVED = ErrorCode("409.53", "This file of the submission was already received and cannot be "
-                                          "replaced.")
+ATTACHMENT_RECEIVED = ErrorCode("409.53", "This file of the submission was already received and cannot be replaced.")
 MEDIA_MISSING = ErrorCode("409.54", "The form needs media files that were not uploaded.")
 TOO_LARGE = ErrorCode("413.1", "The body is larger than this server accepts.")
 RANGE_NOT_SATISFIABLE = ErrorCode("416.1", "The requested byte range is outside the file.")
 NOT_VALID = ErrorCode("422.1", "The request is well formed but its data is not valid; `fields` says where.")
 RATE_LIMITED = ErrorCode("429.1", "Too many failed sign-ins; `Retry-After` says when to try again.")
 UNKNOWN = ErrorCode("500.1", "The server hit an unexpected error; nothing was stored.")
-NO_CALLER = ErrorCode("500.51", "A read of records ran without a caller and was refused (a server bug; "
-                                "nothing was read).")
-DATABASE_UNAVAILABLE = ErrorCode("503.1", "The database is out of reach for a moment; nothing was stored, and sending again is safe (`Retry-After`).")
+NO_CALLER = ErrorCode(
+    "500.51", "A read of records ran without a caller and was refused (a server bug; nothing was read)."
+)
+DATABASE_UNAVAILABLE = ErrorCode(
+    "503.1", "The database is out of reach for a moment; nothing was stored, and sending again is safe (`Retry-After`)."
+)
 NOT_IMPLEMENTED = ErrorCode("501.1", "The feature is not supported by this server.")
 ODATA_EXPAND_UNSUPPORTED = ErrorCode("501.6", "The OData $expand expression is not supported (only `*` is).")
 ODATA_SELECT_WITH_EXPAND = ErrorCode("501.11", "OData $select together with $expand is not supported.")
 
 #: Every code, declared once: the documentation's table lists exactly these (tests/test_docs.py).
-CODES: dict[str, ErrorCode] = {c.code: c for c in sorted(
-    (v for v in globals().copy().values() if isinstance(v, ErrorCode)),
-    key=lambda c: tuple(int(part) for part in c.code.split(".")))}
+CODES: dict[str, ErrorCode] = {
+    c.code: c
+    for c in sorted(
+        (v for v in globals().copy().values() if isinstance(v, ErrorCode)),
+        key=lambda c: tuple(int(part) for part in c.code.split(".")),
+    )
+}
 
 #: The code of an error that says no more than its HTTP status (`abort(404, ...)`).
-GENERIC: dict[int, ErrorCode] = {c.status: c for c in (
-    UNEXPECTED_VALUE, AUTHENTICATION_REQUIRED, INSUFFICIENT_RIGHTS, NOT_FOUND, METHOD_NOT_ALLOWED, TOO_SLOW,
-    CONFLICT, TOO_LARGE, RANGE_NOT_SATISFIABLE, NOT_VALID, RATE_LIMITED, UNKNOWN, NOT_IMPLEMENTED, DATABASE_UNAVAILABLE)}
+GENERIC: dict[int, ErrorCode] = {
+    c.status: c
+    for c in (
+        UNEXPECTED_VALUE,
+        AUTHENTICATION_REQUIRED,
+        INSUFFICIENT_RIGHTS,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        TOO_SLOW,
+        CONFLICT,
+        TOO_LARGE,
+        RANGE_NOT_SATISFIABLE,
+        NOT_VALID,
+        RATE_LIMITED,
+        UNKNOWN,
+        NOT_IMPLEMENTED,
+        DATABASE_UNAVAILABLE,
+    )
+}
 
 
 def code_for_status(status: int) -> ErrorCode:

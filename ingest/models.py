@@ -1,10 +1,22 @@
 """SQLAlchemy models of the central database."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,8 +49,9 @@ class User(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     #: the provinces a provincial officer (or a provincial trainer) works in; empty for national roles.
-    province_rows: Mapped[list["UserProvince"]] = relationship(
-        cascade="all, delete-orphan", order_by="UserProvince.province_code", lazy="selectin")
+    province_rows: Mapped[list[UserProvince]] = relationship(
+        cascade="all, delete-orphan", order_by="UserProvince.province_code", lazy="selectin"
+    )
 
     @property
     def provinces(self) -> list[str]:
@@ -71,7 +84,7 @@ class Device(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     #: the forms this device may list and fill; a device sees nothing it is not assigned.
-    forms: Mapped[list["Form"]] = relationship(secondary="device_forms", order_by="Form.xml_form_id")
+    forms: Mapped[list[Form]] = relationship(secondary="device_forms", order_by="Form.xml_form_id")
 
 
 class DeviceForm(Base):
@@ -98,7 +111,7 @@ class Form(Base):
     retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    versions: Mapped[list["FormVersion"]] = relationship(back_populates="form", order_by="FormVersion.id")
+    versions: Mapped[list[FormVersion]] = relationship(back_populates="form", order_by="FormVersion.id")
 
 
 class FormVersion(Base):
@@ -106,9 +119,16 @@ class FormVersion(Base):
 
     __tablename__ = "form_versions"
     # A version string is published at most once per form; a draft may reuse one (publishing it is refused).
-    __table_args__ = (Index("uq_form_versions_published", "form_id", "version", unique=True,
-                            sqlite_where=text("published_at IS NOT NULL"),
-                            postgresql_where=text("published_at IS NOT NULL")),)
+    __table_args__ = (
+        Index(
+            "uq_form_versions_published",
+            "form_id",
+            "version",
+            unique=True,
+            sqlite_where=text("published_at IS NOT NULL"),
+            postgresql_where=text("published_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
@@ -129,8 +149,9 @@ class FormVersion(Base):
     warnings: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
 
     form: Mapped[Form] = relationship(back_populates="versions")
-    attachments: Mapped[list["FormAttachment"]] = relationship(
-        back_populates="form_version", order_by="FormAttachment.name", cascade="all, delete-orphan")
+    attachments: Mapped[list[FormAttachment]] = relationship(
+        back_populates="form_version", order_by="FormAttachment.name", cascade="all, delete-orphan"
+    )
 
 
 class Blob(Base):
@@ -195,8 +216,9 @@ class Submission(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    versions: Mapped[list["SubmissionVersion"]] = relationship(
-        back_populates="submission", order_by="SubmissionVersion.id")
+    versions: Mapped[list[SubmissionVersion]] = relationship(
+        back_populates="submission", order_by="SubmissionVersion.id"
+    )
 
 
 class SubmissionVersion(Base):
@@ -235,10 +257,10 @@ class SubmissionVersion(Base):
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     form_version: Mapped[FormVersion | None] = relationship()
-    attachments: Mapped[list["SubmissionAttachment"]] = relationship(
-        back_populates="submission_version", order_by="SubmissionAttachment.name")
-    rows: Mapped[list["SubmissionRow"]] = relationship(
-        order_by="SubmissionRow.id", cascade="all, delete-orphan")
+    attachments: Mapped[list[SubmissionAttachment]] = relationship(
+        back_populates="submission_version", order_by="SubmissionAttachment.name"
+    )
+    rows: Mapped[list[SubmissionRow]] = relationship(order_by="SubmissionRow.id", cascade="all, delete-orphan")
 
 
 class SubmissionAttachment(Base):

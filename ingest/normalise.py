@@ -1,4 +1,5 @@
 """Turn an instance document into typed rows: one for the root, one per repeat instance."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ class Row:
 
     path: str
     position: int
-    parent: "Row | None"
+    parent: Row | None
     data: dict = field(default_factory=dict)
 
 
@@ -94,6 +95,6 @@ def nest(rows: list[dict]) -> dict:
         if r["parent_id"] is None:
             top = by_id[r["id"]]
             continue
-        key = r["path"][len(path_of[r["parent_id"]]) + 1:]
+        key = r["path"][len(path_of[r["parent_id"]]) + 1 :]
         by_id[r["parent_id"]].setdefault(key, []).append(by_id[r["id"]])
     return top or {}

@@ -6,12 +6,22 @@ so every model is known wherever the schema is.
 Pairs name their cases by case code, ordered (`case_a` < `case_b`), not by the register's row id: a case
 whose last record is deleted and later sent again gets a new row, and a decision about it must survive that.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,8 +93,15 @@ class PersonLink(Base):
 
     __tablename__ = "person_links"
     __table_args__ = (
-        Index("ix_person_links_current", "project_id", "case_a", "case_b", unique=True,
-              sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
+        Index(
+            "ix_person_links_current",
+            "project_id",
+            "case_a",
+            "case_b",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
 """The read layer: every path that lists records (API, CLI, exports) builds its query here."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -18,9 +19,11 @@ PAGE = 500
 
 def submissions_of(form: Form, *, drafts: bool = False) -> Select:
     """Select a form's live submissions in arrival order: real data, or with `drafts` the draft's test data."""
-    return (select(Submission)
-            .where(Submission.form_id == form.id, Submission.deleted_at.is_(None), Submission.draft.is_(drafts))
-            .order_by(Submission.id))
+    return (
+        select(Submission)
+        .where(Submission.form_id == form.id, Submission.deleted_at.is_(None), Submission.draft.is_(drafts))
+        .order_by(Submission.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -89,21 +92,38 @@ def in_pages(session: Session, query: Select, batch: int = PAGE) -> Iterator[Sub
 def live_roots(project_id: int, codes: list[str]) -> Select:
     """Select the live, non-draft records of some cases, one row each in arrival order: case code, submission
     id, form ID, arrival time, province, form version id and the current version's root answers."""
-    return (select(Submission.case_code, Submission.id, Form.xml_form_id, Submission.created_at,
-                   Submission.province_code, SubmissionVersion.form_version_id, SubmissionRow.data)
-            .join(Submission, Submission.form_id == Form.id)
-            .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                  & SubmissionVersion.current.is_(True))
-            .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-                  & SubmissionRow.parent_id.is_(None))
-            .where(Form.project_id == project_id, Submission.case_code.in_(codes),
-                   Submission.deleted_at.is_(None), Submission.draft.is_(False))
-            .order_by(Submission.id))
+    return (
+        select(
+            Submission.case_code,
+            Submission.id,
+            Form.xml_form_id,
+            Submission.created_at,
+            Submission.province_code,
+            SubmissionVersion.form_version_id,
+            SubmissionRow.data,
+        )
+        .join(Submission, Submission.form_id == Form.id)
+        .join(
+            SubmissionVersion, (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current.is_(True)
+        )
+        .join(
+            SubmissionRow,
+            (SubmissionRow.submission_version_id == SubmissionVersion.id) & SubmissionRow.parent_id.is_(None),
+        )
+        .where(
+            Form.project_id == project_id,
+            Submission.case_code.in_(codes),
+            Submission.deleted_at.is_(None),
+            Submission.draft.is_(False),
+        )
+        .order_by(Submission.id)
+    )
 
 
 def fields_for(session: Session, cache: dict[int | None, list], form_version_id: int | None) -> list:
     """Return a form version's field tree, read once per `cache` (by form version id)."""
     if form_version_id not in cache:
-        cache[form_version_id] = session.scalar(select(FormVersion.fields)
-                                                .where(FormVersion.id == form_version_id)) or []
+        cache[form_version_id] = (
+            session.scalar(select(FormVersion.fields).where(FormVersion.id == form_version_id)) or []
+        )
     return cache[form_version_id]

@@ -5,6 +5,7 @@ For callers who may not see identities, their answers become null (and are liste
 elements in the raw XML are emptied, files they name are refused, and sensitive geopoints are rounded to
 two decimals (about a kilometre) instead of hidden, so maps still work.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,11 @@ from ingest.scope import ScopeMissing
 from ingest.tags import row_key
 from ingest.xmlsafe import local_name, parse
 
-for _prefix, _uri in (("orx", "http://openrosa.org/xforms"), ("jr", "http://openrosa.org/javarosa"),
-                     ("odk", "http://www.opendatakit.org/xforms")):
+for _prefix, _uri in (
+    ("orx", "http://openrosa.org/xforms"),
+    ("jr", "http://openrosa.org/javarosa"),
+    ("odk", "http://www.opendatakit.org/xforms"),
+):
     ElementTree.register_namespace(_prefix, _uri)
 
 #: Decimal places a sensitive geopoint keeps.

@@ -1,14 +1,15 @@
 """The one place that decides which records a query may see: province scope, consent, drafts.
 
-Every ORM query on submissions, their versions, files, rows and comments, the case register and tasks, that
-runs in a *guarded* session passes through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or refuses the query when
-no caller was named. Web requests always use guarded sessions (collector.db), so a view that forgets to
-say whom it reads for fails loudly instead of reading everything. Code that works for the server itself
-(the write path, replay, retention) says so with `acting_as(session, SYSTEM)`.
+Every ORM query on submissions, their versions, files, rows and comments, the case register and tasks, that runs
+in a *guarded* session passes through `_scope_query`: it adds the caller's criteria (`with_loader_criteria`), or
+refuses the query when no caller was named. Web requests always use guarded sessions (collector.db), so a view
+that forgets to say whom it reads for fails loudly instead of reading everything. Code that works for the server
+itself (the write path, replay, retention) says so with `acting_as(session, SYSTEM)`.
 
-A record outside the scope is simply not found, so the API answers 404 exactly as for a record that does
-not exist.
+A record outside the scope is simply not found, so the API answers 404 exactly as for a record that does not
+exist.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,15 +20,31 @@ from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criter
 
 from ingest.access import SYSTEM, Caller
 from ingest.models import (
-    Case, Submission, SubmissionAttachment, SubmissionComment, SubmissionRow, SubmissionVersion,
+    Case,
+    Submission,
+    SubmissionAttachment,
+    SubmissionComment,
+    SubmissionRow,
+    SubmissionVersion,
 )
 from ingest.person_models import CaseIdentity, PersonCandidate, PersonLink, PersonMember
 from ingest.task_models import Task
 
 #: session.info keys.
 _CALLER, _GUARDED = "scope.caller", "scope.guarded"
-_ENTITIES = (Submission, SubmissionVersion, SubmissionAttachment, SubmissionRow, SubmissionComment, Case, Task,
-             CaseIdentity, PersonCandidate, PersonLink, PersonMember)
+_ENTITIES = (
+    Submission,
+    SubmissionVersion,
+    SubmissionAttachment,
+    SubmissionRow,
+    SubmissionComment,
+    Case,
+    Task,
+    CaseIdentity,
+    PersonCandidate,
+    PersonLink,
+    PersonMember,
+)
 
 
 class ScopeMissing(RuntimeError):
@@ -78,8 +95,9 @@ def acting_as(session: Session, caller: Caller):
 
 def sees_everything(caller: Caller) -> bool:
     """Say whether no record is outside the caller's scope (the server, an administrator)."""
-    return caller.is_system or (caller.provinces is None
-                                and all(caller.may(r) for r in ("records", "withheld", "forms")))
+    return caller.is_system or (
+        caller.provinces is None and all(caller.may(r) for r in ("records", "withheld", "forms"))
+    )
 
 
 def visible(caller: Caller, submissions=None):
@@ -184,20 +202,31 @@ def _person_criteria(caller: Caller) -> tuple:
     c = _C
 
     def case_in_scope(project, *codes, counting=False):
-        return exists(select(1).where(c.project_id == project, c.case_code.in_(codes),
-                                      cases_visible_on(caller, c, counting=counting)).correlate_except(c))
+        return exists(
+            select(1)
+            .where(c.project_id == project, c.case_code.in_(codes), cases_visible_on(caller, c, counting=counting))
+            .correlate_except(c)
+        )
 
-    identities = (case_in_scope(CaseIdentity.project_id, CaseIdentity.case_code)
-                  if caller.may("identities") else false())
+    identities = case_in_scope(CaseIdentity.project_id, CaseIdentity.case_code) if caller.may("identities") else false()
     return (
         with_loader_criteria(CaseIdentity, identities, propagate_to_loaders=False),
-        with_loader_criteria(PersonCandidate, case_in_scope(PersonCandidate.project_id, PersonCandidate.case_a,
-                                                            PersonCandidate.case_b), propagate_to_loaders=False),
-        with_loader_criteria(PersonLink, case_in_scope(PersonLink.project_id, PersonLink.case_a,
-                                                       PersonLink.case_b), propagate_to_loaders=False),
+        with_loader_criteria(
+            PersonCandidate,
+            case_in_scope(PersonCandidate.project_id, PersonCandidate.case_a, PersonCandidate.case_b),
+            propagate_to_loaders=False,
+        ),
+        with_loader_criteria(
+            PersonLink,
+            case_in_scope(PersonLink.project_id, PersonLink.case_a, PersonLink.case_b),
+            propagate_to_loaders=False,
+        ),
         # A person key identifies no one: statistics count persons with it.
-        with_loader_criteria(PersonMember, case_in_scope(PersonMember.project_id, PersonMember.case_code,
-                                                         counting=True), propagate_to_loaders=False),
+        with_loader_criteria(
+            PersonMember,
+            case_in_scope(PersonMember.project_id, PersonMember.case_code, counting=True),
+            propagate_to_loaders=False,
+        ),
     )
 
 
@@ -214,21 +243,30 @@ def _criteria(caller: Caller) -> tuple:
         return exists(select(1).select_from(s).where(s.c.id == column, visible(caller, s)).correlate_except(s))
 
     def via_version(column):
-        return exists(select(1).select_from(v.join(s, s.c.id == v.c.submission_id))
-                      .where(v.c.id == column, visible(caller, s)).correlate_except(v, s))
+        return exists(
+            select(1)
+            .select_from(v.join(s, s.c.id == v.c.submission_id))
+            .where(v.c.id == column, visible(caller, s))
+            .correlate_except(v, s)
+        )
 
     # Not propagated to relationship loads: the versions or files of a record loaded in scope are in scope.
     return (
         with_loader_criteria(Submission, visible(caller), propagate_to_loaders=False),
-        with_loader_criteria(SubmissionVersion, via_submission(SubmissionVersion.__table__.c.submission_id),
-                             propagate_to_loaders=False),
-        with_loader_criteria(SubmissionAttachment,
-                             via_version(SubmissionAttachment.__table__.c.submission_version_id),
-                             propagate_to_loaders=False),
-        with_loader_criteria(SubmissionRow, via_version(SubmissionRow.__table__.c.submission_version_id),
-                             propagate_to_loaders=False),
-        with_loader_criteria(SubmissionComment, via_submission(SubmissionComment.__table__.c.submission_id),
-                             propagate_to_loaders=False),
+        with_loader_criteria(
+            SubmissionVersion, via_submission(SubmissionVersion.__table__.c.submission_id), propagate_to_loaders=False
+        ),
+        with_loader_criteria(
+            SubmissionAttachment,
+            via_version(SubmissionAttachment.__table__.c.submission_version_id),
+            propagate_to_loaders=False,
+        ),
+        with_loader_criteria(
+            SubmissionRow, via_version(SubmissionRow.__table__.c.submission_version_id), propagate_to_loaders=False
+        ),
+        with_loader_criteria(
+            SubmissionComment, via_submission(SubmissionComment.__table__.c.submission_id), propagate_to_loaders=False
+        ),
         with_loader_criteria(Case, cases_visible(caller), propagate_to_loaders=False),
         with_loader_criteria(Task, tasks_visible(caller), propagate_to_loaders=False),
         *_person_criteria(caller),

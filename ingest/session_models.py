@@ -1,4 +1,5 @@
 """Tables of signing in: API tokens, bearer and console sessions, and the counts of failed sign-ins."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Content-addressed media store: files are kept under their sha256, never under a client's name."""
+
 from __future__ import annotations
 
 import fcntl
@@ -201,7 +202,7 @@ class FileStore:
         """Copy a stream into the store chunk by chunk, hashing as it goes; return once it is on disk."""
         return self.start_put(stream).finish()
 
-    def start_put(self, stream: BinaryIO) -> "PendingFile":
+    def start_put(self, stream: BinaryIO) -> PendingFile:
         """Copy a stream into a private temporary file and start making it durable in the background.
 
         The caller learns the file's digests at once and may record them (a database row, say) while the

@@ -3,6 +3,7 @@
 A trainer may rename a question; as long as it keeps its tag (`scope_province`, `consent_sharing`,
 `case_code`, ...) the server keeps finding it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ def row_key(field: dict) -> tuple[str, str]:
     if not repeat:
         return "", rel
     repeat_rel = "/".join(repeat.split("/")[2:])
-    return repeat_rel, rel[len(repeat_rel) + 1:]
+    return repeat_rel, rel[len(repeat_rel) + 1 :]
 
 
 def root_answer(rows: Sequence[HasData], fields: list[dict], tag: str):
@@ -55,8 +56,9 @@ def record_province(rows: list[Row], fields: list[dict], fallback: str | None) -
     return fallback
 
 
-def place_record(rows: list[Row], fields: list[dict], senders: frozenset[str] | None,
-                 sealed: bool = False) -> tuple[str | None, str | None]:
+def place_record(
+    rows: list[Row], fields: list[dict], senders: frozenset[str] | None, sealed: bool = False
+) -> tuple[str | None, str | None]:
     """Return (the province a record is placed in, the province it claims outside its sender's scope).
 
     `senders` are the provinces the sender may send for (None: national, any province). The answer tagged

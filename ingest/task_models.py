@@ -3,6 +3,7 @@
 Kept apart from ingest.models so that the hand-off work has a module of its own; ingest.models imports it,
 so every model is known wherever the schema is.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,8 +22,10 @@ class Task(Base):
     """
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("project_id", "case_code", "kind"),
-                      Index("ix_tasks_home_province_status", "home_province", "status"))
+    __table_args__ = (
+        UniqueConstraint("project_id", "case_code", "kind"),
+        Index("ix_tasks_home_province_status", "home_province", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))

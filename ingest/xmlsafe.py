@@ -1,4 +1,5 @@
 """Parse untrusted XML: no DTD, no entities, no network, bounded size and depth."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,9 @@ class UnsafeXMLError(ValueError):
     """The document is not well-formed, or uses features refused for safety."""
 
 
-def parse(data: bytes, *, max_bytes: int = MAX_XML_BYTES, max_depth: int = MAX_DEPTH,
-          max_elements: int = MAX_ELEMENTS) -> Element:
+def parse(
+    data: bytes, *, max_bytes: int = MAX_XML_BYTES, max_depth: int = MAX_DEPTH, max_elements: int = MAX_ELEMENTS
+) -> Element:
     """Parse `data` and return its root element.
 
     :raise UnsafeXMLError: on malformed XML, any DOCTYPE or entity declaration, an encoding other than UTF-8,

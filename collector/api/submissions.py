@@ -20,7 +20,8 @@ from ingest.cases.register import rebuild_case
 from ingest.db import begin_write, utcnow
 from ingest.errors import IDENTITIES_HIDDEN
 from ingest.models import Form, Submission, SubmissionVersion
-from ingest.receiving.submissions import attach_file, receive_submission
+from ingest.receiving.storing import attach_file
+from ingest.receiving.submissions import receive_submission
 from ingest.records import service as records
 from ingest.records.describe import current_of, submission_json
 from ingest.records.review import MAX_COMMENT_CHARS, REVIEW_STATES, REVIEWERS

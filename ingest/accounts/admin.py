@@ -3,20 +3,34 @@
 Who acted and from where are the session's (ingest.audit.record); `details` add what only one door knows
 (`via="cli"`, the forms of an assignment). The caller commits.
 """
+
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy.orm import Session
 
 from ingest import audit
-from ingest.accounts.users import (assign_forms, create_api_token, create_device, create_user, revoke_api_token,
-                                   revoke_device)
+from ingest.accounts.users import (
+    assign_forms,
+    create_api_token,
+    create_device,
+    create_user,
+    revoke_api_token,
+    revoke_device,
+)
 from ingest.models import ApiToken, Device, User
 
 
-def add_user(session: Session, email: str, password: str, role: str = "analyst", *,
-             provinces: list[str] | tuple[str, ...] = (), display_name: str = "") -> User:
+def add_user(
+    session: Session,
+    email: str,
+    password: str,
+    role: str = "analyst",
+    *,
+    provinces: list[str] | tuple[str, ...] = (),
+    display_name: str = "",
+) -> User:
     """Create a web user (see `create_user`); audited (`user.create`) with the role and provinces."""
     user = create_user(session, email, password, role, provinces=provinces, display_name=display_name)
     audit.record(session, "user.create", f"user:{user.id}", role=user.role, provinces=user.provinces)
@@ -39,15 +53,22 @@ def signed_out(session: Session, user: User, **details) -> None:
     audit.record(session, "session.delete", f"user:{user.id}", **details)
 
 
-def add_api_token(session: Session, user: User, name: str, expires_days: int | None = None,
-                  **details) -> tuple[str, ApiToken]:
+def add_api_token(
+    session: Session, user: User, name: str, expires_days: int | None = None, **details
+) -> tuple[str, ApiToken]:
     """Make an API token for `user` (see `create_api_token`); audited (`token.create`), never the token."""
     token, row = create_api_token(session, user, name, expires_days)
     expires = row.expires_at
     if expires is not None and expires.tzinfo is None:  # SQLite gives moments back naive; they are UTC
-        expires = expires.replace(tzinfo=timezone.utc)
-    audit.record(session, "token.create", f"token:{row.id}", forUser=user.id,
-                 expiresAt=expires.isoformat().replace("+00:00", "Z") if expires else None, **details)
+        expires = expires.replace(tzinfo=UTC)
+    audit.record(
+        session,
+        "token.create",
+        f"token:{row.id}",
+        forUser=user.id,
+        expiresAt=expires.isoformat().replace("+00:00", "Z") if expires else None,
+        **details,
+    )
     return token, row
 
 
@@ -57,8 +78,14 @@ def end_api_token(session: Session, row: ApiToken) -> None:
     audit.record(session, "token.revoke", f"token:{row.id}", forUser=row.user_id)
 
 
-def add_device(session: Session, project_id: int, display_name: str, province_code: str | None = None,
-               form_ids: list[str] | None = None, **details) -> Device:
+def add_device(
+    session: Session,
+    project_id: int,
+    display_name: str,
+    province_code: str | None = None,
+    form_ids: list[str] | None = None,
+    **details,
+) -> Device:
     """Create a device (see `create_device`); audited (`device.create`)."""
     device = create_device(session, project_id, display_name, province_code, form_ids)
     audit.record(session, "device.create", f"device:{device.id}", **details)

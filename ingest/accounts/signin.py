@@ -1,4 +1,5 @@
 """Sign-in limits: atomic counts of failed sign-ins per account, address and known device, with growing waits."""
+
 from __future__ import annotations
 
 import hashlib
@@ -70,11 +71,15 @@ def reserve_sign_in(session: Session, keys: list[str], policy: SignInPolicy) -> 
             stale = table.c.last_at <= now - policy.window
             failures = case((stale, 1), else_=table.c.failures + 1)
             statement = _insert(conn.dialect.name)(table).values(
-                key=key, failures=1, last_at=now, blocked_until=held if policy.limit <= 1 else None)
+                key=key, failures=1, last_at=now, blocked_until=held if policy.limit <= 1 else None
+            )
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.key],
-                set_={"failures": failures, "last_at": now,
-                      "blocked_until": case((failures >= policy.limit, held), else_=null())},
+                set_={
+                    "failures": failures,
+                    "last_at": now,
+                    "blocked_until": case((failures >= policy.limit, held), else_=null()),
+                },
                 where=or_(stale, table.c.blocked_until.is_(None), table.c.blocked_until <= now),
             ).returning(table.c.failures)
             if conn.execute(statement).scalar() is not None:
@@ -89,9 +94,14 @@ def reserve_sign_in(session: Session, keys: list[str], policy: SignInPolicy) -> 
 
 def _give_back(conn, key: str, now) -> None:
     table = SignInLimit.__table__
-    conn.execute(update(table).where(table.c.key == key).values(
-        failures=case((table.c.failures > 0, table.c.failures - 1), else_=0),
-        blocked_until=case((table.c.blocked_until > now, now), else_=table.c.blocked_until)))
+    conn.execute(
+        update(table)
+        .where(table.c.key == key)
+        .values(
+            failures=case((table.c.failures > 0, table.c.failures - 1), else_=0),
+            blocked_until=case((table.c.blocked_until > now, now), else_=table.c.blocked_until),
+        )
+    )
 
 
 def sign_in_failed(session: Session, keys: list[str], policy: SignInPolicy) -> int:
@@ -106,8 +116,12 @@ def sign_in_failed(session: Session, keys: list[str], policy: SignInPolicy) -> i
             if delay:
                 conn.execute(update(table).where(table.c.key == key).values(blocked_until=now + delay))
                 longest = max(longest, math.ceil(delay.total_seconds()))
-        conn.execute(delete(table).where(table.c.last_at <= now - policy.window,
-                                         or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now)))
+        conn.execute(
+            delete(table).where(
+                table.c.last_at <= now - policy.window,
+                or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now),
+            )
+        )
     return longest
 
 

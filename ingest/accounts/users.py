@@ -1,4 +1,5 @@
 """Web users, their sessions and API tokens, and devices (app users) with their tokens."""
+
 from __future__ import annotations
 
 import functools
@@ -69,8 +70,15 @@ def check_role(role: str, provinces: list[str] | tuple[str, ...] = ()) -> list[s
     return sorted(set(provinces))
 
 
-def create_user(session: Session, email: str, password: str, role: str = "analyst", *,
-                provinces: list[str] | tuple[str, ...] = (), display_name: str = "") -> User:
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    role: str = "analyst",
+    *,
+    provinces: list[str] | tuple[str, ...] = (),
+    display_name: str = "",
+) -> User:
     """Create a web user with an argon2id password hash.
 
     :raise BadSubmission: bad role, province, email or short password.  :raise Conflict: email taken.
@@ -105,8 +113,11 @@ def check_password(password: str, email: str = "") -> None:
         raise BadSubmission("This password is on a list of common passwords: choose another.", PASSWORD_TOO_WEAK)
     hints = [part for part in (email, email.partition("@")[0]) if part]
     if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
-        raise BadSubmission("This password is too easy to guess (a common word, name, sequence, date or the "
-                            "email): use a few unrelated words, or a longer phrase.", PASSWORD_TOO_WEAK)
+        raise BadSubmission(
+            "This password is too easy to guess (a common word, name, sequence, date or the "
+            "email): use a few unrelated words, or a longer phrase.",
+            PASSWORD_TOO_WEAK,
+        )
 
 
 @functools.cache
@@ -138,8 +149,9 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def open_session(session: Session, user: User, lifetime: timedelta = timedelta(hours=24),
-                 kind: str = "api") -> tuple[str, UserSession]:
+def open_session(
+    session: Session, user: User, lifetime: timedelta = timedelta(hours=24), kind: str = "api"
+) -> tuple[str, UserSession]:
     """Issue a bearer token ("api") or a console session id ("console") for `user`; only its hash is stored."""
     begin_write(session)
     token = secrets.token_urlsafe(48)
@@ -170,8 +182,9 @@ def user_for_bearer(session: Session, token: str) -> User | None:
 
 def user_for_console(session: Session, session_id: str) -> User | None:
     """Return the active user of a live console session id, or None (bearer tokens are not accepted)."""
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(session_id),
-                                                   UserSession.kind == "console"))
+    row = session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(session_id), UserSession.kind == "console")
+    )
     return _session_user(row) if row is not None else None
 
 
@@ -212,8 +225,12 @@ def create_api_token(session: Session, user: User, name: str, expires_days: int 
     if expires_days is not None and not (isinstance(expires_days, int) and 1 <= expires_days <= 3650):
         raise BadSubmission("An API token expires after 1 to 3650 days; leave the lifetime out for no expiry.")
     token = secrets.token_urlsafe(48)
-    row = ApiToken(name=name, token_hash=_token_hash(token), user_id=user.id,
-                   expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None)
+    row = ApiToken(
+        name=name,
+        token_hash=_token_hash(token),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+    )
     session.add(row)
     session.flush()
     return token, row
@@ -232,8 +249,13 @@ def revoke_api_token(session: Session, row: ApiToken) -> None:
     session.flush()
 
 
-def create_device(session: Session, project_id: int, display_name: str, province_code: str | None = None,
-                  form_ids: list[str] | None = None) -> Device:
+def create_device(
+    session: Session,
+    project_id: int,
+    display_name: str,
+    province_code: str | None = None,
+    form_ids: list[str] | None = None,
+) -> Device:
     """Create an app user with a fresh unguessable token, assigned to `form_ids` (None: every form).
 
     :raise BadSubmission: no name, or an unknown form ID.
@@ -243,8 +265,12 @@ def create_device(session: Session, project_id: int, display_name: str, province
     if not display_name:
         raise BadSubmission("A device needs a display name.")
     check_province(province_code)
-    device = Device(project_id=project_id, display_name=display_name[:200], province_code=province_code,
-                    token=secrets.token_urlsafe(48))
+    device = Device(
+        project_id=project_id,
+        display_name=display_name[:200],
+        province_code=province_code,
+        token=secrets.token_urlsafe(48),
+    )
     device.forms = project_forms(session, project_id, form_ids)
     session.add(device)
     session.flush()

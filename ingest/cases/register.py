@@ -5,6 +5,7 @@ tagged `case_code`; every value is found by its XLSForm tag (ingest.tags), never
 trainer's renamed question with the same tag keeps working. A case is rebuilt from its live records, in
 full, whenever one of them is stored, edited, deleted or replayed: the register never drifts from them.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,14 +14,14 @@ from typing import cast
 from sqlalchemy import String, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ingest import scope
-from ingest.persons import identities
 from ingest import case_provinces as provinces
-from ingest.cases import tasks
+from ingest import scope
 from ingest.access import SYSTEM
+from ingest.cases import tasks
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Case
 from ingest.normalise import Row
+from ingest.persons import identities
 from ingest.queries import fields_for
 from ingest.tags import root_answer
 
@@ -97,12 +98,21 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
     fields_of = {} if fields_of is None else fields_of
     now = utcnow()
     with scope.acting_as(session, SYSTEM):
-        session.execute(insert_ignore(session, Case.__table__), [
-            {"project_id": project_id, "case_code": code, "records": 0, "forms": "", "updated_at": now}
-            for code in codes])
-        case_ids = dict(session.execute(
-            select(Case.case_code, Case.id).where(Case.project_id == project_id, Case.case_code.in_(codes))
-            .order_by(Case.case_code).with_for_update()).all())
+        session.execute(
+            insert_ignore(session, Case.__table__),
+            [
+                {"project_id": project_id, "case_code": code, "records": 0, "forms": "", "updated_at": now}
+                for code in codes
+            ],
+        )
+        case_ids = dict(
+            session.execute(
+                select(Case.case_code, Case.id)
+                .where(Case.project_id == project_id, Case.case_code.in_(codes))
+                .order_by(Case.case_code)
+                .with_for_update()
+            ).all()
+        )
         found: dict[str, list] = {code: [] for code in codes}
         # Only the records placed in one of a case's provinces join it (ingest.case_provinces); the others
         # are kept, flagged, and change nothing of it: not this row, not its task, not its identity.
@@ -111,13 +121,13 @@ def rebuild_cases(session: Session, project_id: int, codes, fields_of: dict[int 
         for code, _submission_id, form_id, created_at, province, form_version_id, data in roots:
             # The record's province as placed (ingest.tags.place_record), never its raw answer: a record
             # that claims a province outside its sender's must not move the case there.
-            found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at,
-                                province))
+            found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at, province))
         empty = [case_ids[code] for code, records in found.items() if not records]
         if empty:
             session.execute(delete(Case).where(Case.id.in_(empty)))
-        summaries = [{"id": case_ids[code], **_summary(records), "updated_at": now}
-                     for code, records in found.items() if records]
+        summaries = [
+            {"id": case_ids[code], **_summary(records), "updated_at": now} for code, records in found.items() if records
+        ]
         if summaries:
             session.execute(update(Case), summaries)  # by primary key, one executemany
         tasks.sync_tasks(session, project_id, codes, fields_of, roots)  # hand-off follow-ups (a deleted case's too)
@@ -133,15 +143,14 @@ def _summary(records) -> dict:
         dated.append((event, form_id, fields or [], data, province))
     dated.sort(key=lambda r: (r[0], r[1]))
     values: dict = {column: None for column, _tag, _other in PROFILE}
-    values.update(records=len(dated), forms=" ".join(r[1] for r in dated)[:500], case_status=None,
-                  consent_sharing=None)
+    values.update(records=len(dated), forms=" ".join(r[1] for r in dated)[:500], case_status=None, consent_sharing=None)
     # Profile answers: the intake interview's word counts over the screening's; otherwise the latest.
-    for event, form_id, fields, data, province in sorted(dated, key=lambda r: (r[1] == INTAKE, r[0])):
+    for _event, _form_id, fields, data, province in sorted(dated, key=lambda r: (r[1] == INTAKE, r[0])):
         for column, tag, other in PROFILE:
             answer = province if column == "province_code" else _answer(data, fields, tag, other)
             if answer is not None:
-                values[column] = answer[:_LENGTHS[column]]
-    for event, form_id, fields, data, _province in dated:
+                values[column] = answer[: _LENGTHS[column]]
+    for _event, _form_id, fields, data, _province in dated:
         status = _answer(data, fields, "case_status", None)
         if status is not None:
             values["case_status"] = status[:40]
@@ -156,9 +165,15 @@ def _summary(records) -> dict:
 
 
 #: Filters of the case list: query parameter -> register column (single-valued columns compare equal).
-FILTERS = {"province": "province_code", "district": "district_code", "gender": "gender", "ageBand": "age_band",
-           "countryOfExploitation": "country_of_exploitation", "traffickingStatus": "trafficking_status",
-           "caseStatus": "case_status"}
+FILTERS = {
+    "province": "province_code",
+    "district": "district_code",
+    "gender": "gender",
+    "ageBand": "age_band",
+    "countryOfExploitation": "country_of_exploitation",
+    "traffickingStatus": "trafficking_status",
+    "caseStatus": "case_status",
+}
 #: Space-separated columns: a filter keeps cases holding the value among theirs.
 LIST_FILTERS = {"citizenship": "citizenship", "exploitationType": "exploitation_types"}
 #: Most cases a page holds.
@@ -173,8 +188,9 @@ class UnknownCaseFilter(BadCaseQuery):
     """A filter the case list does not have (the message names it)."""
 
 
-def case_page(session: Session, project_id: int, args: dict[str, list[str]], limit: int = 100,
-              cursor: str | None = None) -> tuple[list[Case], str | None]:
+def case_page(
+    session: Session, project_id: int, args: dict[str, list[str]], limit: int = 100, cursor: str | None = None
+) -> tuple[list[Case], str | None]:
     """Return a page of the project's cases the session's caller may see, oldest first, and the next cursor.
 
     `args` maps filter names (FILTERS, LIST_FILTERS, `year`) to the values wanted (any of them). Paging is
@@ -184,7 +200,9 @@ def case_page(session: Session, project_id: int, args: dict[str, list[str]], lim
     """
     unknown = sorted(set(args) - set(FILTERS) - set(LIST_FILTERS) - {"year"})
     if unknown:
-        raise UnknownCaseFilter(f"There is no case filter {unknown[0]!r}; use {', '.join([*FILTERS, *LIST_FILTERS, 'year'])}.")
+        raise UnknownCaseFilter(
+            f"There is no case filter {unknown[0]!r}; use {', '.join([*FILTERS, *LIST_FILTERS, 'year'])}."
+        )
     if not 1 <= limit <= MAX_PAGE:
         raise BadCaseQuery(f"limit must be from 1 to {MAX_PAGE}.")
     if cursor and not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**31):
@@ -210,6 +228,7 @@ def case_page(session: Session, project_id: int, args: dict[str, list[str]], lim
 
 def case_json(case: Case) -> dict:
     """Describe a case of the register (no names: the register holds none)."""
+
     def day(value):
         return value.isoformat() if value else None
 
@@ -217,11 +236,20 @@ def case_json(case: Case) -> dict:
         return value.split() if value else []
 
     return {
-        "caseCode": case.case_code, "province": case.province_code, "district": case.district_code,
-        "firstScreeningDate": day(case.first_screening_date), "intakeDate": day(case.intake_date),
-        "lastFollowupDate": day(case.last_followup_date), "gender": case.gender, "ageBand": case.age_band,
-        "citizenship": words(case.citizenship), "exploitationTypes": words(case.exploitation_types),
-        "countryOfExploitation": case.country_of_exploitation, "traffickingStatus": case.trafficking_status,
-        "caseStatus": case.case_status, "consentToShare": case.consent_sharing, "records": case.records,
+        "caseCode": case.case_code,
+        "province": case.province_code,
+        "district": case.district_code,
+        "firstScreeningDate": day(case.first_screening_date),
+        "intakeDate": day(case.intake_date),
+        "lastFollowupDate": day(case.last_followup_date),
+        "gender": case.gender,
+        "ageBand": case.age_band,
+        "citizenship": words(case.citizenship),
+        "exploitationTypes": words(case.exploitation_types),
+        "countryOfExploitation": case.country_of_exploitation,
+        "traffickingStatus": case.trafficking_status,
+        "caseStatus": case.case_status,
+        "consentToShare": case.consent_sharing,
+        "records": case.records,
         "forms": words(case.forms),
     }

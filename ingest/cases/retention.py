@@ -12,6 +12,7 @@ The raw XML's `xml_sha256` keeps the hash of what the tablet sent, so that a tab
 instance is still told it was received. After the run is committed, `purge_files` deletes the bytes of every
 file no record and no form refers to any more (a file another record still holds is kept).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,8 +74,9 @@ def set_retention(session: Session, form: Form, days: int | None, **who) -> None
     audit.record(session, "retention.set", f"form:{form.xml_form_id}", days=days, **who)
 
 
-def apply_retention(session: Session, *, form: Form | None = None, act: bool = False,
-                    now: datetime | None = None, **who) -> RetentionReport:
+def apply_retention(
+    session: Session, *, form: Form | None = None, act: bool = False, now: datetime | None = None, **who
+) -> RetentionReport:
     """Blank the closed cases past their form's retention period (or with `act` False, only count them).
 
     Every form with a retention period is handled, or only `form`. An applied run is audited once
@@ -90,9 +92,16 @@ def apply_retention(session: Session, *, form: Form | None = None, act: bool = F
         for row in session.scalars(query).all():
             report.forms.append(_apply_form(session, row, now, act))
         if act:
-            audit.record(session, "retention.apply", f"form:{form.xml_form_id}" if form else "forms",
-                         forms={f.xml_form_id: {"days": f.days, "records": f.records, "fields": f.fields,
-                                                "files": f.files} for f in report.forms}, **who)
+            audit.record(
+                session,
+                "retention.apply",
+                f"form:{form.xml_form_id}" if form else "forms",
+                forms={
+                    f.xml_form_id: {"days": f.days, "records": f.records, "fields": f.fields, "files": f.files}
+                    for f in report.forms
+                },
+                **who,
+            )
     return report
 
 
@@ -107,12 +116,20 @@ def _apply_form(session: Session, form: Form, now: datetime, act: bool) -> FormR
         return result
     cutoff = now - timedelta(days=days)
     # Not yet retained, or edited since it was (a later edit brings identities back in): due again.
-    due = (select(Submission)
-           .join(SubmissionVersion, and_(SubmissionVersion.submission_id == Submission.id,
-                                         SubmissionVersion.current.is_(True)))
-           .where(Submission.form_id == form.id, Submission.draft.is_(False), SubmissionVersion.created_at < cutoff,
-                  or_(Submission.retained_at.is_(None), SubmissionVersion.created_at > Submission.retained_at))
-           .order_by(Submission.id))
+    due = (
+        select(Submission)
+        .join(
+            SubmissionVersion,
+            and_(SubmissionVersion.submission_id == Submission.id, SubmissionVersion.current.is_(True)),
+        )
+        .where(
+            Submission.form_id == form.id,
+            Submission.draft.is_(False),
+            SubmissionVersion.created_at < cutoff,
+            or_(Submission.retained_at.is_(None), SubmissionVersion.created_at > Submission.retained_at),
+        )
+        .order_by(Submission.id)
+    )
     for submission in session.scalars(due).all():
         latest = next(v for v in submission.versions if v.current)
         if is_sealed(latest):
@@ -152,8 +169,11 @@ def _retain_version(version: SubmissionVersion, fields: list[dict], act: bool) -
         blanked += changed
         if changed and act:
             row.data = new["data"]
-    detach = [a for a in version.attachments if a.blob_id is not None
-              and (a.name in files or (version.encrypted and a.name.endswith(".enc")))]
+    detach = [
+        a
+        for a in version.attachments
+        if a.blob_id is not None and (a.name in files or (version.encrypted and a.name.endswith(".enc")))
+    ]
     if act:
         if not version.encrypted:  # an encrypted version's raw XML is the manifest: it holds no data
             version.xml = redact_xml(version.xml, fields)
@@ -176,12 +196,12 @@ class PurgeReport:
 
 
 def _unreferenced():
-    return and_(~exists().where(SubmissionAttachment.blob_id == Blob.id),
-                ~exists().where(FormAttachment.blob_id == Blob.id))
+    return and_(
+        ~exists().where(SubmissionAttachment.blob_id == Blob.id), ~exists().where(FormAttachment.blob_id == Blob.id)
+    )
 
 
-def purge_files(session: Session, store: FileStore, *, keep_newer_than: float = STALE_SECONDS,
-                **who) -> PurgeReport:
+def purge_files(session: Session, store: FileStore, *, keep_newer_than: float = STALE_SECONDS, **who) -> PurgeReport:
     """Delete the media store's files that no record version and no form version refers to; commit.
 
     Retention detaches the files of sensitive questions; this is what makes their bytes go. The blob rows go
@@ -192,8 +212,11 @@ def purge_files(session: Session, store: FileStore, *, keep_newer_than: float = 
     with scope.acting_as(session, SYSTEM):
         begin_write(session)
         candidates = dict(session.execute(select(Blob.id, Blob.sha256).where(_unreferenced())).all())
-        recent = {blob_id for blob_id, sha256 in candidates.items()
-                  if (age := store.age(sha256)) is not None and age < keep_newer_than}
+        recent = {
+            blob_id
+            for blob_id, sha256 in candidates.items()
+            if (age := store.age(sha256)) is not None and age < keep_newer_than
+        }
         report.kept_recent = len(recent)
         due = [blob_id for blob_id in candidates if blob_id not in recent]
         if not due:

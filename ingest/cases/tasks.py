@@ -13,6 +13,7 @@ the rebuild, so rebuilding twice, or replaying, gives the same rows. One follow-
 screening of the same case does not open a second one. Tasks never hold names: the case code and a summary
 of non-identifying register fields (gender, age band, types of exploitation, dates, provinces).
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,10 +27,10 @@ from sqlalchemy.orm import Session
 from forms import province_names
 from ingest import scope
 from ingest.access import RIGHTS, ROLES, SYSTEM
+from ingest.case_provinces import FOLLOWUP_FORM, case_records, home_of, province_codes
 from ingest.db import begin_write
 from ingest.models import Case, Submission
 from ingest.normalise import Row
-from ingest.case_provinces import FOLLOWUP_FORM, case_records, home_of, province_codes
 from ingest.queries import fields_for
 from ingest.tags import root_answer
 from ingest.task_models import Task
@@ -73,8 +74,9 @@ def _event(data: dict, fields: list[dict]) -> date | None:
         return None
 
 
-def _records(session: Session, project_id: int, codes: list[str], fields_of: dict,
-             roots: list | None = None) -> dict[str, list[_Record]]:
+def _records(
+    session: Session, project_id: int, codes: list[str], fields_of: dict, roots: list | None = None
+) -> dict[str, list[_Record]]:
     """Read the live, non-draft records that join some cases (ingest.case_provinces.case_records), unless
     the caller has them already (`roots`: the register's rebuild read and split the same rows)."""
     provinces = province_codes()
@@ -93,10 +95,13 @@ def _records(session: Session, project_id: int, codes: list[str], fields_of: dic
 def _summary(case, origin: str) -> str:
     """Say what is known of a case without naming anyone: gender, age band, exploitation, dates, provinces."""
     first = case.first_screening_date or case.intake_date
-    parts = [case.gender or "gender unknown", case.age_band or "age unknown",
-             ", ".join((case.exploitation_types or "").split()) or "exploitation unknown",
-             f"identified {first.isoformat() if first else 'on an unknown date'} in "
-             f"{province_names().get(origin, origin)} ({origin})"]
+    parts = [
+        case.gender or "gender unknown",
+        case.age_band or "age unknown",
+        ", ".join((case.exploitation_types or "").split()) or "exploitation unknown",
+        f"identified {first.isoformat() if first else 'on an unknown date'} in "
+        f"{province_names().get(origin, origin)} ({origin})",
+    ]
     if case.intake_date:
         parts.append(f"interviewed {case.intake_date.isoformat()}")
     return "; ".join(parts)[:500]
@@ -106,8 +111,10 @@ def _wanted(case, records: list[_Record]) -> dict | None:
     """Return the columns of the task a case owes (None: it owes none)."""
     identifying = [r for r in records if r.form != FOLLOWUP_FORM]
     # As the register reads the profile: the intake interview's word counts over the screening's, else the latest.
-    ordered = sorted(identifying, key=lambda r: (r.form == INTAKE_FORM, r.event or r.created_at.date(),
-                                                 r.created_at, r.submission_id))
+    ordered = sorted(
+        identifying,
+        key=lambda r: (r.form == INTAKE_FORM, r.event or r.created_at.date(), r.created_at, r.submission_id),
+    )
     origin = home = district = None
     for record in ordered:
         origin = record.province or origin
@@ -116,17 +123,27 @@ def _wanted(case, records: list[_Record]) -> dict | None:
     if not (origin and home) or origin == home:
         return None
     opened = min(r.created_at for r in identifying if r.home == home)
-    closing = sorted((r for r in records if r.form == FOLLOWUP_FORM and r.province == home and r.created_at >= opened),
-                     key=lambda r: (r.created_at, r.submission_id))
-    return {"case_id": case.id, "status": "closed" if closing else "open", "home_province": home,
-            "home_district": district, "origin_province": origin, "consent_sharing": case.consent_sharing,
-            "summary": _summary(case, origin), "opened_at": opened,
-            "closed_at": closing[0].created_at if closing else None,
-            "closed_by_id": closing[0].submission_id if closing else None}
+    closing = sorted(
+        (r for r in records if r.form == FOLLOWUP_FORM and r.province == home and r.created_at >= opened),
+        key=lambda r: (r.created_at, r.submission_id),
+    )
+    return {
+        "case_id": case.id,
+        "status": "closed" if closing else "open",
+        "home_province": home,
+        "home_district": district,
+        "origin_province": origin,
+        "consent_sharing": case.consent_sharing,
+        "summary": _summary(case, origin),
+        "opened_at": opened,
+        "closed_at": closing[0].created_at if closing else None,
+        "closed_by_id": closing[0].submission_id if closing else None,
+    }
 
 
-def sync_tasks(session: Session, project_id: int, codes, fields_of: dict | None = None,
-               roots: list | None = None) -> None:
+def sync_tasks(
+    session: Session, project_id: int, codes, fields_of: dict | None = None, roots: list | None = None
+) -> None:
     """Make the tasks of some cases what their records say (add, change or remove), in the caller's transaction.
     `roots`: the cases' records as ingest.queries.live_roots selects them, when the caller read them already.
 
@@ -138,14 +155,30 @@ def sync_tasks(session: Session, project_id: int, codes, fields_of: dict | None 
     fields_of = {} if fields_of is None else fields_of
     with scope.acting_as(session, SYSTEM):
         # Plain columns, not objects: the register rows were just rewritten by UPDATE statements.
-        cases = {c.case_code: c for c in session.execute(
-            select(Case.id, Case.case_code, Case.gender, Case.age_band, Case.exploitation_types,
-                   Case.first_screening_date, Case.intake_date, Case.consent_sharing)
-            .where(Case.project_id == project_id, Case.case_code.in_(codes)))}
+        cases = {
+            c.case_code: c
+            for c in session.execute(
+                select(
+                    Case.id,
+                    Case.case_code,
+                    Case.gender,
+                    Case.age_band,
+                    Case.exploitation_types,
+                    Case.first_screening_date,
+                    Case.intake_date,
+                    Case.consent_sharing,
+                ).where(Case.project_id == project_id, Case.case_code.in_(codes))
+            )
+        }
         records = _records(session, project_id, list(cases), fields_of, roots) if cases else {}
-        existing = {t.case_code: t for t in session.execute(
-            select(Task.__table__).where(Task.project_id == project_id, Task.case_code.in_(codes),
-                                         Task.kind == FOLLOWUP_TASK))}
+        existing = {
+            t.case_code: t
+            for t in session.execute(
+                select(Task.__table__).where(
+                    Task.project_id == project_id, Task.case_code.in_(codes), Task.kind == FOLLOWUP_TASK
+                )
+            )
+        }
         gone = []
         for code in codes:
             wanted = _wanted(cases[code], records[code]) if code in cases else None
@@ -154,8 +187,9 @@ def sync_tasks(session: Session, project_id: int, codes, fields_of: dict | None 
                 if old is not None:
                     gone.append(old.id)
             elif old is None:
-                session.execute(insert(Task).values(project_id=project_id, case_code=code, kind=FOLLOWUP_TASK,
-                                                    **wanted))
+                session.execute(
+                    insert(Task).values(project_id=project_id, case_code=code, kind=FOLLOWUP_TASK, **wanted)
+                )
             elif any(_differs(getattr(old, k), v) for k, v in wanted.items()):
                 session.execute(update(Task).where(Task.id == old.id).values(**wanted))
         if gone:
@@ -193,8 +227,15 @@ def sync_all(session: Session, project_id: int | None = None, batch: int = 500) 
     return seen
 
 
-def task_page(session: Session, project_id: int, *, status: str | None = None, provinces=(), limit: int = 100,
-              cursor: str | None = None) -> tuple[list[tuple[Task, str | None]], str | None]:
+def task_page(
+    session: Session,
+    project_id: int,
+    *,
+    status: str | None = None,
+    provinces=(),
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[tuple[Task, str | None]], str | None]:
     """Return a page of the project's tasks the session's caller may see, oldest first, each with the
     instanceID of the record that closed it, and the next cursor (the last task id, or None).
 
@@ -209,9 +250,13 @@ def task_page(session: Session, project_id: int, *, status: str | None = None, p
         raise BadTaskQuery(f"limit must be from 1 to {MAX_PAGE}.")
     if cursor and not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**31):
         raise BadTaskQuery("The cursor is not one this server gave; start again without it.")
-    query = (select(Task, Submission.instance_id)
-             .outerjoin(Submission, Submission.id == Task.closed_by_id)
-             .where(Task.project_id == project_id, Task.id > int(cursor or 0)).order_by(Task.id).limit(limit + 1))
+    query = (
+        select(Task, Submission.instance_id)
+        .outerjoin(Submission, Submission.id == Task.closed_by_id)
+        .where(Task.project_id == project_id, Task.id > int(cursor or 0))
+        .order_by(Task.id)
+        .limit(limit + 1)
+    )
     if status is not None:
         query = query.where(Task.status == status)
     if provinces:
@@ -224,14 +269,24 @@ def task_page(session: Session, project_id: int, *, status: str | None = None, p
 
 def task_json(task: Task, closed_by: str | None = None) -> dict:
     """Describe a task (no names: the task holds none)."""
+
     def moment(value):
         return value.isoformat() if value else None
 
-    return {"id": task.id, "kind": task.kind, "status": task.status, "caseCode": task.case_code,
-            "homeProvince": task.home_province, "homeDistrict": task.home_district,
-            "originProvince": task.origin_province, "summary": task.summary,
-            "consentToShare": task.consent_sharing, "openedAt": moment(task.opened_at),
-            "closedAt": moment(task.closed_at), "closedBy": closed_by}
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "status": task.status,
+        "caseCode": task.case_code,
+        "homeProvince": task.home_province,
+        "homeDistrict": task.home_district,
+        "originProvince": task.origin_province,
+        "summary": task.summary,
+        "consentToShare": task.consent_sharing,
+        "openedAt": moment(task.opened_at),
+        "closedAt": moment(task.closed_at),
+        "closedBy": closed_by,
+    }
 
 
 def pending_csv(session: Session, project_id: int) -> bytes:
@@ -244,9 +299,17 @@ def pending_csv(session: Session, project_id: int) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PENDING_COLUMNS)
-    for task in session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "open",
-                                                   Task.kind == FOLLOWUP_TASK)
-                                .order_by(Task.opened_at, Task.case_code)):
-        writer.writerow([task.case_code, f"{task.case_code}: {task.summary}", task.home_district or "",
-                         task.opened_at.date().isoformat()])
+    for task in session.scalars(
+        select(Task)
+        .where(Task.project_id == project_id, Task.status == "open", Task.kind == FOLLOWUP_TASK)
+        .order_by(Task.opened_at, Task.case_code)
+    ):
+        writer.writerow(
+            [
+                task.case_code,
+                f"{task.case_code}: {task.summary}",
+                task.home_district or "",
+                task.opened_at.date().isoformat(),
+            ]
+        )
     return out.getvalue().encode("utf-8")

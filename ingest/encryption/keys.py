@@ -7,13 +7,14 @@ administrator unlocks the form's private key with its passphrase, `unlock` decry
 into the normal pipeline (plain XML, normalised rows, province and consent, plain media files) and
 keeps the sealed files as they arrived.
 """
+
 from __future__ import annotations
 
 import io
 import logging
 import mimetypes
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import serialization
 from openpyxl import load_workbook
@@ -23,18 +24,27 @@ from sqlalchemy.orm import Session
 from forms.compiler import compile_xlsform
 from ingest import scope
 from ingest.access import SYSTEM
+from ingest.blobs import store_blob
 from ingest.crypto import (
-    DEFAULT_KDF, Argon2Parameters, DecryptedSubmission, EncryptionError, TamperedSubmission,
-    WrongKey, WrongPassphrase, decrypt_submission, generate_key_pair, load_public_key, parse_manifest,
+    DEFAULT_KDF,
+    Argon2Parameters,
+    DecryptedSubmission,
+    EncryptionError,
+    TamperedSubmission,
+    WrongKey,
+    WrongPassphrase,
+    decrypt_submission,
+    generate_key_pair,
+    load_public_key,
+    parse_manifest,
     unwrap_private_key,
 )
 from ingest.db import begin_write, utcnow
 from ingest.errors import BadSubmission, NotFound
+from ingest.models import Form, FormKey, FormVersion, SubmissionAttachment, SubmissionVersion
+from ingest.publishing.versions import current_version, publish
 from ingest.receiving.instances import safe_filename
 from ingest.receiving.replay import replay
-from ingest.blobs import store_blob
-from ingest.publishing.versions import current_version, publish
-from ingest.models import Form, FormKey, FormVersion, SubmissionAttachment, SubmissionVersion
 from ingest.storage import FileStore
 from ingest.xmlsafe import UnsafeXMLError, find_meta, parse
 
@@ -43,10 +53,14 @@ logger = logging.getLogger(__name__)
 
 # --- Keys ---------------------------------------------------------------------------------------------------
 
+
 def public_key_pem(public_key: str) -> str:
     """Return a base64 SubjectPublicKeyInfo (the XLSForm `public_key`) as PEM, as form_keys stores it."""
-    return load_public_key(public_key).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    return (
+        load_public_key(public_key)
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
 
 
 def next_version(current: str, taken) -> str:
@@ -56,7 +70,7 @@ def next_version(current: str, taken) -> str:
         while candidate in taken:
             candidate = str(int(candidate) + 1).zfill(len(current))
         return candidate
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     return f"{current}.{stamp}" if current else stamp
 
 
@@ -98,8 +112,15 @@ class CreatedKey:
     version: FormVersion
 
 
-def create_key(session: Session, store: FileStore, form: Form, passphrase: str, *, validate: bool = True,
-               kdf: Argon2Parameters = DEFAULT_KDF) -> CreatedKey:
+def create_key(
+    session: Session,
+    store: FileStore,
+    form: Form,
+    passphrase: str,
+    *,
+    validate: bool = True,
+    kdf: Argon2Parameters = DEFAULT_KDF,
+) -> CreatedKey:
     """Make a key pair for `form`, store it (private key wrapped under `passphrase`), and publish the form's
     next version with the public key in its settings; the media carry over. Not committed.
 
@@ -112,18 +133,25 @@ def create_key(session: Session, store: FileStore, form: Form, passphrase: str, 
     if current is None:
         raise NotFound(f"The form '{form.xml_form_id}' has no published version to add a key to.")
     if current.xlsx is None:
-        raise BadSubmission(f"The current version of '{form.xml_form_id}' has no stored XLSForm; "
-                            "publish the XLSForm with `collector forms publish` first.")
+        raise BadSubmission(
+            f"The current version of '{form.xml_form_id}' has no stored XLSForm; "
+            "publish the XLSForm with `collector forms publish` first."
+        )
     pair = generate_key_pair(passphrase, kdf=kdf)
     taken = set(session.scalars(select(FormVersion.version).where(FormVersion.form_id == form.id)))
     version = next_version(current.version, taken)
-    compiled = compile_xlsform(with_public_key(current.xlsx, form.xml_form_id, version, pair.public_key),
-                               validate=validate)
+    compiled = compile_xlsform(
+        with_public_key(current.xlsx, form.xml_form_id, version, pair.public_key), validate=validate
+    )
     if compiled.form_id != form.xml_form_id:
         raise BadSubmission(f"The changed XLSForm is for '{compiled.form_id}', not '{form.xml_form_id}'.")
     begin_write(session)
-    key = FormKey(form_id=form.id, public_key=public_key_pem(pair.public_key),
-                  sealed_private_key=pair.wrapped_private_key, created_at=utcnow())
+    key = FormKey(
+        form_id=form.id,
+        public_key=public_key_pem(pair.public_key),
+        sealed_private_key=pair.wrapped_private_key,
+        created_at=utcnow(),
+    )
     session.add(key)
     # The version string is new (see next_version), so this publishes; media the current version lacks stay missing.
     result = publish(session, store, form.project_id, compiled, {}, force=True)
@@ -133,6 +161,7 @@ def create_key(session: Session, store: FileStore, form: Form, passphrase: str, 
 
 
 # --- Unlocking ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class UnlockReport:
@@ -170,9 +199,15 @@ def unlock(session: Session, store: FileStore, form: Form, private_keys: list) -
     """
     report = UnlockReport()
     with scope.acting_as(session, SYSTEM):
-        ids = session.scalars(select(SubmissionVersion.id).where(
-            SubmissionVersion.form_id == form.id, SubmissionVersion.encrypted.is_(True),
-            SubmissionVersion.plain_xml.is_(None)).order_by(SubmissionVersion.id)).all()
+        ids = session.scalars(
+            select(SubmissionVersion.id)
+            .where(
+                SubmissionVersion.form_id == form.id,
+                SubmissionVersion.encrypted.is_(True),
+                SubmissionVersion.plain_xml.is_(None),
+            )
+            .order_by(SubmissionVersion.id)
+        ).all()
         session.rollback()  # end this read: each version is opened in a transaction of its own
         for version_id in ids:
             version = session.get_one(SubmissionVersion, version_id)
@@ -199,6 +234,7 @@ def _read_blob(store: FileStore, name: str, sha256: str):
                 return stream.read()
         except FileNotFoundError:
             raise TamperedSubmission(f"The encrypted file {name} is missing from the media store.") from None
+
     return read
 
 
@@ -221,12 +257,18 @@ def _open(store: FileStore, form: Form, version: SubmissionVersion, private_keys
     try:
         root = parse(opened.xml)
     except UnsafeXMLError:
-        raise TamperedSubmission(f"Submission {manifest.instance_id} decrypts to data that is not safe, "
-                                 "well-formed XML.") from None
-    if (root.get("id") or "").strip() != form.xml_form_id or find_meta(root, "instanceID") != version.instance_id \
-            or manifest.instance_id != version.instance_id:
-        raise TamperedSubmission(f"Submission {version.instance_id} decrypts to an instance of another form or "
-                                 "with another instance ID than its manifest says.")
+        raise TamperedSubmission(
+            f"Submission {manifest.instance_id} decrypts to data that is not safe, well-formed XML."
+        ) from None
+    if (
+        (root.get("id") or "").strip() != form.xml_form_id
+        or find_meta(root, "instanceID") != version.instance_id
+        or manifest.instance_id != version.instance_id
+    ):
+        raise TamperedSubmission(
+            f"Submission {version.instance_id} decrypts to an instance of another form or "
+            "with another instance ID than its manifest says."
+        )
     for name in opened.media:
         if safe_filename(name) != name:
             raise TamperedSubmission(f"Submission {version.instance_id} holds a media file with an unusable name.")
@@ -244,8 +286,9 @@ def _store_opened(session: Session, store: FileStore, version: SubmissionVersion
         blob = store_blob(session, store, io.BytesIO(body), mimetypes.guess_type(name)[0] or "application/octet-stream")
         attachment = present.get(name)
         if attachment is None:
-            session.add(SubmissionAttachment(submission_version_id=version.id, name=name, blob_id=blob.id,
-                                             received_at=now))
+            session.add(
+                SubmissionAttachment(submission_version_id=version.id, name=name, blob_id=blob.id, received_at=now)
+            )
         else:
             attachment.blob_id, attachment.received_at = blob.id, now
     session.flush()

@@ -6,6 +6,7 @@ then an unnamed temporary file that the system removes when it is closed) and ar
 the root, followed by the records' files when they are asked for, each read from the media store a chunk at
 a time. One pass over the database, memory bounded by the page and the spool thresholds.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from ingest.csv_safe import Writer, neutralise
 from ingest.exports.walk import Filters, NumberText, RecordWalk, cell, logged_stop
-from ingest.redaction import Redaction
 from ingest.models import Form
+from ingest.redaction import Redaction
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +87,19 @@ def _media_name(name: str, key: str, taken: dict[str, str], sha256: str) -> str 
     return entry
 
 
-def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-            batch: int | None = None, lang: str | None = None, store=None, attachments: bool = False,
-            redaction: Redaction, raw: bool = False) -> Iterator[bytes]:
+def csv_zip(
+    session: Session,
+    form: Form,
+    filters: Filters = Filters(),
+    *,
+    on_record: Callable[[], None] | None = None,
+    batch: int | None = None,
+    lang: str | None = None,
+    store=None,
+    attachments: bool = False,
+    redaction: Redaction,
+    raw: bool = False,
+) -> Iterator[bytes]:
     """Yield a zip of CSVs of a form's records in the session's scope, redacted as `redaction` says, page by page.
 
     With `attachments`, the received files of the records that the caller may download follow the CSVs as
@@ -97,13 +108,22 @@ def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_re
     spooled files. Text cells that would start a spreadsheet formula get a quote in front
     (`ingest.csv_safe`), unless `raw`.
     """
-    walk = RecordWalk(session, form, filters, redaction=redaction, lang=lang, files=attachments, store=store,
-                      batch=batch, on_record=on_record)
+    walk = RecordWalk(
+        session,
+        form,
+        filters,
+        redaction=redaction,
+        lang=lang,
+        files=attachments,
+        store=store,
+        batch=batch,
+        on_record=on_record,
+    )
     root, repeats = walk.root, walk.repeats
     sink = _Sink()
-    spools = {rel: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for rel in repeats}
+    spools = {rel: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for rel in repeats}  # noqa: SIM115 (closed below)
     # The files to add after the CSVs, one JSON line each, spooled like the repeats.
-    media = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    media = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed below)
     taken: dict[str, str] = {}
     try:
         with logged_stop(walk, "csv"):
@@ -145,8 +165,11 @@ def csv_zip(session: Session, form: Form, filters: Filters = Filters(), *, on_re
                 try:
                     source = store.open(sha256)
                 except FileNotFoundError:
-                    logger.warning("Export of form %s: blob %s is missing from the media store; left out",
-                                   form.xml_form_id, sha256[:12])
+                    logger.warning(
+                        "Export of form %s: blob %s is missing from the media store; left out",
+                        form.xml_form_id,
+                        sha256[:12],
+                    )
                     continue
                 with source, archive.open(entry_name, "w", force_zip64=True) as entry:
                     while chunk := source.read(FILE_CHUNK):

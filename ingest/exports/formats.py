@@ -1,4 +1,5 @@
 """The export formats by name, for the API and the CLI: what writes each, its media type and file suffix."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -6,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ingest.exports.geojson import geojson
-from ingest.exports.xlsx import xlsx
 from ingest.exports.csv_zip import csv_zip
+from ingest.exports.geojson import geojson
 from ingest.exports.walk import Filters
+from ingest.exports.xlsx import xlsx
 from ingest.models import Form
 from ingest.redaction import Redaction
 
@@ -29,10 +30,20 @@ FORMATS = {
 }
 
 
-def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(), *, redaction: Redaction,
-           lang: str | None = None, store=None, attachments: bool = False, geopoint: str | None = None,
-           raw: bool = False,
-           on_record: Callable[[], None] | None = None) -> Iterator[bytes]:
+def export(
+    session: Session,
+    fmt: str,
+    form: Form,
+    filters: Filters = Filters(),
+    *,
+    redaction: Redaction,
+    lang: str | None = None,
+    store=None,
+    attachments: bool = False,
+    geopoint: str | None = None,
+    raw: bool = False,
+    on_record: Callable[[], None] | None = None,
+) -> Iterator[bytes]:
     """Return the stream of one export of a form in `fmt`, in the session's scope, redacted as `redaction`
     says (ingest.exports.service decides it for the caller and audits).
 
@@ -43,8 +54,17 @@ def export(session: Session, fmt: str, form: Form, filters: Filters = Filters(),
     :raise LookupError: `geopoint` names no geopoint question of the form.
     """
     if fmt == "csv":
-        return csv_zip(session, form, filters, lang=lang, store=store, attachments=attachments, on_record=on_record,
-                       redaction=redaction, raw=raw)
+        return csv_zip(
+            session,
+            form,
+            filters,
+            lang=lang,
+            store=store,
+            attachments=attachments,
+            on_record=on_record,
+            redaction=redaction,
+            raw=raw,
+        )
     if fmt == "xlsx":
         return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record, redaction=redaction)
     return geojson(session, form, filters, geopoint=geopoint, on_record=on_record, redaction=redaction)

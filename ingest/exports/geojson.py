@@ -6,6 +6,7 @@ Each feature carries only keys, so a map can be joined back to the CSV or Excel 
 when the tablet gave it) and `SubmissionDate`. Coordinates are [longitude, latitude] with the altitude
 when there is one. Sensitive geopoints come rounded for roles without identity access (`ingest.redaction`).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ from collections.abc import Callable, Iterator
 from sqlalchemy.orm import Session
 
 from ingest.exports.walk import Filters, RecordWalk, Table, logged_stop
-from ingest.redaction import Redaction
 from ingest.models import Form
+from ingest.redaction import Redaction
 
 
 def geopoint_fields(tables: list[Table]) -> list[tuple[str, str, str]]:
@@ -49,9 +50,16 @@ def _point(value) -> tuple[list[float], float | None] | None:
     return coordinates, parts[3] if len(parts) > 3 else None
 
 
-def geojson(session: Session, form: Form, filters: Filters = Filters(), *, geopoint: str | None = None,
-            on_record: Callable[[], None] | None = None, batch: int | None = None,
-            redaction: Redaction) -> Iterator[bytes]:
+def geojson(
+    session: Session,
+    form: Form,
+    filters: Filters = Filters(),
+    *,
+    geopoint: str | None = None,
+    on_record: Callable[[], None] | None = None,
+    batch: int | None = None,
+    redaction: Redaction,
+) -> Iterator[bytes]:
     """Yield a GeoJSON FeatureCollection of a form's geopoint answers in the session's scope, redacted as
     `redaction` says.
 
@@ -76,11 +84,23 @@ def _features(walk: RecordWalk, wanted: list[tuple[str, str, str]]) -> Iterator[
                         point = _point(row["data"].get(key)) if row["rel"] == rel else None
                         if point is None:
                             continue
-                        properties = {"__id": record.key, "KEY": row["key"], "field": path,
-                                      "accuracy": point[1], "SubmissionDate": record.submitted}
-                        out.append(json.dumps({"type": "Feature",
-                                               "geometry": {"type": "Point", "coordinates": point[0]},
-                                               "properties": properties}, ensure_ascii=False))
+                        properties = {
+                            "__id": record.key,
+                            "KEY": row["key"],
+                            "field": path,
+                            "accuracy": point[1],
+                            "SubmissionDate": record.submitted,
+                        }
+                        out.append(
+                            json.dumps(
+                                {
+                                    "type": "Feature",
+                                    "geometry": {"type": "Point", "coordinates": point[0]},
+                                    "properties": properties,
+                                },
+                                ensure_ascii=False,
+                            )
+                        )
             if out:
                 yield (("\n" if first else ",\n") + ",\n".join(out)).encode()
                 first = False

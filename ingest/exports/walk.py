@@ -7,6 +7,7 @@ the read service decided for the caller, and hands each writer (`ingest.exports.
 `ingest.exports.geojson`) the same cells, keys and system columns, so memory does not grow with the number
 of records.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,9 +18,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.exports.pages import attachments_of, files_of, rows_of, submitter_names
+from ingest.models import (
+    Blob,
+    Form,
+    FormAttachment,
+    FormVersion,
+    Submission,
+    SubmissionVersion,
+)
 from ingest.publishing.choices import choice_labels
-from ingest.models import (Blob, Device, Form, FormAttachment, FormVersion, Submission, SubmissionAttachment,
-                           SubmissionRow, SubmissionVersion, User)
+
 # Filters and REVIEW_STATES are the read layer's, named here too for the exports' callers.
 from ingest.queries import REVIEW_STATES, Filters, submissions_of  # noqa: F401
 from ingest.records.describe import iso
@@ -31,8 +40,18 @@ logger = logging.getLogger(__name__)
 #: Records read per page.
 BATCH = 500
 #: Columns Central adds after the answers of the root table, in its order.
-ROOT_SYSTEM = ("KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status",
-               "ReviewState", "DeviceID", "Edits", "FormVersion")
+ROOT_SYSTEM = (
+    "KEY",
+    "SubmitterID",
+    "SubmitterName",
+    "AttachmentsPresent",
+    "AttachmentsExpected",
+    "Status",
+    "ReviewState",
+    "DeviceID",
+    "Edits",
+    "FormVersion",
+)
 _GEO_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
 
 
@@ -91,9 +110,11 @@ def cell(value) -> str:
 def union_fields(session: Session, form: Form) -> list[dict]:
     """Return every field of every published version of a form, once each, a new field placed after the
     field that precedes it in the version that brought it (so groups stay together and meta stays last)."""
-    versions = session.scalars(select(FormVersion.fields).where(FormVersion.form_id == form.id,
-                                                                FormVersion.published_at.is_not(None))
-                               .order_by(FormVersion.published_at, FormVersion.id))
+    versions = session.scalars(
+        select(FormVersion.fields)
+        .where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+        .order_by(FormVersion.published_at, FormVersion.id)
+    )
     order: list[dict] = []
     seen: dict[str, int] = {}
     for fields in versions:
@@ -130,7 +151,8 @@ def tables_of(form: Form, fields: list[dict]) -> list[Table]:
 def count_records(session: Session, form: Form, filters: Filters = Filters()) -> int:
     """Count the records an export of `form` holds for the session's caller."""
     return session.execute(
-        filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None)).scalar_one()
+        filters.apply(submissions_of(form)).with_only_columns(func.count(Submission.id)).order_by(None)
+    ).scalar_one()
 
 
 @dataclass
@@ -160,9 +182,19 @@ class RecordWalk:
     out so far.
     """
 
-    def __init__(self, session: Session, form: Form, filters: Filters = Filters(), *, redaction: Redaction,
-                 lang: str | None = None, files: bool = False, store=None, batch: int | None = None,
-                 on_record: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        session: Session,
+        form: Form,
+        filters: Filters = Filters(),
+        *,
+        redaction: Redaction,
+        lang: str | None = None,
+        files: bool = False,
+        store=None,
+        batch: int | None = None,
+        on_record: Callable[[], None] | None = None,
+    ):
         self.session, self.form, self.filters = session, form, filters
         self.lang, self.files, self.store = lang, files, store
         self.batch = batch or BATCH
@@ -185,9 +217,9 @@ class RecordWalk:
                 return
             after = page[-1][0]
             version_ids = [r[7] for r in page]
-            rows_by_version = _rows_of(self.session, version_ids)
+            rows_by_version = rows_of(self.session, version_ids)
             counts = attachments_of(self.session, version_ids)
-            received = _files_of(self.session, version_ids) if self.files else {}
+            received = files_of(self.session, version_ids) if self.files else {}
             names = submitter_names(self.session, page)
             records = []
             for record in page:
@@ -199,33 +231,53 @@ class RecordWalk:
 
     def _version_fields(self, form_version_id: int | None) -> list:
         if form_version_id not in self._fields_of:
-            self._fields_of[form_version_id] = self.session.scalar(
-                select(FormVersion.fields).where(FormVersion.id == form_version_id)) or []
+            self._fields_of[form_version_id] = (
+                self.session.scalar(select(FormVersion.fields).where(FormVersion.id == form_version_id)) or []
+            )
         return self._fields_of[form_version_id]
 
     def _labels(self, form_version_id: int | None) -> dict[tuple[str, str], dict[str, str]]:
         """Return the choice labels of a form version in `lang`, by (table, key) of the question."""
         if form_version_id not in self._labels_of:
             xml = self.session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
-            by_path = (choice_labels(xml, self.lang, lambda name: self._media(form_version_id, name))
-                       if xml and self.lang else {})  # called only with a language
-            self._labels_of[form_version_id] = {row_key(f): by_path[f["path"]]
-                                                for f in self._version_fields(form_version_id)
-                                                if by_path.get(f["path"])}
+            by_path = (
+                choice_labels(xml, self.lang, lambda name: self._media(form_version_id, name))
+                if xml and self.lang
+                else {}
+            )  # called only with a language
+            self._labels_of[form_version_id] = {
+                row_key(f): by_path[f["path"]] for f in self._version_fields(form_version_id) if by_path.get(f["path"])
+            }
         return self._labels_of[form_version_id]
 
     def _media(self, form_version_id: int | None, name: str):
         """Open a media file of a form version (a choice list), or return None if it has none here."""
-        sha256 = self.session.scalar(select(Blob.sha256).join(FormAttachment, FormAttachment.blob_id == Blob.id)
-                                     .where(FormAttachment.form_version_id == form_version_id,
-                                            FormAttachment.name == name))
+        sha256 = self.session.scalar(
+            select(Blob.sha256)
+            .join(FormAttachment, FormAttachment.blob_id == Blob.id)
+            .where(FormAttachment.form_version_id == form_version_id, FormAttachment.name == name)
+        )
         if sha256 is None or self.store is None or not self.store.exists(sha256):
             return None
         return self.store.open(sha256)
 
     def _record(self, record, rows, counts, received, names) -> Record:
-        (_sid, instance_id, created_at, review_state, user_id, device_id, draft, version_id, form_version_id,
-         device_ident, version_string, encrypted, no_plain, edits) = record
+        (
+            _sid,
+            instance_id,
+            created_at,
+            review_state,
+            user_id,
+            device_id,
+            draft,
+            version_id,
+            form_version_id,
+            device_ident,
+            version_string,
+            encrypted,
+            no_plain,
+            edits,
+        ) = record
         fields = self._version_fields(form_version_id)
         files = received.get(version_id, [])
         if self.redaction.applies(draft):
@@ -239,9 +291,20 @@ class RecordWalk:
         submitter = ("user", user_id) if user_id is not None else ("device", device_id)
         present, expected = counts.get(version_id, (0, 0))
         submitted = iso(created_at)
-        root = [submitted, *self.root.answers(top["data"] if top else {}, labels), instance_id, submitter[1],
-                names.get(submitter, ""), present, expected, "not decrypted" if sealed else "", review_state or "",
-                device_ident or "", edits, version_string]
+        root = [
+            submitted,
+            *self.root.answers(top["data"] if top else {}, labels),
+            instance_id,
+            submitter[1],
+            names.get(submitter, ""),
+            present,
+            expected,
+            "not decrypted" if sealed else "",
+            review_state or "",
+            device_ident or "",
+            edits,
+            version_string,
+        ]
         out = Record(instance_id, submitted, review_state, root, [], [], files)
         if top is None:
             return out
@@ -252,8 +315,8 @@ class RecordWalk:
             parent = by_id.get(row["parent_id"])
             if parent is None:
                 continue
-            row["key"] = f"{parent['key']}/{row['path'][len(parent['path']) + 1:]}[{row['position']}]"
-            row["rel"] = row["path"][len(top["path"]) + 1:]
+            row["key"] = f"{parent['key']}/{row['path'][len(parent['path']) + 1 :]}[{row['position']}]"
+            row["rel"] = row["path"][len(top["path"]) + 1 :]
             by_id[row["id"]] = row
             out.rows.append(row)
             table = self.repeats.get(row["rel"])
@@ -266,63 +329,36 @@ def _page_query(form: Form, filters: Filters, after: int, batch: int):
     """Select one page of records with their current version and what the system columns need."""
     # Every version of a record in scope is in scope: counted on the plain table, correlated to the record.
     versions = SubmissionVersion.__table__.alias("edits")
-    edits = (select(func.count(versions.c.id) - 1).where(versions.c.submission_id == Submission.id)
-             .correlate(Submission).scalar_subquery())
-    return (filters.apply(submissions_of(form)).where(Submission.id > after).limit(batch)
-            .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                  & SubmissionVersion.current.is_(True))
-            .with_only_columns(Submission.id, Submission.instance_id, Submission.created_at, Submission.review_state,
-                               Submission.user_id, Submission.device_id, Submission.draft, SubmissionVersion.id,
-                               SubmissionVersion.form_version_id, SubmissionVersion.device_ident,
-                               SubmissionVersion.version_string, SubmissionVersion.encrypted,
-                               SubmissionVersion.plain_xml.is_(None), edits))
-
-
-def _rows_of(session: Session, version_ids: list[int]) -> dict[int, list[dict]]:
-    """Return the stored rows of some versions, by version id, in id order (parents before children)."""
-    out: dict[int, list[dict]] = {v: [] for v in version_ids}
-    query = (select(SubmissionRow.submission_version_id, SubmissionRow.id, SubmissionRow.parent_id,
-                    SubmissionRow.path, SubmissionRow.position, SubmissionRow.data)
-             .where(SubmissionRow.submission_version_id.in_(version_ids)).order_by(SubmissionRow.id))
-    for version_id, row_id, parent_id, path, position, data in session.execute(query):
-        out[version_id].append({"id": row_id, "parent_id": parent_id, "path": path, "position": position,
-                                "data": dict(data)})
-    return out
-
-
-def attachments_of(session: Session, version_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Return (present, expected) file counts by version id."""
-    query = (select(SubmissionAttachment.submission_version_id, func.count(SubmissionAttachment.blob_id),
-                    func.count(SubmissionAttachment.id))
-             .where(SubmissionAttachment.submission_version_id.in_(version_ids))
-             .group_by(SubmissionAttachment.submission_version_id))
-    return {v: (present, expected) for v, present, expected in session.execute(query)}
-
-
-def _files_of(session: Session, version_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """Return the received files, (name, sha256) by version id, in name order."""
-    out: dict[int, list[tuple[str, str]]] = {}
-    query = (select(SubmissionAttachment.submission_version_id, SubmissionAttachment.name, Blob.sha256)
-             .join(Blob, Blob.id == SubmissionAttachment.blob_id)
-             .where(SubmissionAttachment.submission_version_id.in_(version_ids))
-             .order_by(SubmissionAttachment.submission_version_id, SubmissionAttachment.name))
-    for version_id, name, sha256 in session.execute(query):
-        out.setdefault(version_id, []).append((name, sha256))
-    return out
-
-
-def submitter_names(session: Session, page) -> dict[tuple[str, int], str]:
-    """Return the display names of a page's submitters, by ("user", id) or ("device", id)."""
-    users = {r.user_id for r in page if r.user_id is not None}
-    devices = {r.device_id for r in page if r.device_id is not None}
-    names = {}
-    if users:
-        names.update({("user", i): n for i, n in session.execute(
-            select(User.id, User.display_name).where(User.id.in_(users)))})
-    if devices:
-        names.update({("device", i): n for i, n in session.execute(
-            select(Device.id, Device.display_name).where(Device.id.in_(devices)))})
-    return names
+    edits = (
+        select(func.count(versions.c.id) - 1)
+        .where(versions.c.submission_id == Submission.id)
+        .correlate(Submission)
+        .scalar_subquery()
+    )
+    return (
+        filters.apply(submissions_of(form))
+        .where(Submission.id > after)
+        .limit(batch)
+        .join(
+            SubmissionVersion, (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current.is_(True)
+        )
+        .with_only_columns(
+            Submission.id,
+            Submission.instance_id,
+            Submission.created_at,
+            Submission.review_state,
+            Submission.user_id,
+            Submission.device_id,
+            Submission.draft,
+            SubmissionVersion.id,
+            SubmissionVersion.form_version_id,
+            SubmissionVersion.device_ident,
+            SubmissionVersion.version_string,
+            SubmissionVersion.encrypted,
+            SubmissionVersion.plain_xml.is_(None),
+            edits,
+        )
+    )
 
 
 @contextmanager
@@ -334,6 +370,10 @@ def logged_stop(walk: RecordWalk, fmt: str):
     try:
         yield
     except GeneratorExit:
-        logger.warning("Export of form %s (%s) stopped after %d record(s): the client went away",
-                    walk.form.xml_form_id, fmt, walk.written)
+        logger.warning(
+            "Export of form %s (%s) stopped after %d record(s): the client went away",
+            walk.form.xml_form_id,
+            fmt,
+            walk.written,
+        )
         raise

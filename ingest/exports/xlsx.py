@@ -6,6 +6,7 @@ Everything it writes, the workbook included, lives in one private temporary fold
 ends or the client goes away. The workbook is complete before its first byte can be sent: it is then read
 back a chunk at a time.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,8 @@ import xlsxwriter
 from sqlalchemy.orm import Session
 
 from ingest.exports.walk import Filters, NumberText, RecordWalk, logged_stop
-from ingest.redaction import Redaction
 from ingest.models import Form
+from ingest.redaction import Redaction
 
 #: Bytes of the finished workbook sent at a time.
 CHUNK = 64 * 1024
@@ -38,7 +39,7 @@ def sheet_names(names: list[str]) -> list[str]:
         while candidate.lower() in (o.lower() for o in out):
             n += 1
             suffix = f"~{n}"
-            candidate = base[:_SHEET_CHARS - len(suffix)] + suffix
+            candidate = base[: _SHEET_CHARS - len(suffix)] + suffix
         out.append(candidate)
     return out
 
@@ -62,7 +63,7 @@ class _Sheet:
         if self.row == MAX_ROWS:
             self.parts += 1
             suffix = f"~{self.parts}"
-            self._open(self.name[:_SHEET_CHARS - len(suffix)] + suffix)
+            self._open(self.name[: _SHEET_CHARS - len(suffix)] + suffix)
         for col, value in enumerate(cells):
             _write(self.sheet, self.row, col, value)
         self.row += 1
@@ -86,22 +87,39 @@ def _write(sheet, row: int, col: int, value) -> None:
     sheet.write_string(row, col, str(value))
 
 
-def xlsx(session: Session, form: Form, filters: Filters = Filters(), *, on_record: Callable[[], None] | None = None,
-         batch: int | None = None, lang: str | None = None, store=None, redaction: Redaction) -> Iterator[bytes]:
+def xlsx(
+    session: Session,
+    form: Form,
+    filters: Filters = Filters(),
+    *,
+    on_record: Callable[[], None] | None = None,
+    batch: int | None = None,
+    lang: str | None = None,
+    store=None,
+    redaction: Redaction,
+) -> Iterator[bytes]:
     """Yield an Excel workbook of a form's records in the session's scope, redacted as `redaction` says.
 
     Closing the generator early (a client that went away) stops the reading and removes the temporary files.
     """
-    walk = RecordWalk(session, form, filters, redaction=redaction, lang=lang, store=store, batch=batch,
-                      on_record=on_record)
+    walk = RecordWalk(
+        session, form, filters, redaction=redaction, lang=lang, store=store, batch=batch, on_record=on_record
+    )
     folder = tempfile.mkdtemp(prefix="export-")
     try:
         with logged_stop(walk, "xlsx"):
             path = os.path.join(folder, "export.xlsx")
             # Text stays text: an answer starting with "=" must not become a formula, nor a URL a link.
-            workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": folder,
-                                                  "strings_to_formulas": False, "strings_to_urls": False,
-                                                  "strings_to_numbers": False})
+            workbook = xlsxwriter.Workbook(
+                path,
+                {
+                    "constant_memory": True,
+                    "tmpdir": folder,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                    "strings_to_numbers": False,
+                },
+            )
             names = sheet_names([t.name for t in walk.tables])
             sheets = {t.rel: _Sheet(workbook, name, t.header()) for t, name in zip(walk.tables, names)}
             root = sheets[""]

@@ -7,10 +7,26 @@ pages of entities with `$select`/`$expand`/`$skiptoken`. A caller who may not se
 answers as null (as in every other read), and may neither filter nor sort on them: the matching rows, or
 their order, would tell the value.
 """
+
 from ingest.odata.filters import compiler_for, read_orderby
 from ingest.odata.model import EDM_NS, EDMX_NS, Model, NoSuchEntity, NotImplementedHere, ODataError, model_of
 from ingest.odata.read import MAX_TOP, Options, read_page, read_record, read_select, read_skiptoken, skiptoken
 
-__all__ = ["EDMX_NS", "EDM_NS", "MAX_TOP", "Model", "NoSuchEntity", "NotImplementedHere", "ODataError", "Options",
-           "compiler_for", "model_of", "read_orderby", "read_page", "read_record", "read_select", "read_skiptoken",
-           "skiptoken"]
+__all__ = [
+    "EDMX_NS",
+    "EDM_NS",
+    "MAX_TOP",
+    "Model",
+    "NoSuchEntity",
+    "NotImplementedHere",
+    "ODataError",
+    "Options",
+    "compiler_for",
+    "model_of",
+    "read_orderby",
+    "read_page",
+    "read_record",
+    "read_select",
+    "read_skiptoken",
+    "skiptoken",
+]

@@ -8,11 +8,12 @@ entity set), never by string-built SQL: field keys and values reach SQL only as 
 `$orderby` is read by a strict pattern and resolved the same way. A caller who may not see identities may
 neither filter nor sort on a sensitive field.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from odata_query import ast
@@ -23,15 +24,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from ingest.errors import ODATA_NO_PROPERTY, ODATA_UNPARSEABLE
-from ingest.records import answers
 from ingest.models import Form, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import EntitySet, Model, Node, NotAllowed, ODataError, sensitive_paths
+from ingest.records import answers
 from ingest.redaction import Redaction
 
 #: `__system` properties a filter or sort may name, and what kind of value each holds.
 _SYSTEM_COLUMNS = {
-    "submissionDate": (Submission.created_at, "moment"), "updatedAt": (Submission.updated_at, "moment"),
-    "reviewState": (Submission.review_state, "text"), "deviceId": (SubmissionVersion.device_ident, "text"),
+    "submissionDate": (Submission.created_at, "moment"),
+    "updatedAt": (Submission.updated_at, "moment"),
+    "reviewState": (Submission.review_state, "text"),
+    "deviceId": (SubmissionVersion.device_ident, "text"),
     "submitterId": (func.coalesce(Submission.user_id, Submission.device_id), "int"),
     "formVersion": (SubmissionVersion.version_string, "text"),
 }
@@ -78,11 +81,15 @@ class FilterCompiler:
             token = getattr(exc, "token", None)
             at = token.index + 1 if token is not None else len(text) + 1
             where = f"at character {at} (of {len(text)})" if at <= len(text) else f"at its end (character {at})"
-            raise ODataError(f"The OData filter expression you provided could not be parsed: it stops making "
-                             f"sense {where}, after '{text[max(0, at - 21):at - 1]}'.", ODATA_UNPARSEABLE) from None
+            raise ODataError(
+                f"The OData filter expression you provided could not be parsed: it stops making "
+                f"sense {where}, after '{text[max(0, at - 21) : at - 1]}'.",
+                ODATA_UNPARSEABLE,
+            ) from None
         except ODataException as exc:
-            raise ODataError(f"The OData filter expression you provided could not be parsed: {exc}",
-                             ODATA_UNPARSEABLE) from None
+            raise ODataError(
+                f"The OData filter expression you provided could not be parsed: {exc}", ODATA_UNPARSEABLE
+            ) from None
         return self._condition(tree)
 
     def _condition(self, node):
@@ -95,9 +102,11 @@ class FilterCompiler:
             return self._compare(_COMPARATORS[type(node.comparator)], node.left, node.right)
         if isinstance(node, ast.Call) and node.func.name == "contains" and len(node.args) == 2:
             return self._contains(*node.args)
-        raise ODataError(f"The given OData filter expression uses features not supported by this server: "
-                         f"{_describe(node)}. Use eq, ne, gt, ge, lt, le, and, or, not, contains(), year(), "
-                         f"month() and day().")
+        raise ODataError(
+            f"The given OData filter expression uses features not supported by this server: "
+            f"{_describe(node)}. Use eq, ne, gt, ge, lt, le, and, or, not, contains(), year(), "
+            f"month() and day()."
+        )
 
     def _compare(self, op: str, left, right):
         if isinstance(left, ast._Literal) and not isinstance(right, ast._Literal):
@@ -108,8 +117,11 @@ class FilterCompiler:
         if ref.part is not None:
             if not isinstance(right, ast.Integer):
                 raise ODataError(f"{ref.part}({ref.text}) is a whole number; compare it with one.")
-            expression = (answers.date_part(self.data, ref.node.form_field, ref.part) if ref.node is not None
-                          else extract(ref.part, ref.sql))
+            expression = (
+                answers.date_part(self.data, ref.node.form_field, ref.part)
+                if ref.node is not None
+                else extract(ref.part, ref.sql)
+            )
             return _apply(expression, op, int(right.val))
         if ref.node is not None:
             return answers.compare(self.data, ref.node.form_field, op, self._answer_value(ref, ref.node, right))
@@ -157,11 +169,15 @@ class FilterCompiler:
         if isinstance(node, ast.Call):
             part = node.func.name
             if part not in _PARTS or len(node.args) != 1:
-                raise ODataError(f"The function {part}() is not supported here; use year(), month(), day() or "
-                                 f"contains().")
+                raise ODataError(
+                    f"The function {part}() is not supported here; use year(), month(), day() or contains()."
+                )
             ref = self._ref(node.args[0])
-            if ref.part is not None or (ref.node is None and ref.kind != "moment") or (
-                    ref.node is not None and ref.node.form_field.get("xml_type") not in ("date", "dateTime")):
+            if (
+                ref.part is not None
+                or (ref.node is None and ref.kind != "moment")
+                or (ref.node is not None and ref.node.form_field.get("xml_type") not in ("date", "dateTime"))
+            ):
                 raise ODataError(f"{part}() applies to dates and date-times; {ref.text} is not one.")
             ref.part = part
             return ref
@@ -179,15 +195,20 @@ class FilterCompiler:
             column, kind = _SYSTEM_COLUMNS[path[9:]]
             ref = _Ref(path, column=column, kind=kind)
         elif path.startswith("__"):
-            raise ODataError(f"Could not find a property named '{path}' that this server filters or sorts on; "
-                             f"of __system it offers {', '.join(_SYSTEM_COLUMNS)}.", ODATA_NO_PROPERTY)
+            raise ODataError(
+                f"Could not find a property named '{path}' that this server filters or sorts on; "
+                f"of __system it offers {', '.join(_SYSTEM_COLUMNS)}.",
+                ODATA_NO_PROPERTY,
+            )
         else:
             node = self.model.property(self.entity_set, path)
             if node.kind != "question":
                 raise ODataError(f"The property '{path}' is a group; name one of its questions.")
             if self.hides and node.form_field["path"] in self.sensitive:
-                raise NotAllowed(f"The field '{path}' is sensitive and your role does not see identities: it "
-                                 f"can be neither filtered nor sorted on, as the result would tell its value.")
+                raise NotAllowed(
+                    f"The field '{path}' is sensitive and your role does not see identities: it "
+                    f"can be neither filtered nor sorted on, as the result would tell its value."
+                )
             ref = _Ref(path, node=node)
         if not sorting:
             return ref
@@ -214,28 +235,36 @@ def _describe(node) -> str:
 
 def _apply(left, op: str, value):
     right = literal(value)
-    return {"eq": left == right, "ne": left != right, "gt": left > right, "ge": left >= right,
-            "lt": left < right, "le": left <= right}[op]
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "gt": left > right,
+        "ge": left >= right,
+        "lt": left < right,
+        "le": left <= right,
+    }[op]
 
 
 def _moment(literal_node) -> datetime:
     """Return a date or date-time literal as an aware UTC moment (a date is its midnight, UTC)."""
     if isinstance(literal_node, ast.Date):
-        return datetime.combine(date.fromisoformat(literal_node.val), time(), timezone.utc)
+        return datetime.combine(date.fromisoformat(literal_node.val), time(), UTC)
     try:
         moment = datetime.fromisoformat(literal_node.val.replace("Z", "+00:00"))
     except ValueError:
         raise ODataError(f"'{literal_node.val}' is not a date-time.") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def compiler_for(session: Session, form: Form, model: Model, entity_set: EntitySet,
-                 redaction: Redaction) -> FilterCompiler:
+def compiler_for(
+    session: Session, form: Form, model: Model, entity_set: EntitySet, redaction: Redaction
+) -> FilterCompiler:
     """Return the $filter/$orderby compiler of an entity set under `redaction` (ingest.odata.service decides
     it for the caller): a sensitive field may then be neither filtered nor sorted on."""
     hides = redaction.applies()
-    return FilterCompiler(model, entity_set, SubmissionRow.data, hides=hides,
-                          sensitive=sensitive_paths(session, form) if hides else set())
+    return FilterCompiler(
+        model, entity_set, SubmissionRow.data, hides=hides, sensitive=sensitive_paths(session, form) if hides else set()
+    )
 
 
 _ORDER_ITEM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*)(?:\s+(asc|desc))?\s*", re.I)
@@ -251,8 +280,10 @@ def read_orderby(compiler: FilterCompiler, text: str) -> list:
     for item in text.split(","):
         match = _ORDER_ITEM.fullmatch(item)
         if match is None:
-            raise ODataError(f"$orderby takes property paths, each optionally followed by asc or desc; "
-                             f"could not read '{item.strip()[:60]}'.")
+            raise ODataError(
+                f"$orderby takes property paths, each optionally followed by asc or desc; "
+                f"could not read '{item.strip()[:60]}'."
+            )
         target = compiler.target(match.group(1), sorting=True)
         descending = (match.group(2) or "asc").lower() == "desc"
         clauses.append(target.desc().nulls_last() if descending else target.asc().nulls_first())

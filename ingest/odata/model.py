@@ -6,17 +6,25 @@ follow Central: each field name made an OData identifier, groups as complex type
 `Submissions.<path with dots>` whose rows carry `__id` and the `__id` of their parent (`__Submissions-id`,
 `__Submissions-<outer repeat path>-id`). The errors every part of the OData read raises live here too.
 """
+
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from xml.etree import ElementTree
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.errors import (IDENTITIES_HIDDEN, NOT_FOUND, NOT_IMPLEMENTED, ODATA_NO_PROPERTY, ODATA_REPEAT_PROPERTY,
-                           IngestError)
+from ingest.errors import (
+    IDENTITIES_HIDDEN,
+    NOT_FOUND,
+    NOT_IMPLEMENTED,
+    ODATA_NO_PROPERTY,
+    ODATA_REPEAT_PROPERTY,
+    IngestError,
+)
 from ingest.exports.walk import union_fields
 from ingest.models import Form, FormVersion
 from ingest.tags import row_key
@@ -27,15 +35,29 @@ EDM_NS = "http://docs.oasis-open.org/odata/ns/edm"
 SYSTEM_NS = "org.opendatakit.submission"
 USER_NS = "org.opendatakit.user"
 #: Edm types by bind type; any other type is Edm.String.
-EDM_TYPES = {"int": "Edm.Int64", "decimal": "Edm.Decimal", "date": "Edm.Date", "dateTime": "Edm.DateTimeOffset",
-             "geopoint": "Edm.GeographyPoint", "geotrace": "Edm.GeographyLineString",
-             "geoshape": "Edm.GeographyPolygon"}
+EDM_TYPES = {
+    "int": "Edm.Int64",
+    "decimal": "Edm.Decimal",
+    "date": "Edm.Date",
+    "dateTime": "Edm.DateTimeOffset",
+    "geopoint": "Edm.GeographyPoint",
+    "geotrace": "Edm.GeographyLineString",
+    "geoshape": "Edm.GeographyPolygon",
+}
 #: The `__system` properties in Central's order, with their Edm types.
-SYSTEM_PROPERTIES = (("submissionDate", "Edm.DateTimeOffset"), ("updatedAt", "Edm.DateTimeOffset"),
-                     ("submitterId", "Edm.String"), ("submitterName", "Edm.String"),
-                     ("attachmentsPresent", "Edm.Int64"), ("attachmentsExpected", "Edm.Int64"),
-                     ("status", f"{SYSTEM_NS}.Status"), ("reviewState", f"{SYSTEM_NS}.ReviewState"),
-                     ("deviceId", "Edm.String"), ("edits", "Edm.Int64"), ("formVersion", "Edm.String"))
+SYSTEM_PROPERTIES = (
+    ("submissionDate", "Edm.DateTimeOffset"),
+    ("updatedAt", "Edm.DateTimeOffset"),
+    ("submitterId", "Edm.String"),
+    ("submitterName", "Edm.String"),
+    ("attachmentsPresent", "Edm.Int64"),
+    ("attachmentsExpected", "Edm.Int64"),
+    ("status", f"{SYSTEM_NS}.Status"),
+    ("reviewState", f"{SYSTEM_NS}.ReviewState"),
+    ("deviceId", "Edm.String"),
+    ("edits", "Edm.Int64"),
+    ("formVersion", "Edm.String"),
+)
 
 
 class ODataError(IngestError):
@@ -67,7 +89,6 @@ def identifier(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", name)
 
 
-
 @dataclass(eq=False)
 class Node:
     """A question, group or repeat of the model (or the instance root), with its OData name."""
@@ -77,8 +98,8 @@ class Node:
     field: dict | None = None
     #: a question's key in its row's data (relative to the row: `group/question`).
     key: str = ""
-    children: list["Node"] = dc_field(default_factory=list)
-    parent: "Node | None" = None
+    children: list[Node] = dc_field(default_factory=list)
+    parent: Node | None = None
 
     @property
     def edm(self) -> str:
@@ -179,8 +200,10 @@ class Model:
                 raise ODataError(f"Could not find a property named '{path}'.", ODATA_NO_PROPERTY)
             node = child
             if node.kind == "repeat":
-                raise ODataError(f"The property '{path}' is a repeat, or inside one: ask the entity set "
-                                 f"{self.set_name(node)}.", ODATA_REPEAT_PROPERTY)
+                raise ODataError(
+                    f"The property '{path}' is a repeat, or inside one: ask the entity set {self.set_name(node)}.",
+                    ODATA_REPEAT_PROPERTY,
+                )
         return node
 
     def complex_type_name(self, node: Node) -> str:
@@ -195,8 +218,10 @@ class Model:
 
     def service_document(self, service_url: str) -> dict:
         """Return the service document: every entity set, Submissions first."""
-        return {"@odata.context": f"{service_url}/$metadata",
-                "value": [{"name": name, "kind": "EntitySet", "url": name} for name in self.sets]}
+        return {
+            "@odata.context": f"{service_url}/$metadata",
+            "value": [{"name": name, "kind": "EntitySet", "url": name} for name in self.sets],
+        }
 
     def edmx(self) -> bytes:
         """Return the metadata document (EDMX 4.0) in Central's shape."""
@@ -206,8 +231,10 @@ class Model:
         metadata = ElementTree.SubElement(system, "ComplexType", {"Name": "metadata"})
         for name, edm in SYSTEM_PROPERTIES:
             ElementTree.SubElement(metadata, "Property", {"Name": name, "Type": edm})
-        for enum, members in (("Status", ("notDecrypted", "missingEncryptedFormData")),
-                              ("ReviewState", ("hasIssues", "edited", "rejected", "approved"))):
+        for enum, members in (
+            ("Status", ("notDecrypted", "missingEncryptedFormData")),
+            ("ReviewState", ("hasIssues", "edited", "rejected", "approved")),
+        ):
             element = ElementTree.SubElement(system, "EnumType", {"Name": enum})
             for member in members:
                 ElementTree.SubElement(element, "Member", {"Name": member})
@@ -224,12 +251,14 @@ class Model:
             self._properties(entity, entity_set.node)
         for node in self.root.walk():
             if node.kind == "group":
-                self._properties(ElementTree.SubElement(schema, "ComplexType",
-                                                         {"Name": self.complex_type_name(node)}), node)
+                self._properties(
+                    ElementTree.SubElement(schema, "ComplexType", {"Name": self.complex_type_name(node)}), node
+                )
         container = ElementTree.SubElement(schema, "EntityContainer", {"Name": identifier(self.xml_form_id)})
         for entity_set in self.sets.values():
-            element = ElementTree.SubElement(container, "EntitySet", {
-                "Name": entity_set.name, "EntityType": f"{self.namespace}.{entity_set.name}"})
+            element = ElementTree.SubElement(
+                container, "EntitySet", {"Name": entity_set.name, "EntityType": f"{self.namespace}.{entity_set.name}"}
+            )
             if entity_set.is_root:
                 _capabilities(element)
         return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -239,27 +268,42 @@ class Model:
             if child.kind == "question":
                 ElementTree.SubElement(element, "Property", {"Name": child.name, "Type": child.edm})
             elif child.kind == "group":
-                ElementTree.SubElement(element, "Property", {
-                    "Name": child.name, "Type": f"{self.namespace}.{self.complex_type_name(child)}"})
+                ElementTree.SubElement(
+                    element,
+                    "Property",
+                    {"Name": child.name, "Type": f"{self.namespace}.{self.complex_type_name(child)}"},
+                )
             else:
-                ElementTree.SubElement(element, "NavigationProperty", {
-                    "Name": child.name,
-                    "Type": f"Collection({self.namespace}.Submissions.{self.complex_type_name(child)})"})
+                ElementTree.SubElement(
+                    element,
+                    "NavigationProperty",
+                    {
+                        "Name": child.name,
+                        "Type": f"Collection({self.namespace}.Submissions.{self.complex_type_name(child)})",
+                    },
+                )
 
 
 def _capabilities(entity_set) -> None:
     """Annotate what this server offers on Submissions (more than Central: it filters and sorts answers)."""
+
     def term(name: str, **properties):
         annotation = ElementTree.SubElement(entity_set, "Annotation", {"Term": f"Org.OData.Capabilities.V1.{name}"})
         record = ElementTree.SubElement(annotation, "Record")
         for prop, value in properties.items():
             ElementTree.SubElement(record, "PropertyValue", {"Property": prop, "Bool": value})
 
-    ElementTree.SubElement(entity_set, "Annotation", {
-        "Term": "Org.OData.Capabilities.V1.ConformanceLevel",
-        "EnumMember": "Org.OData.Capabilities.V1.ConformanceLevelType/Minimal"})
-    ElementTree.SubElement(entity_set, "Annotation", {"Term": "Org.OData.Capabilities.V1.BatchSupported",
-                                                      "Bool": "false"})
+    ElementTree.SubElement(
+        entity_set,
+        "Annotation",
+        {
+            "Term": "Org.OData.Capabilities.V1.ConformanceLevel",
+            "EnumMember": "Org.OData.Capabilities.V1.ConformanceLevelType/Minimal",
+        },
+    )
+    ElementTree.SubElement(
+        entity_set, "Annotation", {"Term": "Org.OData.Capabilities.V1.BatchSupported", "Bool": "false"}
+    )
     term("CountRestrictions", Countable="true")
     term("FilterRestrictions", Filterable="true", RequiresFilter="false")
     term("SortRestrictions", Sortable="true")
@@ -273,6 +317,7 @@ def model_of(session: Session, form: Form) -> Model:
 
 def sensitive_paths(session: Session, form: Form) -> set[str]:
     """Return the paths of the fields tagged sensitive in any published version of a form."""
-    versions = session.scalars(select(FormVersion.fields).where(FormVersion.form_id == form.id,
-                                                                FormVersion.published_at.is_not(None)))
+    versions = session.scalars(
+        select(FormVersion.fields).where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+    )
     return {f["path"] for fields in versions for f in fields or () if f.get("sensitive")}

@@ -5,22 +5,24 @@ repeats as navigation links (inline with `$expand=*`), values typed as `$metadat
 is the SHA-1 of its KEY in the CSV export (`uuid:.../route[2]`), so the two exports can be joined. Every read
 is scoped to the session's caller and redacted as the read service (ingest.odata.service) decided for it.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from urllib.parse import quote
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ingest.records import answers
-from ingest.exports.walk import attachments_of, submitter_names
+from ingest.exports.pages import attachments_of, submitter_names
 from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import SYSTEM_PROPERTIES, EntitySet, Model, Node, NoSuchEntity, ODataError
 from ingest.queries import submissions_of
+from ingest.records import answers
 from ingest.records.describe import iso
 from ingest.redaction import Redaction, redact_rows
 
@@ -58,8 +60,11 @@ def read_skiptoken(text: str) -> dict:
         if not text.startswith("01"):
             raise ValueError
         position = json.loads(base64.b64decode(text[2:], validate=True))
-        if not (isinstance(position, dict) and position
-                and all(k in ("id", "row", "skip") and type(v) is int and v >= 0 for k, v in position.items())):
+        if not (
+            isinstance(position, dict)
+            and position
+            and all(k in ("id", "row", "skip") and type(v) is int and v >= 0 for k, v in position.items())
+        ):
             raise ValueError
     except ValueError:
         raise ODataError("The $skiptoken is not one this server gave: follow @odata.nextLink as given.") from None
@@ -96,23 +101,40 @@ def _query(form: Form, entity_set: EntitySet):
     answers; a repeat's rows are joined themselves.
     """
     versions = SubmissionVersion.__table__.alias("edits")
-    edits = (select(func.count(versions.c.id) - 1).where(versions.c.submission_id == Submission.id)
-             .correlate(Submission).scalar_subquery())
-    query = (submissions_of(form).order_by(None)
-             .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                   & SubmissionVersion.current.is_(True)))
+    edits = (
+        select(func.count(versions.c.id) - 1)
+        .where(versions.c.submission_id == Submission.id)
+        .correlate(Submission)
+        .scalar_subquery()
+    )
+    query = (
+        submissions_of(form)
+        .order_by(None)
+        .join(
+            SubmissionVersion, (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current.is_(True)
+        )
+    )
     at_version = SubmissionRow.submission_version_id == SubmissionVersion.id
     if entity_set.is_root:
         query = query.outerjoin(SubmissionRow, at_version & SubmissionRow.parent_id.is_(None))
     else:
         query = query.join(SubmissionRow, at_version & (SubmissionRow.path == entity_set.path))
     return query.with_only_columns(
-        Submission.id, Submission.instance_id, Submission.created_at, Submission.updated_at,
-        Submission.review_state, Submission.user_id, Submission.device_id,
-        SubmissionVersion.id.label("version_id"), SubmissionVersion.form_version_id,
-        SubmissionVersion.device_ident, SubmissionVersion.version_string,
+        Submission.id,
+        Submission.instance_id,
+        Submission.created_at,
+        Submission.updated_at,
+        Submission.review_state,
+        Submission.user_id,
+        Submission.device_id,
+        SubmissionVersion.id.label("version_id"),
+        SubmissionVersion.form_version_id,
+        SubmissionVersion.device_ident,
+        SubmissionVersion.version_string,
         (SubmissionVersion.encrypted & SubmissionVersion.plain_xml.is_(None)).label("sealed"),
-        edits.label("edits"), SubmissionRow.id.label("row_id"))
+        edits.label("edits"),
+        SubmissionRow.id.label("row_id"),
+    )
 
 
 @dataclass
@@ -148,24 +170,37 @@ def read_page(session: Session, form: Form, model: Model, options: Options, reda
             after = or_(after, and_(Submission.id == token["id"], SubmissionRow.id > token.get("row", 0)))
         query = query.where(after)
     found = session.execute(query.order_by(*options.order, *keys).offset(offset).limit(options.top + 1)).all()
-    page, more = found[:options.top], len(found) > options.top and options.top > 0
+    page, more = found[: options.top], len(found) > options.top and options.top > 0
     after = None
     if more:
         last = page[-1]
-        after = ({"skip": offset + options.top} if options.order
-                 else {"id": last.id} if entity_set.is_root else {"id": last.id, "row": last.row_id})
+        after = (
+            {"skip": offset + options.top}
+            if options.order
+            else {"id": last.id}
+            if entity_set.is_root
+            else {"id": last.id, "row": last.row_id}
+        )
     return Page(_entities(session, model, options, page, redaction), after, count)
 
 
-def read_record(session: Session, form: Form, model: Model, instance_id: str, segments: list[tuple[str, str | None]],
-                options: Options, redaction: Redaction) -> Page:
+def read_record(
+    session: Session,
+    form: Form,
+    model: Model,
+    instance_id: str,
+    segments: list[tuple[str, str | None]],
+    options: Options,
+    redaction: Redaction,
+) -> Page:
     """Read one record (`Submissions('<id>')`), or the rows of one of its repeats that a navigation link
     names (`Submissions('<id>')/household('<row id>')/member`), with $top/$skip/$count applied.
 
     :raise NoSuchEntity: no such record for this caller, or no such repeat.
     """
-    record = session.execute(_query(form, model.sets["Submissions"])
-                             .where(Submission.instance_id == instance_id)).first()
+    record = session.execute(
+        _query(form, model.sets["Submissions"]).where(Submission.instance_id == instance_id)
+    ).first()
     if record is None:
         raise NoSuchEntity("Could not find the resource you were looking for.")
     if not segments:
@@ -173,12 +208,12 @@ def read_record(session: Session, form: Form, model: Model, instance_id: str, se
     entity_set = options.entity_set
     tree = _trees(session, [record], redaction)[record.version_id]
     within = next((row_id for _name, row_id in reversed(segments) if row_id is not None), None)
-    rows = [r for r in tree.rows if r["path"] == entity_set.path
-            and (within is None or within in tree.ancestor_ids(r))]
-    chosen = rows[options.skip:options.skip + options.top]
+    rows = [r for r in tree.rows if r["path"] == entity_set.path and (within is None or within in tree.ancestor_ids(r))]
+    chosen = rows[options.skip : options.skip + options.top]
     builder = _Builder(model, options, {})
-    return Page([builder.row_entity(entity_set, row, tree) for row in chosen],
-                count=len(rows) if options.count else None)
+    return Page(
+        [builder.row_entity(entity_set, row, tree) for row in chosen], count=len(rows) if options.count else None
+    )
 
 
 class _Tree:
@@ -200,8 +235,11 @@ class _Tree:
         """Return a row's KEY as the CSV export writes it (`uuid:.../household[1]/member[2]`)."""
         if row["id"] not in self._keys:
             parent = self.by_id.get(row["parent_id"])
-            self._keys[row["id"]] = self.instance_id if parent is None else (
-                f"{self.key(parent)}/{row['path'][len(parent['path']) + 1:]}[{row['position']}]")
+            self._keys[row["id"]] = (
+                self.instance_id
+                if parent is None
+                else (f"{self.key(parent)}/{row['path'][len(parent['path']) + 1 :]}[{row['position']}]")
+            )
         return self._keys[row["id"]]
 
     def entity_id(self, row: dict) -> str:
@@ -222,14 +260,24 @@ def _rows(session: Session, version_ids: list[int], roots_only: bool) -> dict[in
     """Return the stored rows of some versions by version, parents first (only the root rows when a page of
     Submissions neither expands nor otherwise needs repeat rows)."""
     out: dict[int, list[dict]] = {v: [] for v in version_ids}
-    query = (select(SubmissionRow.submission_version_id, SubmissionRow.id, SubmissionRow.parent_id,
-                    SubmissionRow.path, SubmissionRow.position, SubmissionRow.data)
-             .where(SubmissionRow.submission_version_id.in_(version_ids)).order_by(SubmissionRow.id))
+    query = (
+        select(
+            SubmissionRow.submission_version_id,
+            SubmissionRow.id,
+            SubmissionRow.parent_id,
+            SubmissionRow.path,
+            SubmissionRow.position,
+            SubmissionRow.data,
+        )
+        .where(SubmissionRow.submission_version_id.in_(version_ids))
+        .order_by(SubmissionRow.id)
+    )
     if roots_only:
         query = query.where(SubmissionRow.parent_id.is_(None))
     for version_id, row_id, parent_id, path, position, data in session.execute(query):
-        out[version_id].append({"id": row_id, "parent_id": parent_id, "path": path, "position": position,
-                                "data": dict(data)})
+        out[version_id].append(
+            {"id": row_id, "parent_id": parent_id, "path": path, "position": position, "data": dict(data)}
+        )
     return out
 
 
@@ -239,8 +287,11 @@ def _trees(session: Session, page, redaction: Redaction, roots_only: bool = Fals
     rows_by_version = _rows(session, version_ids, roots_only)
     if redaction.applies():
         form_versions = {r.version_id: r.form_version_id for r in page}
-        fields: dict[int, list] = dict(session.execute(select(FormVersion.id, FormVersion.fields)
-                                      .where(FormVersion.id.in_(set(form_versions.values())))).all())
+        fields: dict[int, list] = dict(
+            session.execute(
+                select(FormVersion.id, FormVersion.fields).where(FormVersion.id.in_(set(form_versions.values())))
+            ).all()
+        )
         for version_id, rows in rows_by_version.items():
             redact_rows(rows, fields.get(form_versions[version_id]) or [])
     instance_ids = {r.version_id: r.instance_id for r in page}
@@ -254,8 +305,7 @@ def _entities(session: Session, model: Model, options: Options, page, redaction:
     trees = _trees(session, page, redaction, roots_only=entity_set.is_root and not options.expand)
     builder = _Builder(model, options, {})
     if not entity_set.is_root:
-        return [builder.row_entity(entity_set, trees[r.version_id].by_id[r.row_id], trees[r.version_id])
-                for r in page]
+        return [builder.row_entity(entity_set, trees[r.version_id].by_id[r.row_id], trees[r.version_id]) for r in page]
     version_ids = [r.version_id for r in page]
     builder.files = attachments_of(session, version_ids)
     builder.names = submitter_names(session, page)
@@ -293,7 +343,7 @@ class _Builder:
             return f"Submissions('{quote(tree.instance_id, safe='')}')"
         parent = tree.by_id[row["parent_id"]]
         node = self.model.nodes[row["path"]]
-        names = self.model.names_of(node)[len(self.model.names_of(self.model.nodes[parent["path"]])):]
+        names = self.model.names_of(node)[len(self.model.names_of(self.model.nodes[parent["path"]])) :]
         return "/".join([self._link(parent, tree), *names[:-1], f"{names[-1]}('{tree.entity_id(row)}')"])
 
     def _frame(self, node: Node, row: dict | None, tree: _Tree, link: str) -> dict:
@@ -318,13 +368,17 @@ class _Builder:
         submitter = ("user", record.user_id) if record.user_id is not None else ("device", record.device_id)
         present, expected = self.files.get(record.version_id, (0, 0))
         return {
-            "submissionDate": iso(record.created_at), "updatedAt": iso(record.updated_at),
+            "submissionDate": iso(record.created_at),
+            "updatedAt": iso(record.updated_at),
             "submitterId": str(submitter[1]) if submitter[1] is not None else None,
             "submitterName": self.names.get(submitter) or None,
-            "attachmentsPresent": present, "attachmentsExpected": expected,
+            "attachmentsPresent": present,
+            "attachmentsExpected": expected,
             "status": "notDecrypted" if record.sealed else None,
-            "reviewState": record.review_state, "deviceId": record.device_ident,
-            "edits": record.edits, "formVersion": record.version_string,
+            "reviewState": record.review_state,
+            "deviceId": record.device_ident,
+            "edits": record.edits,
+            "formVersion": record.version_string,
         }
 
 
@@ -365,16 +419,22 @@ def _geo(kind: str, text: str, wkt: bool):
         return None
     if wkt:
         coordinates = ",".join(" ".join(_number(c) for c in p) for p, _ in points)
-        return {"geopoint": f"POINT ({coordinates})", "geotrace": f"LINESTRING ({coordinates})",
-                "geoshape": f"POLYGON (({coordinates}))"}[kind]
+        return {
+            "geopoint": f"POINT ({coordinates})",
+            "geotrace": f"LINESTRING ({coordinates})",
+            "geoshape": f"POLYGON (({coordinates}))",
+        }[kind]
     if kind == "geopoint":
         shape: dict[str, object] = {"type": "Point", "coordinates": points[0][0]}
         if points[0][1] is not None:
             shape["properties"] = {"accuracy": points[0][1]}
         return shape
     line = [p for p, _ in points]
-    shape = ({"type": "LineString", "coordinates": line} if kind == "geotrace"
-             else {"type": "Polygon", "coordinates": [line]})
+    shape = (
+        {"type": "LineString", "coordinates": line}
+        if kind == "geotrace"
+        else {"type": "Polygon", "coordinates": [line]}
+    )
     if any(a is not None for _, a in points):
         shape["properties"] = {"accuracies": [a for _, a in points]}
     return shape

@@ -1,8 +1,10 @@
 """OData reads for the API: the caller's redaction decided here, the filter compiler and the pages of entities
 built with it, and each read audited once (`submission.list`, format odata)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from ingest import audit, scope
@@ -19,8 +21,14 @@ def filter_compiler(session: Session, form: Form, model: Model, entity_set: Enti
     return compiler_for(session, form, model, entity_set, redaction_for(scope.require_caller(session)))
 
 
-def read_entities(session: Session, form: Form, model: Model, options: Options, instance_id: str | None = None,
-                  segments: Sequence[tuple[str, str | None]] = ()) -> Page:
+def read_entities(
+    session: Session,
+    form: Form,
+    model: Model,
+    options: Options,
+    instance_id: str | None = None,
+    segments: Sequence[tuple[str, str | None]] = (),
+) -> Page:
     """Return a page of an entity set, or with `instance_id` one record (or the rows of one of its repeats
     that `segments` name), scoped and redacted for the caller; audited once with the count of entities.
 

@@ -5,6 +5,7 @@ No Flask: the CLI, workers and tests call it. The write path only refreshes a ca
 (`rebuild_identity`, from ingest.cases.register.rebuild_case), which reads answers by XLSForm tag, never by field name;
 matching itself runs in batch (ingest.persons.decisions).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,21 +15,27 @@ from sqlalchemy.orm import Session
 
 from ingest import scope
 from ingest.access import SYSTEM
+from ingest.case_provinces import case_records
 from ingest.db import begin_write, utcnow
-from ingest.persons.matching.records import PersonRecord
 from ingest.models import Case
 from ingest.normalise import Row
 from ingest.person_models import CaseIdentity, PersonCandidate
-from ingest.case_provinces import case_records
+from ingest.persons.matching.records import PersonRecord
 from ingest.queries import fields_for
 from ingest.tags import root_answer, tagged
 
 #: Identity columns and the XLSForm tag each is read from (see forms/xlsforms/README.md).
 IDENTITY_TAGS = {
-    "given_lo": "person_given_lo", "family_lo": "person_family_lo",
-    "given_latin": "person_given_latin", "family_latin": "person_family_latin",
-    "birth_date": "birth_date", "birth_year": "birth_year", "home_province": "home_province",
-    "home_district": "home_district", "home_village": "home_village", "phone": "phone",
+    "given_lo": "person_given_lo",
+    "family_lo": "person_family_lo",
+    "given_latin": "person_given_latin",
+    "family_latin": "person_family_latin",
+    "birth_date": "birth_date",
+    "birth_year": "birth_year",
+    "home_province": "home_province",
+    "home_district": "home_district",
+    "home_village": "home_village",
+    "phone": "phone",
 }
 
 
@@ -43,6 +50,7 @@ _INTAKE = "case_intake"
 
 
 # ---------------------------------------------------------------------------------------------- identities
+
 
 def _text(value, length: int) -> str | None:
     if value is None or isinstance(value, (list, dict)):
@@ -71,7 +79,7 @@ def identity_values(records) -> dict:
     values: dict = {column: None for column in (*IDENTITY_TAGS, "sex", "province_code", "district_code")}
     events = []
     ordered_records = sorted(records, key=lambda r: (r[0] == _INTAKE, r[3]))
-    for form_id, fields, data, created_at, *placed in ordered_records:
+    for _form_id, fields, data, created_at, *placed in ordered_records:
         rows = [Row(path="", position=1, parent=None, data=data or {})]
         fields = fields or []
         for column, tag in IDENTITY_TAGS.items():
@@ -111,11 +119,15 @@ def rebuild_identity(session: Session, project_id: int, case_code: str, records)
     value changed, so a replay that changes nothing leaves the next incremental match nothing to do."""
     with scope.acting_as(session, SYSTEM):
         if not records:
-            session.execute(delete(CaseIdentity).where(CaseIdentity.project_id == project_id,
-                                                       CaseIdentity.case_code == case_code))
-            session.execute(delete(PersonCandidate).where(
-                PersonCandidate.project_id == project_id,
-                or_(PersonCandidate.case_a == case_code, PersonCandidate.case_b == case_code)))
+            session.execute(
+                delete(CaseIdentity).where(CaseIdentity.project_id == project_id, CaseIdentity.case_code == case_code)
+            )
+            session.execute(
+                delete(PersonCandidate).where(
+                    PersonCandidate.project_id == project_id,
+                    or_(PersonCandidate.case_a == case_code, PersonCandidate.case_b == case_code),
+                )
+            )
             return
         case_id = session.scalar(select(Case.id).where(Case.project_id == project_id, Case.case_code == case_code))
         if case_id is None:
@@ -127,8 +139,11 @@ def _store_identity(session: Session, project_id: int, case_id: int, case_code: 
     now = utcnow()
     current = session.execute(select(CaseIdentity.__table__).where(CaseIdentity.case_id == case_id)).mappings().first()
     if current is None:
-        session.execute(CaseIdentity.__table__.insert().values(
-            case_id=case_id, project_id=project_id, case_code=case_code, changed_at=now, built_at=now, **values))
+        session.execute(
+            CaseIdentity.__table__.insert().values(
+                case_id=case_id, project_id=project_id, case_code=case_code, changed_at=now, built_at=now, **values
+            )
+        )
         return
     changes: dict[str, object] = {"built_at": now}
     if any(current[k] != v for k, v in values.items()) or current["case_code"] != case_code:
@@ -142,51 +157,76 @@ def sync_identities(session: Session, project_id: int) -> int:
     were refreshed. Idempotent; the caller commits."""
     with scope.acting_as(session, SYSTEM):
         begin_write(session)
-        stale = select(Case.id, Case.case_code).outerjoin(CaseIdentity, CaseIdentity.case_id == Case.id).where(
-            Case.project_id == project_id,
-            or_(CaseIdentity.case_id.is_(None), CaseIdentity.built_at < Case.updated_at))
+        stale = (
+            select(Case.id, Case.case_code)
+            .outerjoin(CaseIdentity, CaseIdentity.case_id == Case.id)
+            .where(
+                Case.project_id == project_id,
+                or_(CaseIdentity.case_id.is_(None), CaseIdentity.built_at < Case.updated_at),
+            )
+        )
         cases = session.execute(stale).all()
         fields_of: dict = {}
         for start in range(0, len(cases), 500):
-            chunk = {code: case_id for case_id, code in cases[start:start + 500]}
+            chunk = {code: case_id for case_id, code in cases[start : start + 500]}
             found: dict[str, list] = {code: [] for code in chunk}
             # The same records, read and split the same way, as the register's rebuild
             # (ingest.cases.register.rebuild_cases): a record kept outside its case changes no identity.
             roots, _outside = case_records(session, project_id, list(chunk), fields_of)
             for code, _submission_id, form_id, created_at, province, form_version_id, data in roots:
-                found[code].append((form_id, fields_for(session, fields_of, form_version_id), data, created_at,
-                                    province))
+                found[code].append(
+                    (form_id, fields_for(session, fields_of, form_version_id), data, created_at, province)
+                )
             for code, records in found.items():
                 if records:
                     _store_identity(session, project_id, chunk[code], code, identity_values(records))
         live = select(Case.case_code).where(Case.project_id == project_id)
-        session.execute(delete(PersonCandidate).where(
-            PersonCandidate.project_id == project_id,
-            or_(PersonCandidate.case_a.not_in(live), PersonCandidate.case_b.not_in(live))))
+        session.execute(
+            delete(PersonCandidate).where(
+                PersonCandidate.project_id == project_id,
+                or_(PersonCandidate.case_a.not_in(live), PersonCandidate.case_b.not_in(live)),
+            )
+        )
         return len(cases)
 
 
 def person_record(identity: CaseIdentity) -> PersonRecord:
     """Return the matcher's record of a case's identity (the case code as the record id)."""
+
     def s(value):
         return "" if value is None else str(value)
 
     return PersonRecord(
-        record_id=identity.case_code, province_code=s(identity.province_code),
-        district_code=s(identity.district_code), given_lo=s(identity.given_lo), family_lo=s(identity.family_lo),
-        given_latin=s(identity.given_latin), family_latin=s(identity.family_latin), sex=s(identity.sex),
-        birth_year=s(identity.birth_year), birth_date=s(identity.birth_date), home_village=s(identity.home_village),
-        phone=s(identity.phone), screening_date=s(identity.first_seen))
+        record_id=identity.case_code,
+        province_code=s(identity.province_code),
+        district_code=s(identity.district_code),
+        given_lo=s(identity.given_lo),
+        family_lo=s(identity.family_lo),
+        given_latin=s(identity.given_latin),
+        family_latin=s(identity.family_latin),
+        sex=s(identity.sex),
+        birth_year=s(identity.birth_year),
+        birth_date=s(identity.birth_date),
+        home_village=s(identity.home_village),
+        phone=s(identity.phone),
+        screening_date=s(identity.first_seen),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
 #: A field tree carrying the identity tags, for person records that come without a form (a partner's list,
 #: the development set): their answers pass through the same tag reading as a case's records.
-_RECORD_TAGS = {**{column: tag for column, tag in IDENTITY_TAGS.items()}, "sex": "gender",
-                "screening_date": "event_date", "province_code": "scope_province", "district_code": "scope_district"}
-RECORD_FIELDS = [{"path": f"/data/{column}", "name": column, "kind": "input", "tags": [tag]}
-                 for column, tag in _RECORD_TAGS.items()]
+_RECORD_TAGS = {
+    **{column: tag for column, tag in IDENTITY_TAGS.items()},
+    "sex": "gender",
+    "screening_date": "event_date",
+    "province_code": "scope_province",
+    "district_code": "scope_district",
+}
+RECORD_FIELDS = [
+    {"path": f"/data/{column}", "name": column, "kind": "input", "tags": [tag]} for column, tag in _RECORD_TAGS.items()
+]
 
 
 def load_person_records(session: Session, project_id: int, records: list[PersonRecord]) -> int:
@@ -199,19 +239,43 @@ def load_person_records(session: Session, project_id: int, records: list[PersonR
     with scope.acting_as(session, SYSTEM):
         begin_write(session)
         for start in range(0, len(records), 1000):
-            chunk = records[start:start + 1000]
-            session.execute(Case.__table__.insert(), [
-                {"project_id": project_id, "case_code": r.record_id, "province_code": r.province_code or None,
-                 "district_code": r.district_code or None, "records": 1, "forms": _INTAKE, "updated_at": now}
-                for r in chunk])
-            ids = dict(session.execute(select(Case.case_code, Case.id).where(
-                Case.project_id == project_id, Case.case_code.in_([r.record_id for r in chunk]))).all())
+            chunk = records[start : start + 1000]
+            session.execute(
+                Case.__table__.insert(),
+                [
+                    {
+                        "project_id": project_id,
+                        "case_code": r.record_id,
+                        "province_code": r.province_code or None,
+                        "district_code": r.district_code or None,
+                        "records": 1,
+                        "forms": _INTAKE,
+                        "updated_at": now,
+                    }
+                    for r in chunk
+                ],
+            )
+            ids = dict(
+                session.execute(
+                    select(Case.case_code, Case.id).where(
+                        Case.project_id == project_id, Case.case_code.in_([r.record_id for r in chunk])
+                    )
+                ).all()
+            )
             rows = []
             for r in chunk:
                 data = {column: getattr(r, column, None) for column in _RECORD_TAGS}
                 values = identity_values([(_INTAKE, RECORD_FIELDS, data, now)])
-                rows.append({"case_id": ids[r.record_id], "project_id": project_id, "case_code": r.record_id,
-                             "changed_at": now, "built_at": now, **values})
+                rows.append(
+                    {
+                        "case_id": ids[r.record_id],
+                        "project_id": project_id,
+                        "case_code": r.record_id,
+                        "changed_at": now,
+                        "built_at": now,
+                        **values,
+                    }
+                )
             session.execute(CaseIdentity.__table__.insert(), rows)
         session.commit()
     return len(records)

@@ -5,6 +5,7 @@ Scope: every read here runs as the server (`scope.acting_as(SYSTEM)`) and applie
 explicitly on both sides of a pair (`scope.cases_visible_on`), because a pair is shown when *one* side is in
 the caller's scope while the other side is shown redacted.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,30 +20,51 @@ from ingest.person_models import CaseIdentity, PersonCandidate, PersonLink, Pers
 from ingest.persons.decisions import PersonError, consent_hides, sees
 
 #: Identity columns that identify a person (their fields are tagged sensitive): redacted where not allowed.
-IDENTIFYING = ("given_lo", "family_lo", "given_latin", "family_latin", "birth_date", "birth_year",
-               "home_village", "phone")
-_JSON_NAMES = {"given_lo": "givenLo", "family_lo": "familyLo", "given_latin": "givenLatin",
-               "family_latin": "familyLatin", "birth_date": "birthDate", "birth_year": "birthYear",
-               "home_province": "homeProvince", "home_district": "homeDistrict", "home_village": "homeVillage",
-               "phone": "phone"}
+IDENTIFYING = (
+    "given_lo",
+    "family_lo",
+    "given_latin",
+    "family_latin",
+    "birth_date",
+    "birth_year",
+    "home_village",
+    "phone",
+)
+_JSON_NAMES = {
+    "given_lo": "givenLo",
+    "family_lo": "familyLo",
+    "given_latin": "givenLatin",
+    "family_latin": "familyLatin",
+    "birth_date": "birthDate",
+    "birth_year": "birthYear",
+    "home_province": "homeProvince",
+    "home_district": "homeDistrict",
+    "home_village": "homeVillage",
+    "phone": "phone",
+}
 #: Most pairs or persons a page holds.
 MAX_PAGE = 1000
 
 
-def side_json(caller: Caller, case: Case | None, identity: CaseIdentity | None, person_key: str | None,
-              code: str) -> tuple[dict, bool]:
+def side_json(
+    caller: Caller, case: Case | None, identity: CaseIdentity | None, person_key: str | None, code: str
+) -> tuple[dict, bool]:
     """Describe one case of a pair or person for `caller`; return it and whether identities were shown.
 
     Identifying fields are shown only to roles with the identities right, and only for cases in their
     provinces; otherwise they are null and listed in `redacted`.
     """
     show = caller.may("identities") and case is not None and sees(caller, case)
-    out: dict[str, object] = {"caseCode": code, "province": case.province_code if case else None,
-           "district": case.district_code if case else None, "personKey": person_key or code,
-           "inScope": bool(case is not None and sees(caller, case)),
-           "sex": identity.sex if identity else None,
-           "homeProvince": identity.home_province if identity else None,
-           "homeDistrict": identity.home_district if identity else None}
+    out: dict[str, object] = {
+        "caseCode": code,
+        "province": case.province_code if case else None,
+        "district": case.district_code if case else None,
+        "personKey": person_key or code,
+        "inScope": bool(case is not None and sees(caller, case)),
+        "sex": identity.sex if identity else None,
+        "homeProvince": identity.home_province if identity else None,
+        "homeDistrict": identity.home_district if identity else None,
+    }
     redacted = []
     for column in IDENTIFYING:
         value = getattr(identity, column) if identity is not None else None
@@ -57,12 +79,23 @@ def side_json(caller: Caller, case: Case | None, identity: CaseIdentity | None, 
 
 
 def _sides(session: Session, project_id: int, codes: set[str]):
-    cases = {c.case_code: c for c in session.scalars(select(Case).where(
-        Case.project_id == project_id, Case.case_code.in_(sorted(codes))))}
-    identities = {i.case_code: i for i in session.scalars(select(CaseIdentity).where(
-        CaseIdentity.project_id == project_id, CaseIdentity.case_code.in_(sorted(codes))))}
-    members = dict(session.execute(select(PersonMember.case_code, PersonMember.person_key).where(
-        PersonMember.project_id == project_id, PersonMember.case_code.in_(sorted(codes)))).all())
+    cases = {
+        c.case_code: c
+        for c in session.scalars(select(Case).where(Case.project_id == project_id, Case.case_code.in_(sorted(codes))))
+    }
+    identities = {
+        i.case_code: i
+        for i in session.scalars(
+            select(CaseIdentity).where(CaseIdentity.project_id == project_id, CaseIdentity.case_code.in_(sorted(codes)))
+        )
+    }
+    members = dict(
+        session.execute(
+            select(PersonMember.case_code, PersonMember.person_key).where(
+                PersonMember.project_id == project_id, PersonMember.case_code.in_(sorted(codes))
+            )
+        ).all()
+    )
     return cases, identities, members
 
 
@@ -72,8 +105,15 @@ def _cursor(cursor: str | None) -> int:
     return int(cursor) if cursor else 0
 
 
-def candidate_page(session: Session, project_id: int, caller: Caller, province: str | None = None,
-                   min_score: float | None = None, limit: int = 100, cursor: str | None = None):
+def candidate_page(
+    session: Session,
+    project_id: int,
+    caller: Caller,
+    province: str | None = None,
+    min_score: float | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+):
     """Return (pairs as JSON, next cursor, cases whose identities were shown) for `caller`, by pair id.
 
     A pair is listed when the caller sees at least one side (a provincial officer: one side in their
@@ -95,15 +135,27 @@ def candidate_page(session: Session, project_id: int, caller: Caller, province: 
             .join(cb, and_(cb.project_id == PersonCandidate.project_id, cb.case_code == PersonCandidate.case_b))
             .outerjoin(ma, and_(ma.project_id == PersonCandidate.project_id, ma.case_code == PersonCandidate.case_a))
             .outerjoin(mb, and_(mb.project_id == PersonCandidate.project_id, mb.case_code == PersonCandidate.case_b))
-            .where(PersonCandidate.project_id == project_id, PersonCandidate.id > after,
-                   or_(scope.cases_visible_on(caller, ca, consent=False),
-                       scope.cases_visible_on(caller, cb, consent=False)),
-                   scope.consent_allows(caller, ca), scope.consent_allows(caller, cb),
-                   or_(ma.person_key.is_(None), mb.person_key.is_(None), ma.person_key != mb.person_key),
-                   ~exists(select(1).where(link.project_id == PersonCandidate.project_id,
-                                           link.case_a == PersonCandidate.case_a,
-                                           link.case_b == PersonCandidate.case_b, link.superseded_at.is_(None))))
-            .order_by(PersonCandidate.id).limit(limit + 1))
+            .where(
+                PersonCandidate.project_id == project_id,
+                PersonCandidate.id > after,
+                or_(
+                    scope.cases_visible_on(caller, ca, consent=False), scope.cases_visible_on(caller, cb, consent=False)
+                ),
+                scope.consent_allows(caller, ca),
+                scope.consent_allows(caller, cb),
+                or_(ma.person_key.is_(None), mb.person_key.is_(None), ma.person_key != mb.person_key),
+                ~exists(
+                    select(1).where(
+                        link.project_id == PersonCandidate.project_id,
+                        link.case_a == PersonCandidate.case_a,
+                        link.case_b == PersonCandidate.case_b,
+                        link.superseded_at.is_(None),
+                    )
+                ),
+            )
+            .order_by(PersonCandidate.id)
+            .limit(limit + 1)
+        )
         if province:
             query = query.where(or_(ca.province_code == province, cb.province_code == province))
         if min_score is not None:
@@ -121,8 +173,16 @@ def candidate_page(session: Session, project_id: int, caller: Caller, province: 
             sides.append(side)
             if identified:
                 shown.add(code)
-        out.append({"id": p.id, "score": round(p.score, 6), "evidence": p.evidence,
-                    "computedAt": p.computed_at.isoformat(), "a": sides[0], "b": sides[1]})
+        out.append(
+            {
+                "id": p.id,
+                "score": round(p.score, 6),
+                "evidence": p.evidence,
+                "computedAt": p.computed_at.isoformat(),
+                "a": sides[0],
+                "b": sides[1],
+            }
+        )
     return out, (str(found[-1].id) if more else None), shown
 
 
@@ -136,18 +196,24 @@ def person_page(session: Session, project_id: int, caller: Caller, limit: int = 
         raise PersonError(f"limit must be from 1 to {MAX_PAGE}.")
     c = aliased(Case)
     with scope.acting_as(session, SYSTEM):
-        keys_query = (select(PersonMember.person_key).join(c, and_(c.project_id == PersonMember.project_id,
-                                                                   c.case_code == PersonMember.case_code))
-                      .where(PersonMember.project_id == project_id, scope.cases_visible_on(caller, c))
-                      .group_by(PersonMember.person_key).order_by(PersonMember.person_key).limit(limit + 1))
+        keys_query = (
+            select(PersonMember.person_key)
+            .join(c, and_(c.project_id == PersonMember.project_id, c.case_code == PersonMember.case_code))
+            .where(PersonMember.project_id == project_id, scope.cases_visible_on(caller, c))
+            .group_by(PersonMember.person_key)
+            .order_by(PersonMember.person_key)
+            .limit(limit + 1)
+        )
         if cursor:
             keys_query = keys_query.where(PersonMember.person_key > cursor)
         keys = list(session.scalars(keys_query))
         more = len(keys) > limit
         keys = keys[:limit]
-        rows = session.execute(select(PersonMember.person_key, PersonMember.case_code).where(
-            PersonMember.project_id == project_id, PersonMember.person_key.in_(keys))
-            .order_by(PersonMember.person_key, PersonMember.case_code)).all()
+        rows = session.execute(
+            select(PersonMember.person_key, PersonMember.case_code)
+            .where(PersonMember.project_id == project_id, PersonMember.person_key.in_(keys))
+            .order_by(PersonMember.person_key, PersonMember.case_code)
+        ).all()
         cases, identities, members = _sides(session, project_id, {code for _k, code in rows})
     persons: dict[str, list] = {key: [] for key in keys}
     shown: set[str] = set()

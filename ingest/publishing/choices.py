@@ -8,6 +8,7 @@ language; older XForms list `<item>`s inside the select itself. A list read from
 with, from its `label::<Language> (<code>)` column if it has one, else from the column the XForm names
 (`label`); without the file its answers keep their names.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -82,7 +83,7 @@ def _matches(column: str, lang: str) -> bool:
     """Say whether a choice file's column is the label in `lang` (`label::Lao (lo)`, `label::lo`)."""
     if not column.startswith("label::"):
         return False
-    name = column[len("label::"):].strip()
+    name = column[len("label::") :].strip()
     code = _CODE.search(name)
     return (code.group(1) if code else name).lower() == lang.lower()
 
@@ -96,8 +97,10 @@ def file_labels(stream: BinaryIO, lang: str, value_ref: str = "name", label_ref:
         if value_ref not in header:
             return {}
         name_at = header.index(value_ref)
-        label_at = next((i for i, c in enumerate(header) if _matches(c, lang)),
-                        header.index(label_ref) if label_ref in header else None)
+        label_at = next(
+            (i for i, c in enumerate(header) if _matches(c, lang)),
+            header.index(label_ref) if label_ref in header else None,
+        )
         if label_at is None:
             return {}
         return {row[name_at]: row[label_at] for row in reader if len(row) > max(name_at, label_at)}
@@ -105,16 +108,18 @@ def file_labels(stream: BinaryIO, lang: str, value_ref: str = "name", label_ref:
         return {}
 
 
-def choice_labels(xform: str | bytes, lang: str,
-                  open_file: Callable[[str], BinaryIO | None] | None = None) -> dict[str, dict[str, str]]:
+def choice_labels(
+    xform: str | bytes, lang: str, open_file: Callable[[str], BinaryIO | None] | None = None
+) -> dict[str, dict[str, str]]:
     """Return, for each select question of an XForm, its choices' labels in `lang`: {path: {name: label}}.
 
     A choice without a label in `lang` keeps the default language's; one without any keeps no entry.
     `open_file(name)` opens a media file of the form version (None if it has none), for lists from files.
     """
     files: dict[tuple[str, str, str], dict[str, str]] = {}
-    root = parse(xform.encode() if isinstance(xform, str) else xform, max_bytes=MAX_XFORM_BYTES,
-                 max_elements=MAX_XFORM_ELEMENTS)
+    root = parse(
+        xform.encode() if isinstance(xform, str) else xform, max_bytes=MAX_XFORM_BYTES, max_elements=MAX_XFORM_ELEMENTS
+    )
     texts = _translation(root, lang)
     instances = {i.get("id"): i for i in root.iter() if local_name(i.tag) == "instance" and i.get("id")}
     out: dict[str, dict[str, str]] = {}

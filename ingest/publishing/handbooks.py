@@ -1,4 +1,5 @@
 """Fetch the form versions a handbook is printed from, with their XLSForms and CSV media."""
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,9 @@ logger = logging.getLogger(__name__)
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
 
 
-def handbook_versions(session: Session, project_id: int, form_ids: list[str] | None, *,
-                      draft: bool = False) -> list[FormVersion]:
+def handbook_versions(
+    session: Session, project_id: int, form_ids: list[str] | None, *, draft: bool = False
+) -> list[FormVersion]:
     """Return the published version (or the draft) of each named form, or of every form of the project.
 
     :raise NotFound: a named form does not exist, or has no published version (no draft, with `draft`).
@@ -67,5 +69,10 @@ def form_source(version: FormVersion, store: FileStore) -> FormSource:
             continue
         with store.open(blob.sha256) as handle:
             media[attachment.name] = handle.read()
-    return FormSource(xlsx=version.xlsx, version=version.version, xml_md5=version.xml_md5, media=media,
-                      draft=version.published_at is None)
+    return FormSource(
+        xlsx=version.xlsx,
+        version=version.version,
+        xml_md5=version.xml_md5,
+        media=media,
+        draft=version.published_at is None,
+    )

@@ -1,4 +1,5 @@
 """Store compiled forms as drafts and versions, with their media, and publish them."""
+
 from __future__ import annotations
 
 import io
@@ -13,14 +14,21 @@ from sqlalchemy.orm import Session
 
 from forms.compiler import CompiledForm
 from ingest import audit
+from ingest.blobs import store_blob
 from ingest.db import begin_write, utcnow
-from ingest.errors import (ALREADY_EXISTS, MEDIA_MISSING, VERSION_PUBLISHED, BadSubmission, Conflict,
-                           NotFound)
+from ingest.errors import ALREADY_EXISTS, MEDIA_MISSING, VERSION_PUBLISHED, BadSubmission, Conflict, NotFound
 from ingest.models import (
-    Blob, Form, FormAttachment, FormVersion, Project, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Blob,
+    Form,
+    FormAttachment,
+    FormVersion,
+    Project,
+    Submission,
+    SubmissionAttachment,
+    SubmissionRow,
+    SubmissionVersion,
 )
 from ingest.storage import FileStore
-from ingest.blobs import store_blob
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +55,12 @@ def ensure_project(session: Session, project_id: int = 1, name: str = "Lao PDR t
 
 def current_version(session: Session, form: Form) -> FormVersion | None:
     """Return the most recently published version of a form."""
-    return session.scalar(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
-                          .order_by(FormVersion.published_at.desc(), FormVersion.id.desc()).limit(1))
+    return session.scalar(
+        select(FormVersion)
+        .where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+        .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
+        .limit(1)
+    )
 
 
 def current_draft(session: Session, form: Form) -> FormVersion | None:
@@ -62,20 +74,32 @@ def missing_media(version: FormVersion) -> list[str]:
 
 
 def _published(session: Session, form: Form, version: str) -> FormVersion | None:
-    return session.scalar(select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.version == version,
-                                                    FormVersion.published_at.is_not(None)))
+    return session.scalar(
+        select(FormVersion).where(
+            FormVersion.form_id == form.id, FormVersion.version == version, FormVersion.published_at.is_not(None)
+        )
+    )
 
 
-def _new_version(session: Session, store: FileStore, form: Form, compiled: CompiledForm, media: dict[str, bytes],
-                 *, published: bool) -> FormVersion:
+def _new_version(
+    session: Session, store: FileStore, form: Form, compiled: CompiledForm, media: dict[str, bytes], *, published: bool
+) -> FormVersion:
     """Add a version; each referenced file comes from `media`, else is carried over from the latest version."""
     previous = current_draft(session, form) if not published else None
     previous = previous or current_version(session, form)
     carried = {a.name: a.blob for a in previous.attachments if a.blob is not None} if previous else {}
     version = FormVersion(
-        form_id=form.id, version=compiled.version, title=compiled.title, xml=compiled.xml, xml_md5=compiled.md5,
-        xlsx=compiled.xlsx, fields=compiled.fields, warnings=[w.as_dict() for w in compiled.warnings],
-        published_at=utcnow() if published else None, draft_token=None if published else secrets.token_urlsafe(32))
+        form_id=form.id,
+        version=compiled.version,
+        title=compiled.title,
+        xml=compiled.xml,
+        xml_md5=compiled.md5,
+        xlsx=compiled.xlsx,
+        fields=compiled.fields,
+        warnings=[w.as_dict() for w in compiled.warnings],
+        published_at=utcnow() if published else None,
+        draft_token=None if published else secrets.token_urlsafe(32),
+    )
     for name in compiled.media:
         blob: Blob | None
         if name in media:
@@ -92,8 +116,15 @@ def _content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def publish(session: Session, store: FileStore, project_id: int, compiled: CompiledForm,
-            media: dict[str, bytes], *, force: bool = False) -> PublishResult:
+def publish(
+    session: Session,
+    store: FileStore,
+    project_id: int,
+    compiled: CompiledForm,
+    media: dict[str, bytes],
+    *,
+    force: bool = False,
+) -> PublishResult:
     """Publish a compiled form at once as a new version (the CLI's path; drafts are left alone).
 
     Publishing the same XForm again is a no-op, so `make serve` can run any number of times.
@@ -111,8 +142,11 @@ def publish(session: Session, store: FileStore, project_id: int, compiled: Compi
     if same is not None:
         if same.xml_md5 == compiled.md5:
             return PublishResult(version=same, created=False, missing_media=missing_media(same))
-        raise Conflict(f"Version {compiled.version} of form '{compiled.form_id}' is already published. "
-                       "Change the version in the settings sheet and publish again.", VERSION_PUBLISHED)
+        raise Conflict(
+            f"Version {compiled.version} of form '{compiled.form_id}' is already published. "
+            "Change the version in the settings sheet and publish again.",
+            VERSION_PUBLISHED,
+        )
     version = _new_version(session, store, form, compiled, media, published=True)
     missing = missing_media(version)
     if missing and not force:
@@ -143,8 +177,15 @@ def set_state(session: Session, form: Form, state: str, **details) -> None:
     audit.record(session, "form.state", f"form:{form.xml_form_id}", state=state, **details)
 
 
-def create_draft(session: Session, store: FileStore, project_id: int, compiled: CompiledForm, *,
-                 new_form: bool, xml_form_id: str | None = None) -> FormVersion:
+def create_draft(
+    session: Session,
+    store: FileStore,
+    project_id: int,
+    compiled: CompiledForm,
+    *,
+    new_form: bool,
+    xml_form_id: str | None = None,
+) -> FormVersion:
     """Store a compiled form as the form's draft, replacing an earlier draft and its test data.
 
     :raise Conflict: `new_form` and a form with this ID exists.  :raise NotFound: not `new_form` and the
@@ -152,12 +193,17 @@ def create_draft(session: Session, store: FileStore, project_id: int, compiled: 
     """
     begin_write(session)
     if xml_form_id is not None and compiled.form_id != xml_form_id:
-        raise BadSubmission(f"This XLSForm's form_id is '{compiled.form_id}', not '{xml_form_id}'. "
-                            "Fix the form_id in the settings sheet.")
+        raise BadSubmission(
+            f"This XLSForm's form_id is '{compiled.form_id}', not '{xml_form_id}'. "
+            "Fix the form_id in the settings sheet."
+        )
     form = session.scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == compiled.form_id))
     if new_form and form is not None:
-        raise Conflict(f"A form with the ID '{compiled.form_id}' already exists in this project. Upload the new "
-                       "version as a draft of that form, or change form_id in the settings sheet.", ALREADY_EXISTS)
+        raise Conflict(
+            f"A form with the ID '{compiled.form_id}' already exists in this project. Upload the new "
+            "version as a draft of that form, or change form_id in the settings sheet.",
+            ALREADY_EXISTS,
+        )
     if not new_form and form is None:
         raise NotFound(f"No form '{xml_form_id}' in project {project_id}.")
     if form is None:
@@ -174,8 +220,9 @@ def create_draft(session: Session, store: FileStore, project_id: int, compiled: 
     return version
 
 
-def upload_draft_media(session: Session, store: FileStore, draft: FormVersion, name: str, stream: BinaryIO,
-                       content_type: str | None = None) -> FormAttachment:
+def upload_draft_media(
+    session: Session, store: FileStore, draft: FormVersion, name: str, stream: BinaryIO, content_type: str | None = None
+) -> FormAttachment:
     """Store a media file for a draft under the name the form references.
 
     :raise NotFound: the form references no file by that name.
@@ -201,13 +248,14 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
     if draft is None:
         raise NotFound(f"The form '{form.xml_form_id}' has no draft to publish.")
     if _published(session, form, draft.version) is not None:
-        raise Conflict(f"Version {draft.version} of form '{form.xml_form_id}' is already published. "
-                       "Change the version in the settings sheet, upload the draft again, and publish.",
-                       VERSION_PUBLISHED)
+        raise Conflict(
+            f"Version {draft.version} of form '{form.xml_form_id}' is already published. "
+            "Change the version in the settings sheet, upload the draft again, and publish.",
+            VERSION_PUBLISHED,
+        )
     missing = missing_media(draft)
     if missing and not force:
-        raise Conflict("Upload these media files before publishing (or force it): " + ", ".join(missing),
-                       MEDIA_MISSING)
+        raise Conflict("Upload these media files before publishing (or force it): " + ", ".join(missing), MEDIA_MISSING)
     discard_test_data(session, form)
     draft.published_at = utcnow()
     draft.draft_token = None

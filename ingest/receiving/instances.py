@@ -3,6 +3,7 @@
 Values too long for their columns, or that would make a record unreachable by URL, are refused here,
 before anything is stored.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,6 @@ _UNREACHABLE_ID = re.compile(r"[\x00-\x1f\x7f/]")
 #: Longest instanceID or file name stored (the columns' size); longer ones are refused, never cut.
 MAX_NAME_LENGTH = 255
 MAX_FORM_ID_LENGTH = 64
-
 
 
 def safe_filename(name: str | None) -> str:
@@ -74,9 +74,12 @@ def identity(root, expect_form: str | None) -> tuple[str, str, str, str | None]:
     # Central generates an instanceID when a client sends none, rather than refusing the record.
     instance_id = find_meta(root, "instanceID") or f"uuid:{uuid.uuid4()}"
     deprecated_id = find_meta(root, "deprecatedID")
-    for what, value, limit in (("form ID", xml_form_id, MAX_FORM_ID_LENGTH), ("form version", version_string, 64),
-                               ("instance ID", instance_id, MAX_NAME_LENGTH),
-                               ("deprecated ID", deprecated_id or "", MAX_NAME_LENGTH)):
+    for what, value, limit in (
+        ("form ID", xml_form_id, MAX_FORM_ID_LENGTH),
+        ("form version", version_string, 64),
+        ("instance ID", instance_id, MAX_NAME_LENGTH),
+        ("deprecated ID", deprecated_id or "", MAX_NAME_LENGTH),
+    ):
         if len(value) > limit:
             raise BadSubmission(f"The {what} in the form data is longer than {limit} characters.")
     for what, value in (("instance ID", instance_id), ("deprecated ID", deprecated_id or "")):

@@ -1,8 +1,10 @@
 """Replay stored submissions from their raw XML: rebuild their normalised rows, the province, consent and case
-code of each record, and the case register (`collector ingest replay`, and ingest.receiving.sealed once a record is opened).
+code of each record, and the case register (`collector ingest replay`, and ingest.encryption.keys once a
+record is opened).
 
 Replaying changes nothing that is already right, so running it again gives the same rows and register.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,7 +22,6 @@ from ingest.queries import fields_for
 from ingest.tags import consent_withheld, place_record, scope_of
 from ingest.xmlsafe import parse
 
-
 #: Versions replayed per transaction by replay_all(): a page's rows, XML and register updates stay small.
 REPLAY_BATCH = 500
 
@@ -30,14 +31,26 @@ def _replay_query():
 
     Locks the records (PostgreSQL) so an edit arriving meanwhile waits for the page instead of being undone.
     """
-    return (select(SubmissionVersion.id, SubmissionVersion.form_version_id, SubmissionVersion.current,
-                   SubmissionVersion.xml, SubmissionVersion.plain_xml, Submission.id, Submission.draft,
-                   Submission.case_code, Submission.device_id, Form.project_id,
-                   SubmissionVersion.sender_provinces, SubmissionVersion.encrypted)
-            .join(Submission, Submission.id == SubmissionVersion.submission_id)
-            .join(Form, Form.id == Submission.form_id)
-            .order_by(SubmissionVersion.id).with_for_update(of=[SubmissionVersion.__table__,
-                                                                 Submission.__table__]))
+    return (
+        select(
+            SubmissionVersion.id,
+            SubmissionVersion.form_version_id,
+            SubmissionVersion.current,
+            SubmissionVersion.xml,
+            SubmissionVersion.plain_xml,
+            Submission.id,
+            Submission.draft,
+            Submission.case_code,
+            Submission.device_id,
+            Form.project_id,
+            SubmissionVersion.sender_provinces,
+            SubmissionVersion.encrypted,
+        )
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .join(Form, Form.id == Submission.form_id)
+        .order_by(SubmissionVersion.id)
+        .with_for_update(of=[SubmissionVersion.__table__, Submission.__table__])
+    )
 
 
 def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> int:
@@ -47,13 +60,28 @@ def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> i
     Each case is rebuilt once per page, after all the page's rows are in, from whatever its records hold.
     """
     devices = {r[8] for r in page if r[2] and r[8] is not None}
-    province_of = dict(session.execute(select(Device.id, Device.province_code)
-                                       .where(Device.id.in_(devices))).all()) if devices else {}
+    province_of = (
+        dict(session.execute(select(Device.id, Device.province_code).where(Device.id.in_(devices))).all())
+        if devices
+        else {}
+    )
     rebuilt: dict[int, list] = {}
     records: list[dict] = []
     cases: set[tuple[int, str]] = set()
-    for (version_id, form_version_id, current, xml, plain_xml, submission_id, draft, old_code, device_id,
-         project_id, sender_provinces, encrypted) in page:
+    for (
+        version_id,
+        form_version_id,
+        current,
+        xml,
+        plain_xml,
+        submission_id,
+        draft,
+        old_code,
+        device_id,
+        project_id,
+        sender_provinces,
+        encrypted,
+    ) in page:
         fields = fields_for(session, fields_of, form_version_id)
         sealed = encrypted and plain_xml is None
         rows = normalise(parse(plain_xml if plain_xml is not None else xml), fields)
@@ -63,8 +91,15 @@ def _replay_page(session: Session, page, fields_of: dict[int | None, list]) -> i
             # Placed as the write path placed it: from the sender's provinces stored with the version.
             senders = scope_of(sender_provinces, province_of.get(device_id), device_id is not None)
             province, claimed = place_record(rows, fields, senders, sealed=sealed)
-            records.append({"id": submission_id, "case_code": code, "consent_withheld": consent_withheld(rows, fields),
-                            "province_code": province, "claimed_province": claimed})
+            records.append(
+                {
+                    "id": submission_id,
+                    "case_code": code,
+                    "consent_withheld": consent_withheld(rows, fields),
+                    "province_code": province,
+                    "claimed_province": claimed,
+                }
+            )
             if not draft:
                 cases.update((project_id, c) for c in (old_code, code) if c)
     _sync_rows(session, rebuilt)
@@ -83,9 +118,13 @@ def _sync_rows(session: Session, rebuilt: dict[int, list[Row]]) -> None:
     nothing, and no row's removal has to look for its children (parent_id has no index).
     """
     table = SubmissionRow.__table__
-    stored = session.execute(select(table.c.id, table.c.submission_version_id, table.c.parent_id, table.c.path,
-                                    table.c.position, table.c.data)
-                             .where(table.c.submission_version_id.in_(list(rebuilt))).order_by(table.c.id)).all()
+    stored = session.execute(
+        select(
+            table.c.id, table.c.submission_version_id, table.c.parent_id, table.c.path, table.c.position, table.c.data
+        )
+        .where(table.c.submission_version_id.in_(list(rebuilt)))
+        .order_by(table.c.id)
+    ).all()
     # A row's place: its version, then (path, position) of each row from the root down to it.
     place_of_id: dict[int, tuple] = {}
     existing: dict[tuple, tuple[int, dict]] = {}
@@ -112,14 +151,20 @@ def _sync_rows(session: Session, rebuilt: dict[int, list[Row]]) -> None:
     if gone:
         session.execute(delete(table).where(table.c.id.in_(gone)))
     if changed:
-        session.execute(update(table).where(table.c.id == bindparam("row_id")).values(data=bindparam("data")),
-                        changed)
+        session.execute(update(table).where(table.c.id == bindparam("row_id")).values(data=bindparam("data")), changed)
     # New rows a nesting level at a time (one statement a level), parents before children.
     while level:
         ready = [(v, r) for v, r in level if r.parent is None or id(r.parent) in ids]
-        params = [{"submission_version_id": v, "path": r.path, "position": r.position,
-                   "parent_id": ids[id(r.parent)] if r.parent is not None else None, "data": r.data}
-                  for v, r in ready]
+        params = [
+            {
+                "submission_version_id": v,
+                "path": r.path,
+                "position": r.position,
+                "parent_id": ids[id(r.parent)] if r.parent is not None else None,
+                "data": r.data,
+            }
+            for v, r in ready
+        ]
         result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), params)
         for (_v, row), new_id in zip(ready, result.scalars()):
             ids[id(row)] = new_id
@@ -144,8 +189,13 @@ def replay(session: Session, version: SubmissionVersion) -> int:
     return count
 
 
-def replay_all(session: Session, xml_form_id: str | None = None, *, batch: int = REPLAY_BATCH,
-               on_page: Callable[[int], None] | None = None) -> tuple[int, int]:
+def replay_all(
+    session: Session,
+    xml_form_id: str | None = None,
+    *,
+    batch: int = REPLAY_BATCH,
+    on_page: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
     """Replay every stored version (or one form's, in any project) from its raw XML, `batch` versions a
     transaction, as the server; return (versions, rows) replayed. Running it again gives the same rows and
     register.

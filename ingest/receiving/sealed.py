@@ -5,6 +5,7 @@ PROTOCOL.md). The server stores what it receives untouched: the manifest as the 
 `.enc` files as attachments; nothing of the data can be read, so no rows are derived until the form's key
 is unlocked (ingest.encryption.keys).
 """
+
 from __future__ import annotations
 
 import logging

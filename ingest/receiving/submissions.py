@@ -1,9 +1,10 @@
-"""Receive a submission exactly once: store it raw, then derive its normalised rows (replay: ingest.receiving.replay)."""
+"""Receive a submission exactly once: store it raw, then derive its normalised rows (replay: receiving.replay)."""
+
 from __future__ import annotations
 
-from collections.abc import Sequence
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -12,24 +13,41 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest import audit, scope
-from ingest.receiving import sealed
-from ingest.cases.register import case_code_of, rebuild_case
 from ingest.access import SYSTEM, Caller
+from ingest.blobs import blob_id
+from ingest.cases.register import case_code_of, rebuild_case
 from ingest.db import begin_write, utcnow
-from ingest.errors import (ATTACHMENT_RECEIVED, EDIT_OUT_OF_DATE, EDIT_TARGET_MISSING, FORM_CLOSED, SUBMISSION_DELETED, SUBMISSION_XML_CONFLICT, BadSubmission, Conflict, Forbidden, NotFound)
-from ingest.receiving.targets import find_target, nearest_version
-from ingest.receiving.instances import expected_files, identity, safe_filename
+from ingest.errors import (
+    EDIT_OUT_OF_DATE,
+    EDIT_TARGET_MISSING,
+    FORM_CLOSED,
+    SUBMISSION_DELETED,
+    SUBMISSION_XML_CONFLICT,
+    BadSubmission,
+    Conflict,
+    Forbidden,
+    NotFound,
+)
 from ingest.models import (
-    Device, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    Device,
+    FormVersion,
+    Submission,
+    SubmissionAttachment,
+    SubmissionVersion,
 )
 from ingest.normalise import Row, normalise
-from ingest.blobs import blob_id
-from ingest.storage import FileStore, StoredFile
 from ingest.persons.identities import names_person
+from ingest.receiving import sealed
+from ingest.receiving.instances import expected_files, identity, safe_filename
+from ingest.receiving.senders import check_editor, senders_of
+from ingest.receiving.storing import insert_rows, link_files
+from ingest.receiving.targets import find_target, nearest_version
+from ingest.storage import FileStore
 from ingest.tags import consent_withheld, place_record, scope_text
 from ingest.xmlsafe import UnsafeXMLError, parse
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass
 class IncomingFile:
@@ -88,12 +106,36 @@ def receive_submission(
     :raise Conflict: same instanceID with other XML, deleted or superseded instance, closed form.
     """
     with scope.acting_as(session, SYSTEM):
-        return _receive(session, store, project_id, xml, files, device, user_id, device_ident, user_agent, draft,
-                        expect_form, editor)
+        return _receive(
+            session,
+            store,
+            project_id,
+            xml,
+            files,
+            device,
+            user_id,
+            device_ident,
+            user_agent,
+            draft,
+            expect_form,
+            editor,
+        )
 
 
-def _receive(session, store, project_id, xml, files, device, user_id, device_ident, user_agent, draft, expect_form,
-             editor: Caller) -> Received:
+def _receive(
+    session,
+    store,
+    project_id,
+    xml,
+    files,
+    device,
+    user_id,
+    device_ident,
+    user_agent,
+    draft,
+    expect_form,
+    editor: Caller,
+) -> Received:
     try:
         root = parse(xml)
     except UnsafeXMLError as exc:
@@ -107,14 +149,18 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     if not form.assigned:
         raise Forbidden(f"This device may not send the form '{xml_form_id}'. Ask your trainer to assign it.")
     if draft is None and form.state == "closed":
-        raise Conflict(f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.",
-                       FORM_CLOSED)
+        raise Conflict(
+            f"The form '{xml_form_id}' is closed and no longer accepts data. Ask your trainer which form to use.",
+            FORM_CLOSED,
+        )
     known = next((v for v in versions if v.version == version_string), None)
     form_version = known or nearest_version(versions, version_string)
 
     by_name = {safe_filename(f.name): f for f in files}
     encrypted = sealed.is_sealed(root)
-    if encrypted:  # encrypted form: keep the manifest and its .enc files as sent; no data to read (ingest/receiving/sealed.py)
+    if (
+        encrypted
+    ):  # encrypted form: keep the manifest and its .enc files as sent; no data to read (ingest/receiving/sealed.py)
         expected, rows = sealed.sealed_files(xml), []
     else:
         expected = expected_files(root, form_version.fields, set(by_name), known is None)
@@ -123,7 +169,7 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
     # another is kept as a claim, not refused (a refused record stays stuck on a tablet in the field). A sealed
     # record from a sender of several provinces has no readable province until its key is unlocked (its data
     # then places it, ingest/encryption/keys.py); meanwhile it is in no province, seen only by national roles.
-    senders = _senders(editor, device)
+    senders = senders_of(editor, device)
     province, claimed = place_record(rows, form_version.fields, senders, sealed=encrypted)
     # Copy the parts the instance names into the store now, outside any transaction (see above).
     pending = [(name, store.start_put(f.stream), f.content_type) for name, f in by_name.items() if name in expected]
@@ -136,15 +182,29 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
 
     sha = hashlib.sha256(xml).hexdigest()
 
-    new = _NewVersion(form_id=form.id, form_version_id=form_version.id, unknown=known is None,
-                      instance_id=instance_id, deprecated_id=deprecated_id, version_string=version_string, xml=xml,
-                      sha=sha, device_id=device.id if device else None, user_id=user_id,
-                      device_ident=(device_ident or None) and device_ident[:255],
-                      user_agent=(user_agent or None) and user_agent[:500], draft=draft is not None,
-                      province=province, claimed=claimed, senders=scope_text(senders),
-                      withheld=consent_withheld(rows, form_version.fields), editor=editor,
-                      case_code=case_code_of(rows, form_version.fields), project_id=project_id,
-                      encrypted=encrypted)
+    new = _NewVersion(
+        form_id=form.id,
+        form_version_id=form_version.id,
+        unknown=known is None,
+        instance_id=instance_id,
+        deprecated_id=deprecated_id,
+        version_string=version_string,
+        xml=xml,
+        sha=sha,
+        device_id=device.id if device else None,
+        user_id=user_id,
+        device_ident=(device_ident or None) and device_ident[:255],
+        user_agent=(user_agent or None) and user_agent[:500],
+        draft=draft is not None,
+        province=province,
+        claimed=claimed,
+        senders=scope_text(senders),
+        withheld=consent_withheld(rows, form_version.fields),
+        editor=editor,
+        case_code=case_code_of(rows, form_version.fields),
+        project_id=project_id,
+        encrypted=encrypted,
+    )
     try:
         if session.get_bind().dialect.name == "sqlite":
             for _name, p, _type in pending:
@@ -159,8 +219,11 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
         except IntegrityError:
             session.rollback()
             begin_write(session)
-            existing = session.scalar(select(SubmissionVersion).where(
-                SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id))
+            existing = session.scalar(
+                select(SubmissionVersion).where(
+                    SubmissionVersion.form_id == form.id, SubmissionVersion.instance_id == instance_id
+                )
+            )
             if existing is None:
                 raise
             return _retry_or_conflict(session, existing, xml, stored, settle)
@@ -170,22 +233,19 @@ def _receive(session, store, project_id, xml, files, device, user_id, device_ide
             p.discard()
     logger.info("stored submission version %s of form %s (%d files)", version_id, form.id, added)
     if claimed is not None:
-        logger.warning("submission version %s names province %s outside its sender's; placed in %s",
-                       version_id, claimed, province)
-    return Received(version_id=version_id, created=True, attachments_expected=len(expected),
-                    attachments_added=added, attachments_missing=len(expected) - added,
-                    names_person=draft is None and names_person(form_version.fields), province=province,
-                    claimed_province=claimed)
-
-
-def _senders(editor: Caller, device: Device | None) -> frozenset[str] | None:
-    """Return the provinces a sender may send records for (None: any, a national user or the server).
-
-    A device sends for its province whoever hands the request over (a test or the CLI may name no editor).
-    """
-    if device is not None:
-        return frozenset({device.province_code}) if device.province_code else None
-    return None if editor.is_system else editor.provinces
+        logger.warning(
+            "submission version %s names province %s outside its sender's; placed in %s", version_id, claimed, province
+        )
+    return Received(
+        version_id=version_id,
+        created=True,
+        attachments_expected=len(expected),
+        attachments_added=added,
+        attachments_missing=len(expected) - added,
+        names_person=draft is None and names_person(form_version.fields),
+        province=province,
+        claimed_province=claimed,
+    )
 
 
 @dataclass
@@ -220,17 +280,29 @@ def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes
     if existing.submission.deleted_at is not None:
         raise Conflict("This record was deleted on the server and cannot be sent again.", SUBMISSION_DELETED)
     if existing.xml != xml:
-        raise Conflict("A different record with the same instance ID is already on the server.",
-                       SUBMISSION_XML_CONFLICT)
-    added = _link_files(session, existing.id, stored)
-    missing = session.execute(select(func.count()).select_from(SubmissionAttachment).where(
-        SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None))).scalar_one()
-    total = session.execute(select(func.count()).select_from(SubmissionAttachment).where(
-        SubmissionAttachment.submission_version_id == existing.id)).scalar_one()
+        raise Conflict(
+            "A different record with the same instance ID is already on the server.", SUBMISSION_XML_CONFLICT
+        )
+    added = link_files(session, existing.id, stored)
+    missing = session.execute(
+        select(func.count())
+        .select_from(SubmissionAttachment)
+        .where(SubmissionAttachment.submission_version_id == existing.id, SubmissionAttachment.blob_id.is_(None))
+    ).scalar_one()
+    total = session.execute(
+        select(func.count())
+        .select_from(SubmissionAttachment)
+        .where(SubmissionAttachment.submission_version_id == existing.id)
+    ).scalar_one()
     settle()
     session.commit()
-    return Received(version_id=existing.id, created=False, attachments_expected=total, attachments_added=added,
-                    attachments_missing=missing)
+    return Received(
+        version_id=existing.id,
+        created=False,
+        attachments_expected=total,
+        attachments_added=added,
+        attachments_missing=missing,
+    )
 
 
 def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
@@ -239,125 +311,119 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
     old_case_code = None
     now = utcnow()
     if new.deprecated_id:
-        old = session.execute(select(SubmissionVersion.id, SubmissionVersion.submission_id, SubmissionVersion.current,
-                                     Submission.deleted_at, Submission.device_id, Submission.province_code,
-                                     Submission.consent_withheld, Submission.draft, Submission.case_code)
-                              .join(Submission, Submission.id == SubmissionVersion.submission_id)
-                              .where(SubmissionVersion.form_id == new.form_id,
-                                     SubmissionVersion.instance_id == new.deprecated_id).with_for_update()).first()
+        old = session.execute(
+            select(
+                SubmissionVersion.id,
+                SubmissionVersion.submission_id,
+                SubmissionVersion.current,
+                Submission.deleted_at,
+                Submission.device_id,
+                Submission.province_code,
+                Submission.consent_withheld,
+                Submission.draft,
+                Submission.case_code,
+            )
+            .join(Submission, Submission.id == SubmissionVersion.submission_id)
+            .where(SubmissionVersion.form_id == new.form_id, SubmissionVersion.instance_id == new.deprecated_id)
+            .with_for_update()
+        ).first()
         if old is None:
             raise NotFound("The record this edit replaces is not on the server.", EDIT_TARGET_MISSING)
-        _check_editor(new.editor, old)
+        check_editor(new.editor, old)
         old_case_code = old.case_code
         if not old.current or old.deleted_at is not None:
             raise Conflict("The record this edit replaces was already replaced by another edit.", EDIT_OUT_OF_DATE)
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
         # As Central does, an edit marks the record "edited" for review, whatever state it had.
-        session.execute(update(Submission).where(Submission.id == old.submission_id).values(
-            updated_at=now, province_code=new.province, claimed_province=new.claimed,
-            consent_withheld=new.withheld, case_code=new.case_code, review_state="edited"))
+        session.execute(
+            update(Submission)
+            .where(Submission.id == old.submission_id)
+            .values(
+                updated_at=now,
+                province_code=new.province,
+                claimed_province=new.claimed,
+                consent_withheld=new.withheld,
+                case_code=new.case_code,
+                review_state="edited",
+            )
+        )
         submission_id = old.submission_id
         # Files an edit does not send again are carried over from the version it replaces.
-        carried = dict(session.execute(select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
-            SubmissionAttachment.submission_version_id == old.id)).all())
+        carried = dict(
+            session.execute(
+                select(SubmissionAttachment.name, SubmissionAttachment.blob_id).where(
+                    SubmissionAttachment.submission_version_id == old.id
+                )
+            ).all()
+        )
     else:
-        submission_id = session.scalar(insert(Submission.__table__).values(
-            form_id=new.form_id, instance_id=new.instance_id, draft=new.draft, device_id=new.device_id,
-            user_id=new.user_id, province_code=new.province, claimed_province=new.claimed,
-            consent_withheld=new.withheld, case_code=new.case_code, created_at=now
-        ).returning(Submission.__table__.c.id))
-    version_id = session.scalar(insert(SubmissionVersion.__table__).values(
-        submission_id=submission_id, form_id=new.form_id, instance_id=new.instance_id,
-        form_version_id=new.form_version_id, version_string=new.version_string, unknown_version=new.unknown,
-        current=True, xml=new.xml, xml_sha256=new.sha, device_id=new.device_id, user_id=new.user_id,
-        encrypted=new.encrypted, device_ident=new.device_ident, user_agent=new.user_agent,
-        sender_provinces=new.senders, created_at=now
-    ).returning(SubmissionVersion.__table__.c.id))
+        submission_id = session.scalar(
+            insert(Submission.__table__)
+            .values(
+                form_id=new.form_id,
+                instance_id=new.instance_id,
+                draft=new.draft,
+                device_id=new.device_id,
+                user_id=new.user_id,
+                province_code=new.province,
+                claimed_province=new.claimed,
+                consent_withheld=new.withheld,
+                case_code=new.case_code,
+                created_at=now,
+            )
+            .returning(Submission.__table__.c.id)
+        )
+    version_id = session.scalar(
+        insert(SubmissionVersion.__table__)
+        .values(
+            submission_id=submission_id,
+            form_id=new.form_id,
+            instance_id=new.instance_id,
+            form_version_id=new.form_version_id,
+            version_string=new.version_string,
+            unknown_version=new.unknown,
+            current=True,
+            xml=new.xml,
+            xml_sha256=new.sha,
+            device_id=new.device_id,
+            user_id=new.user_id,
+            encrypted=new.encrypted,
+            device_ident=new.device_ident,
+            user_agent=new.user_agent,
+            sender_provinces=new.senders,
+            created_at=now,
+        )
+        .returning(SubmissionVersion.__table__.c.id)
+    )
     if new.claimed is not None:
         # Audited with the record, in its transaction: a supervisor finds every misplaced claim in the log.
-        audit.record(session, "submission.province_claim", f"submission:{submission_id}", user_id=new.user_id,
-                     device_id=new.device_id, claimed=new.claimed, placed=new.province)
+        audit.record(
+            session,
+            "submission.province_claim",
+            f"submission:{submission_id}",
+            user_id=new.user_id,
+            device_id=new.device_id,
+            claimed=new.claimed,
+            placed=new.province,
+        )
     blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
     if expected:
-        session.execute(insert(SubmissionAttachment.__table__), [
-            {"submission_version_id": version_id, "name": name, "blob_id": blobs.get(name, carried.get(name)),
-             "received_at": now if blobs.get(name, carried.get(name)) else None} for name in sorted(expected)])
-    _insert_rows(session, version_id, rows)
+        session.execute(
+            insert(SubmissionAttachment.__table__),
+            [
+                {
+                    "submission_version_id": version_id,
+                    "name": name,
+                    "blob_id": blobs.get(name, carried.get(name)),
+                    "received_at": now if blobs.get(name, carried.get(name)) else None,
+                }
+                for name in sorted(expected)
+            ],
+        )
+    insert_rows(session, version_id, rows)
     if not new.draft:
         rebuild_case(session, new.project_id, new.case_code)
         if old_case_code != new.case_code:
             rebuild_case(session, new.project_id, old_case_code)  # an edit moved the record to another case
     added = sum(1 for name, blob in blobs.items() if blob != carried.get(name))
     return version_id, added
-
-
-def _check_editor(editor: Caller, old) -> None:
-    """Let a device edit only what it sent, and a user only records in their scope.
-
-    :raise Forbidden: anyone else.
-    """
-    if editor.is_system:
-        return
-    if editor.device_id is not None:
-        if old.device_id != editor.device_id:
-            raise Forbidden("This record was sent by another device; only that device may send edits of it.")
-        return
-    in_scope = (editor.may("submit") and not old.draft
-                and (editor.provinces is None or old.province_code in editor.provinces)
-                and (not old.consent_withheld or editor.may("withheld")))
-    if not in_scope:
-        raise Forbidden("You may not edit this record.")
-
-
-def _insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
-    """Insert normalised rows a nesting level at a time (one statement a level), parents before children."""
-    ids: dict[int, int] = {}
-    level = [r for r in rows if r.parent is None]
-    while level:
-        params = [{"submission_version_id": version_id, "path": r.path, "position": r.position,
-                   "parent_id": ids[id(r.parent)] if r.parent is not None else None, "data": r.data} for r in level]
-        table = SubmissionRow.__table__
-        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), params)
-        for row, new_id in zip(level, result.scalars()):
-            ids[id(row)] = new_id
-        level = [r for r in rows if r.parent is not None and id(r.parent) in ids and id(r) not in ids]
-
-
-def _link_files(session: Session, version_id: int, stored: dict[str, tuple[StoredFile, str]]) -> int:
-    """Point the version's expected files at the stored blobs; return how many changed (new or replaced)."""
-    if not stored:
-        return 0
-    added = 0
-    attachments = session.execute(select(SubmissionAttachment.id, SubmissionAttachment.name,
-                                         SubmissionAttachment.blob_id).where(
-        SubmissionAttachment.submission_version_id == version_id, SubmissionAttachment.name.in_(list(stored)))).all()
-    for attachment in attachments:
-        stored_file, content_type = stored[attachment.name]
-        new_blob = blob_id(session, stored_file, content_type)
-        if attachment.blob_id != new_blob:
-            session.execute(update(SubmissionAttachment).where(SubmissionAttachment.id == attachment.id)
-                            .values(blob_id=new_blob, received_at=utcnow()))
-            added += 1
-    return added
-
-
-def attach_file(session: Session, store: FileStore, version: SubmissionVersion, name: str, stream: BinaryIO,
-                content_type: str = "application/octet-stream") -> bool:
-    """Store one file a stored version expects (REST upload); say whether it was new and commit.
-
-    A file that has arrived is never replaced by other bytes: what a tablet sent stays as it sent it.
-
-    :raise NotFound: the version does not refer to a file of that name.
-    :raise Conflict: the file arrived already, with other bytes.
-    """
-    attachment = next((a for a in version.attachments if a.name == name), None)
-    if attachment is None:
-        raise NotFound(f"This record does not refer to a file named '{name}'.")
-    stored = store.put_stream(stream)
-    begin_write(session)
-    if attachment.blob is not None and attachment.blob.sha256 != stored.sha256:
-        raise Conflict(f"The file '{name}' of this record was already received; it cannot be replaced.",
-                       ATTACHMENT_RECEIVED)
-    added = _link_files(session, version.id, {name: (stored, content_type)})
-    session.commit()
-    return added == 1

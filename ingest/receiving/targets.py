@@ -1,4 +1,5 @@
 """Find the form and version a received instance is for, with the sending device's assignment, in one query."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class Target:
     versions: list[TargetVersion]
 
 
-def find_target(session: Session, project_id: int, xml_form_id: str, device: Device | None,
-               draft: FormVersion | None) -> Target | None:
+def find_target(
+    session: Session, project_id: int, xml_form_id: str, device: Device | None, draft: FormVersion | None
+) -> Target | None:
     """Look up the form an instance names, the device's assignment to it and its versions, in one query.
 
     Versions come without their XForm and XLSForm; their field trees come from the per-process cache.
@@ -54,15 +56,23 @@ def find_target(session: Session, project_id: int, xml_form_id: str, device: Dev
     if draft is not None:
         if draft.form.xml_form_id != xml_form_id:
             return None
-        return Target(draft.form_id, "open", True,
-                     [TargetVersion(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5))])
-    assigned = (select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id)
-                .exists() if device is not None else true())
+        return Target(
+            draft.form_id,
+            "open",
+            True,
+            [TargetVersion(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5))],
+        )
+    assigned = (
+        select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id).exists()
+        if device is not None
+        else true()
+    )
     rows = session.execute(
         select(Form.id, Form.state, assigned, FormVersion.id, FormVersion.version, FormVersion.xml_md5)
         .outerjoin(FormVersion, (FormVersion.form_id == Form.id) & FormVersion.published_at.is_not(None))
         .where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)
-        .order_by(FormVersion.published_at, FormVersion.id)).all()
+        .order_by(FormVersion.published_at, FormVersion.id)
+    ).all()
     if not rows:
         return None
     versions = [TargetVersion(r[3], r[4], _fields(session, r[3], r[5])) for r in rows if r[3] is not None]

@@ -9,6 +9,7 @@ PostgreSQL would fail the whole query), a choice is looked for inside the list.
 
 Field keys come from the field tree, values from the caller; both reach SQL only as bound parameters.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -106,8 +107,10 @@ class _JsonType(FunctionElement):
 def _json_type_sqlite(element, compiler, **kw):
     data, key = list(element.clauses)
     kind = f"json_type({compiler.process(data, **kw)}, {compiler.process(key, **kw)})"
-    return f"(CASE {kind} WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' WHEN 'text' THEN 'string' " \
-           f"WHEN 'array' THEN 'array' END)"
+    return (
+        f"(CASE {kind} WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' WHEN 'text' THEN 'string' "
+        f"WHEN 'array' THEN 'array' END)"
+    )
 
 
 @compiles(_JsonType, "postgresql")
@@ -214,8 +217,14 @@ def sort_key(data, field: dict) -> ColumnElement:
 
 
 def _op(left, op: str, right) -> ColumnElement:
-    return {"eq": left == right, "ne": left != right, "gt": left > right, "ge": left >= right,
-            "lt": left < right, "le": left <= right}[op]
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "gt": left > right,
+        "ge": left >= right,
+        "lt": left < right,
+        "le": left <= right,
+    }[op]
 
 
 #: Character ranges of the parts of an ISO date or moment ("2026-12-03T08:00:00.000+07:00").
@@ -262,12 +271,17 @@ def record_condition(field: dict, op: str, value) -> ColumnElement:
     (the root row, or any instance of the repeat that holds the field)."""
     repeat = field.get("repeat")
     row_place = SubmissionRow.parent_id.is_(None) if not repeat else SubmissionRow.path == repeat
-    return exists(select(SubmissionRow.id)
-                  .join(SubmissionVersion, SubmissionVersion.id == SubmissionRow.submission_version_id)
-                  .where(SubmissionVersion.submission_id == Submission.id, SubmissionVersion.current.is_(True),
-                         row_place, compare(SubmissionRow.data, field, op, value))
-                  .correlate(Submission))
-
+    return exists(
+        select(SubmissionRow.id)
+        .join(SubmissionVersion, SubmissionVersion.id == SubmissionRow.submission_version_id)
+        .where(
+            SubmissionVersion.submission_id == Submission.id,
+            SubmissionVersion.current.is_(True),
+            row_place,
+            compare(SubmissionRow.data, field, op, value),
+        )
+        .correlate(Submission)
+    )
 
 
 #: The operators of a `?q=` term, longest first so that `>=` is not read as `>`.
@@ -282,13 +296,16 @@ def parse_term(fields: list[dict], term: str) -> tuple[dict, str, object]:
     :raise UnknownField: the field is not a question of the form.  :raise BadValue: no operator, or a value
         that does not fit the field.
     """
-    at = min(((term.find(sign), sign, op) for sign, op in _TERM_OPERATORS if sign in term),
-             key=lambda found: (found[0], -len(found[1])), default=None)
+    at = min(
+        ((term.find(sign), sign, op) for sign, op in _TERM_OPERATORS if sign in term),
+        key=lambda found: (found[0], -len(found[1])),
+        default=None,
+    )
     if at is None or at[0] == 0:
         raise BadValue(f"q={term!r} must be field:value (or field>value, field~text, ...).")
     index, sign, op = at
     field = resolve(fields, term[:index].strip())
-    text = term[index + len(sign):]
+    text = term[index + len(sign) :]
     if text == "" and op in ("eq", "ne"):
         return field, op, None
     return field, op, typed(field, text)

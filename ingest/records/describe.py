@@ -3,9 +3,10 @@
 These are presenters: they apply the `Redaction` a read service (ingest.records.service) decided for its
 caller and never look the caller up themselves.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import overload
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:  # SQLite hands back naive datetimes; every stored moment is UTC
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -36,16 +37,21 @@ def current_of(submission: Submission) -> SubmissionVersion:
 
 def attachment_counts(version: SubmissionVersion) -> dict:
     """Say how many files a version refers to and how many of them have arrived."""
-    return {"attachmentsExpected": len(version.attachments),
-            "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None)}
+    return {
+        "attachmentsExpected": len(version.attachments),
+        "attachmentsPresent": sum(1 for a in version.attachments if a.blob_id is not None),
+    }
 
 
 def stored_rows(session: Session, version: SubmissionVersion) -> list[dict]:
     """Return a version's normalised rows as dicts (id, parent_id, path, position, data), copies of the stored."""
-    rows = session.scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id)
-                           .order_by(SubmissionRow.id))
-    return [{"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": dict(r.data)}
-            for r in rows]
+    rows = session.scalars(
+        select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id).order_by(SubmissionRow.id)
+    )
+    return [
+        {"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": dict(r.data)}
+        for r in rows
+    ]
 
 
 def is_sealed(version: SubmissionVersion) -> bool:
@@ -83,9 +89,13 @@ def version_json(session: Session, version: SubmissionVersion, redaction: Redact
     """Describe one version of a submission (an edit is a new version), with its data."""
     data, redacted = version_data(session, version, redaction)
     return {
-        "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": version.current,
-        "deviceId": version.device_ident, "userAgent": version.user_agent,
-        "formVersion": version.version_string, "unknownVersion": version.unknown_version,
+        "instanceId": version.instance_id,
+        "createdAt": iso(version.created_at),
+        "current": version.current,
+        "deviceId": version.device_ident,
+        "userAgent": version.user_agent,
+        "formVersion": version.version_string,
+        "unknownVersion": version.unknown_version,
         **attachment_counts(version),
         "sealed": is_sealed(version),
         "data": data,
@@ -111,8 +121,11 @@ def submission_json(session: Session, submission: Submission, redaction: Redacti
         "updatedAt": iso(submission.updated_at),
         "versions": len(submission.versions),
         "currentVersion": {
-            "instanceId": version.instance_id, "createdAt": iso(version.created_at), "current": True,
-            "formVersion": version.version_string, "unknownVersion": version.unknown_version,
+            "instanceId": version.instance_id,
+            "createdAt": iso(version.created_at),
+            "current": True,
+            "formVersion": version.version_string,
+            "unknownVersion": version.unknown_version,
         },
         "province": submission.province_code,
         "claimedProvince": submission.claimed_province,

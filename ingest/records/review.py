@@ -3,6 +3,7 @@
 A comment is free text about a case and may name the people in it, so it is shown like the sensitive
 free-text answers: in full to callers who see identities, as null (`"redacted": true`) to the others.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -21,8 +22,7 @@ REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 MAX_COMMENT_CHARS = 10_000
 #: Roles who may set a review state and write comments: those who read records and either see them whole
 #: or may send and edit them. An analyst, who reads records without identities, judges none of them.
-REVIEWERS = tuple(role for role in ROLES
-                  if "records" in RIGHTS[role] and RIGHTS[role] & {"identities", "submit"})
+REVIEWERS = tuple(role for role in ROLES if "records" in RIGHTS[role] and RIGHTS[role] & {"identities", "submit"})
 
 
 def set_review_state(session: Session, submission: Submission, state: str | None) -> tuple[str, str]:
@@ -50,12 +50,21 @@ def add_comment(session: Session, submission: Submission, user_id: int | None, b
 
 def comments_of(session: Session, submission: Submission) -> list[SubmissionComment]:
     """Return a record's comments, newest first (in the session caller's scope, like the record)."""
-    return list(session.scalars(select(SubmissionComment).where(SubmissionComment.submission_id == submission.id)
-                                .order_by(SubmissionComment.id.desc())))
+    return list(
+        session.scalars(
+            select(SubmissionComment)
+            .where(SubmissionComment.submission_id == submission.id)
+            .order_by(SubmissionComment.id.desc())
+        )
+    )
 
 
 def comment_json(submission: Submission, comment: SubmissionComment, redaction: Redaction) -> dict:
     """Describe a comment as Central does, its body redacted as `redaction` says."""
     hidden = redaction.applies(submission.draft)
-    return {"body": None if hidden else comment.body, "actorId": comment.user_id,
-            "createdAt": iso(comment.created_at), "redacted": hidden}
+    return {
+        "body": None if hidden else comment.body,
+        "actorId": comment.user_id,
+        "createdAt": iso(comment.created_at),
+        "redacted": hidden,
+    }

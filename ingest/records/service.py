@@ -4,6 +4,7 @@ Each function takes the session's caller (`scope.require_caller`: no caller, no 
 redaction for that caller, hands it to the presenters (ingest.records.describe, ingest.records.review) and
 writes its audit event itself, once. The caller commits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -34,8 +35,9 @@ def find_record(session: Session, form: Form, instance_id: str) -> Submission | 
     return session.scalar(submissions_of(form).where(Submission.instance_id == instance_id))
 
 
-def list_records(session: Session, form: Form, filters: Filters = Filters(), *, limit: int,
-                 after: int = 0) -> tuple[list[dict], int | None]:
+def list_records(
+    session: Session, form: Form, filters: Filters = Filters(), *, limit: int, after: int = 0
+) -> tuple[list[dict], int | None]:
     """Return one page of a form's records (those after id `after`) and the cursor of the next page (None
     at the end), redacted for the caller; audited (`submission.list`) with the count."""
     redaction = redaction_for(scope.require_caller(session))
@@ -47,8 +49,9 @@ def list_records(session: Session, form: Form, filters: Filters = Filters(), *, 
     return body, (page[-1].id if more and page else None)
 
 
-def stream_records(session: Session, form: Form,
-                   filters: Filters = Filters()) -> tuple[int, Callable[[Session | None], Iterator[dict]]]:
+def stream_records(
+    session: Session, form: Form, filters: Filters = Filters()
+) -> tuple[int, Callable[[Session | None], Iterator[dict]]]:
     """Return how many records a form has for the caller, and a function that yields every one of them, read
     page by page in constant memory and redacted for the caller; audited (`submission.list`) once, before the
     first record. Commit the session before reading.

@@ -7,11 +7,12 @@ line of the table whose total is the sum of its cells, either no cell is hidden 
 dimension where one case may count in several values (types of exploitation, citizenship) has no such sum,
 so its lines need no secondary suppression.
 """
+
 from __future__ import annotations
 
 import itertools
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import String, cast, func, select
 
@@ -35,18 +36,21 @@ class Dimension:
     part: str | None = None
 
 
-DIMENSIONS = {d.name: d for d in (
-    Dimension("province", "province_code"),
-    Dimension("district", "district_code"),
-    Dimension("year", "first_date", part="year"),
-    Dimension("month", "first_date", part="month"),
-    Dimension("gender", "gender"),
-    Dimension("age_band", "age_band"),
-    Dimension("citizenship", "citizenship", multiple=True),
-    Dimension("exploitation_type", "exploitation_types", multiple=True),
-    Dimension("country_of_exploitation", "country_of_exploitation"),
-    Dimension("trafficking_status", "trafficking_status"),
-)}
+DIMENSIONS = {
+    d.name: d
+    for d in (
+        Dimension("province", "province_code"),
+        Dimension("district", "district_code"),
+        Dimension("year", "first_date", part="year"),
+        Dimension("month", "first_date", part="month"),
+        Dimension("gender", "gender"),
+        Dimension("age_band", "age_band"),
+        Dimension("citizenship", "citizenship", multiple=True),
+        Dimension("exploitation_type", "exploitation_types", multiple=True),
+        Dimension("country_of_exploitation", "country_of_exploitation"),
+        Dimension("trafficking_status", "trafficking_status"),
+    )
+}
 
 
 @dataclass
@@ -110,14 +114,12 @@ def retrafficked(rows: list[dict]) -> int:
     last_screening: dict[object, date] = {}
     for row in rows:
         person = row["person"]
-        if row.get("last_followup_date") is not None:
-            if person not in first_followup or row["last_followup_date"] < first_followup[person]:
-                first_followup[person] = row["last_followup_date"]
-        if row.get("first_screening_date") is not None:
-            if person not in last_screening or row["first_screening_date"] > last_screening[person]:
-                last_screening[person] = row["first_screening_date"]
-    return sum(1 for person, day in first_followup.items()
-               if person in last_screening and last_screening[person] > day)
+        followup, screening = row.get("last_followup_date"), row.get("first_screening_date")
+        if followup is not None and (person not in first_followup or followup < first_followup[person]):
+            first_followup[person] = followup
+        if screening is not None and (person not in last_screening or screening > last_screening[person]):
+            last_screening[person] = screening
+    return sum(1 for person, day in first_followup.items() if person in last_screening and last_screening[person] > day)
 
 
 def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
@@ -133,7 +135,7 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
         for i, dimension in enumerate(dims):
             if dimension.multiple:
                 continue  # its total is not the sum of its cells
-            for others in itertools.product(*(axes[:i] + axes[i + 1:])):
+            for others in itertools.product(*(axes[:i] + axes[i + 1 :])):
                 line = [others[:i] + (value,) + others[i:] for value in axes[i]]
                 if sum(1 for key in line if key in table.hidden) != 1:
                     continue
@@ -148,6 +150,7 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
 def as_json(table: Table) -> dict:
     """Describe a suppressed table: every cell with its count (and persons, where counted) or null, which
     are hidden and why, and the re-trafficked persons."""
+
     def cell(key):
         out = {**dict(zip(table.by, key)), "count": table.shown(key)}
         if table.persons is not None:
@@ -160,8 +163,9 @@ def as_json(table: Table) -> dict:
         "hidden": [{**dict(zip(table.by, key)), "reason": reason} for key, reason in sorted(table.hidden.items())],
     }
     if table.persons is not None:
-        out["personsHidden"] = [{**dict(zip(table.by, key)), "reason": reason}
-                                for key, reason in sorted(table.persons.hidden.items())]
+        out["personsHidden"] = [
+            {**dict(zip(table.by, key)), "reason": reason} for key, reason in sorted(table.persons.hidden.items())
+        ]
         out["retrafficked"] = table.retrafficked
     return out
 
@@ -177,8 +181,13 @@ def check_dimensions(names: list[str]) -> None:
             raise UnknownDimension(f"There is no dimension {name!r}; use {', '.join(DIMENSIONS)}.")
 
 
-def case_table(session, project_id: int, by: list[str], filters: dict[str, list[str]] | None = None,
-               threshold: int = DEFAULT_THRESHOLD) -> Table:
+def case_table(
+    session,
+    project_id: int,
+    by: list[str],
+    filters: dict[str, list[str]] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> Table:
     """Count the project's cases that the session's caller may see (ingest.scope) by `by`, suppressed.
 
     `filters` keeps only cases taking one of the given values in a dimension (e.g. {"province": ["05"]}).
@@ -195,17 +204,22 @@ def case_table(session, project_id: int, by: list[str], filters: dict[str, list[
     first_date = func.coalesce(Case.first_screening_date, Case.intake_date)
     needed = {DIMENSIONS[name] for name in [*by, *filters]}
     # Rows keyed by register column, as `values_of` reads them; the first date cut to the part needed.
-    columns = [getattr(Case, column).label(column)
-               for column in sorted({d.column for d in needed if not d.part})]
+    columns = [getattr(Case, column).label(column) for column in sorted({d.column for d in needed if not d.part})]
     parts = {d.part for d in needed if d.part}
     if parts:
         columns.append(func.substr(cast(first_date, String), 1, 7 if "month" in parts else 4).label("first_date"))
     linked = (PersonMember.project_id == Case.project_id) & (PersonMember.case_code == Case.case_code)
-    alone = (select(*columns, func.count().label("n")).outerjoin(PersonMember, linked)
-             .where(Case.project_id == project_id, PersonMember.case_code.is_(None)).group_by(*columns))
-    together = (select(*columns, Case.first_screening_date, Case.last_followup_date,
-                       PersonMember.person_key.label("person")).join(PersonMember, linked)
-                .where(Case.project_id == project_id))
+    alone = (
+        select(*columns, func.count().label("n"))
+        .outerjoin(PersonMember, linked)
+        .where(Case.project_id == project_id, PersonMember.case_code.is_(None))
+        .group_by(*columns)
+    )
+    together = (
+        select(*columns, Case.first_screening_date, Case.last_followup_date, PersonMember.person_key.label("person"))
+        .join(PersonMember, linked)
+        .where(Case.project_id == project_id)
+    )
 
     def wanted(row: dict) -> bool:
         return all(set(values_of(DIMENSIONS[name], row)) & set(values) for name, values in filters.items())
@@ -220,4 +234,3 @@ def case_table(session, project_id: int, by: list[str], filters: dict[str, list[
     n = retrafficked(persons)
     table.retrafficked = None if 0 < n < threshold else n
     return table
-

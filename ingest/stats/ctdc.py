@@ -14,6 +14,7 @@ nothing is left to blank is left out. The three type-of-exploitation flags are n
 counts the case as another type, which would publish a falsehood. Cases whose consent to share was refused
 are never exported, whoever asks.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,10 @@ import functools
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,68 +42,147 @@ from ingest.tags import root_answer, tagged
 
 logger = logging.getLogger(__name__)
 
-MEANS = ("meansDebtBondageEarnings", "meansThreats", "meansAbusePsyPhySex", "meansFalsePromises",
-         "meansDrugsAlcohol", "meansDenyBasicNeeds", "meansExcessiveWorkHours", "meansWithholdDocs")
+MEANS = (
+    "meansDebtBondageEarnings",
+    "meansThreats",
+    "meansAbusePsyPhySex",
+    "meansFalsePromises",
+    "meansDrugsAlcohol",
+    "meansDenyBasicNeeds",
+    "meansExcessiveWorkHours",
+    "meansWithholdDocs",
+)
 IS_TYPE = ("isForcedLabour", "isSexualExploit", "isOtherExploit")
-LABOUR = ("typeOfLabourAgriculture", "typeOfLabourConstruction", "typeOfLabourDomesticWork",
-          "typeOfLabourHospitality")
+LABOUR = ("typeOfLabourAgriculture", "typeOfLabourConstruction", "typeOfLabourDomesticWork", "typeOfLabourHospitality")
 SEX = ("typeOfSexProstitution", "typeOfSexPornography")
-RECRUITER = ("recruiterRelationIntimatePartner", "recruiterRelationFriend", "recruiterRelationFamily",
-             "recruiterRelationOther")
+RECRUITER = (
+    "recruiterRelationIntimatePartner",
+    "recruiterRelationFriend",
+    "recruiterRelationFamily",
+    "recruiterRelationOther",
+)
 #: The CSV header: CTDC's codebook order.
-VARIABLES = ("yearOfRegistration", "gender", "ageBroad", "citizenship", "CountryOfExploitation", "traffickMonths",
-             *MEANS, *IS_TYPE, *LABOUR, *SEX, *RECRUITER)
+VARIABLES = (
+    "yearOfRegistration",
+    "gender",
+    "ageBroad",
+    "citizenship",
+    "CountryOfExploitation",
+    "traffickMonths",
+    *MEANS,
+    *IS_TYPE,
+    *LABOUR,
+    *SEX,
+    *RECRUITER,
+)
 #: The quasi-identifiers that may be blanked: what a neighbour, an employer or a recruiter could know of a
 #: person (how long they were away, the sector they worked in included).
-GENERALISABLE = ("gender", "ageBroad", "citizenship", "CountryOfExploitation", "yearOfRegistration", "traffickMonths",
-                 *LABOUR, *SEX)
+GENERALISABLE = (
+    "gender",
+    "ageBroad",
+    "citizenship",
+    "CountryOfExploitation",
+    "yearOfRegistration",
+    "traffickMonths",
+    *LABOUR,
+    *SEX,
+)
 #: Attributes that together must be shared by at least k published cases. The type-of-exploitation flags are
 #: among them but never blanked: they are what the data set is for, and a blank would count the case as
 #: another type.
 QUASI_IDENTIFIERS = (*GENERALISABLE, *IS_TYPE)
 
 #: prs_Gender (HTCDS) -> CTDC gender; NonSpecifiedUnknown and anything else -> empty.
-GENDER = {"Feminine": "Woman", "Masculine": "Man", "TransgenderFeminine": "Trans/Transgender/NonConforming",
-          "TransgenderMasculine": "Trans/Transgender/NonConforming", "NonConforming": "Trans/Transgender/NonConforming"}
+GENDER = {
+    "Feminine": "Woman",
+    "Masculine": "Man",
+    "TransgenderFeminine": "Trans/Transgender/NonConforming",
+    "TransgenderMasculine": "Trans/Transgender/NonConforming",
+    "NonConforming": "Trans/Transgender/NonConforming",
+}
 #: CTDC ageBroad bands, as (lowest age, highest age or None, label).
-AGE_BANDS = ((0, 8, "0--8"), (9, 17, "9--17"), (18, 20, "18--20"), (21, 23, "21--23"), (24, 26, "24--26"),
-             (27, 29, "27--29"), (30, 38, "30--38"), (39, 47, "39--47"), (48, None, "48+"))
+AGE_BANDS = (
+    (0, 8, "0--8"),
+    (9, 17, "9--17"),
+    (18, 20, "18--20"),
+    (21, 23, "21--23"),
+    (24, 26, "24--26"),
+    (27, 29, "27--29"),
+    (30, 38, "30--38"),
+    (39, 47, "39--47"),
+    (48, None, "48+"),
+)
 #: The forms' duration bands (traffick_months_band) -> CTDC traffickMonths.
-TRAFFICK_MONTHS = {"months_0_12": "0--12 (0-1 yr)", "months_13_24": "13--24 (1-2 yrs)",
-                   "months_25_plus": "25+ (2+ yrs)"}
+TRAFFICK_MONTHS = {
+    "months_0_12": "0--12 (0-1 yr)",
+    "months_13_24": "13--24 (1-2 yrs)",
+    "months_25_plus": "25+ (2+ yrs)",
+}
 #: vic_TypeOfExploitation (HTCDS) -> CTDC flag. Child labour and forced begging are forced labour;
 #: servitude is among CTDC's "slavery and similar practices", which its 2024 codebook counts as other.
-EXPLOITATION = {"ForcedLabour": "isForcedLabour", "ChildLabour": "isForcedLabour", "ForcedBegging": "isForcedLabour",
-                "SexualExploitation": "isSexualExploit", "ForcedMarriage": "isOtherExploit",
-                "Servitude": "isOtherExploit", "ForcedMilitaryByNonStateActors": "isOtherExploit",
-                "OrganRemoval": "isOtherExploit", "ForcedAdoption": "isOtherExploit", "Surrogacy": "isOtherExploit",
-                "Other": "isOtherExploit"}
+EXPLOITATION = {
+    "ForcedLabour": "isForcedLabour",
+    "ChildLabour": "isForcedLabour",
+    "ForcedBegging": "isForcedLabour",
+    "SexualExploitation": "isSexualExploit",
+    "ForcedMarriage": "isOtherExploit",
+    "Servitude": "isOtherExploit",
+    "ForcedMilitaryByNonStateActors": "isOtherExploit",
+    "OrganRemoval": "isOtherExploit",
+    "ForcedAdoption": "isOtherExploit",
+    "Surrogacy": "isOtherExploit",
+    "Other": "isOtherExploit",
+}
 #: vic_MethodsOfControl (HTCDS) -> CTDC means flag; RestrictsMovement, UsesChildren and Other have none.
 #: The screening's Palermo indicators that say the same thing map too, should a form tag them.
-METHODS = {"DebtBondage": "meansDebtBondageEarnings", "TakesEarnings": "meansDebtBondageEarnings",
-           "RestrictsFinancialAccess": "meansDebtBondageEarnings", "PhysicalThreats": "meansThreats",
-           "ThreatsLawEnforcement": "meansThreats", "ThreatensChildrenFamily": "meansThreats",
-           "PhysicalAbuse": "meansAbusePsyPhySex", "SexualAbuse": "meansAbusePsyPhySex",
-           "PsychologicalAbuse": "meansAbusePsyPhySex", "FalsePromises": "meansFalsePromises",
-           "PsychoactiveSubstance": "meansDrugsAlcohol", "WithholdsNecessities": "meansDenyBasicNeeds",
-           "RestrictsMedicalCare": "meansDenyBasicNeeds", "ExcessiveWorkingHours": "meansExcessiveWorkHours",
-           "WithholdsDocuments": "meansWithholdDocs",
-           "debt": "meansDebtBondageEarnings", "fraud_deception": "meansFalsePromises",
-           "documents_withheld": "meansWithholdDocs"}
+METHODS = {
+    "DebtBondage": "meansDebtBondageEarnings",
+    "TakesEarnings": "meansDebtBondageEarnings",
+    "RestrictsFinancialAccess": "meansDebtBondageEarnings",
+    "PhysicalThreats": "meansThreats",
+    "ThreatsLawEnforcement": "meansThreats",
+    "ThreatensChildrenFamily": "meansThreats",
+    "PhysicalAbuse": "meansAbusePsyPhySex",
+    "SexualAbuse": "meansAbusePsyPhySex",
+    "PsychologicalAbuse": "meansAbusePsyPhySex",
+    "FalsePromises": "meansFalsePromises",
+    "PsychoactiveSubstance": "meansDrugsAlcohol",
+    "WithholdsNecessities": "meansDenyBasicNeeds",
+    "RestrictsMedicalCare": "meansDenyBasicNeeds",
+    "ExcessiveWorkingHours": "meansExcessiveWorkHours",
+    "WithholdsDocuments": "meansWithholdDocs",
+    "debt": "meansDebtBondageEarnings",
+    "fraud_deception": "meansFalsePromises",
+    "documents_withheld": "meansWithholdDocs",
+}
 #: vic_ForcedLabourIndustry (ISIC section, kept with its letter) -> CTDC sector flag; other sections have none.
-INDUSTRIES = {"A": "typeOfLabourAgriculture", "F": "typeOfLabourConstruction", "T": "typeOfLabourDomesticWork",
-              "I": "typeOfLabourHospitality"}
+INDUSTRIES = {
+    "A": "typeOfLabourAgriculture",
+    "F": "typeOfLabourConstruction",
+    "T": "typeOfLabourDomesticWork",
+    "I": "typeOfLabourHospitality",
+}
 #: vic_TypeOfSexExploitation (HTCDS) -> CTDC flag; remote and private sexual services have none.
 SEX_TYPES = {"Prostitution": "typeOfSexProstitution", "Pornography": "typeOfSexPornography"}
 #: vic_RelationshipToTrafficker (HTCDS), refined by the ministry's detail for acquaintances -> CTDC flag.
-RELATIONS = {"Familial": "recruiterRelationFamily", "Acquainted": "recruiterRelationOther",
-             "Unaquainted": "recruiterRelationOther"}
+RELATIONS = {
+    "Familial": "recruiterRelationFamily",
+    "Acquainted": "recruiterRelationOther",
+    "Unaquainted": "recruiterRelationOther",
+}
 RELATION_DETAILS = {"intimate_partner": "recruiterRelationIntimatePartner", "friend": "recruiterRelationFriend"}
 
 #: Tags of the answers read from the records (not register columns). None of the bundled forms carries them
 #: yet; the variables they feed stay empty until a form does.
-RECORD_TAGS = ("methods_of_control", "forced_labour_industry", "sex_exploitation_type", "recruiter_relation",
-               "recruiter_relation_detail", "traffick_months_band", "age_years")
+RECORD_TAGS = (
+    "methods_of_control",
+    "forced_labour_industry",
+    "sex_exploitation_type",
+    "recruiter_relation",
+    "recruiter_relation_detail",
+    "traffick_months_band",
+    "age_years",
+)
 
 
 @functools.cache
@@ -184,9 +265,12 @@ def _key(row: dict, quasi: tuple[str, ...]) -> tuple:
     return tuple(row[q] for q in quasi)
 
 
-def anonymise(rows: Iterable[dict[str, str]], k: int = DEFAULT_THRESHOLD,
-              quasi: tuple[str, ...] = QUASI_IDENTIFIERS,
-              generalisable: tuple[str, ...] = GENERALISABLE) -> Anonymised:
+def anonymise(
+    rows: Iterable[dict[str, str]],
+    k: int = DEFAULT_THRESHOLD,
+    quasi: tuple[str, ...] = QUASI_IDENTIFIERS,
+    generalisable: tuple[str, ...] = GENERALISABLE,
+) -> Anonymised:
     """Generalise rows until every combination of quasi-identifiers left is shared by at least k of them.
 
     Each round, every row whose combination is rarer than k blanks its rarest generalisable attribute (the
@@ -211,7 +295,7 @@ def anonymise(rows: Iterable[dict[str, str]], k: int = DEFAULT_THRESHOLD,
         moves = {}
         for key in rare:
             rarest = min((i for i in order if key[i]), key=lambda i: (frequency[i][key[i]], order.index(i)))
-            moves[key] = key[:rarest] + ("",) + key[rarest + 1:]
+            moves[key] = key[:rarest] + ("",) + key[rarest + 1 :]
         merged: Counter = Counter()
         for key, n in sizes.items():
             merged[moves.get(key, key)] += n
@@ -238,26 +322,41 @@ def _record_answers(session: Session, project_id: int, case_codes: set[str]) -> 
     with scope.acting_as(session, SYSTEM):
         # The caller's scope already chose the cases; their records are read for the server, because a
         # statistician (who may export) reads no records, and only flags derived from them leave.
-        versions = session.execute(select(FormVersion.id, FormVersion.fields).join(Form)
-                                   .where(Form.project_id == project_id)).all()
-        fields_of = {vid: fields for vid, fields in versions
-                     if any(tagged(fields or [], tag) for tag in RECORD_TAGS)}
+        versions = session.execute(
+            select(FormVersion.id, FormVersion.fields).join(Form).where(Form.project_id == project_id)
+        ).all()
+        fields_of = {vid: fields for vid, fields in versions if any(tagged(fields or [], tag) for tag in RECORD_TAGS)}
         if not fields_of or not case_codes:
             return {}
         query = (
-            select(Submission.case_code, Form.xml_form_id, SubmissionVersion.form_version_id, SubmissionRow.data,
-                   Submission.created_at)
+            select(
+                Submission.case_code,
+                Form.xml_form_id,
+                SubmissionVersion.form_version_id,
+                SubmissionRow.data,
+                Submission.created_at,
+            )
             .join(Form, Form.id == Submission.form_id)
-            .join(SubmissionVersion, (SubmissionVersion.submission_id == Submission.id)
-                  & SubmissionVersion.current.is_(True))
-            .join(SubmissionRow, (SubmissionRow.submission_version_id == SubmissionVersion.id)
-                  & SubmissionRow.parent_id.is_(None))
-            .where(Form.project_id == project_id, Submission.case_code.is_not(None),
-                   Submission.deleted_at.is_(None), Submission.draft.is_(False),
-                   Submission.consent_withheld.is_(False), Submission.foreign_case.is_(False),
-                   SubmissionVersion.form_version_id.in_(sorted(fields_of)))
+            .join(
+                SubmissionVersion,
+                (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current.is_(True),
+            )
+            .join(
+                SubmissionRow,
+                (SubmissionRow.submission_version_id == SubmissionVersion.id) & SubmissionRow.parent_id.is_(None),
+            )
+            .where(
+                Form.project_id == project_id,
+                Submission.case_code.is_not(None),
+                Submission.deleted_at.is_(None),
+                Submission.draft.is_(False),
+                Submission.consent_withheld.is_(False),
+                Submission.foreign_case.is_(False),
+                SubmissionVersion.form_version_id.in_(sorted(fields_of)),
+            )
             .order_by(Submission.case_code, Submission.id)
-            .execution_options(yield_per=500))
+            .execution_options(yield_per=500)
+        )
         found: dict[str, list] = {}
         for code, form_id, version_id, data, created_at in session.execute(query):
             if code not in case_codes:
@@ -287,10 +386,14 @@ def case_rows(session: Session, project_id: int) -> list[dict[str, str]]:
     """Return the CTDC rows of the project's cases that the session's caller may see (ingest.scope), before
     anonymisation; cases whose consent to share was refused are left out for every caller."""
     columns = ("case_code", "gender", "age_band", "citizenship", "exploitation_types", "country_of_exploitation")
-    query = (select(*(getattr(Case, c) for c in columns),
-                    func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date"))
-             .where(Case.project_id == project_id, Case.consent_sharing.is_not(False))
-             .order_by(Case.id))
+    query = (
+        select(
+            *(getattr(Case, c) for c in columns),
+            func.coalesce(Case.first_screening_date, Case.intake_date).label("first_date"),
+        )
+        .where(Case.project_id == project_id, Case.consent_sharing.is_not(False))
+        .order_by(Case.id)
+    )
     cases = [dict(row) for row in session.execute(query).mappings()]
     answers = _record_answers(session, project_id, {c["case_code"] for c in cases})
     return [ctdc_row(case, answers.get(case["case_code"])) for case in cases]
@@ -299,8 +402,14 @@ def case_rows(session: Session, project_id: int) -> list[dict[str, str]]:
 def export(session: Session, project_id: int, k: int = DEFAULT_THRESHOLD) -> Anonymised:
     """Return the project's cases the caller may see as CTDC rows, k-anonymised (nothing is audited here)."""
     result = anonymise(case_rows(session, project_id), k)
-    logger.info("CTDC export of project %s: %d row(s), %d cell(s) blanked, %d row(s) left out, k=%d",
-                project_id, len(result.rows), result.blanked, result.dropped, k)
+    logger.info(
+        "CTDC export of project %s: %d row(s), %d cell(s) blanked, %d row(s) left out, k=%d",
+        project_id,
+        len(result.rows),
+        result.blanked,
+        result.dropped,
+        k,
+    )
     return result
 
 

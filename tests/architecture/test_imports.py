@@ -1,4 +1,5 @@
 """The house's shape: no import cycle (function-local imports included), and local imports only with a reason."""
+
 from __future__ import annotations
 
 import ast
@@ -101,6 +102,25 @@ def test_cycle_finder_sees_a_cycle_through_a_local_import():
     assert cycles(edges) == [["a", "b", "c"]]
 
 
+def test_every_function_local_import_says_why():
+    """A function-local import needs a reason beside it (a heavy optional dependency, a cycle being removed)."""
+    silent = []
+    for name, path in modules().items():
+        if name.startswith("migrations.versions"):
+            continue  # Alembic revisions are loaded one by one, never imported by the floors
+        lines = path.read_text().splitlines()
+        tree = ast.parse("\n".join(lines))
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    text = " ".join(lines[inner.lineno - 2 : inner.end_lineno])
+                    if "#" not in text:
+                        silent.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert silent == []
+
+
 def test_every_package_says_what_it_is_for():
     missing = []
     for package in PACKAGES:
@@ -111,7 +131,12 @@ def test_every_package_says_what_it_is_for():
     assert missing == []
 
 
-def test_no_module_over_400_lines():
-    long = {str(p.relative_to(ROOT)): n for p in modules().values()
-            if (n := len(p.read_text().splitlines())) > 400 and "versions" not in p.parts}
+def test_no_module_over_about_400_lines():
+    """STYLE.md's "past about 400 lines, split by feature", on code as ruff formats it (a call whose arguments
+    do not fit on one line takes a line each): 450 at most, so a module is split before it grows far past 400."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in modules().values()
+        if (n := len(p.read_text().splitlines())) > 450 and "versions" not in p.parts
+    }
     assert long == {}

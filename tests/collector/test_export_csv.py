@@ -174,8 +174,8 @@ def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, de
     monkeypatch.setattr(_Tracked, "made", [])
     monkeypatch.setattr(export_csv.tempfile, "SpooledTemporaryFile", _Tracked)
     pages = []
-    real = exports._rows_of
-    monkeypatch.setattr(exports, "_rows_of", lambda *a: pages.append(1) or real(*a))
+    real = exports.rows_of
+    monkeypatch.setattr(exports, "rows_of", lambda *a: pages.append(1) or real(*a))
     caplog.set_level(logging.INFO, logger="ingest.exports.walk")
     response = client.get(URL, headers=auth, buffered=False)
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """Rebuild the shipped person model: `python -m ingest.persons.matching train RECORDS.csv [MODEL.json]`."""
+
 import sys
 
 from ingest.persons.matching.linkage import MODEL_PATH, save_model

@@ -1,4 +1,5 @@
 """Normalise Lao text so that the same name typed on different keyboards compares equal."""
+
 from __future__ import annotations
 
 import re
@@ -34,10 +35,27 @@ _VILLAGE = re.compile(r"^ບ້ານ\s*|\s*ບ້ານ$")
 
 # For the looser spelling key: archaic and Pali-Sanskrit letters, and the letter pairs that Lao
 # writers confuse because they sound alike (RO/LO, the long and short vowels).
-_ARCHAIC = str.maketrans({
-    "ຆ": "ຄ", "ຌ": "ຊ", "ຎ": "ຍ", "ຏ": "ຕ", "ຐ": "ຖ", "ຑ": "ທ", "ຒ": "ທ", "ຓ": "ນ", "ຘ": "ທ",
-    "ຠ": "ພ", "ຨ": "ສ", "ຩ": "ສ", "ຬ": "ລ", "ຣ": "ລ", "ີ": "ິ", "ື": "ຶ", "ູ": "ຸ",
-})
+_ARCHAIC = str.maketrans(
+    {
+        "ຆ": "ຄ",
+        "ຌ": "ຊ",
+        "ຎ": "ຍ",
+        "ຏ": "ຕ",
+        "ຐ": "ຖ",
+        "ຑ": "ທ",
+        "ຒ": "ທ",
+        "ຓ": "ນ",
+        "ຘ": "ທ",
+        "ຠ": "ພ",
+        "ຨ": "ສ",
+        "ຩ": "ສ",
+        "ຬ": "ລ",
+        "ຣ": "ລ",
+        "ີ": "ິ",
+        "ື": "ຶ",
+        "ູ": "ຸ",
+    }
+)
 _SILENT = re.compile(f".{CANCELLATION}")
 
 

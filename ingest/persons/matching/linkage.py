@@ -1,4 +1,5 @@
 """Find records of the same person with a Fellegi-Sunter model (splink), trained by EM on the records themselves."""
+
 from __future__ import annotations
 
 import csv
@@ -42,8 +43,10 @@ def _name_comparison(part: str, other: str):
     if part == "family":
         # Some peoples use no family name, and a person has one or not: whether the records have one
         # is evidence too, so only a missing given name is a null level.
-        first = [cll.CustomLevel("family_rk_l is null and family_rk_r is null", "neither has one"),
-                 cll.CustomLevel("family_rk_l is null or family_rk_r is null", "only one has one")]
+        first = [
+            cll.CustomLevel("family_rk_l is null and family_rk_r is null", "neither has one"),
+            cll.CustomLevel("family_rk_l is null or family_rk_r is null", "only one has one"),
+        ]
         # Married women are often recorded under their husband's surname: a different surname means
         # less for two women than for two men.
         extra = [cll.CustomLevel("sex_l = 'F' and sex_r = 'F'", "different, both women")]
@@ -55,15 +58,19 @@ def _name_comparison(part: str, other: str):
             cll.NullLevel(f"{part}_rk"),
             # Typed identically in both scripts: often copied from the same referral paperwork.
             cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_typed")).configure(
-                tf_adjustment_column=f"{part}_lo"),
+                tf_adjustment_column=f"{part}_lo"
+            ),
             cll.And(cll.ExactMatchLevel(f"{part}_lo"), cll.ExactMatchLevel(f"{part}_tk")).configure(
-                tf_adjustment_column=f"{part}_lo", label_for_charts="same in Lao, same Latin after folding"),
+                tf_adjustment_column=f"{part}_lo", label_for_charts="same in Lao, same Latin after folding"
+            ),
             cll.ExactMatchLevel(f"{part}_lo").configure(tf_adjustment_column=f"{part}_lo"),
             # Given and family name are often written in the other order.
             cll.CustomLevel(f"{part}_sk_l = {other}_sw_r", "swapped with the other part").configure(
-                tf_adjustment_column=f"{part}_lo"),
-            cll.Or(cll.ExactMatchLevel(f"{part}_sk"), cll.ExactMatchLevel(f"{part}_rk"),
-                   cll.ExactMatchLevel(f"{part}_tk")),
+                tf_adjustment_column=f"{part}_lo"
+            ),
+            cll.Or(
+                cll.ExactMatchLevel(f"{part}_sk"), cll.ExactMatchLevel(f"{part}_rk"), cll.ExactMatchLevel(f"{part}_tk")
+            ),
             cll.JaroWinklerLevel(f"{part}_rk", 0.92),
             cll.JaroWinklerLevel(f"{part}_rk", 0.8),
             *extra,
@@ -77,16 +84,19 @@ def _birth_comparison():
     import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
     from splink import comparison_library as cl  # heavy: splink loads DuckDB
 
-    same_date = ("birth_date_l = birth_date_r or (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)"
-                 " and substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2)"
-                 " and substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2))")
+    same_date = (
+        "birth_date_l = birth_date_r or (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)"
+        " and substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2)"
+        " and substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2))"
+    )
     return cl.CustomComparison(
         output_column_name="birth",
         comparison_levels=[
             cll.NullLevel("birth_year"),
             cll.CustomLevel(same_date, "same real date (or day and month swapped)"),
-            cll.CustomLevel("birth_year_l = birth_year_r and (birth_date_l is null or birth_date_r is null)",
-                            "same year"),
+            cll.CustomLevel(
+                "birth_year_l = birth_year_r and (birth_date_l is null or birth_date_r is null)", "same year"
+            ),
             cll.CustomLevel("birth_year_l = birth_year_r", "same year, different real dates"),
             cll.AbsoluteDifferenceLevel("birth_year", 1),
             cll.AbsoluteDifferenceLevel("birth_year", 2),
@@ -104,15 +114,22 @@ def _screening_comparison():
     def within(days):
         return cll.AbsoluteDateDifferenceLevel("screened", input_is_string=True, threshold=days, metric="day")
 
-    return cl.CustomComparison(output_column_name="screened", comparison_levels=[
-        cll.NullLevel("screened"),
-        # Siblings and friends are often screened together, but one person is not screened twice on one
-        # day in one province. Fixed rather than trained: EM would take siblings for one person.
-        cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("province")).configure(
-            m_probability=1e-12, fix_m_probability=True),
-        within(60), within(365), within(730), within(1095),
-        cll.ElseLevel(),
-    ])
+    return cl.CustomComparison(
+        output_column_name="screened",
+        comparison_levels=[
+            cll.NullLevel("screened"),
+            # Siblings and friends are often screened together, but one person is not screened twice on one
+            # day in one province. Fixed rather than trained: EM would take siblings for one person.
+            cll.And(cll.ExactMatchLevel("screened"), cll.ExactMatchLevel("province")).configure(
+                m_probability=1e-12, fix_m_probability=True
+            ),
+            within(60),
+            within(365),
+            within(730),
+            within(1095),
+            cll.ElseLevel(),
+        ],
+    )
 
 
 def settings():
@@ -123,28 +140,34 @@ def settings():
     """
     import splink.comparison_level_library as cll  # heavy: splink loads DuckDB
     from splink import SettingsCreator, block_on  # heavy: splink loads DuckDB
-    from splink.blocking_rule_library import CustomRule  # heavy: splink loads DuckDB
     from splink import comparison_library as cl  # heavy: splink loads DuckDB
+    from splink.blocking_rule_library import CustomRule  # heavy: splink loads DuckDB
 
     comparisons = [
         _name_comparison("given", "family"),
         _name_comparison("family", "given"),
         _birth_comparison(),
         cl.ExactMatch("sex"),
-        cl.CustomComparison(output_column_name="village", comparison_levels=[
-            cll.NullLevel("village"),
-            cll.ExactMatchLevel("village").configure(tf_adjustment_column="village"),
-            cll.Or(cll.ExactMatchLevel("village_sk"), cll.JaroWinklerLevel("village", 0.88)),
-            cll.ElseLevel(),
-        ]),
-        cl.CustomComparison(output_column_name="phone", comparison_levels=[
-            cll.CustomLevel("phone_l is null and phone_r is null").configure(is_null_level=True),
-            cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
-            cll.LevenshteinLevel("phone", 2),
-            # A person with a telephone tends to give it each time.
-            cll.CustomLevel("phone_l is null or phone_r is null", "only one has a phone"),
-            cll.ElseLevel(),
-        ]),
+        cl.CustomComparison(
+            output_column_name="village",
+            comparison_levels=[
+                cll.NullLevel("village"),
+                cll.ExactMatchLevel("village").configure(tf_adjustment_column="village"),
+                cll.Or(cll.ExactMatchLevel("village_sk"), cll.JaroWinklerLevel("village", 0.88)),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="phone",
+            comparison_levels=[
+                cll.CustomLevel("phone_l is null and phone_r is null").configure(is_null_level=True),
+                cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
+                cll.LevenshteinLevel("phone", 2),
+                # A person with a telephone tends to give it each time.
+                cll.CustomLevel("phone_l is null or phone_r is null", "only one has a phone"),
+                cll.ElseLevel(),
+            ],
+        ),
         _screening_comparison(),
     ]
     return SettingsCreator(
@@ -176,15 +199,17 @@ def train(linker) -> None:
     from splink import block_on  # heavy: splink loads DuckDB
 
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_sk", "family_sk", "birth_year"), block_on("given_sk", "phone")], recall=0.6)
+        [block_on("given_sk", "family_sk", "birth_year"), block_on("given_sk", "phone")], recall=0.6
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
     # Each EM session fixes the fields it blocks on; together they train every comparison.
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("given_sk", "family_sk", "birth_year"), max_pairs=2e6)
+        block_on("given_sk", "family_sk", "birth_year"), max_pairs=2e6
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_sk", "village"), max_pairs=2e6)
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("given_sk", "village"), max_pairs=2e6)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("family_sk", "birth_year", "sex"), max_pairs=2e6)
+        block_on("family_sk", "birth_year", "sex"), max_pairs=2e6
+    )
 
 
 def smooth(linker, pseudo: float = 0.005) -> None:
@@ -194,8 +219,9 @@ def smooth(linker, pseudo: float = 0.005) -> None:
     screening 4 years later), which would veto a pair whatever else agrees; real data has such cases.
     """
     for comparison in linker._settings_obj.comparisons:
-        levels = [level for level in comparison.comparison_levels
-                  if not level.is_null_level and not level._fix_m_probability]
+        levels = [
+            level for level in comparison.comparison_levels if not level.is_null_level and not level._fix_m_probability
+        ]
         for level in levels:
             m = level.m_probability
             if isinstance(m, float):
@@ -276,9 +302,14 @@ def score_records(records: list[PersonRecord], threshold: float = DEFAULT_THRESH
     linker._settings_obj._retain_intermediate_calculation_columns = True
     # The prediction carries each comparison's match weight (log2 Bayes factor), not its level: the level
     # is the one with that weight (levels of one comparison have distinct weights once trained).
-    levels = {c.output_column_name: [(level._log2_bayes_factor, level.label_for_charts)
-                                     for level in c.comparison_levels if not level.is_null_level]
-              for c in linker._settings_obj.comparisons}
+    levels = {
+        c.output_column_name: [
+            (level._log2_bayes_factor, level.label_for_charts)
+            for level in c.comparison_levels
+            if not level.is_null_level
+        ]
+        for c in linker._settings_obj.comparisons
+    }
     out = []
     for p in linker.inference.predict(threshold_match_probability=threshold).as_record_list():
         evidence = {}

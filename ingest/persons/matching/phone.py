@@ -1,4 +1,5 @@
 """Normalise Lao telephone numbers as officers type them (+856, trunk zero, Lao digits, separators)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The person record the matcher reads, and its derived comparison keys."""
+
 from __future__ import annotations
 
 import csv
@@ -67,8 +68,14 @@ def _name_parts(lao: str, latin: str) -> dict:
     key = spelling_key(lao_n) or fold_latin(latin) or None
     # sw repeats sk under another name, for the level that compares a name with the other part:
     # splink leaves a comparison out of EM when a blocking rule uses one of its columns.
-    return {"lo": lao_n or None, "typed": latin.strip() or None, "sk": key, "sw": key,
-            "rk": name_key(lao, latin) or None, "tk": fold_latin(latin) or None}
+    return {
+        "lo": lao_n or None,
+        "typed": latin.strip() or None,
+        "sk": key,
+        "sw": key,
+        "rk": name_key(lao, latin) or None,
+        "tk": fold_latin(latin) or None,
+    }
 
 
 def features(record: PersonRecord) -> dict:

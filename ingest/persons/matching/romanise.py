@@ -1,4 +1,5 @@
 """Fold Latin spellings of Lao names to one key, and romanise Lao script into the same key space."""
+
 from __future__ import annotations
 
 import re
@@ -13,15 +14,42 @@ _TITLE = re.compile(r"^(?:nang|thao|tao|mr|mrs|ms|miss|mme|mlle)\b[\s.]+(?=\w)")
 # clusters before the doubled-letter collapse.
 _FOLD_RULES = [
     (r"([b-df-hj-np-tv-z])\1+", r"\1"),
-    (r"ck", "k"), (r"q", "k"), (r"c(?![haeiouy])", "k"), (r"kh", "k"), (r"ph", "p"), (r"th", "t"), (r"sh", "s"),
-    (r"ch", "c"), (r"j", "c"), (r"[xz]", "s"),
-    (r"^(?:gn|ny|nh)", "y"), (r"(?:gn|ny)(?=[aeiou])", "y"), (r"nh(?![aeiou])", "n"), (r"ngs$", "ng"),
-    (r"orn", "on"), (r"er(?![aeiou])", "eu"), (r"(?<=[aeiou])r(?![aeiou])", ""), (r"r", "l"),
-    (r"(?:ae|e)(?:ow|o|w)(?![aeiou])", "eo"), (r"aw(?![aeiou])", "ao"), (r"w", "v"),
-    (r"ou", "u"), (r"oo", "u"), (r"ee", "i"), (r"ie$", "i"), (r"ie", "ia"),
-    (r"(?:uea|eua|oua|uia)", "ua"), (r"eu", "u"), (r"ae", "e"), (r"ea", "e"),
-    (r"(?<=[aeiou])y", "i"), (r"y(?![aeiou])", "i"),
-    (r"(?<=[aeiou][nm])e(?![aeiou])", ""), (r"d(?![aeiou])", "t"), (r"b(?![aeiou])", "p"), (r"td", "d"),
+    (r"ck", "k"),
+    (r"q", "k"),
+    (r"c(?![haeiouy])", "k"),
+    (r"kh", "k"),
+    (r"ph", "p"),
+    (r"th", "t"),
+    (r"sh", "s"),
+    (r"ch", "c"),
+    (r"j", "c"),
+    (r"[xz]", "s"),
+    (r"^(?:gn|ny|nh)", "y"),
+    (r"(?:gn|ny)(?=[aeiou])", "y"),
+    (r"nh(?![aeiou])", "n"),
+    (r"ngs$", "ng"),
+    (r"orn", "on"),
+    (r"er(?![aeiou])", "eu"),
+    (r"(?<=[aeiou])r(?![aeiou])", ""),
+    (r"r", "l"),
+    (r"(?:ae|e)(?:ow|o|w)(?![aeiou])", "eo"),
+    (r"aw(?![aeiou])", "ao"),
+    (r"w", "v"),
+    (r"ou", "u"),
+    (r"oo", "u"),
+    (r"ee", "i"),
+    (r"ie$", "i"),
+    (r"ie", "ia"),
+    (r"(?:uea|eua|oua|uia)", "ua"),
+    (r"eu", "u"),
+    (r"ae", "e"),
+    (r"ea", "e"),
+    (r"(?<=[aeiou])y", "i"),
+    (r"y(?![aeiou])", "i"),
+    (r"(?<=[aeiou][nm])e(?![aeiou])", ""),
+    (r"d(?![aeiou])", "t"),
+    (r"b(?![aeiou])", "p"),
+    (r"td", "d"),
     (r"(?<!^)h", ""),
     (r"(.)\1+", r"\1"),
 ]
@@ -42,26 +70,97 @@ def fold_latin(name: str | None) -> str:
 
 # Lao script to a French-style romanisation (the ministry's usual one); only its folded key is used.
 _INITIAL = {
-    "ກ": "k", "ຂ": "kh", "ຄ": "kh", "ງ": "ng", "ຈ": "ch", "ສ": "s", "ຊ": "x", "ຍ": "y", "ດ": "d",
-    "ຕ": "t", "ຖ": "th", "ທ": "th", "ນ": "n", "ບ": "b", "ປ": "p", "ຜ": "ph", "ຝ": "f", "ພ": "ph",
-    "ຟ": "f", "ມ": "m", "ຢ": "y", "ຣ": "r", "ລ": "l", "ວ": "v", "ຫ": "h", "ອ": "", "ຮ": "h",
-    "ໜ": "n", "ໝ": "m", "ຆ": "kh", "ຌ": "x", "ຎ": "gn", "ຏ": "t", "ຐ": "th", "ຑ": "th", "ຒ": "th",
-    "ຓ": "n", "ຘ": "th", "ຠ": "ph", "ຨ": "s", "ຩ": "s", "ຬ": "l",
+    "ກ": "k",
+    "ຂ": "kh",
+    "ຄ": "kh",
+    "ງ": "ng",
+    "ຈ": "ch",
+    "ສ": "s",
+    "ຊ": "x",
+    "ຍ": "y",
+    "ດ": "d",
+    "ຕ": "t",
+    "ຖ": "th",
+    "ທ": "th",
+    "ນ": "n",
+    "ບ": "b",
+    "ປ": "p",
+    "ຜ": "ph",
+    "ຝ": "f",
+    "ພ": "ph",
+    "ຟ": "f",
+    "ມ": "m",
+    "ຢ": "y",
+    "ຣ": "r",
+    "ລ": "l",
+    "ວ": "v",
+    "ຫ": "h",
+    "ອ": "",
+    "ຮ": "h",
+    "ໜ": "n",
+    "ໝ": "m",
+    "ຆ": "kh",
+    "ຌ": "x",
+    "ຎ": "gn",
+    "ຏ": "t",
+    "ຐ": "th",
+    "ຑ": "th",
+    "ຒ": "th",
+    "ຓ": "n",
+    "ຘ": "th",
+    "ຠ": "ph",
+    "ຨ": "s",
+    "ຩ": "s",
+    "ຬ": "l",
 }
 # A syllable-final consonant is pronounced as one of few sounds whatever its letter.
-_FINAL = {"ກ": "k", "ຂ": "k", "ຄ": "k", "ງ": "ng", "ນ": "n", "ມ": "m", "ຍ": "y", "ວ": "o", "ບ": "b",
-          "ປ": "p", "ພ": "p", "ຟ": "p", "ລ": "n", "ຣ": "n", "ອ": "o"}
+_FINAL = {
+    "ກ": "k",
+    "ຂ": "k",
+    "ຄ": "k",
+    "ງ": "ng",
+    "ນ": "n",
+    "ມ": "m",
+    "ຍ": "y",
+    "ວ": "o",
+    "ບ": "b",
+    "ປ": "p",
+    "ພ": "p",
+    "ຟ": "p",
+    "ລ": "n",
+    "ຣ": "n",
+    "ອ": "o",
+}
 _VOWEL = {
-    "ະ": "a", "ັ": "a", "າ": "a", "ຳ": "am", "ິ": "i", "ີ": "i", "ຶ": "eu", "ື": "eu", "ຸ": "ou",
-    "ູ": "ou", "ົ": "o", "ໍ": "o", "ຽ": "ia",
+    "ະ": "a",
+    "ັ": "a",
+    "າ": "a",
+    "ຳ": "am",
+    "ິ": "i",
+    "ີ": "i",
+    "ຶ": "eu",
+    "ື": "eu",
+    "ຸ": "ou",
+    "ູ": "ou",
+    "ົ": "o",
+    "ໍ": "o",
+    "ຽ": "ia",
 }
 _PRE_VOWEL = {"ເ": "e", "ແ": "ae", "ໂ": "o", "ໃ": "ai", "ໄ": "ai"}
 _ATTACHED = set(_VOWEL)
 _SONORANT_AFTER_HO = set("ງຍນມລວຼ")
 _SILENT = re.compile(f".{CANCELLATION}")
-_AFTER = [(re.compile(pattern), replacement) for pattern, replacement in [
-    (r"eoa", "ao"), (r"e[i](?=[a-z]|$)", "eu"), (r"ea(?=[a-z])", "e"), (r"ey$", "ia"), (r"eeua", "uea"), (r"eeu", "eu"),
-]]
+_AFTER = [
+    (re.compile(pattern), replacement)
+    for pattern, replacement in [
+        (r"eoa", "ao"),
+        (r"e[i](?=[a-z]|$)", "eu"),
+        (r"ea(?=[a-z])", "e"),
+        (r"ey$", "ia"),
+        (r"eeua", "uea"),
+        (r"eeu", "eu"),
+    ]
+]
 
 
 def _next_mark(text: str, i: int) -> str:
