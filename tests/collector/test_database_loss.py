@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from ingest.models import Submission
-from tests.collector.test_console import TRAINER, console_sign_in, staff  # noqa: F401  (fixture)
-from tests.collector.test_openrosa import base, count, post
 from tests.conftest import make_instance
+from tests.support.console import TRAINER, console_sign_in
+from tests.support.openrosa import base, count, post
 
 LOST = [
     sa_exc.OperationalError("SELECT secret", {"name": "secret victim name"},

@@ -29,7 +29,7 @@ class EncryptedSubmission:
     aes_key: bytes
 
     def send(self, tablet):
-        """POST the manifest and the `.enc` files through a tests.collect.Collect, as Collect does."""
+        """POST the manifest and the `.enc` files through a tests.support.collect.Collect, as Collect does."""
         return tablet.submit(self.manifest, self.files, instance_file="submission.xml")
 
 

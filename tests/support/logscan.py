@@ -1,6 +1,6 @@
 """Catch every log line a test produces, to prove that no personal value reaches a log.
 
-Use the `log_scan` fixture (import it into a test module, as `from tests.logscan import log_scan`): it lowers
+Use the `log_scan` fixture (import it into a test module, as `from tests.support.logscan import log_scan`): it lowers
 the root logger to DEBUG for the test, so that every logger of the app and of its libraries that propagates
 is heard, and `log_scan.leaks(values)` lists each value found in a line (message, arguments and traceback).
 """

@@ -7,9 +7,9 @@ import uuid
 import pytest
 import requests
 
-from tests.collect import Collect
 from tests.conftest import DATA, make_instance
-from tests.live import LiveServer
+from tests.support.collect import Collect
+from tests.support.live import LiveServer
 
 STAFF = ("staff@example.la", "staff password 123")
 PHOTO = b"\xff\xd8\xff\xe0" + b"\x01\x02" * 4000
@@ -120,7 +120,7 @@ def test_instance_id_of_deleted_submission_is_409(server):
 
 
 def test_missing_xml_part_or_not_multipart_is_400(server):
-    from tests.collect import multipart
+    from tests.support.collect import multipart
 
     boundary, body = multipart([("photo.jpg", "photo.jpg", "image/jpeg", PHOTO)])
     url = f"{server.tablet.server_url}/submission"

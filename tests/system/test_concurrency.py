@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from ingest.db import make_engine
 from ingest.models import Submission, SubmissionVersion
-from tests.collect import Collect
 from tests.conftest import DATA, make_instance
-from tests.live import LiveServer
+from tests.support.collect import Collect
+from tests.support.live import LiveServer
 
 #: Concurrent posts per burst; COLLECTOR_LOAD_POSTS raises it for a longer run.
 POSTS = int(os.environ.get("COLLECTOR_LOAD_POSTS", "20"))

@@ -19,9 +19,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 from forms import BUNDLED_FORMS_DIR
-from tests.collector.test_cases import instance
-from tests.ingest.test_tasks import compiled
-from tests.live import LiveServer
+from tests.support.cases import instance
+from tests.support.live import LiveServer
+from tests.support.tasks import compiled
 
 COLLECT = {"X-OpenRosa-Version": "1.0"}
 PASSWORD = "a long enough password"

@@ -21,9 +21,9 @@ from sqlalchemy import func, select, text
 
 from ingest.db import make_engine
 from ingest.models import Submission, SubmissionVersion
-from tests.collect import Collect, multipart
 from tests.conftest import DATA, make_instance
-from tests.live import LiveServer
+from tests.support.collect import Collect, multipart
+from tests.support.live import LiveServer
 
 #: Submissions of the load run, threads sending them, and rounds of killing: one after every POSTS // KILL_ROUNDS
 #: answers, so the rounds fall among the submissions however fast the machine is.

@@ -11,7 +11,7 @@ import requests
 from lxml import etree
 
 from tests.conftest import DATA, make_instance
-from tests.live import LiveServer
+from tests.support.live import LiveServer
 
 NS = {"x": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest"}
 COLLECT_HEADERS = {"X-OpenRosa-Version": "1.0", "User-Agent": "org.odk.collect.android/v2024.3.1 Dalvik/2.1.0"}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.collector.test_export_csv import _basic
-from tests.collector.test_openrosa import post
 from tests.conftest import ADMIN_PASSWORD, make_instance
-from tests.live import LiveServer
+from tests.support.exports import _basic
+from tests.support.live import LiveServer
+from tests.support.openrosa import post
 
 #: Records, and records per page in the live server: enough pages that the export outlasts the socket buffers.
 RECORDS, BATCH = 60, 4

@@ -24,11 +24,9 @@ from hypothesis import strategies as st
 
 from collector.errors import OPENROSA_BLUEPRINTS
 from ingest.errors import CODES
-from tests.collect import multipart
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, DATA, make_instance
-from tests.fuzzing import (  # noqa: F401 (server_errors is a fixture)
-    CONVERTER, FUZZ, encode, hostile, path_param, server_errors, tolerating_open_findings,
-)
+from tests.support.collect import multipart
+from tests.support.fuzzing import CONVERTER, FUZZ, encode, hostile, path_param, tolerating_open_findings
 
 INSTANCE_ID = "uuid:6f1f2f9e-fuzz-4a1b-9c1d-000000000001"
 
@@ -51,7 +49,7 @@ def routes(app):
 
 
 @pytest.fixture
-def api(server_errors, app, device, admin):  # noqa: F811 (fixtures from tests.fuzzing)
+def api(server_errors, app, device, admin):
     """The sample form with one stored submission, a device, an admin; return the client and its secrets."""
     app.config["VALIDATE_FORMS"] = False  # an uploaded XLSForm would otherwise start Java for each case
     # Drawn wrong passwords would soon lock the admin out (429); the limit itself is tested in test_signin.py.

@@ -14,7 +14,7 @@ POSTed to a device's /submission URL through the Flask test client, and:
 `COLLECTOR_FUZZ_EXAMPLES` sets the number of cases per test (default 100; the issue's full size is
 `COLLECTOR_FUZZ_EXAMPLES=100000`). The minimal reproducers of what issue 7 and the fuzzers found stay below
 as regression cases (REPRODUCERS); findings not yet fixed would be strict xfails, and cases
-failing only through them are set aside by tests.fuzzing (see there).
+failing only through them are set aside by tests.support.fuzzing (see there).
 """
 from __future__ import annotations
 
@@ -35,11 +35,9 @@ from sqlalchemy import text
 from forms import BUNDLED_FORMS_DIR, find_media
 from forms.compiler import compile_xlsform
 from ingest.errors import CODES
-from tests.collect import multipart
 from tests.conftest import make_instance
-from tests.fuzzing import (  # noqa: F401 (server_errors is a fixture)
-    CONVERTER, FUZZ, encode, hostile, path_param, server_errors, tolerating_open_findings,
-)
+from tests.support.collect import multipart
+from tests.support.fuzzing import CONVERTER, FUZZ, encode, hostile, path_param, tolerating_open_findings
 
 ORX = "http://openrosa.org/http/response"
 COUNTED = ("submissions", "submission_versions", "submission_rows", "submission_attachments", "blobs")
@@ -56,7 +54,7 @@ def compiled_bundled():
 
 
 @pytest.fixture
-def world(server_errors, app, db_session, device, admin, compiled_bundled):  # noqa: F811
+def world(server_errors, app, db_session, device, admin, compiled_bundled):
     """Publish the bundled forms beside the sample form, assign them all to the device; return a helper."""
     from ingest.accounts.users import assign_forms
     from ingest.publishing.versions import publish

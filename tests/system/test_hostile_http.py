@@ -16,9 +16,9 @@ import uuid
 import pytest
 import requests
 
-from tests.collect import Collect, multipart
 from tests.conftest import make_instance
-from tests.live import LiveServer
+from tests.support.collect import Collect, multipart
+from tests.support.live import LiveServer
 
 SECRET_EMAIL = "curious.insider@example.la"
 

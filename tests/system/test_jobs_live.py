@@ -11,10 +11,10 @@ import pytest
 import requests
 
 from forms import BUNDLED_FORMS_DIR
-from tests.collector.test_jobs import RECORDS
-from tests.collector.test_retention import intake_instance
-from tests.ingest.test_tasks import compiled
-from tests.live import LiveServer
+from tests.support.jobs import RECORDS
+from tests.support.live import LiveServer
+from tests.support.retention import intake_instance
+from tests.support.tasks import compiled
 
 STAFF = ("national@example.la", "a long enough password")
 

@@ -15,9 +15,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.collect import Collect
 from tests.conftest import make_instance
-from tests.live import LiveServer
+from tests.support.collect import Collect
+from tests.support.live import LiveServer
 
 NAME, OTHER, PHONE = "Canaryfive", "Khamlacanary", "+8562012345678"
 LAO = "ສົມພອນແຄນາຣີ"

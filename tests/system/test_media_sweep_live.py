@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.live import LiveServer
+from tests.support.live import LiveServer
 
 
 def _leftover(media, name: str):

@@ -22,9 +22,9 @@ import uuid
 import pytest
 import requests
 
-from tests.collect import Collect
 from tests.conftest import make_instance
-from tests.live import ROOT, LiveServer, free_port
+from tests.support.collect import Collect
+from tests.support.live import ROOT, LiveServer, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from forms import BUNDLED_FORMS_DIR
-from tests.live import LiveServer
+from tests.support.live import LiveServer
 
 SCRIPT = Path(__file__).parent / "js" / "fill_and_submit.mjs"
 STAFF = ("staff@example.la", "staff password 123")

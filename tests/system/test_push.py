@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from collector.cli import main
 from tests.conftest import DATA
-from tests.forms.test_compiler import workbook_bytes
-from tests.live import LiveServer
+from tests.support.forms import workbook_bytes
+from tests.support.live import LiveServer
 
 TRAINER = ("trainer@example.la", "trainer password 1")
 

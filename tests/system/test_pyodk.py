@@ -4,28 +4,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pyodk.client import Client
 from pyodk.errors import PyODKError
 
-from tests.collect import Collect
 from tests.conftest import make_instance
-from tests.live import LiveServer
-
-STAFF = ("officer@example.la", "officer password 1")
 
 
 @pytest.fixture
-def client(clean_db, tmp_path):
-    live = LiveServer(clean_db, tmp_path / "instance").start()
-    live.tablet = Collect(live.sample_device())
-    live.cli("users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1])
-    config = tmp_path / "pyodk_config.toml"
-    config.write_text(f'[central]\nbase_url = "{live.url}"\nusername = "{STAFF[0]}"\n'
-                      f'password = "{STAFF[1]}"\ndefault_project_id = 1\n')
-    with Client(config_path=str(config), cache_path=str(tmp_path / "pyodk_cache.toml")) as odk:
-        odk.live = live
-        yield odk
-    live.stop()
+def client(pyodk_client):
+    """pyodk's client on a live server (tests/system/conftest.py)."""
+    return pyodk_client
 
 
 def test_pyodk_lists_projects_forms_and_submissions(client):
@@ -50,7 +37,7 @@ def test_pyodk_creates_a_submission_with_an_attachment(client, tmp_path):
     import requests
 
     record = requests.get(f"{client.live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}",
-                          auth=STAFF, timeout=10).json()
+                          auth=client.staff, timeout=10).json()
     assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
     assert record["submitterType"] == "user" and record["deviceId"] == "pyodk:test"
 

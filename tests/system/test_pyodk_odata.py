@@ -2,8 +2,15 @@
 answer (which ODK Central cannot do), the repeat entity set, and `expand='*'`."""
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import make_instance
-from tests.test_pyodk import client  # noqa: F401 (the live server and pyodk client fixture)
+
+
+@pytest.fixture
+def client(pyodk_client):
+    """pyodk's client on a live server (tests/system/conftest.py)."""
+    return pyodk_client
 
 
 def _send(live_client, *records) -> list[str]:
@@ -16,7 +23,7 @@ def _send(live_client, *records) -> list[str]:
     return sent
 
 
-def test_pyodk_get_table_filters_on_an_answer(client):  # noqa: F811
+def test_pyodk_get_table_filters_on_an_answer(client):
     one, two, three = _send(client, ("1", "Noy", "30", (("Vientiane", "2"),)),
                             ("2", "Somchai", "41", (("Pakse", "3"),)),
                             ("3", "Noy", "17", (("Bangkok", "10"),)))
@@ -32,7 +39,7 @@ def test_pyodk_get_table_filters_on_an_answer(client):  # noqa: F811
     assert [(p["place"], p["__Submissions-id"]) for p in places["value"]] == [("Pakse", two), ("Bangkok", three)]
 
 
-def test_pyodk_get_table_expands_repeats(client):  # noqa: F811
+def test_pyodk_get_table_expands_repeats(client):
     [one] = _send(client, ("x", "Noy", "30", (("Vientiane", "2"), ("Bangkok", "10"))))
     table = client.submissions.get_table(form_id="sample_case", expand="*")
     [record] = table["value"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ingest.db import make_engine
 from ingest.models import AuditEvent
-from tests.live import LiveServer
+from tests.support.live import LiveServer
 
 STAFF = ("owner@example.la", "correct horse battery")
 WRONG = "Wr0ng-Horse-Battery-Staple-7781"
@@ -144,8 +144,8 @@ def test_console_cookie_is_no_bearer_token(live):
     assert console_sign_in(live.url, browser, *STAFF).status_code == 302
     cookie = browser.cookies.get("session", path="/console")
     assert cookie
-    from itsdangerous import URLSafeTimedSerializer
     from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import URLSafeTimedSerializer
 
     key = (live.log.parent / "secret_key").read_text().strip()
     interface = SecureCookieSessionInterface()

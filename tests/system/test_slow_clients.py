@@ -20,9 +20,9 @@ import uuid
 
 import pytest
 
-from tests.collect import Collect, multipart
 from tests.conftest import make_instance
-from tests.live import LiveServer
+from tests.support.collect import Collect, multipart
+from tests.support.live import LiveServer
 
 FULL = os.environ.get("COLLECTOR_FULL_LOAD") == "1"
 SIZES = {"workers": 3, "threads": 16, "header_timeout": 20, "slow_headers": 50, "slow_bodies": 100} if FULL else \

@@ -6,8 +6,8 @@ import io
 from sqlalchemy import select
 
 from ingest.models import AuditEvent
-from tests.collector.test_openrosa import JPEG, base, post
 from tests.conftest import make_instance
+from tests.support.openrosa import JPEG, base, post
 
 
 def bearer(client, admin) -> dict:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from ingest.models import Form, FormVersion, Submission
 from tests.conftest import DATA, make_instance
-from tests.forms.test_compiler import workbook_bytes
+from tests.support.forms import workbook_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SAMPLE = (DATA / "sample_case.xlsx").read_bytes()

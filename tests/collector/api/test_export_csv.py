@@ -1,53 +1,24 @@
 """The streamed CSV zip export: read back and compared with what was submitted, across form versions."""
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import tempfile
 import zipfile
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import select
 
 from ingest.exports import csv_zip as export_csv
 from ingest.exports import walk as exports
 from ingest.models import AuditEvent
-from tests.collector.test_openrosa import JPEG, post
-from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
+from tests.conftest import ADMIN_PASSWORD, make_instance
+from tests.support.exports import URL, _basic, _sample_v3, download, read_zip
+from tests.support.openrosa import JPEG, post
 
-URL = "/v1/projects/1/forms/sample_case/submissions.csv.zip"
 ROOT_HEADER = ["SubmissionDate", "consent", "full_name", "age", "indicators", "province", "photo",
                "meta-instanceID", "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected",
                "Status", "ReviewState", "DeviceID", "Edits", "FormVersion"]
-
-
-def _basic(email: str, password: str) -> dict:
-    import base64
-
-    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
-
-
-def download(client, auth, url: str = URL) -> bytes:
-    """GET an export and close the response (which ends the streamed request and its session)."""
-    response = client.get(url, headers=auth)
-    assert response.status_code == 200, response.status_code
-    data = response.get_data()
-    response.close()
-    return data
-
-
-def read_zip(data: bytes) -> dict[str, list[dict]]:
-    """Return each CSV of an export as its rows (dicts by header), headers kept under '' ."""
-    tables = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert archive.testzip() is None
-        for name in archive.namelist():
-            reader = csv.reader(io.TextIOWrapper(archive.open(name), encoding="utf-8", newline=""))
-            header = next(reader)
-            tables[name] = {"header": header, "rows": [dict(zip(header, row, strict=True)) for row in reader]}
-    return tables
 
 
 @pytest.fixture
@@ -95,27 +66,6 @@ def test_export_of_an_edited_record_shows_the_edit(client, device, auth):
     rows = read_zip(download(client, auth))["sample_case.csv"]["rows"]
     assert [(r["KEY"], r["meta-instanceID"], r["age"], r["Edits"]) for r in rows] == [
         ("uuid:export-old", "uuid:export-new", "31", "1")]
-
-
-def _sample_v3(path) -> None:
-    """Write a version of the sample form without `age`, with a group and a new repeat question."""
-    workbook = load_workbook(DATA / "sample_case.xlsx")
-    survey = workbook["survey"]
-    rows = [list(r) for r in survey.iter_rows(values_only=True)]
-    rows = [r for r in rows if r[1] != "age"]
-    at = next(i for i, r in enumerate(rows) if r[1] == "photo") + 1
-    blank = [None] * (len(rows[0]) - 4)
-    rows[at:at] = [["begin_group", "grp_case", "ກໍລະນີ", "Case", *blank],
-                   ["date", "interview_date", "ວັນທີ", "Interview date", *blank],
-                   ["end_group", None, None, None, *blank]]
-    days = next(i for i, r in enumerate(rows) if r[1] == "days") + 1
-    rows[days:days] = [["text", "transport", "ພາຫະນະ", "Transport", *blank]]
-    survey.delete_rows(1, survey.max_row)
-    for row in rows:
-        survey.append(row)
-    settings = workbook["settings"]
-    settings.cell(row=2, column=3, value="2026120301")
-    workbook.save(path)
 
 
 def test_columns_are_the_union_of_every_published_version(app, client, device, auth, db_session, tmp_path):

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from ingest.exports import walk as exports
 from ingest.models import AuditEvent
-from tests.collector.test_export_csv import _basic, download, read_zip
-from tests.collector.test_openrosa import JPEG, base
 from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
+from tests.support.exports import _basic, download, read_zip
+from tests.support.openrosa import JPEG, base
 
 BASE = "/v1/projects/1/forms/sample_case/submissions"
 PASSWORD = "a long enough password"
@@ -72,7 +72,7 @@ def v2_instance(instance_id: str, province: str = "05") -> bytes:
 
 
 @pytest.fixture
-def records(app, client, device, admin, db_session, compiled_geo):  # noqa: F811
+def records(app, client, device, admin, db_session, compiled_geo):
     """Submit a v1 record (province 01) and edit it, then from a second tablet a v2 record with geopoints
     (province 05)."""
     from ingest.accounts.users import create_device, create_user
@@ -266,7 +266,7 @@ def test_bad_parameters_are_400(client, published_form, admin, url, db_session):
     assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")).all() == []
 
 
-def test_exports_refuse_roles_without_records(client, published_form, db_session):  # noqa: F811
+def test_exports_refuse_roles_without_records(client, published_form, db_session):
     from ingest.accounts.users import create_user
 
     create_user(db_session, "stats@example.la", PASSWORD, "statistician")

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from ingest import odata
 from ingest.models import AuditEvent, Submission, SubmissionRow
-from tests.collector.test_export_csv import _sample_v3
-from tests.collector.test_openrosa import post
 from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
+from tests.support.exports import _sample_v3
+from tests.support.openrosa import post
 
 SVC = "/v1/projects/1/forms/sample_case.svc"
 HH = "/v1/projects/1/forms/household_survey.svc"

@@ -6,11 +6,11 @@ import base64
 import pytest
 from sqlalchemy import select, update
 
-from ingest.persons import identities
 from ingest.models import AuditEvent, Case
 from ingest.person_models import CaseIdentity, PersonCandidate
+from ingest.persons import identities
 from ingest.publishing.versions import ensure_project
-from tests.ingest.test_persons import SMALL
+from tests.support.persons import SMALL
 
 PASSWORD = "a long enough password"
 ROLES = {"admin": ("admin@example.la", ()), "case-officer": ("national@example.la", ()),
@@ -132,8 +132,8 @@ def test_persons_list_shows_confirmed_persons_redacted_per_role(client, pairs, d
 
 
 def test_a_case_intake_record_gives_its_case_an_identity_by_tags(client, users, db_session, device_forms):
-    from tests.collector.test_cases import instance
-    from tests.collector.test_openrosa import post
+    from tests.support.cases import instance
+    from tests.support.openrosa import post
 
     device, fields = device_forms
     answers = {"case_code": "01-3f9a2c1b", "event_date": "2026-01-10", "scope_province": "01", "consent": "yes",
@@ -167,8 +167,8 @@ def device_forms(app, db_session, device):
 
 def test_cases_rebuilt_without_their_identity_get_it_back_at_the_next_match(client, users, db_session, device_forms,
                                                                             runner):
-    from tests.collector.test_cases import instance
-    from tests.collector.test_openrosa import post
+    from tests.support.cases import instance
+    from tests.support.openrosa import post
 
     device, fields = device_forms
     for n, iid in ((1, "uuid:q1"), (2, "uuid:q2")):

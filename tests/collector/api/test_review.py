@@ -6,8 +6,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.collector.test_openrosa import post
 from tests.conftest import make_instance
+from tests.support.openrosa import post
 
 FORM = "/v1/projects/1/forms/sample_case"
 PASSWORD = "a long enough password"

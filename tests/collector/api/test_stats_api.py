@@ -5,11 +5,17 @@ import base64
 
 import pytest
 
-from tests.collector.test_cases import SCREENING, compiled, device, forms, instance  # noqa: F401  (fixtures: a national tablet)
-from tests.collector.test_openrosa import post
+from tests.support.cases import SCREENING, instance, national_device
+from tests.support.openrosa import post
 
 PASSWORD = "a long enough password"
 ROLES = {"statistician": (), "provincial-officer": ("05",), "analyst": (), "trainer": ()}
+
+
+@pytest.fixture
+def device(app, db_session, published_form):
+    """A national tablet: the records here name several provinces."""
+    return national_device(db_session)
 
 
 def auth(role: str) -> dict:
@@ -17,7 +23,7 @@ def auth(role: str) -> dict:
 
 
 @pytest.fixture
-def register(client, device, forms, db_session):  # noqa: F811
+def register(client, device, forms, db_session):
     """Screen 12 women in province 05 (one refused consent to share) and 3 men in province 01."""
     from ingest.accounts.users import create_user
 
@@ -72,7 +78,7 @@ def test_cli_prints_the_same_table_as_csv(runner, register):
     assert runner.invoke(["stats", "--by", "religion"]).exit_code == 1
 
 
-def test_cli_csv_neutralises_an_answer_that_would_start_a_formula(runner, client, device, forms, register):  # noqa: F811
+def test_cli_csv_neutralises_an_answer_that_would_start_a_formula(runner, client, device, forms, register):
     for n in range(11):
         answers = {**SCREENING, "case_code": f"F-{n}", "scope_province": "01", "gender": "@SUM(1)"}
         assert post(client, device, instance("screening", forms["screening"], f"uuid:sf-{n}", answers)).status_code == 201

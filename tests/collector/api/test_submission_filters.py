@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.collector.test_export_csv import _basic
-from tests.collector.test_openrosa import post
-from tests.collector.test_scope import basic, other_device, users  # noqa: F401  (fixtures)
 from tests.conftest import ADMIN_PASSWORD, make_instance
+from tests.support.exports import _basic
+from tests.support.openrosa import post
+from tests.support.scope import basic
 
 URL = "/v1/projects/1/forms/sample_case/submissions"
 
@@ -20,7 +20,7 @@ def auth(admin):
 
 
 @pytest.fixture
-def records(client, device, other_device):  # noqa: F811
+def records(client, device, other_device):
     """Five records of province 01, ages 15..55, from one tablet, and one of province 05, age 70, from another."""
     for i, age in enumerate((15, 25, 35, 45, 55)):
         assert post(client, device, make_instance(f"uuid:q-{i}", age=str(age), name=f"Person {i}")).status_code == 201
@@ -104,13 +104,13 @@ def test_hostile_filters_get_clear_errors(client, auth, records, query, status, 
         assert response.get_json() == []
 
 
-def test_an_analyst_may_not_filter_on_a_sensitive_field(client, records, users):  # noqa: F811
+def test_an_analyst_may_not_filter_on_a_sensitive_field(client, records, users):
     response = client.get(f"{URL}?q=full_name:Person 1", headers=basic("analyst@example.la"))
     assert response.status_code == 403 and "sensitive" in response.get_json()["error"]
     assert len(ids(client.get(f"{URL}?q=age>0", headers=basic("analyst@example.la")))) == 6
 
 
-def test_filters_never_widen_the_scope(client, records, users):  # noqa: F811
+def test_filters_never_widen_the_scope(client, records, users):
     officer = basic("officer05@example.la")
     assert ids(client.get(f"{URL}?q=age>0", headers=officer)) == ["uuid:q-5"]
     assert ids(client.get(f"{URL}?province=01", headers=officer)) == []

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from ingest.models import AuditEvent
-from tests.ingest.test_tasks import CODE, FOLLOWUP, HOME, NAME, ORIGIN, OTHER, SCREENING, publish_handoff, send
+from tests.support.tasks import CODE, FOLLOWUP, HOME, NAME, ORIGIN, OTHER, SCREENING, publish_handoff, send
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ class Users(dict):
 
 
 @pytest.fixture
-def users(app, db_session):  # noqa: F811
+def users(app, db_session):
     return Users(db_session)
 
 

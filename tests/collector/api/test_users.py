@@ -9,8 +9,8 @@ from sqlalchemy import select
 from ingest.accounts.users import create_api_token, create_user
 from ingest.db import utcnow
 from ingest.models import ApiToken, AuditEvent, User, UserSession
-from tests.collector.test_openrosa import base
 from tests.conftest import ADMIN_EMAIL
+from tests.support.openrosa import base
 
 PASSWORD = "a long enough password"
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from collector.devices import collect_settings, save_qr
 from ingest.models import Device, FormVersion, User
-from tests.collector.test_openrosa import post
 from tests.conftest import DATA, make_instance
+from tests.support.openrosa import post
 
 
 def test_forms_publish_publishes_with_media_from_beside_the_form(runner, db_session):
@@ -206,7 +206,7 @@ def test_forms_state_closes_and_reopens_a_form(runner, client, device, db_sessio
 
 
 def test_forms_check_and_publish_refuse_what_tablets_would_reject_with_rows(runner, tmp_path, db_session):
-    from tests.forms.test_compiler import BAD_EXPRESSIONS
+    from tests.support.forms import BAD_EXPRESSIONS
 
     path = _workbook(tmp_path / "bad_expressions.xlsx", BAD_EXPRESSIONS)
     for command in ("check", "publish"):

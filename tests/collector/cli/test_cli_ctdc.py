@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ingest.stats.ctdc import QUASI_IDENTIFIERS, VARIABLES
-from tests.ingest.test_ctdc import ctdc_forms, interview, screen, tagged_intake  # noqa: F401  (fixtures)
+from tests.support.ctdc import interview, screen
 
 PASSWORD = "a long enough password"
 ROLES = {"statistician": (), "analyst": (), "provincial-officer": ("05",), "trainer": (), "case-officer": ()}
@@ -21,7 +21,7 @@ def device(national_device):
 
 
 @pytest.fixture
-def register(app, client, device, ctdc_forms, db_session):  # noqa: F811
+def register(app, client, device, ctdc_forms, db_session):
     """Eleven cases that may be shared and one whose consent to share was refused; k = 3 for these tests.
 
     Province 05: four women from Laos exploited in Thailand (one interviewed: debt bondage, recruited by

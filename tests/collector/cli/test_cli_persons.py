@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from collector.cli import main
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
+DATA = Path(__file__).resolve().parents[2] / "data" / "matching"
 
 
 def test_persons_match_file_writes_record_id_pairs(tmp_path):
@@ -34,11 +34,11 @@ PASSWORD = "a long enough password"
 def test_persons_match_candidates_link_and_list_over_the_register(runner, db_session, tmp_path):
     from sqlalchemy import select
 
-    from ingest.persons import identities
     from ingest.accounts.users import create_user
     from ingest.models import AuditEvent
+    from ingest.persons import identities
     from ingest.publishing.versions import ensure_project
-    from tests.ingest.test_persons import SMALL
+    from tests.support.persons import SMALL
 
     ensure_project(db_session, 1)
     create_user(db_session, "officer01@example.la", PASSWORD, "provincial-officer", provinces=["01"])

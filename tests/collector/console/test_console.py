@@ -14,47 +14,17 @@ from sqlalchemy import func, select
 from collector.console.messages import LANGUAGES, MESSAGES
 from collector.console.web import CONSOLE_CSP
 from ingest.models import AuditEvent, SignInLimit, UserSession
-from tests.collector import test_handbook
-from tests.collector.test_openrosa import base
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.forms.test_handbook import pdf_text, squash
-from tests.fuzzing import FUZZ, encode, hostile, path_param
-from tests.logscan import log_scan  # noqa: F401 (fixture)
+from tests.support.console import ANALYST, OFFICER, PASSWORD, TRAINER, console_sign_in, csrf_of
+from tests.support.fuzzing import FUZZ, encode, hostile, path_param
+from tests.support.handbook import pdf_text, squash
+from tests.support.openrosa import base
 
-PASSWORD = "a long enough password"
-TRAINER, ANALYST, OFFICER = "trainer@example.la", "analyst@example.la", "officer05@example.la"
 FORMS = "/console/projects/1/forms"
 HANDBOOK = f"{FORMS}/referral/handbook.pdf"
 LAO = re.compile("[\u0e80-\u0eff]")
 
 #: The handbook tests' fixtures: the bundled referral form (titled "ການສົ່ງຕໍ່ / Referral") published with its media.
-compiled_referral, referral = test_handbook.compiled_referral, test_handbook.referral
-
-
-@pytest.fixture
-def staff(app, db_session):
-    """Create a trainer, an analyst and a provincial officer of province 05, each with a display name."""
-    from ingest.accounts.users import create_user
-
-    create_user(db_session, TRAINER, PASSWORD, "trainer", display_name="ຄູ ບົວພັນ Trainer")
-    create_user(db_session, ANALYST, PASSWORD, "analyst", display_name="Analyst Vanh")
-    create_user(db_session, OFFICER, PASSWORD, "provincial-officer", provinces=["05"], display_name="Officer Noy")
-    db_session.commit()
-
-
-def csrf_of(response) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
-    assert match, "the page carries no CSRF token"
-    return match.group(1)
-
-
-def console_sign_in(client, email, password=PASSWORD, *, next_page=None, **kwargs):
-    """Open the sign-in page (for its CSRF token) and post the form, as a browser does."""
-    token = csrf_of(client.get("/console/login", **kwargs))
-    data = {"csrf_token": token, "email": email, "password": password}
-    if next_page:
-        data["next"] = next_page
-    return client.post("/console/login", data=data, **kwargs)
 
 
 def session_cookie(client, domain="localhost"):
@@ -304,7 +274,7 @@ def test_admin_gets_the_links_of_a_draft_too(client, admin, referral, app, db_se
 
 @pytest.mark.parametrize("email", [ANALYST, OFFICER])
 def test_other_staff_see_the_table_without_links_and_get_403_on_the_pdf(client, staff, referral, email):
-    from tests.collector.test_access_matrix import _basic
+    from tests.support.access import _basic
 
     console_sign_in(client, email)
     html = page(client.get(f"{FORMS}?lang=en"))
@@ -369,7 +339,7 @@ def test_every_message_is_in_lao_and_english_with_the_same_placeholders():
         assert LAO.search(texts["lo"]), key
 
 
-def test_no_personal_data_or_password_reaches_the_log(client, app, staff, referral, log_scan):  # noqa: F811 (log_scan)
+def test_no_personal_data_or_password_reaches_the_log(client, app, staff, referral, log_scan):
     assert console_sign_in(client, TRAINER, "wrong password").status_code == 401
     assert console_sign_in(client, TRAINER).status_code == 302
     token = app.session_interface.get_signing_serializer(app).loads(session_cookie(client).value)["sid"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from collector.transport.logredact import KNOWN_PARAMETERS, agent, query_names, target, text
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_query_string_keeps_known_parameter_names_only():

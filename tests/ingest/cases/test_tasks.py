@@ -1,60 +1,30 @@
 """Case hand-off tasks (issue 10): derived from a case's records by their tags, rebuilt with the register."""
 from __future__ import annotations
 
-import functools
-from types import SimpleNamespace
-
 import pytest
 from sqlalchemy import select
 
-from forms import BUNDLED_FORMS_DIR, find_media
-from forms.compiler import compile_xlsform
+from forms import BUNDLED_FORMS_DIR
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.task_models import Task
-from tests.collector.test_cases import instance
-from tests.collector.test_openrosa import post
-from tests.conftest import DATA
+from tests.support.tasks import (
+    CODE,
+    FOLLOWUP,
+    HOME,
+    NAME,
+    ORIGIN,
+    OTHER,
+    SCREENING,
+    one_task,
+    publish_handoff,
+    send,
+)
 
 #: Where the person was identified, their home, and a province with nothing to do with the case.
-ORIGIN, HOME, OTHER = "05", "13", "01"
-CODE = "05-a1b2c3d4"
-SCREENING = {"case_code": CODE, "event_date": "2026-11-20", "scope_province": ORIGIN, "gender": "Female",
-             "age_band": "age_18_20", "exploitation_type": "ForcedLabour SexualExploitation",
-             "consent_sharing": "yes", "home_province": HOME, "home_district": "1305"}
-FOLLOWUP = {"case_code": CODE, "event_date": "2026-11-28", "scope_province": HOME, "case_status": "Active"}
-#: A name written into the screening record: it must never reach a task.
-NAME = "Noy Phommachanh"
 
 
-#: The test screening form (it asks the home, as the bundled one does not) and the bundled follow-up form;
-#: or the ministry's forms as bundled (case_intake asks the home).
-TEST_FORMS = {"screening": DATA / "handoff_screening.xlsx", "followup": BUNDLED_FORMS_DIR / "followup.xlsx"}
 BUNDLED = {f: BUNDLED_FORMS_DIR / f"{f}.xlsx" for f in ("screening", "case_intake", "followup")}
-
-
-@functools.cache
-def compiled(path):
-    """Compile an XLSForm once per run."""
-    return compile_xlsform(path, validate=False)
-
-
-def publish_handoff(app, db_session, paths: dict = TEST_FORMS) -> SimpleNamespace:
-    """Publish the forms into project 1 with a device in the origin, the home and another province."""
-    from ingest.accounts.users import create_device
-    from ingest.publishing.versions import ensure_project, publish
-
-    ensure_project(db_session, 1)
-    versions = {}
-    for form_id, path in paths.items():
-        form = compiled(path)
-        versions[form_id] = publish(db_session, app.extensions["collector.store"], 1, form,
-                                    find_media(path, form.media)).version.version
-    db_session.commit()
-    devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in (ORIGIN, HOME, OTHER)}
-    db_session.commit()
-    return SimpleNamespace(fields={f: compiled(path).fields for f, path in paths.items()}, versions=versions,
-                           devices=devices)
 
 
 @pytest.fixture
@@ -63,29 +33,11 @@ def handoff(app, db_session):
     return publish_handoff(app, db_session)
 
 
-def send(client, handoff, device_province: str, form_id: str, iid: str, answers: dict, deprecated=None,
-         status: int = 201):
-    """Send a record of `form_id` from the device of a province through the OpenRosa submission endpoint."""
-    xml = instance(form_id, handoff.fields[form_id], iid, answers, deprecated)
-    xml = xml.replace(b'version="2026112901"', f'version="{handoff.versions[form_id]}"'.encode())
-    response = post(client, handoff.devices[device_province], xml)
-    assert response.status_code == status, response.data
-    return response
-
-
 def tasks(db_session) -> list[tuple]:
     """Every task as a tuple of its columns (what the server committed)."""
     db_session.rollback()
     with scope.acting_as(db_session, SYSTEM):
         return [tuple(r) for r in db_session.execute(select(Task.__table__).order_by(Task.id))]
-
-
-def one_task(db_session) -> Task:
-    db_session.rollback()
-    with scope.acting_as(db_session, SYSTEM):
-        found = list(db_session.scalars(select(Task)))
-    assert len(found) == 1
-    return found[0]
 
 
 def test_a_screening_away_from_home_opens_a_task_for_the_home_province(client, handoff, db_session):
@@ -148,9 +100,9 @@ def test_deleting_the_followup_reopens_and_an_edit_without_a_home_removes_the_ta
 
 def test_rebuilding_replaying_and_syncing_give_the_same_tasks(client, handoff, db_session):
     from ingest.cases.register import rebuild_case
+    from ingest.cases.tasks import sync_all
     from ingest.db import begin_write
     from ingest.receiving.replay import replay_all
-    from ingest.cases.tasks import sync_all
 
     send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
     send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
@@ -181,7 +133,6 @@ def test_the_task_goes_with_its_case(client, handoff, db_session, admin):
     assert len(tasks(db_session)) == 1
     assert client.delete("/v1/projects/1/forms/screening/submissions/uuid:s1", auth=admin).status_code == 200
     assert tasks(db_session) == []
-
 
 
 def test_with_the_ministry_forms_the_intake_interview_opens_the_task(app, client, db_session):

@@ -10,7 +10,7 @@ from ingest.persons.matching import PersonRecord, match_records, read_records
 
 # Floors a little under what the matcher measures on this slice (see docs/benchmarks/index.md, "Person matching").
 PRECISION_FLOOR, RECALL_FLOOR = 0.9, 0.75
-DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
+DATA = Path(__file__).resolve().parents[2] / "data" / "matching"
 
 
 def true_pairs() -> set[tuple[str, str]]:

@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ingest.persons import identities
-from ingest.persons import decisions as persons
-from ingest.access import SYSTEM, Caller, RIGHTS
-from ingest.persons.matching import PersonRecord, read_records
+from ingest.access import RIGHTS, SYSTEM, Caller
 from ingest.models import AuditEvent
 from ingest.person_models import CaseIdentity, PersonCandidate, PersonLink, PersonMember
+from ingest.persons import decisions as persons
+from ingest.persons import identities
+from ingest.persons.matching import read_records
 from ingest.publishing.versions import ensure_project
+from tests.support.persons import SMALL, person
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "matching"
+DATA = Path(__file__).resolve().parents[2] / "data" / "matching"
 # Floors a little under what the matcher measures on this slice through the register (0.93 / 0.86).
 PRECISION_FLOOR, RECALL_FLOOR = 0.9, 0.8
 OFFICER = Caller(role="case-officer", user_id=None, rights=RIGHTS["case-officer"])
@@ -37,35 +38,6 @@ def true_pairs() -> set[tuple[str, str]]:
         for row in csv.DictReader(f):
             by_person[row["person_id"]].append(row["record_id"])
     return {pair for ids in by_person.values() for pair in itertools.combinations(sorted(ids), 2)}
-
-
-def person(record_id, province, given, family, year, **more) -> PersonRecord:
-    return PersonRecord(record_id=record_id, province_code=province, given_latin=given, family_latin=family,
-                        birth_year=str(year), sex=more.pop("sex", "F"), **more)
-
-
-#: Two persons with two cases each (clear duplicates), and strangers; all under 500: the shipped model scores.
-SMALL = [
-    person("01-a", "01", "Somphone", "Vongsa", 1998, given_lo="ສົມພອນ", family_lo="ວົງສາ", phone="020 5555 1234",
-           home_village="ບ້ານໂພນສະຫວ່າງ", birth_date="1998-03-14", screening_date="2026-01-05"),
-    person("02-a", "02", "Sompone", "Wongsa", 1998, given_lo="ສົມພອນ", family_lo="ວົງສາ", phone="+856 20 55551234",
-           home_village="ໂພນສະຫວ່າງ", birth_date="1998-03-14", screening_date="2026-02-11"),
-    person("03-b", "03", "Keo", "Phommachanh", 2001, given_lo="ແກ້ວ", family_lo="ພົມມະຈັນ", phone="02077778888",
-           home_village="ບ້ານນາຊາຍ", birth_date="2001-07-02", screening_date="2026-01-20"),
-    person("04-b", "04", "Kaeo", "Phommachan", 2001, given_lo="ແກ້ວ", family_lo="ພົມມະຈັນ", phone="020 7777 8888",
-           home_village="ນາຊາຍ", birth_date="2001-07-02", screening_date="2026-03-01"),
-    *(person(f"05-{i:02d}", "05", given, family, 1980 + i, sex="M" if i % 2 else "F",
-             screening_date=f"2026-0{1 + i % 9}-1{i % 10}")
-      for i, (given, family) in enumerate(itertools.product(
-          ("Bounmy", "Chanthala", "Douangdy", "Inpeng", "Latsamy", "Manivone", "Noy", "Outhai"),
-          ("Sayavong", "Keomany", "Luangrath", "Sisouk")))),
-    # No name at all: skipped and counted. Names in neither Lao nor Latin script (Thai): kept, never crashes.
-    PersonRecord(record_id="06-x", province_code="06", sex="F", birth_year="1999", phone="020 1111 2222"),
-    PersonRecord(record_id="06-y", province_code="06", given_latin="สมชาย", family_latin="ใจดี", sex="M",
-                 birth_year="1990"),
-    PersonRecord(record_id="07-y", province_code="07", given_lo="สมชาย", family_lo="ใจดี", sex="M",
-                 birth_year="1990"),
-]
 
 
 def pairs(session, project_id=1) -> set[tuple[str, str]]:
@@ -263,7 +235,7 @@ def test_statistics_count_persons_beside_cases_and_the_re_trafficked(project, db
 
 def test_forms_that_name_a_person_are_told_apart():
     from forms import BUNDLED_FORMS_DIR
-    from tests.ingest.test_tasks import compiled
+    from tests.support.tasks import compiled
 
     assert identities.names_person(compiled(BUNDLED_FORMS_DIR / "case_intake.xlsx").fields)
     assert not identities.names_person(compiled(BUNDLED_FORMS_DIR / "screening.xlsx").fields)

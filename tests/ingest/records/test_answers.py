@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
-from ingest.records.answers import BadValue, UnknownField, compare, date_part, resolve, typed
 from ingest.db import JSONType, make_engine
+from ingest.records.answers import BadValue, UnknownField, compare, date_part, resolve, typed
 
 FIELDS = [
     {"path": "/data/age", "name": "age", "xml_type": "int", "kind": "question"},
