@@ -1,6 +1,6 @@
 """A database that cannot be reached answers 503 with Retry-After on every route, never 500 (issue 16 item 7).
 
-The real thing, backends terminated under gunicorn while tablets submit, is in tests/test_database_loss.py.
+The real thing, backends terminated under gunicorn while tablets submit, is in tests/system/test_database_loss.py.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Fuzz every JSON API route (issue 7): never a 5xx, and every error in the one JSON error shape.
 
 The routes are read from the app's url_map (the OpenRosa blueprints, which answer in XML, are fuzzed by
-tests/test_fuzz_submission.py). Hypothesis picks a route and a method, then path parameters (valid ones,
+tests/system/test_fuzz_submission.py). Hypothesis picks a route and a method, then path parameters (valid ones,
 0, 2**31, 2**63, 2**64, Unicode digits, NULs, lone surrogates, very long strings), a query string, a body
 (JSON of the right and wrong types, nested 10,000 levels, lone surrogates; raw bytes, spreadsheets and
 zips for the upload routes), credentials (none, admin Basic, a bearer token, hostile Basic user names) and

@@ -1,4 +1,4 @@
-"""collector.transport.logredact: what of a request a log may keep (the live scan is tests/test_log_canaries.py)."""
+"""collector.transport.logredact: what of a request a log may keep (the live scan is tests/system/test_log_canaries.py)."""
 from __future__ import annotations
 
 import re
