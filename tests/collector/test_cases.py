@@ -7,14 +7,14 @@ import pytest
 from sqlalchemy import delete, select
 
 from ingest.models import Case
-from tests.support.cases import INTAKE, SCREENING, instance, national_device
+from tests.support.cases import INTAKE, SCREENING, instance
 from tests.support.openrosa import post
 
 
 @pytest.fixture
-def device(app, db_session, published_form):
-    """A ministry tablet without a province (tests.support.cases.national_device)."""
-    return national_device(db_session)
+def device(national_device):
+    """A ministry tablet without a province (tests/conftest.py): the records here name several provinces."""
+    return national_device
 
 
 def case(db_session, code: str) -> Case | None:

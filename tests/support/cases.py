@@ -67,15 +67,3 @@ SCREENING = {"case_code": "C-1", "event_date": "2026-01-05", "scope_province": "
 INTAKE = {"case_code": "C-1", "event_date": "2026-01-10", "scope_province": "05", "gender": "Female",
           "citizenship": "XX", "citizenship_other": "VN", "age_band": "18-20", "trafficking_status": "Confirmed",
           "consent_sharing": "yes", "case_status": "Active"}
-
-
-def national_device(db_session):
-    """A ministry tablet without a province: it sends records for whichever province they answer (a
-    provincial tablet keeps what names another province in its own, tests/collector/test_scope.py)."""
-    from ingest.accounts.users import create_device
-    from ingest.publishing.versions import ensure_project
-
-    ensure_project(db_session, 1)
-    device = create_device(db_session, 1, "National tablet", None)
-    db_session.commit()
-    return device

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.support.cases import SCREENING, instance, national_device
+from tests.support.cases import SCREENING, instance
 from tests.support.openrosa import post
 
 PASSWORD = "a long enough password"
@@ -13,9 +13,9 @@ ROLES = {"statistician": (), "provincial-officer": ("05",), "analyst": (), "trai
 
 
 @pytest.fixture
-def device(app, db_session, published_form):
-    """A national tablet: the records here name several provinces."""
-    return national_device(db_session)
+def device(national_device):
+    """A ministry tablet without a province (tests/conftest.py): the records here name several provinces."""
+    return national_device
 
 
 def auth(role: str) -> dict:
