@@ -21,7 +21,7 @@ STOPPED = "stopped after"
 
 
 def make_app(batch: int):
-    """Build the app with small export pages (gunicorn loads `tests.test_export_disconnect:make_app(4)`)."""
+    """Build the app with small export pages (gunicorn loads `tests.system.test_export_disconnect:make_app(4)`)."""
     from collector import create_app
     from ingest.exports import walk as exports
 
@@ -91,7 +91,7 @@ def test_a_client_that_disconnects_mid_export_stops_it_frees_its_files_and_logs_
         clean_db, big_form, tmp_path):
     tmpdir = tmp_path / "server-tmp"
     tmpdir.mkdir()
-    live = LiveServer(clean_db, tmp_path / "live", workers=1, app_module=f"tests.test_export_disconnect:make_app({BATCH})")
+    live = LiveServer(clean_db, tmp_path / "live", workers=1, app_module=f"tests.system.test_export_disconnect:make_app({BATCH})")
     live.env["TMPDIR"] = str(tmpdir)
     live.start()
     try:
