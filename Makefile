@@ -22,13 +22,13 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[docs]'
 	touch $@
 
-tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
-	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+tests/system/js/node_modules/.package-lock.json: tests/system/js/package.json tests/system/js/package-lock.json
+	cd tests/system/js && npm ci --no-audit --no-fund --loglevel=error
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 install-docs: $(VENV)/.installed-docs
-js: tests/js/node_modules/.package-lock.json
+js: tests/system/js/node_modules/.package-lock.json
 
 ## Debian packages for printing (WeasyPrint's Pango and HarfBuzz, a Lao font) and for the PDF tests
 ## (pdftoppm, zbarimg) and the test of deploy/nginx.conf (nginx). Checked with dpkg first; apt-get runs only
@@ -84,4 +84,4 @@ bench: install-test
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules .pytest_cache site
+	rm -rf $(VENV) tests/system/js/node_modules .pytest_cache site

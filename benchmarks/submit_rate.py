@@ -5,7 +5,7 @@ Run: .venv/bin/python -m benchmarks.submit_rate [--seconds 5 | --count N] [--qui
 
 For each database it starts two gunicorn servers with the settings of `deploy/gunicorn.conf.py` (its
 worker count and worker class): the real collector, and `benchmarks.baseline_app`, a plain Flask app that
-INSERTs the raw multipart parts into one table. ODK Collect emulators (`tests.collect`), one thread and
+INSERTs the raw multipart parts into one table. ODK Collect emulators (`tests.support.collect`), one thread and
 one keep-alive session each, post real instances of the sample form at 1, 4 and 16 concurrent clients,
 without and with a 50 KB photo. It prints submissions/s, p50 and p95 latency for both and the ratio
 real/baseline, and counts every answer other than 201 instead of failing.
@@ -39,9 +39,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.collect import Collect  # noqa: E402
+from tests.support.collect import Collect  # noqa: E402
 from tests.conftest import make_instance  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from tests.support.live import LiveServer  # noqa: E402
 
 CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"

@@ -231,3 +231,15 @@ def make_instance(instance_id: str | None = None, *, version: str = "2026112901"
         + (f"<photo>{photo}</photo>" if photo else "<photo />") + route +
         f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>"
     ).encode()
+
+
+# Fixtures shared by test modules of several folders live in tests/support and are registered here: a test
+# module never imports another (tests/architecture/test_test_imports.py).
+from tests.support.cases import compiled, forms  # noqa: E402,F401
+from tests.support.console import staff  # noqa: E402,F401
+from tests.support.ctdc import ctdc_forms, tagged_intake  # noqa: E402,F401
+from tests.support.fuzzing import server_errors  # noqa: E402,F401
+from tests.support.handbook import compiled_referral, referral  # noqa: E402,F401
+from tests.support.logscan import log_scan  # noqa: E402,F401
+from tests.support.retention import intake, intake_fields  # noqa: E402,F401
+from tests.support.scope import other_device, users  # noqa: E402,F401

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from ingest.models import AuditEvent
-from tests.collector.test_openrosa import JPEG, post
-from tests.collector.test_retention import intake, intake_fields, intake_instance  # noqa: F401 (fixtures)
-from tests.logscan import log_scan  # noqa: F401 (a fixture)
+from tests.support.openrosa import JPEG, post
+from tests.support.retention import intake_instance
 
 IDENTITY = {"prs_FirstName": "ສົມພອນ", "prs_SecondName": "ວົງສະຫວັນ", "first_name_latin": "Somphone-Scanned",
             "second_name_latin": "Vongsavanh-Scanned", "prs_MobilePhone": "+856 20 7788 9911",
@@ -31,7 +30,7 @@ def basic(email: str, password: str) -> dict:
 
 
 @pytest.fixture
-def readers(db_session):  # noqa: F811
+def readers(db_session):
     from ingest.accounts.users import create_user
 
     for role in ("admin", "analyst"):
@@ -40,8 +39,8 @@ def readers(db_session):  # noqa: F811
     return {role: basic(f"{role}@example.la", STAFF_PASSWORD) for role in ("admin", "analyst")}
 
 
-def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runner, db_session, device, intake,  # noqa: F811
-                                                             intake_fields, readers, log_scan):  # noqa: F811
+def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runner, db_session, device, intake,
+                                                             intake_fields, readers, log_scan):
     secrets = [*IDENTITY.values(), PASSWORD, "scanned.victim@example.la"]
     fields = intake_fields.fields
 
@@ -88,7 +87,7 @@ def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runne
     assert [(s, text) for s in secrets for text in stored if s in text] == []
 
 
-def test_the_scanner_finds_a_value_that_is_logged(log_scan):  # noqa: F811
+def test_the_scanner_finds_a_value_that_is_logged(log_scan):
     import logging
 
     logging.getLogger("collector.anything").debug("stored %s", IDENTITY["prs_FirstName"])

@@ -8,7 +8,7 @@ gives every request `seconds` to deliver its line and headers; past that the con
 client that went away. Bodies are not affected: a 200 MB video over 3G still has the body deadline's time.
 
 It wraps two methods of gunicorn (pinned in setup.cfg): `Message.__init__`, which parses the line and
-headers, and `SocketUnreader.chunk`, the socket read beneath it. `tests/test_hostile_http.py` checks the
+headers, and `SocketUnreader.chunk`, the socket read beneath it. `tests/system/test_hostile_http.py` checks the
 behaviour through a real gunicorn, so an upgrade that changes them fails there.
 """
 

@@ -17,8 +17,9 @@ from typing import Callable
 
 import pytest
 
-from tests.collector.test_openrosa import JPEG, post
 from tests.conftest import make_instance
+from tests.support.access import _basic
+from tests.support.openrosa import JPEG, post
 
 FORM = "/v1/projects/1/forms/sample_case"
 PASSWORD = "a long enough password"
@@ -377,7 +378,7 @@ def _check_handbook(world: World, caller: str, sees: Sees) -> None:
 def _check_console(world: World, caller: str, sees: Sees) -> None:
     """The web console (issue 11), signed in through its own form: every staff role sees the forms, trainers and
     administrators also the handbook links and the PDF; a device, which has no account, gets the sign-in page."""
-    from tests.collector.test_console import console_sign_in
+    from tests.support.console import console_sign_in
 
     pages = ("/console/projects/1/forms", "/console/projects/1/forms/sample_case/handbook.pdf?lang=en")
     browser = world.client.application.test_client()
@@ -436,7 +437,7 @@ PATHS = (
 
 
 @pytest.fixture
-def world(app, client, runner, db_session, published_form):  # noqa: F811
+def world(app, client, runner, db_session, published_form):
     from ingest.accounts.users import assign_forms, create_device, create_user
 
     devices = {p: create_device(db_session, 1, f"Tablet {p}", p) for p in ("01", "05")}
@@ -481,12 +482,6 @@ def _draft_with_test_record(world: World, client) -> None:
                            data={"xml_submission_file": (io.BytesIO(draft), "x.xml", "text/xml")},
                            content_type="multipart/form-data", headers={"X-OpenRosa-Version": "1.0"})
     assert response.status_code == 201, response.data
-
-
-def _basic(email: str, password: str) -> dict:
-    import base64
-
-    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))

@@ -13,8 +13,8 @@ from ingest import audit
 from ingest.audit import AppendOnly, parse_moment
 from ingest.db import utcnow
 from ingest.models import AuditEvent, Device, User
-from tests.collector.test_openrosa import JPEG, post
 from tests.conftest import DATA, make_instance
+from tests.support.openrosa import JPEG, post
 
 PASSWORD = "a long enough password"
 NAME = "ນາງ ບົວພັນ Audited-Person"
@@ -26,10 +26,10 @@ def basic(email: str, password: str = PASSWORD) -> dict:
 
 
 @pytest.fixture
-def staff(app, db_session):  # noqa: F811
+def staff(app, db_session):
     """Create one user of each role (email `<role>@example.la`) and return their ids by role."""
-    from ingest.accounts.users import create_user
     from ingest.access import ROLES
+    from ingest.accounts.users import create_user
 
     users = {role: create_user(db_session, f"{role}@example.la", PASSWORD, role,
                                provinces=["01"] if role == "provincial-officer" else [])

@@ -1,6 +1,6 @@
 """A database that cannot be reached answers 503 with Retry-After on every route, never 500 (issue 16 item 7).
 
-The real thing, backends terminated under gunicorn while tablets submit, is in tests/test_database_loss.py.
+The real thing, backends terminated under gunicorn while tablets submit, is in tests/system/test_database_loss.py.
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from ingest.models import Submission
-from tests.collector.test_console import TRAINER, console_sign_in, staff  # noqa: F401  (fixture)
-from tests.collector.test_openrosa import base, count, post
 from tests.conftest import make_instance
+from tests.support.console import TRAINER, console_sign_in
+from tests.support.openrosa import base, count, post
 
 LOST = [
     sa_exc.OperationalError("SELECT secret", {"name": "secret victim name"},

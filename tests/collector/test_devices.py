@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from collector.devices import collect_settings, decode_payload, settings_payload
 from ingest.models import SubmissionVersion
-from tests.collector.test_openrosa import post
 from tests.conftest import DATA, make_instance
+from tests.support.openrosa import post
 
 
 def test_settings_payload_is_zlib_base64_json_with_project_and_update_mode():
@@ -50,8 +50,8 @@ def test_viewer_may_not_manage_devices(client, db_session, device):
 
 
 def test_every_published_version_keeps_accepting(client, runner, device, db_session, app):
-    from ingest.publishing.versions import publish
     from forms.compiler import compile_xlsform
+    from ingest.publishing.versions import publish
 
     publish(db_session, app.extensions["collector.store"], 1, compile_xlsform(DATA / "sample_case_v2.xlsx"),
             {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()})

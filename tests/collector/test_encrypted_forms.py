@@ -1,6 +1,6 @@
 """Encrypted forms end to end: `collector keys create`, sealed submissions through OpenRosa, `collector keys unlock`.
 
-Tablets are played by tests.encrypt, which encrypts exactly as ODK Collect does; the server only ever sees
+Tablets are played by tests.support.encrypt, which encrypts exactly as ODK Collect does; the server only ever sees
 the manifest and the `.enc` files until an administrator unlocks the form's key.
 """
 from __future__ import annotations
@@ -15,12 +15,20 @@ from sqlalchemy import func, select
 
 from ingest.crypto import generate_key_pair
 from ingest.models import (
-    AuditEvent, Blob, FormKey, FormVersion, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion,
+    AuditEvent,
+    Blob,
+    FormKey,
+    FormVersion,
+    Submission,
+    SubmissionAttachment,
+    SubmissionRow,
+    SubmissionVersion,
 )
-from tests.collector.test_openrosa import base
 from tests.conftest import make_instance
-from tests.encrypt import encrypt_submission
-from tests.ingest.test_crypto import FAST_KDF
+from tests.support.crypto import FAST_KDF
+from tests.support.encrypt import encrypt_submission
+from tests.support.encrypted import send
+from tests.support.openrosa import base
 
 PASSPHRASE = "ສົມໃຈ correct horse battery"
 LAO_NAME = "ນາງ ສົມໃຈ ພົມມະວົງ"
@@ -54,15 +62,6 @@ def served_public_key(client, device) -> str:
     xform = client.get(f"{base(device)}/forms/sample_case.xml").data.decode()
     assert f'version="{KEYED_VERSION}"' in xform
     return re.search(r'base64RsaPublicKey="([^"]+)"', xform).group(1)
-
-
-def send(client, device, manifest: bytes, files: dict[str, bytes]):
-    """POST a sealed submission to the OpenRosa endpoint as Collect does (manifest, then the .enc parts)."""
-    data = {"xml_submission_file": (io.BytesIO(manifest), "submission.xml", "text/xml")}
-    for name, body in files.items():
-        data[name] = (io.BytesIO(body), name, "application/octet-stream")
-    return client.post(f"{base(device)}/submission?deviceID=collect:abc123", data=data,
-                       content_type="multipart/form-data", headers={"X-OpenRosa-Version": "1.0"})
 
 
 def seal(public_key: str, instance_id: str, name: str = LAO_NAME, *, province: str = "01", consent: str = "yes"):
@@ -215,7 +214,7 @@ def test_an_officer_of_several_provinces_sends_sealed_records_placed_at_unlock(c
                                                                               db_session, public_key,
                                                                               passphrase_file):
     from ingest.accounts.users import create_user
-    from tests.collector.test_scope import PASSWORD, basic
+    from tests.support.scope import PASSWORD, basic
 
     create_user(db_session, "officer0105@example.la", PASSWORD, "provincial-officer", provinces=("01", "05"))
     db_session.commit()

@@ -11,31 +11,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from collector.devices import collect_settings, decode_payload, device_url
-from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
+from forms import BUNDLED_FORMS_DIR
 from forms.compiler import compile_xlsform
 from ingest.models import AuditEvent, Device
-from tests.forms.test_handbook import pdf_text, squash
+from tests.support.handbook import pdf_text, squash
 
 MANAGER = ("trainer@example.la", "trainer password")
 VIEWER = ("viewer@example.la", "viewer password")
-
-
-@pytest.fixture(scope="session")
-def compiled_referral():
-    """Compile the bundled referral form once, without ODK Validate (not the point here)."""
-    return compile_xlsform(BUNDLED_FORMS_DIR / "referral.xlsx", validate=False)
-
-
-@pytest.fixture
-def referral(app, db_session, compiled_referral):
-    """Publish the referral form with its CSV media into project 1 and return its version."""
-    from ingest.publishing.versions import ensure_project, publish
-
-    ensure_project(db_session, 1)
-    media = {name: (BUNDLED_MEDIA_DIR / name).read_bytes() for name in compiled_referral.media}
-    version = publish(db_session, app.extensions["collector.store"], 1, compiled_referral, media).version
-    db_session.commit()
-    return version
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.models import Blob, Submission, SubmissionRow, SubmissionVersion
-from tests.collect import multipart
-from tests.collector.test_openrosa import JPEG, base, openrosa_message, post
 from tests.conftest import make_instance
+from tests.support.collect import multipart
+from tests.support.openrosa import JPEG, base, openrosa_message, post
 
 
 def stored(db_session) -> tuple[int, int, int, int]:

@@ -6,8 +6,8 @@ from sqlalchemy import delete, select, update
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.models import Case, Submission, SubmissionRow, SubmissionVersion
-from tests.collector.test_cases import INTAKE, SCREENING, compiled, forms, instance  # noqa: F401 (fixtures)
-from tests.collector.test_openrosa import post
+from tests.support.cases import INTAKE, SCREENING, instance
+from tests.support.openrosa import post
 
 
 def intake(fields, instance_id: str, answers: dict, legs: int, deprecated: str | None = None) -> bytes:
@@ -42,7 +42,7 @@ def snapshot(session) -> tuple[list, list, list]:
     return rows, records, cases
 
 
-def seed(client, device, forms):  # noqa: F811 (the fixture)
+def seed(client, device, forms):
     """Store 9 records of two forms through the write path: cases shared, an edit, repeats of 0 to 3 rows."""
     for n in range(8):
         answers = {**INTAKE, "case_code": f"C-{n % 3}", "scope_province": ("05", "13", "01")[n % 3],
@@ -64,7 +64,7 @@ def wipe(session) -> None:
 
 
 def test_replay_in_small_pages_rebuilds_what_the_write_path_stored_and_twice_is_the_same(
-        client, device, forms, db_session, runner):  # noqa: F811
+        client, device, forms, db_session, runner):
     seed(client, device, forms)
     before = snapshot(db_session)
     assert len(before[0]) == 10 + 14 + 9  # 10 root rows, 14 route legs, a person in each intake version
@@ -79,7 +79,7 @@ def test_replay_in_small_pages_rebuilds_what_the_write_path_stored_and_twice_is_
 
 
 def test_replay_of_one_form_leaves_the_others_and_empties_the_identity_map_each_page(
-        client, device, forms, db_session, runner):  # noqa: F811
+        client, device, forms, db_session, runner):
     from ingest.receiving.replay import replay_all
 
     seed(client, device, forms)

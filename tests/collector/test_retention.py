@@ -13,81 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from forms import BUNDLED_FORMS_DIR, find_media
-from forms.compiler import compile_xlsform
 from ingest.db import utcnow
 from ingest.models import AuditEvent, Blob, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
-from tests.collector.test_openrosa import JPEG, post
+from tests.support.openrosa import JPEG
+from tests.support.retention import IDENTITY, age, intake_instance
 
-#: Distinctive values of sensitive questions of case_intake, each of which must be gone after retention.
-IDENTITY = {"prs_FirstName": "ບົວສີ", "first_name_latin": "Bouasy-Retained", "prs_MobilePhone": "+856 20 5551 2345",
-            "prs_IdentityNumber": "LA-ID-0987654", "perpetrator_name": "Khamla Perp-Retained",
-            "document_photo": "passport.jpg"}
-DEFAULTS = {"integer": "7", "date": "2026-11-29", "select one": "01", "select all that apply": "Laos",
-            "text": "not identifying", "calculate": "01-abc", "start": "2026-11-29T10:15:00.000+07:00",
-            "end": "2026-11-29T10:42:00.000+07:00", "today": "2026-11-29", "deviceid": "collect:abc",
-            "username": "officer01", "note": "", "photo": "photo.jpg"}
 FORM = "/v1/projects/1/forms/case_intake"
-
-
-def intake_instance(fields: list[dict], instance_id: str, *, status: str = "Closed", values: dict | None = None,
-                    deprecated_id: str | None = None, version: str = "2026112901") -> bytes:
-    """Write a case_intake instance as Collect does, with `values` (by question name) over IDENTITY."""
-    answers = {**IDENTITY, "cas_Status": status, "prs_Gender": "Female", "interview_province": "01",
-               **(values or {})}
-    children: dict[str, list[dict]] = {}
-    for f in fields:
-        children.setdefault(f["path"].rsplit("/", 1)[0], []).append(f)
-
-    def write(path: str) -> str:
-        out = []
-        for f in children.get(path, []):
-            if f["name"] == "meta":
-                continue
-            if f["kind"] in ("group", "repeat"):
-                out.append(f"<{f['name']}>{write(f['path'])}</{f['name']}>")
-                continue
-            value = answers.get(f["name"], DEFAULTS.get(f["type"], ""))
-            out.append(f"<{f['name']}>{value}</{f['name']}>" if value else f"<{f['name']} />")
-        return "".join(out)
-
-    deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
-    return (f'<?xml version="1.0" ?><data id="case_intake" version="{version}" '
-            'xmlns:orx="http://openrosa.org/xforms" xmlns:jr="http://openrosa.org/javarosa">'
-            f"{write('/data')}<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>").encode()
-
-
-@pytest.fixture(scope="module")
-def intake_fields():
-    return compile_xlsform(BUNDLED_FORMS_DIR / "case_intake.xlsx", validate=False)
-
-
-@pytest.fixture
-def intake(app, db_session, device, intake_fields):
-    """Publish case_intake, let the device fill it; return a function that sends a case and ages it."""
-    from ingest.accounts.users import assign_forms
-    from ingest.publishing.versions import publish
-
-    path = BUNDLED_FORMS_DIR / "case_intake.xlsx"
-    publish(db_session, app.extensions["collector.store"], 1, intake_fields, find_media(path, intake_fields.media))
-    assign_forms(db_session, device, None)
-    db_session.commit()
-    client = app.test_client()
-
-    def send(instance_id: str, *, status: str = "Closed", days_ago: int = 0, **kwargs) -> None:
-        xml = intake_instance(intake_fields.fields, instance_id, status=status, **kwargs)
-        response = post(client, device, xml, {"passport.jpg": JPEG + b"passport"})
-        assert response.status_code == 201, response.data
-        age(app, instance_id, days_ago)
-
-    return send
-
-
-def age(app, instance_id: str, days: int) -> None:
-    """Make a submission version look received `days` days ago."""
-    with app.extensions["collector.engine"].begin() as conn:
-        conn.execute(text("UPDATE submission_versions SET created_at = :at WHERE instance_id = :id"),
-                     {"at": utcnow() - timedelta(days=days), "id": instance_id})
 
 
 def snapshot(db_session, instance_id: str) -> dict:
@@ -337,9 +268,9 @@ def sealed_intake(app, client, runner, device, intake, intake_fields, tmp_path):
     """Give case_intake a key; return (send a sealed case, unlock the form)."""
     import re
 
-    from tests.collector.test_encrypted_forms import send
-    from tests.collector.test_openrosa import base
-    from tests.encrypt import encrypt_submission
+    from tests.support.encrypt import encrypt_submission
+    from tests.support.encrypted import send
+    from tests.support.openrosa import base
 
     app.config.update(KEY_KDF_FAST=True, VALIDATE_FORMS=False)
     passphrase = tmp_path / "passphrase.txt"

@@ -1,44 +1,13 @@
 """Who may send and edit what, the scope mechanism itself, and redaction details (issue 8)."""
 from __future__ import annotations
 
-import base64
-
 import pytest
 from sqlalchemy import select
 
 from ingest.models import Submission
-from tests.collector.test_openrosa import JPEG, openrosa_message, post
 from tests.conftest import make_instance
-
-PASSWORD = "a long enough password"
-
-
-def basic(email: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()}
-
-
-@pytest.fixture
-def users(db_session, published_form):
-    from ingest.accounts.users import create_user
-
-    made = {}
-    for email, role, provinces in (("analyst@example.la", "analyst", ()),
-                                   ("officer05@example.la", "provincial-officer", ("05",)),
-                                   ("national@example.la", "case-officer", ()),
-                                   ("trainer05@example.la", "trainer", ("05",))):
-        made[role] = create_user(db_session, email, PASSWORD, role, provinces=provinces)
-    db_session.commit()
-    return made
-
-
-@pytest.fixture
-def other_device(db_session, published_form):
-    from ingest.accounts.users import assign_forms, create_device
-
-    device = create_device(db_session, 1, "Tablet of province 05", "05")
-    assign_forms(db_session, device, None)
-    db_session.commit()
-    return device
+from tests.support.openrosa import JPEG, openrosa_message, post
+from tests.support.scope import PASSWORD, basic
 
 
 def user_post(client, email: str, xml: bytes, project: int = 1):

@@ -5,15 +5,15 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from collector import create_app
 from ingest.accounts.signin import account_key
 from ingest.accounts.users import set_disabled
 from ingest.db import utcnow
 from ingest.models import AuditEvent, SignInLimit, User
-from tests.collector.test_openrosa import base, openrosa_message
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.openrosa import base, openrosa_message
 
 REMOTE = {"REMOTE_ADDR": "10.0.0.5"}
 

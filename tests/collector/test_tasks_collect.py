@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from ingest.models import AuditEvent
-from tests.ingest.test_tasks import CODE, FOLLOWUP, HOME, NAME, ORIGIN, OTHER, SCREENING, one_task, publish_handoff, send
+from tests.support.tasks import CODE, FOLLOWUP, HOME, NAME, ORIGIN, OTHER, SCREENING, one_task, publish_handoff, send
 
 
 @pytest.fixture

@@ -10,24 +10,9 @@ from openpyxl import Workbook
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
 from forms.compiler import FormError, compile_xlsform
 from tests.conftest import DATA
+from tests.support.forms import BAD_EXPRESSIONS, workbook_bytes
 
 BUNDLED = sorted(BUNDLED_FORMS_DIR.glob("*.xlsx"))
-
-
-def workbook_bytes(survey, settings=(("form_id", "version"), ("t", "1")), choices=None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "survey"
-    for row in survey:
-        ws.append(list(row))
-    for title, rows in (("settings", settings), ("choices", choices)):
-        if rows:
-            sheet = wb.create_sheet(title)
-            for row in rows:
-                sheet.append(list(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def test_five_bundled_forms_are_shipped():
@@ -149,14 +134,6 @@ def test_bad_form_id_is_refused():
     with pytest.raises(FormError, match="form_id"):
         compile_xlsform(workbook_bytes([("type", "name", "label"), ("text", "a", "A")],
                                        settings=(("form_id",), ("1 bad id",))), validate=False)
-
-
-#: A form tablets would refuse although pyxform and ODK Validate pass or miss it: an unknown function in a
-#: constraint (row 2), an unknown function in a relevant (row 3), a type error in a calculation (row 4).
-BAD_EXPRESSIONS = [("type", "name", "label", "constraint", "relevant", "calculation"),
-                   ("text", "code", "Code", "regexp(., '[a-z]+')", "", ""),
-                   ("integer", "age", "Age", "", "isblank(${code})", ""),
-                   ("calculate", "total", "", "", "", "${age} + 'ten'")]
 
 
 @pytest.mark.parametrize("validate", [False, True])

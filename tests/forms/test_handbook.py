@@ -3,51 +3,21 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 
 import pytest
 from markupsafe import escape
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
 from forms.handbook.model import CSV_PREVIEW, FormSource, build_book
 from forms.handbook.render import handbook_pdf, render_html, write_pdf
 from forms.lao import strip_marks
+from tests.support.handbook import MEDIA, pdf_text, squash, xlsform
 
 BUNDLED = sorted(BUNDLED_FORMS_DIR.glob("*.xlsx"))
-MEDIA = {p.name: p.read_bytes() for p in BUNDLED_MEDIA_DIR.glob("*.csv")}
 HIDDEN = {"calculate", "start", "end", "today", "deviceid", "username", "begin_group", "end_group",
           "begin group", "end group", "begin_repeat", "end_repeat", "begin repeat", "end repeat"}
-
-
-def squash(text: str) -> str:
-    """Reduce text to what survives PDF text extraction, on both sides of a comparison.
-
-    Extraction spaces Lao marks and wraps lines anywhere, so whitespace goes. The Lao font draws ຳ as two
-    glyphs (ໍ + າ) and a PDF maps each glyph to one text only, so ຳ comes back as າ or ຳ and a lone ໍ may
-    vanish: both sides drop ໍ after NFKC (which splits ຳ). The page images show the shaping itself.
-    """
-    return re.sub(r"[\s\u0ecd]+", "", unicodedata.normalize("NFKC", text))
-
-
-def pdf_text(pdf: bytes) -> str:
-    """Return the squashed text of every page."""
-    return squash("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
-
-
-def xlsform(survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None) -> bytes:
-    """Write an XLSForm from rows (the first row of each sheet is its header)."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in (("survey", survey), ("choices", choices), ("settings", settings)):
-        if rows:
-            sheet = workbook.create_sheet(title)
-            for row in rows:
-                sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def sheet_rows(path, title: str) -> list[dict]:

@@ -9,8 +9,8 @@ from forms import BUNDLED_FORMS_DIR
 from forms.handbook.model import FormSource, build_book
 from forms.handbook.render import Tablet, render_html, write_pdf
 from forms.lao import WJ, ZWSP, mark_breaks, mark_html, strip_marks, words
-from tests.forms.laolines import lao_breaks
-from tests.forms.test_handbook import MEDIA, xlsform
+from tests.support.handbook import MEDIA, xlsform
+from tests.support.laolines import lao_breaks
 
 #: Lao as it is often written: a long sentence with no space at all (wider than a column of the page).
 UNSPACED = ("ຈຸດປະສົງຂອງການສົນທະນານີ້ແມ່ນເພື່ອຊອກຫາວ່າທ່ານຕ້ອງການການຊ່ວຍເຫຼືອຫຼືການປົກປ້ອງບໍ"

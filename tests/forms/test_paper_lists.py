@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from forms import BUNDLED_FORMS_DIR, BUNDLED_MEDIA_DIR
 from forms.handbook.model import FormSource, build_book
 from forms.handbook.render import render_html, write_pdf
-from tests.forms.test_handbook import MEDIA, squash
+from tests.support.handbook import MEDIA, squash
 
 
 def rows(name: str) -> list[dict]:

@@ -19,8 +19,8 @@ from forms import BUNDLED_FORMS_DIR
 from forms.handbook.expressions import translate
 from forms.handbook.model import FormSource, build_book
 from forms.handbook.regexwords import describe
-from forms.handbook.render import (EmblemError, Identity, Tablet, emblem_uri, render_html, write_pdf)
-from tests.forms.test_handbook import MEDIA, squash, xlsform
+from forms.handbook.render import EmblemError, Identity, Tablet, emblem_uri, render_html, write_pdf
+from tests.support.handbook import MEDIA, squash, xlsform
 
 HTCDS_STYLE = Path(__file__).parent.parent / "data" / "htcds_style.xlsx"
 FORMS = sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")) + [HTCDS_STYLE]

@@ -25,10 +25,9 @@ from ingest.crypto import (
 )
 from ingest.xmlsafe import find_child, parse
 from tests.conftest import make_instance
-from tests.encrypt import aes_encrypt, encrypt_submission, rsa_encrypt
+from tests.support.crypto import FAST_KDF
+from tests.support.encrypt import aes_encrypt, encrypt_submission, rsa_encrypt
 
-#: Cheapest argon2id settings, so the suite stays fast; real strength is the default.
-FAST_KDF = Argon2Parameters(time_cost=1, memory_cost=8, parallelism=1)
 PASSPHRASE = "ສົມໃຈ correct horse battery"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)) * 40 + b"\xff\xd9"
 LAO_NAME = "ນາງ ສົມໃຈ ພົມມະວົງ"
