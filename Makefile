@@ -65,7 +65,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test js system-deps-test
+test: install-test js system-deps-test lint
 	$(BIN)/collector forms check forms/xlsforms/*.xlsx
 	$(MKDOCS) build --strict --quiet --site-dir site
 	$(BIN)/pytest -n $(TEST_WORKERS)

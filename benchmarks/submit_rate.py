@@ -39,8 +39,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.collect import Collect  # noqa: E402
 from tests.conftest import make_instance  # noqa: E402
+from tests.support.collect import Collect  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
 
 CONFIG = ROOT / "deploy" / "gunicorn.conf.py"

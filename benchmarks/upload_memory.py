@@ -21,8 +21,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.collect import USER_AGENT  # noqa: E402
 from tests.conftest import make_instance  # noqa: E402
+from tests.support.collect import USER_AGENT  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
 
 MB = 1024 * 1024

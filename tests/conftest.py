@@ -1,4 +1,5 @@
-"""Shared fixtures: every test that touches the database runs on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL."""
+"""Shared fixtures: every test that touches the database runs on SQLite and, with TEST_DATABASE_URL, PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def worker_database(url: str) -> str:
         return url
     parsed = make_url(url)
     name = f"{parsed.database}_{worker}"
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -100,18 +102,21 @@ def instance_path(tmp_path, monkeypatch):
 @pytest.fixture
 def app(clean_db, instance_path):
     """Return an app on the test database."""
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": clean_db,
-        "MEDIA_DIR": str(instance_path / "media"),
-        "SECRET_KEY": "test",
-        "MAX_SUBMISSION_BYTES": 5 * 1024 * 1024,
-        "PUBLIC_URL": "http://collect.test",
-        # As deployed: nginx on this machine is the one proxy whose forwarded headers count.
-        "TRUSTED_PROXIES": "127.0.0.1, ::1",
-        # Background person matching after named records: on only in the tests of jobs (tests/collector/test_jobs.py).
-        "PERSON_MATCH_ON_SUBMIT": False,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": clean_db,
+            "MEDIA_DIR": str(instance_path / "media"),
+            "SECRET_KEY": "test",
+            "MAX_SUBMISSION_BYTES": 5 * 1024 * 1024,
+            "PUBLIC_URL": "http://collect.test",
+            # As deployed: nginx on this machine is the one proxy whose forwarded headers count.
+            "TRUSTED_PROXIES": "127.0.0.1, ::1",
+            # Background person matching after named records: on only in the tests of jobs
+            # (tests/collector/test_jobs.py).
+            "PERSON_MATCH_ON_SUBMIT": False,
+        }
+    )
     yield app
     app.extensions["collector.engine"].dispose()
 
@@ -170,8 +175,13 @@ def published_form(app, db_session, compiled_sample):
     from ingest.publishing.versions import ensure_project, publish
 
     ensure_project(db_session, 1)
-    result = publish(db_session, app.extensions["collector.store"], 1, compiled_sample,
-                     {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()})
+    result = publish(
+        db_session,
+        app.extensions["collector.store"],
+        1,
+        compiled_sample,
+        {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()},
+    )
     db_session.commit()
     return result.version
 
@@ -211,16 +221,27 @@ def admin(app, db_session):
     return (ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
-def make_instance(instance_id: str | None = None, *, version: str = "2026112901", form_id: str = "sample_case",
-                  name: str = "Test Person", age: str = "30", photo: str | None = "photo.jpg",
-                  places=(("Vientiane", "2"), ("Bangkok", "10")), place_photos=(),
-                  deprecated_id: str | None = None) -> bytes:
+def make_instance(
+    instance_id: str | None = None,
+    *,
+    version: str = "2026112901",
+    form_id: str = "sample_case",
+    name: str = "Test Person",
+    age: str = "30",
+    photo: str | None = "photo.jpg",
+    places=(("Vientiane", "2"), ("Bangkok", "10")),
+    place_photos=(),
+    deprecated_id: str | None = None,
+) -> bytes:
     """Return an instance of the sample form written the way JavaRosa writes it (empty elements as `<q />`)."""
     instance_id = instance_id or f"uuid:{uuid.uuid4()}"
     photos = list(place_photos) + [""] * len(places)
-    route = "".join(f"<route><place>{p}</place><days>{d}</days>"
-                    + (f"<place_photo>{photos[i]}</place_photo>" if photos[i] else "<place_photo />") + "</route>"
-                    for i, (p, d) in enumerate(places))
+    route = "".join(
+        f"<route><place>{p}</place><days>{d}</days>"
+        + (f"<place_photo>{photos[i]}</place_photo>" if photos[i] else "<place_photo />")
+        + "</route>"
+        for i, (p, d) in enumerate(places)
+    )
     deprecated = f"<orx:deprecatedID>{deprecated_id}</orx:deprecatedID>" if deprecated_id else ""
     return (
         f'<?xml version=\'1.0\' ?><data id="{form_id}" version="{version}" '
@@ -228,8 +249,9 @@ def make_instance(instance_id: str | None = None, *, version: str = "2026112901"
         'xmlns:orx="http://openrosa.org/xforms" xmlns:odk="http://www.opendatakit.org/xforms">'
         f"<consent>yes</consent><full_name>{name}</full_name><age>{age}</age>"
         "<indicators>deception debt</indicators><province>01</province>"
-        + (f"<photo>{photo}</photo>" if photo else "<photo />") + route +
-        f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>"
+        + (f"<photo>{photo}</photo>" if photo else "<photo />")
+        + route
+        + f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>"
     ).encode()
 
 

@@ -1,4 +1,5 @@
 """Deployment scripts: a backup restores to the same data and files (SQLite; PostgreSQL uses pg_dump)."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,13 @@ def test_sqlite_backup_and_restore_round_trip(tmp_path):
         conn.execute("INSERT INTO t VALUES ('kept')")
     env = {**os.environ, "COLLECTOR_INSTANCE_PATH": str(instance)}
     env.pop("DATABASE_URL", None)
-    out = subprocess.run(["bash", str(DEPLOY / "backup.sh"), str(tmp_path / "backups")], env=env,
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        ["bash", str(DEPLOY / "backup.sh"), str(tmp_path / "backups")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert oct(Path(out).stat().st_mode & 0o777) == "0o700"
     db.unlink()
     (instance / "media" / "ab" / "abc").unlink()
@@ -32,8 +38,9 @@ def test_sqlite_backup_and_restore_round_trip(tmp_path):
     assert (instance / "media" / "ab" / "abc").read_bytes() == b"photo bytes"
 
 
-@pytest.mark.parametrize("name", ["gunicorn.conf.py", "collector.service", "collector-worker.service", "nginx.conf",
-                                  "postgres-setup.sh"])
+@pytest.mark.parametrize(
+    "name", ["gunicorn.conf.py", "collector.service", "collector-worker.service", "nginx.conf", "postgres-setup.sh"]
+)
 def test_deploy_files_exist(name):
     assert (DEPLOY / name).stat().st_size > 200
 

@@ -1,5 +1,6 @@
 """The documentation: the README is the front door, the MkDocs site in docs/ documents every setting, and
 neither has a broken link or fetches anything from the network."""
+
 from __future__ import annotations
 
 import re
@@ -80,8 +81,9 @@ def test_every_page_and_picture_of_docs_is_on_the_site():
     nav = nav_pages(MKDOCS["nav"])
     pages = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
     assert sorted(nav) == pages
-    shown = {(page.parent / target).resolve() for page in DOCS.rglob("*.md")
-             for target in LINK.findall(page.read_text())}
+    shown = {
+        (page.parent / target).resolve() for page in DOCS.rglob("*.md") for target in LINK.findall(page.read_text())
+    }
     hidden = [p.name for p in DOCS.glob("*.png") if p.resolve() not in shown]
     assert hidden == []
 
@@ -97,9 +99,13 @@ def test_make_test_builds_the_docs_strictly_before_pytest():
 def test_the_site_builds_strictly_and_fetches_nothing_from_the_network(tmp_path):
     assert MKDOCS["theme"]["font"] is False  # Material's default loads Google Fonts
     assert "google_analytics" not in str(MKDOCS) and "analytics" not in str(MKDOCS.get("extra", {}))
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-                           cwd=ROOT, capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1",
-                                                                         "PATH": "/usr/bin:/bin"})
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert build.returncode == 0, build.stderr
     html = list(tmp_path.rglob("*.html"))
     assert len(html) > 20
@@ -108,12 +114,17 @@ def test_the_site_builds_strictly_and_fetches_nothing_from_the_network(tmp_path)
         text = page.read_text()
         # What a browser loads by itself: scripts, style sheets, images, frames, fonts; links in text are fine.
         for tag in re.findall(r"<(?:script|link|img|iframe|source|embed|object)\b[^>]*>", text):
-            fetched += [f"{page.name}: {tag}" for url in re.findall(r"(?:src|href|data)=\"([^\"]*)\"", tag)
-                        if re.match(r"(?:[a-z]+:)?//", url)]
+            fetched += [
+                f"{page.name}: {tag}"
+                for url in re.findall(r"(?:src|href|data)=\"([^\"]*)\"", tag)
+                if re.match(r"(?:[a-z]+:)?//", url)
+            ]
         fetched += [f"{page.name}: {url}" for url in re.findall(r"url\(['\"]?((?:https?:)?//[^)'\"]+)", text)]
     for sheet in tmp_path.rglob("*.css"):
-        fetched += [f"{sheet.name}: {url}" for url in
-                    re.findall(r"(?:url\(|@import\s+)['\"]?((?:https?:)?//[^)'\"\s]+)", sheet.read_text())]
+        fetched += [
+            f"{sheet.name}: {url}"
+            for url in re.findall(r"(?:url\(|@import\s+)['\"]?((?:https?:)?//[^)'\"\s]+)", sheet.read_text())
+        ]
     assert fetched == []
 
 

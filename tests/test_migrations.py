@@ -1,4 +1,5 @@
 """The one Alembic history: it matches the models and runs down and up again on each engine."""
+
 from __future__ import annotations
 
 from importlib.util import find_spec

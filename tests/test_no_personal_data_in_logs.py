@@ -5,6 +5,7 @@ through the OpenRosa endpoint (accepted, edited, refused as a conflict, refused 
 through every JSON read path as an administrator and as an analyst, listed by `collector submissions
 list`; sign-ins fail with a distinctive password and email. Every log line, at DEBUG, is then scanned.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,9 +18,15 @@ from ingest.models import AuditEvent
 from tests.support.openrosa import JPEG, post
 from tests.support.retention import intake_instance
 
-IDENTITY = {"prs_FirstName": "ສົມພອນ", "prs_SecondName": "ວົງສະຫວັນ", "first_name_latin": "Somphone-Scanned",
-            "second_name_latin": "Vongsavanh-Scanned", "prs_MobilePhone": "+856 20 7788 9911",
-            "prs_IdentityNumber": "LAO-0192837465", "perpetrator_name": "Perp Xaysana-Scanned"}
+IDENTITY = {
+    "prs_FirstName": "ສົມພອນ",
+    "prs_SecondName": "ວົງສະຫວັນ",
+    "first_name_latin": "Somphone-Scanned",
+    "second_name_latin": "Vongsavanh-Scanned",
+    "prs_MobilePhone": "+856 20 7788 9911",
+    "prs_IdentityNumber": "LAO-0192837465",
+    "perpetrator_name": "Perp Xaysana-Scanned",
+}
 PASSWORD = "Wr0ng-Horse-Battery-Staple-7781"
 STAFF_PASSWORD = "a long enough password"
 FORM = "/v1/projects/1/forms/case_intake"
@@ -39,8 +46,9 @@ def readers(db_session):
     return {role: basic(f"{role}@example.la", STAFF_PASSWORD) for role in ("admin", "analyst")}
 
 
-def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runner, db_session, device, intake,
-                                                             intake_fields, readers, log_scan):
+def test_personal_values_reach_no_log_line_and_no_audit_event(
+    app, client, runner, db_session, device, intake, intake_fields, readers, log_scan
+):
     secrets = [*IDENTITY.values(), PASSWORD, "scanned.victim@example.la"]
     fields = intake_fields.fields
 
@@ -56,8 +64,16 @@ def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runne
     # Reads, as an administrator (identities) and as an analyst (redacted).
     one = f"{FORM}/submissions/uuid:scan-1"
     for auth in readers.values():
-        for path in (f"{FORM}/submissions", one, f"{one}.xml", f"{one}/versions", f"{one}/versions/uuid:scan-2",
-                     f"{one}/versions/uuid:scan-2.xml", f"{one}/attachments", f"{one}/attachments/passport.jpg"):
+        for path in (
+            f"{FORM}/submissions",
+            one,
+            f"{one}.xml",
+            f"{one}/versions",
+            f"{one}/versions/uuid:scan-2",
+            f"{one}/versions/uuid:scan-2.xml",
+            f"{one}/attachments",
+            f"{one}/attachments/passport.jpg",
+        ):
             response = client.get(path, headers=auth)
             assert response.status_code in (200, 403), (path, response.status_code)
             response.close()
@@ -71,8 +87,10 @@ def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runne
         assert client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).status_code == 401
 
     # The command line, as the server and as the analyst.
-    for args in (["submissions", "list", "case_intake"], ["submissions", "list", "case_intake", "--as",
-                                                           "analyst@example.la"]):
+    for args in (
+        ["submissions", "list", "case_intake"],
+        ["submissions", "list", "case_intake", "--as", "analyst@example.la"],
+    ):
         result = runner.invoke(args)
         assert result.exit_code == 0, result.output
     assert IDENTITY["first_name_latin"] in runner.invoke(["submissions", "list", "case_intake"]).stdout
@@ -81,8 +99,13 @@ def test_personal_values_reach_no_log_line_and_no_audit_event(app, client, runne
     assert log_scan.leaks(secrets) == []
     db_session.rollback()
     events = db_session.scalars(select(AuditEvent)).all()
-    assert {e.action for e in events} >= {"submission.list", "submission.read", "submission.read_xml",
-                                          "attachment.read", "session.failed"}
+    assert {e.action for e in events} >= {
+        "submission.list",
+        "submission.read",
+        "submission.read_xml",
+        "attachment.read",
+        "session.failed",
+    }
     stored = [json.dumps(e.details, ensure_ascii=False) + e.resource + (e.address or "") for e in events]
     assert [(s, text) for s in secrets for text in stored if s in text] == []
 
@@ -92,4 +115,5 @@ def test_the_scanner_finds_a_value_that_is_logged(log_scan):
 
     logging.getLogger("collector.anything").debug("stored %s", IDENTITY["prs_FirstName"])
     assert log_scan.leaks([IDENTITY["prs_FirstName"], PASSWORD]) == [
-        (IDENTITY["prs_FirstName"], f"DEBUG collector.anything stored {IDENTITY['prs_FirstName']}")]
+        (IDENTITY["prs_FirstName"], f"DEBUG collector.anything stored {IDENTITY['prs_FirstName']}")
+    ]

@@ -7,13 +7,14 @@ The matrix is data. `CALLERS` says what each caller may see; `PATHS` lists every
 call it and what it shows. Work that adds a read path (exports, OData, statistics) adds a row to `PATHS`;
 `test_every_data_route_is_in_the_matrix` fails until it does.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 
@@ -51,9 +52,13 @@ class Record:
         return f"uuid:matrix-{self.key}"
 
 
-RECORDS = (Record("R01", "01"), Record("R05", "05"), Record("W05", "05", consent="no"),
-           Record("X05", "01", sender="device-05", placed="05"),
-           Record("Y05", "01", sender="provincial-officer-05", placed="05"))
+RECORDS = (
+    Record("R01", "01"),
+    Record("R05", "05"),
+    Record("W05", "05", consent="no"),
+    Record("X05", "01", sender="device-05", placed="05"),
+    Record("Y05", "01", sender="provincial-officer-05", placed="05"),
+)
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,16 @@ class Sees:
 
 #: The matrix's callers: every role, provincial officers of provinces 05 and 01, and a device.
 CALLERS: dict[str, Sees] = {
-    "admin": Sees(frozenset({"R01", "R05", "W05", "X05", "Y05"}), identities=True, role="admin", drafts=True,
-                  audit=True),
+    "admin": Sees(
+        frozenset({"R01", "R05", "W05", "X05", "Y05"}), identities=True, role="admin", drafts=True, audit=True
+    ),
     "trainer": Sees(None, role="trainer", drafts=True),
     "case-officer": Sees(frozenset({"R01", "R05", "X05", "Y05"}), identities=True, role="case-officer"),
-    "provincial-officer-05": Sees(frozenset({"R05", "W05", "X05", "Y05"}), identities=True,
-                                  role="provincial-officer", provinces=("05",)),
+    "provincial-officer-05": Sees(
+        frozenset({"R05", "W05", "X05", "Y05"}), identities=True, role="provincial-officer", provinces=("05",)
+    ),
     # Province 01 never sees what province 05's tablet and officer sent, whatever province it names.
-    "provincial-officer-01": Sees(frozenset({"R01"}), identities=True, role="provincial-officer",
-                                  provinces=("01",)),
+    "provincial-officer-01": Sees(frozenset({"R01"}), identities=True, role="provincial-officer", provinces=("01",)),
     "analyst": Sees(frozenset({"R01", "R05", "X05", "Y05"}), role="analyst"),
     "statistician": Sees(None, role="statistician"),
     "device": Sees(None),
@@ -271,8 +277,10 @@ def _check_csv_zip(world: World, caller: str, sees: Sees) -> None:
         return
     assert response.status_code == 200, (caller, response.status_code)
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
-        root, route = ([*csv.DictReader(io.TextIOWrapper(archive.open(n), encoding="utf-8", newline=""))]
-                       for n in ("sample_case.csv", "sample_case-route.csv"))
+        root, route = (
+            [*csv.DictReader(io.TextIOWrapper(archive.open(n), encoding="utf-8", newline=""))]
+            for n in ("sample_case.csv", "sample_case-route.csv")
+        )
     expected = {r.instance_id for r in RECORDS if r.key in sees.records}
     assert {r["KEY"] for r in root} == expected, caller
     assert {r["PARENT_KEY"] for r in route} == expected, caller
@@ -409,29 +417,42 @@ PATHS = (
     Path("version", (f"{ONE}/versions/<version_id>",), _record_path("/versions/{id}", _shows_json)),
     Path("version xml", (f"{ONE}/versions/<version_id>.xml",), _record_path("/versions/{id}.xml", _shows_xml)),
     Path("files", (f"{ONE}/attachments",), _record_path("/attachments", _shows_file_list)),
-    Path("sensitive file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/photo.jpg",
-                                                                          _shows_sensitive_file)),
+    Path(
+        "sensitive file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/photo.jpg", _shows_sensitive_file)
+    ),
     Path("plain file", (f"{ONE}/attachments/<name>",), _record_path("/attachments/place.jpg", _shows_plain_file)),
     Path("comments", (f"{ONE}/comments",), _check_comments),
-    Path("draft test data", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/draft/submissions",),
-         _check_drafts),
+    Path("draft test data", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/draft/submissions",), _check_drafts),
     Path("audit", ("/v1/audits",), _check_audit),
     Path("statistics", ("/v1/projects/<int:project_id>/stats",), _check_stats),
     Path("case register", ("/v1/projects/<int:project_id>/cases",), _check_cases),
-    Path("csv zip export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip",),
-         _check_csv_zip),
+    Path("csv zip export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip",), _check_csv_zip),
     Path("xlsx export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.xlsx",), _check_xlsx),
-    Path("geojson export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.geojson",),
-         _check_geojson),
+    Path("geojson export", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions.geojson",), _check_geojson),
     Path("CTDC export", ("/v1/projects/<int:project_id>/ctdc.csv",), _check_ctdc),
-    Path("persons", ("/v1/projects/<int:project_id>/persons/candidates", "/v1/projects/<int:project_id>/persons"),
-         _check_persons),
+    Path(
+        "persons",
+        ("/v1/projects/<int:project_id>/persons/candidates", "/v1/projects/<int:project_id>/persons"),
+        _check_persons,
+    ),
     Path("tasks", ("/v1/projects/<int:project_id>/tasks",), _check_tasks),
     Path("handbook", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",), _check_handbook),
-    Path("console", ("/console/projects/<int:project_id>/forms",
-                     "/console/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf"), _check_console),
-    Path("odata", tuple(f"/v1/projects/<int:project_id>/forms/<xml_form_id>.svc{suffix}"
-                        for suffix in ("", "/", "/$metadata", "/<path:resource>")), _check_odata),
+    Path(
+        "console",
+        (
+            "/console/projects/<int:project_id>/forms",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",
+        ),
+        _check_console,
+    ),
+    Path(
+        "odata",
+        tuple(
+            f"/v1/projects/<int:project_id>/forms/<xml_form_id>.svc{suffix}"
+            for suffix in ("", "/", "/$metadata", "/<path:resource>")
+        ),
+        _check_odata,
+    ),
     Path("CLI --as", (), _check_cli),
 )
 
@@ -451,15 +472,23 @@ def world(app, client, runner, db_session, published_form):
     db_session.commit()
     world.device_prefix = f"/v1/key/{devices['01'].token}"
     for record in RECORDS:
-        xml = make_instance(record.instance_id, name=NAME, place_photos=("place.jpg",)).replace(
-            b"<province>01</province>", f"<province>{record.province}</province>".encode()).replace(
-            b"<consent>yes</consent>", f"<consent>{record.consent}</consent>".encode())
+        xml = (
+            make_instance(record.instance_id, name=NAME, place_photos=("place.jpg",))
+            .replace(b"<province>01</province>", f"<province>{record.province}</province>".encode())
+            .replace(b"<consent>yes</consent>", f"<consent>{record.consent}</consent>".encode())
+        )
         files = {"photo.jpg": JPEG + record.key.encode(), "place.jpg": JPEG}
         if record.sender in world.auth:  # a user sends through Collect signed in, as a device would
-            data = {"xml_submission_file": (io.BytesIO(xml), "x.xml", "text/xml"),
-                    **{name: (io.BytesIO(body), name, "image/jpeg") for name, body in files.items()}}
-            response = client.post("/v1/projects/1/submission", data=data, content_type="multipart/form-data",
-                                   headers={"X-OpenRosa-Version": "1.0", **world.auth[record.sender]})
+            data = {
+                "xml_submission_file": (io.BytesIO(xml), "x.xml", "text/xml"),
+                **{name: (io.BytesIO(body), name, "image/jpeg") for name, body in files.items()},
+            }
+            response = client.post(
+                "/v1/projects/1/submission",
+                data=data,
+                content_type="multipart/form-data",
+                headers={"X-OpenRosa-Version": "1.0", **world.auth[record.sender]},
+            )
         else:
             response = post(client, devices[record.sender.removeprefix("device-") or record.province], xml, files)
         assert response.status_code == 201, response.data
@@ -472,15 +501,21 @@ def world(app, client, runner, db_session, published_form):
 def _draft_with_test_record(world: World, client) -> None:
     from tests.conftest import DATA
 
-    response = client.post(f"{FORM}/draft", data=(DATA / "sample_case_v2.xlsx").read_bytes(),
-                           headers=world.auth["admin"],
-                           content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = client.post(
+        f"{FORM}/draft",
+        data=(DATA / "sample_case_v2.xlsx").read_bytes(),
+        headers=world.auth["admin"],
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     assert response.status_code in (200, 201), response.data
     token = response.get_json()["testUrl"].split("/v1/test/", 1)[1].split("/", 1)[0]
     draft = make_instance("uuid:matrix-draft", name=NAME, version="2026120101", photo=None)
-    response = client.post(f"/v1/test/{token}/projects/1/forms/sample_case/draft/submission",
-                           data={"xml_submission_file": (io.BytesIO(draft), "x.xml", "text/xml")},
-                           content_type="multipart/form-data", headers={"X-OpenRosa-Version": "1.0"})
+    response = client.post(
+        f"/v1/test/{token}/projects/1/forms/sample_case/draft/submission",
+        data={"xml_submission_file": (io.BytesIO(draft), "x.xml", "text/xml")},
+        content_type="multipart/form-data",
+        headers={"X-OpenRosa-Version": "1.0"},
+    )
     assert response.status_code == 201, response.data
 
 
@@ -518,9 +553,19 @@ def test_every_data_route_is_in_the_matrix(app):
 
 def test_a_device_is_refused_on_every_staff_path(app, client, device):
     """Walk the app's routes below /v1/key/<token>/: every one that is not OpenRosa answers a device 403."""
-    values = {"project_id": 1, "xml_form_id": "sample_case", "instance_id": "uuid:x", "name": "photo.jpg",
-              "device_id": device.id, "version": "1", "version_id": "uuid:x", "kind": "png", "user_id": 1,
-              "token_id": 1, "resource": "Submissions"}
+    values = {
+        "project_id": 1,
+        "xml_form_id": "sample_case",
+        "instance_id": "uuid:x",
+        "name": "photo.jpg",
+        "device_id": device.id,
+        "version": "1",
+        "version_id": "uuid:x",
+        "kind": "png",
+        "user_id": 1,
+        "token_id": 1,
+        "resource": "Submissions",
+    }
     tried = 0
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/v1/key/<token>") or rule.endpoint.startswith("openrosa_key."):

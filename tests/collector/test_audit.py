@@ -1,5 +1,6 @@
 """The audit log: append-only, read by administrators (`GET /v1/audits`, `collector audit`), and complete:
 every audited action leaves who, what, where, and never the data."""
+
 from __future__ import annotations
 
 import base64
@@ -31,9 +32,12 @@ def staff(app, db_session):
     from ingest.access import ROLES
     from ingest.accounts.users import create_user
 
-    users = {role: create_user(db_session, f"{role}@example.la", PASSWORD, role,
-                               provinces=["01"] if role == "provincial-officer" else [])
-             for role in ROLES}
+    users = {
+        role: create_user(
+            db_session, f"{role}@example.la", PASSWORD, role, provinces=["01"] if role == "provincial-officer" else []
+        )
+        for role in ROLES
+    }
     db_session.commit()
     return {role: user.id for role, user in users.items()}
 
@@ -47,6 +51,7 @@ def events(db_session, action: str | None = None) -> list[AuditEvent]:
 
 
 # --- append-only -------------------------------------------------------------------------------------------
+
 
 def test_audit_events_cannot_be_changed_or_removed(app, db_session):
     audit.record(db_session, "form.state", "form:x", address="cli", n=1)
@@ -85,11 +90,13 @@ def test_no_route_changes_the_audit(app):
 
 # --- GET /v1/audits ----------------------------------------------------------------------------------------
 
+
 def test_audits_are_listed_newest_first_in_centrals_shape(client, db_session, staff):
     audit.record(db_session, "session.failed", "account:abc", address="192.0.2.9")
     db_session.commit()
-    audit.record(db_session, "submission.read", "submission:7", user_id=staff["admin"], address="192.0.2.9",
-                 version="uuid:v2")
+    audit.record(
+        db_session, "submission.read", "submission:7", user_id=staff["admin"], address="192.0.2.9", version="uuid:v2"
+    )
     db_session.commit()
 
     response = client.get("/v1/audits", headers=basic("admin@example.la"))
@@ -97,9 +104,14 @@ def test_audits_are_listed_newest_first_in_centrals_shape(client, db_session, st
     assert response.status_code == 200
     first, second = response.get_json()
     assert set(first) == {"actorId", "deviceId", "action", "acteeId", "resource", "address", "details", "loggedAt"}
-    assert (first["actorId"], first["action"], first["acteeId"], first["resource"], first["address"],
-            first["details"]) == (staff["admin"], "submission.read", "submission:7", "submission:7", "192.0.2.9",
-                                  {"version": "uuid:v2"})
+    assert (
+        first["actorId"],
+        first["action"],
+        first["acteeId"],
+        first["resource"],
+        first["address"],
+        first["details"],
+    ) == (staff["admin"], "submission.read", "submission:7", "submission:7", "192.0.2.9", {"version": "uuid:v2"})
     assert first["loggedAt"].endswith("Z") and second["action"] == "session.failed"
     assert second["actorId"] is None
 
@@ -125,8 +137,7 @@ def test_audits_filter_by_action_category_time_limit_and_offset(client, db_sessi
     assert actions(f"?end={(today - timedelta(days=1)).isoformat()}z") == []
 
 
-@pytest.mark.parametrize("query", ["?start=yesterday", "?end=2026-13-01", "?limit=-1", "?limit=5001",
-                                   "?offset=x"])
+@pytest.mark.parametrize("query", ["?start=yesterday", "?end=2026-13-01", "?limit=-1", "?limit=5001", "?offset=x"])
 def test_audits_with_a_malformed_filter_are_400(client, staff, query):
     response = client.get(f"/v1/audits{query}", headers=basic("admin@example.la"))
     assert response.status_code == 400
@@ -137,7 +148,14 @@ def test_reading_the_audit_is_audited(client, db_session, staff):
     client.get("/v1/audits?action=session&limit=10", headers=basic("admin@example.la"))
     (event,) = events(db_session, "audit.read")
     assert (event.user_id, event.resource, event.address) == (staff["admin"], "audit", "127.0.0.1")
-    assert event.details == {"actionFilter": "session", "start": None, "end": None, "limit": 10, "offset": 0, "count": 0}
+    assert event.details == {
+        "actionFilter": "session",
+        "start": None,
+        "end": None,
+        "limit": 10,
+        "offset": 0,
+        "count": 0,
+    }
 
 
 @pytest.mark.parametrize("role", ["trainer", "case-officer", "provincial-officer", "analyst", "statistician"])
@@ -163,12 +181,15 @@ def test_parse_moment_reads_centrals_forms():
 
 # --- collector audit ---------------------------------------------------------------------------------------
 
+
 def test_cli_prints_events_oldest_first_with_the_users_email(runner, db_session, staff, device):
-    audit.record(db_session, "session.create", f"user:{staff['analyst']}", user_id=staff["analyst"],
-                 address="192.0.2.9")
+    audit.record(
+        db_session, "session.create", f"user:{staff['analyst']}", user_id=staff["analyst"], address="192.0.2.9"
+    )
     db_session.commit()
-    audit.record(db_session, "submission.read", "submission:7", device_id=device.id, address="192.0.2.10",
-                 version="uuid:v2")
+    audit.record(
+        db_session, "submission.read", "submission:7", device_id=device.id, address="192.0.2.10", version="uuid:v2"
+    )
     db_session.commit()
 
     result = runner.invoke(["audit"])
@@ -194,16 +215,25 @@ def test_cli_filters_by_user_action_since_and_limit(runner, db_session, staff):
         assert result.exit_code == 0, result.output
         return [tuple(line.split("\t")[1:3]) for line in result.stdout.splitlines()]
 
-    assert actions("--user", "Analyst@example.la") == [("analyst@example.la", "session.create"),
-                                                       ("analyst@example.la", "submission.read")]
-    assert actions("--action", "session") == [("admin@example.la", "session.create"),
-                                              ("analyst@example.la", "session.create")]
+    assert actions("--user", "Analyst@example.la") == [
+        ("analyst@example.la", "session.create"),
+        ("analyst@example.la", "submission.read"),
+    ]
+    assert actions("--action", "session") == [
+        ("admin@example.la", "session.create"),
+        ("analyst@example.la", "session.create"),
+    ]
     assert actions("--limit", "1", "--action", "session") == [("analyst@example.la", "session.create")]
     assert actions("--since", (utcnow() + timedelta(days=1)).date().isoformat()) == []
 
 
-@pytest.mark.parametrize("args, message", [(["--user", "nobody@example.la"], "No user with the email"),
-                                           (["--since", "last week"], "is not an ISO 8601 date")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--user", "nobody@example.la"], "No user with the email"),
+        (["--since", "last week"], "is not an ISO 8601 date"),
+    ],
+)
 def test_cli_with_an_unknown_user_or_bad_date_exits_1(runner, staff, args, message):
     result = runner.invoke(["audit", *args])
     assert result.exit_code == 1 and message in result.output
@@ -211,8 +241,10 @@ def test_cli_with_an_unknown_user_or_bad_date_exits_1(runner, staff, args, messa
 
 # --- coverage: each audited action leaves who, what, where; never the data --------------------------------
 
-def test_every_audited_action_records_who_what_and_where(app, client, runner, db_session, staff, device,
-                                                         published_form):
+
+def test_every_audited_action_records_who_what_and_where(
+    app, client, runner, db_session, staff, device, published_form
+):
     app.config["VALIDATE_FORMS"] = False  # ODK Validate is not what is tested here
     admin, trainer = basic("admin@example.la"), basic("trainer@example.la")
     form = "/v1/projects/1/forms/sample_case"
@@ -225,17 +257,27 @@ def test_every_audited_action_records_who_what_and_where(app, client, runner, db
         return response
 
     # Forms, drafts and devices, by a trainer over the API.
-    ok(client.post(f"{form}/draft", data=(DATA / "sample_case_v2.xlsx").read_bytes(), headers=trainer,
-                   content_type=XLSX), 201)
+    ok(
+        client.post(
+            f"{form}/draft", data=(DATA / "sample_case_v2.xlsx").read_bytes(), headers=trainer, content_type=XLSX
+        ),
+        201,
+    )
     ok(client.post(f"{form}/draft/publish?force=true", headers=trainer))
     ok(client.patch(f"{form}", json={"state": "closing"}, headers=trainer))
-    created = ok(client.post("/v1/projects/1/app-users", json={"displayName": "Tablet A", "province": "01"},
-                             headers=trainer), 201).get_json()["id"]
+    created = ok(
+        client.post("/v1/projects/1/app-users", json={"displayName": "Tablet A", "province": "01"}, headers=trainer),
+        201,
+    ).get_json()["id"]
     ok(client.put(f"/v1/projects/1/app-users/{created}/forms", json={"forms": ["sample_case"]}, headers=trainer))
     ok(client.delete(f"/v1/projects/1/app-users/{created}", headers=trainer))
     # Users and roles, by the administrator.
-    new_user = ok(client.post("/v1/users", json={"email": "new@example.la", "password": PASSWORD,
-                                                 "role": "analyst"}, headers=admin), 201).get_json()["id"]
+    new_user = ok(
+        client.post(
+            "/v1/users", json={"email": "new@example.la", "password": PASSWORD, "role": "analyst"}, headers=admin
+        ),
+        201,
+    ).get_json()["id"]
     ok(client.patch(f"/v1/users/{new_user}", json={"role": "case-officer"}, headers=admin))
     # Reads of the record, its XML and its file.
     ok(client.get(f"{form}/submissions", headers=admin))
@@ -243,10 +285,13 @@ def test_every_audited_action_records_who_what_and_where(app, client, runner, db
     ok(client.get(f"{form}/submissions/{instance}.xml", headers=admin))
     ok(client.get(f"{form}/submissions/{instance}/attachments/photo.jpg", headers=admin))
     # The command line.
-    for args in (["forms", "state", "sample_case", "open"], ["devices", "create", "Tablet B", "--province", "01"],
-                 ["submissions", "list", "sample_case", "--as", "case-officer@example.la"],
-                 ["retention", "set", "--form", "sample_case", "--days", "30"],
-                 ["retention", "apply", "--apply"]):
+    for args in (
+        ["forms", "state", "sample_case", "open"],
+        ["devices", "create", "Tablet B", "--province", "01"],
+        ["submissions", "list", "sample_case", "--as", "case-officer@example.la"],
+        ["retention", "set", "--form", "sample_case", "--days", "30"],
+        ["retention", "apply", "--apply"],
+    ):
         result = runner.invoke(args)
         assert result.exit_code == 0, (args, result.output)
     tablet_b = db_session.scalar(select(Device.id).where(Device.display_name == "Tablet B"))

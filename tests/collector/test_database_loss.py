@@ -2,6 +2,7 @@
 
 The real thing, backends terminated under gunicorn while tablets submit, is in tests/system/test_database_loss.py.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,11 @@ from tests.support.console import TRAINER, console_sign_in
 from tests.support.openrosa import base, count, post
 
 LOST = [
-    sa_exc.OperationalError("SELECT secret", {"name": "secret victim name"},
-                            Exception("terminating connection due to administrator command")),
+    sa_exc.OperationalError(
+        "SELECT secret",
+        {"name": "secret victim name"},
+        Exception("terminating connection due to administrator command"),
+    ),
     sa_exc.InterfaceError("SELECT secret", {}, Exception("connection already closed")),
     sa_exc.TimeoutError("QueuePool limit of size 16 overflow 4 reached"),
 ]
@@ -34,14 +38,22 @@ def test_a_lost_database_on_the_json_api_is_503_with_retry_after(client, admin, 
         response = client.get("/v1/projects/1", auth=admin)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     message = "The database is unavailable for a moment; nothing was stored. Please try again."
-    assert response.get_json() == {"ok": False, "status": 503, "code": 503.1, "errors": [], "fields": {},
-                                   "error": message, "message": message}
+    assert response.get_json() == {
+        "ok": False,
+        "status": 503,
+        "code": 503.1,
+        "errors": [],
+        "fields": {},
+        "error": message,
+        "message": message,
+    }
     assert b"secret" not in response.data and "secret" not in caplog.text
     assert f"database unavailable ({type(error).__name__}) on GET /v1/projects/<int:project_id>" in caplog.text
 
 
 def test_a_lost_database_during_a_submission_is_503_in_openrosa_xml_and_the_retry_stores_it(
-        client, device, published_form, db_session, monkeypatch):
+    client, device, published_form, db_session, monkeypatch
+):
     import collector.formats
 
     stored = collector.formats.receive_submission
@@ -54,8 +66,10 @@ def test_a_lost_database_during_a_submission_is_503_in_openrosa_xml_and_the_retr
     response = post(client, device, xml)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.headers["X-OpenRosa-Version"] == "1.0" and response.mimetype == "text/xml"
-    assert response.data.startswith(b'<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
-                                    b'<message nature="error">The database is unavailable for a moment')
+    assert response.data.startswith(
+        b'<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
+        b'<message nature="error">The database is unavailable for a moment'
+    )
     monkeypatch.setattr(collector.formats, "receive_submission", stored)
     assert post(client, device, xml).status_code == 201
     assert count(db_session, Submission) == 1

@@ -1,4 +1,5 @@
 """Devices (app users): assignment, revocation, QR codes, and versions that keep accepting data."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,9 @@ def test_viewer_may_not_manage_devices(client, db_session, device):
 
     create_user(db_session, "viewer@example.la", "viewer password", "analyst")
     db_session.commit()
-    response = client.post("/v1/projects/1/app-users", json={"displayName": "x"},
-                           auth=("viewer@example.la", "viewer password"))
+    response = client.post(
+        "/v1/projects/1/app-users", json={"displayName": "x"}, auth=("viewer@example.la", "viewer password")
+    )
     assert response.status_code == 403
 
 
@@ -53,27 +55,39 @@ def test_every_published_version_keeps_accepting(client, runner, device, db_sess
     from forms.compiler import compile_xlsform
     from ingest.publishing.versions import publish
 
-    publish(db_session, app.extensions["collector.store"], 1, compile_xlsform(DATA / "sample_case_v2.xlsx"),
-            {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()})
+    publish(
+        db_session,
+        app.extensions["collector.store"],
+        1,
+        compile_xlsform(DATA / "sample_case_v2.xlsx"),
+        {"provinces.csv": (DATA / "media" / "provinces.csv").read_bytes()},
+    )
     db_session.commit()
     listing = client.get(f"/v1/key/{device.token}/projects/1/formList").data
     assert b"<version>2026120101</version>" in listing
     assert post(client, device, make_instance("uuid:old", version="2026112901")).status_code == 201
     assert post(client, device, make_instance("uuid:new", version="2026120101")).status_code == 201
-    stored = {v.instance_id: (v.version_string, v.unknown_version, v.form_version.version)
-              for v in db_session.scalars(select(SubmissionVersion))}
+    stored = {
+        v.instance_id: (v.version_string, v.unknown_version, v.form_version.version)
+        for v in db_session.scalars(select(SubmissionVersion))
+    }
     assert stored == {"uuid:old": ("2026112901", False, "2026112901"), "uuid:new": ("2026120101", False, "2026120101")}
 
 
 def test_forwarded_headers_shape_device_urls(client, admin, published_form):
-    response = client.post("/v1/projects/1/app-users", json={"displayName": "Behind nginx"}, auth=admin,
-                           headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "atip.example.la"})
+    response = client.post(
+        "/v1/projects/1/app-users",
+        json={"displayName": "Behind nginx"},
+        auth=admin,
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "atip.example.la"},
+    )
     assert response.get_json()["serverUrl"].startswith("https://atip.example.la/v1/key/")
 
 
 def test_json_post_by_device_to_submission_records_device(client, device, db_session):
     data = {"xml_submission_file": (io.BytesIO(make_instance("uuid:dev-1")), "x.xml", "text/xml")}
-    response = client.post(f"/v1/key/{device.token}/projects/1/submission", data=data,
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/v1/key/{device.token}/projects/1/submission", data=data, content_type="multipart/form-data"
+    )
     assert response.status_code == 201
     assert db_session.scalar(select(SubmissionVersion)).device_id == device.id

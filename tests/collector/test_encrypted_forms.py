@@ -3,6 +3,7 @@
 Tablets are played by tests.support.encrypt, which encrypts exactly as ODK Collect does; the server only ever sees
 the manifest and the `.enc` files until an administrator unlocks the form's key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,9 +66,11 @@ def served_public_key(client, device) -> str:
 
 
 def seal(public_key: str, instance_id: str, name: str = LAO_NAME, *, province: str = "01", consent: str = "yes"):
-    xml = make_instance(instance_id, version=KEYED_VERSION, name=name).replace(
-        b"<province>01</province>", f"<province>{province}</province>".encode()).replace(
-        b"<consent>yes</consent>", f"<consent>{consent}</consent>".encode())
+    xml = (
+        make_instance(instance_id, version=KEYED_VERSION, name=name)
+        .replace(b"<province>01</province>", f"<province>{province}</province>".encode())
+        .replace(b"<consent>yes</consent>", f"<consent>{consent}</consent>".encode())
+    )
     return encrypt_submission(public_key, xml, {"photo.jpg": JPEG})
 
 
@@ -81,10 +84,14 @@ def scope_columns(db_session) -> dict[str, tuple]:
 def stored_files(db_session, instance_id: str) -> dict[str, str]:
     """Return name -> sha256 of the files stored for a submission's version."""
     db_session.rollback()  # a fresh snapshot: the app and the CLI wrote meanwhile
-    return dict(db_session.execute(
-        select(SubmissionAttachment.name, Blob.sha256).join(Blob, Blob.id == SubmissionAttachment.blob_id)
-        .join(SubmissionVersion, SubmissionVersion.id == SubmissionAttachment.submission_version_id)
-        .where(SubmissionVersion.instance_id == instance_id)).all())
+    return dict(
+        db_session.execute(
+            select(SubmissionAttachment.name, Blob.sha256)
+            .join(Blob, Blob.id == SubmissionAttachment.blob_id)
+            .join(SubmissionVersion, SubmissionVersion.id == SubmissionAttachment.submission_version_id)
+            .where(SubmissionVersion.instance_id == instance_id)
+        ).all()
+    )
 
 
 def version_of(db_session, instance_id: str) -> SubmissionVersion:
@@ -100,8 +107,9 @@ def unlock(runner, passphrase_file):
     return runner.invoke(["keys", "unlock", "--form", "sample_case", "--passphrase-file", str(passphrase_file)])
 
 
-def test_keys_create_publishes_a_validated_next_version_with_the_public_key(app, client, runner, device,
-                                                                           db_session, passphrase_file, caplog):
+def test_keys_create_publishes_a_validated_next_version_with_the_public_key(
+    app, client, runner, device, db_session, passphrase_file, caplog
+):
     app.config["KEY_KDF_FAST"] = True
     caplog.set_level(logging.DEBUG)
     result = runner.invoke(["keys", "create", "--form", "sample_case", "--passphrase-file", str(passphrase_file)])
@@ -125,8 +133,10 @@ def test_keys_create_publishes_a_validated_next_version_with_the_public_key(app,
 
 def test_keys_create_asks_for_the_passphrase_twice_without_echoing_it(app, runner, device, db_session):
     app.config.update(KEY_KDF_FAST=True, VALIDATE_FORMS=False)
-    mismatch = runner.invoke(["keys", "create", "--form", "sample_case"],
-                             input=f"{PASSPHRASE}\nsomething else entirely\n{PASSPHRASE}\n{PASSPHRASE}\n")
+    mismatch = runner.invoke(
+        ["keys", "create", "--form", "sample_case"],
+        input=f"{PASSPHRASE}\nsomething else entirely\n{PASSPHRASE}\n{PASSPHRASE}\n",
+    )
     assert mismatch.exit_code == 0, mismatch.output
     assert "do not match" in mismatch.output and PASSPHRASE not in mismatch.output
     assert db_session.scalar(select(func.count()).select_from(FormKey)) == 1
@@ -150,11 +160,14 @@ def test_unknown_form_is_a_clear_error(runner, device, fast_keys, passphrase_fil
     assert result.exit_code == 1 and "has no key" in result.output
 
 
-def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, runner, device, admin, db_session,
-                                                                     public_key, passphrase_file, caplog):
+def test_sealed_submissions_show_only_that_they_exist_until_unlocked(
+    client, runner, device, admin, db_session, public_key, passphrase_file, caplog
+):
     caplog.set_level(logging.DEBUG)
-    first, second = seal(public_key, "uuid:sealed-1"), seal(public_key, "uuid:sealed-2", name="Second Person",
-                                                            province="07", consent="no")
+    first, second = (
+        seal(public_key, "uuid:sealed-1"),
+        seal(public_key, "uuid:sealed-2", name="Second Person", province="07", consent="no"),
+    )
     assert send(client, device, first.manifest, first.files).status_code == 201
     assert send(client, device, second.manifest, second.files).status_code == 201
     # Sealed, the tagged answers cannot be read: the record belongs to the device's province meanwhile.
@@ -185,8 +198,9 @@ def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, run
     # Opened, the record's province and consent come from its data, as for a plain submission: the answer 07
     # is outside the province-01 tablet's, so the record stays in 01 with 07 kept as its claim (issue 16).
     assert scope_columns(db_session) == {"uuid:sealed-1": ("01", False), "uuid:sealed-2": ("01", True)}
-    assert db_session.scalar(select(Submission.claimed_province)
-                             .where(Submission.instance_id == "uuid:sealed-2")) == "07"
+    assert (
+        db_session.scalar(select(Submission.claimed_province).where(Submission.instance_id == "uuid:sealed-2")) == "07"
+    )
 
     body = client.get(one, auth=admin).get_json()
     assert body["sealed"] is False
@@ -194,7 +208,8 @@ def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, run
     assert body["data"]["route"][1] == {"place": "Bangkok", "days": 10, "place_photo": None}
     assert client.get(f"{LIST}/uuid:sealed-2", auth=admin).get_json()["data"]["full_name"] == "Second Person"
     assert client.get(one + ".xml", auth=admin).data == make_instance(
-        "uuid:sealed-1", version=KEYED_VERSION, name=LAO_NAME)
+        "uuid:sealed-1", version=KEYED_VERSION, name=LAO_NAME
+    )
     with client.get(one + "/attachments/photo.jpg", auth=admin) as photo:
         assert photo.status_code == 200 and photo.data == JPEG
     # The sealed files stay exactly as received, beside the plain photo.
@@ -210,20 +225,26 @@ def test_sealed_submissions_show_only_that_they_exist_until_unlocked(client, run
     assert PASSPHRASE not in text and LAO_NAME not in text
 
 
-def test_an_officer_of_several_provinces_sends_sealed_records_placed_at_unlock(client, runner, device, admin,
-                                                                              db_session, public_key,
-                                                                              passphrase_file):
+def test_an_officer_of_several_provinces_sends_sealed_records_placed_at_unlock(
+    client, runner, device, admin, db_session, public_key, passphrase_file
+):
     from ingest.accounts.users import create_user
     from tests.support.scope import PASSWORD, basic
 
     create_user(db_session, "officer0105@example.la", PASSWORD, "provincial-officer", provinces=("01", "05"))
     db_session.commit()
     sealed = seal(public_key, "uuid:sealed-officer", province="05")
-    data = {"xml_submission_file": (io.BytesIO(sealed.manifest), "submission.xml", "text/xml"),
-            **{name: (io.BytesIO(body), name, "application/octet-stream") for name, body in sealed.files.items()}}
+    data = {
+        "xml_submission_file": (io.BytesIO(sealed.manifest), "submission.xml", "text/xml"),
+        **{name: (io.BytesIO(body), name, "application/octet-stream") for name, body in sealed.files.items()},
+    }
 
-    sent = client.post("/v1/projects/1/submission", data=data, content_type="multipart/form-data",
-                       headers={"X-OpenRosa-Version": "1.0", **basic("officer0105@example.la")})
+    sent = client.post(
+        "/v1/projects/1/submission",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-OpenRosa-Version": "1.0", **basic("officer0105@example.la")},
+    )
 
     assert sent.status_code == 201, sent.data
     # Sealed, its province cannot be read: it is in none, so the officer's own province list does not show it.
@@ -236,8 +257,9 @@ def test_an_officer_of_several_provinces_sends_sealed_records_placed_at_unlock(c
     assert [r["instanceId"] for r in mine] == ["uuid:sealed-officer"]
 
 
-def test_damaged_or_foreign_files_are_reported_and_left_sealed(client, runner, device, admin, db_session,
-                                                               public_key, passphrase_file):
+def test_damaged_or_foreign_files_are_reported_and_left_sealed(
+    client, runner, device, admin, db_session, public_key, passphrase_file
+):
     good = seal(public_key, "uuid:good")
     tampered = seal(public_key, "uuid:tampered")
     flipped = bytearray(tampered.files["photo.jpg.enc"])
@@ -270,8 +292,9 @@ def test_damaged_or_foreign_files_are_reported_and_left_sealed(client, runner, d
     assert event.details == {"decrypted": 1, "failed": 3, "via": "cli"}
 
 
-def test_a_sealed_file_arriving_later_is_decrypted_on_the_next_unlock(client, runner, device, db_session,
-                                                                      public_key, passphrase_file):
+def test_a_sealed_file_arriving_later_is_decrypted_on_the_next_unlock(
+    client, runner, device, db_session, public_key, passphrase_file
+):
     sub = seal(public_key, "uuid:late")
     response = send(client, device, sub.manifest, {"submission.xml.enc": sub.files["submission.xml.enc"]})
     assert response.status_code == 201 and b"1 of its 2 file(s) have not arrived" in response.data
@@ -283,11 +306,16 @@ def test_a_sealed_file_arriving_later_is_decrypted_on_the_next_unlock(client, ru
     assert second.exit_code == 0 and "decrypted 1, failed 0" in second.output
 
 
-def test_instance_of_another_form_inside_the_envelope_is_refused(client, runner, device, db_session, public_key,
-                                                                 passphrase_file):
+def test_instance_of_another_form_inside_the_envelope_is_refused(
+    client, runner, device, db_session, public_key, passphrase_file
+):
     # Signed with the form's public key (anyone may), but the data inside is not what the manifest names.
-    sub = encrypt_submission(public_key, make_instance("uuid:inner", version=KEYED_VERSION, form_id="other_form"),
-                             {"photo.jpg": JPEG}, form_id="sample_case")
+    sub = encrypt_submission(
+        public_key,
+        make_instance("uuid:inner", version=KEYED_VERSION, form_id="other_form"),
+        {"photo.jpg": JPEG},
+        form_id="sample_case",
+    )
     assert send(client, device, sub.manifest, sub.files).status_code == 201
     result = unlock(runner, passphrase_file)
     assert result.exit_code == 1 and "uuid:inner: " in result.output and "another form" in result.output
@@ -317,14 +345,22 @@ def test_wrong_passphrase_changes_nothing(client, runner, device, db_session, pu
     assert event.details == {"refused": "wrong passphrase", "via": "cli"}
 
 
-@pytest.mark.parametrize("manifest, reason", [
-    (b'<data id="sample_case" encrypted="yes"><meta><instanceID>uuid:x</instanceID></meta></data>',
-     b"no encrypted key"),
-    (b'<data id="sample_case" encrypted="yes"><base64EncryptedKey>AA==</base64EncryptedKey>'
-     b'<meta><instanceID>uuid:x</instanceID></meta><media><file>../../etc/passwd.enc</file></media>'
-     b'<encryptedXmlFile>submission.xml.enc</encryptedXmlFile>'
-     b'<base64EncryptedElementSignature>AA==</base64EncryptedElementSignature></data>', b"invalid file name"),
-])
+@pytest.mark.parametrize(
+    "manifest, reason",
+    [
+        (
+            b'<data id="sample_case" encrypted="yes"><meta><instanceID>uuid:x</instanceID></meta></data>',
+            b"no encrypted key",
+        ),
+        (
+            b'<data id="sample_case" encrypted="yes"><base64EncryptedKey>AA==</base64EncryptedKey>'
+            b"<meta><instanceID>uuid:x</instanceID></meta><media><file>../../etc/passwd.enc</file></media>"
+            b"<encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
+            b"<base64EncryptedElementSignature>AA==</base64EncryptedElementSignature></data>",
+            b"invalid file name",
+        ),
+    ],
+)
 def test_broken_manifest_is_refused_with_400(client, device, db_session, public_key, manifest, reason):
     response = send(client, device, manifest, {})
     assert response.status_code == 400 and reason in response.data

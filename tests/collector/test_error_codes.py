@@ -1,4 +1,5 @@
 """Stable error codes: the table's rules, and the code each kind of JSON error carries (issue 17, item 3)."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,45 +44,78 @@ def _submit(client, admin, xml: bytes):
 
 CASES = [
     # (id, status, code, how): `how` sends one request and returns its response.
-    ("bad-query-value", 400, "400.8",
-     lambda c, a, d: c.get(f"{SUBMISSIONS}?limit=many", auth=a)),
-    ("body-not-json", 400, "400.1",
-     lambda c, a, d: c.post("/v1/sessions", data="not json", content_type="application/json")),
-    ("xlsform-missing", 400, "400.2",
-     lambda c, a, d: c.post("/v1/projects/1/forms", data=b"", auth=a)),
-    ("instance-of-another-form", 400, "400.8",
-     lambda c, a, d: _submit(c, a, make_instance("uuid:other", form_id="referral"))),
-    ("odata-filter-unparseable", 400, "400.18",
-     lambda c, a, d: c.get("/v1/projects/1/forms/sample_case.svc/Submissions?$filter=((", auth=a)),
-    ("odata-unknown-property", 400, "400.23",
-     lambda c, a, d: c.get("/v1/projects/1/forms/sample_case.svc/Submissions?$orderby=nothing_here", auth=a)),
-    ("no-credentials", 401, "401.4",
-     lambda c, a, d: c.get("/v1/projects")),
-    ("wrong-password", 401, "401.2",
-     lambda c, a, d: c.get("/v1/projects", auth=(a[0], "wrong"))),
-    ("unknown-bearer", 401, "401.2",
-     lambda c, a, d: c.get("/v1/projects", headers={"Authorization": "Bearer nope"})),
-    ("device-reads-data", 403, "403.1",
-     lambda c, a, d: c.get(f"/v1/key/{d.token}/projects/1/forms/sample_case/submissions")),
-    ("password-over-http-from-afar", 403, "403.53",
-     lambda c, a, d: c.get("/v1/projects", auth=a, environ_base={"REMOTE_ADDR": "192.0.2.7"})),
-    ("unknown-form", 404, "404.1",
-     lambda c, a, d: c.get("/v1/projects/1/forms/nothing/submissions", auth=a)),
-    ("no-such-route", 404, "404.1",
-     lambda c, a, d: c.get("/v1/nothing-here", auth=a)),
-    ("method-not-allowed", 405, "405.1",
-     lambda c, a, d: c.put("/v1/sessions", auth=a)),
-    ("email-taken", 409, "409.3",
-     lambda c, a, d: c.post("/v1/users", json={"email": a[0], "password": "long enough password"}, auth=a)),
-    ("same-instance-id-other-xml", 409, "409.1",
-     lambda c, a, d: (_submit(c, a, make_instance("uuid:twice")),
-                      _submit(c, a, make_instance("uuid:twice", age="31")))[1]),
-    ("xlsform-too-large", 413, "413.1",
-     lambda c, a, d: c.post("/v1/projects/1/forms", data=b"x" * (2 * 1024 * 1024), auth=a)),
-    ("body-not-valid", 422, "422.1",
-     lambda c, a, d: c.post("/v1/sessions", json={"email": "x@y.la"})),
-    ("odata-expand-other-than-star", 501, "501.6",
-     lambda c, a, d: c.get("/v1/projects/1/forms/sample_case.svc/Submissions?$expand=children", auth=a)),
+    ("bad-query-value", 400, "400.8", lambda c, a, d: c.get(f"{SUBMISSIONS}?limit=many", auth=a)),
+    (
+        "body-not-json",
+        400,
+        "400.1",
+        lambda c, a, d: c.post("/v1/sessions", data="not json", content_type="application/json"),
+    ),
+    ("xlsform-missing", 400, "400.2", lambda c, a, d: c.post("/v1/projects/1/forms", data=b"", auth=a)),
+    (
+        "instance-of-another-form",
+        400,
+        "400.8",
+        lambda c, a, d: _submit(c, a, make_instance("uuid:other", form_id="referral")),
+    ),
+    (
+        "odata-filter-unparseable",
+        400,
+        "400.18",
+        lambda c, a, d: c.get("/v1/projects/1/forms/sample_case.svc/Submissions?$filter=((", auth=a),
+    ),
+    (
+        "odata-unknown-property",
+        400,
+        "400.23",
+        lambda c, a, d: c.get("/v1/projects/1/forms/sample_case.svc/Submissions?$orderby=nothing_here", auth=a),
+    ),
+    ("no-credentials", 401, "401.4", lambda c, a, d: c.get("/v1/projects")),
+    ("wrong-password", 401, "401.2", lambda c, a, d: c.get("/v1/projects", auth=(a[0], "wrong"))),
+    ("unknown-bearer", 401, "401.2", lambda c, a, d: c.get("/v1/projects", headers={"Authorization": "Bearer nope"})),
+    (
+        "device-reads-data",
+        403,
+        "403.1",
+        lambda c, a, d: c.get(f"/v1/key/{d.token}/projects/1/forms/sample_case/submissions"),
+    ),
+    (
+        "password-over-http-from-afar",
+        403,
+        "403.53",
+        lambda c, a, d: c.get("/v1/projects", auth=a, environ_base={"REMOTE_ADDR": "192.0.2.7"}),
+    ),
+    ("unknown-form", 404, "404.1", lambda c, a, d: c.get("/v1/projects/1/forms/nothing/submissions", auth=a)),
+    ("no-such-route", 404, "404.1", lambda c, a, d: c.get("/v1/nothing-here", auth=a)),
+    ("method-not-allowed", 405, "405.1", lambda c, a, d: c.put("/v1/sessions", auth=a)),
+    (
+        "email-taken",
+        409,
+        "409.3",
+        lambda c, a, d: c.post("/v1/users", json={"email": a[0], "password": "long enough password"}, auth=a),
+    ),
+    (
+        "same-instance-id-other-xml",
+        409,
+        "409.1",
+        lambda c, a, d: (
+            _submit(c, a, make_instance("uuid:twice")),
+            _submit(c, a, make_instance("uuid:twice", age="31")),
+        )[1],
+    ),
+    (
+        "xlsform-too-large",
+        413,
+        "413.1",
+        lambda c, a, d: c.post("/v1/projects/1/forms", data=b"x" * (2 * 1024 * 1024), auth=a),
+    ),
+    ("body-not-valid", 422, "422.1", lambda c, a, d: c.post("/v1/sessions", json={"email": "x@y.la"})),
+    (
+        "odata-expand-other-than-star",
+        501,
+        "501.6",
+        lambda c, a, d: c.get("/v1/projects/1/forms/sample_case.svc/Submissions?$expand=children", auth=a),
+    ),
 ]
 
 
@@ -106,8 +140,11 @@ def test_too_many_failed_sign_ins_is_429_with_its_code(app, client, admin):
     assert response.headers["Retry-After"]
 
 
-@pytest.mark.parametrize("raised, code", [(RuntimeError("secret victim name"), "500.1"),
-                                          (None, "500.51")], ids=["unexpected", "read-without-caller"])
+@pytest.mark.parametrize(
+    "raised, code",
+    [(RuntimeError("secret victim name"), "500.1"), (None, "500.51")],
+    ids=["unexpected", "read-without-caller"],
+)
 def test_server_errors_carry_a_code_and_no_details(client, admin, monkeypatch, raised, code):
     import collector.api.projects
     from ingest.scope import ScopeMissing
@@ -132,5 +169,7 @@ def test_openrosa_errors_keep_their_xml_without_a_code(client, device, published
     """Collect reads the OpenRosaResponse XML: the code is for JSON clients only."""
     response = client.get(f"/v1/key/{device.token}/projects/1/forms/nothing.xml")
     assert response.status_code == 404 and response.mimetype == "text/xml"
-    assert response.data == (b'<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="error">'
-                             b"The form 'nothing' is not on this server.</message></OpenRosaResponse>")
+    assert response.data == (
+        b'<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="error">'
+        b"The form 'nothing' is not on this server.</message></OpenRosaResponse>"
+    )

@@ -1,4 +1,5 @@
 """The handbook endpoint and the `handbook` and `course-kit` commands, on the stored form versions."""
+
 from __future__ import annotations
 
 import io
@@ -33,7 +34,7 @@ def staff(app, db_session):
 def test_trainer_gets_the_published_version_as_pdf(client, staff, referral):
     response = client.get("/v1/projects/1/forms/referral/handbook.pdf?lang=en", auth=MANAGER)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert f'referral-{referral.version}-handbook-en.pdf' in response.headers["Content-Disposition"]
+    assert f"referral-{referral.version}-handbook-en.pdf" in response.headers["Content-Disposition"]
     text = pdf_text(response.data)
     assert squash(f"referral · {referral.version} · md5 {referral.xml_md5}") in text
     assert squash("249 entries in countries.csv; the first 20:") in text  # the CSV came from the stored media
@@ -61,8 +62,9 @@ def test_bad_language_unknown_form_and_missing_draft_are_json_errors(client, adm
 def test_draft_is_printed_and_marked_as_draft(client, admin, referral, app, db_session, compiled_referral):
     from ingest.publishing.versions import create_draft
 
-    create_draft(db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False,
-                 xml_form_id="referral")
+    create_draft(
+        db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False, xml_form_id="referral"
+    )
     db_session.commit()
     response = client.get("/v1/projects/1/forms/referral/handbook.pdf?draft=true&paper=true&lang=en", auth=admin)
     assert response.status_code == 200
@@ -87,8 +89,7 @@ def test_cli_handbook_writes_the_pdf_and_names_the_versions(runner, referral, tm
     assert no_draft.exit_code == 1 and "no form has a draft" in no_draft.output
 
 
-def test_cli_prints_the_draft_with_draft_and_the_published_version_without(app, runner, referral, db_session,
-                                                                            tmp_path):
+def test_cli_prints_the_draft_with_draft_and_the_published_version_without(app, runner, referral, db_session, tmp_path):
     from openpyxl import load_workbook
 
     from ingest.publishing.versions import create_draft
@@ -99,8 +100,14 @@ def test_cli_prints_the_draft_with_draft_and_the_published_version_without(app, 
     settings.cell(row=2, column=column, value="2099010101")
     draft_xlsx = tmp_path / "referral.xlsx"
     workbook.save(draft_xlsx)
-    create_draft(db_session, app.extensions["collector.store"], 1, compile_xlsform(draft_xlsx, validate=False),
-                 new_form=False, xml_form_id="referral")
+    create_draft(
+        db_session,
+        app.extensions["collector.store"],
+        1,
+        compile_xlsform(draft_xlsx, validate=False),
+        new_form=False,
+        xml_form_id="referral",
+    )
     db_session.commit()
     result = runner.invoke(["handbook", "--draft", "--form", "referral", "--lang", "en", "-o", str(tmp_path / "d.pdf")])
     assert result.exit_code == 0, result.output
@@ -118,8 +125,9 @@ def decode_qr_pages(pdf_path, first: int, last: int) -> list[str]:
     for tool in ("pdftoppm", "zbarimg"):
         assert shutil.which(tool), f"{tool} is missing: `make test` installs poppler-utils and zbar-tools"
     stem = pdf_path.with_suffix("")
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", str(first), "-l", str(last), str(pdf_path), str(stem)],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-f", str(first), "-l", str(last), str(pdf_path), str(stem)], check=True
+    )
     payloads = []
     for image in sorted(pdf_path.parent.glob(f"{stem.name}-*.png")):
         out = subprocess.run(["zbarimg", "--raw", "-q", str(image)], capture_output=True, text=True).stdout
@@ -129,8 +137,9 @@ def decode_qr_pages(pdf_path, first: int, last: int) -> list[str]:
 
 def test_course_kit_creates_devices_and_prints_a_scannable_code_for_each(app, runner, referral, tmp_path, db_session):
     out = tmp_path / "kit.pdf"
-    result = runner.invoke(["course-kit", "--province", "05", "--devices", "2", "--form", "referral", "--lang", "en",
-                            "-o", str(out)])
+    result = runner.invoke(
+        ["course-kit", "--province", "05", "--devices", "2", "--form", "referral", "--lang", "en", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     devices = list(db_session.scalars(select(Device).order_by(Device.id)))
     assert [d.province_code for d in devices] == ["05", "05"]
@@ -152,8 +161,9 @@ def test_course_kit_creates_devices_and_prints_a_scannable_code_for_each(app, ru
     assert [squash(d.display_name) in page and scan in page for d, page in zip(devices, tablet_pages)] == [True, True]
     payloads = decode_qr_pages(out, len(pages) - 1, len(pages))
     with app.app_context():
-        expected = [collect_settings(device_url(app.config["PUBLIC_URL"], d), app.config["PROJECT_NAME"])
-                    for d in devices]
+        expected = [
+            collect_settings(device_url(app.config["PUBLIC_URL"], d), app.config["PROJECT_NAME"]) for d in devices
+        ]
     assert [decode_payload(p) for p in payloads] == expected
 
 
@@ -169,27 +179,55 @@ def test_form_json_links_to_the_handbook_of_the_current_version(client, admin, p
     assert body["handbookUrl"] == "http://localhost/v1/projects/1/forms/sample_case/handbook.pdf"
 
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
-def test_course_kit_a5_names_tablets_in_lao_and_english_with_emblem_course_and_edition(runner, referral, tmp_path,
-                                                                                      db_session):
+def test_course_kit_a5_names_tablets_in_lao_and_english_with_emblem_course_and_edition(
+    runner, referral, tmp_path, db_session
+):
     from datetime import date
 
     emblem = tmp_path / "emblem.png"
     emblem.write_bytes(PNG)
     out = tmp_path / "kit.pdf"
-    result = runner.invoke(["course-kit", "--province", "05", "--devices", "2", "--form", "referral",
-                            "--paper-size", "a5", "--emblem", str(emblem), "--edition", "2026.2",
-                            "--edition-date", "2026-11-30", "--course", "Bokeo, December", "-o", str(out)])
+    result = runner.invoke(
+        [
+            "course-kit",
+            "--province",
+            "05",
+            "--devices",
+            "2",
+            "--form",
+            "referral",
+            "--paper-size",
+            "a5",
+            "--emblem",
+            str(emblem),
+            "--edition",
+            "2026.2",
+            "--edition-date",
+            "2026-11-30",
+            "--course",
+            "Bokeo, December",
+            "-o",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     devices = list(db_session.scalars(select(Device).order_by(Device.id)))
     pages = PdfReader(io.BytesIO(out.read_bytes())).pages
     assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(420, 595)}
     cover = squash(pages[0].extract_text())
-    for words in ("Ministry of Public Security", "ກົມຕ້ານການຄ້າມະນຸດ", "Course: Bokeo, December",
-                  "Guideline version2026.2", "Date of the guidelines2026-11-30"):
+    for words in (
+        "Ministry of Public Security",
+        "ກົມຕ້ານການຄ້າມະນຸດ",
+        "Course: Bokeo, December",
+        "Guideline version2026.2",
+        "Date of the guidelines2026-11-30",
+    ):
         assert squash(words) in cover, words
     assert len(pages[0].images) == 1
     today = date.today().isoformat()
@@ -207,8 +245,9 @@ def test_course_kit_a5_names_tablets_in_lao_and_english_with_emblem_course_and_e
 def test_an_emblem_that_is_not_an_image_stops_the_commands_and_creates_nothing(runner, referral, tmp_path, db_session):
     bad = tmp_path / "emblem.png"
     bad.write_text("not an image")
-    kit = runner.invoke(["course-kit", "--province", "05", "--devices", "2", "--emblem", str(bad),
-                         "-o", str(tmp_path / "k.pdf")])
+    kit = runner.invoke(
+        ["course-kit", "--province", "05", "--devices", "2", "--emblem", str(bad), "-o", str(tmp_path / "k.pdf")]
+    )
     assert kit.exit_code == 1 and "not a PNG or JPEG image" in kit.output
     assert db_session.scalars(select(Device)).all() == [] and not (tmp_path / "k.pdf").exists()
     book = runner.invoke(["handbook", "--emblem", str(tmp_path / "missing.png"), "-o", str(tmp_path / "h.pdf")])
@@ -223,7 +262,9 @@ def test_api_prints_a5_and_a_paper_form_with_a_cover_only_when_asked(app, client
     assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages} == {(420, 595)}
     assert squash("Contents") not in pdf_text(a5.data)
     covered = client.get(url + "?paper=true&cover=true&lang=en", auth=MANAGER)
-    assert squash("Contents") in pdf_text(covered.data) and squash("Ministry of Public Security") in pdf_text(covered.data)
+    assert squash("Contents") in pdf_text(covered.data) and squash("Ministry of Public Security") in pdf_text(
+        covered.data
+    )
     assert client.get(url + "?paper_size=letter", auth=MANAGER).status_code == 400
     bad = tmp_path / "emblem.png"
     bad.write_text("not an image")

@@ -1,4 +1,5 @@
 """Hostile input found from outside (issue 7): each is a clear 4xx, nothing is stored, on both databases."""
+
 from __future__ import annotations
 
 import base64
@@ -20,15 +21,19 @@ from tests.support.openrosa import JPEG, base, openrosa_message, post
 def stored(db_session) -> tuple[int, int, int, int]:
     """Count what the write path stores: submissions, versions, normalised rows and blobs."""
     db_session.expire_all()
-    return tuple(db_session.scalar(select(func.count()).select_from(m))
-                 for m in (Submission, SubmissionVersion, SubmissionRow, Blob))
+    return tuple(
+        db_session.scalar(select(func.count()).select_from(m))
+        for m in (Submission, SubmissionVersion, SubmissionRow, Blob)
+    )
 
 
 def test_submission_refusals_store_nothing_and_answer_openrosa_xml(client, device, db_session):
     before = stored(db_session)
     cases = {
         "Shift_JIS": make_instance().replace(b"<?xml version='1.0' ?>", b'<?xml version="1.0" encoding="Shift_JIS"?>'),
-        "UTF-16 declared": make_instance().replace(b"<?xml version='1.0' ?>", b'<?xml version="1.0" encoding="UTF-16"?>'),
+        "UTF-16 declared": make_instance().replace(
+            b"<?xml version='1.0' ?>", b'<?xml version="1.0" encoding="UTF-16"?>'
+        ),
         "unknown encoding": make_instance().replace(b"<?xml version='1.0' ?>", b"<?xml version='1.0' encoding='foo'?>"),
         "UTF-16 bytes": make_instance().decode().replace("<?xml version='1.0' ?>", "").encode("utf-16"),
         "instanceID over 255": make_instance("uuid:" + "a" * 300),
@@ -49,10 +54,12 @@ def test_submission_refusals_store_nothing_and_answer_openrosa_xml(client, devic
 
 def test_a_5_mb_instance_id_is_refused_not_stored_unreadable(client, device, db_session):
     before = stored(db_session)
-    boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml",
-                                 make_instance("uuid:" + "x" * (4 * 1024 * 1024)))])
-    response = client.post(f"{base(device)}/submission", data=body,
-                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    boundary, body = multipart(
+        [("xml_submission_file", "i.xml", "text/xml", make_instance("uuid:" + "x" * (4 * 1024 * 1024)))]
+    )
+    response = client.post(
+        f"{base(device)}/submission", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert response.status_code == 400
     assert "longer than 255" in openrosa_message(response)
     assert stored(db_session) == before
@@ -71,9 +78,11 @@ def test_body_shorter_than_its_content_length_is_refused(client, device, db_sess
     before = stored(db_session)
     boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance())])
     cut = body[: len(body) - 40]  # the closing boundary never arrives
-    response = client.post(f"{base(device)}/submission", data=cut,
-                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                    "Content-Length": str(len(body))})
+    response = client.post(
+        f"{base(device)}/submission",
+        data=cut,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(len(body))},
+    )
     assert response.status_code == 400
     assert stored(db_session) == before
 
@@ -83,24 +92,34 @@ def test_complete_body_shorter_than_its_content_length_is_refused(client, device
     before = stored(db_session)
     boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance())])
     # As gunicorn hands the body over: the stream as it is, the length as announced.
-    response = client.post(f"{base(device)}/submission", data=body,
-                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-                           environ_overrides={"CONTENT_LENGTH": str(len(body) + 17), "wsgi.input_terminated": True})
+    response = client.post(
+        f"{base(device)}/submission",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        environ_overrides={"CONTENT_LENGTH": str(len(body) + 17), "wsgi.input_terminated": True},
+    )
     assert response.status_code == 400
     assert "cut short" in openrosa_message(response)
     assert stored(db_session) == before
 
 
-@pytest.mark.parametrize("path", [
-    "/forms/%2F.xml", "/forms/.xml", "/forms/a%2Fb/manifest", "/forms/a%2Fb/attachments/x.csv"])
+@pytest.mark.parametrize(
+    "path", ["/forms/%2F.xml", "/forms/.xml", "/forms/a%2Fb/manifest", "/forms/a%2Fb/attachments/x.csv"]
+)
 def test_collect_urls_with_an_encoded_slash_answer_openrosa_xml(client, device, path):
     response = client.get(f"{base(device)}{path}", headers={"X-OpenRosa-Version": "1.0"})
     assert response.status_code in (403, 404)  # "/forms/.xml" is the staff path of a form named ".xml"
     assert response.mimetype == "text/xml" and openrosa_message(response)
 
 
-@pytest.mark.parametrize("path", ["/v1/projects/1/forms/%0A.xml", "/v1/projects/1/forms/a%0Ab/manifest",
-                                  "/v1/projects/1/forms/sample_case/attachments/%2F"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/projects/1/forms/%0A.xml",
+        "/v1/projects/1/forms/a%0Ab/manifest",
+        "/v1/projects/1/forms/sample_case/attachments/%2F",
+    ],
+)
 def test_a_form_id_or_file_name_holding_a_line_break_or_slash_gets_openrosa_xml(client, device, path):
     # Found by fuzz runs at 3,000 cases: a decoded line break in the form ID, or a slash in a media file's
     # name, answered 404 in JSON.
@@ -137,8 +156,9 @@ def test_missing_closing_boundary_is_400(client, device, db_session):
     before = stored(db_session)
     boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance())])
     cut = body[: body.rindex(f"--{boundary}--".encode())]
-    response = client.post(f"{base(device)}/submission", data=cut,
-                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = client.post(
+        f"{base(device)}/submission", data=cut, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert response.status_code == 400
     assert "cut short" in openrosa_message(response)
     assert stored(db_session) == before
@@ -157,21 +177,25 @@ def test_retry_message_says_what_happened(client, device):
     assert openrosa_message(first) == "Your record was received. 1 of its 1 file(s) have not arrived yet."
     again = post(client, device, xml)
     assert again.status_code == 201
-    assert openrosa_message(again) == ("Your record was already received; nothing new was added. "
-                                       "1 of its 1 file(s) have not arrived yet.")
+    assert openrosa_message(again) == (
+        "Your record was already received; nothing new was added. 1 of its 1 file(s) have not arrived yet."
+    )
     with_photo = post(client, device, xml, {"photo.jpg": JPEG})
     assert openrosa_message(with_photo) == "Your record was already received; 1 more file(s) were added."
     same_photo = post(client, device, xml, {"photo.jpg": JPEG})
     assert openrosa_message(same_photo) == "Your record was already received; nothing new was added."
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/projects/2147483648/forms",
-    "/v1/projects/9223372036854775808/forms",
-    "/v1/projects/18446744073709551616/forms",
-    "/v1/projects/\u0661/forms",
-    "/v1/projects/1/app-users/99999999999",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/projects/2147483648/forms",
+        "/v1/projects/9223372036854775808/forms",
+        "/v1/projects/18446744073709551616/forms",
+        "/v1/projects/\u0661/forms",
+        "/v1/projects/1/app-users/99999999999",
+    ],
+)
 def test_ids_past_the_columns_or_in_other_digits_are_404(client, admin, path):
     response = client.get(path, auth=admin)
     assert response.status_code == 404
@@ -182,11 +206,14 @@ def test_unicode_digit_project_in_a_device_url_is_404(client, device):
     assert client.get(f"/v1/key/{device.token}/projects/\u0661/formList").status_code == 404
 
 
-@pytest.mark.parametrize("url", [
-    "/v1/key/%00/projects/1/formList",
-    "/v1/projects/1/formList?formID=%00",
-    "/v1/projects/1/forms/sample%00case",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/key/%00/projects/1/formList",
+        "/v1/projects/1/formList?formID=%00",
+        "/v1/projects/1/forms/sample%00case",
+    ],
+)
 def test_nul_in_url_is_400(client, admin, url):
     response = client.get(url, auth=admin)
     assert response.status_code == 400
@@ -206,11 +233,14 @@ def test_deeply_nested_json_to_sessions_is_400(client):
     assert response.get_json()["ok"] is False
 
 
-@pytest.mark.parametrize("body", [
-    {"email": "\ud800@example.la", "password": "x" * 12},
-    {"email": "a@example.la", "password": "\udfff" * 12},
-    {"email": "a\x00@example.la", "password": "x" * 12},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "\ud800@example.la", "password": "x" * 12},
+        {"email": "a@example.la", "password": "\udfff" * 12},
+        {"email": "a\x00@example.la", "password": "x" * 12},
+    ],
+)
 def test_unpaired_surrogate_or_nul_in_credentials_is_400(client, body):
     response = client.post("/v1/sessions", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 400
@@ -229,8 +259,12 @@ def test_xlsx_without_a_valid_workbook_part_is_400(client, admin, published_form
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("xl/workbook.xml", "this is not a workbook")
         zf.writestr("[Content_Types].xml", "<Types/>")
-    response = client.post("/v1/projects/1/forms", data=archive.getvalue(), auth=admin,
-                           content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = client.post(
+        "/v1/projects/1/forms",
+        data=archive.getvalue(),
+        auth=admin,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     assert response.status_code == 400
     assert "not a readable" in response.get_json()["error"]
 

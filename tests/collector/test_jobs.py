@@ -1,6 +1,7 @@
 """Background jobs: a record that names a person starts an incremental person match, on a thread of the web
 process or on an RQ queue on Redis (real Redis at 127.0.0.1:6379), folded while one waits, never failing the
 submission."""
+
 from __future__ import annotations
 
 import logging

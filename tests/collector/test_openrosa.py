@@ -1,4 +1,5 @@
 """OpenRosa endpoints as ODK Collect uses them: list, download, manifest, media, HEAD and POST."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,9 @@ def test_form_list_filters_by_form_id(client, device, published_form):
 
 
 def test_form_list_urls_honour_forwarded_headers(client, device, published_form):
-    response = client.get(f"{base(device)}/formList",
-                          headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "atip.gov.la"})
+    response = client.get(
+        f"{base(device)}/formList", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "atip.gov.la"}
+    )
     assert f"https://atip.gov.la{base(device)}/forms/sample_case.xml".encode() in response.data
 
 
@@ -120,11 +122,14 @@ def test_unexpected_parts_are_ignored(client, device, published_form, db_session
     assert count(db_session, SubmissionAttachment) == 0
 
 
-def test_attachment_part_named_as_a_path_is_stored_under_a_safe_name(client, device, published_form, db_session,
-                                                                    app, instance_path):
+def test_attachment_part_named_as_a_path_is_stored_under_a_safe_name(
+    client, device, published_form, db_session, app, instance_path
+):
     xml = make_instance("uuid:traversal", photo="passwd")
-    data = {"xml_submission_file": (io.BytesIO(xml), "xml_submission_file.xml", "text/xml"),
-            "passwd": (io.BytesIO(JPEG), "../../etc/passwd", "image/jpeg")}
+    data = {
+        "xml_submission_file": (io.BytesIO(xml), "xml_submission_file.xml", "text/xml"),
+        "passwd": (io.BytesIO(JPEG), "../../etc/passwd", "image/jpeg"),
+    }
     response = client.post(f"{base(device)}/submission", data=data, content_type="multipart/form-data")
     assert response.status_code == 201
     [attachment] = db_session.scalar(select(SubmissionVersion)).attachments
@@ -137,12 +142,16 @@ def test_attachment_part_named_as_a_path_is_stored_under_a_safe_name(client, dev
 BAD_XML = {
     "malformed": b"<data id='sample_case'><unclosed></data>",
     "doctype": b"<?xml version='1.0'?><!DOCTYPE data [<!ELEMENT data ANY>]><data id='sample_case'/>",
-    "external_entity": (b"<?xml version='1.0'?><!DOCTYPE data [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
-                        b"<data id='sample_case'><full_name>&x;</full_name></data>"),
-    "billion_laughs": (b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
-                       b"<!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"
-                       b"<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>]>"
-                       b"<data id='sample_case'><full_name>&lol3;</full_name></data>"),
+    "external_entity": (
+        b"<?xml version='1.0'?><!DOCTYPE data [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
+        b"<data id='sample_case'><full_name>&x;</full_name></data>"
+    ),
+    "billion_laughs": (
+        b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>"
+        b"<!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"
+        b"<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>]>"
+        b"<data id='sample_case'><full_name>&lol3;</full_name></data>"
+    ),
     "no_form_id": b"<data><meta><instanceID>uuid:x</instanceID></meta></data>",
     "too_deep": b"<data id='sample_case'>" + b"<a>" * 100 + b"</a>" * 100 + b"</data>",
 }
@@ -158,8 +167,11 @@ def test_bad_xml_is_400_and_nothing_is_stored(client, device, published_form, db
 
 
 def test_post_without_xml_part_is_400(client, device, published_form, db_session):
-    response = client.post(f"{base(device)}/submission", data={"photo.jpg": (io.BytesIO(JPEG), "photo.jpg")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"{base(device)}/submission",
+        data={"photo.jpg": (io.BytesIO(JPEG), "photo.jpg")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert "xml_submission_file" in openrosa_message(response)
 
@@ -171,9 +183,13 @@ def test_post_that_is_not_multipart_is_400(client, device, published_form):
 
 
 def test_body_over_advertised_length_is_413_before_reading(client, device, published_form, db_session):
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"x.xml\"\r\n\r\n"
-            + make_instance() + b"\r\n--b\r\nContent-Disposition: form-data; name=\"photo.jpg\"; filename=\"photo.jpg\"\r\n\r\n"
-            + b"x" * (6 * 1024 * 1024) + b"\r\n--b--\r\n")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="xml_submission_file"; filename="x.xml"\r\n\r\n'
+        + make_instance()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="photo.jpg"; filename="photo.jpg"\r\n\r\n'
+        + b"x" * (6 * 1024 * 1024)
+        + b"\r\n--b--\r\n"
+    )
     response = client.post(f"{base(device)}/submission", data=body, content_type="multipart/form-data; boundary=b")
     assert response.status_code == 413
     assert "MB" in openrosa_message(response)

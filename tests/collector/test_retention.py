@@ -1,5 +1,6 @@
 """Retention: closed cases past their form's period lose their identities (rows, raw XML, files); nothing
 else changes, a dry run changes nothing, and a second run finds nothing left to do."""
+
 from __future__ import annotations
 
 import base64
@@ -25,16 +26,24 @@ def snapshot(db_session, instance_id: str) -> dict:
     """Everything retention may touch of one record: raw XML, rows, files, retained_at."""
     db_session.rollback()
     submission = db_session.scalar(select(Submission).where(Submission.instance_id == instance_id))
-    versions = db_session.scalars(select(SubmissionVersion).where(SubmissionVersion.submission_id == submission.id)
-                                  .order_by(SubmissionVersion.id)).all()
+    versions = db_session.scalars(
+        select(SubmissionVersion).where(SubmissionVersion.submission_id == submission.id).order_by(SubmissionVersion.id)
+    ).all()
     ids = [v.id for v in versions]
-    rows = db_session.scalars(select(SubmissionRow).where(SubmissionRow.submission_version_id.in_(ids))
-                              .order_by(SubmissionRow.id)).all()
-    files = db_session.scalars(select(SubmissionAttachment).where(SubmissionAttachment.submission_version_id.in_(ids))
-                               .order_by(SubmissionAttachment.id)).all()
-    return {"xml": [v.xml for v in versions], "rows": [r.data for r in rows],
-            "files": {(f.submission_version_id, f.name): f.blob_id for f in files},
-            "retained_at": submission.retained_at}
+    rows = db_session.scalars(
+        select(SubmissionRow).where(SubmissionRow.submission_version_id.in_(ids)).order_by(SubmissionRow.id)
+    ).all()
+    files = db_session.scalars(
+        select(SubmissionAttachment)
+        .where(SubmissionAttachment.submission_version_id.in_(ids))
+        .order_by(SubmissionAttachment.id)
+    ).all()
+    return {
+        "xml": [v.xml for v in versions],
+        "rows": [r.data for r in rows],
+        "files": {(f.submission_version_id, f.name): f.blob_id for f in files},
+        "retained_at": submission.retained_at,
+    }
 
 
 def identities_in(snap: dict) -> list[str]:
@@ -49,8 +58,9 @@ def apply(runner, *args):
     return result.output
 
 
-def test_a_closed_case_past_retention_loses_its_identities_and_keeps_the_rest(app, runner, db_session, intake,
-                                                                              intake_fields):
+def test_a_closed_case_past_retention_loses_its_identities_and_keeps_the_rest(
+    app, runner, db_session, intake, intake_fields
+):
     from ingest.redaction import sensitive_fields
 
     answered = len(sensitive_fields(intake_fields.fields))  # the instance answers every question once
@@ -67,9 +77,14 @@ def test_a_closed_case_past_retention_loses_its_identities_and_keeps_the_rest(ap
     assert b"passport.jpg" not in after["xml"][0]
     root = after["rows"][0]
     assert root["grp_identity/prs_FirstName"] is None and root["grp_identity/prs_MobilePhone"] is None
-    assert (root["grp_status/cas_Status"], root["grp_identity/prs_Gender"],
-            root["grp_case/interview_province"]) == ("Closed", "Female", "01")
-    assert b"<cas_Status>Closed</cas_Status>" in after["xml"][0] and b"<prs_Gender>Female</prs_Gender>" in after["xml"][0]
+    assert (root["grp_status/cas_Status"], root["grp_identity/prs_Gender"], root["grp_case/interview_province"]) == (
+        "Closed",
+        "Female",
+        "01",
+    )
+    assert (
+        b"<cas_Status>Closed</cas_Status>" in after["xml"][0] and b"<prs_Gender>Female</prs_Gender>" in after["xml"][0]
+    )
     files = {name: blob for (_v, name), blob in after["files"].items()}
     assert files == {"passport.jpg": None} and before["files"] != after["files"]
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.apply"))
@@ -228,8 +243,10 @@ def test_an_edit_after_retention_is_blanked_in_its_turn(app, runner, db_session,
     assert IDENTITY["first_name_latin"] in b"".join(snapshot(db_session, "uuid:first")["xml"]).decode()
 
     with engine.begin() as conn:  # the edit, closed, has now been closed for 40 days
-        conn.execute(text("UPDATE submission_versions SET created_at = :at WHERE instance_id = 'uuid:edit'"),
-                     {"at": utcnow() - timedelta(days=40)})
+        conn.execute(
+            text("UPDATE submission_versions SET created_at = :at WHERE instance_id = 'uuid:edit'"),
+            {"at": utcnow() - timedelta(days=40)},
+        )
     output = apply(runner, "--apply")
 
     assert "blanked 1 record(s)" in output
@@ -242,12 +259,15 @@ def test_a_form_without_a_case_status_field_is_reported(runner, published_form):
     assert "sample_case: no field tagged case_status" in output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["set", "--form", "sample_case"], "Give either --days N or --off"),
-    (["set", "--form", "sample_case", "--days", "3", "--off"], "Give either --days N or --off"),
-    (["set", "--form", "nope", "--days", "3"], "No form 'nope' in project 1"),
-    (["apply", "--form", "nope"], "No form 'nope' in project 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["set", "--form", "sample_case"], "Give either --days N or --off"),
+        (["set", "--form", "sample_case", "--days", "3", "--off"], "Give either --days N or --off"),
+        (["set", "--form", "nope", "--days", "3"], "No form 'nope' in project 1"),
+        (["apply", "--form", "nope"], "No form 'nope' in project 1"),
+    ],
+)
 def test_retention_commands_refuse_bad_arguments(runner, published_form, args, message):
     result = runner.invoke(["retention", *args])
     assert result.exit_code == 1 and message in result.output
@@ -262,6 +282,7 @@ def test_retention_off_keeps_cases(runner, db_session, intake):
 
 
 # --- encrypted forms ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sealed_intake(app, client, runner, device, intake, intake_fields, tmp_path):

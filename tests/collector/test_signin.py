@@ -1,4 +1,5 @@
 """Sign-in: the rate limit before hashing, passwords over https only, disabled users, security headers."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -105,8 +106,14 @@ def test_basic_auth_failures_count_and_are_audited_but_successes_are_not(client,
 
 def test_each_failure_past_the_limit_doubles_the_wait_instead_of_a_fixed_lock(client, admin, db_session):
     now = utcnow()
-    db_session.add(SignInLimit(key=f"account:{account_key(ADMIN_EMAIL)}", failures=11, last_at=now - timedelta(minutes=2),
-                               blocked_until=now - timedelta(seconds=1)))
+    db_session.add(
+        SignInLimit(
+            key=f"account:{account_key(ADMIN_EMAIL)}",
+            failures=11,
+            last_at=now - timedelta(minutes=2),
+            blocked_until=now - timedelta(seconds=1),
+        )
+    )
     db_session.commit()
     assert sign_in(client).status_code == 401  # the wait is over: one more guess, then twice as long
     response = sign_in(client, password=ADMIN_PASSWORD)
@@ -119,15 +126,23 @@ def test_each_failure_past_the_limit_doubles_the_wait_instead_of_a_fixed_lock(cl
 
 
 def test_old_failures_do_not_count_and_are_purged(client, admin, db_session):
-    db_session.add(SignInLimit(key=f"account:{account_key(ADMIN_EMAIL)}", failures=10,
-                               last_at=utcnow() - timedelta(minutes=61), blocked_until=utcnow() + timedelta(minutes=5)))
+    db_session.add(
+        SignInLimit(
+            key=f"account:{account_key(ADMIN_EMAIL)}",
+            failures=10,
+            last_at=utcnow() - timedelta(minutes=61),
+            blocked_until=utcnow() + timedelta(minutes=5),
+        )
+    )
     db_session.add(SignInLimit(key="address:10.7.7.7", failures=3, last_at=utcnow() - timedelta(minutes=61)))
     db_session.commit()
     assert sign_in(client, password=ADMIN_PASSWORD).status_code == 200
     assert sign_in(client, "someone@example.la").status_code == 401
     db_session.rollback()
     assert {row.key: row.failures for row in db_session.scalars(select(SignInLimit))} == {
-        f"account:{account_key('someone@example.la')}": 1, "address:127.0.0.1": 1}
+        f"account:{account_key('someone@example.la')}": 1,
+        "address:127.0.0.1": 1,
+    }
 
 
 def test_a_known_device_signs_in_past_failures_from_elsewhere_but_is_limited_on_its_own(client, admin, app):
@@ -191,7 +206,9 @@ def test_forwarded_headers_are_ignored_unless_the_peer_is_a_trusted_proxy(untrus
 
 
 def test_basic_auth_over_https_or_from_loopback_is_accepted(client, admin):
-    assert client.get("/v1/projects", auth=admin, environ_base=REMOTE, base_url="https://collect.test").status_code == 200
+    assert (
+        client.get("/v1/projects", auth=admin, environ_base=REMOTE, base_url="https://collect.test").status_code == 200
+    )
     # Behind the trusted proxy (PROXY_HOPS=1) the scheme is the one nginx saw.
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
     assert client.get("/v1/projects", auth=admin, headers=forwarded).status_code == 200
@@ -239,12 +256,13 @@ def test_security_headers_on_openrosa_json_and_error_answers(client, admin, devi
 def test_form_downloads_keep_their_etag_and_may_be_revalidated(client, device, published_form):
     form = client.get(f"{base(device)}/forms/sample_case.xml")
     assert form.headers["ETag"] and form.headers["Cache-Control"] == "private, no-cache"
-    assert client.get(f"{base(device)}/forms/sample_case.xml",
-                      headers={"If-None-Match": form.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(f"{base(device)}/forms/sample_case.xml", headers={"If-None-Match": form.headers["ETag"]}).status_code
+        == 304
+    )
     with client.get(f"{base(device)}/forms/sample_case/attachments/provinces.csv") as media:
         assert media.status_code == 200 and media.headers["ETag"]
         assert "no-store" not in media.headers["Cache-Control"]
-
 
 
 @pytest.mark.real_passwords
@@ -255,6 +273,9 @@ def test_passwords_are_hashed_at_argon2ids_real_cost(client, admin, db_session):
     stored = db_session.scalar(select(User.password_hash).where(User.email == ADMIN_EMAIL))
     parameters: Parameters = extract_parameters(stored)
     default = profiles.RFC_9106_LOW_MEMORY
-    assert (parameters.type.name, parameters.time_cost, parameters.memory_cost) == \
-        ("ID", default.time_cost, default.memory_cost)
+    assert (parameters.type.name, parameters.time_cost, parameters.memory_cost) == (
+        "ID",
+        default.time_cost,
+        default.memory_cost,
+    )
     assert sign_in(client, password=ADMIN_PASSWORD).status_code == 200

@@ -1,5 +1,6 @@
 """Hand-off tasks as ODK Collect sees them (issue 10): the follow-up form's `pending_followups.csv`, made per
 device from the open tasks of its province, and a formList hash that changes with it."""
+
 from __future__ import annotations
 
 import csv
@@ -18,6 +19,7 @@ from tests.support.tasks import CODE, FOLLOWUP, HOME, NAME, ORIGIN, OTHER, SCREE
 def handoff(app, db_session):
     """The hand-off forms published, and a device in each of three provinces."""
     return publish_handoff(app, db_session)
+
 
 HEADERS = {"X-OpenRosa-Version": "1.0"}
 LIST = "{http://openrosa.org/xforms/xformsList}"
@@ -43,8 +45,10 @@ def manifest(client, handoff, province: str) -> dict[str, tuple[str, str]]:
     """Return a device's follow-up manifest: file name -> (hash, download URL)."""
     response = client.get(f"{base(handoff, province)}/forms/followup/manifest", headers=HEADERS)
     assert response.status_code == 200
-    return {f.findtext(f"{MANIFEST}filename"): (f.findtext(f"{MANIFEST}hash"), f.findtext(f"{MANIFEST}downloadUrl"))
-            for f in ET.fromstring(response.data).iter(f"{MANIFEST}mediaFile")}
+    return {
+        f.findtext(f"{MANIFEST}filename"): (f.findtext(f"{MANIFEST}hash"), f.findtext(f"{MANIFEST}downloadUrl"))
+        for f in ET.fromstring(response.data).iter(f"{MANIFEST}mediaFile")
+    }
 
 
 def pending(client, handoff, province: str) -> tuple[bytes, list[dict]]:
@@ -93,7 +97,9 @@ def test_the_form_list_hash_changes_with_the_list_and_matches_the_served_form(cl
         xml = client.get(entry["downloadUrl"].removeprefix("http://localhost"), headers=HEADERS)
         assert xml.status_code == 200
         # Collect checks the hash against the bytes it downloads: they must agree.
-        assert entry["hash"] == f"md5:{hashlib.md5(xml.data).hexdigest()}" == f'md5:{xml.headers["ETag"].strip(chr(34))}'
+        assert (
+            entry["hash"] == f"md5:{hashlib.md5(xml.data).hexdigest()}" == f"md5:{xml.headers['ETag'].strip(chr(34))}"
+        )
         assert entry["manifestUrl"]
         return entry["hash"], entry["version"]
 
@@ -111,12 +117,16 @@ def test_the_list_answers_conditional_requests_and_downloads_are_audited(client,
     send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
     _md5, url = manifest(client, handoff, HOME)["pending_followups.csv"]
     first = client.get(url.removeprefix("http://localhost"), headers=HEADERS)
-    again = client.get(url.removeprefix("http://localhost"), headers={**HEADERS, "If-None-Match": first.headers["ETag"]})
+    again = client.get(
+        url.removeprefix("http://localhost"), headers={**HEADERS, "If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304 and first.headers["X-OpenRosa-Version"] == "1.0"
     db_session.rollback()
     [event] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "task.media")).all()
-    assert event.device_id == handoff.devices[HOME].id and event.details == {"file": "pending_followups.csv",
-                                                                              "count": 1}
+    assert event.device_id == handoff.devices[HOME].id and event.details == {
+        "file": "pending_followups.csv",
+        "count": 1,
+    }
 
 
 def test_other_forms_media_are_served_as_stored(client, handoff):

@@ -1,4 +1,5 @@
 """The XLSForm compiler: bundled forms pass pyxform and ODK Validate; bad workbooks get clear errors."""
+
 from __future__ import annotations
 
 import io
@@ -56,7 +57,16 @@ def test_input_questions_leave_out_metadata_notes_and_calculations():
 
     fields = compile_xlsform(DATA / "sample_case.xlsx", validate=False).fields
     assert [f["name"] for f in input_questions(fields)] == [
-        "consent", "full_name", "age", "indicators", "province", "photo", "place", "days", "place_photo"]
+        "consent",
+        "full_name",
+        "age",
+        "indicators",
+        "province",
+        "photo",
+        "place",
+        "days",
+        "place_photo",
+    ]
 
 
 def test_media_references_are_found():
@@ -64,24 +74,37 @@ def test_media_references_are_found():
 
 
 def test_empty_version_gets_a_timestamp():
-    compiled = compile_xlsform(workbook_bytes([("type", "name", "label"), ("text", "a", "A")],
-                                              settings=(("form_id",), ("noversion",))), validate=False)
+    compiled = compile_xlsform(
+        workbook_bytes([("type", "name", "label"), ("text", "a", "A")], settings=(("form_id",), ("noversion",))),
+        validate=False,
+    )
     assert len(compiled.version) == 14 and compiled.version.isdigit()
     assert f'id="noversion" version="{compiled.version}"' in compiled.xml
 
 
 def test_pyxform_error_names_sheet_and_row():
     with pytest.raises(FormError) as caught:
-        compile_xlsform(workbook_bytes([("type", "name", "label", "relevant"), ("text", "a", "A", ""),
-                                        ("text", "b", "B", "${nowhere} = 1")]), validate=False)
+        compile_xlsform(
+            workbook_bytes(
+                [("type", "name", "label", "relevant"), ("text", "a", "A", ""), ("text", "b", "B", "${nowhere} = 1")]
+            ),
+            validate=False,
+        )
     [problem] = caught.value.problems
     assert problem.row == 3 and "nowhere" in problem.message
 
 
 def test_odk_validate_error_is_reported():
     with pytest.raises(FormError) as caught:
-        compile_xlsform(workbook_bytes([("type", "name", "label", "calculation"), ("calculate", "a", "", "${b} + 1"),
-                                        ("calculate", "b", "", "${a} + 1")]))
+        compile_xlsform(
+            workbook_bytes(
+                [
+                    ("type", "name", "label", "calculation"),
+                    ("calculate", "a", "", "${b} + 1"),
+                    ("calculate", "b", "", "${a} + 1"),
+                ]
+            )
+        )
     assert caught.value.summary == "ODK Validate found errors in the form."
     assert "cycle" in caught.value.problems[0].message.lower()
 
@@ -117,8 +140,9 @@ def test_oversized_file_is_refused():
 
 def test_formula_cell_is_refused_with_its_place():
     with pytest.raises(FormError) as caught:
-        compile_xlsform(workbook_bytes([("type", "name", "label"), ("integer", "a", "=CONCAT(\"A\",\"B\")")]),
-                        validate=False)
+        compile_xlsform(
+            workbook_bytes([("type", "name", "label"), ("integer", "a", '=CONCAT("A","B")')]), validate=False
+        )
     [problem] = caught.value.problems
     assert (problem.sheet, problem.row) == ("survey", 2) and "formula" in problem.message
 
@@ -132,8 +156,10 @@ def test_warnings_block_only_in_strict_mode():
 
 def test_bad_form_id_is_refused():
     with pytest.raises(FormError, match="form_id"):
-        compile_xlsform(workbook_bytes([("type", "name", "label"), ("text", "a", "A")],
-                                       settings=(("form_id",), ("1 bad id",))), validate=False)
+        compile_xlsform(
+            workbook_bytes([("type", "name", "label"), ("text", "a", "A")], settings=(("form_id",), ("1 bad id",))),
+            validate=False,
+        )
 
 
 @pytest.mark.parametrize("validate", [False, True])
@@ -148,14 +174,23 @@ def test_expressions_tablets_would_refuse_are_refused_with_their_rows(validate):
     assert "“ten” is text, not a number" in text
 
 
-@pytest.mark.parametrize("expression, words", [
-    ("${a} = = 1", "expected a field or a value"), ("selected(${a})", "takes 2 arguments, not 1"),
-    ("(${a} > 1", "expected “)”"), (". > date('01/02/2020')", "is not a date"),
-])
+@pytest.mark.parametrize(
+    "expression, words",
+    [
+        ("${a} = = 1", "expected a field or a value"),
+        ("selected(${a})", "takes 2 arguments, not 1"),
+        ("(${a} > 1", "expected “)”"),
+        (". > date('01/02/2020')", "is not a date"),
+    ],
+)
 def test_bad_xpath_and_wrong_arguments_are_refused(expression, words):
     with pytest.raises(FormError) as caught:
-        compile_xlsform(workbook_bytes([("type", "name", "label", "constraint"), ("integer", "a", "A", ""),
-                                        ("integer", "b", "B", expression)]), validate=False)
+        compile_xlsform(
+            workbook_bytes(
+                [("type", "name", "label", "constraint"), ("integer", "a", "A", ""), ("integer", "b", "B", expression)]
+            ),
+            validate=False,
+        )
     [problem] = caught.value.problems
     assert problem.row == 3 and words in problem.message
 

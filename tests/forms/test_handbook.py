@@ -1,4 +1,5 @@
 """Handbooks and paper forms rendered to PDF: every label, choice and skip-logic sentence is in the text."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,22 @@ from forms.lao import strip_marks
 from tests.support.handbook import MEDIA, pdf_text, squash, xlsform
 
 BUNDLED = sorted(BUNDLED_FORMS_DIR.glob("*.xlsx"))
-HIDDEN = {"calculate", "start", "end", "today", "deviceid", "username", "begin_group", "end_group",
-          "begin group", "end group", "begin_repeat", "end_repeat", "begin repeat", "end repeat"}
+HIDDEN = {
+    "calculate",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "username",
+    "begin_group",
+    "end_group",
+    "begin group",
+    "end group",
+    "begin_repeat",
+    "end_repeat",
+    "begin repeat",
+    "end repeat",
+}
 
 
 def sheet_rows(path, title: str) -> list[dict]:
@@ -64,21 +79,35 @@ def test_bundled_handbook_has_every_label_in_lao_and_english(bundled_books, bund
         for row in sheet_rows(path, "survey"):
             if str(row["type"]).strip() in HIDDEN:
                 continue
-            for column in ("label::Lao (lo)", "label::English (en)", "hint::Lao (lo)", "hint::English (en)",
-                           "constraint_message::Lao (lo)", "constraint_message::English (en)"):
+            for column in (
+                "label::Lao (lo)",
+                "label::English (en)",
+                "hint::Lao (lo)",
+                "hint::English (en)",
+                "constraint_message::Lao (lo)",
+                "constraint_message::English (en)",
+            ):
                 value = row.get(column)
                 if value and "${" in value:
                     # A reference prints as the field's label: check the filled text, and that it was filled.
                     kind, lang = column.split("::")[0], column[-3:-1]
-                    value = {"label": printed[row["name"]].label, "hint": printed[row["name"]].hint,
-                             "constraint_message": printed[row["name"]].constraint_message}[kind][lang]
+                    value = {
+                        "label": printed[row["name"]].label,
+                        "hint": printed[row["name"]].hint,
+                        "constraint_message": printed[row["name"]].constraint_message,
+                    }[kind][lang]
                     assert "${" not in value, (path.stem, row["name"], column)
                     filled += 1
                 if value and squash(value) not in text:
                     missing.append((path.stem, row["name"], column))
     assert missing == [] and filled > 10
-    assert squash("The numbers in this section must add up to the total ([Victims identified this month (actual and "
-                  "possible)]).") in text
+    assert (
+        squash(
+            "The numbers in this section must add up to the total ([Victims identified this month (actual and "
+            "possible)])."
+        )
+        in text
+    )
 
 
 def test_bundled_handbook_has_titles_sections_and_numbered_questions_in_order(bundled_books, bundled_text):
@@ -87,14 +116,19 @@ def test_bundled_handbook_has_titles_sections_and_numbered_questions_in_order(bu
         book = bundled_books[path.stem]
         assert squash(f"{book.title['lo']} / {book.title['en']}") in text
         # Every group of the XLSForm is a numbered section with its label in both languages.
-        groups = [r for r in sheet_rows(path, "survey") if str(r["type"]).strip().replace("_", " ")
-                  in ("begin group", "begin repeat") and r.get("label::English (en)")]
+        groups = [
+            r
+            for r in sheet_rows(path, "survey")
+            if str(r["type"]).strip().replace("_", " ") in ("begin group", "begin repeat")
+            and r.get("label::English (en)")
+        ]
         assert len(book.sections) == len(groups) > 0
         for section, row in zip(book.sections, groups):
             assert squash(f"{section.number}. {row['label::Lao (lo)']} / {row['label::English (en)']}") in text
         # Every question carries its number, in order, with its type and whether it is required.
-        required = {r["name"]: str(r.get("required") or "").strip().lower() == "yes"
-                    for r in sheet_rows(path, "survey")}
+        required = {
+            r["name"]: str(r.get("required") or "").strip().lower() == "yes" for r in sheet_rows(path, "survey")
+        }
         numbered = [q for q in questions(book.children) if q.kind == "question"]
         assert [q.number for q in numbered] == list(range(1, len(numbered) + 1))
         position = text.index(squash(f"form_id {book.form_id}"))  # the form's own heading table
@@ -109,10 +143,13 @@ def test_bundled_handbook_has_titles_sections_and_numbered_questions_in_order(bu
 
 def test_bundled_handbook_has_every_choice_in_both_languages(bundled_text):
     _pdf, text = bundled_text
-    missing = [(path.stem, row["list_name"], row["name"], column)
-               for path in BUNDLED for row in sheet_rows(path, "choices")
-               for column in ("label::Lao (lo)", "label::English (en)", "name")
-               if squash(str(row[column])) not in text]
+    missing = [
+        (path.stem, row["list_name"], row["name"], column)
+        for path in BUNDLED
+        for row in sheet_rows(path, "choices")
+        for column in ("label::Lao (lo)", "label::English (en)", "name")
+        if squash(str(row[column])) not in text
+    ]
     assert missing == []
 
 
@@ -123,10 +160,16 @@ def test_bundled_handbook_has_every_skip_logic_sentence(bundled_books, bundled_t
     missing = [t.text[lang] for t in sentences for lang in ("lo", "en") if squash(t.text[lang]) not in text]
     assert missing == []
     assert squash("Ask only if “Type of place” is “Other”.") in text
-    assert squash("Ask this section only if “Does the person consent to the screening and to the recording of "
-                  "the answers?” is “Yes”.") in text
-    targets = [s.skip_to[lang] for book in bundled_books.values() for s in book.sections if s.relevant
-               for lang in ("lo", "en")]
+    assert (
+        squash(
+            "Ask this section only if “Does the person consent to the screening and to the recording of "
+            "the answers?” is “Yes”."
+        )
+        in text
+    )
+    targets = [
+        s.skip_to[lang] for book in bundled_books.values() for s in book.sections if s.relevant for lang in ("lo", "en")
+    ]
     assert targets and all(squash(t) in text for t in targets)
     assert squash("If not, skip to section 5.") in text and squash("ຖ້າບໍ່, ໃຫ້ຂ້າມໄປພາກ 5.") in text
 
@@ -136,13 +179,25 @@ def test_bundled_handbook_states_version_hash_purpose_and_plain_types(bundled_bo
     for book in bundled_books.values():
         assert squash(f"{book.form_id}·{book.version}·md5{book.xml_md5}") in text
         assert squash(book.purpose["en"]) in text and squash(book.purpose["lo"]) in text
-    for words in ("Type: choose one", "Type: choose any", "Type: a date not after today",
-                  "Type: a whole number from 0 to 110", "ປະເພດ: ເລືອກຄຳຕອບດຽວ", "Contents", "ໜ້າ 1 ຈາກ", "Page 1 of"):
+    for words in (
+        "Type: choose one",
+        "Type: choose any",
+        "Type: a date not after today",
+        "Type: a whole number from 0 to 110",
+        "ປະເພດ: ເລືອກຄຳຕອບດຽວ",
+        "Contents",
+        "ໜ້າ 1 ຈາກ",
+        "Page 1 of",
+    ):
         assert squash(words) in text
-    fonts = {str(f["/BaseFont"]) for page in PdfReader(io.BytesIO(pdf)).pages
-             for f in (page["/Resources"].get("/Font") or {}).values()}
-    assert any("Phetsarath" in name or "NotoSansLao" in name for name in fonts), \
+    fonts = {
+        str(f["/BaseFont"])
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for f in (page["/Resources"].get("/Font") or {}).values()
+    }
+    assert any("Phetsarath" in name or "NotoSansLao" in name for name in fonts), (
         f"No Lao font was embedded (only {sorted(fonts)}): install fonts-lao or fonts-noto-core (make system-deps)"
+    )
 
 
 def test_sensitive_fields_carry_a_mark_and_a_handling_reminder(bundled_books, bundled_text):
@@ -184,20 +239,37 @@ def test_paper_form_has_boxes_and_case_code_and_date_on_every_page():
 def test_a_section_not_asked_says_where_to_skip_to():
     yes = "${consent} = 'y'"
     data = xlsform(
-        [["type", "name", "label::English (en)", "label::Lao (lo)", "relevant"],
-         ["select_one yn", "consent", "Consent?", "ຍິນຍອມບໍ?", ""],
-         ["begin_group", "a", "A", "ກ", yes], ["text", "a1", "A1", "ກ1", ""],
-         ["begin_group", "a_inner", "Inner", "ໃນ", "${a1} != ''"], ["text", "a2", "A2", "ກ2", ""],
-         ["end_group", "", "", "", ""], ["end_group", "", "", "", ""],
-         ["begin_group", "b", "B", "ຂ", yes], ["text", "b1", "B1", "ຂ1", ""], ["end_group", "", "", "", ""],
-         ["note", "b_note", "Thanks", "ຂອບໃຈ", yes],
-         ["begin_group", "c", "C", "ຄ", ""], ["text", "c1", "C1", "ຄ1", ""], ["end_group", "", "", "", ""],
-         ["begin_group", "d", "D", "ງ", "${c1} != ''"], ["text", "d1", "D1", "ງ1", ""], ["end_group", "", "", "", ""],
-         ["text", "last", "Last", "ສຸດທ້າຍ", ""],
-         ["begin_group", "e", "E", "ຈ", "${last} != ''"], ["text", "e1", "E1", "ຈ1", ""], ["end_group", "", "", "", ""]],
-        [["list_name", "name", "label::English (en)", "label::Lao (lo)"], ["yn", "y", "Yes", "ແມ່ນ"],
-         ["yn", "n", "No", "ບໍ່"]],
-        [["form_id", "version"], ["skips", "1"]])
+        [
+            ["type", "name", "label::English (en)", "label::Lao (lo)", "relevant"],
+            ["select_one yn", "consent", "Consent?", "ຍິນຍອມບໍ?", ""],
+            ["begin_group", "a", "A", "ກ", yes],
+            ["text", "a1", "A1", "ກ1", ""],
+            ["begin_group", "a_inner", "Inner", "ໃນ", "${a1} != ''"],
+            ["text", "a2", "A2", "ກ2", ""],
+            ["end_group", "", "", "", ""],
+            ["end_group", "", "", "", ""],
+            ["begin_group", "b", "B", "ຂ", yes],
+            ["text", "b1", "B1", "ຂ1", ""],
+            ["end_group", "", "", "", ""],
+            ["note", "b_note", "Thanks", "ຂອບໃຈ", yes],
+            ["begin_group", "c", "C", "ຄ", ""],
+            ["text", "c1", "C1", "ຄ1", ""],
+            ["end_group", "", "", "", ""],
+            ["begin_group", "d", "D", "ງ", "${c1} != ''"],
+            ["text", "d1", "D1", "ງ1", ""],
+            ["end_group", "", "", "", ""],
+            ["text", "last", "Last", "ສຸດທ້າຍ", ""],
+            ["begin_group", "e", "E", "ຈ", "${last} != ''"],
+            ["text", "e1", "E1", "ຈ1", ""],
+            ["end_group", "", "", "", ""],
+        ],
+        [
+            ["list_name", "name", "label::English (en)", "label::Lao (lo)"],
+            ["yn", "y", "Yes", "ແມ່ນ"],
+            ["yn", "n", "No", "ບໍ່"],
+        ],
+        [["form_id", "version"], ["skips", "1"]],
+    )
     book = build_book(FormSource(data))
     targets = {s.name: s.skip_to.get("en") for s in book.sections}
     assert targets == {
@@ -245,33 +317,43 @@ def test_paper_form_gives_every_question_a_box_and_every_choice_a_tick_box(bundl
     assert sensitive > 5 and html.count("⚠ Sensitive: Identifies a person: ask in private") == sensitive
 
 
-@pytest.mark.parametrize("kind, constraint, words", [
-    ("date", ". <= today()", "a date not after today"),
-    ("date", "today() >= . and . >= date('2000-01-01')", "a date not after today"),
-    ("date", ". < today()", "a date before today"),
-    ("date", ". >= today()", "a date not before today"),
-    ("date", "today() < .", "a date after today"),
-    ("date", "", "a date"),
-    ("date", ". > ${other}", "a date"),
-    ("integer", ". >= 0 and . <= 110", "a whole number from 0 to 110"),
-    ("integer", "110 >= . and 0 <= .", "a whole number from 0 to 110"),
-    ("integer", ". >= 0", "a whole number"),
-    ("select_one yn", "", "choose one"),
-    ("select_multiple yn", "", "choose any"),
-])
+@pytest.mark.parametrize(
+    "kind, constraint, words",
+    [
+        ("date", ". <= today()", "a date not after today"),
+        ("date", "today() >= . and . >= date('2000-01-01')", "a date not after today"),
+        ("date", ". < today()", "a date before today"),
+        ("date", ". >= today()", "a date not before today"),
+        ("date", "today() < .", "a date after today"),
+        ("date", "", "a date"),
+        ("date", ". > ${other}", "a date"),
+        ("integer", ". >= 0 and . <= 110", "a whole number from 0 to 110"),
+        ("integer", "110 >= . and 0 <= .", "a whole number from 0 to 110"),
+        ("integer", ". >= 0", "a whole number"),
+        ("select_one yn", "", "choose one"),
+        ("select_multiple yn", "", "choose any"),
+    ],
+)
 def test_type_is_said_in_plain_words_with_the_bounds_its_constraint_sets(kind, constraint, words):
-    data = xlsform([["type", "name", "label::English (en)", "constraint"], ["date", "other", "Other", ""],
-                    [kind, "q", "Q", constraint]],
-                   [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]],
-                   [["form_id", "version"], ["types", "1"]])
+    data = xlsform(
+        [
+            ["type", "name", "label::English (en)", "constraint"],
+            ["date", "other", "Other", ""],
+            [kind, "q", "Q", constraint],
+        ],
+        [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]],
+        [["form_id", "version"], ["types", "1"]],
+    )
     [question] = [q for q in build_book(FormSource(data)).children if q.name == "q"]
     assert question.type_text["en"] == words
     assert question.type_text["lo"]
 
 
 def test_a_csv_list_missing_from_the_version_is_said_so():
-    data = xlsform([["type", "name", "label::English (en)"], ["select_one_from_file villages.csv", "v", "Village"]],
-                   settings=[["form_id", "version"], ["villages", "1"]])
+    data = xlsform(
+        [["type", "name", "label::English (en)"], ["select_one_from_file villages.csv", "v", "Village"]],
+        settings=[["form_id", "version"], ["villages", "1"]],
+    )
     [question] = build_book(FormSource(data)).children
     assert question.choice_file.missing and question.type_text["en"] == "choose one from the list in villages.csv"
     assert "The list villages.csv was not uploaded with this version." in render_html([build_book(FormSource(data))])
@@ -279,16 +361,23 @@ def test_a_csv_list_missing_from_the_version_is_said_so():
     with_file = FormSource(data, media={"villages.csv": rows.encode()})
     [question] = build_book(with_file).children
     assert (question.choice_file.count, len(question.choice_file.entries)) == (25, CSV_PREVIEW)
-    assert question.choice_file.entries[0] == {"name": "v0", "group": "", "label": {"lo": "Village 0", "en": "Village 0"}}
+    assert question.choice_file.entries[0] == {
+        "name": "v0",
+        "group": "",
+        "label": {"lo": "Village 0", "en": "Village 0"},
+    }
 
 
 def test_lao_only_form_is_printed_in_lao_with_a_note():
     data = xlsform(
-        [["type", "name", "label", "relevant"],
-         ["select_one yn", "agreed", "ຕົກລົງບໍ?", ""],
-         ["text", "why", "ເປັນຫຍັງ?", "${agreed} = 'n'"]],
+        [
+            ["type", "name", "label", "relevant"],
+            ["select_one yn", "agreed", "ຕົກລົງບໍ?", ""],
+            ["text", "why", "ເປັນຫຍັງ?", "${agreed} = 'n'"],
+        ],
         [["list_name", "name", "label"], ["yn", "y", "ແມ່ນ"], ["yn", "n", "ບໍ່"]],
-        [["form_id", "form_title", "version", "default_language"], ["lao_only", "ແບບຟອມລາວ", "1", "Lao (lo)"]])
+        [["form_id", "form_title", "version", "default_language"], ["lao_only", "ແບບຟອມລາວ", "1", "Lao (lo)"]],
+    )
     book = build_book(FormSource(data))
     assert book.languages == ["lo"]
     text = pdf_text(handbook_pdf([FormSource(data)], lang="both"))
@@ -302,10 +391,19 @@ def test_lao_only_form_is_printed_in_lao_with_a_note():
 
 def test_untranslatable_expression_is_quoted_as_written_in_a_footnote():
     data = xlsform(
-        [["type", "name", "label::English (en)", "label::Lao (lo)", "relevant"],
-         ["text", "code", "Code", "ລະຫັດ", ""],
-         ["text", "detail", "Detail", "ລາຍລະອຽດ", "regex(${code}, '^[A-Z]{2}') and pulldata('a', 'b', 'c', ${code}) > 3"]],
-        settings=[["form_id", "version"], ["odd", "1"]])
+        [
+            ["type", "name", "label::English (en)", "label::Lao (lo)", "relevant"],
+            ["text", "code", "Code", "ລະຫັດ", ""],
+            [
+                "text",
+                "detail",
+                "Detail",
+                "ລາຍລະອຽດ",
+                "regex(${code}, '^[A-Z]{2}') and pulldata('a', 'b', 'c', ${code}) > 3",
+            ],
+        ],
+        settings=[["form_id", "version"], ["odd", "1"]],
+    )
     [question] = [q for q in build_book(FormSource(data)).children if q.name == "detail"]
     assert not question.relevant.exact
     text = pdf_text(handbook_pdf([FormSource(data)]))
@@ -320,8 +418,7 @@ def test_a_500_question_form_renders_with_page_numbers_and_contents():
         survey.append(["begin_group", f"part{section}", f"Part {section}", f"ພາກ {section}", "", ""])
         for n in range(50):
             i = section * 50 + n
-            survey.append(["integer", f"q{i}", f"Question {i}", f"ຄຳຖາມ {i}", "yes",
-                           f"${{q{i - 1}}} > 0" if n else ""])
+            survey.append(["integer", f"q{i}", f"Question {i}", f"ຄຳຖາມ {i}", "yes", f"${{q{i - 1}}} > 0" if n else ""])
         survey.append(["end_group", "", "", "", "", ""])
     data = xlsform(survey, settings=[["form_id", "version"], ["big", "1"]])
     book = build_book(FormSource(data))
@@ -345,9 +442,13 @@ def test_a_500_question_form_renders_with_page_numbers_and_contents():
 
 
 def test_purpose_comes_from_the_settings_sheet_else_from_the_bundled_text():
-    data = xlsform([["type", "name", "label::English (en)"], ["text", "a", "A"]],
-                   settings=[["form_id", "version", "purpose::English (en)", "purpose::Lao (lo)"],
-                             ["screening", "1", "Count things.", "ນັບ"]])
+    data = xlsform(
+        [["type", "name", "label::English (en)"], ["text", "a", "A"]],
+        settings=[
+            ["form_id", "version", "purpose::English (en)", "purpose::Lao (lo)"],
+            ["screening", "1", "Count things.", "ນັບ"],
+        ],
+    )
     assert build_book(FormSource(data)).purpose == {"en": "Count things.", "lo": "ນັບ"}
     plain = xlsform([["type", "name", "label"], ["text", "a", "A"]], settings=[["form_id"], ["screening"]])
     assert build_book(FormSource(plain)).purpose["en"].startswith("First contact with a person")
@@ -359,9 +460,13 @@ def test_printing_never_reaches_the_network(monkeypatch):
     tried = []
     monkeypatch.setattr(socket.socket, "connect", lambda self, address: tried.append(address))
     monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: tried.append(address))
-    html = render_html([build_book(FormSource((BUNDLED_FORMS_DIR / "referral.xlsx").read_bytes(), media=MEDIA))],
-                       lang="en").replace("</head>", '<link rel="stylesheet" href="http://192.0.2.1/x.css">'
-                                          '<style>body { background: url(https://192.0.2.1/x.png) }</style></head>')
+    html = render_html(
+        [build_book(FormSource((BUNDLED_FORMS_DIR / "referral.xlsx").read_bytes(), media=MEDIA))], lang="en"
+    ).replace(
+        "</head>",
+        '<link rel="stylesheet" href="http://192.0.2.1/x.css">'
+        "<style>body { background: url(https://192.0.2.1/x.png) }</style></head>",
+    )
     pdf = write_pdf(html)
     assert tried == []
     assert squash("Referral") in pdf_text(pdf)  # the local stylesheet still applies: the page footer is there

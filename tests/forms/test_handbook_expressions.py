@@ -1,4 +1,5 @@
 """The skip-logic translator: one test per construct, in English and Lao, and its quoting fallback."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,12 +7,24 @@ import pytest
 from forms.handbook.expressions import FieldInfo, Untranslatable, parse, translate
 
 FIELDS = {
-    "consent": FieldInfo("consent", "select one", {"lo": "ຍິນຍອມບໍ?", "en": "Consent given?"},
-                         {"yes": {"lo": "ແມ່ນ", "en": "Yes"}, "no": {"lo": "ບໍ່", "en": "No"}}),
-    "age_known": FieldInfo("age_known", "select one", {"lo": "ຮູ້ອາຍຸບໍ?", "en": "Age known?"},
-                           {"exact": {"lo": "ຮູ້ແນ່ນອນ", "en": "Exact"}, "estimated": {"lo": "ປະມານ", "en": "Estimated"}}),
-    "citizenship": FieldInfo("citizenship", "select all that apply", {"lo": "ສັນຊາດ", "en": "Citizenship"},
-                             {"XX": {"lo": "ປະເທດອື່ນ", "en": "Other country"}, "ZZ": {"lo": "ບໍ່ຮູ້", "en": "Unknown"}}),
+    "consent": FieldInfo(
+        "consent",
+        "select one",
+        {"lo": "ຍິນຍອມບໍ?", "en": "Consent given?"},
+        {"yes": {"lo": "ແມ່ນ", "en": "Yes"}, "no": {"lo": "ບໍ່", "en": "No"}},
+    ),
+    "age_known": FieldInfo(
+        "age_known",
+        "select one",
+        {"lo": "ຮູ້ອາຍຸບໍ?", "en": "Age known?"},
+        {"exact": {"lo": "ຮູ້ແນ່ນອນ", "en": "Exact"}, "estimated": {"lo": "ປະມານ", "en": "Estimated"}},
+    ),
+    "citizenship": FieldInfo(
+        "citizenship",
+        "select all that apply",
+        {"lo": "ສັນຊາດ", "en": "Citizenship"},
+        {"XX": {"lo": "ປະເທດອື່ນ", "en": "Other country"}, "ZZ": {"lo": "ບໍ່ຮູ້", "en": "Unknown"}},
+    ),
     "age": FieldInfo("age", "integer", {"lo": "ອາຍຸ", "en": "Age"}),
     "visit_date": FieldInfo("visit_date", "date", {"lo": "ວັນທີຢ້ຽມ", "en": "Date of visit"}),
 }
@@ -43,8 +56,10 @@ def test_and_joins_conditions():
 
 def test_or_of_one_field_lists_its_choices_once():
     assert say("${age_known} = 'exact' or ${age_known} = 'estimated'")[0] == "“Age known?” is “Exact” or “Estimated”"
-    assert say("selected(${citizenship}, 'XX') or selected(${citizenship}, 'ZZ')")[0] == \
-        "“Citizenship” includes “Other country” or “Unknown”"
+    assert (
+        say("selected(${citizenship}, 'XX') or selected(${citizenship}, 'ZZ')")[0]
+        == "“Citizenship” includes “Other country” or “Unknown”"
+    )
 
 
 def test_or_of_different_fields_and_nested_and_keep_their_grouping():
@@ -59,17 +74,22 @@ def test_not_of_equals_and_of_selected():
 
 
 def test_not_of_a_choice_list_says_neither_nor():
-    assert say("not(${age_known} = 'exact' or ${age_known} = 'estimated')")[0] == \
-        "“Age known?” is neither “Exact” nor “Estimated”"
+    assert (
+        say("not(${age_known} = 'exact' or ${age_known} = 'estimated')")[0]
+        == "“Age known?” is neither “Exact” nor “Estimated”"
+    )
 
 
 def test_not_of_anything_else_is_spelled_out():
-    assert say("not(${age} > 1 and ${consent} = 'yes')")[0] == \
-        "it is not so that (“Age” is more than 1 and “Consent given?” is “Yes”)"
+    assert (
+        say("not(${age} > 1 and ${consent} = 'yes')")[0]
+        == "it is not so that (“Age” is more than 1 and “Consent given?” is “Yes”)"
+    )
 
 
-@pytest.mark.parametrize("op, words", [("<", "is less than"), ("<=", "is at most"), (">", "is more than"),
-                                        (">=", "is at least")])
+@pytest.mark.parametrize(
+    "op, words", [("<", "is less than"), ("<=", "is at most"), (">", "is more than"), (">=", "is at least")]
+)
 def test_comparisons_of_numbers(op, words):
     assert say(f"${{age}} {op} 18")[0] == f"“Age” {words} 18"
 
@@ -85,7 +105,9 @@ def test_comparisons_of_dates_say_before_and_after():
 
 
 def test_count_selected():
-    assert say("count-selected(${citizenship}) > 1")[0] == "the number of answers chosen in “Citizenship” is more than 1"
+    assert (
+        say("count-selected(${citizenship}) > 1")[0] == "the number of answers chosen in “Citizenship” is more than 1"
+    )
     text, exact = say("not(selected(., 'ZZ') and count-selected(.) > 1)", subject="citizenship")
     assert text == "it is not so that (the answer includes “Unknown” and the number of answers chosen is more than 1)"
     assert exact
@@ -130,24 +152,32 @@ def test_regex_is_said_by_what_it_accepts():
 
 def test_calculations_choice_filters_and_list_counts():
     calc = translate("if(${age} < 18, 'minor', if(${age} = '', '', 'adult'))", FIELDS.get, frame="calc")
-    assert calc.text["en"] == ("Worked out by the tablet: if “Age” is less than 18: [minor]; if “Age” is not "
-                               "answered: nothing; otherwise [adult].")
+    assert calc.text["en"] == (
+        "Worked out by the tablet: if “Age” is less than 18: [minor]; if “Age” is not "
+        "answered: nothing; otherwise [adult]."
+    )
     assert calc.exact and calc.text["lo"].startswith("ແທັບເລັດຄິດໄລ່ເອງ: ຖ້າ “ອາຍຸ” ໜ້ອຍກວ່າ 18")
     code = translate("concat(${age}, '-', substr(uuid(), 0, 8))", FIELDS.get, frame="calc")
-    assert code.text["en"] == ("Worked out by the tablet: “Age”, a dash (-), 8 random letters and digits (0-9, a-f) "
-                               "written one after the other.")
+    assert code.text["en"] == (
+        "Worked out by the tablet: “Age”, a dash (-), 8 random letters and digits (0-9, a-f) "
+        "written one after the other."
+    )
     both = translate("coalesce(${age}, ${visit_date})", FIELDS.get, frame="calc")
     assert both.text["en"] == "Worked out by the tablet: “Age”, or when that is not answered, “Date of visit”."
-    years = translate("int((decimal-date-time(${visit_date}) - decimal-date-time(${age})) div 365.25)", FIELDS.get,
-                      frame="calc")
+    years = translate(
+        "int((decimal-date-time(${visit_date}) - decimal-date-time(${age})) div 365.25)", FIELDS.get, frame="calc"
+    )
     assert years.text["en"] == "Worked out by the tablet: the whole years from “Age” to “Date of visit”."
     month = translate("format-date(${visit_date}, '%Y-%m')", FIELDS.get, frame="calc")
     assert month.text["en"] == "Worked out by the tablet: “Date of visit” written as YYYY-MM."
     where = translate("province = ${age} and short_list = 'no'", FIELDS.get, frame="filter")
-    assert where.text["en"] == ("The list shows only the entries where the entry's province is the answer to “Age” "
-                                "and the entry's short-list mark is “no”.")
-    assert where.text["lo"] == ("ລາຍຊື່ສະແດງສະເພາະລາຍການທີ່ ແຂວງ ຂອງລາຍການ ແມ່ນ ຄຳຕອບຂອງ “ອາຍຸ” ແລະ "
-                                "ເຄື່ອງໝາຍລາຍຊື່ສັ້ນ ຂອງລາຍການ ແມ່ນ “ບໍ່”.")
+    assert where.text["en"] == (
+        "The list shows only the entries where the entry's province is the answer to “Age” "
+        "and the entry's short-list mark is “no”."
+    )
+    assert where.text["lo"] == (
+        "ລາຍຊື່ສະແດງສະເພາະລາຍການທີ່ ແຂວງ ຂອງລາຍການ ແມ່ນ ຄຳຕອບຂອງ “ອາຍຸ” ແລະ ເຄື່ອງໝາຍລາຍຊື່ສັ້ນ ຂອງລາຍການ ແມ່ນ “ບໍ່”."
+    )
     pending = translate("count(instance('pending_followups')/root/item) > 0", FIELDS.get)
     assert pending.text["en"] == "the number of entries in the list pending_followups.csv is more than 0"
     assert pending.exact

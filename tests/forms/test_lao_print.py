@@ -1,4 +1,5 @@
 """Printed Lao breaks between words only: checked on the PDFs' text with the printer's own word breaker."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -13,8 +14,10 @@ from tests.support.handbook import MEDIA, xlsform
 from tests.support.laolines import lao_breaks
 
 #: Lao as it is often written: a long sentence with no space at all (wider than a column of the page).
-UNSPACED = ("ຈຸດປະສົງຂອງການສົນທະນານີ້ແມ່ນເພື່ອຊອກຫາວ່າທ່ານຕ້ອງການການຊ່ວຍເຫຼືອຫຼືການປົກປ້ອງບໍ"
-            "ຂໍ້ມູນຈະຖືກເກັບຮັກສາເປັນຄວາມລັບແລະໃຊ້ເພື່ອໃຫ້ການຊ່ວຍເຫຼືອແລະສະຖິຕິທີ່ບໍ່ລະບຸຕົວບຸກຄົນເທົ່ານັ້ນ")
+UNSPACED = (
+    "ຈຸດປະສົງຂອງການສົນທະນານີ້ແມ່ນເພື່ອຊອກຫາວ່າທ່ານຕ້ອງການການຊ່ວຍເຫຼືອຫຼືການປົກປ້ອງບໍ"
+    "ຂໍ້ມູນຈະຖືກເກັບຮັກສາເປັນຄວາມລັບແລະໃຊ້ເພື່ອໃຫ້ການຊ່ວຍເຫຼືອແລະສະຖິຕິທີ່ບໍ່ລະບຸຕົວບຸກຄົນເທົ່ານັ້ນ"
+)
 
 
 def test_word_breaker_splits_lao_into_dictionary_words():
@@ -38,8 +41,12 @@ def _check(html: str) -> tuple[int, list[str]]:
 
 
 def test_a_long_unspaced_lao_label_breaks_between_words():
-    data = xlsform([["type", "name", "label::Lao (lo)", "label::English (en)", "hint::Lao (lo)"],
-                    ["text", "q1", UNSPACED, "Purpose", UNSPACED + UNSPACED]])
+    data = xlsform(
+        [
+            ["type", "name", "label::Lao (lo)", "label::English (en)", "hint::Lao (lo)"],
+            ["text", "q1", UNSPACED, "Purpose", UNSPACED + UNSPACED],
+        ]
+    )
     book = build_book(FormSource(data))
     for paper in (False, True):
         breaks, inside = _check(render_html([book], lang="both", paper=paper))

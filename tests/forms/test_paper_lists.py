@@ -1,4 +1,5 @@
 """Paper forms carry every code of the lists their questions use: districts by province, countries."""
+
 from __future__ import annotations
 
 import csv
@@ -33,5 +34,5 @@ def test_screening_paper_form_lists_every_district_and_country_province_05_first
         assert squash(f"{country['name']}") in flat and squash(country["label_en"]) in flat
     assert squash("Write the code from list B at the end of this form (districts.csv)") in flat
     # province 05's districts come first in the list of districts
-    district_list = flat[flat.index(squash("List B")):]
+    district_list = flat[flat.index(squash("List B")) :]
     assert district_list.index(squash("0501")) < district_list.index(squash("0101"))

@@ -2,6 +2,7 @@
 
 The proof that no raw expression reaches paper reads the PDFs with pdftotext, as a trainer's copy would be.
 """
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,13 @@ from tests.support.handbook import MEDIA, squash, xlsform
 HTCDS_STYLE = Path(__file__).parent.parent / "data" / "htcds_style.xlsx"
 FORMS = sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")) + [HTCDS_STYLE]
 #: Spreadsheet column -> the attribute of the printed question (or calculation) that says it in words.
-RULES = {"relevant": "relevant", "constraint": "constraint", "calculation": "calculation",
-         "choice_filter": "choice_filter", "trigger": "trigger"}
+RULES = {
+    "relevant": "relevant",
+    "constraint": "constraint",
+    "calculation": "calculation",
+    "choice_filter": "choice_filter",
+    "trigger": "trigger",
+}
 RAW = ("regex(", "${", "selected(", "jr:choice-name(")
 
 
@@ -37,8 +43,9 @@ def pdftotext(pdf: bytes) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.pdf"
         path.write_bytes(pdf)
-        return subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, text=True
+        ).stdout
 
 
 def nodes(children):
@@ -91,8 +98,10 @@ def test_a_regular_expression_is_said_by_what_it_accepts():
     said = describe("^[0-9]{2}-[0-9a-fA-F]{8}$")
     assert said["en"] == "is two digits, a dash (-), then eight letters or digits from 0-9 and a-f"
     assert said["lo"] == "ເປັນ ຕົວເລກ 2 ຕົວ, ຂີດ (-), ແລ້ວ ຕົວອັກສອນ ຫຼື ຕົວເລກ 8 ຕົວ ຈາກ 0-9 ແລະ a-f"
-    assert describe(r"^\+?[1-9][0-9]{1,14}$")["en"] == \
-        "is an optional plus sign (+), a digit from 1-9, then one to fourteen digits"
+    assert (
+        describe(r"^\+?[1-9][0-9]{1,14}$")["en"]
+        == "is an optional plus sign (+), a digit from 1-9, then one to fourteen digits"
+    )
     assert describe("^[A-Z]{2}")["en"] == "starts with two capital letters"
     assert describe("[a-z]+$")["en"] == "ends with at least one small letter"
     assert describe("^(P|ID)[0-9]{6,9}$")["en"] == "is “P” or “ID”, then six to nine digits"
@@ -103,16 +112,21 @@ def test_a_regular_expression_is_said_by_what_it_accepts():
 def test_what_no_sentence_fits_is_quoted_in_a_numbered_footnote(books):
     fields = {}
     said = translate("regex(., '^(a|b)+$') and string-length(.) > 2", fields.get, frame="accept_if")
-    assert said.text["en"] == ("Accepted only if the answer has the form in note 1 and the number of characters "
-                               "in the answer is more than 2.")
+    assert said.text["en"] == (
+        "Accepted only if the answer has the form in note 1 and the number of characters in the answer is more than 2."
+    )
     assert said.text["lo"].startswith("ຮັບສະເພາະເມື່ອ ຄຳຕອບ ມີຮູບແບບຕາມໝາຍເຫດ 1")
     assert said.notes == [(1, "^(a|b)+$")] and not said.exact
     odd = translate("pulldata('x', 'y', 'z', ${a}) > 1", fields.get, frame="ask_if")
     assert odd.text["en"] == "Ask only if the value in note 1 is more than 1."
     assert odd.notes == [(1, "pulldata('x', 'y', 'z', ${a})")]
-    data = xlsform([["type", "name", "label::English (en)", "label::Lao (lo)", "constraint"],
-                    ["text", "code", "Code", "ລະຫັດ", "regex(., '^(a|b)+$')"]],
-                   settings=[["form_id", "version"], ["odd", "1"]])
+    data = xlsform(
+        [
+            ["type", "name", "label::English (en)", "label::Lao (lo)", "constraint"],
+            ["text", "code", "Code", "ລະຫັດ", "regex(., '^(a|b)+$')"],
+        ],
+        settings=[["form_id", "version"], ["odd", "1"]],
+    )
     text = squash(pdftotext(write_pdf(render_html([build_book(FormSource(data))], lang="both"))))
     assert squash("Accepted only if the answer has the form in note 1.") in text
     assert squash("1. ^(a|b)+$") in text
@@ -163,28 +177,39 @@ def test_one_paper_form_is_compact_and_numbered_page_n_of_m_in_both_languages(bo
         assert squash(f"ໜ້າ {n} ຈາກ {len(pages)} / Page {n} of {len(pages)}") in text
     asked = squash(pdftotext(write_pdf(render_html([books["referral"]], paper=True, cover=True))))
     assert squash("Contents") in asked and squash("Ministry of Public Security") in asked
-    english = squash(PdfReader(io.BytesIO(write_pdf(render_html([books["referral"]], lang="en", paper=True))))
-                     .pages[0].extract_text())
+    english = squash(
+        PdfReader(io.BytesIO(write_pdf(render_html([books["referral"]], lang="en", paper=True))))
+        .pages[0]
+        .extract_text()
+    )
     assert squash("Page 1 of") in english and "ໜ້າ" not in english
 
 
 def test_a_long_choice_name_never_pushes_its_label_under_the_name_column():
     long_lao = "ຂໍ້ມູນທີ່ບໍ່ລະບຸຕົວບຸກຄົນສຳລັບການຄົ້ນຄວ້າແລະສະຖິຕິແຫ່ງຊາດເທົ່ານັ້ນແລະບໍ່ແບ່ງປັນໃຫ້ຜູ້ອື່ນໃດໆທັງສິ້ນ"
-    data = xlsform([["type", "name", "label::English (en)", "label::Lao (lo)"],
-                    ["select_one use", "use", "Use", "ການນຳໃຊ້"]],
-                   [["list_name", "name", "label::English (en)", "label::Lao (lo)"],
-                    ["use", "anonymised_research_and_national_statistics", "Anonymised research", long_lao]],
-                   [["form_id", "version"], ["long", "1"]])
+    data = xlsform(
+        [["type", "name", "label::English (en)", "label::Lao (lo)"], ["select_one use", "use", "Use", "ການນຳໃຊ້"]],
+        [
+            ["list_name", "name", "label::English (en)", "label::Lao (lo)"],
+            ["use", "anonymised_research_and_national_statistics", "Anonymised research", long_lao],
+        ],
+        [["form_id", "version"], ["long", "1"]],
+    )
     pdf = write_pdf(render_html([build_book(FormSource(data))], lang="both", cover=False))
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed: make system-deps-test")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.pdf"
         path.write_bytes(pdf)
-        boxes = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True,
-                               text=True).stdout
-    words = [(float(x0), float(y0), float(x1), word) for x0, y0, x1, word in
-             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', boxes)]
+        boxes = subprocess.run(
+            ["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True
+        ).stdout
+    words = [
+        (float(x0), float(y0), float(x1), word)
+        for x0, y0, x1, word in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', boxes
+        )
+    ]
     # The choice's row: from the first piece of its name down; the name wraps inside its own column.
     top = min(y0 for _x0, y0, _x1, word in words if word.startswith("anonymised"))
     code = [w for w in words if w[1] >= top - 1 and re.fullmatch(r"[a-z_]+", w[3]) and w[0] < 200]
@@ -204,8 +229,10 @@ def test_a5_is_a_field_booklet_and_a4_the_default(books):
         render_html([books["referral"]], paper_size="letter")
 
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def test_cover_names_ministry_department_centre_edition_and_emblem_and_the_back_page_keeps_the_hashes(books, tmp_path):
@@ -216,10 +243,16 @@ def test_cover_names_ministry_department_centre_edition_and_emblem_and_the_back_
     pdf = write_pdf(render_html(every, identity=identity))
     pages = PdfReader(io.BytesIO(pdf)).pages
     cover = squash(pages[0].extract_text())
-    for words in ("ກະຊວງປ້ອງກັນຄວາມສະຫງົບ", "Ministry of Public Security", "ກົມຕ້ານການຄ້າມະນຸດ",
-                  "Anti-Human Trafficking Department", "ສູນຖານຂໍ້ມູນການຄ້າມະນຸດແຫ່ງຊາດ",
-                  "National Trafficking Database Centre", "ສະບັບຂອງຄູ່ມື / Guideline version2026.1",
-                  "Date of the guidelines2026-12-01"):
+    for words in (
+        "ກະຊວງປ້ອງກັນຄວາມສະຫງົບ",
+        "Ministry of Public Security",
+        "ກົມຕ້ານການຄ້າມະນຸດ",
+        "Anti-Human Trafficking Department",
+        "ສູນຖານຂໍ້ມູນການຄ້າມະນຸດແຫ່ງຊາດ",
+        "National Trafficking Database Centre",
+        "ສະບັບຂອງຄູ່ມື / Guideline version2026.1",
+        "Date of the guidelines2026-12-01",
+    ):
         assert squash(words) in cover, words
     assert "md5" not in cover
     assert len(pages[0].images) == 1  # the emblem
@@ -236,7 +269,7 @@ def test_cover_names_ministry_department_centre_edition_and_emblem_and_the_back_
 @pytest.mark.parametrize("content, why", [(b"GIF89a....", "not a PNG or JPEG"), (PNG * 200_000, "larger than")])
 def test_an_emblem_that_is_not_a_small_png_or_jpeg_is_refused(tmp_path, content, why):
     path = tmp_path / "emblem"
-    path.write_bytes(content[:3 * 1024 * 1024])
+    path.write_bytes(content[: 3 * 1024 * 1024])
     with pytest.raises(EmblemError, match=why):
         emblem_uri(path)
     with pytest.raises(EmblemError, match="cannot be read"):
@@ -245,10 +278,13 @@ def test_an_emblem_that_is_not_a_small_png_or_jpeg_is_refused(tmp_path, content,
 
 
 def test_kit_names_each_tablet_in_lao_and_english_and_its_sheet_lists_them_all(books):
-    tablets = [Tablet(f"Course 2026-12-06 tablet 05-{n:02d}", "x" * 200, f"ຫຼັກສູດ 2026-12-06 ແທັບເລັດ 05-{n:02d}",
-                      str(40 + n)) for n in (1, 2, 3)]
-    pdf = write_pdf(render_html([books["referral"]], tablets=tablets, province="05",
-                                identity=Identity(course="Bokeo, December")))
+    tablets = [
+        Tablet(f"Course 2026-12-06 tablet 05-{n:02d}", "x" * 200, f"ຫຼັກສູດ 2026-12-06 ແທັບເລັດ 05-{n:02d}", str(40 + n))
+        for n in (1, 2, 3)
+    ]
+    pdf = write_pdf(
+        render_html([books["referral"]], tablets=tablets, province="05", identity=Identity(course="Bokeo, December"))
+    )
     pages = [squash(p.extract_text()) for p in PdfReader(io.BytesIO(pdf)).pages]
     assert squash("ຫຼັກສູດ / Course: Bokeo, December") in pages[0]
     sheet = pages[1]

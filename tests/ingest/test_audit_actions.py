@@ -1,4 +1,5 @@
 """The audit's actions are declared once (ingest.audit.ACTIONS), documented on one page, and written by name."""
+
 from __future__ import annotations
 
 import ast
@@ -53,8 +54,9 @@ def test_every_action_the_code_writes_is_declared():
         # Actions chosen from a table (persons' decisions) are string constants of the module: declared too.
         for node in ast.walk(tree):
             if isinstance(node, ast.Dict) and any(
-                    isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value in audit.ACTIONS
-                    for v in node.values):
+                isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value in audit.ACTIONS
+                for v in node.values
+            ):
                 for v in node.values:
                     if isinstance(v, ast.Constant) and v.value not in audit.ACTIONS:
                         unknown.append(f"{path.relative_to(ROOT)}:{v.lineno}: {v.value}")
@@ -64,8 +66,11 @@ def test_every_action_the_code_writes_is_declared():
 
 def test_no_route_writes_the_audit_through_a_helper_of_its_own():
     # One way in: ingest.audit.record, called by the services (and the few routes that act before a caller).
-    offenders = [str(p.relative_to(ROOT)) for p in ROOT.glob("collector/**/*.py")
-                 if "audit_request" in p.read_text(encoding="utf-8")]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in ROOT.glob("collector/**/*.py")
+        if "audit_request" in p.read_text(encoding="utf-8")
+    ]
     assert offenders == []
 
 
@@ -85,5 +90,9 @@ def test_the_event_names_the_sessions_caller_and_address(app, db_session):
     db_session.commit()
     first, second = db_session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert (first.user_id, first.device_id, first.address, first.details) == (
-        admin, None, "192.0.2.7", {"by": ["province"]})
+        admin,
+        None,
+        "192.0.2.7",
+        {"by": ["province"]},
+    )
     assert (second.user_id, second.address) == (admin, "cli")  # given explicitly: kept

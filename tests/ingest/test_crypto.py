@@ -1,4 +1,5 @@
 """Key wrapping and decryption of submissions encrypted as ODK Collect encrypts them."""
+
 from __future__ import annotations
 
 import base64
@@ -62,8 +63,11 @@ def decrypt(private_key, manifest: bytes, files):
 
 def test_round_trip_with_photo_gives_back_values_and_photo_bytes(sealed, private_key):
     manifest = parse_manifest(sealed.manifest)
-    assert (manifest.form_id, manifest.version, manifest.instance_id) == ("sample_case", "2026112901",
-                                                                          sealed.instance_id)
+    assert (manifest.form_id, manifest.version, manifest.instance_id) == (
+        "sample_case",
+        "2026112901",
+        sealed.instance_id,
+    )
     assert manifest.files == ("photo.jpg.enc", "submission.xml.enc")
 
     result = decrypt_submission(private_key, manifest, sealed.files)
@@ -80,17 +84,21 @@ def test_round_trip_with_photo_gives_back_values_and_photo_bytes(sealed, private
 def test_round_trip_reads_streams_and_callables(key_pair, private_key):
     photos = {"a.jpg": JPEG, "b.jpg": JPEG[::-1]}
     sealed = encrypt_submission(key_pair.public_key, make_instance(photo="a.jpg"), photos)
-    files = {"a.jpg.enc": io.BytesIO(sealed.files["a.jpg.enc"]),
-             "b.jpg.enc": lambda: sealed.files["b.jpg.enc"],
-             "submission.xml.enc": lambda: io.BytesIO(sealed.files["submission.xml.enc"])}
+    files = {
+        "a.jpg.enc": io.BytesIO(sealed.files["a.jpg.enc"]),
+        "b.jpg.enc": lambda: sealed.files["b.jpg.enc"],
+        "submission.xml.enc": lambda: io.BytesIO(sealed.files["submission.xml.enc"]),
+    }
 
     assert decrypt(private_key, sealed.manifest, files).media == photos
 
 
 def test_manifest_is_written_as_collect_writes_it(sealed):
     text = sealed.manifest.decode()
-    assert text.startswith('<data xmlns="http://www.opendatakit.org/xforms/encrypted" id="sample_case" '
-                           'version="2026112901" encrypted="yes"><base64EncryptedKey>')
+    assert text.startswith(
+        '<data xmlns="http://www.opendatakit.org/xforms/encrypted" id="sample_case" '
+        'version="2026112901" encrypted="yes"><base64EncryptedKey>'
+    )
     assert "<media><file>photo.jpg.enc</file></media>\n<encryptedXmlFile>submission.xml.enc</encryptedXmlFile>" in text
     assert list(sealed.files) == ["photo.jpg.enc", "submission.xml.enc"]
 
@@ -101,7 +109,8 @@ def test_manifest_in_the_spec_namespace_and_order_is_read():
         b"<base64EncryptedKey>a2V5</base64EncryptedKey><encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
         b"<media><file>myimage.jpg.enc</file></media><media><file>myaudio.mp3.enc</file></media>"
         b"<base64EncryptedElementSignature>c2ln</base64EncryptedElementSignature>"
-        b'<meta xmlns="http://openrosa.org/xforms"><instanceID>uuid:5b9c</instanceID></meta></data>')
+        b'<meta xmlns="http://openrosa.org/xforms"><instanceID>uuid:5b9c</instanceID></meta></data>'
+    )
     assert manifest.files == ("myimage.jpg.enc", "myaudio.mp3.enc", "submission.xml.enc")
     assert (manifest.form_id, manifest.version, manifest.instance_id) == ("mysurvey", "7", "uuid:5b9c")
 
@@ -124,10 +133,15 @@ def test_key_pair_has_a_2048_bit_spki_public_key_and_no_plain_secret(key_pair, p
 
     blob = json.loads(key_pair.wrapped_private_key)
     assert (blob["format"], blob["version"], blob["kdf"]["name"], blob["cipher"]["name"]) == (
-        "lao-atip-wrapped-rsa-key", 1, "argon2id", "aes-256-gcm")
+        "lao-atip-wrapped-rsa-key",
+        1,
+        "argon2id",
+        "aes-256-gcm",
+    )
     assert len(base64.b64decode(blob["kdf"]["salt"])) == 16
-    plain = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
+    plain = private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     raw = key_pair.wrapped_private_key
     assert plain not in raw and base64.b64encode(plain) not in raw and PASSPHRASE.encode() not in raw
 
@@ -170,8 +184,10 @@ def test_truncated_enc_file_is_tampered(sealed, private_key, cut):
         decrypt(private_key, sealed.manifest, files)
 
 
-@pytest.mark.parametrize("name, position", [("photo.jpg.enc", 100), ("photo.jpg.enc", -1),
-                                            ("submission.xml.enc", 40), ("submission.xml.enc", -1)])
+@pytest.mark.parametrize(
+    "name, position",
+    [("photo.jpg.enc", 100), ("photo.jpg.enc", -1), ("submission.xml.enc", 40), ("submission.xml.enc", -1)],
+)
 def test_flipped_byte_is_tampered(sealed, private_key, name, position):
     body = bytearray(sealed.files[name])
     body[position] ^= 0x01
@@ -199,8 +215,11 @@ def test_changed_manifest_version_is_a_signature_mismatch(sealed, private_key):
 
 def test_signature_over_other_content_is_a_mismatch(key_pair, private_key, sealed):
     forged = rsa_encrypt(key_pair.public_key, hashlib.md5(b"something else\n").digest())
-    manifest = re.sub(rb"<base64EncryptedElementSignature>[^<]+<", f"<base64EncryptedElementSignature>{forged}<"
-                      .encode(), sealed.manifest)
+    manifest = re.sub(
+        rb"<base64EncryptedElementSignature>[^<]+<",
+        f"<base64EncryptedElementSignature>{forged}<".encode(),
+        sealed.manifest,
+    )
     with pytest.raises(TamperedSubmission, match="does not match its signature"):
         decrypt(private_key, manifest, sealed.files)
 
@@ -210,16 +229,19 @@ def test_missing_enc_file_is_reported_by_name(sealed, private_key):
         decrypt(private_key, sealed.manifest, {"submission.xml.enc": sealed.files["submission.xml.enc"]})
 
 
-@pytest.mark.parametrize("pattern, message", [
-    (rb"<base64EncryptedKey>[^<]*</base64EncryptedKey>", "encrypted key"),
-    (rb"<orx:instanceID>[^<]*</orx:instanceID>", "instance ID"),
-    (rb"<orx:meta .*</orx:meta>", "instance ID"),
-    (rb"<encryptedXmlFile>[^<]*</encryptedXmlFile>", "encrypted form data file"),
-    (rb"<base64EncryptedElementSignature>[^<]*</base64EncryptedElementSignature>", "signature"),
-    (rb"<file>photo.jpg.enc</file>", "media file name"),
-    (rb' id="sample_case"', "names no form"),
-    (rb' encrypted="yes"', "not the manifest"),
-])
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        (rb"<base64EncryptedKey>[^<]*</base64EncryptedKey>", "encrypted key"),
+        (rb"<orx:instanceID>[^<]*</orx:instanceID>", "instance ID"),
+        (rb"<orx:meta .*</orx:meta>", "instance ID"),
+        (rb"<encryptedXmlFile>[^<]*</encryptedXmlFile>", "encrypted form data file"),
+        (rb"<base64EncryptedElementSignature>[^<]*</base64EncryptedElementSignature>", "signature"),
+        (rb"<file>photo.jpg.enc</file>", "media file name"),
+        (rb' id="sample_case"', "names no form"),
+        (rb' encrypted="yes"', "not the manifest"),
+    ],
+)
 def test_manifest_missing_a_part_is_invalid(sealed, pattern, message):
     with pytest.raises(InvalidManifest, match=message):
         parse_manifest(re.sub(pattern, b"", sealed.manifest))
@@ -240,9 +262,13 @@ def test_manifest_with_a_doctype_is_invalid():
 # Collect's EncryptedFormInformation: key bytes 0..31, and an instanceID whose md5 seed starts with 0xff.
 KAT_INSTANCE = "uuid:00000000-0000-4000-8000-000000000145"
 KAT_KEY = bytes(range(32))
-KAT_IVS = {0: "009f8cc2bca0744c14af59abe2b50997", 1: "00a08cc2bca0744c14af59abe2b50997",
-           15: "00a08dc3bda1754d15b05aace3b60a98", 16: "01a08dc3bda1754d15b05aace3b60a98",
-           17: "01a18dc3bda1754d15b05aace3b60a98"}
+KAT_IVS = {
+    0: "009f8cc2bca0744c14af59abe2b50997",
+    1: "00a08cc2bca0744c14af59abe2b50997",
+    15: "00a08dc3bda1754d15b05aace3b60a98",
+    16: "01a08dc3bda1754d15b05aace3b60a98",
+    17: "01a18dc3bda1754d15b05aace3b60a98",
+}
 KAT_CIPHERTEXTS = [
     ("photo bytes \u00ff", "db77a683898214a3f49eb0c4493eb49a"),
     ('<data id="x">\u0ea5\u0eb2\u0ea7</data>', "64620239b0a85b7882b89a99e0c53911f96c6c28bd8710f53a9dd5c9d486e2aa"),

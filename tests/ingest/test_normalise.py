@@ -1,4 +1,5 @@
 """Normalising instances into typed root and repeat rows."""
+
 from __future__ import annotations
 
 from forms.compiler import compile_xlsform
@@ -40,10 +41,21 @@ def test_unknown_elements_are_kept():
 def test_nest_rebuilds_the_document():
     rows = normalise(parse(make_instance()), fields())
     ids = {id(r): n for n, r in enumerate(rows, 1)}
-    stored = [{"id": ids[id(r)], "parent_id": ids[id(r.parent)] if r.parent else None, "path": r.path,
-               "position": r.position, "data": r.data} for r in rows]
+    stored = [
+        {
+            "id": ids[id(r)],
+            "parent_id": ids[id(r.parent)] if r.parent else None,
+            "path": r.path,
+            "position": r.position,
+            "data": r.data,
+        }
+        for r in rows
+    ]
     doc = nest(stored)
-    assert doc["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
+    assert doc["route"] == [
+        {"place": "Vientiane", "days": 2, "place_photo": None},
+        {"place": "Bangkok", "days": 10, "place_photo": None},
+    ]
 
 
 def test_text_is_kept_exactly_as_sent_and_numbers_are_stripped():

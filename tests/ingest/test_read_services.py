@@ -1,4 +1,5 @@
 """Every read service refuses a session that names no caller: no caller means refusal, never unredacted data."""
+
 from __future__ import annotations
 
 import importlib
@@ -16,9 +17,21 @@ from ingest.redaction import hides_identities, redaction_for
 
 #: The read services by name, listed by hand: a service that disappears or is renamed fails here.
 LISTED = {
-    "ingest.records.service": {"find_record", "list_records", "stream_records", "read_record", "read_versions",
-                               "read_xml", "read_file", "list_files", "list_comments", "review_record", "list_test_records",
-                               "comment_on", "may_filter_on"},
+    "ingest.records.service": {
+        "find_record",
+        "list_records",
+        "stream_records",
+        "read_record",
+        "read_versions",
+        "read_xml",
+        "read_file",
+        "list_files",
+        "list_comments",
+        "review_record",
+        "list_test_records",
+        "comment_on",
+        "may_filter_on",
+    },
     "ingest.exports.service": {"export_records"},
     "ingest.stats.service": {"count_cases", "export_ctdc"},
     "ingest.cases.service": {"list_cases", "list_tasks", "note_task_media"},
@@ -38,8 +51,11 @@ def discovered() -> dict[str, set[str]]:
             module = importlib.import_module(f"{package.name}.service")
         except ModuleNotFoundError:
             continue
-        found[module.__name__] = {name for name, member in inspect.getmembers(module, inspect.isfunction)
-                                  if member.__module__ == module.__name__ and not name.startswith("_")}
+        found[module.__name__] = {
+            name
+            for name, member in inspect.getmembers(module, inspect.isfunction)
+            if member.__module__ == module.__name__ and not name.startswith("_")
+        }
     return found
 
 

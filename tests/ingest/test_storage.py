@@ -1,4 +1,5 @@
 """The media store's partial copies (`.incoming-*`): swept when their writer is dead, never while it writes."""
+
 from __future__ import annotations
 
 import io

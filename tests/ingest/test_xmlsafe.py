@@ -1,4 +1,5 @@
 """Safe XML parsing of untrusted instances."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,18 +8,23 @@ from ingest.xmlsafe import UnsafeXMLError, find_meta, parse
 
 
 def test_namespaced_meta_is_found_by_local_name():
-    root = parse(b'<d xmlns:orx="http://openrosa.org/xforms" id="f"><orx:meta><orx:instanceID> uuid:1 </orx:instanceID>'
-                 b"</orx:meta></d>")
+    root = parse(
+        b'<d xmlns:orx="http://openrosa.org/xforms" id="f"><orx:meta><orx:instanceID> uuid:1 </orx:instanceID>'
+        b"</orx:meta></d>"
+    )
     assert find_meta(root, "instanceID") == "uuid:1"
     assert find_meta(root, "deprecatedID") is None
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"<a><b></a>", "not well-formed"),
-    (b"<!DOCTYPE a [<!ENTITY e SYSTEM 'http://127.0.0.1:9/x'>]><a>&e;</a>", "DOCTYPE"),
-    (b"<!DOCTYPE a SYSTEM 'http://127.0.0.1:9/a.dtd'><a/>", "DOCTYPE"),
-    (b"<a>" * 70 + b"</a>" * 70, "nested deeper"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"<a><b></a>", "not well-formed"),
+        (b"<!DOCTYPE a [<!ENTITY e SYSTEM 'http://127.0.0.1:9/x'>]><a>&e;</a>", "DOCTYPE"),
+        (b"<!DOCTYPE a SYSTEM 'http://127.0.0.1:9/a.dtd'><a/>", "DOCTYPE"),
+        (b"<a>" * 70 + b"</a>" * 70, "nested deeper"),
+    ],
+)
 def test_hostile_documents_are_refused(data, message):
     with pytest.raises(UnsafeXMLError, match=message):
         parse(data)

@@ -4,6 +4,7 @@ Collect (OkHttp) appends ?deviceID=collect:<id> to every URL, sends X-OpenRosa-V
 and its user agent, probes /submission with HEAD, then POSTs a multipart body whose parts each carry
 Content-Disposition, Content-Type and Content-Length; a split upload adds a `*isIncomplete*` part.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,10 +13,15 @@ from urllib.parse import quote
 
 import requests
 
-USER_AGENT = ("org.odk.collect.android/v2024.3.1 Dalvik/2.1.0 (Linux; U; Android 13; SM-T220 "
-              "Build/TP1A.220624.014)")
-CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4",
-                 ".m4a": "audio/mp4", ".csv": "text/csv"}
+USER_AGENT = "org.odk.collect.android/v2024.3.1 Dalvik/2.1.0 (Linux; U; Android 13; SM-T220 Build/TP1A.220624.014)"
+CONTENT_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".mp4": "video/mp4",
+    ".m4a": "audio/mp4",
+    ".csv": "text/csv",
+}
 
 
 def multipart(parts: list[tuple[str, str | None, str | None, bytes]]) -> tuple[str, bytes]:
@@ -45,8 +51,13 @@ class Collect:
         self.http = requests.Session()
 
     def _headers(self, extra: dict | None = None) -> dict:
-        headers = {"X-OpenRosa-Version": "1.0", "Date": formatdate(usegmt=True), "User-Agent": USER_AGENT,
-                   "Accept-Encoding": "gzip", "Connection": "Keep-Alive"}
+        headers = {
+            "X-OpenRosa-Version": "1.0",
+            "Date": formatdate(usegmt=True),
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": "gzip",
+            "Connection": "Keep-Alive",
+        }
         return {**headers, **(extra or {})}
 
     def _url(self, url: str) -> str:
@@ -63,12 +74,18 @@ class Collect:
     def head_submission(self) -> requests.Response:
         return self.http.head(self._url(f"{self.server_url}/submission"), headers=self._headers(), timeout=30)
 
-    def submit(self, xml: bytes, files: dict[str, bytes] | None = None, *, incomplete: bool = False,
-               instance_file: str = "Sample case_2026-11-29_10-15-00.xml") -> requests.Response:
+    def submit(
+        self,
+        xml: bytes,
+        files: dict[str, bytes] | None = None,
+        *,
+        incomplete: bool = False,
+        instance_file: str = "Sample case_2026-11-29_10-15-00.xml",
+    ) -> requests.Response:
         """POST one batch of a submission, as Collect's OpenRosa uploader does."""
         parts = [("xml_submission_file", instance_file, "text/xml", xml)]
         for name, body in (files or {}).items():
-            suffix = name[name.rfind("."):].lower() if "." in name else ""
+            suffix = name[name.rfind(".") :].lower() if "." in name else ""
             parts.append((name, name, CONTENT_TYPES.get(suffix, "application/octet-stream"), body))
         if incomplete:
             parts.append(("*isIncomplete*", None, None, b"yes"))

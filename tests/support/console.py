@@ -11,10 +11,7 @@ from tests.support.logscan import log_scan  # noqa: F401 (fixture)
 TRAINER, ANALYST, OFFICER = "trainer@example.la", "analyst@example.la", "officer05@example.la"
 
 
-
-
 PASSWORD = "a long enough password"
-
 
 
 @pytest.fixture
@@ -28,12 +25,10 @@ def staff(app, db_session):
     db_session.commit()
 
 
-
 def csrf_of(response) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
     assert match, "the page carries no CSRF token"
     return match.group(1)
-
 
 
 def console_sign_in(client, email, password=PASSWORD, *, next_page=None, **kwargs):

@@ -1,4 +1,5 @@
 """Encrypt a filled instance and its media exactly as ODK Collect does for a form with a public key."""
+
 from __future__ import annotations
 
 import base64
@@ -46,24 +47,39 @@ def aes_encrypt(aes_key: bytes, iv: bytes, plaintext: bytes) -> bytes:
     return encryptor.update(padded) + encryptor.finalize()
 
 
-def manifest_xml(form_id: str, version: str | None, encrypted_key: str, instance_id: str,
-                 media: list[str], xml_file: str, signature: str) -> bytes:
+def manifest_xml(
+    form_id: str,
+    version: str | None,
+    encrypted_key: str,
+    instance_id: str,
+    media: list[str],
+    xml_file: str,
+    signature: str,
+) -> bytes:
     """Write the manifest as Collect's KXmlSerializer does: no declaration, newlines after meta and each media."""
     attrs = f' id="{escape(form_id, {chr(34): "&quot;"})}"'
     if version is not None:
         attrs += f' version="{escape(version, {chr(34): "&quot;"})}"'
     media_xml = "".join(f"<media><file>{escape(name)}</file></media>\n" for name in media)
-    return (f'<data xmlns="{COLLECT_NAMESPACE}"{attrs} encrypted="yes">'
-            f"<base64EncryptedKey>{encrypted_key}</base64EncryptedKey>"
-            f'<orx:meta xmlns:orx="{OPENROSA_NAMESPACE}"><orx:instanceID>{escape(instance_id)}</orx:instanceID>'
-            f"</orx:meta>\n{media_xml}"
-            f"<encryptedXmlFile>{escape(xml_file)}</encryptedXmlFile>"
-            f"<base64EncryptedElementSignature>{signature}</base64EncryptedElementSignature></data>").encode("utf-8")
+    return (
+        f'<data xmlns="{COLLECT_NAMESPACE}"{attrs} encrypted="yes">'
+        f"<base64EncryptedKey>{encrypted_key}</base64EncryptedKey>"
+        f'<orx:meta xmlns:orx="{OPENROSA_NAMESPACE}"><orx:instanceID>{escape(instance_id)}</orx:instanceID>'
+        f"</orx:meta>\n{media_xml}"
+        f"<encryptedXmlFile>{escape(xml_file)}</encryptedXmlFile>"
+        f"<base64EncryptedElementSignature>{signature}</base64EncryptedElementSignature></data>"
+    ).encode()
 
 
-def encrypt_submission(public_key: str, xml: bytes, media: dict[str, bytes] | None = None, *,
-                       form_id: str | None = None, version: str | None = None,
-                       aes_key: bytes | None = None) -> EncryptedSubmission:
+def encrypt_submission(
+    public_key: str,
+    xml: bytes,
+    media: dict[str, bytes] | None = None,
+    *,
+    form_id: str | None = None,
+    version: str | None = None,
+    aes_key: bytes | None = None,
+) -> EncryptedSubmission:
     """Encrypt an instance and its media for `public_key` (base64 SubjectPublicKeyInfo) as Collect does.
 
     Collect draws a random AES-256 key, RSA-OAEP-encrypts it (SHA-256, MGF1 SHA-256), encrypts each media
@@ -86,6 +102,7 @@ def encrypt_submission(public_key: str, xml: bytes, media: dict[str, bytes] | No
     lines = [form_id, *([version] if version is not None else []), encrypted_key, instance_id]
     lines += [f"{name}::{hashlib.md5(body).hexdigest()}" for name, body in plain.items()]
     signature = rsa_encrypt(public_key, hashlib.md5(("\n".join(lines) + "\n").encode("utf-8")).digest())
-    manifest = manifest_xml(form_id, version, encrypted_key, instance_id, [f"{n}.enc" for n in media or {}],
-                            "submission.xml.enc", signature)
+    manifest = manifest_xml(
+        form_id, version, encrypted_key, instance_id, [f"{n}.enc" for n in media or {}], "submission.xml.enc", signature
+    )
     return EncryptedSubmission(manifest=manifest, files=files, instance_id=instance_id, aes_key=aes_key)

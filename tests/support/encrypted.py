@@ -12,5 +12,9 @@ def send(client, device, manifest: bytes, files: dict[str, bytes]):
     data = {"xml_submission_file": (io.BytesIO(manifest), "submission.xml", "text/xml")}
     for name, body in files.items():
         data[name] = (io.BytesIO(body), name, "application/octet-stream")
-    return client.post(f"{base(device)}/submission?deviceID=collect:abc123", data=data,
-                       content_type="multipart/form-data", headers={"X-OpenRosa-Version": "1.0"})
+    return client.post(
+        f"{base(device)}/submission?deviceID=collect:abc123",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"X-OpenRosa-Version": "1.0"},
+    )

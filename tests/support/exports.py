@@ -13,12 +13,10 @@ from tests.conftest import DATA
 URL = "/v1/projects/1/forms/sample_case/submissions.csv.zip"
 
 
-
 def _basic(email: str, password: str) -> dict:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
-
 
 
 def download(client, auth, url: str = URL) -> bytes:
@@ -28,7 +26,6 @@ def download(client, auth, url: str = URL) -> bytes:
     data = response.get_data()
     response.close()
     return data
-
 
 
 def read_zip(data: bytes) -> dict[str, list[dict]]:
@@ -43,7 +40,6 @@ def read_zip(data: bytes) -> dict[str, list[dict]]:
     return tables
 
 
-
 def _sample_v3(path) -> None:
     """Write a version of the sample form without `age`, with a group and a new repeat question."""
     workbook = load_workbook(DATA / "sample_case.xlsx")
@@ -52,9 +48,11 @@ def _sample_v3(path) -> None:
     rows = [r for r in rows if r[1] != "age"]
     at = next(i for i, r in enumerate(rows) if r[1] == "photo") + 1
     blank = [None] * (len(rows[0]) - 4)
-    rows[at:at] = [["begin_group", "grp_case", "ກໍລະນີ", "Case", *blank],
-                   ["date", "interview_date", "ວັນທີ", "Interview date", *blank],
-                   ["end_group", None, None, None, *blank]]
+    rows[at:at] = [
+        ["begin_group", "grp_case", "ກໍລະນີ", "Case", *blank],
+        ["date", "interview_date", "ວັນທີ", "Interview date", *blank],
+        ["end_group", None, None, None, *blank],
+    ]
     days = next(i for i, r in enumerate(rows) if r[1] == "days") + 1
     rows[days:days] = [["text", "transport", "ພາຫະນະ", "Transport", *blank]]
     survey.delete_rows(1, survey.max_row)

@@ -23,10 +23,11 @@ def workbook_bytes(survey, settings=(("form_id", "version"), ("t", "1")), choice
     return out.getvalue()
 
 
-
 #: A form tablets would refuse although pyxform and ODK Validate pass or miss it: an unknown function in a
 #: constraint (row 2), an unknown function in a relevant (row 3), a type error in a calculation (row 4).
-BAD_EXPRESSIONS = [("type", "name", "label", "constraint", "relevant", "calculation"),
-                   ("text", "code", "Code", "regexp(., '[a-z]+')", "", ""),
-                   ("integer", "age", "Age", "", "isblank(${code})", ""),
-                   ("calculate", "total", "", "", "", "${age} + 'ten'")]
+BAD_EXPRESSIONS = [
+    ("type", "name", "label", "constraint", "relevant", "calculation"),
+    ("text", "code", "Code", "regexp(., '[a-z]+')", "", ""),
+    ("integer", "age", "Age", "", "isblank(${code})", ""),
+    ("calculate", "total", "", "", "", "${age} + 'ten'"),
+]

@@ -6,6 +6,7 @@ reproducer beside the fuzzers) is discarded rather than failed, so the default r
 fixes land; `COLLECTOR_FUZZ_STRICT=1` fails on those too. When a finding is fixed its reproducer XPASSes:
 delete its entry here and its xfail mark there.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,10 +24,20 @@ STRICT = os.environ.get("COLLECTOR_FUZZ_STRICT", "") not in ("", "0")
 #: The default run draws the same cases every time, so CI is never red by chance; COLLECTOR_FUZZ_RANDOM=1
 #: (or a full-size run) explores new ones.
 RANDOM = os.environ.get("COLLECTOR_FUZZ_RANDOM", "") not in ("", "0") or EXAMPLES > 1000
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True, derandomize=not RANDOM,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.large_base_example,
-                                       HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    derandomize=not RANDOM,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 #: Findings of issue 7 not fixed yet: name -> pattern matched against the server's exception, or against
 #: the fuzz assertion's own message.
@@ -45,8 +56,10 @@ class ServerErrors(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             where = traceback.extract_tb(record.exc_info[2])[-1]
-            line += f" | {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}" \
-                    f" @ {where.filename.rsplit('/', 2)[-1]}:{where.lineno}"
+            line += (
+                f" | {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                f" @ {where.filename.rsplit('/', 2)[-1]}:{where.lineno}"
+            )
         self.lines.append(line)
 
 
@@ -85,13 +98,37 @@ BIG_INTS = [0, 1, 2, 2**31 - 1, 2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64
 int_param = st.one_of(
     st.sampled_from([str(n) for n in BIG_INTS]),
     st.integers(min_value=0).map(str),
-    st.sampled_from(["-1", "\u0661", "\u0661\u0662", "\U0001d7cf", "01", " 1", "1.0", "0x1", "1\x00", "", "1e3",
-                     "\uff11", "\u0e51"]),
+    st.sampled_from(
+        ["-1", "\u0661", "\u0661\u0662", "\U0001d7cf", "01", " 1", "1.0", "0x1", "1\x00", "", "1e3", "\uff11", "\u0e51"]
+    ),
 )
 hostile = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfffy", "\u0661", "..", ".", "%", "%00", "\\", "'", '"', ";--",
-                     "\r\n", " ", "\ufeff", "\U0010ffff", "NaN", "null", "[]", "{}"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "\ud800",
+            "x\udfffy",
+            "\u0661",
+            "..",
+            ".",
+            "%",
+            "%00",
+            "\\",
+            "'",
+            '"',
+            ";--",
+            "\r\n",
+            " ",
+            "\ufeff",
+            "\U0010ffff",
+            "NaN",
+            "null",
+            "[]",
+            "{}",
+        ]
+    ),
     st.builds(lambda c, n: c * n, st.sampled_from("a\x00\u0e81\ud800%"), st.sampled_from([64, 65, 255, 256, 5000])),
 )
 

@@ -16,7 +16,6 @@ from forms.compiler import compile_xlsform
 MEDIA = {p.name: p.read_bytes() for p in BUNDLED_MEDIA_DIR.glob("*.csv")}
 
 
-
 def squash(text: str) -> str:
     """Reduce text to what survives PDF text extraction, on both sides of a comparison.
 
@@ -27,11 +26,9 @@ def squash(text: str) -> str:
     return re.sub(r"[\s\u0ecd]+", "", unicodedata.normalize("NFKC", text))
 
 
-
 def pdf_text(pdf: bytes) -> str:
     """Return the squashed text of every page."""
     return squash("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
-
 
 
 def xlsform(survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None) -> bytes:
@@ -52,7 +49,6 @@ def xlsform(survey: list[list], choices: list[list] | None = None, settings: lis
 def compiled_referral():
     """Compile the bundled referral form once, without ODK Validate (not the point here)."""
     return compile_xlsform(BUNDLED_FORMS_DIR / "referral.xlsx", validate=False)
-
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ Text extraction damages Lao a little: it puts spaces after some marks, reads ຳ
 lone ໍ. So each line break is looked up in the source text (the HTML the PDF was laid out from), compared on a
 key without spaces or ໍ, and the break must fall where the source has a word boundary or a space.
 """
+
 from __future__ import annotations
 
 import html as htmllib

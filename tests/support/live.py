@@ -1,4 +1,5 @@
 """Run the real service under gunicorn on a free port, and the collector CLI, as separate processes."""
+
 from __future__ import annotations
 
 import atexit
@@ -23,8 +24,9 @@ def free_port() -> int:
 class LiveServer:
     """A gunicorn process serving the app, plus a way to run CLI commands against the same database."""
 
-    def __init__(self, database_url: str, instance: Path, workers: int = 2,
-                 app_module: str = "collector.wsgi:app", **settings):
+    def __init__(
+        self, database_url: str, instance: Path, workers: int = 2, app_module: str = "collector.wsgi:app", **settings
+    ):
         self.app_module = app_module
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,13 +44,16 @@ class LiveServer:
         self.log = instance / "gunicorn.log"
         self.process = None
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = self.log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-             self.app_module],
-            cwd=ROOT, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), self.app_module],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+        )
         # A fixture that fails after starting the server never reaches its stop(): stop it when pytest exits.
         atexit.register(self.stop)
         deadline = time.monotonic() + 30
@@ -63,7 +68,7 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start in 30 s")
 
-    def migrate(self) -> "LiveServer":
+    def migrate(self) -> LiveServer:
         """Bring the server's database to the latest schema (for a fresh database)."""
         self.cli("db", "upgrade")
         return self
@@ -86,8 +91,14 @@ class LiveServer:
 
     def cli(self, *args: str, check: bool = True, **env) -> subprocess.CompletedProcess:
         """Run `collector ARGS` against the server's database and instance folder."""
-        result = subprocess.run([sys.executable, "-m", "collector.cli", *args], cwd=ROOT,
-                                env={**self.env, **env}, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "collector.cli", *args],
+            cwd=ROOT,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"collector {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result

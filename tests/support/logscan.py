@@ -4,6 +4,7 @@ Use the `log_scan` fixture (import it into a test module, as `from tests.support
 the root logger to DEBUG for the test, so that every logger of the app and of its libraries that propagates
 is heard, and `log_scan.leaks(values)` lists each value found in a line (message, arguments and traceback).
 """
+
 from __future__ import annotations
 
 import logging

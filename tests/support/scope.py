@@ -9,10 +9,8 @@ import pytest
 PASSWORD = "a long enough password"
 
 
-
 def basic(email: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()}
-
 
 
 @pytest.fixture
@@ -20,14 +18,15 @@ def users(db_session, published_form):
     from ingest.accounts.users import create_user
 
     made = {}
-    for email, role, provinces in (("analyst@example.la", "analyst", ()),
-                                   ("officer05@example.la", "provincial-officer", ("05",)),
-                                   ("national@example.la", "case-officer", ()),
-                                   ("trainer05@example.la", "trainer", ("05",))):
+    for email, role, provinces in (
+        ("analyst@example.la", "analyst", ()),
+        ("officer05@example.la", "provincial-officer", ("05",)),
+        ("national@example.la", "case-officer", ()),
+        ("trainer05@example.la", "trainer", ("05",)),
+    ):
         made[role] = create_user(db_session, email, PASSWORD, role, provinces=provinces)
     db_session.commit()
     return made
-
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Every row of Central's outcome table, driven by the Collect emulator over real HTTP (gunicorn)."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,9 @@ def message(response) -> str:
 
 
 def record(server, instance_id: str, form: str = "sample_case") -> dict:
-    response = requests.get(f"{server.url}/v1/projects/1/forms/{form}/submissions/{instance_id}", auth=STAFF, timeout=10)
+    response = requests.get(
+        f"{server.url}/v1/projects/1/forms/{form}/submissions/{instance_id}", auth=STAFF, timeout=10
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -53,8 +56,10 @@ def set_state(server, form: str, state: str) -> None:
 
 
 def referral_instance(instance_id: str) -> bytes:
-    return (f'<data xmlns:orx="http://openrosa.org/xforms" id="referral" version="2026112901"><case_code>13-3f9a2c1b'
-            f"</case_code><orx:meta><orx:instanceID>{instance_id}</orx:instanceID></orx:meta></data>").encode()
+    return (
+        f'<data xmlns:orx="http://openrosa.org/xforms" id="referral" version="2026112901"><case_code>13-3f9a2c1b'
+        f"</case_code><orx:meta><orx:instanceID>{instance_id}</orx:instanceID></orx:meta></data>"
+    ).encode()
 
 
 def test_probe_and_headers(server):
@@ -94,8 +99,9 @@ def test_split_upload_is_completed_by_the_next_batch(server):
     assert server.tablet.submit(xml, {"bkk.jpg": PHOTO[:200], "unexpected.jpg": PHOTO}).status_code == 201
     got = record(server, instance_id)
     assert (got["attachmentsExpected"], got["attachmentsPresent"]) == (3, 3)
-    names = requests.get(f"{server.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}/attachments",
-                         auth=STAFF, timeout=10).json()
+    names = requests.get(
+        f"{server.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}/attachments", auth=STAFF, timeout=10
+    ).json()
     assert sorted(a["name"] for a in names) == ["bkk.jpg", "photo.jpg", "vte.jpg"]
 
 
@@ -112,8 +118,9 @@ def test_instance_id_of_deleted_submission_is_409(server):
     instance_id = new_id()
     xml = make_instance(instance_id)
     assert server.tablet.submit(xml).status_code == 201
-    deleted = requests.delete(f"{server.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}", auth=STAFF,
-                              timeout=10)
+    deleted = requests.delete(
+        f"{server.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}", auth=STAFF, timeout=10
+    )
     assert deleted.status_code == 200
     response = server.tablet.submit(xml)
     assert response.status_code == 409 and "deleted" in message(response)
@@ -124,15 +131,17 @@ def test_missing_xml_part_or_not_multipart_is_400(server):
 
     boundary, body = multipart([("photo.jpg", "photo.jpg", "image/jpeg", PHOTO)])
     url = f"{server.tablet.server_url}/submission"
-    response = requests.post(url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-                             timeout=10)
+    response = requests.post(
+        url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=10
+    )
     assert response.status_code == 400 and "xml_submission_file" in message(response)
     response = requests.post(url, data=make_instance(), headers={"Content-Type": "text/xml"}, timeout=10)
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("xml", [b"<data id='sample_case'><oops></data>", b"<data><meta/></data>"],
-                         ids=["unparseable", "root_without_id"])
+@pytest.mark.parametrize(
+    "xml", [b"<data id='sample_case'><oops></data>", b"<data><meta/></data>"], ids=["unparseable", "root_without_id"]
+)
 def test_bad_xml_is_400(server, xml):
     assert server.tablet.submit(xml).status_code == 400
 
@@ -173,11 +182,16 @@ def test_edit_replaces_and_keeps_history_and_carries_files(server):
     got = record(server, first)
     assert got["versions"] == 2 and got["currentVersion"]["instanceId"] == second
     assert got["data"]["age"] == 31 and got["attachmentsPresent"] == 1
-    history = requests.get(f"{server.url}/v1/projects/1/forms/sample_case/submissions/{first}/versions", auth=STAFF,
-                           timeout=10).json()
-    assert [(v["instanceId"], v["current"], v["data"]["age"]) for v in history] == [(second, True, 31), (first, False, 30)]
-    old_xml = requests.get(f"{server.url}/v1/projects/1/forms/sample_case/submissions/{first}/versions/{first}.xml",
-                           auth=STAFF, timeout=10)
+    history = requests.get(
+        f"{server.url}/v1/projects/1/forms/sample_case/submissions/{first}/versions", auth=STAFF, timeout=10
+    ).json()
+    assert [(v["instanceId"], v["current"], v["data"]["age"]) for v in history] == [
+        (second, True, 31),
+        (first, False, 30),
+    ]
+    old_xml = requests.get(
+        f"{server.url}/v1/projects/1/forms/sample_case/submissions/{first}/versions/{first}.xml", auth=STAFF, timeout=10
+    )
     assert old_xml.content == make_instance(first)
 
 

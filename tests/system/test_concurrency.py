@@ -1,4 +1,5 @@
 """Concurrent duplicates over real HTTP: one stored submission, answers 201 or 409 only, never 500."""
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,9 @@ def stored(database_url: str, instance_id: str) -> tuple[int, int]:
     engine = make_engine(database_url)
     with engine.connect() as conn:
         subs = conn.scalar(select(func.count()).select_from(Submission).where(Submission.instance_id == instance_id))
-        versions = conn.scalar(select(func.count()).select_from(SubmissionVersion)
-                               .where(SubmissionVersion.instance_id == instance_id))
+        versions = conn.scalar(
+            select(func.count()).select_from(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id)
+        )
     engine.dispose()
     return subs, versions
 

@@ -9,6 +9,7 @@ A case opened in province 05 (home 13) is named by a province-01 tablet's intake
 province 01, flagged `foreignCase`, and change neither the case, nor its task, nor its identity for the matcher,
 on receipt, after `collector ingest replay` and after `collector tasks sync`; province 13's follow-up closes it.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -26,8 +27,14 @@ from tests.support.tasks import compiled
 COLLECT = {"X-OpenRosa-Version": "1.0"}
 PASSWORD = "a long enough password"
 CODE = "01-c0ffee16"
-INTAKE = {"case_code": CODE, "event_date": "2026-11-22", "scope_province": "01", "consent_sharing": "yes",
-          "home_province": "05", "home_district": "0501"}
+INTAKE = {
+    "case_code": CODE,
+    "event_date": "2026-11-22",
+    "scope_province": "01",
+    "consent_sharing": "yes",
+    "home_province": "05",
+    "home_district": "0501",
+}
 FOLLOWUP = {"case_code": CODE, "event_date": "2026-11-28", "case_status": "Active"}
 
 
@@ -36,13 +43,24 @@ def live(clean_db, tmp_path):
     server = LiveServer(clean_db, tmp_path / "instance").start()
     for form in ("case_intake", "followup"):
         server.cli("forms", "publish", str(BUNDLED_FORMS_DIR / f"{form}.xlsx"))
-    server.devices = {p: server.device_url(server.cli("devices", "create", f"Tablet {p}", "--province", p).stdout)
-                      for p in ("01", "05", "13")}
-    for email, role, provinces in (("admin@example.la", "admin", ()), ("officer01@example.la", "provincial-officer",
-                                                                        ("01",)),
-                                   ("officer05@example.la", "provincial-officer", ("05",))):
-        server.cli("users", "create", email, "--role", role, *(a for p in provinces for a in ("--province", p)),
-                   COLLECTOR_PASSWORD=PASSWORD)
+    server.devices = {
+        p: server.device_url(server.cli("devices", "create", f"Tablet {p}", "--province", p).stdout)
+        for p in ("01", "05", "13")
+    }
+    for email, role, provinces in (
+        ("admin@example.la", "admin", ()),
+        ("officer01@example.la", "provincial-officer", ("01",)),
+        ("officer05@example.la", "provincial-officer", ("05",)),
+    ):
+        server.cli(
+            "users",
+            "create",
+            email,
+            "--role",
+            role,
+            *(a for p in provinces for a in ("--province", p)),
+            COLLECTOR_PASSWORD=PASSWORD,
+        )
     yield server
     server.stop()
 
@@ -56,8 +74,13 @@ def xml_of(form: str, answers: dict) -> tuple[str, bytes]:
 
 
 def send(url: str, xml: bytes, auth=None) -> requests.Response:
-    return requests.post(f"{url}/submission", files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
-                         headers=COLLECT, auth=auth, timeout=30)
+    return requests.post(
+        f"{url}/submission",
+        files={"xml_submission_file": ("submission.xml", xml, "text/xml")},
+        headers=COLLECT,
+        auth=auth,
+        timeout=30,
+    )
 
 
 def message(response: requests.Response) -> str:
@@ -81,7 +104,10 @@ def record(live: LiveServer, email: str, iid: str) -> requests.Response:
 def test_a_followup_naming_another_province_is_kept_at_home_and_does_not_close_its_task(live, sender):
     assert send(live.devices["01"], xml_of("case_intake", INTAKE)[1]).status_code == 201
     assert (the_task(live)["status"], the_task(live)["homeProvince"], the_task(live)["originProvince"]) == (
-        "open", "05", "01")
+        "open",
+        "05",
+        "01",
+    )
 
     forged_id, forged = xml_of("followup", {**FOLLOWUP, "scope_province": "05"})
     if sender == "device":
@@ -102,14 +128,17 @@ def test_a_followup_naming_another_province_is_kept_at_home_and_does_not_close_i
     # The case stays in province 01, seen by its officers.
     [case] = get(live, "officer01@example.la", "/cases").json()["cases"]
     assert (case["caseCode"], case["province"]) == (CODE, "01")
-    audits = requests.get(f"{live.url}/v1/audits?action=submission.province_claim", auth=("admin@example.la", PASSWORD),
-                          timeout=30).json()
+    audits = requests.get(
+        f"{live.url}/v1/audits?action=submission.province_claim", auth=("admin@example.la", PASSWORD), timeout=30
+    ).json()
     assert [(a["details"]["claimed"], a["details"]["placed"]) for a in audits] == [("05", "01")]
 
     # Replay derives the same placement from what was stored with the record.
     live.cli("ingest", "replay")
     assert (the_task(live)["status"], record(live, "officer01@example.la", forged_id).json()["province"]) == (
-        "open", "01")
+        "open",
+        "01",
+    )
 
     # The home province's own follow-up closes the task.
     home_id, home = xml_of("followup", {**FOLLOWUP, "scope_province": "05"})
@@ -118,13 +147,30 @@ def test_a_followup_naming_another_province_is_kept_at_home_and_does_not_close_i
 
 
 CODE05 = "05-0ddba115"
-INTAKE05 = {"case_code": CODE05, "event_date": "2026-11-20", "scope_province": "05", "consent_sharing": "yes",
-            "gender": "Feminine", "person_given_latin": "Noy", "birth_year": "2001", "home_province": "13",
-            "home_district": "1305", "case_status": "Active"}
+INTAKE05 = {
+    "case_code": CODE05,
+    "event_date": "2026-11-20",
+    "scope_province": "05",
+    "consent_sharing": "yes",
+    "gender": "Feminine",
+    "person_given_latin": "Noy",
+    "birth_year": "2001",
+    "home_province": "13",
+    "home_district": "1305",
+    "case_status": "Active",
+}
 #: What a province-01 tablet that learnt the code sends: its own province, other answers, another identity.
-INTRUDER = {**INTAKE05, "scope_province": "01", "event_date": "2026-11-25", "gender": "Masculine",
-            "person_given_latin": "Somchai", "birth_year": "1980", "home_province": "01", "home_district": "0101",
-            "case_status": "Closed"}
+INTRUDER = {
+    **INTAKE05,
+    "scope_province": "01",
+    "event_date": "2026-11-25",
+    "gender": "Masculine",
+    "person_given_latin": "Somchai",
+    "birth_year": "1980",
+    "home_province": "01",
+    "home_district": "0101",
+    "case_status": "Closed",
+}
 
 
 def the_case(live: LiveServer) -> dict:
@@ -150,8 +196,9 @@ def test_a_record_naming_another_provinces_case_is_kept_in_its_own_and_changes_n
     assert (before[2]["given_latin"], before[2]["sex"], before[2]["province_code"]) == ("Noy", "F", "05")
 
     intake_id, intake = xml_of("case_intake", INTRUDER)
-    follow_id, follow = xml_of("followup", {**FOLLOWUP, "case_code": CODE05, "scope_province": "01",
-                                            "case_status": "Closed"})
+    follow_id, follow = xml_of(
+        "followup", {**FOLLOWUP, "case_code": CODE05, "scope_province": "01", "case_status": "Closed"}
+    )
     for xml in (intake, follow):
         sent = send(live.devices["01"], xml)
         assert sent.status_code == 201, sent.text
@@ -163,7 +210,10 @@ def test_a_record_naming_another_provinces_case_is_kept_in_its_own_and_changes_n
         shown = get(live, "officer01@example.la", f"/forms/{form}/submissions/{iid}")
         assert shown.status_code == 200
         assert (shown.json()["province"], shown.json()["claimedProvince"], shown.json()["foreignCase"]) == (
-            "01", None, True)
+            "01",
+            None,
+            True,
+        )
         assert get(live, "officer05@example.la", f"/forms/{form}/submissions/{iid}").status_code == 404
         flagged = get(live, "officer01@example.la", f"/forms/{form}/submissions?foreignCase=true").json()
         assert [r["instanceId"] for r in flagged] == [iid]

@@ -4,6 +4,7 @@ pool recovers by itself; every submission stored once (issue 16 item 7).
 The backends are ended with pg_terminate_backend, as a PostgreSQL restart or failover ends them, and only those
 of this test's own database.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,9 +60,11 @@ def terminate(conn) -> int:
 
 def stored(conn) -> Counter:
     """Count the stored submissions and their versions by instance ID."""
-    rows = conn.execute(select(Submission.instance_id, func.count(SubmissionVersion.id))
-                        .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
-                        .group_by(Submission.instance_id)).all()
+    rows = conn.execute(
+        select(Submission.instance_id, func.count(SubmissionVersion.id))
+        .join(SubmissionVersion, SubmissionVersion.submission_id == Submission.id)
+        .group_by(Submission.instance_id)
+    ).all()
     return Counter({instance_id: n for instance_id, n in rows})
 
 
@@ -77,27 +80,33 @@ def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 
 def test_a_connection_killed_mid_submission_is_503_with_retry_after_and_the_retry_stores_it(server, killer):
     xml = make_instance(f"uuid:{uuid.uuid4()}")
-    boundary, body = multipart([("xml_submission_file", "x.xml", "text/xml", xml), ("photo.jpg", "photo.jpg",
-                                                                                      "image/jpeg", PHOTO)])
+    boundary, body = multipart(
+        [("xml_submission_file", "x.xml", "text/xml", xml), ("photo.jpg", "photo.jpg", "image/jpeg", PHOTO)]
+    )
     url = urlsplit(server.tablet_url)
-    request = (f"POST {url.path}/submission?deviceID=collect:kill HTTP/1.1\r\nHost: {url.netloc}\r\n"
-               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n"
-               f"X-OpenRosa-Version: 1.0\r\nDate: {formatdate(usegmt=True)}\r\nConnection: close\r\n\r\n").encode()
+    request = (
+        f"POST {url.path}/submission?deviceID=collect:kill HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n"
+        f"X-OpenRosa-Version: 1.0\r\nDate: {formatdate(usegmt=True)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     with socket.create_connection((url.hostname, url.port), timeout=60) as sock:
         # Half the body: the device is signed in, its transaction open, while the rest is on its way.
-        sock.sendall(request + body[:len(body) // 2])
+        sock.sendall(request + body[: len(body) // 2])
         deadline = time.monotonic() + 60
-        while not killer.scalar(text(f"SELECT count(*) FROM pg_stat_activity WHERE {_OWN} "
-                                     "AND state = 'idle in transaction'")):
+        while not killer.scalar(
+            text(f"SELECT count(*) FROM pg_stat_activity WHERE {_OWN} AND state = 'idle in transaction'")
+        ):
             assert time.monotonic() < deadline, "the request never opened its transaction"
             time.sleep(0.05)
         assert terminate(killer) >= 1
-        sock.sendall(body[len(body) // 2:])
+        sock.sendall(body[len(body) // 2 :])
         status, headers, answer = _answer(sock)
     assert status == 503, answer
     assert headers["retry-after"] == "5" and headers["x-openrosa-version"] == "1.0"
-    assert answer.startswith(b'<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="error">'
-                             b"The database is unavailable for a moment; nothing was stored.")
+    assert answer.startswith(
+        b'<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message nature="error">'
+        b"The database is unavailable for a moment; nothing was stored."
+    )
     assert stored(killer) == Counter()
     # The pool reconnects by itself: the tablet's retry is stored.
     assert Collect(server.tablet_url).submit(xml, {"photo.jpg": PHOTO}).status_code == 201
@@ -139,7 +148,7 @@ def test_connections_killed_while_tablets_submit_lose_and_duplicate_nothing(serv
         # connections from the first answer on, so the first round ends some (a later one may find none left).
         for round_ in range(1, KILL_ROUNDS + 1):
             with answered:
-                answered.wait_for(lambda: len(answers) >= round_ * (POSTS // KILL_ROUNDS))
+                answered.wait_for(lambda due=round_ * (POSTS // KILL_ROUNDS): len(answers) >= due)
             kills.append(terminate(killer))
 
     senders = [threading.Thread(target=send) for _ in range(SENDERS)]

@@ -1,4 +1,5 @@
 """The whole loop over real HTTP: gunicorn, the CLI, and requests as the tablet and as staff."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,28 +45,43 @@ def test_publish_list_download_submit_and_read_back_over_http(live):
     manifest = requests.get(xform.findtext("x:manifestUrl", namespaces=NS), headers=COLLECT_HEADERS, timeout=10)
     media = etree.fromstring(manifest.content).find("m:mediaFile", NS)
     csv = requests.get(media.findtext("m:downloadUrl", namespaces=NS), headers=COLLECT_HEADERS, timeout=10)
-    assert csv.status_code == 200 and media.findtext("m:hash", namespaces=NS) == "md5:" + hashlib.md5(csv.content).hexdigest()
+    assert (
+        csv.status_code == 200
+        and media.findtext("m:hash", namespaces=NS) == "md5:" + hashlib.md5(csv.content).hexdigest()
+    )
 
     head = requests.head(f"{base}/submission{device}", headers=COLLECT_HEADERS, timeout=10)
     assert head.status_code == 204 and int(head.headers["X-OpenRosa-Accept-Content-Length"]) == 100 * 1024 * 1024
 
     instance_id = f"uuid:{uuid.uuid4()}"
-    files = {"xml_submission_file": ("submission.xml", make_instance(instance_id, photo="1700000000000.jpg"), "text/xml"),
-             "1700000000000.jpg": ("1700000000000.jpg", PHOTO, "image/jpeg")}
+    files = {
+        "xml_submission_file": ("submission.xml", make_instance(instance_id, photo="1700000000000.jpg"), "text/xml"),
+        "1700000000000.jpg": ("1700000000000.jpg", PHOTO, "image/jpeg"),
+    }
     posted = requests.post(f"{base}/submission{device}", files=files, headers=COLLECT_HEADERS, timeout=30)
     assert posted.status_code == 201, posted.text
     assert b'nature="submit_success"' in posted.content
 
-    token = requests.post(f"{live.url}/v1/sessions", json={"email": "staff@example.la", "password": "staff password 123"},
-                          timeout=10).json()["token"]
-    records = requests.get(f"{live.url}/v1/projects/1/forms/sample_case/submissions",
-                           headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    token = requests.post(
+        f"{live.url}/v1/sessions", json={"email": "staff@example.la", "password": "staff password 123"}, timeout=10
+    ).json()["token"]
+    records = requests.get(
+        f"{live.url}/v1/projects/1/forms/sample_case/submissions",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
     [record] = records
     assert record["instanceId"] == instance_id and record["deviceId"] == "collect:e2e0001"
-    assert record["data"]["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
+    assert record["data"]["route"] == [
+        {"place": "Vientiane", "days": 2, "place_photo": None},
+        {"place": "Bangkok", "days": 10, "place_photo": None},
+    ]
     assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
-    photo = requests.get(f"{live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}/attachments/1700000000000.jpg",
-                         auth=("staff@example.la", "staff password 123"), timeout=10)
+    photo = requests.get(
+        f"{live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}/attachments/1700000000000.jpg",
+        auth=("staff@example.la", "staff password 123"),
+        timeout=10,
+    )
     assert photo.content == PHOTO
 
     listed = live.cli("submissions", "list", "sample_case").stdout
@@ -81,8 +97,10 @@ def test_publish_list_download_submit_and_read_back_over_http(live):
 def test_hostile_requests_over_http_store_nothing(live):
     live.cli("forms", "publish", str(DATA / "sample_case.xlsx"))
     base = live.device_url(live.cli("devices", "create", "Hostile").stdout)
-    laughs = (b"<?xml version='1.0'?><!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>]>"
-              b"<data id='sample_case'>&b;</data>")
+    laughs = (
+        b"<?xml version='1.0'?><!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>]>"
+        b"<data id='sample_case'>&b;</data>"
+    )
     bad = requests.post(f"{base}/submission", files={"xml_submission_file": ("s.xml", laughs, "text/xml")}, timeout=10)
     assert bad.status_code == 400 and b"DOCTYPE" in bad.content
     assert requests.get(f"{live.url}/v1/key/nope/projects/1/formList", timeout=10).status_code == 403

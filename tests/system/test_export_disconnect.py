@@ -1,5 +1,6 @@
 """A client that goes away in the middle of a large export, over real HTTP through gunicorn: the worker stops
 reading records, frees its temporary files and logs exactly one line, without personal data."""
+
 from __future__ import annotations
 
 import base64
@@ -50,8 +51,10 @@ def _read_a_little_and_go(live: LiveServer, path: str, auth: dict) -> bytes:
     """GET `path`, read the status line and a few KB of the body, and close the socket."""
     with socket.create_connection(("127.0.0.1", live.port), timeout=120) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth['Authorization']}\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth['Authorization']}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
         received = b""
         while len(received) < 16 * 1024:
             chunk = sock.recv(4096)
@@ -65,8 +68,10 @@ def _worker_temp_fds(live: LiveServer, tmpdir: Path) -> list[str]:
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if not proc.name.isdigit() or int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) != \
-                    live.process.pid:
+            if (
+                not proc.name.isdigit()
+                or int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) != live.process.pid
+            ):
                 continue
             for fd in (proc / "fd").iterdir():
                 target = os.readlink(fd)
@@ -87,11 +92,12 @@ def _wait_for(condition, seconds: float = 30):
     return condition()
 
 
-def test_a_client_that_disconnects_mid_export_stops_it_frees_its_files_and_logs_one_line(
-        clean_db, big_form, tmp_path):
+def test_a_client_that_disconnects_mid_export_stops_it_frees_its_files_and_logs_one_line(clean_db, big_form, tmp_path):
     tmpdir = tmp_path / "server-tmp"
     tmpdir.mkdir()
-    live = LiveServer(clean_db, tmp_path / "live", workers=1, app_module=f"tests.system.test_export_disconnect:make_app({BATCH})")
+    live = LiveServer(
+        clean_db, tmp_path / "live", workers=1, app_module=f"tests.system.test_export_disconnect:make_app({BATCH})"
+    )
     live.env["TMPDIR"] = str(tmpdir)
     live.start()
     try:
@@ -116,7 +122,9 @@ def test_a_client_that_disconnects_mid_export_stops_it_frees_its_files_and_logs_
                 # A workbook is whole before its first byte goes out; the client left while it streamed.
                 assert count == RECORDS, line
             assert _wait_for(lambda: not any(tmpdir.iterdir()) and not _worker_temp_fds(live, tmpdir)), (
-                list(tmpdir.iterdir()), _worker_temp_fds(live, tmpdir))
+                list(tmpdir.iterdir()),
+                _worker_temp_fds(live, tmpdir),
+            )
         time.sleep(1)  # nothing more is logged afterwards
         log = live.log.read_text(errors="replace")
         assert len([line for line in log.splitlines() if STOPPED in line]) == 2, log[-3000:]
@@ -124,8 +132,11 @@ def test_a_client_that_disconnects_mid_export_stops_it_frees_its_files_and_logs_
         assert not any(name[:40] in log for name in big_form)
         # The server still answers after both.
         with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
-            sock.sendall(b"GET /v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth["Authorization"].encode()
-                         + b"\r\nConnection: close\r\n\r\n")
+            sock.sendall(
+                b"GET /v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                + auth["Authorization"].encode()
+                + b"\r\nConnection: close\r\n\r\n"
+            )
             assert sock.recv(64).startswith(b"HTTP/1.1 200")
     finally:
         live.stop()

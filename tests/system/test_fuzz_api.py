@@ -11,6 +11,7 @@ headers with NULs. Every answer must be below 500, and every 4xx must be
 `COLLECTOR_FUZZ_EXAMPLES` sets the number of cases per test (default 100; full size 100000). The minimal
 reproducers of the 5xx found in issue 7 stay below as explicit regression cases (REPRODUCERS).
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,21 +56,35 @@ def api(server_errors, app, device, admin):
     # Drawn wrong passwords would soon lock the admin out (429); the limit itself is tested in test_signin.py.
     app.config["SIGNIN_MAX_FAILURES"] = 1_000_000
     client = app.test_client()
-    boundary, body = multipart([("xml_submission_file", "a.xml", "text/xml", make_instance(INSTANCE_ID)),
-                                ("photo.jpg", "photo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 photo")])
-    response = client.post(f"/v1/key/{device.token}/projects/1/submission", data=body,
-                           content_type=f"multipart/form-data; boundary={boundary}")
+    boundary, body = multipart(
+        [
+            ("xml_submission_file", "a.xml", "text/xml", make_instance(INSTANCE_ID)),
+            ("photo.jpg", "photo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 photo"),
+        ]
+    )
+    response = client.post(
+        f"/v1/key/{device.token}/projects/1/submission",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert response.status_code == 201
     return {"client": client, "token": device.token, "errors": server_errors}
 
 
 # --- values ------------------------------------------------------------------------------------------------
 
+
 def valid_values(token: str) -> dict[str, list[str]]:
     return {
-        "project_id": ["1"], "device_id": ["1"], "xml_form_id": ["sample_case"], "instance_id": [INSTANCE_ID],
-        "version_id": [INSTANCE_ID], "version": ["2026112901"], "name": ["photo.jpg", "provinces.csv"],
-        "kind": ["png", "svg"], "token": [token, "not-a-token"],
+        "project_id": ["1"],
+        "device_id": ["1"],
+        "xml_form_id": ["sample_case"],
+        "instance_id": [INSTANCE_ID],
+        "version_id": [INSTANCE_ID],
+        "version": ["2026112901"],
+        "name": ["photo.jpg", "provinces.csv"],
+        "kind": ["png", "svg"],
+        "token": [token, "not-a-token"],
     }
 
 
@@ -90,47 +105,88 @@ def xlsx_without_workbook() -> bytes:
 
 
 json_scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), hostile)
-json_value = st.recursive(json_scalar, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                               st.dictionaries(hostile, inner, max_size=4)),
-                          max_leaves=12)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(hostile, inner, max_size=4)),
+    max_leaves=12,
+)
 # Bodies shaped like what each route reads, with right and wrong types in each field.
 shaped = st.one_of(
-    st.fixed_dictionaries({"email": st.one_of(st.just(ADMIN_EMAIL), hostile, json_value),
-                           "password": st.one_of(st.just(ADMIN_PASSWORD), hostile, json_value)}),
+    st.fixed_dictionaries(
+        {
+            "email": st.one_of(st.just(ADMIN_EMAIL), hostile, json_value),
+            "password": st.one_of(st.just(ADMIN_PASSWORD), hostile, json_value),
+        }
+    ),
     st.fixed_dictionaries({"state": st.one_of(st.sampled_from(["open", "closing", "closed"]), hostile, json_value)}),
-    st.fixed_dictionaries({"displayName": st.one_of(st.just("Tablet"), hostile, json_value)},
-                          optional={"province": st.one_of(st.sampled_from(["05", "05\n", "5", "\u0660\u0665"]),
-                                                          hostile, json_value),
-                                    "forms": st.one_of(st.lists(st.sampled_from(["sample_case", "nope", "\x00"])),
-                                                       json_value)}),
+    st.fixed_dictionaries(
+        {"displayName": st.one_of(st.just("Tablet"), hostile, json_value)},
+        optional={
+            "province": st.one_of(st.sampled_from(["05", "05\n", "5", "\u0660\u0665"]), hostile, json_value),
+            "forms": st.one_of(st.lists(st.sampled_from(["sample_case", "nope", "\x00"])), json_value),
+        },
+    ),
     st.fixed_dictionaries({"forms": st.one_of(st.lists(st.one_of(st.just("sample_case"), hostile)), json_value)}),
 )
 body = st.one_of(
     st.none(),
     st.tuples(st.just("json"), st.one_of(shaped, json_value)),
-    st.tuples(st.just("raw"), st.one_of(
-        st.builds(deep_json, st.sampled_from(["array", "object", "field"]), st.sampled_from([10, 999, 1000, 10_000])),
-        st.sampled_from([b'{"email": "\\ud800@example.la", "password": "correct horse battery"}',
-                         b'{"email": "admin@example.la", "password": "\\ud800"}',
-                         b'{"email": "a\\u0000b@x.la", "password": "x"}', b"{", b"", b"NaN", b"\xff\xfe{\x00}\x00",
-                         b'{"state": "open"', b"[1e999999]", b'{"a": 1, "a": 2}',
-                         b"PK\x03\x04 not really a zip", b"%PDF-1.4"]),
-        st.sampled_from(["sample", "no-workbook", "bundled"]),
-        st.binary(max_size=64))),
+    st.tuples(
+        st.just("raw"),
+        st.one_of(
+            st.builds(
+                deep_json, st.sampled_from(["array", "object", "field"]), st.sampled_from([10, 999, 1000, 10_000])
+            ),
+            st.sampled_from(
+                [
+                    b'{"email": "\\ud800@example.la", "password": "correct horse battery"}',
+                    b'{"email": "admin@example.la", "password": "\\ud800"}',
+                    b'{"email": "a\\u0000b@x.la", "password": "x"}',
+                    b"{",
+                    b"",
+                    b"NaN",
+                    b"\xff\xfe{\x00}\x00",
+                    b'{"state": "open"',
+                    b"[1e999999]",
+                    b'{"a": 1, "a": 2}',
+                    b"PK\x03\x04 not really a zip",
+                    b"%PDF-1.4",
+                ]
+            ),
+            st.sampled_from(["sample", "no-workbook", "bundled"]),
+            st.binary(max_size=64),
+        ),
+    ),
 )
-content_types = st.sampled_from([None, "application/json", "application/json; charset=utf-16", "text/plain",
-                                 "application/octet-stream", "multipart/form-data; boundary=x",
-                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv"])
-auth = st.one_of(st.sampled_from(["none", "basic", "bearer", "basic-wrong", "garbage"]),
-                 st.tuples(st.just("basic-user"), hostile))
-extra_headers = st.dictionaries(st.sampled_from(["X-Fuzz", "User-Agent", "Accept", "X-Forwarded-Host",
-                                                 "X-Forwarded-Proto", "Accept-Language", "If-None-Match"]),
-                                st.one_of(st.sampled_from(["a\x00b", "\x00", "x" * 8000, "é", "*", ""]),
-                                          st.text(alphabet=st.characters(max_codepoint=255, exclude_characters="\r\n"),
-                                                  max_size=20)),
-                                max_size=3)
-query = st.lists(st.tuples(st.one_of(st.sampled_from(["formID", "force", "strict", "deviceID", "limit", "$top"]),
-                                     hostile), hostile), max_size=3)
+content_types = st.sampled_from(
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-16",
+        "text/plain",
+        "application/octet-stream",
+        "multipart/form-data; boundary=x",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/csv",
+    ]
+)
+auth = st.one_of(
+    st.sampled_from(["none", "basic", "bearer", "basic-wrong", "garbage"]), st.tuples(st.just("basic-user"), hostile)
+)
+extra_headers = st.dictionaries(
+    st.sampled_from(
+        ["X-Fuzz", "User-Agent", "Accept", "X-Forwarded-Host", "X-Forwarded-Proto", "Accept-Language", "If-None-Match"]
+    ),
+    st.one_of(
+        st.sampled_from(["a\x00b", "\x00", "x" * 8000, "é", "*", ""]),
+        st.text(alphabet=st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=20),
+    ),
+    max_size=3,
+)
+query = st.lists(
+    st.tuples(st.one_of(st.sampled_from(["formID", "force", "strict", "deviceID", "limit", "$top"]), hostile), hostile),
+    max_size=3,
+)
 
 
 def materialise(payload, token: str) -> tuple[bytes | None, str | None]:
@@ -177,8 +233,15 @@ def check_answer(response, errors, what: str) -> None:
     if status >= 400:
         assert response.mimetype == "application/json", f"{what} -> {status} as {response.mimetype}"
         payload = response.get_json()
-        assert isinstance(payload, dict) and set(payload) == {"ok", "status", "code", "message", "error", "errors",
-                                                              "fields"}, payload
+        assert isinstance(payload, dict) and set(payload) == {
+            "ok",
+            "status",
+            "code",
+            "message",
+            "error",
+            "errors",
+            "fields",
+        }, payload
         assert payload["ok"] is False and payload["status"] == status, payload
         assert str(payload["code"]) in CODES and CODES[str(payload["code"])].status == status, payload
         assert isinstance(payload["error"], str) and payload["error"].strip(), payload
@@ -195,8 +258,9 @@ def send(api, route, params, query_pairs, payload, content_type, how, headers):
     data, default_type = materialise(payload, api["token"])
     all_headers = {**headers, **credentials(how, api["client"])}
     api["errors"].lines.clear()
-    response = api["client"].open(path, method=method, data=data, headers=all_headers,
-                                  content_type=content_type or default_type, buffered=True)
+    response = api["client"].open(
+        path, method=method, data=data, headers=all_headers, content_type=content_type or default_type, buffered=True
+    )
     return f"{method} {path[:200]}", response
 
 
@@ -204,8 +268,9 @@ def send(api, route, params, query_pairs, payload, content_type, how, headers):
 def requests_(draw, routes, token):
     route = draw(st.sampled_from(routes))
     names = {m.group(2): m.group(1) for m in CONVERTER.finditer(route[2])}
-    params = {name: draw(path_param(converter, valid_values(token).get(name, ["x"])))
-              for name, converter in names.items()}
+    params = {
+        name: draw(path_param(converter, valid_values(token).get(name, ["x"]))) for name, converter in names.items()
+    }
     return route, params, draw(query), draw(body), draw(content_types), draw(auth), draw(extra_headers)
 
 
@@ -238,31 +303,60 @@ def test_sign_in_answers_below_500_in_the_error_shape(api, payload, content_type
 
 # Minimal reproducers of the 5xx the fuzzers and issue 7 (item 4) found, each a 4xx now, on both databases.
 REPRODUCERS = [
-    pytest.param(("POST", "/v1/sessions", {}, ("raw", deep_json("array", 10_000)), "none"),
-                 id="sessions-json-nested-10000-RecursionError"),
-    pytest.param(("POST", "/v1/sessions", {}, ("raw", b'{"email": "\\ud800@example.la", "password": "long enough"}'),
-                  "none"), id="sessions-lone-surrogate-email"),
-    pytest.param(("POST", "/v1/sessions", {}, ("raw", b'{"email": "admin@example.la", "password": "\\ud800"}'),
-                  "none"), id="sessions-lone-surrogate-password"),
-    pytest.param(("GET", "/v1/projects/<int:project_id>", {"project_id": str(2**63)}, None, "basic"),
-                 id="project-id-2**63"),
-    pytest.param(("GET", "/v1/projects/<int:project_id>", {"project_id": str(2**31)}, None, "basic"),
-                 id="project-id-2**31"),
-    pytest.param(("DELETE", "/v1/projects/<int:project_id>/app-users/<int:device_id>",
-                  {"project_id": "1", "device_id": str(2**64)}, None, "basic"),
-                 id="device-id-2**64"),
-    pytest.param(("GET", "/v1/projects", {}, None, ("basic-user", "a\x00b@x.la")),
-                 id="basic-user-with-NUL"),
-    pytest.param(("GET", "/v1/projects/<int:project_id>/forms/<xml_form_id>",
-                  {"project_id": "1", "xml_form_id": "a\x00b"}, None, "basic"),
-                 id="form-id-with-NUL"),
-    pytest.param(("GET", "/v1/key/<token>/projects", {"token": "a\x00b"}, None, "none"),
-                 id="token-with-NUL"),
-    pytest.param(("POST", "/v1/projects/<int:project_id>/forms", {"project_id": "1"}, ("raw", "no-workbook"),
-                  "basic"), id="xlsx-without-valid-workbook-part"),
-    pytest.param(("POST", "/v1/projects/<int:project_id>/app-users", {"project_id": "1"},
-                  ("json", {"displayName": "Tablet", "province": "05\n"}), "basic"),
-                 id="province-with-newline"),
+    pytest.param(
+        ("POST", "/v1/sessions", {}, ("raw", deep_json("array", 10_000)), "none"),
+        id="sessions-json-nested-10000-RecursionError",
+    ),
+    pytest.param(
+        ("POST", "/v1/sessions", {}, ("raw", b'{"email": "\\ud800@example.la", "password": "long enough"}'), "none"),
+        id="sessions-lone-surrogate-email",
+    ),
+    pytest.param(
+        ("POST", "/v1/sessions", {}, ("raw", b'{"email": "admin@example.la", "password": "\\ud800"}'), "none"),
+        id="sessions-lone-surrogate-password",
+    ),
+    pytest.param(
+        ("GET", "/v1/projects/<int:project_id>", {"project_id": str(2**63)}, None, "basic"), id="project-id-2**63"
+    ),
+    pytest.param(
+        ("GET", "/v1/projects/<int:project_id>", {"project_id": str(2**31)}, None, "basic"), id="project-id-2**31"
+    ),
+    pytest.param(
+        (
+            "DELETE",
+            "/v1/projects/<int:project_id>/app-users/<int:device_id>",
+            {"project_id": "1", "device_id": str(2**64)},
+            None,
+            "basic",
+        ),
+        id="device-id-2**64",
+    ),
+    pytest.param(("GET", "/v1/projects", {}, None, ("basic-user", "a\x00b@x.la")), id="basic-user-with-NUL"),
+    pytest.param(
+        (
+            "GET",
+            "/v1/projects/<int:project_id>/forms/<xml_form_id>",
+            {"project_id": "1", "xml_form_id": "a\x00b"},
+            None,
+            "basic",
+        ),
+        id="form-id-with-NUL",
+    ),
+    pytest.param(("GET", "/v1/key/<token>/projects", {"token": "a\x00b"}, None, "none"), id="token-with-NUL"),
+    pytest.param(
+        ("POST", "/v1/projects/<int:project_id>/forms", {"project_id": "1"}, ("raw", "no-workbook"), "basic"),
+        id="xlsx-without-valid-workbook-part",
+    ),
+    pytest.param(
+        (
+            "POST",
+            "/v1/projects/<int:project_id>/app-users",
+            {"project_id": "1"},
+            ("json", {"displayName": "Tablet", "province": "05\n"}),
+            "basic",
+        ),
+        id="province-with-newline",
+    ),
 ]
 
 
@@ -284,8 +378,11 @@ def test_unicode_digits_are_not_ids(api):
 
 def test_province_with_a_newline_is_refused(api):
     """A province code "05\\n" is refused (422), on SQLite as on PostgreSQL."""
-    response = api["client"].post("/v1/projects/1/app-users", json={"displayName": "Tablet", "province": "05\n"},
-                                  headers=credentials("basic", api["client"]))
+    response = api["client"].post(
+        "/v1/projects/1/app-users",
+        json={"displayName": "Tablet", "province": "05\n"},
+        headers=credentials("basic", api["client"]),
+    )
     check_answer(response, api["errors"], "POST app-users province 05\\n")
     assert response.status_code == 422
 
@@ -293,6 +390,12 @@ def test_province_with_a_newline_is_refused(api):
 def test_route_list_covers_the_api(routes):
     """The fuzzer sees every JSON resource (a new blueprint is fuzzed without editing this file)."""
     endpoints = {e for e, _m, _r in routes}
-    assert {"sessions.create_session", "projects.project", "submissions.submission", "app_users.app_user_qr",
-            "drafts.publish", "submissions_key.submission"} <= endpoints
+    assert {
+        "sessions.create_session",
+        "projects.project",
+        "submissions.submission",
+        "app_users.app_user_qr",
+        "drafts.publish",
+        "submissions_key.submission",
+    } <= endpoints
     assert not any(e.startswith(("openrosa", "drafts_test")) for e in endpoints)

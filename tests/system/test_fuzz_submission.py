@@ -16,6 +16,7 @@ POSTed to a device's /submission URL through the Flask test client, and:
 as regression cases (REPRODUCERS); findings not yet fixed would be strict xfails, and cases
 failing only through them are set aside by tests.support.fuzzing (see there).
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,6 +47,7 @@ FORM_IDS = ["sample_case", *BUNDLED]
 
 
 # --- the world: every bundled form published, one device assigned to all of them, an admin ----------------
+
 
 @pytest.fixture(scope="module")
 def compiled_bundled():
@@ -96,24 +98,37 @@ class World:
         engine = self.app.extensions["collector.engine"]
         with engine.connect() as conn:
             counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in COUNTED}
-            counts.update({f"max_{t}": conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
-                           for t in COUNTED})
+            counts.update(
+                {f"max_{t}": conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one() for t in COUNTED}
+            )
         counts["media_files"] = sum(1 for p in self.media.rglob("*") if p.is_file()) if self.media.exists() else 0
         return counts
 
     def new_submissions(self, after_id: int) -> list[tuple[str, str, bool]]:
         engine = self.app.extensions["collector.engine"]
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(
-                "SELECT f.xml_form_id, s.instance_id, s.draft FROM submissions s JOIN forms f ON f.id = s.form_id "
-                "WHERE s.id > :after ORDER BY s.id"), {"after": after_id})]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    text(
+                        "SELECT f.xml_form_id, s.instance_id, s.draft FROM submissions s "
+                        "JOIN forms f ON f.id = s.form_id "
+                        "WHERE s.id > :after ORDER BY s.id"
+                    ),
+                    {"after": after_id},
+                )
+            ]
 
     def post(self, body: bytes, content_type: str, url: str | None = None, **kwargs):
         """POST a body to the device's submission URL (or `url`) as Collect would (headers and deviceID)."""
         headers = {"X-OpenRosa-Version": "1.0", "User-Agent": "org.odk.collect.android/v2024.3.1 fuzz"}
-        return self.client.post((url or self.url) + "?deviceID=collect%3Afuzz",
-                                data=body if "input_stream" not in kwargs else None, content_type=content_type,
-                                headers=headers, **kwargs)
+        return self.client.post(
+            (url or self.url) + "?deviceID=collect%3Afuzz",
+            data=body if "input_stream" not in kwargs else None,
+            content_type=content_type,
+            headers=headers,
+            **kwargs,
+        )
 
     def check(self, send, answer: str = "openrosa") -> int:
         """Run `send()` (one POST) and check the answer and what it stored; return the status.
@@ -144,8 +159,10 @@ class World:
             assert instance_id in [s["instanceId"] for s in listed.get_json()]
             return
         read = self.client.get(f"{form}/submissions/{quote(instance_id, safe='')}", headers=self.auth)
-        assert read.status_code == 200, (f"accepted {instance_id[:80]!r} of {form_id!r} but reading it back "
-                                         f"gave {read.status_code}: {read.get_data()[:200]!r}")
+        assert read.status_code == 200, (
+            f"accepted {instance_id[:80]!r} of {form_id!r} but reading it back "
+            f"gave {read.status_code}: {read.get_data()[:200]!r}"
+        )
         assert read.get_json()["instanceId"] == instance_id
 
     def overlong(self, before: dict) -> list[str]:
@@ -200,18 +217,34 @@ def json_answer(response) -> str:
 # --- plausible instances from a form's field tree --------------------------------------------------------
 
 _VALUES = {
-    "integer": "7", "decimal": "1.5", "range": "3", "date": "2026-11-29", "today": "2026-11-29",
-    "time": "10:15:00.000+07:00", "dateTime": "2026-11-29T10:15:00.000+07:00",
-    "start": "2026-11-29T10:15:00.000+07:00", "end": "2026-11-29T10:42:00.000+07:00",
-    "deviceid": "collect:Xa1b2C3d4E5f6G7h", "username": "officer01", "select one": "01",
-    "select all that apply": "deception debt", "select one external": "01", "geopoint": "17.97 102.6 170 5",
-    "text": "ທ້າວ ສົມສັກ & Somsak <x>", "calculate": "13-3f9a2c1b", "note": "",
-    "photo": "photo_1.jpg", "image": "photo_1.jpg", "audio": "voice.m4a", "file": "scan.pdf",
+    "integer": "7",
+    "decimal": "1.5",
+    "range": "3",
+    "date": "2026-11-29",
+    "today": "2026-11-29",
+    "time": "10:15:00.000+07:00",
+    "dateTime": "2026-11-29T10:15:00.000+07:00",
+    "start": "2026-11-29T10:15:00.000+07:00",
+    "end": "2026-11-29T10:42:00.000+07:00",
+    "deviceid": "collect:Xa1b2C3d4E5f6G7h",
+    "username": "officer01",
+    "select one": "01",
+    "select all that apply": "deception debt",
+    "select one external": "01",
+    "geopoint": "17.97 102.6 170 5",
+    "text": "ທ້າວ ສົມສັກ & Somsak <x>",
+    "calculate": "13-3f9a2c1b",
+    "note": "",
+    "photo": "photo_1.jpg",
+    "image": "photo_1.jpg",
+    "audio": "voice.m4a",
+    "file": "scan.pdf",
 }
 
 
-def build_instance(form_id: str, fields: list[dict], instance_id: str, *, version: str = "2026112901",
-                   repeats: int = 2) -> bytes:
+def build_instance(
+    form_id: str, fields: list[dict], instance_id: str, *, version: str = "2026112901", repeats: int = 2
+) -> bytes:
     """Write an instance of a form as JavaRosa does: every node of the field tree, repeats `repeats` times."""
     children: dict[str, list[dict]] = {}
     for f in fields:
@@ -233,11 +266,13 @@ def build_instance(form_id: str, fields: list[dict], instance_id: str, *, versio
             out.append(f"<{name}>{value}</{name}>" if value else f"<{name} />")
         return "".join(out)
 
-    return (f"<?xml version='1.0' ?><{root} id=\"{form_id}\" version=\"{version}\" "
-            'xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa" '
-            'xmlns:orx="http://openrosa.org/xforms" xmlns:odk="http://www.opendatakit.org/xforms">'
-            f"{write('/' + root)}<meta><instanceID>{instance_id}</instanceID>"
-            f"<instanceName>fuzz</instanceName></meta></{root}>").encode()
+    return (
+        f'<?xml version=\'1.0\' ?><{root} id="{form_id}" version="{version}" '
+        'xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa" '
+        'xmlns:orx="http://openrosa.org/xforms" xmlns:odk="http://www.opendatakit.org/xforms">'
+        f"{write('/' + root)}<meta><instanceID>{instance_id}</instanceID>"
+        f"<instanceName>fuzz</instanceName></meta></{root}>"
+    ).encode()
 
 
 def base_instance(world: World, form_id: str, instance_id: str) -> bytes:
@@ -248,15 +283,60 @@ def base_instance(world: World, form_id: str, instance_id: str) -> bytes:
 
 # --- mutations ---------------------------------------------------------------------------------------------
 
-ENCODINGS = ["Shift_JIS", "UTF-16", "UTF-16LE", "UTF-32", "foo", "EUC-JP", "ISO-2022-JP", "Big5", "GB18030",
-             "cp037", "latin-1", "ISO-8859-1", "US-ASCII", "utf-8", "UTF8", "", "x" * 300, "utf-7", "TIS-620"]
-BOMS = [codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE,
-        codecs.BOM_UTF8 * 2]
+ENCODINGS = [
+    "Shift_JIS",
+    "UTF-16",
+    "UTF-16LE",
+    "UTF-32",
+    "foo",
+    "EUC-JP",
+    "ISO-2022-JP",
+    "Big5",
+    "GB18030",
+    "cp037",
+    "latin-1",
+    "ISO-8859-1",
+    "US-ASCII",
+    "utf-8",
+    "UTF8",
+    "",
+    "x" * 300,
+    "utf-7",
+    "TIS-620",
+]
+BOMS = [
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF8 * 2,
+]
 SIZES = [0, 1, 63, 64, 65, 254, 255, 256, 300, 4096, 70_000]
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["\x00", "\ud800", "\udfff", "a\ud800b", "&#0;", "&#xD800;", "&#x1F600;", "]]>", "<", "&",
-                     "&foo;", "&amp;", "\r\n", " padded ", "\u0661\u0662", "\ufeff", "\uffff", "\U0010ffff"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "\ud800",
+            "\udfff",
+            "a\ud800b",
+            "&#0;",
+            "&#xD800;",
+            "&#x1F600;",
+            "]]>",
+            "<",
+            "&",
+            "&foo;",
+            "&amp;",
+            "\r\n",
+            " padded ",
+            "\u0661\u0662",
+            "\ufeff",
+            "\uffff",
+            "\U0010ffff",
+        ]
+    ),
     st.builds(lambda c, n: c * n, st.sampled_from("a<&\x00\u0e81\ud800 "), st.sampled_from(SIZES)),
 )
 position = st.floats(min_value=0, max_value=1, allow_nan=False)
@@ -270,19 +350,39 @@ mutation = st.one_of(
     st.tuples(st.just("bom"), st.sampled_from(BOMS)),
     st.tuples(st.just("nest"), st.integers(0, 99), st.sampled_from([2, 63, 64, 65, 200, 5000])),
     st.tuples(st.just("text"), st.integers(0, 99), hostile_text, st.booleans()),
-    st.tuples(st.just("attr"), st.integers(0, 99), st.sampled_from(["a", "xmlns:x", "id", "jr:x", "a b", "1"]),
-              hostile_text, st.sampled_from([1, 2, 300])),
+    st.tuples(
+        st.just("attr"),
+        st.integers(0, 99),
+        st.sampled_from(["a", "xmlns:x", "id", "jr:x", "a b", "1"]),
+        hostile_text,
+        st.sampled_from([1, 2, 300]),
+    ),
     st.tuples(st.just("namespace"), st.sampled_from(["default", "prefixed", "undeclared", "meta", "xml"])),
     st.tuples(st.just("cdata"), st.integers(0, 99), hostile_text),
     st.tuples(st.just("instance_id"), hostile_text),
     st.tuples(st.just("version"), hostile_text),
     st.tuples(st.just("form_id"), st.one_of(st.sampled_from(FORM_IDS + ["", " ", "nope"]), hostile_text)),
-    st.tuples(st.just("unknown_leaves"), st.sampled_from(["a", "meta", "instanceID", "route", "age"]),
-              st.sampled_from([2, 50, 1000, 5000])),
+    st.tuples(
+        st.just("unknown_leaves"),
+        st.sampled_from(["a", "meta", "instanceID", "route", "age"]),
+        st.sampled_from([2, 50, 1000, 5000]),
+    ),
     st.tuples(st.just("deprecated"), hostile_text),
-    st.tuples(st.just("prolog"), st.sampled_from([
-        "<!DOCTYPE data [<!ENTITY e 'x'>]>", "<!-- c -->", "<?pi x?>", "<!DOCTYPE data SYSTEM 'http://x/'>",
-        "\n\n", "<?xml version='1.0'?>", "<?xml version='1.1'?>", "<?xml version='1.0' standalone='yes'?>"])),
+    st.tuples(
+        st.just("prolog"),
+        st.sampled_from(
+            [
+                "<!DOCTYPE data [<!ENTITY e 'x'>]>",
+                "<!-- c -->",
+                "<?pi x?>",
+                "<!DOCTYPE data SYSTEM 'http://x/'>",
+                "\n\n",
+                "<?xml version='1.0'?>",
+                "<?xml version='1.1'?>",
+                "<?xml version='1.0' standalone='yes'?>",
+            ]
+        ),
+    ),
 )
 
 _LEAF = re.compile(rb"<([A-Za-z_][\w.:-]*)(?: [^<>]*)?>([^<>]*)</\1>|<([A-Za-z_][\w.:-]*) ?/>")
@@ -301,8 +401,9 @@ def _set_meta(xml: bytes, name: bytes, value: bytes) -> bytes:
     pattern = re.compile(rb"(<(?:\w+:)?" + name + rb">)[^<]*(</(?:\w+:)?" + name + rb">)")
     if pattern.search(xml):
         return pattern.sub(lambda m: m.group(1) + value + m.group(2), xml, count=1)
-    return re.sub(rb"(<(?:\w+:)?meta>)", lambda m: m.group(1) + b"<" + name + b">" + value + b"</" + name + b">",
-                  xml, count=1)
+    return re.sub(
+        rb"(<(?:\w+:)?meta>)", lambda m: m.group(1) + b"<" + name + b">" + value + b"</" + name + b">", xml, count=1
+    )
 
 
 def _set_root_attr(xml: bytes, name: bytes, value: bytes) -> bytes:
@@ -318,18 +419,21 @@ def _root_end(xml: bytes) -> int:
 def mutate(xml: bytes, op: tuple) -> bytes:
     """Apply one mutation to an instance's bytes."""
     kind, args = op[0], op[1:]
-    at = (lambda frac: int(frac * len(xml)))
+
+    def at(frac: float) -> int:
+        return int(frac * len(xml))
+
     if kind == "truncate":
-        return xml[:at(args[0])]
+        return xml[: at(args[0])]
     if kind == "flip":
         if not xml:
             return xml
         i = min(at(args[0]), len(xml) - 1)
-        return xml[:i] + bytes([xml[i] ^ args[1]]) + xml[i + 1:]
+        return xml[:i] + bytes([xml[i] ^ args[1]]) + xml[i + 1 :]
     if kind == "insert":
-        return xml[:at(args[0])] + args[1] + xml[at(args[0]):]
+        return xml[: at(args[0])] + args[1] + xml[at(args[0]) :]
     if kind == "delete":
-        return xml[:at(args[0])] + xml[at(args[0]) + args[1]:]
+        return xml[: at(args[0])] + xml[at(args[0]) + args[1] :]
     if kind == "declare":
         encoding, reencode = args
         body = re.sub(rb"^\s*<\?xml[^>]*\?>", b"", xml)
@@ -348,21 +452,23 @@ def mutate(xml: bytes, op: tuple) -> bytes:
             return xml
         leaf = leaves[args[0] % len(leaves)]
         depth = args[1]
-        return xml[:leaf.start()] + b"<n>" * depth + leaf.group(0) + b"</n>" * depth + xml[leaf.end():]
+        return xml[: leaf.start()] + b"<n>" * depth + leaf.group(0) + b"</n>" * depth + xml[leaf.end() :]
     if kind == "text":
         leaves = [m for m in _LEAF.finditer(xml) if m.group(1)]
         if not leaves:
             return xml
         leaf = leaves[args[0] % len(leaves)]
         value = _enc(_escape(args[1]) if args[2] else args[1])
-        return xml[:leaf.start(2)] + value + xml[leaf.end(2):]
+        return xml[: leaf.start(2)] + value + xml[leaf.end(2) :]
     if kind == "attr":
         starts = list(_START.finditer(xml))
         if not starts:
             return xml
         where = starts[args[0] % len(starts)].end()
-        attrs = b"".join(b" " + _enc(args[1] if n == 0 else f"{args[1]}{n}") + b'="' + _enc(_escape(args[2])) + b'"'
-                         for n in range(args[3]))
+        attrs = b"".join(
+            b" " + _enc(args[1] if n == 0 else f"{args[1]}{n}") + b'="' + _enc(_escape(args[2])) + b'"'
+            for n in range(args[3])
+        )
         return xml[:where] + attrs + xml[where:]
     if kind == "namespace":
         end = _root_end(xml)
@@ -380,7 +486,7 @@ def mutate(xml: bytes, op: tuple) -> bytes:
         if not leaves:
             return xml
         leaf = leaves[args[0] % len(leaves)]
-        return xml[:leaf.start(2)] + b"<![CDATA[" + _enc(args[1]) + b"]]>" + xml[leaf.end(2):]
+        return xml[: leaf.start(2)] + b"<![CDATA[" + _enc(args[1]) + b"]]>" + xml[leaf.end(2) :]
     if kind == "instance_id":
         return _set_meta(xml, b"instanceID", _enc(_escape(args[0])))
     if kind == "version":
@@ -395,8 +501,11 @@ def mutate(xml: bytes, op: tuple) -> bytes:
         return _set_meta(xml, b"deprecatedID", _enc(_escape(args[0])))
     if kind == "prolog":
         body = re.sub(rb"^\s*<\?xml[^>]*\?>", b"", xml)
-        return b"<?xml version='1.0'?>" + args[0].encode() + body if not args[0].startswith("<?xml") \
+        return (
+            b"<?xml version='1.0'?>" + args[0].encode() + body
+            if not args[0].startswith("<?xml")
             else args[0].encode() + body
+        )
     raise AssertionError(f"unknown mutation {kind}")
 
 
@@ -453,14 +562,16 @@ def test_hostile_instances_of_issue_7_are_refused_cleanly(world, form_id, mutati
 
 # --- the same instances through a draft's test URL and Central's REST submission ------------------------
 
+
 @pytest.fixture
 def draft_world(world):
     """Upload the sample form again as a draft of itself; keep its test URL on the world."""
     from tests.conftest import DATA
 
     world.app.config["VALIDATE_FORMS"] = False  # ODK Validate (Java) is not what is fuzzed
-    response = world.client.post("/v1/projects/1/forms/sample_case/draft", headers=world.auth,
-                                 data=(DATA / "sample_case.xlsx").read_bytes())
+    response = world.client.post(
+        "/v1/projects/1/forms/sample_case/draft", headers=world.auth, data=(DATA / "sample_case.xlsx").read_bytes()
+    )
     assert response.status_code == 201, response.get_data()[:300]
     world.draft_url = "/v1/test/" + response.get_json()["testUrl"].split("/v1/test/", 1)[1] + "/submission"
     return world
@@ -468,12 +579,20 @@ def draft_world(world):
 
 def send_elsewhere(world: World, target: str, xml: bytes):
     if target == "draft":
-        boundary, body = multipart([("xml_submission_file", "fuzz.xml", "text/xml", xml),
-                                    ("photo.jpg", "photo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 fuzz")])
+        boundary, body = multipart(
+            [
+                ("xml_submission_file", "fuzz.xml", "text/xml", xml),
+                ("photo.jpg", "photo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 fuzz"),
+            ]
+        )
         return world.post(body, f"multipart/form-data; boundary={boundary}", url=world.draft_url)
     # Central's REST submission (pyodk): the raw XML as the body, a web user's credentials.
-    return world.client.post("/v1/projects/1/forms/sample_case/submissions?deviceID=fuzz", data=xml,
-                             content_type="application/xml", headers=world.auth)
+    return world.client.post(
+        "/v1/projects/1/forms/sample_case/submissions?deviceID=fuzz",
+        data=xml,
+        content_type="application/xml",
+        headers=world.auth,
+    )
 
 
 def run_elsewhere(world: World, target: str, mutations: list[tuple]) -> int:
@@ -496,13 +615,17 @@ def test_mutated_instances_to_a_draft_or_the_rest_route_never_5xx(draft_world, t
 
 # --- the OpenRosa reads: form list, form, manifest, media, submission probe --------------------------------
 
+
 def openrosa_reads(app) -> list[tuple[str, str]]:
     """Return (method, rule) of every OpenRosa GET/HEAD route (device, user and draft test URLs)."""
     from collector.errors import OPENROSA_BLUEPRINTS
 
-    return [(method, rule.rule) for rule in app.url_map.iter_rules()
-            if rule.endpoint.rsplit(".", 1)[0] in OPENROSA_BLUEPRINTS
-            for method in sorted(rule.methods & {"GET", "HEAD"})]
+    return [
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.rsplit(".", 1)[0] in OPENROSA_BLUEPRINTS
+        for method in sorted(rule.methods & {"GET", "HEAD"})
+    ]
 
 
 @pytest.mark.slow
@@ -516,10 +639,17 @@ def test_openrosa_reads_never_5xx(draft_world, data):
         method, rule, params, query = "GET", "/v1/key/<token>/projects/<int:project_id>/formList", {}, "formID=%00"
     else:
         method, rule = data.draw(st.sampled_from(openrosa_reads(world.app)))
-        valid = {"project_id": ["1"], "xml_form_id": ["sample_case", "case_intake"], "token": [world.token],
-                 "draft_token": [world.draft_url.split("/")[3]], "name": ["provinces.csv", "districts.csv"]}
-        params = {name: data.draw(path_param(converter, valid.get(name, ["x"])))
-                  for converter, name in CONVERTER.findall(rule)}
+        valid = {
+            "project_id": ["1"],
+            "xml_form_id": ["sample_case", "case_intake"],
+            "token": [world.token],
+            "draft_token": [world.draft_url.split("/")[3]],
+            "name": ["provinces.csv", "districts.csv"],
+        }
+        params = {
+            name: data.draw(path_param(converter, valid.get(name, ["x"])))
+            for converter, name in CONVERTER.findall(rule)
+        }
         query = data.draw(st.lists(st.tuples(st.sampled_from(["formID", "deviceID", "x"]), hostile), max_size=2))
         query = "&".join(f"{encode(k)}={encode(v)}" for k, v in query)
     params.setdefault("token", world.token)
@@ -528,8 +658,9 @@ def test_openrosa_reads_never_5xx(draft_world, data):
     auth = world.auth if "/key/" not in rule and "/test/" not in rule else {}
     world.errors.lines.clear()
     # Buffered, so that a media file served with send_file is closed as a WSGI server would close it.
-    response = world.client.open(f"{path}?{query}", method=method, headers={"X-OpenRosa-Version": "1.0", **auth},
-                                 buffered=True)
+    response = world.client.open(
+        f"{path}?{query}", method=method, headers={"X-OpenRosa-Version": "1.0", **auth}, buffered=True
+    )
     status = response.status_code
     tolerating_open_findings(_check_read, world, response, f"{method} {path[:200]}")
     if status >= 400 and method == "GET":
@@ -550,15 +681,18 @@ def _check_read(world: World, response, what: str) -> None:
     assert response.headers.get("X-OpenRosa-Version") == "1.0", what
 
 
-@pytest.mark.parametrize("path", [
-    # Found by the fuzzer: the id converter refuses ids past 2**31 and non-ASCII digits, so no OpenRosa route
-    # matched and the app-wide 404 answered in JSON, which Collect cannot show.
-    pytest.param("/v1/key/{token}/projects/2147483648/formList", id="project-id-2**31-formList-404-in-JSON"),
-    pytest.param("/v1/key/{token}/projects/\u0661/formList", id="project-id-arabic-digit-formList-404-in-JSON"),
-    pytest.param("/v1/key/{token}/projects/1%00/formList", id="NUL-in-path-formList-400-in-JSON"),
-    # The 404 message quotes the form ID, and a control character is not allowed in XML 1.0 even escaped.
-    pytest.param("/v1/key/{token}/projects/1/forms/%1F.xml", id="control-char-form-id-404-not-well-formed-XML"),
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        # Found by the fuzzer: the id converter refuses ids past 2**31 and non-ASCII digits, so no OpenRosa route
+        # matched and the app-wide 404 answered in JSON, which Collect cannot show.
+        pytest.param("/v1/key/{token}/projects/2147483648/formList", id="project-id-2**31-formList-404-in-JSON"),
+        pytest.param("/v1/key/{token}/projects/\u0661/formList", id="project-id-arabic-digit-formList-404-in-JSON"),
+        pytest.param("/v1/key/{token}/projects/1%00/formList", id="NUL-in-path-formList-400-in-JSON"),
+        # The 404 message quotes the form ID, and a control character is not allowed in XML 1.0 even escaped.
+        pytest.param("/v1/key/{token}/projects/1/forms/%1F.xml", id="control-char-form-id-404-not-well-formed-XML"),
+    ],
+)
 def test_openrosa_errors_refused_before_routing_are_well_formed_openrosa_xml(draft_world, path):
     """Errors on device URLs are OpenRosaResponse XML that parses, whatever the URL held."""
     response = draft_world.client.get(path.format(token=draft_world.token), headers={"X-OpenRosa-Version": "1.0"})
@@ -568,39 +702,74 @@ def test_openrosa_errors_refused_before_routing_are_well_formed_openrosa_xml(dra
 
 # --- multipart envelopes ---------------------------------------------------------------------------------
 
-part_name = st.one_of(st.sampled_from(["xml_submission_file", "photo.jpg", "*isIncomplete*", "", "a\x00b",
-                                       "x" * 300, "xml_submission_file\r\nX: y", "ພາບ.jpg", '"q"']),
-                      st.text(max_size=20))
-filename = st.one_of(st.none(), part_name, st.sampled_from(["../../etc/passwd", "C:\\x\\photo.jpg", ".hidden",
-                                                              "photo.jpg\x00.exe", "p" * 300 + ".jpg"]))
-part = st.tuples(part_name, filename, st.sampled_from([None, "text/xml", "image/jpeg", "", "multipart/mixed",
-                                                        "text/xml; charset=Shift_JIS"]),
-                 st.sampled_from(["instance", "photo", "empty", "junk"]))
-envelope = st.fixed_dictionaries({
-    "parts": st.lists(part, min_size=0, max_size=6),
-    "instance_first": st.booleans(),
-    "boundary": st.one_of(st.none(), st.sampled_from(["", "a", "x" * 71, "x" * 200, "b d", '"q"', "é", "--",
-                                                       "a\x00b"]),
-                         # (a client cannot put a line break in a header, so boundaries never hold one)
-                         st.text(st.characters(exclude_characters="\r\n"), min_size=1, max_size=30)),
-    "newline": st.sampled_from(["\r\n", "\n"]),
-    "ending": st.sampled_from(["close", "missing", "no-crlf", "mangled", "epilogue"]),
-    "preamble": st.sampled_from(["", "preamble\r\n", "\r\n"]),
-    "content_type": st.sampled_from(["multipart/form-data; boundary={b}", 'multipart/form-data; boundary="{b}"',
-                                     "Multipart/Form-Data; BOUNDARY={b}", "multipart/form-data",
-                                     "multipart/form-data; boundary={b}; charset=utf-8",
-                                     "multipart/mixed; boundary={b}", "text/xml", "application/x-www-form-urlencoded",
-                                     "multipart/form-data; boundary=",
-                                     "multipart/form-data; boundary={b}; boundary=other"]),
-    "length": st.sampled_from(["exact", "none", "longer", "shorter", "zero", "huge"]),
-})
+part_name = st.one_of(
+    st.sampled_from(
+        [
+            "xml_submission_file",
+            "photo.jpg",
+            "*isIncomplete*",
+            "",
+            "a\x00b",
+            "x" * 300,
+            "xml_submission_file\r\nX: y",
+            "ພາບ.jpg",
+            '"q"',
+        ]
+    ),
+    st.text(max_size=20),
+)
+filename = st.one_of(
+    st.none(),
+    part_name,
+    st.sampled_from(["../../etc/passwd", "C:\\x\\photo.jpg", ".hidden", "photo.jpg\x00.exe", "p" * 300 + ".jpg"]),
+)
+part = st.tuples(
+    part_name,
+    filename,
+    st.sampled_from([None, "text/xml", "image/jpeg", "", "multipart/mixed", "text/xml; charset=Shift_JIS"]),
+    st.sampled_from(["instance", "photo", "empty", "junk"]),
+)
+envelope = st.fixed_dictionaries(
+    {
+        "parts": st.lists(part, min_size=0, max_size=6),
+        "instance_first": st.booleans(),
+        "boundary": st.one_of(
+            st.none(),
+            st.sampled_from(["", "a", "x" * 71, "x" * 200, "b d", '"q"', "é", "--", "a\x00b"]),
+            # (a client cannot put a line break in a header, so boundaries never hold one)
+            st.text(st.characters(exclude_characters="\r\n"), min_size=1, max_size=30),
+        ),
+        "newline": st.sampled_from(["\r\n", "\n"]),
+        "ending": st.sampled_from(["close", "missing", "no-crlf", "mangled", "epilogue"]),
+        "preamble": st.sampled_from(["", "preamble\r\n", "\r\n"]),
+        "content_type": st.sampled_from(
+            [
+                "multipart/form-data; boundary={b}",
+                'multipart/form-data; boundary="{b}"',
+                "Multipart/Form-Data; BOUNDARY={b}",
+                "multipart/form-data",
+                "multipart/form-data; boundary={b}; charset=utf-8",
+                "multipart/mixed; boundary={b}",
+                "text/xml",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=",
+                "multipart/form-data; boundary={b}; boundary=other",
+            ]
+        ),
+        "length": st.sampled_from(["exact", "none", "longer", "shorter", "zero", "huge"]),
+    }
+)
 
 
 def encode_envelope(world: World, env: dict) -> tuple[str, bytes, int | None]:
     """Build (content type, body, declared Content-Length or None) from an envelope description."""
     instance = make_instance(f"uuid:{uuid.uuid4()}")
-    bodies = {"instance": instance, "photo": b"\xff\xd8\xff\xe0" + b"\x01" * 2000, "empty": b"",
-              "junk": b"--\r\n\r\n\x00\xff"}
+    bodies = {
+        "instance": instance,
+        "photo": b"\xff\xd8\xff\xe0" + b"\x01" * 2000,
+        "empty": b"",
+        "junk": b"--\r\n\r\n\x00\xff",
+    }
     parts = list(env["parts"])
     if env["instance_first"]:
         parts.insert(0, ("xml_submission_file", "fuzz.xml", "text/xml", "instance"))
@@ -617,13 +786,24 @@ def encode_envelope(world: World, env: dict) -> tuple[str, bytes, int | None]:
         if ctype is not None:
             out += f"Content-Type: {ctype}".encode() + nl
         out += nl + bodies[which] + nl
-    ending = {"close": b"--" + b + b"--" + nl, "missing": b"", "no-crlf": b"--" + b + b"--",
-              "mangled": b"--" + b + b"-", "epilogue": b"--" + b + b"--" + nl + b"epilogue --" + b + nl}
+    ending = {
+        "close": b"--" + b + b"--" + nl,
+        "missing": b"",
+        "no-crlf": b"--" + b + b"--",
+        "mangled": b"--" + b + b"-",
+        "epilogue": b"--" + b + b"--" + nl + b"epilogue --" + b + nl,
+    }
     out += ending[env["ending"]]
     body = bytes(out)
     ctype = env["content_type"].replace("{b}", boundary)
-    length = {"exact": len(body), "none": None, "longer": len(body) + 17, "shorter": max(len(body) - 17, 0),
-              "zero": 0, "huge": 10 ** 12}[env["length"]]
+    length = {
+        "exact": len(body),
+        "none": None,
+        "longer": len(body) + 17,
+        "shorter": max(len(body) - 17, 0),
+        "zero": 0,
+        "huge": 10**12,
+    }[env["length"]]
     return ctype, body, length
 
 
@@ -631,24 +811,66 @@ def send_envelope(world: World, env: dict):
     ctype, body, length = encode_envelope(world, env)
     if length is None:
         # No Content-Length: a chunked upload, which the WSGI server has already de-chunked.
-        return world.post(b"", ctype, input_stream=io.BytesIO(body),
-                          environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+        return world.post(
+            b"",
+            ctype,
+            input_stream=io.BytesIO(body),
+            environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"},
+        )
     return world.post(b"", ctype, input_stream=io.BytesIO(body), content_length=length)
 
 
 @pytest.mark.slow
 @FUZZ
 @given(env=envelope)
-@example(env={"parts": [("photo.jpg", "photo.jpg", "image/jpeg", "photo")], "instance_first": True, "boundary": None,
-              "newline": "\r\n", "ending": "close", "preamble": "", "content_type": "multipart/form-data; boundary={b}",
-              "length": "exact"})
-@example(env={"parts": [], "instance_first": True, "boundary": None, "newline": "\r\n", "ending": "missing",
-              "preamble": "", "content_type": "multipart/form-data; boundary={b}", "length": "exact"})
-@example(env={"parts": [("photo.jpg", "photo.jpg", "image/jpeg", "photo")], "instance_first": True, "boundary": None,
-              "newline": "\r\n", "ending": "close", "preamble": "", "content_type": "multipart/form-data; boundary={b}",
-              "length": "none"})
-@example(env={"parts": [], "instance_first": False, "boundary": "x" * 200, "newline": "\n", "ending": "close",
-              "preamble": "", "content_type": "multipart/form-data; boundary={b}", "length": "huge"})
+@example(
+    env={
+        "parts": [("photo.jpg", "photo.jpg", "image/jpeg", "photo")],
+        "instance_first": True,
+        "boundary": None,
+        "newline": "\r\n",
+        "ending": "close",
+        "preamble": "",
+        "content_type": "multipart/form-data; boundary={b}",
+        "length": "exact",
+    }
+)
+@example(
+    env={
+        "parts": [],
+        "instance_first": True,
+        "boundary": None,
+        "newline": "\r\n",
+        "ending": "missing",
+        "preamble": "",
+        "content_type": "multipart/form-data; boundary={b}",
+        "length": "exact",
+    }
+)
+@example(
+    env={
+        "parts": [("photo.jpg", "photo.jpg", "image/jpeg", "photo")],
+        "instance_first": True,
+        "boundary": None,
+        "newline": "\r\n",
+        "ending": "close",
+        "preamble": "",
+        "content_type": "multipart/form-data; boundary={b}",
+        "length": "none",
+    }
+)
+@example(
+    env={
+        "parts": [],
+        "instance_first": False,
+        "boundary": "x" * 200,
+        "newline": "\n",
+        "ending": "close",
+        "preamble": "",
+        "content_type": "multipart/form-data; boundary={b}",
+        "length": "huge",
+    }
+)
 def test_multipart_envelopes_never_5xx_and_store_nothing_when_refused(world, env):
     """Odd multipart envelopes around a real instance: never a 5xx, nothing stored when refused."""
     tolerating_open_findings(world.check, lambda: send_envelope(world, env))

@@ -3,6 +3,7 @@
 Each test reproduces a way found from outside to take the server down, and checks that legitimate
 tablets are still served meanwhile. Time bounds are loose: they separate "answered" from "stalled".
 """
+
 from __future__ import annotations
 
 import base64
@@ -80,9 +81,11 @@ def test_logs_hold_no_token_and_no_user_name(live):
 def test_slow_uploads_do_not_starve_other_tablets(live):
     tablet = Collect(live.sample_device())
     boundary = uuid.uuid4().hex
-    head = (f"POST {live.url.split(str(live.port))[0]}{live.port}/v1/key/x/projects/1/submission HTTP/1.1\r\n"
-            f"Host: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-            "Content-Length: 100000\r\n\r\n").encode()
+    head = (
+        f"POST {live.url.split(str(live.port))[0]}{live.port}/v1/key/x/projects/1/submission HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+        "Content-Length: 100000\r\n\r\n"
+    ).encode()
     path = tablet.server_url.split(str(live.port), 1)[1]
     head = head.replace(b"/v1/key/x/projects/1", path.encode())
     dribblers = []
@@ -161,8 +164,10 @@ def test_a_complete_body_shorter_than_announced_is_400(live):
     path = tablet.server_url.split(str(live.port), 1)[1]
     instance_id = f"uuid:{uuid.uuid4()}"
     boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", make_instance(instance_id))])
-    head = (f"POST {path}/submission HTTP/1.1\r\nHost: x\r\nX-OpenRosa-Version: 1.0\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body) + 17}\r\n\r\n")
+    head = (
+        f"POST {path}/submission HTTP/1.1\r\nHost: x\r\nX-OpenRosa-Version: 1.0\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body) + 17}\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
         sock.sendall(head.encode() + body)
         sock.shutdown(socket.SHUT_WR)
@@ -203,15 +208,24 @@ def test_many_unknown_leaves_are_refused_quickly_and_others_are_served(live):
     assert time.monotonic() - started < 20
 
 
-@pytest.mark.parametrize("body", [
-    b"zz\r\nabc\r\n0\r\n\r\n",  # not a chunk size
-    b"5\r\nabcdeXX0\r\n\r\n",  # chunk without its terminator
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\nabc\r\n0\r\n\r\n",  # not a chunk size
+        b"5\r\nabcdeXX0\r\n\r\n",  # chunk without its terminator
+    ],
+)
 def test_broken_chunked_body_is_400_and_the_server_stays_up(live, body):
     tablet = Collect(live.sample_device())
     path = tablet.server_url.split(str(live.port), 1)[1]
     boundary, _ = multipart([])
-    answer = raw(live, (f"POST {path}/submission HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                        f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n").encode() + body)
+    answer = raw(
+        live,
+        (
+            f"POST {path}/submission HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n"
+        ).encode()
+        + body,
+    )
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert submit(tablet).status_code == 201

@@ -1,5 +1,6 @@
 """Background person matching in a real deployment shape: gunicorn, the default thread (no Redis), and the
 RQ queue with `collector worker` as its own process; records sent as ODK Collect sends them."""
+
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,9 @@ STAFF = ("national@example.la", "a long enough password")
 
 
 def start(clean_db, tmp_path, **settings) -> LiveServer:
-    live = LiveServer(clean_db, tmp_path / "instance", workers=2, PERSON_MATCH_ON_SUBMIT="true",
-                      VALIDATE_FORMS="false", **settings).start()
+    live = LiveServer(
+        clean_db, tmp_path / "instance", workers=2, PERSON_MATCH_ON_SUBMIT="true", VALIDATE_FORMS="false", **settings
+    ).start()
     live.cli("forms", "publish", str(BUNDLED_FORMS_DIR / "case_intake.xlsx"))
     live.cli("users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1])
     live.tablet = live.device_url(live.cli("devices", "create", "Intake tablet").stdout)
@@ -30,17 +32,23 @@ def start(clean_db, tmp_path, **settings) -> LiveServer:
 
 def send(live, index: int) -> None:
     instance_id, values = RECORDS[index]
-    xml = intake_instance(compiled(BUNDLED_FORMS_DIR / "case_intake.xlsx").fields, instance_id, status="Active",
-                          values=values)
-    response = requests.post(f"{live.tablet}/submission", headers={"X-OpenRosa-Version": "1.0"}, timeout=30,
-                             files={"xml_submission_file": ("submission.xml", io.BytesIO(xml), "text/xml")})
+    xml = intake_instance(
+        compiled(BUNDLED_FORMS_DIR / "case_intake.xlsx").fields, instance_id, status="Active", values=values
+    )
+    response = requests.post(
+        f"{live.tablet}/submission",
+        headers={"X-OpenRosa-Version": "1.0"},
+        timeout=30,
+        files={"xml_submission_file": ("submission.xml", io.BytesIO(xml), "text/xml")},
+    )
     assert response.status_code == 201, response.text
 
 
 def candidates(live) -> list[tuple[str, str]]:
     auth = "Basic " + base64.b64encode(f"{STAFF[0]}:{STAFF[1]}".encode()).decode()
-    body = requests.get(f"{live.url}/v1/projects/1/persons/candidates", headers={"Authorization": auth},
-                        timeout=30).json()
+    body = requests.get(
+        f"{live.url}/v1/projects/1/persons/candidates", headers={"Authorization": auth}, timeout=30
+    ).json()
     return [(c["a"]["caseCode"], c["b"]["caseCode"]) for c in body["candidates"]]
 
 

@@ -5,6 +5,7 @@ Canary values travel through a real gunicorn (at log level debug) in submissions
 JSON reads and case searches, console paths, exports, junk paths, headers and request lines that gunicorn
 refuses; then every log the server wrote is scanned for them.
 """
+
 from __future__ import annotations
 
 import socket
@@ -69,15 +70,25 @@ def test_canary_names_phones_and_tokens_reach_no_log(live):
     assert NAME in get(f"{FORM}/submissions").text  # the values did travel through the app
     assert NAME in get(f"{FORM}.svc/Submissions?$filter={quote(FILTER)}").text
     reads = [
-        f"{FORM}/submissions?q={NAME}&full_name={PHONE}", f"{FORM}/submissions/{NAME}",
-        f"/v1/projects/1/cases?q={NAME}&name={OTHER}&province={PHONE}", f"/v1/projects/1/stats?by={NAME}",
-        f"/v1/audits?q={NAME}", f"{FORM}.svc/Submissions?$filter={quote(FILTER)}&$top=5",
-        f"{FORM}.svc/Submissions?$filter={FILTER}", f"{FORM}.svc/Submissions('{NAME}')",
+        f"{FORM}/submissions?q={NAME}&full_name={PHONE}",
+        f"{FORM}/submissions/{NAME}",
+        f"/v1/projects/1/cases?q={NAME}&name={OTHER}&province={PHONE}",
+        f"/v1/projects/1/stats?by={NAME}",
+        f"/v1/audits?q={NAME}",
+        f"{FORM}.svc/Submissions?$filter={quote(FILTER)}&$top=5",
+        f"{FORM}.svc/Submissions?$filter={FILTER}",
+        f"{FORM}.svc/Submissions('{NAME}')",
         f"{FORM}.svc/Submissions('{instance_id}')?{NAME}={PHONE}",
-        f"{FORM}/submissions.csv.zip?$filter={quote(FILTER)}", f"{FORM}/submissions.xlsx?$filter={quote(FILTER)}",
-        f"{FORM}/submissions.geojson?q={NAME}", f"/console/cases?q={NAME}&phone={PHONE}",
-        f"/console/search/{NAME}/{quote(LAO)}", f"/{token}", f"/v1/projects/{token}/forms",
-        f"/v1/x/{token}/key", f"/junk?k={token}", f"/v1/{quote(LAO)}/{PHONE}",
+        f"{FORM}/submissions.csv.zip?$filter={quote(FILTER)}",
+        f"{FORM}/submissions.xlsx?$filter={quote(FILTER)}",
+        f"{FORM}/submissions.geojson?q={NAME}",
+        f"/console/cases?q={NAME}&phone={PHONE}",
+        f"/console/search/{NAME}/{quote(LAO)}",
+        f"/{token}",
+        f"/v1/projects/{token}/forms",
+        f"/v1/x/{token}/key",
+        f"/junk?k={token}",
+        f"/v1/{quote(LAO)}/{PHONE}",
     ]
     for path in reads:
         response = get(path, headers={"Referer": f"{live.url}/console/cases?q={NAME}", "User-Agent": f"probe {NAME}"})
@@ -88,9 +99,13 @@ def test_canary_names_phones_and_tokens_reach_no_log(live):
     # Malformed requests that gunicorn refuses itself, quoting what it could not parse.
     for line in [
         f"GET /v1/projects?$filter=contains(x,'{NAME}') or y eq '{OTHER}' HTTP/1.1",
-        f"GET /{NAME}/{token} HTTP/9.9", f"{NAME} /x HTTP/1.1", f"GET /x?{PHONE} HTTP/1.1 {NAME}",
-        f"GET /v1/key/{token}/projects/1/formList", f"GET /{quote(LAO)} HTTP/1.1\r\nX-Name: {NAME}\x01",
-        f"GET / HTTP/1.1\r\n{NAME} {PHONE}: x", f"GET / HTTP/1.1\r\nContent-Length: {PHONE}",
+        f"GET /{NAME}/{token} HTTP/9.9",
+        f"{NAME} /x HTTP/1.1",
+        f"GET /x?{PHONE} HTTP/1.1 {NAME}",
+        f"GET /v1/key/{token}/projects/1/formList",
+        f"GET /{quote(LAO)} HTTP/1.1\r\nX-Name: {NAME}\x01",
+        f"GET / HTTP/1.1\r\n{NAME} {PHONE}: x",
+        f"GET / HTTP/1.1\r\nContent-Length: {PHONE}",
         f"GET /{NAME}?{'x' * 9000} HTTP/1.1",
     ]:
         answer = raw(live, line.encode() + b"\r\nHost: x\r\n\r\n")
@@ -99,8 +114,13 @@ def test_canary_names_phones_and_tokens_reach_no_log(live):
 
     time.sleep(1)
     logs = {path.name: path.read_text(errors="replace") for path in (live.log, live.log.parent / "access.log")}
-    leaks = [(secret, line) for name, text in logs.items() for line in text.splitlines()
-             for secret in secrets if secret in line]
+    leaks = [
+        (secret, line)
+        for name, text in logs.items()
+        for line in text.splitlines()
+        for secret in secrets
+        if secret in line
+    ]
     assert len(leaks) == 0, leaks[:20]
     assert ".svc/<path:resource>?$filter&$top" in logs["access.log"]
     assert "Invalid request from ip=127.0.0.1" in logs["gunicorn.log"]  # the refusals were logged, redacted

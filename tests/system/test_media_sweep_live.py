@@ -1,6 +1,7 @@
 """Partial copies of killed uploads (`.incoming-*`) under gunicorn: removed at start-up and then periodically,
 without waiting for the next upload (issue 16 item 8). tests/ingest/test_storage.py shows that a copy an upload
 is still writing is never removed."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ buffering, which keeps tablets on slow links (or clients dribbling bytes on purp
 The server blocks of deploy/nginx.conf are used as written; only what names this machine changes (ports,
 certificate and temporary paths, the upstream's port), wrapped in a minimal main configuration.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,17 +39,23 @@ def self_signed(folder) -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
@@ -68,9 +75,11 @@ def render(folder, http_port: int, https_port: int, upstream_port: int, cert: st
         assert count >= 1, f"deploy/nginx.conf no longer has {pattern!r}"
     user = "user root;" if os.geteuid() == 0 else ""
     temp = " ".join(f"{kind}_temp_path {folder / kind};" for kind in ("proxy", "fastcgi", "uwsgi", "scgi"))
-    return (f"{user}\ndaemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\n"
-            f"error_log {folder / 'error.log'} info;\nevents {{ worker_connections 256; }}\n"
-            f"http {{\n{temp}\n{servers}\n}}\n")
+    return (
+        f"{user}\ndaemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\n"
+        f"error_log {folder / 'error.log'} info;\nevents {{ worker_connections 256; }}\n"
+        f"http {{\n{temp}\n{servers}\n}}\n"
+    )
 
 
 @pytest.fixture
@@ -78,14 +87,25 @@ def proxied(clean_db, tmp_path):
     """gunicorn with ONE thread (body deadline far off), and nginx in front of it with deploy/nginx.conf."""
     http_port, https_port = free_port(), free_port()
     public = f"https://127.0.0.1:{https_port}"
-    live = LiveServer(clean_db, tmp_path / "instance", workers=1, THREADS=1, BODY_TIMEOUT=600, TRUSTED_PROXIES="127.0.0.1,::1",
-                      PUBLIC_URL=public, HEADER_TIMEOUT=600).start()
+    live = LiveServer(
+        clean_db,
+        tmp_path / "instance",
+        workers=1,
+        THREADS=1,
+        BODY_TIMEOUT=600,
+        TRUSTED_PROXIES="127.0.0.1,::1",
+        PUBLIC_URL=public,
+        HEADER_TIMEOUT=600,
+    ).start()
     folder = tmp_path / "nginx"
     folder.mkdir()
     live.cert, key = self_signed(folder)
     (folder / "nginx.conf").write_text(render(folder, http_port, https_port, live.port, live.cert, key))
-    nginx = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e",
-                              str(folder / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     atexit.register(nginx.kill)  # if the set-up below fails, the fixture never reaches its teardown
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -129,32 +149,44 @@ def test_collect_works_through_nginx_over_tls_and_plain_http_is_redirected(proxi
 def test_a_staff_password_is_accepted_over_tls_through_the_proxy(proxied):
     # The server refuses passwords over plain http; behind nginx it must see https (X-Forwarded-Proto).
     proxied.cli("users", "create", "staff@example.la", "--role", "admin", COLLECTOR_PASSWORD="a long enough password")
-    response = requests.get(f"{proxied.public}/v1/projects", auth=("staff@example.la", "a long enough password"),
-                            verify=proxied.cert, timeout=10)
+    response = requests.get(
+        f"{proxied.public}/v1/projects",
+        auth=("staff@example.la", "a long enough password"),
+        verify=proxied.cert,
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
 
 
 def test_a_body_over_the_limit_is_refused_by_nginx_before_it_is_sent(proxied):
     context = ssl.create_default_context(cafile=proxied.cert)
-    with socket.create_connection(("127.0.0.1", proxied.https_port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
-        sock.sendall(f"POST {proxied.tablet_url.split(str(proxied.https_port), 1)[1]}/submission HTTP/1.1\r\n"
-                     f"Host: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                     f"Content-Length: {120 * 1024 * 1024}\r\n\r\n".encode())
+    with (
+        socket.create_connection(("127.0.0.1", proxied.https_port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+    ):
+        sock.sendall(
+            f"POST {proxied.tablet_url.split(str(proxied.https_port), 1)[1]}/submission HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            f"Content-Length: {120 * 1024 * 1024}\r\n\r\n".encode()
+        )
         assert sock.recv(4096).startswith(b"HTTP/1.1 413")
 
 
 def test_slow_uploads_wait_in_nginx_and_never_hold_the_only_gunicorn_thread(proxied):
     path = proxied.tablet_url.split(str(proxied.https_port), 1)[1] + "/submission"
     boundary = uuid.uuid4().hex
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-            "Content-Length: 100000\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+        "Content-Length: 100000\r\n\r\n"
+    ).encode()
     stop = threading.Event()
     context = ssl.create_default_context(cafile=proxied.cert)
 
     def dribble():
-        with socket.create_connection(("127.0.0.1", proxied.https_port), timeout=120) as raw, \
-                context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+        with (
+            socket.create_connection(("127.0.0.1", proxied.https_port), timeout=120) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+        ):
             sock.sendall(head + f"--{boundary}\r\n".encode())
             while not stop.wait(1):  # a byte a second: far slower than any real tablet
                 sock.sendall(b"x")
@@ -181,9 +213,12 @@ def test_slow_uploads_wait_in_nginx_and_never_hold_the_only_gunicorn_thread(prox
 
 def test_sign_in_and_submission_floods_are_refused_by_nginx_with_429(proxied):
     def signin():
-        return requests.post(f"{proxied.public}/v1/sessions", json={"email": f"{uuid.uuid4().hex}@example.la",
-                                                                    "password": "not the password"},
-                             verify=proxied.cert, timeout=10)
+        return requests.post(
+            f"{proxied.public}/v1/sessions",
+            json={"email": f"{uuid.uuid4().hex}@example.la", "password": "not the password"},
+            verify=proxied.cert,
+            timeout=10,
+        )
 
     # Five at once (burst), then ten a minute; the app's own limit (SIGNIN_MAX_FAILURES, 10) is not reached.
     answers = [signin() for _ in range(8)]
@@ -200,10 +235,13 @@ def test_more_connections_than_the_limit_from_one_address_are_refused(proxied):
     held = []
     try:
         for _ in range(45):  # headers in, body still coming: each counts against limit_conn (40)
-            sock = context.wrap_socket(socket.create_connection(("127.0.0.1", proxied.https_port), timeout=10),
-                                       server_hostname="127.0.0.1")
-            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
-                         "boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n".encode())
+            sock = context.wrap_socket(
+                socket.create_connection(("127.0.0.1", proxied.https_port), timeout=10), server_hostname="127.0.0.1"
+            )
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                "boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n".encode()
+            )
             held.append(sock)
         time.sleep(1)
         refused = 0

@@ -1,4 +1,5 @@
 """A real ODK client: the ODK XForms engine (Node) fills each bundled form from the running server and submits it."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def same(stored, entered: str) -> bool:
 
 @pytest.mark.parametrize("form_id", FORMS)
 def test_xforms_engine_fills_submits_and_values_are_stored(server, form_id):
-    run = subprocess.run(["node", str(SCRIPT), server.base, "--form", form_id], capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        ["node", str(SCRIPT), server.base, "--form", form_id], capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     [result] = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert result["formId"] == form_id and result["status"] == 201, result
@@ -71,8 +73,11 @@ def test_xforms_engine_fills_submits_and_values_are_stored(server, form_id):
     url = f"{server.url}/v1/projects/1/forms/{form_id}/submissions/{result['instanceID']}"
     record = requests.get(url, auth=STAFF, timeout=10).json()
     assert record["currentVersion"]["unknownVersion"] is False
-    wrong = {path: (lookup(record["data"], path), value) for path, value in result["values"].items()
-             if not same(lookup(record["data"], path), value)}
+    wrong = {
+        path: (lookup(record["data"], path), value)
+        for path, value in result["values"].items()
+        if not same(lookup(record["data"], path), value)
+    }
     assert wrong == {}, "stored values differ from those entered"
     for repeat, count in result.get("repeats", {}).items():
         assert len(record["data"][repeat.split("/", 2)[2]]) == count

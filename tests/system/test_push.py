@@ -1,4 +1,5 @@
 """`collector forms push`: a trainer's laptop uploads and publishes a form over HTTP."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,11 @@ def live(clean_db, tmp_path):
 
 
 def push(live, *args: str, password: str = TRAINER[1]):
-    return CliRunner().invoke(main, ["forms", "push", *args, "--server", live.url, "--email", TRAINER[0]],
-                              env={"COLLECTOR_PASSWORD": password})
+    return CliRunner().invoke(
+        main,
+        ["forms", "push", *args, "--server", live.url, "--email", TRAINER[0]],
+        env={"COLLECTOR_PASSWORD": password},
+    )
 
 
 def test_push_uploads_draft_with_media_then_publishes_a_new_version(live):
@@ -57,6 +61,17 @@ def test_push_with_wrong_password_exits_1(live):
 
 
 def test_push_to_unreachable_server_exits_1():
-    result = CliRunner().invoke(main, ["forms", "push", str(DATA / "sample_case.xlsx"), "--server",
-                                       "http://127.0.0.1:9", "--token", "x", "--no-validate"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "forms",
+            "push",
+            str(DATA / "sample_case.xlsx"),
+            "--server",
+            "http://127.0.0.1:9",
+            "--token",
+            "x",
+            "--no-validate",
+        ],
+    )
     assert result.exit_code == 1 and "Could not reach" in result.output

@@ -1,4 +1,5 @@
 """pyodk, ODK's official Python client, driven unchanged against this server over HTTP."""
+
 from __future__ import annotations
 
 import uuid
@@ -31,13 +32,15 @@ def test_pyodk_creates_a_submission_with_an_attachment(client, tmp_path):
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff" + bytes(40_000))
     instance_id = f"uuid:{uuid.uuid4()}"
-    created = client.submissions.create(make_instance(instance_id).decode(), form_id="sample_case",
-                                        attachments=[str(photo)], device_id="pyodk:test")
+    created = client.submissions.create(
+        make_instance(instance_id).decode(), form_id="sample_case", attachments=[str(photo)], device_id="pyodk:test"
+    )
     assert created.instanceId == instance_id
     import requests
 
-    record = requests.get(f"{client.live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}",
-                          auth=client.staff, timeout=10).json()
+    record = requests.get(
+        f"{client.live.url}/v1/projects/1/forms/sample_case/submissions/{instance_id}", auth=client.staff, timeout=10
+    ).json()
     assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
     assert record["submitterType"] == "user" and record["deviceId"] == "pyodk:test"
 

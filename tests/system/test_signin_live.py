@@ -1,5 +1,6 @@
 """Sign-in under gunicorn: forwarded headers from a peer that is no trusted proxy, the owner signing in through
 a lock-out attempt (API, Basic auth, console), and the failure limit under parallel clients."""
+
 from __future__ import annotations
 
 import re
@@ -70,9 +71,15 @@ def test_forwarded_headers_from_a_peer_that_is_not_a_proxy_are_ignored(lan):
     assert response.status_code == 403 and "https" in response.json()["error"]
     assert "Strict-Transport-Security" not in response.headers
     # Rotating the claimed address buys no extra guesses: the limit counts the real peer.
-    statuses = [post_session(lan.url, f"guess{n}@example.la", WRONG,
-                             headers={"X-Forwarded-For": f"203.0.113.{n}", "X-Forwarded-Proto": "https"}).status_code
-                for n in range(12)]
+    statuses = [
+        post_session(
+            lan.url,
+            f"guess{n}@example.la",
+            WRONG,
+            headers={"X-Forwarded-For": f"203.0.113.{n}", "X-Forwarded-Proto": "https"},
+        ).status_code
+        for n in range(12)
+    ]
     assert statuses == [403] * 12  # plain http from the LAN: no password is even checked
 
 
@@ -80,8 +87,12 @@ def test_rotating_forwarded_for_from_a_non_proxy_peer_is_limited_and_audited_as_
     # Loopback may send passwords over http, so the limit is reached; 127.0.0.1 is no trusted proxy here.
     live = start(clean_db, tmp_path, TRUSTED_PROXIES="10.255.255.1")
     try:
-        statuses = [post_session(live.url, f"guess{n}@example.la", WRONG,
-                                 headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(12)]
+        statuses = [
+            post_session(
+                live.url, f"guess{n}@example.la", WRONG, headers={"X-Forwarded-For": f"203.0.113.{n}"}
+            ).status_code
+            for n in range(12)
+        ]
         assert statuses == [401] * 10 + [429] * 2
         engine = make_engine(clean_db)
         try:
@@ -103,8 +114,12 @@ def test_forwarded_headers_of_the_trusted_proxy_still_count(live):
 def console_sign_in(url, http, email, password):
     page = http.get(f"{url}/console/login", timeout=30)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return http.post(f"{url}/console/login", data={"csrf_token": token, "email": email, "password": password},
-                     allow_redirects=False, timeout=30)
+    return http.post(
+        f"{url}/console/login",
+        data={"csrf_token": token, "email": email, "password": password},
+        allow_redirects=False,
+        timeout=30,
+    )
 
 
 def test_owner_signs_in_through_a_lock_out_attempt_on_api_basic_auth_and_console(live):
@@ -121,7 +136,7 @@ def test_owner_signs_in_through_a_lock_out_attempt_on_api_basic_auth_and_console
     assert post_session(live.url, *STAFF, http=api).status_code == 200
     assert basic.get(f"{live.url}/v1/projects", auth=STAFF, timeout=30).status_code == 200
     for cookie in [c for c in browser.cookies if c.name == "session"]:  # the console session ended; the
-        browser.cookies.clear(cookie.domain, cookie.path, cookie.name)   # known-device cookie stays
+        browser.cookies.clear(cookie.domain, cookie.path, cookie.name)  # known-device cookie stays
     assert console_sign_in(live.url, browser, *STAFF).status_code == 302
     assert browser.get(f"{live.url}/console/", timeout=30).status_code == 200
     # A known browser is still limited on its own failures.
@@ -149,10 +164,15 @@ def test_console_cookie_is_no_bearer_token(live):
 
     key = (live.log.parent / "secret_key").read_text().strip()
     interface = SecureCookieSessionInterface()
-    data = URLSafeTimedSerializer(key, salt=interface.salt, serializer=interface.serializer,
-                                  signer_kwargs={"key_derivation": "hmac", "digest_method": interface.digest_method}
-                                  ).loads(cookie)
+    data = URLSafeTimedSerializer(
+        key,
+        salt=interface.salt,
+        serializer=interface.serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": interface.digest_method},
+    ).loads(cookie)
     ids = [str(v) for v in data.values()]
     for value in ids:
-        response = requests.get(f"{live.url}/v1/users/current", headers={"Authorization": f"Bearer {value}"}, timeout=30)
+        response = requests.get(
+            f"{live.url}/v1/users/current", headers={"Authorization": f"Bearer {value}"}, timeout=30
+        )
         assert response.status_code == 401

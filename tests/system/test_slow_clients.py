@@ -10,6 +10,7 @@ By default the load is small but real (one worker of 4 threads against 12 slow-h
 clients, three per thread each). COLLECTOR_FULL_LOAD=1 runs the issue's sizes against the default settings:
 3 workers of 16 threads, 50 slow-header and 100 slow-body clients.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,15 +26,23 @@ from tests.support.collect import Collect, multipart
 from tests.support.live import LiveServer
 
 FULL = os.environ.get("COLLECTOR_FULL_LOAD") == "1"
-SIZES = {"workers": 3, "threads": 16, "header_timeout": 20, "slow_headers": 50, "slow_bodies": 100} if FULL else \
-    {"workers": 1, "threads": 4, "header_timeout": 3, "slow_headers": 12, "slow_bodies": 12}
+SIZES = (
+    {"workers": 3, "threads": 16, "header_timeout": 20, "slow_headers": 50, "slow_bodies": 100}
+    if FULL
+    else {"workers": 1, "threads": 4, "header_timeout": 3, "slow_headers": 12, "slow_bodies": 12}
+)
 BODY_RATE = 1100  # bytes per second, just above BODY_MIN_RATE (1,024)
 
 
 @pytest.fixture
 def direct(clean_db, tmp_path):
-    server = LiveServer(clean_db, tmp_path / "instance", workers=SIZES["workers"], THREADS=SIZES["threads"],
-                        HEADER_TIMEOUT=SIZES["header_timeout"]).start()
+    server = LiveServer(
+        clean_db,
+        tmp_path / "instance",
+        workers=SIZES["workers"],
+        THREADS=SIZES["threads"],
+        HEADER_TIMEOUT=SIZES["header_timeout"],
+    ).start()
     yield server
     server.stop()
 
@@ -57,8 +66,10 @@ def slow_body(port: int, path: str, stop: threading.Event, chunked: bool) -> Non
     when cut off, start again."""
     boundary = uuid.uuid4().hex
     length = "Transfer-Encoding: chunked" if chunked else "Content-Length: 100000"
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-OpenRosa-Version: 1.0\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\n{length}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-OpenRosa-Version: 1.0\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n{length}\r\n\r\n"
+    ).encode()
     piece = b"x" * (BODY_RATE // 10)
     if chunked:
         piece = b"%x\r\n%s\r\n" % (len(piece), piece)
@@ -76,10 +87,14 @@ def test_a_tablet_is_served_while_slow_clients_hold_connections(direct):
     tablet = Collect(direct.sample_device())
     path = tablet.server_url.split(str(direct.port), 1)[1] + "/submission?deviceID=collect:slow"
     stop = threading.Event()
-    attackers = [threading.Thread(target=slow_headers, args=(direct.port, stop), daemon=True)
-                 for _ in range(SIZES["slow_headers"])]
-    attackers += [threading.Thread(target=slow_body, args=(direct.port, path, stop, n % 2 == 1), daemon=True)
-                  for n in range(SIZES["slow_bodies"])]
+    attackers = [
+        threading.Thread(target=slow_headers, args=(direct.port, stop), daemon=True)
+        for _ in range(SIZES["slow_headers"])
+    ]
+    attackers += [
+        threading.Thread(target=slow_body, args=(direct.port, path, stop, n % 2 == 1), daemon=True)
+        for n in range(SIZES["slow_bodies"])
+    ]
     for thread in attackers:
         thread.start()
     try:
@@ -94,11 +109,18 @@ def test_a_tablet_is_served_while_slow_clients_hold_connections(direct):
             statuses.append((head.status_code, posted.status_code))
         # A chunked upload, sent in pieces, is read to its last chunk by the event loop and stored.
         instance = make_instance(f"uuid:{uuid.uuid4()}")
-        boundary, body = multipart([("xml_submission_file", "i.xml", "text/xml", instance),
-                                    ("photo.jpg", "photo.jpg", "image/jpeg", b"\xff\xd8" + os.urandom(300_000))])
-        chunked = tablet.http.post(tablet._url(f"{tablet.server_url}/submission"),
-                                   data=(body[at:at + 7000] for at in range(0, len(body), 7000)), timeout=60,
-                                   headers=tablet._headers({"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+        boundary, body = multipart(
+            [
+                ("xml_submission_file", "i.xml", "text/xml", instance),
+                ("photo.jpg", "photo.jpg", "image/jpeg", b"\xff\xd8" + os.urandom(300_000)),
+            ]
+        )
+        chunked = tablet.http.post(
+            tablet._url(f"{tablet.server_url}/submission"),
+            data=(body[at : at + 7000] for at in range(0, len(body), 7000)),
+            timeout=60,
+            headers=tablet._headers({"Content-Type": f"multipart/form-data; boundary={boundary}"}),
+        )
         assert chunked.status_code == 201, chunked.text
     finally:
         stop.set()
@@ -110,4 +132,3 @@ def test_a_tablet_is_served_while_slow_clients_hold_connections(direct):
     with socket.create_connection(("127.0.0.1", direct.port), timeout=10) as sock:
         sock.sendall(b"GET /v1/projects HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 70_000)
         assert sock.recv(4096).startswith(b"HTTP/1.1 431")
-

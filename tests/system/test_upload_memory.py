@@ -1,4 +1,5 @@
 """Large media are streamed to disk: a worker's peak memory barely moves while receiving a big video."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """JSON API: sessions, Basic auth, submissions with normalised data, devices locked out of reads."""
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,10 @@ def test_session_token_reads_submissions_with_repeats_as_child_rows(client, devi
     assert (record["attachmentsExpected"], record["attachmentsPresent"]) == (1, 1)
     data = record["data"]
     assert data["full_name"] == "Test Person" and data["age"] == 30
-    assert data["route"] == [{"place": "Vientiane", "days": 2, "place_photo": None}, {"place": "Bangkok", "days": 10, "place_photo": None}]
+    assert data["route"] == [
+        {"place": "Vientiane", "days": 2, "place_photo": None},
+        {"place": "Bangkok", "days": 10, "place_photo": None},
+    ]
     # Reading identifiable data leaves a trace naming who read what, and not the data itself.
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "submission.list"))
     assert event.resource == "form:sample_case" and event.details == {"count": 1}
@@ -58,8 +62,15 @@ def test_wrong_password_is_401_with_json_error(client, admin):
     response = client.post("/v1/sessions", json={"email": admin[0], "password": "wrong"})
     assert response.status_code == 401
     wrong = "The email or password is wrong."
-    assert response.get_json() == {"ok": False, "status": 401, "code": 401.2, "message": wrong, "error": wrong,
-                                   "errors": [], "fields": {}}
+    assert response.get_json() == {
+        "ok": False,
+        "status": 401,
+        "code": 401.2,
+        "message": wrong,
+        "error": wrong,
+        "errors": [],
+        "fields": {},
+    }
     assert client.get("/v1/projects", auth=(admin[0], "wrong")).status_code == 401
 
 
@@ -106,8 +117,9 @@ def test_unknown_form_is_404_json(client, admin, published_form):
 def test_app_user_endpoint_returns_token_url_and_qr(client, admin, published_form):
     from collector.devices import decode_payload
 
-    response = client.post("/v1/projects/1/app-users", json={"displayName": "Savannakhet tablet 3", "province": "13"},
-                           auth=admin)
+    response = client.post(
+        "/v1/projects/1/app-users", json={"displayName": "Savannakhet tablet 3", "province": "13"}, auth=admin
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["serverUrl"] == f"http://localhost/v1/key/{body['token']}/projects/1"

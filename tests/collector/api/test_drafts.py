@@ -1,4 +1,5 @@
 """The trainer's workflow over the JSON API: drafts, test tokens, media, publish, versions, bad uploads."""
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,12 @@ def test_upload_makes_a_draft_with_test_url_and_missing_media(client, admin, pub
 
 def test_draft_test_token_serves_the_form_and_keeps_test_data_apart(client, admin, published_form_project, db_session):
     draft = upload(client, admin, SAMPLE).get_json()
-    client.post("/v1/projects/1/forms/sample_case/draft/attachments/provinces.csv", data=PROVINCES,
-                content_type="text/csv", auth=admin)
+    client.post(
+        "/v1/projects/1/forms/sample_case/draft/attachments/provinces.csv",
+        data=PROVINCES,
+        content_type="text/csv",
+        auth=admin,
+    )
     base = draft["testUrl"]
     listing = client.get(f"{base}/formList")
     assert listing.status_code == 200 and b"<formID>sample_case</formID>" in listing.data
@@ -61,8 +66,9 @@ def test_publish_is_refused_until_media_are_uploaded_or_forced(client, admin, pu
     assert client.post("/v1/projects/1/forms/sample_case/draft/publish?force=true", auth=admin).status_code == 200
 
 
-def test_media_carry_forward_to_the_next_draft_and_replacement_changes_the_manifest(client, admin,
-                                                                                 published_form_project):
+def test_media_carry_forward_to_the_next_draft_and_replacement_changes_the_manifest(
+    client, admin, published_form_project
+):
     upload(client, admin, SAMPLE)
     client.post("/v1/projects/1/forms/sample_case/draft/attachments/provinces.csv", data=PROVINCES, auth=admin)
     client.post("/v1/projects/1/forms/sample_case/draft/publish", auth=admin)
@@ -88,8 +94,10 @@ def test_media_the_form_does_not_use_is_404(client, admin, published_form_projec
 def test_republishing_a_published_version_string_is_refused(client, admin, published_form_project):
     upload(client, admin, SAMPLE)
     client.post("/v1/projects/1/forms/sample_case/draft/publish?force=true", auth=admin)
-    clash = workbook_bytes([("type", "name", "label"), ("text", "other", "Other")],
-                           settings=(("form_id", "version"), ("sample_case", "2026112901")))
+    clash = workbook_bytes(
+        [("type", "name", "label"), ("text", "other", "Other")],
+        settings=(("form_id", "version"), ("sample_case", "2026112901")),
+    )
     assert upload(client, admin, clash, path="/v1/projects/1/forms/sample_case/draft").status_code == 201
     refused = client.post("/v1/projects/1/forms/sample_case/draft/publish?force=true", auth=admin)
     assert refused.status_code == 409 and "already published" in refused.get_json()["error"]
@@ -149,8 +157,9 @@ def test_devices_and_viewers_cannot_upload(client, device, db_session):
 
     create_user(db_session, "viewer@example.la", "viewer password", "analyst")
     db_session.commit()
-    response = client.post("/v1/projects/1/forms", data=SAMPLE, content_type=XLSX,
-                           auth=("viewer@example.la", "viewer password"))
+    response = client.post(
+        "/v1/projects/1/forms", data=SAMPLE, content_type=XLSX, auth=("viewer@example.la", "viewer password")
+    )
     assert response.status_code == 403
     assert client.post(f"/v1/key/{device.token}/projects/1/forms", data=SAMPLE).status_code in (403, 405)
 

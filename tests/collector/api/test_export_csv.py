@@ -1,4 +1,5 @@
 """The streamed CSV zip export: read back and compared with what was submitted, across form versions."""
+
 from __future__ import annotations
 
 import io
@@ -16,9 +17,26 @@ from tests.conftest import ADMIN_PASSWORD, make_instance
 from tests.support.exports import URL, _basic, _sample_v3, download, read_zip
 from tests.support.openrosa import JPEG, post
 
-ROOT_HEADER = ["SubmissionDate", "consent", "full_name", "age", "indicators", "province", "photo",
-               "meta-instanceID", "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected",
-               "Status", "ReviewState", "DeviceID", "Edits", "FormVersion"]
+ROOT_HEADER = [
+    "SubmissionDate",
+    "consent",
+    "full_name",
+    "age",
+    "indicators",
+    "province",
+    "photo",
+    "meta-instanceID",
+    "KEY",
+    "SubmitterID",
+    "SubmitterName",
+    "AttachmentsPresent",
+    "AttachmentsExpected",
+    "Status",
+    "ReviewState",
+    "DeviceID",
+    "Edits",
+    "FormVersion",
+]
 
 
 @pytest.fixture
@@ -28,10 +46,18 @@ def auth(admin):
 
 def test_export_reads_back_root_and_repeat_rows(client, device, auth, db_session):
     first, second = "uuid:export-1", "uuid:export-2"
-    assert post(client, device, make_instance(first, name="ນາງ ສົມໃຈ", place_photos=("place.jpg",)),
-                {"photo.jpg": JPEG}).status_code == 201
-    assert post(client, device, make_instance(second, name="Somchai, \"Tee\"", age="41",
-                                              places=(("Pakse", "3"),), photo=None)).status_code == 201
+    assert (
+        post(
+            client, device, make_instance(first, name="ນາງ ສົມໃຈ", place_photos=("place.jpg",)), {"photo.jpg": JPEG}
+        ).status_code
+        == 201
+    )
+    assert (
+        post(
+            client, device, make_instance(second, name='Somchai, "Tee"', age="41", places=(("Pakse", "3"),), photo=None)
+        ).status_code
+        == 201
+    )
     response = client.get(URL, headers=auth)
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert 'filename="sample_case.csv.zip"' in response.headers["Content-Disposition"]
@@ -41,10 +67,22 @@ def test_export_reads_back_root_and_repeat_rows(client, device, auth, db_session
     root = tables["sample_case.csv"]
     assert root["header"] == ROOT_HEADER
     one, two = root["rows"]
-    assert (one["KEY"], one["meta-instanceID"], one["full_name"], one["age"], one["indicators"], one["province"],
-            one["photo"]) == (first, first, "ນາງ ສົມໃຈ", "30", "deception debt", "01", "photo.jpg")
+    assert (
+        one["KEY"],
+        one["meta-instanceID"],
+        one["full_name"],
+        one["age"],
+        one["indicators"],
+        one["province"],
+        one["photo"],
+    ) == (first, first, "ນາງ ສົມໃຈ", "30", "deception debt", "01", "photo.jpg")
     assert (one["SubmitterID"], one["SubmitterName"], one["DeviceID"], one["Edits"], one["FormVersion"]) == (
-        str(device.id), "Test tablet", "collect:abc123", "0", "2026112901")
+        str(device.id),
+        "Test tablet",
+        "collect:abc123",
+        "0",
+        "2026112901",
+    )
     assert (one["AttachmentsPresent"], one["AttachmentsExpected"]) == ("1", "2")  # place.jpg not sent
     assert one["SubmissionDate"].endswith("Z") and one["Status"] == "" and one["ReviewState"] == ""
     assert (two["full_name"], two["age"], two["photo"]) == ('Somchai, "Tee"', "41", "")
@@ -61,11 +99,14 @@ def test_export_reads_back_root_and_repeat_rows(client, device, auth, db_session
 
 def test_export_of_an_edited_record_shows_the_edit(client, device, auth):
     assert post(client, device, make_instance("uuid:export-old", age="30")).status_code == 201
-    assert post(client, device, make_instance("uuid:export-new", age="31",
-                                              deprecated_id="uuid:export-old")).status_code == 201
+    assert (
+        post(client, device, make_instance("uuid:export-new", age="31", deprecated_id="uuid:export-old")).status_code
+        == 201
+    )
     rows = read_zip(download(client, auth))["sample_case.csv"]["rows"]
     assert [(r["KEY"], r["meta-instanceID"], r["age"], r["Edits"]) for r in rows] == [
-        ("uuid:export-old", "uuid:export-new", "31", "1")]
+        ("uuid:export-old", "uuid:export-new", "31", "1")
+    ]
 
 
 def test_columns_are_the_union_of_every_published_version(app, client, device, auth, db_session, tmp_path):
@@ -76,31 +117,48 @@ def test_columns_are_the_union_of_every_published_version(app, client, device, a
     _sample_v3(tmp_path / "v3.xlsx")
     publish(db_session, app.extensions["collector.store"], 1, compile_xlsform(tmp_path / "v3.xlsx"), {})
     db_session.commit()
-    v3 = make_instance("uuid:export-v3", version="2026120301", places=(("Luang Prabang", "4"),)).replace(
-        b"<age>30</age>", b"").replace(b"<photo>photo.jpg</photo>",
-                                       b"<photo>photo.jpg</photo><grp_case><interview_date>2026-12-01"
-                                       b"</interview_date></grp_case>").replace(
-        b"<days>4</days>", b"<days>4</days><transport>bus</transport>")
+    v3 = (
+        make_instance("uuid:export-v3", version="2026120301", places=(("Luang Prabang", "4"),))
+        .replace(b"<age>30</age>", b"")
+        .replace(
+            b"<photo>photo.jpg</photo>",
+            b"<photo>photo.jpg</photo><grp_case><interview_date>2026-12-01</interview_date></grp_case>",
+        )
+        .replace(b"<days>4</days>", b"<days>4</days><transport>bus</transport>")
+    )
     assert post(client, device, v3).status_code == 201
     tables = read_zip(download(client, auth))
     root, route = tables["sample_case.csv"], tables["sample_case-route.csv"]
     # age keeps its column though v3 dropped it; v3's group comes after photo, meta stays last.
-    assert root["header"][:9] == ["SubmissionDate", "consent", "full_name", "age", "indicators", "province",
-                                  "photo", "grp_case-interview_date", "meta-instanceID"]
+    assert root["header"][:9] == [
+        "SubmissionDate",
+        "consent",
+        "full_name",
+        "age",
+        "indicators",
+        "province",
+        "photo",
+        "grp_case-interview_date",
+        "meta-instanceID",
+    ]
     old, new = root["rows"]
     assert (old["age"], old["grp_case-interview_date"], old["FormVersion"]) == ("30", "", "2026112901")
     assert (new["age"], new["grp_case-interview_date"], new["FormVersion"]) == ("", "2026-12-01", "2026120301")
     assert route["header"] == ["place", "days", "transport", "place_photo", "PARENT_KEY", "KEY"]
     assert [(r["place"], r["transport"], r["KEY"]) for r in route["rows"]] == [
-        ("Vientiane", "", "uuid:export-v1/route[1]"), ("Bangkok", "", "uuid:export-v1/route[2]"),
-        ("Luang Prabang", "bus", "uuid:export-v3/route[1]")]
+        ("Vientiane", "", "uuid:export-v1/route[1]"),
+        ("Bangkok", "", "uuid:export-v1/route[2]"),
+        ("Luang Prabang", "bus", "uuid:export-v3/route[1]"),
+    ]
 
 
 def test_export_of_a_form_without_records_is_headers_only(client, published_form, auth):
     tables = read_zip(download(client, auth))
     assert tables["sample_case.csv"] == {"header": ROOT_HEADER, "rows": []}
-    assert tables["sample_case-route.csv"] == {"header": ["place", "days", "place_photo", "PARENT_KEY", "KEY"],
-                                              "rows": []}
+    assert tables["sample_case-route.csv"] == {
+        "header": ["place", "days", "place_photo", "PARENT_KEY", "KEY"],
+        "rows": [],
+    }
 
 
 def test_export_of_an_unknown_form_is_404(client, published_form, auth):
@@ -135,7 +193,8 @@ def test_a_client_that_goes_away_stops_the_export_and_frees_its_files(client, de
     assert _Tracked.made and all(spool.closed for spool in _Tracked.made)
     assert len(pages) == 1  # the second page was never read
     assert [r.getMessage() for r in caplog.records if r.name == "ingest.exports.walk"] == [
-        "Export of form sample_case (csv) stopped after 1 record(s): the client went away"]
+        "Export of form sample_case (csv) stopped after 1 record(s): the client went away"
+    ]
 
 
 def test_cli_export_writes_the_zip_as_the_named_user(runner, client, device, db_session, tmp_path):
@@ -145,8 +204,7 @@ def test_cli_export_writes_the_zip_as_the_named_user(runner, client, device, db_
     db_session.commit()
     assert post(client, device, make_instance("uuid:export-cli", name="Secret Name")).status_code == 201
     out = tmp_path / "out.csv.zip"
-    result = runner.invoke(["export", "sample_case", "--format", "csv", "-o", str(out), "--as",
-                            "analyst@example.la"])
+    result = runner.invoke(["export", "sample_case", "--format", "csv", "-o", str(out), "--as", "analyst@example.la"])
     assert result.exit_code == 0, result.output
     assert "1 record(s) written" in result.stderr
     rows = read_zip(out.read_bytes())["sample_case.csv"]["rows"]
@@ -171,8 +229,9 @@ def test_export_filters_by_province_review_state_and_date(client, national_devic
     device = national_device  # the records name two provinces
 
     for key, province in (("a", "01"), ("b", "05"), ("c", "05")):
-        xml = make_instance(f"uuid:export-f-{key}").replace(b"<province>01</province>",
-                                                           f"<province>{province}</province>".encode())
+        xml = make_instance(f"uuid:export-f-{key}").replace(
+            b"<province>01</province>", f"<province>{province}</province>".encode()
+        )
         assert post(client, device, xml).status_code == 201
     record = db_session.scalar(select(Submission).where(Submission.instance_id == "uuid:export-f-c"))
     record.review_state = "approved"
@@ -196,8 +255,15 @@ def test_export_filters_by_province_review_state_and_date(client, national_devic
 # --- formula injection ------------------------------------------------------------------------------------
 
 #: Answers a hostile tablet may send, as a spreadsheet would read them if written verbatim.
-FORMULAS = ['=HYPERLINK("http://x.invalid","y")', "=cmd|' /C calc'!A0", "+SUM(1+1)", "@SUM(1)", "\t=1+1", "\r=1+1",
-            "-2+3"]
+FORMULAS = [
+    '=HYPERLINK("http://x.invalid","y")',
+    "=cmd|' /C calc'!A0",
+    "+SUM(1+1)",
+    "@SUM(1)",
+    "\t=1+1",
+    "\r=1+1",
+    "-2+3",
+]
 
 
 def _xml_text(value: str) -> str:
@@ -224,7 +290,7 @@ def test_csv_export_neutralises_text_that_would_start_a_formula(client, device, 
     # Each neutralised cell is quoted (OWASP), its own quotes doubled.
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         text = archive.read("sample_case.csv").decode()
-    assert '"\'=HYPERLINK(""http://x.invalid"",""y"")"' in text and ",\"'+SUM(1+1)\"," in text
+    assert '"\'=HYPERLINK(""http://x.invalid"",""y"")"' in text and ',"\'+SUM(1+1)",' in text
     assert ",-5," in text
 
 
@@ -255,10 +321,17 @@ def test_cli_export_neutralises_formulas_unless_raw(runner, client, device, admi
         tables = read_zip(out.read_bytes())
         assert [r["full_name"] for r in tables["sample_case.csv"]["rows"]] == expected
         assert [r["place"] for r in tables["sample_case-route.csv"]["rows"]] == expected
-    details = [e.details for e in db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")
-                                                    .order_by(AuditEvent.id))]
-    assert details == [{"count": len(FORMULAS), "format": "csv"},
-                       {"count": len(FORMULAS), "format": "csv", "raw": True}]
-    result = runner.invoke(["export", "sample_case", "--format", "xlsx", "--raw", "-o", str(tmp_path / "x.xlsx"),
-                            "--as", admin[0]])
+    details = [
+        e.details
+        for e in db_session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "submission.export").order_by(AuditEvent.id)
+        )
+    ]
+    assert details == [
+        {"count": len(FORMULAS), "format": "csv"},
+        {"count": len(FORMULAS), "format": "csv", "raw": True},
+    ]
+    result = runner.invoke(
+        ["export", "sample_case", "--format", "xlsx", "--raw", "-o", str(tmp_path / "x.xlsx"), "--as", admin[0]]
+    )
     assert result.exit_code == 1 and "--raw goes with --format csv." in result.output

@@ -1,5 +1,6 @@
 """The OpenAPI document at /v1/openapi.json: valid OpenAPI 3.1, and in step with the routes, their request
 bodies, query parameters, roles and error answers (issue 9)."""
+
 from __future__ import annotations
 
 import inspect
@@ -14,9 +15,12 @@ _CONVERTER = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>")
 
 def documented_routes(app) -> set[tuple[str, str]]:
     assert sum(documented(r) for r in app.url_map.iter_rules()) > 40  # the JSON API, not the OpenRosa routes
-    return {(_CONVERTER.sub(r"{\1}", rule.rule), method.lower())
-            for rule in app.url_map.iter_rules() if documented(rule)
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (_CONVERTER.sub(r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if documented(rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def view_of(app, path: str, method: str):

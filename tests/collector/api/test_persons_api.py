@@ -1,4 +1,5 @@
 """Person matching over the API (issue 10): candidates, links and persons, scoped, redacted and audited per role."""
+
 from __future__ import annotations
 
 import base64
@@ -13,9 +14,14 @@ from ingest.publishing.versions import ensure_project
 from tests.support.persons import SMALL
 
 PASSWORD = "a long enough password"
-ROLES = {"admin": ("admin@example.la", ()), "case-officer": ("national@example.la", ()),
-         "provincial-officer": ("officer01@example.la", ("01",)), "analyst": ("analyst@example.la", ()),
-         "statistician": ("stats@example.la", ()), "trainer": ("trainer@example.la", ())}
+ROLES = {
+    "admin": ("admin@example.la", ()),
+    "case-officer": ("national@example.la", ()),
+    "provincial-officer": ("officer01@example.la", ("01",)),
+    "analyst": ("analyst@example.la", ()),
+    "statistician": ("stats@example.la", ()),
+    "trainer": ("trainer@example.la", ()),
+}
 
 
 def basic(role: str) -> dict:
@@ -38,8 +44,15 @@ def pairs(users, db_session):
     """Cases 01-a/02-a (provinces 01 and 02) and 03-b/04-b (03 and 04) as pending candidate pairs."""
     identities.load_person_records(db_session, 1, SMALL[:4])
     for a, b, score in (("01-a", "02-a", 0.98), ("03-b", "04-b", 0.6)):
-        db_session.add(PersonCandidate(project_id=1, case_a=a, case_b=b, score=score,
-                                       evidence={"given": {"level": "Exact match on given_lo", "weight": 5.1}}))
+        db_session.add(
+            PersonCandidate(
+                project_id=1,
+                case_a=a,
+                case_b=b,
+                score=score,
+                evidence={"given": {"level": "Exact match on given_lo", "weight": 5.1}},
+            )
+        )
     db_session.commit()
 
 
@@ -49,8 +62,9 @@ def candidates(client, role: str, query: str = ""):
 
 def last_audit(db_session, action: str) -> AuditEvent:
     db_session.rollback()
-    return db_session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                              .order_by(AuditEvent.id.desc())).first()
+    return db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id.desc())
+    ).first()
 
 
 def test_a_provincial_officer_sees_pairs_with_a_side_of_theirs_and_the_other_side_redacted(client, pairs, db_session):
@@ -95,8 +109,7 @@ def test_candidates_filter_page_and_hide_refused_consent(client, pairs, db_sessi
 
 
 def link(client, role: str, a: str, b: str, decision: str):
-    return client.post("/v1/projects/1/persons/links", json={"a": a, "b": b, "decision": decision},
-                       headers=basic(role))
+    return client.post("/v1/projects/1/persons/links", json={"a": a, "b": b, "decision": decision}, headers=basic(role))
 
 
 def test_links_confirm_reject_conflict_and_who_may_decide(client, pairs, db_session):
@@ -120,8 +133,10 @@ def test_links_confirm_reject_conflict_and_who_may_decide(client, pairs, db_sess
 
 def test_persons_list_shows_confirmed_persons_redacted_per_role(client, pairs, db_session):
     assert link(client, "admin", "01-a", "02-a", "confirm").status_code == 200
-    assert client.get("/v1/projects/1/persons", headers=basic("admin")).json["persons"][0]["cases"][1][
-        "givenLatin"] == "Sompone"
+    assert (
+        client.get("/v1/projects/1/persons", headers=basic("admin")).json["persons"][0]["cases"][1]["givenLatin"]
+        == "Sompone"
+    )
     mine = client.get("/v1/projects/1/persons", headers=basic("provincial-officer")).json["persons"]
     assert [c["caseCode"] for c in mine[0]["cases"]] == ["01-a", "02-a"]
     assert mine[0]["cases"][0]["givenLatin"] == "Somphone" and mine[0]["cases"][1]["givenLatin"] is None
@@ -136,17 +151,32 @@ def test_a_case_intake_record_gives_its_case_an_identity_by_tags(client, users, 
     from tests.support.openrosa import post
 
     device, fields = device_forms
-    answers = {"case_code": "01-3f9a2c1b", "event_date": "2026-01-10", "scope_province": "01", "consent": "yes",
-               "consent_sharing": "yes", "person_given_lo": "ສົມພອນ", "person_family_latin": "Vongsa",
-               "birth_precision": "year_only", "birth_year": "1998", "home_province": "13",
-               "home_district": "1301", "phone": "020 5555 1234", "gender": "Feminine"}
-    xml = instance("case_intake", fields, "uuid:p1", answers).replace(b'version="2026112901"',
-                                                                      b'version="2026120301"')
+    answers = {
+        "case_code": "01-3f9a2c1b",
+        "event_date": "2026-01-10",
+        "scope_province": "01",
+        "consent": "yes",
+        "consent_sharing": "yes",
+        "person_given_lo": "ສົມພອນ",
+        "person_family_latin": "Vongsa",
+        "birth_precision": "year_only",
+        "birth_year": "1998",
+        "home_province": "13",
+        "home_district": "1301",
+        "phone": "020 5555 1234",
+        "gender": "Feminine",
+    }
+    xml = instance("case_intake", fields, "uuid:p1", answers).replace(b'version="2026112901"', b'version="2026120301"')
     assert post(client, device, xml).status_code == 201
     db_session.rollback()
     identity = db_session.scalar(select(CaseIdentity).where(CaseIdentity.case_code == "01-3f9a2c1b"))
     assert (identity.given_lo, identity.family_latin, identity.birth_year) == ("ສົມພອນ", "Vongsa", 1998)
-    assert (identity.home_province, identity.home_district, identity.sex, identity.has_name) == ("13", "1301", "F", True)
+    assert (identity.home_province, identity.home_district, identity.sex, identity.has_name) == (
+        "13",
+        "1301",
+        "F",
+        True,
+    )
 
 
 @pytest.fixture
@@ -157,26 +187,41 @@ def device_forms(app, db_session, device):
     from ingest.publishing.versions import publish
 
     form = compile_xlsform(BUNDLED_FORMS_DIR / "case_intake.xlsx", validate=False)
-    publish(db_session, app.extensions["collector.store"], 1, form,
-            find_media(BUNDLED_FORMS_DIR / "case_intake.xlsx", form.media))
+    publish(
+        db_session,
+        app.extensions["collector.store"],
+        1,
+        form,
+        find_media(BUNDLED_FORMS_DIR / "case_intake.xlsx", form.media),
+    )
     db_session.commit()
     assign_forms(db_session, device, None)
     db_session.commit()
     return device, form.fields
 
 
-def test_cases_rebuilt_without_their_identity_get_it_back_at_the_next_match(client, users, db_session, device_forms,
-                                                                            runner):
+def test_cases_rebuilt_without_their_identity_get_it_back_at_the_next_match(
+    client, users, db_session, device_forms, runner
+):
     from tests.support.cases import instance
     from tests.support.openrosa import post
 
     device, fields = device_forms
     for n, iid in ((1, "uuid:q1"), (2, "uuid:q2")):
         # Not the same day in the same province: that is evidence of two people (siblings screened together).
-        answers = {"case_code": f"01-0000000{n}", "event_date": f"2026-0{n}-10", "scope_province": "01",
-                   "consent": "yes", "person_given_latin": "Somphone", "person_family_latin": "Vongsa",
-                   "phone": "020 5555 1234", "person_given_lo": "ສົມພອນ",
-                   "birth_year": "1998", "birth_precision": "year_only", "gender": "Feminine"}
+        answers = {
+            "case_code": f"01-0000000{n}",
+            "event_date": f"2026-0{n}-10",
+            "scope_province": "01",
+            "consent": "yes",
+            "person_given_latin": "Somphone",
+            "person_family_latin": "Vongsa",
+            "phone": "020 5555 1234",
+            "person_given_lo": "ສົມພອນ",
+            "birth_year": "1998",
+            "birth_precision": "year_only",
+            "gender": "Feminine",
+        }
         xml = instance("case_intake", fields, iid, answers).replace(b'version="2026112901"', b'version="2026120301"')
         assert post(client, device, xml).status_code == 201
     db_session.rollback()
@@ -189,4 +234,5 @@ def test_cases_rebuilt_without_their_identity_get_it_back_at_the_next_match(clie
     db_session.rollback()
     assert sorted(db_session.scalars(select(CaseIdentity.case_code))) == ["01-00000001", "01-00000002"]
     assert db_session.execute(select(PersonCandidate.case_a, PersonCandidate.case_b)).all() == [
-        ("01-00000001", "01-00000002")]
+        ("01-00000001", "01-00000002")
+    ]

@@ -1,4 +1,5 @@
 """Review states and comments on records, as ODK Central has them: who may set them, what they show, the audit."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,14 @@ PASSWORD = "a long enough password"
 NAME = "ນາງ ສົມໃຈ Review"
 COMMENT = "Spoke with ນາງ ສົມໃຈ at the shelter; she asks for a follow-up visit."
 #: role (and provinces) of each user the tests sign in as.
-USERS = {"admin": ("admin", ()), "officer": ("case-officer", ()), "officer-05": ("provincial-officer", ("05",)),
-         "analyst": ("analyst", ()), "trainer": ("trainer", ()), "statistician": ("statistician", ())}
+USERS = {
+    "admin": ("admin", ()),
+    "officer": ("case-officer", ()),
+    "officer-05": ("provincial-officer", ("05",)),
+    "analyst": ("analyst", ()),
+    "trainer": ("trainer", ()),
+    "statistician": ("statistician", ()),
+}
 
 
 @pytest.fixture
@@ -32,7 +39,8 @@ def records(app, client, db_session, published_form):
         db_session.commit()
         instance_id = f"uuid:review-{province}"
         xml = make_instance(instance_id, name=NAME, photo=None).replace(
-            b"<province>01</province>", f"<province>{province}</province>".encode())
+            b"<province>01</province>", f"<province>{province}</province>".encode()
+        )
         assert post(client, device, xml).status_code == 201
         urls[province] = f"{FORM}/submissions/{instance_id}"
     return urls
@@ -58,6 +66,7 @@ def audit_events(db_session, action: str) -> list:
 
 
 # --- review state ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("state", ["hasIssues", "edited", "approved", "rejected"])
 def test_review_sets_each_state_and_returns_the_record(client, records, state):
@@ -116,12 +125,15 @@ def test_review_is_audited_with_the_old_and_new_state_and_no_data(client, db_ses
     review(client, records["01"], "officer", "hasIssues")
     review(client, records["01"], "officer", "approved")
     events = audit_events(db_session, "submission.review")
-    assert [(e.details["old"], e.details["new"]) for e in events] == [("received", "hasIssues"),
-                                                                      ("hasIssues", "approved")]
+    assert [(e.details["old"], e.details["new"]) for e in events] == [
+        ("received", "hasIssues"),
+        ("hasIssues", "approved"),
+    ]
     assert all(e.resource.startswith("submission:") and NAME not in json.dumps(e.details) for e in events)
 
 
 # --- comments -------------------------------------------------------------------------------------------------
+
 
 def test_comments_round_trip_newest_first_in_centrals_shape(client, records):
     first = comment(client, records["01"], "officer", COMMENT)
@@ -187,4 +199,5 @@ def test_comments_are_audited_without_their_text(client, db_session, records):
     assert read.details == {"count": 1}
     for event in (created, read):
         assert "ສົມໃຈ" not in json.dumps(event.details, ensure_ascii=False) and "shelter" not in json.dumps(
-            event.details)
+            event.details
+        )

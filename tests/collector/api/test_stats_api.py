@@ -1,4 +1,5 @@
 """Statistics over the case register, through the API and the CLI: scoped, consent-aware, suppressed."""
+
 from __future__ import annotations
 
 import base64
@@ -33,10 +34,16 @@ def register(client, device, forms, db_session):
     people = [("05", "Female")] * 12 + [("01", "Male")] * 3
     for n, (province, gender) in enumerate(people):
         answers = {**SCREENING, "case_code": f"C-{n}", "scope_province": province, "gender": gender}
-        assert post(client, device, instance("screening", forms["screening"], f"uuid:st-{n}", answers)).status_code == 201
+        assert (
+            post(client, device, instance("screening", forms["screening"], f"uuid:st-{n}", answers)).status_code == 201
+        )
     refused = {**SCREENING, "case_code": "C-refused", "scope_province": "05", "gender": "Female"}
-    intake = instance("case_intake", forms["case_intake"], "uuid:st-refused",
-                      {"case_code": "C-refused", "scope_province": "05", "gender": "Female", "consent_sharing": "no"})
+    intake = instance(
+        "case_intake",
+        forms["case_intake"],
+        "uuid:st-refused",
+        {"case_code": "C-refused", "scope_province": "05", "gender": "Female", "consent_sharing": "no"},
+    )
     assert post(client, device, instance("screening", forms["screening"], "uuid:st-r", refused)).status_code == 201
     assert post(client, device, intake).status_code == 201
 
@@ -81,8 +88,10 @@ def test_cli_prints_the_same_table_as_csv(runner, register):
 def test_cli_csv_neutralises_an_answer_that_would_start_a_formula(runner, client, device, forms, register):
     for n in range(11):
         answers = {**SCREENING, "case_code": f"F-{n}", "scope_province": "01", "gender": "@SUM(1)"}
-        assert post(client, device, instance("screening", forms["screening"], f"uuid:sf-{n}", answers)).status_code == 201
+        assert (
+            post(client, device, instance("screening", forms["screening"], f"uuid:sf-{n}", answers)).status_code == 201
+        )
     result = runner.invoke(["stats", "--by", "gender", "--csv", "--as", "statistician@example.la"])
     assert result.exit_code == 0, result.output
     # (hidden: with the three men's cell hidden, the 11 would give it away)
-    assert "\"'@SUM(1)\",(hidden)" in result.stdout.splitlines()
+    assert '"\'@SUM(1)",(hidden)' in result.stdout.splitlines()

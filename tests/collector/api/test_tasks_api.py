@@ -1,4 +1,5 @@
 """Hand-off tasks over the JSON API and the CLI (issue 10): scoped per role, filtered, key-paged, audited."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,14 @@ URL = "/v1/projects/1/tasks"
 WITHHELD = "05-0000000b"
 #: Users by role (and provinces); each sees the tasks listed in test_each_role_sees_the_tasks_it_owes.
 USERS = {
-    "admin": ("admin", ()), "national": ("case-officer", ()), "home": ("provincial-officer", (HOME,)),
-    "origin": ("provincial-officer", (ORIGIN,)), "other": ("provincial-officer", (OTHER,)),
-    "analyst": ("analyst", ()), "statistician": ("statistician", ()), "trainer": ("trainer", ()),
+    "admin": ("admin", ()),
+    "national": ("case-officer", ()),
+    "home": ("provincial-officer", (HOME,)),
+    "origin": ("provincial-officer", (ORIGIN,)),
+    "other": ("provincial-officer", (OTHER,)),
+    "analyst": ("analyst", ()),
+    "statistician": ("statistician", ()),
+    "trainer": ("trainer", ()),
 }
 
 
@@ -56,10 +62,15 @@ def cases(client, handoff):
     send(client, handoff, ORIGIN, "screening", "uuid:s1", {**SCREENING, "full_name": NAME})
     send(client, handoff, ORIGIN, "screening", "uuid:s2", {**SCREENING, "case_code": "05-00000002"})
     send(client, handoff, HOME, "followup", "uuid:f2", {**FOLLOWUP, "case_code": "05-00000002"})
-    send(client, handoff, ORIGIN, "screening", "uuid:s3", {**SCREENING, "case_code": WITHHELD,
-                                                          "consent_sharing": "no"})
-    send(client, handoff, ORIGIN, "screening", "uuid:s4", {**SCREENING, "case_code": "05-00000004",
-                                                          "home_province": ORIGIN, "home_district": "0501"})
+    send(client, handoff, ORIGIN, "screening", "uuid:s3", {**SCREENING, "case_code": WITHHELD, "consent_sharing": "no"})
+    send(
+        client,
+        handoff,
+        ORIGIN,
+        "screening",
+        "uuid:s4",
+        {**SCREENING, "case_code": "05-00000004", "home_province": ORIGIN, "home_district": "0501"},
+    )
 
 
 def codes(response) -> list[str]:
@@ -67,14 +78,17 @@ def codes(response) -> list[str]:
     return [t["caseCode"] for t in response.get_json()["tasks"]]
 
 
-@pytest.mark.parametrize("who, expected", [
-    ("admin", [CODE, "05-00000002", WITHHELD]),
-    ("national", [CODE, "05-00000002"]),
-    ("home", [CODE, "05-00000002"]),
-    # The identifying province sees only the hand-off that was not handed on (consent refused).
-    ("origin", [WITHHELD]),
-    ("other", []),
-])
+@pytest.mark.parametrize(
+    "who, expected",
+    [
+        ("admin", [CODE, "05-00000002", WITHHELD]),
+        ("national", [CODE, "05-00000002"]),
+        ("home", [CODE, "05-00000002"]),
+        # The identifying province sees only the hand-off that was not handed on (consent refused).
+        ("origin", [WITHHELD]),
+        ("other", []),
+    ],
+)
 def test_each_role_sees_the_tasks_it_owes(client, users, cases, who, expected):
     assert codes(client.get(URL, auth=users[who])) == expected
 
@@ -110,8 +124,9 @@ def test_filters_and_key_paging(client, users, cases):
     assert [t["caseCode"] for t in rest["tasks"]] == [WITHHELD] and rest["nextCursor"] is None
 
 
-@pytest.mark.parametrize("query", [{"status": "pending"}, {"province": "99"}, {"limit": "0"}, {"limit": "x"},
-                                   {"cursor": "abc"}])
+@pytest.mark.parametrize(
+    "query", [{"status": "pending"}, {"province": "99"}, {"limit": "0"}, {"limit": "x"}, {"cursor": "abc"}]
+)
 def test_bad_queries_are_400(client, users, cases, query):
     response = client.get(URL, auth=users["admin"], query_string=query)
     assert response.status_code == 400 and response.get_json()["ok"] is False
@@ -135,8 +150,7 @@ def test_cli_lists_tasks_as_a_user(runner, users, cases, db_session):
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [t["caseCode"] for t in lines] == [CODE]
     everything = runner.invoke(["tasks", "list"])
-    assert [json.loads(line)["caseCode"] for line in everything.output.splitlines()] == [CODE, "05-00000002",
-                                                                                          WITHHELD]
+    assert [json.loads(line)["caseCode"] for line in everything.output.splitlines()] == [CODE, "05-00000002", WITHHELD]
     by_province = runner.invoke(["tasks", "list", "--province", OTHER])
     assert by_province.exit_code == 0 and by_province.output == ""
     db_session.rollback()

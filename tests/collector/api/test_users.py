@@ -1,4 +1,5 @@
 """Users and API tokens: the administrators' JSON API and CLI, disabling, revoking, and what each is audited as."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -39,22 +40,41 @@ def bearer(token: str) -> dict:
 
 # --- JSON API ---------------------------------------------------------------------------------------------
 
+
 def test_admin_creates_lists_reads_and_changes_a_provincial_officer(client, admin, db_session):
-    response = client.post("/v1/users", auth=admin, json={
-        "email": "Officer@Example.la", "password": PASSWORD, "role": "provincial-officer", "provinces": ["05", "01"],
-        "displayName": "Officer Five"})
+    response = client.post(
+        "/v1/users",
+        auth=admin,
+        json={
+            "email": "Officer@Example.la",
+            "password": PASSWORD,
+            "role": "provincial-officer",
+            "provinces": ["05", "01"],
+            "displayName": "Officer Five",
+        },
+    )
     assert response.status_code == 201
     created = response.get_json()
-    assert (created["email"], created["role"], created["provinces"]) == ("officer@example.la", "provincial-officer",
-                                                                         ["01", "05"])
+    assert (created["email"], created["role"], created["provinces"]) == (
+        "officer@example.la",
+        "provincial-officer",
+        ["01", "05"],
+    )
     assert "password" not in str(created).lower() and created["disabledAt"] is None
     assert [u["email"] for u in client.get("/v1/users", auth=admin).get_json()] == [ADMIN_EMAIL, "officer@example.la"]
     read = client.get(f"/v1/users/{created['id']}", auth=admin).get_json()
     assert {k: read[k] for k in ("id", "email", "role", "provinces", "displayName")} == {
-        "id": created["id"], "email": "officer@example.la", "role": "provincial-officer", "provinces": ["01", "05"],
-        "displayName": "Officer Five"}
+        "id": created["id"],
+        "email": "officer@example.la",
+        "role": "provincial-officer",
+        "provinces": ["01", "05"],
+        "displayName": "Officer Five",
+    }
     # The new user signs in and sees their provinces.
-    assert client.get("/v1/users/current", auth=("officer@example.la", PASSWORD)).get_json()["provinces"] == ["01", "05"]
+    assert client.get("/v1/users/current", auth=("officer@example.la", PASSWORD)).get_json()["provinces"] == [
+        "01",
+        "05",
+    ]
 
     response = client.patch(f"/v1/users/{created['id']}", auth=admin, json={"provinces": ["07"]})
     assert response.get_json()["provinces"] == ["07"]
@@ -63,16 +83,22 @@ def test_admin_creates_lists_reads_and_changes_a_provincial_officer(client, admi
     [create] = audits(db_session, "user.create")
     assert create.details == {"role": "provincial-officer", "provinces": ["01", "05"]}
     assert create.user_id == user_id(db_session, ADMIN_EMAIL) and create.address == "127.0.0.1"
-    assert [e.details for e in audits(db_session, "user.update")] == [{"provinces": ["07"]},
-                                                                      {"role": "analyst", "provinces": []}]
+    assert [e.details for e in audits(db_session, "user.update")] == [
+        {"provinces": ["07"]},
+        {"role": "analyst", "provinces": []},
+    ]
 
 
 def test_unknown_role_or_province_is_400_naming_it(client, admin, analyst, db_session):
-    response = client.post("/v1/users", auth=admin, json={"email": "x@example.la", "password": PASSWORD,
-                                                          "role": "manager"})
+    response = client.post(
+        "/v1/users", auth=admin, json={"email": "x@example.la", "password": PASSWORD, "role": "manager"}
+    )
     assert response.status_code == 400 and "'manager'" in response.get_json()["error"]
-    response = client.post("/v1/users", auth=admin, json={"email": "x@example.la", "password": PASSWORD,
-                                                          "role": "provincial-officer", "provinces": ["99"]})
+    response = client.post(
+        "/v1/users",
+        auth=admin,
+        json={"email": "x@example.la", "password": PASSWORD, "role": "provincial-officer", "provinces": ["99"]},
+    )
     assert response.status_code == 400 and "'99'" in response.get_json()["error"]
     target = user_id(db_session, analyst[0])
     response = client.patch(f"/v1/users/{target}", auth=admin, json={"role": "superuser"})
@@ -106,16 +132,22 @@ def test_an_administrator_cannot_change_their_own_role_provinces_or_access(clien
         response = client.patch(f"/v1/users/{me}", auth=admin, json=change)
         assert response.status_code == 403 and "your own" in response.get_json()["error"]
     # Their own name, and a role they already hold, are fine.
-    assert client.patch(f"/v1/users/{me}", auth=admin, json={"displayName": "Chief", "role": "admin"}).status_code == 200
+    assert (
+        client.patch(f"/v1/users/{me}", auth=admin, json={"displayName": "Chief", "role": "admin"}).status_code == 200
+    )
     assert [e.details for e in audits(db_session, "user.update")] == [{"displayName": True}]
 
 
 def test_users_api_is_for_administrators_only(client, admin, analyst, device, db_session):
     target = user_id(db_session, analyst[0])
-    for method, path, body in (("get", "/v1/users", None), ("post", "/v1/users", {"email": "z@example.la",
-                                                                                   "password": PASSWORD}),
-                               ("get", f"/v1/users/{target}", None), ("patch", f"/v1/users/{target}", {"role": "admin"}),
-                               ("get", "/v1/tokens", None), ("post", "/v1/tokens", {"name": "mine"})):
+    for method, path, body in (
+        ("get", "/v1/users", None),
+        ("post", "/v1/users", {"email": "z@example.la", "password": PASSWORD}),
+        ("get", f"/v1/users/{target}", None),
+        ("patch", f"/v1/users/{target}", {"role": "admin"}),
+        ("get", "/v1/tokens", None),
+        ("post", "/v1/tokens", {"name": "mine"}),
+    ):
         assert getattr(client, method)(path, auth=analyst, json=body).status_code == 403
         # A device token URL on a staff path is refused too.
         device_path = f"{base(device).removesuffix('/projects/1')}{path.removeprefix('/v1')}"
@@ -125,8 +157,9 @@ def test_users_api_is_for_administrators_only(client, admin, analyst, device, db
 
 def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(client, admin, analyst, db_session):
     session_token = client.post("/v1/sessions", json={"email": analyst[0], "password": PASSWORD}).get_json()["token"]
-    api_token = client.post("/v1/tokens", auth=admin, json={"name": "Power BI", "userId": user_id(db_session, analyst[0])
-                                                             }).get_json()["token"]
+    api_token = client.post(
+        "/v1/tokens", auth=admin, json={"name": "Power BI", "userId": user_id(db_session, analyst[0])}
+    ).get_json()["token"]
     for credentials in ({"headers": bearer(session_token)}, {"headers": bearer(api_token)}, {"auth": analyst}):
         assert client.get("/v1/projects", **credentials).status_code == 200
     target = user_id(db_session, analyst[0])
@@ -208,9 +241,11 @@ def test_an_api_token_cannot_be_signed_out_as_a_session(client, analyst, db_sess
 
 # --- CLI --------------------------------------------------------------------------------------------------
 
+
 def test_cli_lists_users_sets_roles_and_disables(runner, client, admin, analyst, db_session):
-    result = runner.invoke(["users", "set-role", analyst[0], "provincial-officer", "--province", "05",
-                            "--province", "03"])
+    result = runner.invoke(
+        ["users", "set-role", analyst[0], "provincial-officer", "--province", "05", "--province", "03"]
+    )
     assert result.exit_code == 0, result.output
     assert "provincial-officer in 03, 05" in result.output
     result = runner.invoke(["users", "list"])
@@ -229,8 +264,11 @@ def test_cli_lists_users_sets_roles_and_disables(runner, client, admin, analyst,
     assert runner.invoke(["users", "enable", analyst[0]]).exit_code == 0
     assert client.get("/v1/projects", auth=analyst).status_code == 200
     events = audits(db_session, "user.update")
-    assert [e.details for e in events] == [{"role": "provincial-officer", "provinces": ["03", "05"]},
-                                           {"disabled": True}, {"disabled": False}]
+    assert [e.details for e in events] == [
+        {"role": "provincial-officer", "provinces": ["03", "05"]},
+        {"disabled": True},
+        {"disabled": False},
+    ]
     assert {e.address for e in events} == {"cli"}
 
 
@@ -249,7 +287,9 @@ def test_cli_tokens_create_list_revoke(runner, client, analyst, db_session):
     assert runner.invoke(["tokens", "create", "x", "--user", "nobody@example.la"]).exit_code == 1
     assert runner.invoke(["tokens", "create", "x", "--user", analyst[0], "--expires", "0"]).exit_code == 2
     assert [e.action for e in audits(db_session, "token.create") + audits(db_session, "token.revoke")] == [
-        "token.create", "token.revoke"]
+        "token.create",
+        "token.revoke",
+    ]
 
 
 def test_cli_refuses_a_token_for_a_disabled_user(runner, analyst):

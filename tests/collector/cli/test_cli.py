@@ -1,4 +1,5 @@
 """The collector command line: publishing, users, devices, submissions and the quick-start set-up."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,10 @@ def _workbook(path, survey_rows, settings=(("form_id", "version"), ("media_test"
 
 
 def test_forms_publish_refuses_missing_media_unless_forced(runner, tmp_path, db_session):
-    path = _workbook(tmp_path / "media_test.xlsx", [("type", "name", "label"),
-                                                    ("select_one_from_file nowhere.csv", "place", "Place")])
+    path = _workbook(
+        tmp_path / "media_test.xlsx",
+        [("type", "name", "label"), ("select_one_from_file nowhere.csv", "place", "Place")],
+    )
     result = runner.invoke(args=["forms", "publish", str(path)])
     assert result.exit_code == 1
     assert "needs media files that were not given: nowhere.csv" in result.output
@@ -65,8 +68,9 @@ def test_forms_publish_refuses_missing_media_unless_forced(runner, tmp_path, db_
 
 
 def test_forms_publish_takes_media_option(runner, tmp_path, db_session):
-    path = _workbook(tmp_path / "media_test.xlsx", [("type", "name", "label"),
-                                                    ("select_one_from_file places.csv", "place", "Place")])
+    path = _workbook(
+        tmp_path / "media_test.xlsx", [("type", "name", "label"), ("select_one_from_file places.csv", "place", "Place")]
+    )
     media = tmp_path / "elsewhere" / "places.csv"
     media.parent.mkdir()
     media.write_text("name,label\na,A\n")
@@ -76,8 +80,9 @@ def test_forms_publish_takes_media_option(runner, tmp_path, db_session):
 
 
 def test_forms_check_reports_row_and_exit_status(runner, tmp_path):
-    path = _workbook(tmp_path / "bad_row.xlsx", [("type", "name", "label", "constraint"),
-                                                 ("integer", "age", "Age", ". > ${nowhere")])
+    path = _workbook(
+        tmp_path / "bad_row.xlsx", [("type", "name", "label", "constraint"), ("integer", "age", "Age", ". > ${nowhere")]
+    )
     result = runner.invoke(args=["forms", "check", str(path), str(DATA / "sample_case.xlsx")])
     assert result.exit_code == 1
     assert "row 2" in result.output and "sheet 'survey'" in result.output
@@ -213,8 +218,11 @@ def test_forms_check_and_publish_refuse_what_tablets_would_reject_with_rows(runn
         result = runner.invoke(args=["forms", command, str(path)])
         assert result.exit_code == 1, result.output
         assert "Tablets would refuse expressions of the form." in result.output
-        for row, words in ((2, "“regexp()” is not a function"), (3, "“isblank()” is not a function"),
-                           (4, "“ten” is text, not a number")):
+        for row, words in (
+            (2, "“regexp()” is not a function"),
+            (3, "“isblank()” is not a function"),
+            (4, "“ten” is text, not a number"),
+        ):
             line = next(line for line in result.output.splitlines() if words in line)
             assert f"(sheet 'survey', row {row})" in line
     assert db_session.scalar(select(func.count()).select_from(FormVersion)) == 0

@@ -1,4 +1,5 @@
 """`collector export-ctdc` end to end: records sent by a tablet, the register, a k-anonymous CSV read back."""
+
 from __future__ import annotations
 
 import csv
@@ -25,7 +26,8 @@ def register(app, client, device, ctdc_forms, db_session):
     """Eleven cases that may be shared and one whose consent to share was refused; k = 3 for these tests.
 
     Province 05: four women from Laos exploited in Thailand (one interviewed: debt bondage, recruited by
-    family), three more in three other countries, and the refused one. Province 01: three men from Vietnam exploited in China, one man from Myanmar alone in Malaysia.
+    family), three more in three other countries, and the refused one. Province 01: three men from Vietnam
+    exploited in China, one man from Myanmar alone in Malaysia.
     """
     from ingest.accounts.users import create_user
 
@@ -39,10 +41,29 @@ def register(app, client, device, ctdc_forms, db_session):
     for n, country in enumerate(("MY", "CN", "VN")):
         screen(client, device, ctdc_forms, f"V-{n}", country_of_exploitation=country)
     for n in range(3):
-        screen(client, device, ctdc_forms, f"M-{n}", scope_province="01", gender="Masculine", citizenship="VN",
-               country_of_exploitation="CN", exploitation_type="SexualExploitation", age_band="age_30_38")
-    screen(client, device, ctdc_forms, "R-0", scope_province="01", gender="Masculine", citizenship="MM",
-           country_of_exploitation="MY", exploitation_type="ForcedMarriage")
+        screen(
+            client,
+            device,
+            ctdc_forms,
+            f"M-{n}",
+            scope_province="01",
+            gender="Masculine",
+            citizenship="VN",
+            country_of_exploitation="CN",
+            exploitation_type="SexualExploitation",
+            age_band="age_30_38",
+        )
+    screen(
+        client,
+        device,
+        ctdc_forms,
+        "R-0",
+        scope_province="01",
+        gender="Masculine",
+        citizenship="MM",
+        country_of_exploitation="MY",
+        exploitation_type="ForcedMarriage",
+    )
     screen(client, device, ctdc_forms, "X-0")
     interview(client, device, ctdc_forms, "X-0", consent_sharing="no")
 
@@ -74,10 +95,12 @@ def test_the_export_is_k_anonymous_leaves_refused_consent_out_and_is_audited(run
     # The refused case would have been a fifth identical woman.
     assert Counter(r["CountryOfExploitation"] for r in women) == {"THA": 4, "": 3}
     assert {(r["ageBroad"], r["citizenship"], r["yearOfRegistration"], r["isForcedLabour"]) for r in women} == {
-        ("18--20", "LAO", "2026", "1")}
+        ("18--20", "LAO", "2026", "1")
+    }
     men = [r for r in rows if r["gender"] == "Man"]
     assert [(r["ageBroad"], r["citizenship"], r["CountryOfExploitation"], r["isSexualExploit"]) for r in men] == [
-        ("30--38", "VNM", "CHN", "1")] * 3
+        ("30--38", "VNM", "CHN", "1")
+    ] * 3
     assert not any(r["isOtherExploit"] for r in rows)  # the man alone in Malaysia is left out
     # A statistician reads no records, yet the flags found in them by their tags are exported.
     assert [(r["meansDebtBondageEarnings"], r["recruiterRelationFamily"]) for r in rows].count(("1", "1")) == 1
@@ -141,8 +164,7 @@ def test_the_api_answers_the_same_csv_as_the_command(client, runner, register, t
     _code, _output, rows = export(runner, tmp_path, "--as", "statistician@example.la")
     assert list(csv.DictReader(answer.get_data(as_text=True).splitlines())) == rows
     db_session.rollback()
-    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "ctdc.export",
-                                                       AuditEvent.address != "cli"))
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "ctdc.export", AuditEvent.address != "cli"))
     assert event.details == {"rows": 10, "cells_blanked": 3, "rows_dropped": 1, "threshold": 3}
     higher = client.get("/v1/projects/1/ctdc.csv?threshold=4", headers=basic("analyst"))
     assert higher.status_code == 200 and higher.headers["X-Threshold"] == "4"

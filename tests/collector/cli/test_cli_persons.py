@@ -1,4 +1,5 @@
 """`collector persons match-file`: runs without an app database and writes pairs the scorer reads."""
+
 import csv
 from pathlib import Path
 
@@ -11,8 +12,9 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "matching"
 
 def test_persons_match_file_writes_record_id_pairs(tmp_path):
     out = tmp_path / "pairs.csv"
-    result = CliRunner().invoke(main, ["persons", "match-file", str(DATA / "records.csv"), "-o", str(out),
-                                       "--min-score", "0.9"])
+    result = CliRunner().invoke(
+        main, ["persons", "match-file", str(DATA / "records.csv"), "-o", str(out), "--min-score", "0.9"]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
     assert rows[0] == ["record_id_a", "record_id_b"]
@@ -60,7 +62,9 @@ def test_persons_match_candidates_link_and_list_over_the_register(runner, db_ses
     assert len(lines) == 1 and "Somphone" in lines[0] and "02-a [02] (hidden)" in lines[0]
     analyst = runner.invoke(["persons", "candidates", "--as", "analyst@example.la", "--min-score", "0.5"])
     assert "Somphone" not in analyst.output and "(hidden)" in analyst.output
-    assert runner.invoke(["persons", "candidates", "--province", "04", "--json"]).output.count('"caseCode": "04-b"') == 1
+    assert (
+        runner.invoke(["persons", "candidates", "--province", "04", "--json"]).output.count('"caseCode": "04-b"') == 1
+    )
 
     refused = runner.invoke(["persons", "link", "01-a", "02-a", "--confirm", "--as", "analyst@example.la"])
     assert refused.exit_code == 1 and "may not read identities" in refused.output
@@ -77,5 +81,10 @@ def test_persons_match_candidates_link_and_list_over_the_register(runner, db_ses
 
     db_session.rollback()
     actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("person.%"))).all()
-    assert sorted(set(actions)) == ["person.candidates", "person.confirm", "person.export", "person.list",
-                                    "person.reject"]
+    assert sorted(set(actions)) == [
+        "person.candidates",
+        "person.confirm",
+        "person.export",
+        "person.list",
+        "person.reject",
+    ]

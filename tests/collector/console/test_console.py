@@ -1,5 +1,6 @@
 """The web console (issue 11): sign-in with the API's limits and audit, CSRF, the forms table with the hash
 that formList advertises, handbook links and PDFs for trainers only, Lao and English, headers and logs."""
+
 from __future__ import annotations
 
 import re
@@ -101,8 +102,10 @@ def test_empty_form_and_password_over_plain_http_are_refused_without_counting(cl
 
 def test_post_without_the_csrf_token_is_refused_and_changes_nothing(client, staff, published_form, db_session):
     client.get("/console/login")
-    for data in ({"email": ANALYST, "password": PASSWORD}, {"email": ANALYST, "password": PASSWORD,
-                                                           "csrf_token": "not the token"}):
+    for data in (
+        {"email": ANALYST, "password": PASSWORD},
+        {"email": ANALYST, "password": PASSWORD, "csrf_token": "not the token"},
+    ):
         response = client.post("/console/login", data=data)
         assert response.status_code == 400 and "ບໍ່ມີຫຍັງຖືກປ່ຽນແປງ" in page(response)
     # A browser that never opened the page (another site's form) has no token at all.
@@ -188,8 +191,13 @@ def test_the_cookie_is_secure_over_https(client, staff):
 def test_sign_in_returns_to_a_console_page_only(client, staff, published_form):
     assert console_sign_in(client, ANALYST, next_page=FORMS).headers["Location"] == FORMS
     client.post("/console/logout", data={"csrf_token": csrf_of(client.get(FORMS))})
-    for elsewhere in ("https://evil.example/", "//evil.example/console/", "/v1/projects", "/console/\\evil",
-                      "/console/\r\nSet-Cookie: x=1"):
+    for elsewhere in (
+        "https://evil.example/",
+        "//evil.example/console/",
+        "/v1/projects",
+        "/console/\\evil",
+        "/console/\r\nSet-Cookie: x=1",
+    ):
         response = console_sign_in(client, ANALYST, next_page=elsewhere)
         assert response.headers["Location"] == FORMS, elsewhere
         client.post("/console/logout", data={"csrf_token": csrf_of(client.get(FORMS))})
@@ -199,13 +207,18 @@ def formlist_entries(client, device) -> dict[str, dict[str, str]]:
     """Return formID -> {version, hash} from the OpenRosa formList a device gets."""
     ns = {"x": "http://openrosa.org/xforms/xformsList"}
     root = ElementTree.fromstring(client.get(f"{base(device)}/formList").data)
-    return {x.findtext("x:formID", namespaces=ns): {"version": x.findtext("x:version", namespaces=ns),
-                                                     "hash": x.findtext("x:hash", namespaces=ns)}
-            for x in root.findall("x:xform", ns)}
+    return {
+        x.findtext("x:formID", namespaces=ns): {
+            "version": x.findtext("x:version", namespaces=ns),
+            "hash": x.findtext("x:hash", namespaces=ns),
+        }
+        for x in root.findall("x:xform", ns)
+    }
 
 
-def test_forms_page_shows_each_version_and_the_formlist_hash_in_lao_and_english(client, staff, device, referral,
-                                                                                published_form, db_session):
+def test_forms_page_shows_each_version_and_the_formlist_hash_in_lao_and_english(
+    client, staff, device, referral, published_form, db_session
+):
     from ingest.accounts.users import assign_forms
 
     assign_forms(db_session, device, None)
@@ -237,8 +250,12 @@ def test_forms_page_shows_each_version_and_the_formlist_hash_in_lao_and_english(
 def test_trainer_gets_the_links_and_a_real_pdf_with_version_and_hash(client, staff, referral):
     console_sign_in(client, TRAINER)
     links = handbook_links(page(client.get(FORMS)))
-    assert links == [f"{HANDBOOK}?lang=lo", f"{HANDBOOK}?lang=en", f"{HANDBOOK}?lang=both",
-                     f"{HANDBOOK}?lang=lo&amp;paper=true"]
+    assert links == [
+        f"{HANDBOOK}?lang=lo",
+        f"{HANDBOOK}?lang=en",
+        f"{HANDBOOK}?lang=both",
+        f"{HANDBOOK}?lang=lo&amp;paper=true",
+    ]
     response = client.get(f"{HANDBOOK}?lang=en")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
@@ -260,16 +277,19 @@ def test_trainer_gets_the_links_and_a_real_pdf_with_version_and_hash(client, sta
 def test_admin_gets_the_links_of_a_draft_too(client, admin, referral, app, db_session, compiled_referral):
     from ingest.publishing.versions import create_draft
 
-    create_draft(db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False,
-                 xml_form_id="referral")
+    create_draft(
+        db_session, app.extensions["collector.store"], 1, compiled_referral, new_form=False, xml_form_id="referral"
+    )
     db_session.commit()
     console_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
     html = page(client.get(f"{FORMS}?lang=en"))
     assert f"{HANDBOOK}?lang=both&amp;draft=true" in handbook_links(html)
     assert f"Draft {referral.version} handbook" in html
     draft = client.get(f"{HANDBOOK}?lang=both&draft=true")
-    assert draft.status_code == 200 and f"referral-{referral.version}-draft-handbook-both.pdf" in \
-        draft.headers["Content-Disposition"]
+    assert (
+        draft.status_code == 200
+        and f"referral-{referral.version}-draft-handbook-both.pdf" in draft.headers["Content-Disposition"]
+    )
 
 
 @pytest.mark.parametrize("email", [ANALYST, OFFICER])
@@ -347,8 +367,7 @@ def test_no_personal_data_or_password_reaches_the_log(client, app, staff, referr
     assert client.get(f"{HANDBOOK}?lang=lo").status_code == 200
     assert client.post("/console/logout", data={"csrf_token": csrf_of(client.get(FORMS))}).status_code == 302
     assert any("printed the handbook of form referral" in line for line in log_scan.lines)
-    secrets = [TRAINER, "trainer@", PASSWORD, "wrong password", "ຄູ ບົວພັນ", token,
-               session_cookie(client).value]
+    secrets = [TRAINER, "trainer@", PASSWORD, "wrong password", "ຄູ ບົວພັນ", token, session_cookie(client).value]
     assert log_scan.leaks(secrets) == []
 
 
@@ -373,21 +392,46 @@ def test_hostile_console_requests_never_5xx_and_answer_in_html(fuzz_world, data)
     every error a page, never the API's JSON."""
     signed_in = data.draw(st.booleans(), "signed in")
     client = fuzz_world["signed_in"] if signed_in else fuzz_world["app"].test_client()
-    rule = data.draw(st.sampled_from(["/console/", "/console/login", "/console/logout", "/console/projects/{p}/forms",
-                                      "/console/projects/{p}/forms/{f}/handbook.pdf", "/console/static/{f}"]), "page")
+    rule = data.draw(
+        st.sampled_from(
+            [
+                "/console/",
+                "/console/login",
+                "/console/logout",
+                "/console/projects/{p}/forms",
+                "/console/projects/{p}/forms/{f}/handbook.pdf",
+                "/console/static/{f}",
+            ]
+        ),
+        "page",
+    )
     project = data.draw(path_param("int", ["1"]), "project")
     form = data.draw(path_param(None, ["sample_case", "console.css"]), "form")
     path = rule.format(p=encode(project), f=encode(form))
-    query = data.draw(st.dictionaries(st.sampled_from(["lang", "next", "paper", "draft", "out"]),
-                                      st.one_of(st.sampled_from(["lo", "en", "both", "true", "/console/", "/console/\n"]), hostile),
-                                      max_size=3), "query")
+    query = data.draw(
+        st.dictionaries(
+            st.sampled_from(["lang", "next", "paper", "draft", "out"]),
+            st.one_of(st.sampled_from(["lo", "en", "both", "true", "/console/", "/console/\n"]), hostile),
+            max_size=3,
+        ),
+        "query",
+    )
     method = data.draw(st.sampled_from(["GET", "POST"]), "method")
-    fields = data.draw(st.dictionaries(st.sampled_from(["email", "password", "next", "csrf_token"]),
-                                       st.one_of(st.sampled_from([TRAINER, PASSWORD, fuzz_world["csrf"], "/console/\r\n"]), hostile),
-                                       max_size=4), "form fields")
+    fields = data.draw(
+        st.dictionaries(
+            st.sampled_from(["email", "password", "next", "csrf_token"]),
+            st.one_of(st.sampled_from([TRAINER, PASSWORD, fuzz_world["csrf"], "/console/\r\n"]), hostile),
+            max_size=4,
+        ),
+        "form fields",
+    )
     body = "&".join(f"{encode(k)}={encode(v)}" for k, v in fields.items())
-    response = client.open(path + "?" + "&".join(f"{encode(k)}={encode(v)}" for k, v in query.items()),
-                           method=method, data=body, content_type="application/x-www-form-urlencoded")
+    response = client.open(
+        path + "?" + "&".join(f"{encode(k)}={encode(v)}" for k, v in query.items()),
+        method=method,
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+    )
     response.close()
     assert response.status_code < 500, (method, path, query, response.status_code)
     if response.status_code >= 400 and routed(fuzz_world["app"], path, method):

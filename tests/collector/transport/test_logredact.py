@@ -1,4 +1,5 @@
-"""collector.transport.logredact: what of a request a log may keep (the live scan is tests/system/test_log_canaries.py)."""
+"""collector.transport.logredact: what of a request a log may keep (live scan: tests/system/test_log_canaries.py)."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,13 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_a_query_string_keeps_known_parameter_names_only():
     query = "$filter=contains(grp_identity/prs_SecondName,'Canaryfive') or x eq '+8562012345678'&$top=5&Khamla=1"
     assert query_names(query) == "?$filter&$top&?"
-    assert target("/v1/projects/<int:project_id>/forms/<xml_form_id>.svc/<path:resource>",
-                  f"/v1/projects/1/forms/f.svc/Submissions?{query}") == \
-        "/v1/projects/<int:project_id>/forms/<xml_form_id>.svc/<path:resource>?$filter&$top&?"
+    assert (
+        target(
+            "/v1/projects/<int:project_id>/forms/<xml_form_id>.svc/<path:resource>",
+            f"/v1/projects/1/forms/f.svc/Submissions?{query}",
+        )
+        == "/v1/projects/<int:project_id>/forms/<xml_form_id>.svc/<path:resource>?$filter&$top&?"
+    )
     assert target(None, "/v1/TOKENtokenTOKENtoken123/Khamla?q=x") == "/*/*/*?q"
     assert target(None, "https://atip.example.la/console/search/Khamla?q=Khamla") == "/*/*/*?q"
 
@@ -28,8 +33,10 @@ def test_free_text_keeps_nothing_quoted_no_path_no_query_and_no_token():
 
 
 def test_user_agents_are_kept_only_for_known_clients():
-    assert agent("org.odk.collect.android/v2024.3.1 Dalvik/2.1.0 (Linux; Android 13)") == \
-        "org.odk.collect.android/v2024.3.1"
+    assert (
+        agent("org.odk.collect.android/v2024.3.1 Dalvik/2.1.0 (Linux; Android 13)")
+        == "org.odk.collect.android/v2024.3.1"
+    )
     assert agent("Khamla/1.0") == agent("probe Khamla") == "other"
     assert agent(None) == "-"
 

@@ -1,4 +1,5 @@
 """Case hand-off tasks (issue 10): derived from a case's records by their tags, rebuilt with the register."""
+
 from __future__ import annotations
 
 import pytest
@@ -58,9 +59,11 @@ def test_the_home_province_comes_from_the_district_when_not_answered(client, han
     assert (task.home_province, task.home_district) == (HOME, "1305")
 
 
-@pytest.mark.parametrize("home", [{"home_province": ORIGIN, "home_district": "0501"}, {"home_province": "",
-                                                                                         "home_district": ""}],
-                         ids=["same province", "home unknown"])
+@pytest.mark.parametrize(
+    "home",
+    [{"home_province": ORIGIN, "home_district": "0501"}, {"home_province": "", "home_district": ""}],
+    ids=["same province", "home unknown"],
+)
 def test_no_task_when_the_home_is_the_same_province_or_unknown(client, handoff, db_session, home):
     send(client, handoff, ORIGIN, "screening", "uuid:s1", {**SCREENING, **home})
     assert tasks(db_session) == []
@@ -76,6 +79,7 @@ def test_a_followup_of_the_home_province_closes_it_one_of_another_province_does_
     assert task.status == "closed" and task.closed_at is not None
     db_session.rollback()
     from ingest.models import Submission
+
     with scope.acting_as(db_session, SYSTEM):
         assert db_session.get(Submission, task.closed_by_id).instance_id == "uuid:f1"
 
@@ -86,15 +90,21 @@ def test_a_followup_that_arrived_before_the_home_was_known_does_not_close_it(cli
     assert one_task(db_session).status == "open"
 
 
-def test_deleting_the_followup_reopens_and_an_edit_without_a_home_removes_the_task(client, handoff, db_session,
-                                                                                   admin):
+def test_deleting_the_followup_reopens_and_an_edit_without_a_home_removes_the_task(client, handoff, db_session, admin):
     send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
     send(client, handoff, HOME, "followup", "uuid:f1", FOLLOWUP)
     assert one_task(db_session).status == "closed"
     assert client.delete("/v1/projects/1/forms/followup/submissions/uuid:f1", auth=admin).status_code == 200
     assert one_task(db_session).status == "open"
-    send(client, handoff, ORIGIN, "screening", "uuid:s2", {**SCREENING, "home_province": ORIGIN,
-                                                          "home_district": "0501"}, deprecated="uuid:s1")
+    send(
+        client,
+        handoff,
+        ORIGIN,
+        "screening",
+        "uuid:s2",
+        {**SCREENING, "home_province": ORIGIN, "home_district": "0501"},
+        deprecated="uuid:s1",
+    )
     assert tasks(db_session) == []
 
 
@@ -140,19 +150,26 @@ def test_with_the_ministry_forms_the_intake_interview_opens_the_task(app, client
     screening = {k: v for k, v in SCREENING.items() if k not in ("home_province", "home_district")}
     send(client, forms, ORIGIN, "screening", "uuid:s1", screening)
     assert tasks(db_session) == []  # the screening does not ask where home is
-    intake = {"case_code": CODE, "event_date": "2026-11-22", "scope_province": ORIGIN, "consent_sharing": "yes",
-              "home_province": HOME, "home_district": "1305", "person_given_lo": NAME}
+    intake = {
+        "case_code": CODE,
+        "event_date": "2026-11-22",
+        "scope_province": ORIGIN,
+        "consent_sharing": "yes",
+        "home_province": HOME,
+        "home_district": "1305",
+        "person_given_lo": NAME,
+    }
     send(client, forms, ORIGIN, "case_intake", "uuid:i1", intake)
     task = one_task(db_session)
-    assert (task.status, task.home_province, task.home_district, task.origin_province) == ("open", HOME, "1305",
-                                                                                          ORIGIN)
+    assert (task.status, task.home_province, task.home_district, task.origin_province) == ("open", HOME, "1305", ORIGIN)
     assert "interviewed 2026-11-22" in task.summary and NAME not in task.summary
     send(client, forms, HOME, "followup", "uuid:f1", FOLLOWUP)
     assert one_task(db_session).status == "closed"
 
 
-def test_a_followup_naming_the_home_from_another_provinces_tablet_changes_nothing_of_the_home(client, handoff,
-                                                                                           db_session):
+def test_a_followup_naming_the_home_from_another_provinces_tablet_changes_nothing_of_the_home(
+    client, handoff, db_session
+):
     """Issue 16: the origin's tablet sends a follow-up answering the home province. It is kept in the origin
     province with its claim, and neither closes the home's task nor moves the case or its identity there."""
     from ingest.models import Case, Submission
@@ -164,8 +181,9 @@ def test_a_followup_naming_the_home_from_another_provinces_tablet_changes_nothin
     task = one_task(db_session)
     assert (task.status, task.closed_by_id) == ("open", None)
     with scope.acting_as(db_session, SYSTEM):
-        placed = db_session.execute(select(Submission.province_code, Submission.claimed_province)
-                                    .where(Submission.instance_id == "uuid:forged")).one()
+        placed = db_session.execute(
+            select(Submission.province_code, Submission.claimed_province).where(Submission.instance_id == "uuid:forged")
+        ).one()
         assert tuple(placed) == (ORIGIN, HOME)
         assert db_session.scalar(select(Case.province_code).where(Case.case_code == CODE)) == ORIGIN
         assert db_session.scalar(select(CaseIdentity.province_code).where(CaseIdentity.case_code == CODE)) == ORIGIN
@@ -175,6 +193,7 @@ def test_a_followup_naming_the_home_from_another_provinces_tablet_changes_nothin
 
 # ------------------------------------------------------------------ one province rule for cases (issue 16)
 
+
 def snapshot(db_session) -> tuple:
     """The register's rows, the tasks, the identities (without their build time) and the flagged records."""
     from ingest.models import Case, Submission
@@ -183,17 +202,29 @@ def snapshot(db_session) -> tuple:
     db_session.rollback()
     with scope.acting_as(db_session, SYSTEM):
         cases = [tuple(r) for r in db_session.execute(select(Case.__table__).order_by(Case.id))]
-        identities = [{k: v for k, v in r.items() if k != "built_at"} for r in db_session.execute(
-            select(CaseIdentity.__table__).order_by(CaseIdentity.case_id)).mappings()]
-        flagged = list(db_session.scalars(select(Submission.instance_id).where(Submission.foreign_case.is_(True))
-                                          .order_by(Submission.id)))
+        identities = [
+            {k: v for k, v in r.items() if k != "built_at"}
+            for r in db_session.execute(select(CaseIdentity.__table__).order_by(CaseIdentity.case_id)).mappings()
+        ]
+        flagged = list(
+            db_session.scalars(
+                select(Submission.instance_id).where(Submission.foreign_case.is_(True)).order_by(Submission.id)
+            )
+        )
     return [c[:-1] for c in cases], tasks(db_session), identities, flagged  # without the register's updated_at
 
 
 #: A screening of the case from a province that is neither its origin nor its home: other answers, another
 #: person, a home in its own province (which would make it owe nothing).
-INTRUDER = {**SCREENING, "scope_province": OTHER, "gender": "Male", "age_band": "age_60_plus",
-            "home_province": OTHER, "home_district": "0101", "full_name": "Somchai"}
+INTRUDER = {
+    **SCREENING,
+    "scope_province": OTHER,
+    "gender": "Male",
+    "age_band": "age_60_plus",
+    "home_province": OTHER,
+    "home_district": "0101",
+    "full_name": "Somchai",
+}
 
 
 def test_a_record_of_a_province_outside_the_case_changes_nothing_of_it(client, handoff, db_session):
@@ -230,8 +261,7 @@ def test_a_device_cannot_take_a_case_code_before_its_province_sends_it(client, h
     assert "Female" in task.summary and snapshot(db_session)[3] == ["uuid:x1"]
 
 
-def test_a_code_without_the_province_opens_where_its_first_identifying_record_was_placed(client, handoff,
-                                                                                        db_session):
+def test_a_code_without_the_province_opens_where_its_first_identifying_record_was_placed(client, handoff, db_session):
     code = "CASE-7"
     # A follow-up opens nothing: the screening that arrives after it still opens the case in its province.
     send(client, handoff, HOME, "followup", "uuid:f1", {**FOLLOWUP, "case_code": code})
@@ -246,8 +276,9 @@ def test_an_edit_that_takes_a_flagged_record_out_of_the_case_clears_its_flag(cli
     send(client, handoff, ORIGIN, "screening", "uuid:s1", SCREENING)
     send(client, handoff, OTHER, "screening", "uuid:x1", INTRUDER)
     assert snapshot(db_session)[3] == ["uuid:x1"]
-    send(client, handoff, OTHER, "screening", "uuid:x1b", {**INTRUDER, "case_code": "01-0000beef"},
-         deprecated="uuid:x1")
+    send(
+        client, handoff, OTHER, "screening", "uuid:x1b", {**INTRUDER, "case_code": "01-0000beef"}, deprecated="uuid:x1"
+    )
     cases, _tasks, _identities, flagged = snapshot(db_session)
     assert flagged == [] and sorted(c[2] for c in cases) == ["01-0000beef", CODE]
     send(client, handoff, OTHER, "screening", "uuid:x1c", {**INTRUDER, "case_code": ""}, deprecated="uuid:x1b")

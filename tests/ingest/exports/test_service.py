@@ -1,5 +1,6 @@
 """ingest.exports.service called directly, without HTTP: the count, the stream redacted for the caller, the audit
 written once before the first byte, and refusal when the session names no caller or another one."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,10 @@ def form(client, device, db_session):
 @pytest.fixture
 def callers(db_session, form) -> dict[str, Caller]:
     """An analyst (identities redacted) and a case officer (identities shown), as the API would name them."""
-    made = {role: create_user(db_session, f"{role}@example.la", "a long enough password", role)
-            for role in ("analyst", "case-officer")}
+    made = {
+        role: create_user(db_session, f"{role}@example.la", "a long enough password", role)
+        for role in ("analyst", "case-officer")
+    }
     db_session.commit()
     return {role: user_caller(user) for role, user in made.items()}
 

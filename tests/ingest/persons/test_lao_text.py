@@ -1,4 +1,5 @@
 """Each class of Lao encoding variant folds to one spelling."""
+
 from ingest.persons.matching.lao import is_lao, normalise_lao, normalise_name, normalise_village, spelling_key
 
 

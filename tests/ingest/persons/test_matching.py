@@ -1,4 +1,5 @@
 """The person matcher on a slice of the development set (600 records of whole persons, with their labels)."""
+
 import csv
 import itertools
 from collections import defaultdict

@@ -1,10 +1,12 @@
 """Persons across cases (issue 10): identities by tag, the matcher through the register, decisions and persons."""
+
 from __future__ import annotations
 
 import csv
 import itertools
 import threading
 from collections import defaultdict
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -42,21 +44,50 @@ def true_pairs() -> set[tuple[str, str]]:
 
 def pairs(session, project_id=1) -> set[tuple[str, str]]:
     session.rollback()
-    return set(session.execute(select(PersonCandidate.case_a, PersonCandidate.case_b)
-                               .where(PersonCandidate.project_id == project_id)).all())
+    return set(
+        session.execute(
+            select(PersonCandidate.case_a, PersonCandidate.case_b).where(PersonCandidate.project_id == project_id)
+        ).all()
+    )
 
 
 def test_identity_is_read_by_tags_with_the_intake_counting_first():
-    fields = [{"path": f"/data/{name}", "name": name, "kind": "input", "tags": [tag]} for name, tag in (
-        ("n1", "person_given_lo"), ("n2", "person_family_latin"), ("b", "birth_date"), ("g", "gender"),
-        ("hp", "home_province"), ("hd", "home_district"), ("t", "phone"), ("e", "event_date"))]
-    from datetime import datetime, timezone
-    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    values = identities.identity_values([
-        ("case_intake", fields, {"n1": "ນາງ ສົມພອນ", "n2": "Vongsa", "b": "1998-03-14", "g": "Feminine",
-                                 "hp": "13", "hd": "1301", "t": "020 5555 1234", "e": "2026-02-01"}, at),
-        ("screening", fields, {"n2": "Wongsa", "g": "Masculine", "e": "2026-01-05"}, at),
-    ])
+    fields = [
+        {"path": f"/data/{name}", "name": name, "kind": "input", "tags": [tag]}
+        for name, tag in (
+            ("n1", "person_given_lo"),
+            ("n2", "person_family_latin"),
+            ("b", "birth_date"),
+            ("g", "gender"),
+            ("hp", "home_province"),
+            ("hd", "home_district"),
+            ("t", "phone"),
+            ("e", "event_date"),
+        )
+    ]
+    from datetime import datetime
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    values = identities.identity_values(
+        [
+            (
+                "case_intake",
+                fields,
+                {
+                    "n1": "ນາງ ສົມພອນ",
+                    "n2": "Vongsa",
+                    "b": "1998-03-14",
+                    "g": "Feminine",
+                    "hp": "13",
+                    "hd": "1301",
+                    "t": "020 5555 1234",
+                    "e": "2026-02-01",
+                },
+                at,
+            ),
+            ("screening", fields, {"n2": "Wongsa", "g": "Masculine", "e": "2026-01-05"}, at),
+        ]
+    )
     assert values["family_latin"] == "Vongsa" and values["sex"] == "F"  # the intake's word counts
     assert (values["birth_year"], values["home_province"], values["home_district"]) == (1998, "13", "1301")
     assert values["first_seen"].isoformat() == "2026-01-05" and values["has_name"] is True
@@ -104,9 +135,24 @@ def test_rejected_pairs_are_never_proposed_again_and_new_cases_meet_confirmed_pe
         persons.match(db_session, 1, incremental=not full)
         assert ("01-a", "02-a") not in pairs(db_session) and ("03-b", "04-b") not in pairs(db_session)
     # A third case of the confirmed person arrives: an incremental run compares it with both of its cases.
-    identities.load_person_records(db_session, 1, [
-        person("08-b", "08", "Keo", "Phommachanh", 2001, given_lo="ແກ້ວ", family_lo="ພົມມະຈັນ",
-               phone="020 7777 8888", birth_date="2001-07-02", screening_date="2026-06-01")])
+    identities.load_person_records(
+        db_session,
+        1,
+        [
+            person(
+                "08-b",
+                "08",
+                "Keo",
+                "Phommachanh",
+                2001,
+                given_lo="ແກ້ວ",
+                family_lo="ພົມມະຈັນ",
+                phone="020 7777 8888",
+                birth_date="2001-07-02",
+                screening_date="2026-06-01",
+            )
+        ],
+    )
     summary = persons.match(db_session, 1)
     assert (summary.full, summary.changed) == (False, 1)
     assert {("03-b", "08-b"), ("04-b", "08-b")} <= pairs(db_session)
@@ -126,8 +172,11 @@ def test_confirm_then_reject_splits_the_person_keeps_history_and_is_audited(proj
     persons.decide(db_session, 1, "03-b", "02-a", "reject", OFFICER, address="test")
     db_session.commit()
     assert members(db_session) == {"01-a": "01-a", "02-a": "01-a"}
-    history = db_session.execute(select(PersonLink.state, PersonLink.superseded_at.is_(None)).where(
-        PersonLink.case_a == "02-a", PersonLink.case_b == "03-b").order_by(PersonLink.id)).all()
+    history = db_session.execute(
+        select(PersonLink.state, PersonLink.superseded_at.is_(None))
+        .where(PersonLink.case_a == "02-a", PersonLink.case_b == "03-b")
+        .order_by(PersonLink.id)
+    ).all()
     assert history == [("confirmed", False), ("rejected", True)]
     actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("person.%"))).all()
     assert sorted(actions) == ["person.confirm", "person.confirm", "person.reject"]
@@ -215,8 +264,11 @@ def test_statistics_count_persons_beside_cases_and_the_re_trafficked(project, db
 
     identities.load_person_records(db_session, 1, SMALL[:4])
     with scope.acting_as(db_session, SYSTEM):
-        db_session.execute(update(Case).where(Case.case_code == "01-a").values(
-            first_screening_date=date(2026, 1, 5), last_followup_date=date(2026, 3, 1)))
+        db_session.execute(
+            update(Case)
+            .where(Case.case_code == "01-a")
+            .values(first_screening_date=date(2026, 1, 5), last_followup_date=date(2026, 3, 1))
+        )
         db_session.execute(update(Case).where(Case.case_code == "02-a").values(first_screening_date=date(2026, 6, 1)))
         db_session.commit()
     persons.decide(db_session, 1, "01-a", "02-a", "confirm", OFFICER)

@@ -1,5 +1,6 @@
 """Typed conditions on answers (ingest.records.answers) run on both databases, over a scratch table shaped like
 submission_rows.data: numbers, kept texts in number fields, choice lists, dates, nulls and hostile values."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,10 +21,22 @@ FIELDS = [
     {"path": "/data/grp", "name": "grp", "xml_type": "string", "kind": "group"},
 ]
 ROWS = [
-    {"age": 17, "score": 2.5, "types": ["ForcedLabour", "SexualExploit"], "gender": "Female", "when": "2026-03-09",
-     "grp/name": "ນາງ ສົມໃຈ"},
-    {"age": 30, "score": 10, "types": ["ForcedLabour"], "gender": "Male", "when": "2025-12-31",
-     "grp/name": "100% o'brien_x"},
+    {
+        "age": 17,
+        "score": 2.5,
+        "types": ["ForcedLabour", "SexualExploit"],
+        "gender": "Female",
+        "when": "2026-03-09",
+        "grp/name": "ນາງ ສົມໃຈ",
+    },
+    {
+        "age": 30,
+        "score": 10,
+        "types": ["ForcedLabour"],
+        "gender": "Male",
+        "when": "2025-12-31",
+        "grp/name": "100% o'brien_x",
+    },
     {"age": "seventeen", "score": "n/a", "types": [], "gender": None, "when": "not a date", "grp/name": None},
     {},
 ]

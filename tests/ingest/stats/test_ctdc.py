@@ -1,4 +1,5 @@
 """The CTDC export (issue 9): each mapping, the k-anonymity of what is published, consent and scope."""
+
 from __future__ import annotations
 
 import csv
@@ -52,11 +53,17 @@ def choices(form_id: str) -> dict[str, list[str]]:
 
 # --- mappings -------------------------------------------------------------------------------------------
 
+
 def test_gender_maps_htcds_values_to_ctdc_and_unknown_to_empty():
     genders = {g: ctdc_row({"gender": g})["gender"] for g in choices("case_intake")["gender"]}
-    assert genders == {"Feminine": "Woman", "Masculine": "Man", "TransgenderFeminine": "Trans/Transgender/NonConforming",
-                       "TransgenderMasculine": "Trans/Transgender/NonConforming",
-                       "NonConforming": "Trans/Transgender/NonConforming", "NonSpecifiedUnknown": ""}
+    assert genders == {
+        "Feminine": "Woman",
+        "Masculine": "Man",
+        "TransgenderFeminine": "Trans/Transgender/NonConforming",
+        "TransgenderMasculine": "Trans/Transgender/NonConforming",
+        "NonConforming": "Trans/Transgender/NonConforming",
+        "NonSpecifiedUnknown": "",
+    }
     assert ctdc_row({"gender": None})["gender"] == ctdc_row({"gender": "Female"})["gender"] == ""
 
 
@@ -66,7 +73,17 @@ def test_every_age_band_of_the_forms_maps_to_age_broad_and_an_age_falls_in_its_b
     assert choices("screening")["age_band"] == choices("case_intake").get("age_band", choices("screening")["age_band"])
     assert [age_broad("18-20"), age_broad("48+"), age_broad("18--20")] == ["18--20", "48+", "18--20"]
     assert [age_broad(None, a) for a in (0, 8, 9, 17, 18, 29, 30, 47, 48, 90)] == [
-        "0--8", "0--8", "9--17", "9--17", "18--20", "27--29", "30--38", "39--47", "48+", "48+"]
+        "0--8",
+        "0--8",
+        "9--17",
+        "9--17",
+        "18--20",
+        "27--29",
+        "30--38",
+        "39--47",
+        "48+",
+        "48+",
+    ]
     # The band counts over the age; nonsense gives nothing rather than a guess.
     assert age_broad("age_30_38", 19) == "30--38"
     assert [age_broad("age_18_25"), age_broad(None, "x"), age_broad(None, -1), age_broad(None, None)] == [""] * 4
@@ -120,57 +137,107 @@ def test_methods_of_control_collapse_into_the_means_groups():
     methods = choices("case_intake")["methods_of_control"]
     unmapped = {m for m in methods if m not in METHODS}
     assert unmapped == {"RestrictsMovement", "UsesChildren", "Other"}  # CTDC has no flag for these
-    row = ctdc_row({}, {"methods_of_control": "DebtBondage TakesEarnings PhysicalThreats ThreatensChildrenFamily "
-                                              "SexualAbuse WithholdsDocuments PsychoactiveSubstance"})
-    assert {k for k, v in row.items() if v} == {"meansDebtBondageEarnings", "meansThreats", "meansAbusePsyPhySex",
-                                                "meansWithholdDocs", "meansDrugsAlcohol"}
+    row = ctdc_row(
+        {},
+        {
+            "methods_of_control": "DebtBondage TakesEarnings PhysicalThreats ThreatensChildrenFamily "
+            "SexualAbuse WithholdsDocuments PsychoactiveSubstance"
+        },
+    )
+    assert {k for k, v in row.items() if v} == {
+        "meansDebtBondageEarnings",
+        "meansThreats",
+        "meansAbusePsyPhySex",
+        "meansWithholdDocs",
+        "meansDrugsAlcohol",
+    }
     every = ctdc_row({}, {"methods_of_control": methods})  # a select_multiple may arrive as a list too
     assert all(every[m] == "1" for m in VARIABLES if m.startswith("means"))
 
 
 def test_sectors_types_of_sex_recruiter_and_duration_map_to_ctdc():
-    row = ctdc_row({}, {"forced_labour_industry": "T_ActivitiesOfHouseholdsAsEmployers",
-                        "sex_exploitation_type": "Prostitution RemoteInteractiveServices"})
+    row = ctdc_row(
+        {},
+        {
+            "forced_labour_industry": "T_ActivitiesOfHouseholdsAsEmployers",
+            "sex_exploitation_type": "Prostitution RemoteInteractiveServices",
+        },
+    )
     assert {k for k, v in row.items() if v} == {"typeOfLabourDomesticWork", "typeOfSexProstitution"}
-    sectors = {s: [k for k, v in ctdc_row({}, {"forced_labour_industry": s}).items() if v]
-               for s in choices("case_intake")["labour_industry"]}
+    sectors = {
+        s: [k for k, v in ctdc_row({}, {"forced_labour_industry": s}).items() if v]
+        for s in choices("case_intake")["labour_industry"]
+    }
     assert {s[:1]: f for s, f in sectors.items() if f} == {
-        "A": ["typeOfLabourAgriculture"], "F": ["typeOfLabourConstruction"], "I": ["typeOfLabourHospitality"],
-        "T": ["typeOfLabourDomesticWork"]}
-    relation = {(r, d): [k for k, v in ctdc_row({}, {"recruiter_relation": r, "recruiter_relation_detail": d}).items()
-                         if v] for r, d in (("Familial", None), ("Acquainted", "intimate_partner"),
-                                            ("Acquainted", "friend"), ("Acquainted", "neighbour"),
-                                            ("Acquainted", None), ("Unaquainted", None), ("NotAChoice", None),
-                                            (None, None))}
-    assert relation == {("Familial", None): ["recruiterRelationFamily"],
-                        ("Acquainted", "intimate_partner"): ["recruiterRelationIntimatePartner"],
-                        ("Acquainted", "friend"): ["recruiterRelationFriend"],
-                        ("Acquainted", "neighbour"): ["recruiterRelationOther"],
-                        ("Acquainted", None): ["recruiterRelationOther"],
-                        ("Unaquainted", None): ["recruiterRelationOther"], ("NotAChoice", None): [], (None, None): []}
+        "A": ["typeOfLabourAgriculture"],
+        "F": ["typeOfLabourConstruction"],
+        "I": ["typeOfLabourHospitality"],
+        "T": ["typeOfLabourDomesticWork"],
+    }
+    relation = {
+        (r, d): [k for k, v in ctdc_row({}, {"recruiter_relation": r, "recruiter_relation_detail": d}).items() if v]
+        for r, d in (
+            ("Familial", None),
+            ("Acquainted", "intimate_partner"),
+            ("Acquainted", "friend"),
+            ("Acquainted", "neighbour"),
+            ("Acquainted", None),
+            ("Unaquainted", None),
+            ("NotAChoice", None),
+            (None, None),
+        )
+    }
+    assert relation == {
+        ("Familial", None): ["recruiterRelationFamily"],
+        ("Acquainted", "intimate_partner"): ["recruiterRelationIntimatePartner"],
+        ("Acquainted", "friend"): ["recruiterRelationFriend"],
+        ("Acquainted", "neighbour"): ["recruiterRelationOther"],
+        ("Acquainted", None): ["recruiterRelationOther"],
+        ("Unaquainted", None): ["recruiterRelationOther"],
+        ("NotAChoice", None): [],
+        (None, None): [],
+    }
     assert set(choices("case_intake")["relationship"]) == {"Familial", "Acquainted", "Unaquainted"}
     survey = sheet("case_intake", "survey")
     calculation = next(r[survey[0].index("calculation")] for r in survey if r[1] == "traffick_months_band")
     bands = re.findall(r"months_\w+?(?=')", calculation)
     assert [ctdc_row({}, {"traffick_months_band": b})["traffickMonths"] for b in bands] == [
-        "0--12 (0-1 yr)", "13--24 (1-2 yrs)", "25+ (2+ yrs)"]
+        "0--12 (0-1 yr)",
+        "13--24 (1-2 yrs)",
+        "25+ (2+ yrs)",
+    ]
 
 
 def test_the_csv_header_is_the_codebook_in_order():
     out = io.StringIO(newline="")
     write_csv([ctdc_row({"gender": "Feminine"})], out)
     header, row = list(csv.reader(io.StringIO(out.getvalue())))
-    assert header[:6] == ["yearOfRegistration", "gender", "ageBroad", "citizenship", "CountryOfExploitation",
-                          "traffickMonths"]
+    assert header[:6] == [
+        "yearOfRegistration",
+        "gender",
+        "ageBroad",
+        "citizenship",
+        "CountryOfExploitation",
+        "traffickMonths",
+    ]
     assert len(header) == len(set(header)) == 27 and header[-1] == "recruiterRelationOther"
     assert row[1] == "Woman" and set(row) == {"Woman", ""}
 
 
 # --- k-anonymity ----------------------------------------------------------------------------------------
 
+
 def person(**values) -> dict[str, str]:
-    return {**dict.fromkeys(VARIABLES, ""), "yearOfRegistration": "2026", "gender": "Woman", "ageBroad": "18--20",
-            "citizenship": "LAO", "CountryOfExploitation": "THA", "isForcedLabour": "1", **values}
+    return {
+        **dict.fromkeys(VARIABLES, ""),
+        "yearOfRegistration": "2026",
+        "gender": "Woman",
+        "ageBroad": "18--20",
+        "citizenship": "LAO",
+        "CountryOfExploitation": "THA",
+        "isForcedLabour": "1",
+        **values,
+    }
 
 
 def combinations(rows) -> Counter:
@@ -179,8 +246,9 @@ def combinations(rows) -> Counter:
 
 def test_a_rare_citizenship_is_blanked_when_that_makes_the_rows_common_enough():
     common = [person()] * 11
-    foreigners = [person(citizenship=c) for c in ("VNM", "CHN", "MMR", "KHM", "THA", "IND", "BGD", "NPL", "PAK",
-                                                  "LKA", "MYS")]
+    foreigners = [
+        person(citizenship=c) for c in ("VNM", "CHN", "MMR", "KHM", "THA", "IND", "BGD", "NPL", "PAK", "LKA", "MYS")
+    ]
     result = anonymise(common + foreigners, 11)
     assert (result.blanked, result.dropped, len(result.rows)) == (11, 0, 22)
     assert Counter(r["citizenship"] for r in result.rows) == {"LAO": 11, "": 11}
@@ -207,20 +275,22 @@ def test_fewer_cases_than_k_publish_nothing():
     assert (result.rows, result.dropped) == ([], 10)
 
 
-row_strategy = st.fixed_dictionaries({
-    "gender": st.sampled_from(["Woman", "Man", ""]),
-    "ageBroad": st.sampled_from(["9--17", "18--20", "30--38", ""]),
-    "citizenship": st.sampled_from(["LAO", "VNM", "MMR", ""]),
-    "CountryOfExploitation": st.sampled_from(["THA", "CHN", "MYS", ""]),
-    "yearOfRegistration": st.sampled_from(["2025", "2026"]),
-    "isForcedLabour": st.sampled_from(["1", ""]),
-    "isSexualExploit": st.sampled_from(["1", ""]),
-    "isOtherExploit": st.sampled_from(["", "", "1"]),
-    "traffickMonths": st.sampled_from(["0--12 (0-1 yr)", "25+ (2+ yrs)", ""]),
-    "typeOfLabourConstruction": st.sampled_from(["1", "", "", ""]),
-    "typeOfSexProstitution": st.sampled_from(["1", "", "", ""]),
-    "meansThreats": st.sampled_from(["1", ""]),
-})
+row_strategy = st.fixed_dictionaries(
+    {
+        "gender": st.sampled_from(["Woman", "Man", ""]),
+        "ageBroad": st.sampled_from(["9--17", "18--20", "30--38", ""]),
+        "citizenship": st.sampled_from(["LAO", "VNM", "MMR", ""]),
+        "CountryOfExploitation": st.sampled_from(["THA", "CHN", "MYS", ""]),
+        "yearOfRegistration": st.sampled_from(["2025", "2026"]),
+        "isForcedLabour": st.sampled_from(["1", ""]),
+        "isSexualExploit": st.sampled_from(["1", ""]),
+        "isOtherExploit": st.sampled_from(["", "", "1"]),
+        "traffickMonths": st.sampled_from(["0--12 (0-1 yr)", "25+ (2+ yrs)", ""]),
+        "typeOfLabourConstruction": st.sampled_from(["1", "", "", ""]),
+        "typeOfSexProstitution": st.sampled_from(["1", "", "", ""]),
+        "meansThreats": st.sampled_from(["1", ""]),
+    }
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -253,16 +323,32 @@ def device(national_device):
     return national_device
 
 
-def test_case_rows_read_the_register_and_the_records_tags_and_leave_refused_consent_out(client, device, ctdc_forms,
-                                                                                       db_session):
+def test_case_rows_read_the_register_and_the_records_tags_and_leave_refused_consent_out(
+    client, device, ctdc_forms, db_session
+):
     from ingest import scope
     from ingest.access import SYSTEM
 
-    screen(client, device, ctdc_forms, "A-1", gender="Masculine", citizenship="XX", citizenship_other="CM",
-           exploitation_type="SexualExploitation Servitude")
-    interview(client, device, ctdc_forms, "A-1", methods_of_control="DebtBondage WithholdsDocuments",
-              forced_labour_industry="F_Construction", recruiter_relation="Acquainted",
-              recruiter_relation_detail="friend")
+    screen(
+        client,
+        device,
+        ctdc_forms,
+        "A-1",
+        gender="Masculine",
+        citizenship="XX",
+        citizenship_other="CM",
+        exploitation_type="SexualExploitation Servitude",
+    )
+    interview(
+        client,
+        device,
+        ctdc_forms,
+        "A-1",
+        methods_of_control="DebtBondage WithholdsDocuments",
+        forced_labour_industry="F_Construction",
+        recruiter_relation="Acquainted",
+        recruiter_relation_detail="friend",
+    )
     screen(client, device, ctdc_forms, "A-2")
     screen(client, device, ctdc_forms, "A-refused")
     interview(client, device, ctdc_forms, "A-refused", consent_sharing="no", methods_of_control="PhysicalAbuse")
@@ -271,13 +357,27 @@ def test_case_rows_read_the_register_and_the_records_tags_and_leave_refused_cons
     rows = case_rows(db_session, 1)
     assert len(rows) == 2
     a1, a2 = sorted(rows, key=lambda r: r["gender"])
-    assert (a1["gender"], a1["ageBroad"], a1["citizenship"], a1["CountryOfExploitation"], a1["yearOfRegistration"]) \
-        == ("Man", "18--20", "CMR", "THA", "2026")
+    assert (a1["gender"], a1["ageBroad"], a1["citizenship"], a1["CountryOfExploitation"], a1["yearOfRegistration"]) == (
+        "Man",
+        "18--20",
+        "CMR",
+        "THA",
+        "2026",
+    )
     assert {k for k, v in a1.items() if v == "1"} == {
-        "isSexualExploit", "isOtherExploit", "meansDebtBondageEarnings", "meansWithholdDocs",
-        "typeOfLabourConstruction", "recruiterRelationFriend"}
+        "isSexualExploit",
+        "isOtherExploit",
+        "meansDebtBondageEarnings",
+        "meansWithholdDocs",
+        "typeOfLabourConstruction",
+        "recruiterRelationFriend",
+    }
     assert (a2["gender"], a2["citizenship"], a2["isForcedLabour"], a2["meansDebtBondageEarnings"]) == (
-        "Woman", "LAO", "1", "")
+        "Woman",
+        "LAO",
+        "1",
+        "",
+    )
 
 
 def test_with_the_bundled_forms_the_variables_without_a_tag_stay_empty(client, device, ctdc_forms, db_session):

@@ -1,4 +1,5 @@
 """Suppressed counts of cases: primary and secondary suppression leave no hidden cell recomputable."""
+
 from __future__ import annotations
 
 import itertools
@@ -23,7 +24,7 @@ def recomputable(table) -> list[tuple]:
     for i, dimension in enumerate(dims):
         if dimension.multiple:
             continue
-        for others in itertools.product(*(axes[:i] + axes[i + 1:])):
+        for others in itertools.product(*(axes[:i] + axes[i + 1 :])):
             line = [others[:i] + (value,) + others[i:] for value in axes[i]]
             hidden = [key for key in line if key in table.hidden]
             if len(hidden) == 1:
@@ -50,7 +51,9 @@ def test_a_naive_table_would_leak_a_cell_through_its_row_and_column_totals():
 
 
 def test_dimensions_where_a_case_counts_several_times_need_no_secondary_suppression():
-    rows = [{"exploitation_types": "ForcedLabour SexualExploitation"}] * 3 + [{"exploitation_types": "ForcedLabour"}] * 20
+    rows = [{"exploitation_types": "ForcedLabour SexualExploitation"}] * 3 + [
+        {"exploitation_types": "ForcedLabour"}
+    ] * 20
     table = suppress(count(rows, ["exploitation_type"]))
     assert table.counts[(TOTAL,)] == 23  # cases, not the sum of the cells (26)
     assert table.hidden == {("SexualExploitation",): "primary"}
@@ -61,8 +64,10 @@ def test_random_tables_never_leave_a_hidden_cell_recomputable():
     for _ in range(300):
         by = rng.sample(["province", "gender", "age_band", "trafficking_status"], rng.randint(1, 3))
         values = {d: [f"{d[:1]}{i}" for i in range(rng.randint(1, 4))] for d in by}
-        spec = {key: rng.choice([0, 0, 1, 2, 5, 9, 10, 11, 12, 30, 100])
-                for key in itertools.product(*(values[d] for d in by))}
+        spec = {
+            key: rng.choice([0, 0, 1, 2, 5, 9, 10, 11, 12, 30, 100])
+            for key in itertools.product(*(values[d] for d in by))
+        }
         table = suppress(count(cases(spec, by), by), threshold=11)
         assert all(key in table.hidden for key, n in table.counts.items() if 0 < n < 11)
         assert recomputable(table) == [], (by, spec)
