@@ -10,7 +10,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # Threaded workers that read each request whole on their event loop before a thread serves it
 # (collector/transport/worker.py): a tablet on a slow link, or a client dribbling headers or a body on purpose, costs
 # a socket and a buffer, never a thread, so threads are always free for requests that have arrived.
-worker_class = "collector.transport.worker.BufferingWorker"
+# COLLECTOR_WORKER_CLASS=gthread gives gunicorn's own worker back, whose threads read bodies themselves (as this
+# worker does for TLS connections); the tests use it to reach a request mid-body.
+worker_class = os.environ.get("COLLECTOR_WORKER_CLASS", "collector.transport.worker.BufferingWorker")
 threads = int(os.environ.get("COLLECTOR_THREADS", "16"))
 # The heartbeat limit for a worker that stops answering its arbiter (a thread busy with a large upload
 # does not stop the heartbeat: that runs in the worker's main loop).
