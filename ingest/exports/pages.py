@@ -17,8 +17,9 @@ from ingest.models import (
 from ingest.queries import REVIEW_STATES, Filters, submissions_of  # noqa: F401
 
 
-def rows_of(session: Session, version_ids: list[int]) -> dict[int, list[dict]]:
-    """Return the stored rows of some versions, by version id, in id order (parents before children)."""
+def rows_of(session: Session, version_ids: list[int], roots_only: bool = False) -> dict[int, list[dict]]:
+    """Return the stored rows of some versions, by version id, in id order (parents before children); with
+    `roots_only`, only each version's root row (a reader that needs no repeat rows)."""
     out: dict[int, list[dict]] = {v: [] for v in version_ids}
     query = (
         select(
@@ -32,6 +33,8 @@ def rows_of(session: Session, version_ids: list[int]) -> dict[int, list[dict]]:
         .where(SubmissionRow.submission_version_id.in_(version_ids))
         .order_by(SubmissionRow.id)
     )
+    if roots_only:
+        query = query.where(SubmissionRow.parent_id.is_(None))
     for version_id, row_id, parent_id, path, position, data in session.execute(query):
         out[version_id].append(
             {"id": row_id, "parent_id": parent_id, "path": path, "position": position, "data": dict(data)}

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ingest.exports.pages import attachments_of, submitter_names
+from ingest.exports.pages import attachments_of, rows_of, submitter_names
 from ingest.models import Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.odata.model import SYSTEM_PROPERTIES, EntitySet, Model, Node, NoSuchEntity, ODataError
 from ingest.queries import submissions_of
@@ -256,35 +256,10 @@ class _Tree:
         return ids
 
 
-def _rows(session: Session, version_ids: list[int], roots_only: bool) -> dict[int, list[dict]]:
-    """Return the stored rows of some versions by version, parents first (only the root rows when a page of
-    Submissions neither expands nor otherwise needs repeat rows)."""
-    out: dict[int, list[dict]] = {v: [] for v in version_ids}
-    query = (
-        select(
-            SubmissionRow.submission_version_id,
-            SubmissionRow.id,
-            SubmissionRow.parent_id,
-            SubmissionRow.path,
-            SubmissionRow.position,
-            SubmissionRow.data,
-        )
-        .where(SubmissionRow.submission_version_id.in_(version_ids))
-        .order_by(SubmissionRow.id)
-    )
-    if roots_only:
-        query = query.where(SubmissionRow.parent_id.is_(None))
-    for version_id, row_id, parent_id, path, position, data in session.execute(query):
-        out[version_id].append(
-            {"id": row_id, "parent_id": parent_id, "path": path, "position": position, "data": dict(data)}
-        )
-    return out
-
-
 def _trees(session: Session, page, redaction: Redaction, roots_only: bool = False) -> dict[int, _Tree]:
     """Return the rows of each record version of a page, redacted as `redaction` says."""
     version_ids = list(dict.fromkeys(r.version_id for r in page))
-    rows_by_version = _rows(session, version_ids, roots_only)
+    rows_by_version = rows_of(session, version_ids, roots_only)
     if redaction.applies():
         form_versions = {r.version_id: r.form_version_id for r in page}
         fields: dict[int, list] = dict(
