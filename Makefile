@@ -31,10 +31,10 @@ install-docs: $(VENV)/.installed-docs
 js: tests/system/js/node_modules/.package-lock.json
 
 ## Debian packages for printing (WeasyPrint's Pango and HarfBuzz, a Lao font) and for the PDF tests
-## (pdftoppm, zbarimg) and the test of deploy/nginx.conf (nginx). Checked with dpkg first; apt-get runs only
+## (pdftoppm, zbarimg), the test of deploy/nginx.conf (nginx) and the browser tests (Debian's chromium, driven by Playwright). Checked with dpkg first; apt-get runs only
 ## when something is missing.
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-dejavu-core fonts-lao
-TEST_DEBS := poppler-utils zbar-tools nginx-light
+TEST_DEBS := poppler-utils zbar-tools nginx-light chromium
 DEBS = $(RUNTIME_DEBS)
 system-deps-test: DEBS = $(RUNTIME_DEBS) $(TEST_DEBS)
 system-deps system-deps-test:

@@ -22,10 +22,11 @@ from ingest.models import User
 
 #: Where the console lives; its cookie is sent to these paths only.
 CONSOLE_PATH = "/console"
-#: The console's pages load their style sheet from this server and nothing else: no script, no font or
-#: picture from elsewhere, and forms post back here only.
+#: The console's pages load their scripts, styles, pictures and data from this server and nothing else: no
+#: inline script or style, nothing from elsewhere, and forms post back here only.
 CONSOLE_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 #: Session keys: the console session id (opaque, and refused as a bearer token), the CSRF token, the language.
 TOKEN, CSRF, LANG = "sid", "csrf", "lang"

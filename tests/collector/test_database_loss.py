@@ -88,14 +88,14 @@ def test_a_lost_database_on_form_list_is_503_in_openrosa_xml(client, device, pub
 
 
 def test_a_lost_database_on_a_console_page_is_a_503_page(client, published_form, monkeypatch, staff):
-    import collector.console.pages
+    import collector.console.views.forms
 
     assert console_sign_in(client, TRAINER).status_code == 302
 
     def lost(*_a, **_k):
         raise LOST[0]
 
-    monkeypatch.setattr(collector.console.pages, "_form_row", lost)
+    monkeypatch.setattr(collector.console.views.forms, "_form_row", lost)
     response = client.get("/console/projects/1/forms")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     html = response.get_data(as_text=True)

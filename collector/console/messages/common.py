@@ -1,21 +1,28 @@
-"""Every string the web console shows, in Lao and English, and the `_()` that picks one for the page.
-
-A table rather than Flask-Babel: the console has a few dozen strings in two fixed languages, the handbook
-already keeps its wording this way (forms/handbook/phrases.py), and a table needs no catalog to compile,
-no new dependency, and can be checked by a test (both languages, the same placeholders).
-"""
+"""The strings every page shares: the frame, signing in and out, roles, errors, and the forms list."""
 
 from __future__ import annotations
-
-#: The page languages, the default first.
-LANGUAGES = ("lo", "en")
-DEFAULT_LANGUAGE = LANGUAGES[0]
 
 #: key -> {language: text}; `{name}` placeholders are filled by `translate`.
 MESSAGES: dict[str, dict[str, str]] = {
     "app_name": {"lo": "ສູນຂໍ້ມູນຕ້ານການຄ້າມະນຸດ", "en": "Anti-trafficking data centre"},
     "language_name": {"lo": "ພາສາລາວ", "en": "English"},
     "switch_language": {"lo": "ປ່ຽນພາສາ", "en": "Change language"},
+    # The menu, on every page
+    "menu": {"lo": "ເມນູ", "en": "Menu"},
+    "skip_to_content": {"lo": "ໄປຫາເນື້ອໃນ", "en": "Skip to the content"},
+    "nav_dashboard": {"lo": "ພາບລວມ", "en": "Dashboard"},
+    "nav_forms": {"lo": "ແບບຟອມ", "en": "Forms"},
+    "nav_records": {"lo": "ຂໍ້ມູນທີ່ສົ່ງມາ", "en": "Submissions"},
+    "nav_cases": {"lo": "ທະບຽນຄະດີ", "en": "Cases"},
+    "nav_tasks": {"lo": "ວຽກທີ່ສົ່ງຕໍ່", "en": "Hand-offs"},
+    "nav_persons": {"lo": "ບຸກຄົນຊ້ຳກັນ", "en": "Duplicate persons"},
+    "nav_exports": {"lo": "ດາວໂຫຼດຂໍ້ມູນ", "en": "Exports"},
+    "nav_devices": {"lo": "ແທັບເລັດ", "en": "Tablets"},
+    "nav_users": {"lo": "ຜູ້ໃຊ້", "en": "Users"},
+    "nav_audit": {"lo": "ບັນທຶກການກວດສອບ", "en": "Audit log"},
+    "provinces_all": {"lo": "ທຸກແຂວງ", "en": "all provinces"},
+    "provinces_some": {"lo": "ແຂວງ {codes}", "en": "province(s) {codes}"},
+    "back_to_start": {"lo": "ກັບໄປໜ້າທຳອິດ", "en": "Back to the start"},
     # Signing in and out
     "sign_in": {"lo": "ເຂົ້າສູ່ລະບົບ", "en": "Sign in"},
     "sign_out": {"lo": "ອອກຈາກລະບົບ", "en": "Sign out"},
@@ -108,13 +115,3 @@ MESSAGES: dict[str, dict[str, str]] = {
     "no_such_version": {"lo": "ແບບຟອມນີ້ບໍ່ມີສະບັບທີ່ຈະພິມ.", "en": "This form has no version to print."},
     "back_to_forms": {"lo": "ກັບໄປໜ້າແບບຟອມ", "en": "Back to the forms"},
 }
-
-
-def translate(key: str, lang: str, **values) -> str:
-    """Return the text of `key` in `lang` (the default language for any other), with `values` filled in.
-
-    :raise KeyError: no such key (a missing string should fail the tests, not show a key to a user).
-    """
-    texts = MESSAGES[key]
-    text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
-    return text.format(**values) if values else text

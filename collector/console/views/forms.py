@@ -1,0 +1,114 @@
+"""The forms of a project: each form's version and content hash, with handbook links for trainers."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Response, abort, g, render_template, request, url_for
+from sqlalchemy import select
+
+from collector.console import web
+from collector.console.frame import bp, refuse, signed_in
+from collector.console.web import _
+from collector.db import get_session, get_store
+from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
+from ingest.cases.tasks import PENDING_MEDIA
+from ingest.errors import IngestError
+from ingest.models import Form, Project
+from ingest.publishing.handbooks import form_source, handbook_versions
+from ingest.publishing.versions import current_draft, current_version
+
+logger = logging.getLogger(__name__)
+
+
+def _title_in(title: str, lang: str) -> str:
+    """Return a form title in the page language: the ministry's titles read "<Lao> / <English>"."""
+    lao, sep, english = title.partition(" / ")
+    if not sep:
+        return title
+    return (lao if lang == "lo" else english).strip() or title
+
+
+def _form_row(form: Form, lang: str, can_print: bool) -> dict:
+    """Describe one form for the table: its current version, the hash formList advertises, and print links."""
+    db = get_session()
+    version = current_version(db, form)
+    row = {"form_id": form.xml_form_id, "state": form.state, "version": None, "links": [], "draft": None}
+    if version is not None:
+        row.update(
+            title=_title_in(version.title, lang),
+            version=version.version,
+            hash=f"md5:{version.xml_md5}",
+            published=version.published_at.strftime("%Y-%m-%d %H:%M UTC"),
+            per_tablet=any(a.name == PENDING_MEDIA for a in version.attachments),
+        )
+    else:
+        row["title"] = form.xml_form_id
+    if not can_print:
+        return row
+    link = functools.partial(url_for, "console.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id)
+    if version is not None and version.xlsx is not None:
+        row["links"] = [
+            (_("handbook_lo"), link(lang="lo")),
+            (_("handbook_en"), link(lang="en")),
+            (_("handbook_both"), link(lang="both")),
+            (_("paper_form"), link(lang=lang, paper="true")),
+        ]
+    draft = current_draft(db, form)
+    if draft is not None and draft.xlsx is not None:
+        row["draft"] = (_("draft_handbook", version=draft.version), link(lang="both", draft="true"))
+    return row
+
+
+@bp.get("/projects/<int:project_id>/forms")
+@signed_in
+def forms(project_id: int):
+    """List a project's forms with their published version and content hash, and handbook links for trainers.
+
+    Forms are the ministry's national guidelines: every staff role sees every form, as on the API; province
+    scope applies to the records, which this page does not show.
+
+    :raise 404: no such project.
+    """
+    db = get_session()
+    project = db.get(Project, project_id)
+    if project is None:
+        abort(404)
+    can_print = g.actor.caller.may("forms")
+    rows = [
+        _form_row(f, web.page_language(), can_print)
+        for f in db.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id))
+    ]
+    return render_template("console/forms.html", project=project, rows=rows, can_print=can_print)
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf")
+@signed_in
+def handbook(project_id: int, xml_form_id: str):
+    """Print a form's handbook (?lang=lo|en|both, ?paper=true, ?draft=true) with the API's handbook builder.
+
+    :raise 400: ?lang= is not lo, en or both.  :raise 403: not a trainer or administrator.
+    :raise 404: no such form, or no such version.
+    """
+    if not g.actor.caller.may("forms"):
+        abort(403)
+    lang = request.args.get("lang", "both")
+    if lang not in LANGUAGE_CHOICES:
+        g.bad_language = True
+        abort(400)
+    db = get_session()
+    if db.scalar(select(Form.id).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id)) is None:
+        abort(404)
+    draft, paper = (request.args.get(n, "").lower() in ("1", "true", "yes") for n in ("draft", "paper"))
+    try:
+        version = handbook_versions(db, project_id, [xml_form_id], draft=draft)[0]
+    except IngestError as exc:
+        if exc.status == 404:
+            refuse(404, _("no_such_version"))
+        raise
+    pdf = handbook_pdf([form_source(version, get_store())], lang=lang, paper=paper)
+    kind = "paper" if paper else "handbook"
+    name = f"{xml_form_id}-{version.version}{'-draft' if draft else ''}-{kind}-{lang}.pdf"
+    logger.info("printed the %s of form %s version %s from the console", kind, xml_form_id, version.version)
+    return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
