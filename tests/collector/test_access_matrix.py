@@ -551,6 +551,30 @@ def test_every_data_route_is_in_the_matrix(app):
     assert not missing, "read paths missing from the access matrix:\n" + "\n".join(missing)
 
 
+#: Console rules that show no data: signing in and out, the start page, style sheets and scripts, the catch-all.
+CONSOLE_FRAME = {
+    "/console/login",
+    "/console/logout",
+    "/console/",
+    "/console/static/<path:filename>",
+    "/console/<console_rest:_rest>",
+}
+
+
+def test_every_console_page_and_download_is_in_the_matrix(app):
+    """Every page of the console that answers a GET joins PATHS (a row with what each role sees there)."""
+    covered = {rule for path in PATHS for rule in path.rules}
+    missing = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/console/")
+        and "GET" in (rule.methods or set())
+        and rule.rule not in CONSOLE_FRAME
+        and rule.rule not in covered
+    ]
+    assert not missing, "console pages missing from the access matrix:\n" + "\n".join(missing)
+
+
 def test_a_device_is_refused_on_every_staff_path(app, client, device):
     """Walk the app's routes below /v1/key/<token>/: every one that is not OpenRosa answers a device 403."""
     values = {
