@@ -408,6 +408,42 @@ def _check_console(world: World, caller: str, sees: Sees) -> None:
         assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
 
 
+def _check_console_exports(world: World, caller: str, sees: Sees) -> None:
+    """The console's exports page (issue 18 page 6): the roles that read records get the page and a download
+    scoped and redacted as the API's export; others 403; a device the sign-in page. A job of nobody's is 404."""
+    import uuid
+
+    from tests.support.console import console_sign_in, csrf_of
+    from tests.support.exports import read_zip
+
+    page = "/console/projects/1/exports"
+    job = f"{page}/jobs/{uuid.uuid4()}"
+    browser = world.client.application.test_client()
+    if caller == "device":
+        for url in (page, job, f"{job}/file"):
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], caller
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    response = browser.get(page)
+    assert response.status_code == (403 if sees.records is None else 200), (caller, response.status_code)
+    token = csrf_of(browser.get("/console/projects/1/forms"))
+    data = {"csrf_token": token, "form": "sample_case", "format": "csv", "bom": "true"}
+    download = browser.post(page, data=data)
+    body = download.get_data()
+    download.close()
+    for url in (job, f"{job}/file"):  # no Redis here: no job, whoever asks
+        assert browser.get(url).status_code == (403 if sees.records is None else 404), (caller, url)
+    if sees.records is None:
+        assert download.status_code == 403 and NAME.encode() not in body, caller
+        return
+    assert download.status_code == 200, (caller, download.status_code)
+    root = read_zip(body)["sample_case.csv"]["rows"]
+    assert {r["KEY"] for r in root} == {r.instance_id for r in RECORDS if r.key in sees.records}, caller
+    for row in root:
+        assert (row["full_name"], row["photo"]) == ((NAME, "photo.jpg") if sees.identities else ("", "")), caller
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -444,6 +480,15 @@ PATHS = (
             "/console/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",
         ),
         _check_console,
+    ),
+    Path(
+        "console exports",
+        (
+            "/console/projects/<int:project_id>/exports",
+            "/console/projects/<int:project_id>/exports/jobs/<job_id>",
+            "/console/projects/<int:project_id>/exports/jobs/<job_id>/file",
+        ),
+        _check_console_exports,
     ),
     Path(
         "odata",
