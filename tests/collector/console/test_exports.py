@@ -185,3 +185,76 @@ def test_unknown_project_is_404_and_jobs_need_redis(client, records):
     assert response.status_code == 404 and response.mimetype == "text/html"
     job = f"{PAGE}/jobs/{uuid.uuid4()}"
     assert client.get(job).status_code == 404 and client.get(job + "/file").status_code == 404
+
+
+@pytest.fixture
+def redis_app(app):
+    """The app with its jobs on a queue of its own on the local Redis (database 15), emptied afterwards."""
+    from redis import Redis
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    app.config.update(REDIS_URL="redis://127.0.0.1:6379/15", JOB_QUEUE=name)
+    yield app
+    redis = Redis.from_url("redis://127.0.0.1:6379/15")
+    for key in redis.scan_iter(f"*{name}*"):
+        redis.delete(key)
+
+
+def test_on_redis_the_export_is_a_job_its_page_shows_progress_and_only_its_user_downloads_it(
+    redis_app, client, records, runner, db_session
+):
+    token = signed_in(client, OFFICER)
+    assert 'data-background="true"' in client.get(PAGE).get_data(as_text=True)
+    response = client.post(
+        PAGE, data={"csrf_token": token, "form": "sample_case", "format": "xlsx", "lang": "lo", "bom": "true"}
+    )
+    assert response.status_code == 303
+    job = response.headers["Location"]
+    assert job.startswith(f"{PAGE}/jobs/")
+    waiting = client.get(job + "?lang=en").get_data(as_text=True)
+    assert 'data-state="queued"' in waiting and "Waiting in the queue" in waiting
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in waiting
+    assert client.get(job + "/file").status_code == 404  # not built yet
+
+    result = runner.invoke(["worker", "--burst"])
+
+    assert result.exit_code == 0, result.output
+    done = client.get(job).get_data(as_text=True)
+    assert 'data-state="finished"' in done and "sample_case.xlsx" in done and "http-equiv" not in done
+    file = client.get(job + "/file")
+    assert file.status_code == 200 and 'filename="sample_case.xlsx"' in file.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(file.get_data()))["sample_case"]
+    header = [c.value for c in sheet[1]]
+    assert [dict(zip(header, (c.value for c in r), strict=True))["KEY"] for r in sheet.iter_rows(min_row=2)] == [
+        "uuid:exp-05"
+    ]
+    # Audited once, by the worker, as the officer who asked.
+    db_session.rollback()
+    events = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "submission.export")).all()
+    assert [(e.details, e.user_id is not None) for e in events] == [
+        ({"count": 1, "format": "xlsx", "lang": "lo", "bom": True}, True)
+    ]
+    # Another user, even an administrator, finds no such job; a malformed id is no job either.
+    other = redis_app.test_client()
+    signed_in(other, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert other.get(job).status_code == 404 and other.get(job + "/file").status_code == 404
+    assert client.get(f"{PAGE}/jobs/not-a-job").status_code == 404
+    assert client.get(f"{PAGE}/jobs/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_job_for_a_user_who_lost_the_right_meanwhile_fails_and_leaves_no_file(
+    redis_app, client, records, runner, db_session
+):
+    from ingest.models import User
+
+    token = signed_in(client, OFFICER)
+    job = client.post(PAGE, data={"csrf_token": token, "form": "sample_case", "format": "csv"}).headers["Location"]
+    user = db_session.scalars(select(User).where(User.email == OFFICER)).one()
+    user.role = "trainer"  # lost the right to read records after asking
+    db_session.commit()
+    assert runner.invoke(["worker", "--burst"]).exit_code == 0
+    user.role = "provincial-officer"
+    db_session.commit()
+    page = client.get(job + "?lang=en")
+    assert page.status_code == 200 and 'data-state="failed"' in page.get_data(as_text=True)
+    assert client.get(job + "/file").status_code == 404
