@@ -14,7 +14,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export_form": {"lo": "ແບບຟອມ", "en": "Form"},
     "export_format": {"lo": "ຮູບແບບໄຟລ໌", "en": "Format"},
     "format_csv": {"lo": "CSV (ໄຟລ໌ zip, ໜຶ່ງຕາຕະລາງຕໍ່ໜຶ່ງໄຟລ໌)", "en": "CSV (a zip, one file per table)"},
-    "format_xlsx": {"lo": "Excel (XLSX)", "en": "Excel (XLSX)"},
+    "format_xlsx": {"lo": "ຕາຕະລາງ Excel (XLSX)", "en": "Excel (XLSX)"},
     "format_geojson": {"lo": "GeoJSON (ຈຸດທີ່ຕັ້ງ ສຳລັບແຜນທີ່)", "en": "GeoJSON (locations, for maps)"},
     "format_ctdc": {
         "lo": "CTDC (ທະບຽນຄະດີ ຕາມມາດຕະຖານສາກົນ, ບໍ່ລະບຸຕົວຕົນ)",
