@@ -61,8 +61,8 @@ def _file_key(app: Flask, job_id: str) -> str:
     return f"collector:{app.config['JOB_QUEUE']}:export-file:{job_id}"
 
 
-def start(app: Flask, order: ExportOrder) -> str:
-    """Queue the export and return its job id."""
+def start(app: Flask, order: ExportOrder, name: str) -> str:
+    """Queue the export, whose file will be called `name`, and return its job id."""
     queue = redis_queue(app)
     job = queue.enqueue(
         run_export,
@@ -71,7 +71,7 @@ def start(app: Flask, order: ExportOrder) -> str:
         result_ttl=KEEP_SECONDS,
         failure_ttl=KEEP_SECONDS,
         ttl=KEEP_SECONDS,
-        meta={"user_id": order.user_id, "done": 0, "total": None},
+        meta={"user_id": order.user_id, "done": 0, "total": None, "name": name},
         description=f"export of form {order.form_id} as {order.fmt}",
     )
     return job.id

@@ -86,8 +86,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This file is not ready, or has expired.",
     },
     # A background job's page
-    "export_job_title": {"lo": "ກຳລັງສ້າງໄຟລ໌ {name}", "en": "Building {name}"},
-    "export_job_unnamed": {"lo": "ໄຟລ໌ດາວໂຫຼດ", "en": "the export"},
+    "export_job_title": {"lo": "ດາວໂຫຼດ: {name}", "en": "Export: {name}"},
     "export_state_queued": {"lo": "ລໍຖ້າຄິວ...", "en": "Waiting in the queue..."},
     "export_state_started": {"lo": "ກຳລັງສ້າງ...", "en": "Building..."},
     "export_state_finished": {"lo": "ພ້ອມແລ້ວ.", "en": "Ready."},

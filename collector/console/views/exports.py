@@ -20,6 +20,7 @@ from collector.console.web import _
 from collector.db import get_session
 from collector.downloads import export_response
 from ingest.audit import parse_moment
+from ingest.exports.formats import FORMATS
 from ingest.exports.walk import Filters
 from ingest.models import Form, FormVersion, Project
 from ingest.publishing.choices import LANGUAGES
@@ -169,7 +170,7 @@ def exports_start(project_id: int):
             bom=choice.bom,
             address=request.remote_addr,
         )
-        job_id = export_jobs.start(current_app, order)
+        job_id = export_jobs.start(current_app, order, choice.form.xml_form_id + FORMATS[choice.fmt].suffix)
         return redirect(url_for("console.exports_job", project_id=project_id, job_id=job_id), 303)
     return export_response(choice.form, choice.fmt, choice.filters(), lang=choice.lang, bom=choice.bom)
 

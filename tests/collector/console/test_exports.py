@@ -212,7 +212,9 @@ def test_on_redis_the_export_is_a_job_its_page_shows_progress_and_only_its_user_
     job = response.headers["Location"]
     assert job.startswith(f"{PAGE}/jobs/")
     waiting = client.get(job + "?lang=en").get_data(as_text=True)
-    assert 'data-state="queued"' in waiting and "Waiting in the queue" in waiting
+    assert (
+        'data-state="queued"' in waiting and "Waiting in the queue" in waiting and "Export: sample_case.xlsx" in waiting
+    )
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in waiting
     assert client.get(job + "/file").status_code == 404  # not built yet
 
