@@ -170,8 +170,12 @@ def exports_start(project_id: int):
             bom=choice.bom,
             address=request.remote_addr,
         )
-        job_id = export_jobs.start(current_app, order, choice.form.xml_form_id + FORMATS[choice.fmt].suffix)
-        return redirect(url_for("console.exports_job", project_id=project_id, job_id=job_id), 303)
+        try:
+            job_id = export_jobs.start(current_app, order, choice.form.xml_form_id + FORMATS[choice.fmt].suffix)
+        except Exception as exc:  # a queue that is down must not cost the user their file: send it directly
+            logger.warning("export job not queued, sent directly: %s", type(exc).__name__)
+        else:
+            return redirect(url_for("console.exports_job", project_id=project_id, job_id=job_id), 303)
     return export_response(choice.form, choice.fmt, choice.filters(), lang=choice.lang, bom=choice.bom)
 
 

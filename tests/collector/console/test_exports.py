@@ -260,3 +260,11 @@ def test_a_job_for_a_user_who_lost_the_right_meanwhile_fails_and_leaves_no_file(
     page = client.get(job + "?lang=en")
     assert page.status_code == 200 and 'data-state="failed"' in page.get_data(as_text=True)
     assert client.get(job + "/file").status_code == 404
+
+
+def test_a_queue_that_is_down_sends_the_file_directly(app, client, records, caplog):
+    app.config.update(REDIS_URL="redis://127.0.0.1:1/0")
+    token = signed_in(client, OFFICER)
+    response, body = export(client, token)
+    assert response.status_code == 200 and keys(body) == ["uuid:exp-05"]
+    assert "export job not queued, sent directly: ConnectionError" in caplog.text
