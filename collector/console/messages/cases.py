@@ -48,9 +48,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "case_screened": {"lo": "ກວດຄັດກອງ", "en": "screened"},
     "case_interviewed": {"lo": "ສຳພາດ", "en": "interviewed"},
     "case_last_followup": {"lo": "ຕິດຕາມລ່າສຸດ", "en": "last follow-up"},
-    "case_person": {"lo": "ເພດ, ອາຍຸ, ສັນຊາດ", "en": "Gender, age, citizenship"},
+    "case_person": {"lo": "ເພດ, ອາຍຸ", "en": "Gender, age"},
     "case_statuses": {"lo": "ສະຖານະ", "en": "Status"},
-    "case_consent": {"lo": "ຍິນຍອມແບ່ງປັນ", "en": "Consent to share"},
+    "case_consent": {"lo": "ຍິນຍອມ", "en": "Consent"},
     "case_records": {"lo": "ຈຳນວນຂໍ້ມູນ", "en": "Records"},
     "unknown_case_filter": {
         "lo": "ບໍ່ມີການກັ່ນຕອງ «{name}» ໃນທະບຽນຄະດີ.",
