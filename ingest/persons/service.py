@@ -40,15 +40,22 @@ def list_candidates(
     return page, after
 
 
-def show_candidate(session: Session, project_id: int, pair_id: int) -> dict | None:
+def show_candidate(session: Session, project_id: int, pair_id: int, *, shown_to_caller: bool = True) -> dict | None:
     """Return one pending candidate pair as `list_candidates` describes it, or None when there is no such
-    pair or the caller may not see it (decided pairs leave the queue); audited (`person.candidates`).
+    pair or the caller may not see it (decided pairs leave the queue); audited (`person.candidates`) when
+    it is shown to the caller (not when only its case codes are read to act on it).
     """
     caller = scope.require_caller(session)
     page, _after, shown = candidate_page(session, project_id, caller, limit=1, pair_id=pair_id)
-    audit.record(
-        session, "person.candidates", f"project:{project_id}", count=len(page), identities=sorted(shown), pair=pair_id
-    )
+    if shown_to_caller:
+        audit.record(
+            session,
+            "person.candidates",
+            f"project:{project_id}",
+            count=len(page),
+            identities=sorted(shown),
+            pair=pair_id,
+        )
     return page[0] if page else None
 
 

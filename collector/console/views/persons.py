@@ -120,8 +120,8 @@ def persons(project_id: int):
     )
 
 
-def _pair_or_404(project_id: int, pair_id: int) -> dict:
-    pair = service.show_candidate(get_session(), project_id, pair_id)
+def _pair_or_404(project_id: int, pair_id: int, *, shown: bool = True) -> dict:
+    pair = service.show_candidate(get_session(), project_id, pair_id, shown_to_caller=shown)
     if pair is None:
         refuse(404, _("no_such_pair"))
     return pair
@@ -167,7 +167,7 @@ def persons_decide(project_id: int, pair_id: int):
             refuse(404, _("no_such_pair"))
         session.commit()
     else:
-        pair = _pair_or_404(project_id, pair_id)
+        pair = _pair_or_404(project_id, pair_id, shown=False)  # its codes only, to decide on
         a, b = pair["a"]["caseCode"], pair["b"]["caseCode"]
         try:
             decisions.decide(session, project_id, a, b, choice, g.actor.caller)

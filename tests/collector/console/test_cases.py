@@ -171,6 +171,20 @@ def test_the_queue_is_best_first_and_the_pair_shows_what_agrees_and_differs(clie
     assert event.details["identities"] == ["01-a", "02-a"]
 
 
+def test_the_queue_pages_best_first_by_key(client, world, monkeypatch):
+    from collector.console.views import persons
+
+    monkeypatch.setattr(persons, "PAGE", 1)
+    console_sign_in(client, NATIONAL)
+    seen, url = [], f"{PERSONS}?lang=en"
+    while url:
+        page = html(client.get(url))
+        seen += queued(page)[:1]
+        found = re.search(r'rel="next" href="([^"]+)"', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == ["01-a", "05-00", "03-b"]
+
+
 def test_confirm_leaves_the_queue_is_audited_and_deciding_twice_is_a_404_page(client, world, db_session):
     console_sign_in(client, OFFICER)
     pid = pair_id(db_session, "05-00")
@@ -183,6 +197,8 @@ def test_confirm_leaves_the_queue_is_audited_and_deciding_twice_is_a_404_page(cl
     assert "05-00" in queue  # the flash says what was decided
     (event,) = audits(db_session, "person.confirm")
     assert event.resource == "project:1/persons/05-00/05-01" and event.details["person"] == "05-00"
+    # The page's read is audited once (its GET), the decision's look-up of the codes is not a read.
+    assert [e.details.get("pair") for e in audits(db_session, "person.candidates")] == [pid, None]
     db_session.rollback()
     assert db_session.scalar(select(PersonLink.state)) == "confirmed"
     again = html(client.post(f"{PERSONS}/pairs/{pid}", data={"csrf_token": token, "decision": "confirm"}), 404)
