@@ -94,6 +94,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pair_compare": {"lo": "ປຽບທຽບ", "en": "Comparison"},
     "pair_agree": {"lo": "ກົງກັນ", "en": "agree"},
     "pair_differ": {"lo": "ຕ່າງກັນ", "en": "differ"},
+    "pair_alike": {"lo": "ຄ້າຍກັນ (ຂຽນຕ່າງກັນ)", "en": "alike (spelt differently)"},
     "pair_unknown": {"lo": "ປຽບທຽບບໍ່ໄດ້", "en": "cannot compare"},
     "pair_out_of_scope": {
         "lo": "ຄະດີນີ້ຢູ່ນອກແຂວງຂອງທ່ານ: ຂໍ້ມູນລະບຸຕົວຕົນຖືກເຊື່ອງໄວ້.",

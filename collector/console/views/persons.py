@@ -9,7 +9,7 @@ and audit as on GET /v1/projects/<p>/persons/candidates) and every decision thro
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Callable
 
 from flask import flash, g, redirect, render_template, request, url_for
 
@@ -19,6 +19,9 @@ from collector.console.web import _
 from collector.db import get_session
 from ingest.persons import decisions, service
 from ingest.persons.decisions import CaseNotFound, LinkConflict, PersonError
+from ingest.persons.matching.lao import normalise_name, normalise_village
+from ingest.persons.matching.phone import normalise_phone
+from ingest.persons.matching.romanise import fold_latin
 
 #: The buttons of the pair page: the service's decisions, and "not sure", which decides nothing.
 UNSURE = "unsure"
@@ -38,31 +41,39 @@ ROWS = (
     ("phone", "person_phone"),
     ("province", "person_case_province"),
 )
-_VILLAGE = re.compile(r"^(ບ້ານ|ບ\.|ban\b)\s*", re.IGNORECASE)
+#: How the matcher folds a field before comparing (ingest.persons.matching): Lao spelling variants and titles,
+#: romanisations of one Lao name, the word "ບ້ານ", a phone's +856 and trunk zero.
+FOLDS: dict[str, Callable[[str], str]] = {
+    "givenLo": normalise_name,
+    "familyLo": normalise_name,
+    "givenLatin": fold_latin,
+    "familyLatin": fold_latin,
+    "homeVillage": normalise_village,
+    "phone": normalise_phone,
+}
 
 
-def _same_text(field: str, value) -> str:
-    """Return a value as compared: spaces and case ignored, a village without "Ban", a phone's last 8 digits."""
-    text = "".join(str(value).split()).casefold()
-    if field == "phone":
-        return re.sub(r"\D", "", text)[-8:]
-    if field == "homeVillage":
-        return _VILLAGE.sub("", text)
-    return text
+def _state(field: str, a, b) -> str:
+    """Say whether two values agree as written (spaces and case aside), are alike once the matcher folds
+    them, differ, or cannot be compared (one is missing or hidden)."""
+    if a in (None, "") or b in (None, ""):
+        return "unknown"
+    if "".join(str(a).split()).casefold() == "".join(str(b).split()).casefold():
+        return "agree"
+    fold = FOLDS.get(field)
+    if fold is not None and fold(str(a)) and fold(str(a)) == fold(str(b)):
+        return "alike"
+    return "differ"
 
 
 def compare(pair: dict) -> list[dict]:
     """Return the side-by-side rows of a pair: each field's two values (None: hidden or unknown) and whether
-    they agree, differ, or cannot be compared (one side has no value, or it is hidden from this caller)."""
+    they agree, are alike, differ, or cannot be compared."""
     rows = []
     for field, key in ROWS:
         a, b = pair["a"].get(field), pair["b"].get(field)
         hidden = [side for side in ("a", "b") if field in pair[side]["redacted"]]
-        if a in (None, "") or b in (None, ""):
-            state = "unknown"
-        else:
-            state = "agree" if _same_text(field, a) == _same_text(field, b) else "differ"
-        rows.append({"label": _(key), "a": a, "b": b, "hidden": hidden, "state": state})
+        rows.append({"label": _(key), "a": a, "b": b, "hidden": hidden, "state": _state(field, a, b)})
     return rows
 
 

@@ -164,8 +164,9 @@ def test_the_queue_is_best_first_and_the_pair_shows_what_agrees_and_differs(clie
     page = html(client.get(f"{PERSONS}/pairs/{pair_id(db_session, '01-a')}"))
     assert "Somphone" in page and "Sompone" in page and "98.0%" in page
     rows = {label: state for state, label in re.findall(r'<tr class="(\w+)">\s*<th scope="row">([^<]+)</th>', page)}
-    assert rows["Given name (Lao)"] == "agree" and rows["Given name (Latin)"] == "differ"
-    assert rows["Phone"] == "agree" and rows["Home village"] == "agree" and rows["Province of the case"] == "differ"
+    assert rows["Given name (Lao)"] == "agree" and rows["Given name (Latin)"] == "alike"
+    assert rows["Phone"] == "alike" and rows["Home village"] == "alike" and rows["Province of the case"] == "differ"
+    assert rows["Birth date"] == "agree" and "alike (spelt differently)" in page
     assert "Exact match on given_lo" in page and "+5.1" in page
     event = audits(db_session, "person.candidates")[-1]
     assert event.details["identities"] == ["01-a", "02-a"]
