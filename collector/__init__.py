@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 
+from collector.ops import publicurl
+
 logger = logging.getLogger(__name__)
 
 
@@ -44,6 +46,7 @@ def configure_settings(app: Flask, test_config: dict | None) -> None:
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    publicurl.resolve(app)
     # Werkzeug refuses bodies over this with 413 while streaming, chunked uploads included.
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_SUBMISSION_BYTES"])
     # An instance sent as a plain form field (not a file part) may be as large as an XML part.

@@ -16,8 +16,10 @@ BODY_TIMEOUT = 60
 BODY_MIN_RATE = 1024
 #: Largest XLSForm upload accepted (bytes).
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
-#: Base URL that tablets use to reach this server, for device QR codes printed outside a request.
-PUBLIC_URL = "http://127.0.0.1:8080"
+#: Base URL that tablets use to reach this server, for device QR codes printed outside a request. Stored in
+#: `<instance>/public_url` by `collector setup` and by the server's start, and read from there by every later
+#: command and worker of the instance; unset and never stored: http://127.0.0.1:8080, with a warning.
+PUBLIC_URL = None
 #: Name of the default project, shown in ODK Collect.
 PROJECT_NAME = "Lao PDR trafficking cases"
 #: Official emblem printed on the covers of handbooks, paper forms and course kits: a PNG or JPEG file (at most
