@@ -62,3 +62,15 @@ REDIS_URL = None
 JOB_QUEUE = "collector"
 #: Run an incremental person match in the background after each record of a form that names the person.
 PERSON_MATCH_ON_SUBMIT = True
+#: Format of the server's and the job worker's logs on stderr: `json` (one object per line, for a log collector)
+#: or `text`.
+LOG_FORMAT = "json"
+#: Lowest level logged: DEBUG, INFO, WARNING or ERROR.
+LOG_LEVEL = "INFO"
+#: Let clients on this machine that reach gunicorn directly (a loopback peer, through no proxy) read /metrics.
+METRICS_LOOPBACK = True
+#: A secret that lets Prometheus read /metrics from anywhere with `Authorization: Bearer <token>`; unset: only
+#: the loopback clients of METRICS_LOOPBACK.
+METRICS_TOKEN = None
+#: `collector doctor` fails when the media store's or the SQLite database's disk has less free space (MB).
+DISK_MIN_FREE_MB = 1024
