@@ -72,10 +72,8 @@ def check_database(app: Flask) -> Finding:
     except Exception as exc:
         return _fail("database", f"not reachable at {engine.url.render_as_string(hide_password=True)}: {_why(exc)}")
     if current != heads:
-        have = ", ".join(sorted(current)) or "none"
-        return _fail(
-            "database", f"migrations at {have}, newest is {', '.join(sorted(heads))}: run `collector db upgrade`"
-        )
+        have, newest = ", ".join(sorted(current)) or "none", ", ".join(sorted(heads))
+        return _fail("database", f"migrations at {have}, newest is {newest}: run `collector db upgrade`")
     return _ok("database", f"{engine.dialect.name} reachable, migrations at head ({', '.join(sorted(heads))})")
 
 
