@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from collector.jobs import queue_state
+from collector.transport.proxies import FORWARDED_HEADERS
 
 bp = Blueprint("metrics", __name__)
 
@@ -61,8 +62,10 @@ def may_read() -> bool:
         return hmac.compare_digest(header[7:].strip().encode(), str(token).encode())
     if not current_app.config["METRICS_LOOPBACK"]:
         return False
-    # A request a proxy forwarded (trusted, so rewritten, or not, so its headers dropped) is not local.
-    if "werkzeug.proxy_fix.orig" in request.environ or request.environ.get("collector.forwarded"):
+    # A request a proxy forwarded is not local: a trusted proxy's headers are still there (ProxyFix applies
+    # them and keeps them), an untrusted one's were dropped and noted (collector.transport.proxies).
+    environ = request.environ
+    if environ.get("collector.forwarded") or any(key in environ for key in FORWARDED_HEADERS):
         return False
     try:
         peer = ipaddress.ip_address((request.remote_addr or "").split("%", 1)[0])
