@@ -22,6 +22,8 @@ from sqlalchemy import inspect
 
 from collector.transport.logredact import path_shape, query_names
 
+#: The project's loggers, logged at LOG_LEVEL.
+OWN_LOGGERS = ("collector", "ingest", "forms", "migrations")
 #: The logger of the one line per request.
 request_logger = logging.getLogger("collector.requests")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -47,7 +49,7 @@ def json_formatter() -> logging.Formatter:
 
 
 def configure(app: Flask) -> None:
-    """Send the app's and its libraries' logs to stderr at LOG_LEVEL, as JSON lines (LOG_FORMAT=json) or text.
+    """Send the app's logs to stderr at LOG_LEVEL (its libraries' from WARNING), as JSON lines or text (LOG_FORMAT).
 
     Idempotent: a second app in the same process (a test) replaces the handler instead of adding one.
     """
@@ -62,7 +64,12 @@ def configure(app: Flask) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root.addHandler(handler)
-    root.setLevel(str(app.config["LOG_LEVEL"]).upper())
+    level = logging.getLevelName(str(app.config["LOG_LEVEL"]).upper())
+    # The project's own loggers at LOG_LEVEL; libraries (the matcher's splink and duckdb, rq) only from WARNING
+    # on, whatever LOG_LEVEL says: their INFO lines are chatty, and nobody has read what each may quote.
+    root.setLevel(max(level, logging.WARNING))
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 def start_request() -> None:

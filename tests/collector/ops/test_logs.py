@@ -13,6 +13,14 @@ from tests.conftest import make_instance
 from tests.support.openrosa import JPEG, post
 
 
+def forget(handler) -> None:
+    """Undo logs.configure, so that later tests of this process log as before."""
+    logging.getLogger().removeHandler(handler)
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in logs.OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
 @pytest.fixture
 def json_lines(app):
     """Capture what the server's log handler writes, as parsed JSON objects."""
@@ -23,9 +31,8 @@ def json_lines(app):
     stream = handler.setStream(io.StringIO())
     buffer = handler.stream
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
-    root.removeHandler(handler)
+    forget(handler)
     handler.setStream(stream)
-    root.setLevel(logging.WARNING)
 
 
 def test_each_request_logs_one_json_line_with_id_route_status_duration_and_device(client, device, json_lines):
@@ -73,7 +80,17 @@ def test_text_format_is_there_for_a_terminal(app, client):
     try:
         client.get("/v1/projects", headers={"X-Request-Id": "abc"})
     finally:
-        root.removeHandler(handler)
+        forget(handler)
         handler.setStream(old)
-        root.setLevel(logging.WARNING)
     assert "[abc] request" in buffer.getvalue()
+
+
+def test_libraries_log_from_warning_on_the_project_at_log_level(app):
+    app.config["LOG_LEVEL"] = "DEBUG"
+    logs.configure(app)
+    [handler] = [h for h in logging.getLogger().handlers if getattr(h, "_collector_handler", False)]
+    try:
+        assert logging.getLogger("ingest.persons").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("splink").isEnabledFor(logging.INFO)
+    finally:
+        forget(handler)
