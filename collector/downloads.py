@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Response, stream_with_context
 
 from collector.db import get_session, get_store
+from collector.ops import counters
 from ingest import scope
 from ingest.exports.formats import FORMATS
 from ingest.exports.service import export_records
@@ -28,7 +31,10 @@ def export_response(form: Form, fmt: str, filters: Filters, **options) -> Respon
         # caller, closed by the app context's teardown when the stream ends or the client goes away.
         reader = get_session()
         scope.use(reader, caller)
+        started = time.perf_counter()
         yield from chunks(reader)
+        # Only an export streamed to its end is timed: a client that went away measured nothing.
+        counters.export_finished(fmt, time.perf_counter() - started)
 
     spec = FORMATS[fmt]
     return Response(
