@@ -95,16 +95,20 @@ def _by_name(labels: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return {**{ref.rsplit("/", 1)[-1]: v for ref, v in labels.items()}, **labels}
 
 
-def _choices_of(xml: str) -> dict[str, dict[str, dict[str, str]]]:
+#: {language: {question ref and name: {choice name: label}}}
+_Choices = dict[str, dict[str, dict[str, str]]]
+
+
+def _choices_of(xml: str) -> _Choices:
     """Return {language: {question ref and name: {choice name: label}}} of an XForm."""
     return {lang: _by_name(choice_labels(xml, lang)) for lang in LANGUAGES}
 
 
-def _choice_change(path: str, entry: dict, old: dict, new: dict, lang: str) -> ChoicesChanged | None:
+def _choice_change(path: str, entry: dict, old: _Choices, new: _Choices, lang: str) -> ChoicesChanged | None:
     """Compare one question's choices in every language; None when they are the same."""
     keys = (path, entry["name"])
-    before = {lg: next((old[lg][k] for k in keys if k in old[lg]), {}) for lg in LANGUAGES}
-    after = {lg: next((new[lg][k] for k in keys if k in new[lg]), {}) for lg in LANGUAGES}
+    before: dict[str, dict[str, str]] = {lg: next((old[lg][k] for k in keys if k in old[lg]), {}) for lg in LANGUAGES}
+    after: dict[str, dict[str, str]] = {lg: next((new[lg][k] for k in keys if k in new[lg]), {}) for lg in LANGUAGES}
     if before == after:
         return None
     old_names = {n for lg in LANGUAGES for n in before[lg]}

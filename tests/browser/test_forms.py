@@ -60,7 +60,7 @@ def test_a_trainer_uploads_tests_and_publishes_a_form(chromium, console_server):
     assert "/v1/test/" in test_url and page.evaluate("document.querySelector('img.qr').naturalWidth") > 300
     _scans_to(page.request.get(f"{FORMS}/sample_case/draft/qr.png").body(), test_url)
     _publish(page)
-    assert '2026112901' in page.locator("code.version").inner_text()
+    assert "2026112901" in page.locator("code.version").inner_text()
     # A changed version: what changed, side by side, then publish it.
     _upload(page, changed_sample())
     diff = page.locator(".diff").inner_text()
