@@ -11,7 +11,7 @@ import pytest
 
 from collector.devices import decode_payload
 from tests.conftest import DATA
-from tests.support.browser import assert_clean, open_console, screenshots
+from tests.support.browser import assert_clean, open_console, screenshots, text_of
 from tests.support.xlsforms import BROKEN_NAME, BROKEN_ROW, broken_sample, changed_sample
 
 FORMS = "/console/projects/1/forms"
@@ -91,6 +91,6 @@ def test_screenshots_of_the_list_and_upload_pages(chromium, console_server):
 def test_an_analyst_gets_a_403_page(chromium, console_server):
     page = open_console(chromium, console_server, "analyst", lang="lo")
     response = page.goto(f"{FORMS}/new")
-    assert response.status == 403 and "ບົດບາດຂອງທ່ານ" in page.inner_text("main")
+    assert response.status == 403 and "ບົດບາດຂອງທ່ານ" in text_of(page.locator("main"))
     assert_clean(page)
     page.context.close()

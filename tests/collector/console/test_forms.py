@@ -7,15 +7,19 @@ import io
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from collector.devices import decode_payload
+from forms.lao import strip_marks
 from ingest.models import AuditEvent, Form, FormVersion
 from tests.conftest import DATA
 from tests.support.access import _basic
-from tests.support.console import ANALYST, OFFICER, TRAINER, console_sign_in, csrf_of
+from tests.support.console import ANALYST, OFFICER, TRAINER, console_sign_in, csrf_of, routed
+from tests.support.fuzzing import FUZZ, encode, hostile, path_param
 from tests.support.xlsforms import BROKEN_NAME, BROKEN_ROW, broken_sample, changed_sample
 
 FORMS = "/console/projects/1/forms"
@@ -24,8 +28,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def page(response) -> str:
+    """The page's HTML without the Lao word-break marks."""
     assert response.mimetype == "text/html", response.mimetype
-    return response.get_data(as_text=True)
+    return strip_marks(response.get_data(as_text=True))
 
 
 @pytest.fixture
@@ -265,3 +270,59 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, published_form):
     for tail in READS:
         response = client.get(FORMS + tail)
         assert response.status_code == 302 and "/console/login" in response.headers["Location"], tail
+
+
+@FUZZ
+@given(data=st.data())
+def test_hostile_requests_to_the_forms_pages_never_5xx_and_answer_in_html(fuzz_forms, data):
+    """Any forms page, method, form ID, version and form field (NULs, lone surrogates, huge values): below 500,
+    and every refusal a page, never the API's JSON."""
+    client, csrf, app = fuzz_forms
+    rule = data.draw(
+        st.sampled_from(
+            [
+                "/console/projects/{p}/forms/new",
+                "/console/projects/{p}/forms/{f}",
+                "/console/projects/{p}/forms/{f}/draft",
+                "/console/projects/{p}/forms/{f}/draft/media",
+                "/console/projects/{p}/forms/{f}/draft/qr.png",
+                "/console/projects/{p}/forms/{f}/draft/discard",
+                "/console/projects/{p}/forms/{f}/publish",
+                "/console/projects/{p}/forms/{f}/state",
+                "/console/projects/{p}/forms/{f}/versions/{v}.xlsx",
+                "/console/projects/{p}/forms/{f}/versions/{v}.xml",
+            ]
+        ),
+        "page",
+    )
+    project = data.draw(path_param("int", ["1"]), "project")
+    form = data.draw(path_param(None, ["sample_case"]), "form")
+    version = data.draw(path_param(None, ["2026112901"]), "version")
+    path = rule.format(p=encode(project), f=encode(form), v=encode(version))
+    method = data.draw(st.sampled_from(["GET", "POST"]), "method")
+    fields = data.draw(
+        st.dictionaries(
+            st.sampled_from(["state", "confirm", "force", "name"]),
+            st.one_of(st.sampled_from(["open", "closing", "yes", "provinces.csv"]), hostile),
+            max_size=3,
+        ),
+        "form fields",
+    )
+    fields = {"csrf_token": csrf, **fields}
+    if data.draw(st.booleans(), "with a file"):
+        # Multipart carries text as UTF-8 (a lone surrogate cannot be sent that way; the form-encoded body can).
+        body = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in fields.items()}
+        body["file" if "media" in rule else "xlsform"] = (io.BytesIO(data.draw(st.binary(max_size=64))), "x.xlsx")
+        response = client.open(path, method=method, data=body, content_type="multipart/form-data")
+    else:
+        encoded = "&".join(f"{encode(k)}={encode(v)}" for k, v in fields.items())
+        response = client.open(path, method=method, data=encoded, content_type="application/x-www-form-urlencoded")
+    response.close()
+    assert response.status_code < 500, (method, path, response.status_code)
+    if response.status_code >= 400 and routed(app, path, method):
+        assert response.mimetype == "text/html", (method, path, response.status_code, response.mimetype)
+
+
+@pytest.fixture
+def fuzz_forms(app, client, trainer):
+    return client, trainer, app
