@@ -13,7 +13,7 @@ from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_pr
 from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session, get_store
-from collector.devices import collect_settings, settings_payload
+from collector.devices import draft_test_settings, draft_test_url, settings_payload
 from collector.errors import json_error, refuse
 from collector.formats import (
     attachment_response,
@@ -25,16 +25,14 @@ from collector.formats import (
     submission_response,
 )
 from collector.transport.bodies import read_limited
-from forms.compiler import FormError, compile_xlsform
-from ingest import audit
+from forms.compiler import FormError
 from ingest.errors import MISSING_PARAMETER, XLSFORM_NOT_VALID
 from ingest.models import Form, FormVersion
+from ingest.publishing.drafts import draft_from_xlsform
 from ingest.publishing.versions import (
-    create_draft,
     current_draft,
     discard_draft,
     missing_media,
-    note_published,
     publish_draft,
     upload_draft_media,
 )
@@ -64,15 +62,6 @@ def _read_xlsform() -> bytes:
 STRICT = Param("strict", "true: refuse the form on pyxform warnings too.", "boolean")
 
 
-def _compile():
-    """Compile the uploaded XLSForm; a refusal becomes a 400 listing pyxform's and ODK Validate's problems."""
-    strict = flag("strict")
-    try:
-        return compile_xlsform(_read_xlsform(), validate=current_app.config["VALIDATE_FORMS"], strict=strict)
-    except FormError as exc:
-        raise DraftRefused(exc) from None
-
-
 class DraftRefused(Exception):
     """The XLSForm was refused; carries the compiler's problems for the JSON error body."""
 
@@ -88,13 +77,7 @@ def _refused(exc: DraftRefused):
 
 def draft_json(form: Form, draft: FormVersion) -> dict:
     """Describe a draft: version, warnings, media and the test URL a training tablet uses."""
-    test_url = url_for(
-        "drafts_test.form_list",
-        draft_token=draft.draft_token,
-        project_id=form.project_id,
-        xml_form_id=form.xml_form_id,
-        _external=True,
-    ).rsplit("/formList", 1)[0]
+    test_url = draft_test_url(draft)
     test_count = len(get_session().scalars(submissions_of(form, drafts=True)).all())
     return {
         "xmlFormId": form.xml_form_id,
@@ -107,7 +90,7 @@ def draft_json(form: Form, draft: FormVersion) -> dict:
         "missingMedia": missing_media(draft),
         "testUrl": test_url,
         "testSubmissions": test_count,
-        "testQrPayload": settings_payload(collect_settings(test_url, f"TEST {form.xml_form_id}")),
+        "testQrPayload": settings_payload(draft_test_settings(draft)),
     }
 
 
@@ -144,11 +127,24 @@ def upload_draft(project_id: int, xml_form_id: str):
 
 
 def _store_draft(project_id: int, *, new_form: bool, xml_form_id: str | None = None):
-    """Compile the uploaded XLSForm and store it as a draft; answer 201 with the draft."""
-    compiled = _compile()
+    """Compile the uploaded XLSForm and store it as a draft; answer 201 with the draft.
+
+    A refusal of the XLSForm becomes a 400 listing pyxform's and ODK Validate's problems.
+    """
     session = get_session()
-    draft = create_draft(session, get_store(), project_id, compiled, new_form=new_form, xml_form_id=xml_form_id)
-    audit.record(get_session(), "form.draft", f"form:{compiled.form_id}", version=compiled.version)
+    try:
+        draft = draft_from_xlsform(
+            session,
+            get_store(),
+            project_id,
+            _read_xlsform(),
+            new_form=new_form,
+            xml_form_id=xml_form_id,
+            validate=current_app.config["VALIDATE_FORMS"],
+            strict=flag("strict"),
+        )
+    except FormError as exc:
+        raise DraftRefused(exc) from None
     session.commit()
     return jsonify(draft_json(draft.form, draft)), 201
 
@@ -173,7 +169,6 @@ def delete_draft(project_id: int, xml_form_id: str):
     """
     session = get_session()
     discard_draft(session, get_form(project_id, xml_form_id))
-    audit.record(get_session(), "form.draft_discard", f"form:{xml_form_id}")
     session.commit()
     return jsonify({"success": True})
 
@@ -188,7 +183,6 @@ def upload_media(project_id: int, xml_form_id: str, name: str):
     session = get_session()
     draft = _draft(get_form(project_id, xml_form_id))
     attachment = upload_draft_media(session, get_store(), draft, name, request.stream, request.mimetype or None)
-    audit.record(get_session(), "form.media", f"form:{xml_form_id}", name=name)
     session.commit()
     return jsonify({"name": attachment.name, "exists": True, "hash": attachment.blob.md5})
 
@@ -216,7 +210,6 @@ def publish(project_id: int, xml_form_id: str):
     form = get_form(project_id, xml_form_id)
     force = flag("force")
     version = publish_draft(session, form, force=force)
-    note_published(session, xml_form_id, version.version)
     session.commit()
     return jsonify(
         {

@@ -12,7 +12,7 @@ from collector.auth import roles_required
 from collector.db import get_session
 from collector.formats import form_xml_response
 from ingest.models import Form, FormVersion, Project
-from ingest.publishing.versions import FORM_STATES, current_version, set_state
+from ingest.publishing.versions import FORM_STATES, current_version, published_version, published_versions, set_state
 from ingest.records.describe import iso
 
 bp = api_blueprint("projects", __name__)
@@ -113,12 +113,7 @@ def versions(project_id: int, xml_form_id: str):
 
     :raise 404: no such form.
     """
-    form_row = get_form(project_id, xml_form_id)
-    rows = get_session().scalars(
-        select(FormVersion)
-        .where(FormVersion.form_id == form_row.id, FormVersion.published_at.is_not(None))
-        .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
-    )
+    rows = published_versions(get_session(), get_form(project_id, xml_form_id))
     return jsonify(
         [
             {
@@ -135,12 +130,7 @@ def versions(project_id: int, xml_form_id: str):
 
 def _published(project_id: int, xml_form_id: str, version: str) -> FormVersion:
     """:raise 404: no such published version."""
-    form_row = get_form(project_id, xml_form_id)
-    found = get_session().scalar(
-        select(FormVersion).where(
-            FormVersion.form_id == form_row.id, FormVersion.version == version, FormVersion.published_at.is_not(None)
-        )
-    )
+    found = published_version(get_session(), get_form(project_id, xml_form_id), version)
     if found is None:
         abort(404, f"Form '{xml_form_id}' has no published version '{version}'.")
     return found

@@ -73,7 +73,19 @@ def missing_media(version: FormVersion) -> list[str]:
     return [a.name for a in version.attachments if a.blob_id is None]
 
 
-def _published(session: Session, form: Form, version: str) -> FormVersion | None:
+def published_versions(session: Session, form: Form) -> list[FormVersion]:
+    """Return every published version of a form, newest first."""
+    return list(
+        session.scalars(
+            select(FormVersion)
+            .where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+            .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
+        )
+    )
+
+
+def published_version(session: Session, form: Form, version: str) -> FormVersion | None:
+    """Return the published version of a form with this version string, if there is one."""
     return session.scalar(
         select(FormVersion).where(
             FormVersion.form_id == form.id, FormVersion.version == version, FormVersion.published_at.is_not(None)
@@ -138,7 +150,7 @@ def publish(
         form = Form(project_id=project_id, xml_form_id=compiled.form_id, state="open")
         session.add(form)
         session.flush()
-    same = _published(session, form, compiled.version)
+    same = published_version(session, form, compiled.version)
     if same is not None:
         if same.xml_md5 == compiled.md5:
             return PublishResult(version=same, created=False, missing_media=missing_media(same))
@@ -186,7 +198,8 @@ def create_draft(
     new_form: bool,
     xml_form_id: str | None = None,
 ) -> FormVersion:
-    """Store a compiled form as the form's draft, replacing an earlier draft and its test data.
+    """Store a compiled form as the form's draft, replacing an earlier draft and its test data; audited
+    (`form.draft`).
 
     :raise Conflict: `new_form` and a form with this ID exists.  :raise NotFound: not `new_form` and the
         form does not exist.  :raise BadSubmission: the XLSForm's form_id is not `xml_form_id`.
@@ -216,6 +229,7 @@ def create_draft(
         discard_test_data(session, form)
         session.delete(old)
         session.flush()
+    audit.record(session, "form.draft", f"form:{compiled.form_id}", version=compiled.version)
     logger.info("stored draft of form %s version %s", compiled.form_id, compiled.version)
     return version
 
@@ -223,7 +237,7 @@ def create_draft(
 def upload_draft_media(
     session: Session, store: FileStore, draft: FormVersion, name: str, stream: BinaryIO, content_type: str | None = None
 ) -> FormAttachment:
-    """Store a media file for a draft under the name the form references.
+    """Store a media file for a draft under the name the form references; audited (`form.media`).
 
     :raise NotFound: the form references no file by that name.
     """
@@ -234,11 +248,12 @@ def upload_draft_media(
         raise NotFound(f"The form does not use a file named '{name}' (it uses: {expected}).")
     attachment.blob = store_blob(session, store, stream, content_type or _content_type(name))
     session.flush()
+    audit.record(session, "form.media", f"form:{draft.form.xml_form_id}", name=name)
     return attachment
 
 
 def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormVersion:
-    """Make the draft the current version and discard its test data.
+    """Make the draft the current version and discard its test data; audited (`form.publish`).
 
     :raise NotFound: no draft.  :raise Conflict: its version string was already published, or media are
         missing and `force` is not set.
@@ -247,7 +262,7 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
     draft = current_draft(session, form)
     if draft is None:
         raise NotFound(f"The form '{form.xml_form_id}' has no draft to publish.")
-    if _published(session, form, draft.version) is not None:
+    if published_version(session, form, draft.version) is not None:
         raise Conflict(
             f"Version {draft.version} of form '{form.xml_form_id}' is already published. "
             "Change the version in the settings sheet, upload the draft again, and publish.",
@@ -260,12 +275,13 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
     draft.published_at = utcnow()
     draft.draft_token = None
     session.flush()
+    note_published(session, form.xml_form_id, draft.version)
     logger.info("published draft of form %s version %s", form.xml_form_id, draft.version)
     return draft
 
 
 def discard_draft(session: Session, form: Form) -> None:
-    """Delete the form's draft and its test data.
+    """Delete the form's draft and its test data; audited (`form.draft_discard`).
 
     :raise NotFound: no draft.
     """
@@ -276,6 +292,7 @@ def discard_draft(session: Session, form: Form) -> None:
     discard_test_data(session, form)
     session.delete(draft)
     session.flush()
+    audit.record(session, "form.draft_discard", f"form:{form.xml_form_id}")
 
 
 def discard_test_data(session: Session, form: Form) -> None:

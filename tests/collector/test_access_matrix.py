@@ -524,6 +524,40 @@ def _check_console_exports(world: World, caller: str, sees: Sees) -> None:
         assert (row["full_name"], row["photo"]) == ((NAME, "photo.jpg") if sees.identities else ("", "")), caller
 
 
+#: The console's forms pages for trainers (issue 18, page 1), and what a page or download of each must hold.
+CONSOLE_FORMS = {
+    "/console/projects/1/forms/new": ("text/html", 'name="xlsform"'),
+    "/console/projects/1/forms/sample_case": ("text/html", "/draft/qr.png"),
+    "/console/projects/1/forms/sample_case/draft/qr.png": ("image/png", b"\x89PNG"),
+    "/console/projects/1/forms/sample_case/versions/2026112901.xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        b"PK",
+    ),
+    "/console/projects/1/forms/sample_case/versions/2026112901.xml": ("text/xml", "<h:html"),
+}
+
+
+def _check_console_forms(world: World, caller: str, sees: Sees) -> None:
+    """The forms pages (upload, a form with its draft's test QR code, each version's XLSForm and XForm): trainers
+    and administrators only; other roles get a 403 page, a device (no account) the sign-in page."""
+    from tests.support.console import console_sign_in
+
+    browser = world.client.application.test_client()
+    if caller != "device":
+        assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    allowed = sees.role in ("admin", "trainer")
+    for url, (mimetype, holds) in CONSOLE_FORMS.items():
+        response = browser.get(url)
+        body = response.get_data(as_text=isinstance(holds, str))
+        if caller == "device":
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], (caller, url)
+        elif not allowed:
+            assert response.status_code == 403 and response.mimetype == "text/html", (caller, url)
+        else:
+            assert response.status_code == 200 and response.mimetype == mimetype, (caller, url, response.status_code)
+            assert body.startswith(holds) if isinstance(holds, bytes) else holds in body, (caller, url)
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -579,6 +613,17 @@ PATHS = (
             "/console/projects/<int:project_id>/exports/jobs/<job_id>/file",
         ),
         _check_console_exports,
+    ),
+    Path(
+        "console forms",
+        (
+            "/console/projects/<int:project_id>/forms/new",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/draft/qr.png",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xlsx",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xml",
+        ),
+        _check_console_forms,
     ),
     Path(
         "odata",
