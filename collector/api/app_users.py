@@ -15,6 +15,7 @@ from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
 from collector.errors import refuse
 from ingest.accounts.admin import add_device, end_device, set_device_forms
+from ingest.accounts.users import project_forms
 from ingest.errors import OUTSIDE_SCOPE
 from ingest.models import Device
 from ingest.records.describe import iso
@@ -156,9 +157,9 @@ APP_USER_ROLE = 2
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/assignments/<int:role_id>/<int:device_id>")
 @roles_required(*TRAINERS)
 def assign_form(project_id: int, xml_form_id: str, role_id: int, device_id: int):
-    """Let a device fill one more form (Central's form assignment of the app-user role). A device created
-    without a list of forms fills every form; its first assignment makes its list that one form, as a
-    Central app user has no form until one is assigned.
+    """Let a device fill one more form (Central's form assignment of the app-user role). A device that holds
+    every form of its project (as one created without a list does) is narrowed to that one form, as a Central
+    app user has no form until one is assigned; otherwise the form is added to its list.
 
     :raise 404: no such device or form, or a role other than the app user's (2).
     """
@@ -166,7 +167,9 @@ def assign_form(project_id: int, xml_form_id: str, role_id: int, device_id: int)
         abort(404, "Only the app user role (2) is assigned to a form here; staff roles are set on the user.")
     get_form(project_id, xml_form_id)
     device = _device(project_id, device_id)
-    forms = sorted({f.xml_form_id for f in device.forms} | {xml_form_id})
+    held = {f.xml_form_id for f in device.forms}
+    every = {f.xml_form_id for f in project_forms(get_session(), project_id, None)}
+    forms = [xml_form_id] if held == every else sorted(held | {xml_form_id})
     set_device_forms(get_session(), device, forms, forms=forms)
     get_session().commit()
     return jsonify({"success": True})
