@@ -151,7 +151,11 @@ def _draft(form: Form) -> FormVersion:
 
 @bp.post("/projects/<int:project_id>/forms")
 @roles_required(*TRAINERS)
-@takes(STRICT)
+@takes(
+    STRICT,
+    Param("publish", "true: publish the new form at once instead of keeping it a draft (as Central).", "boolean"),
+    Param("ignoreWarnings", "Sent by pyodk; pyxform warnings never refuse a form unless ?strict=true.", "boolean"),
+)
 def upload_form(project_id: int):
     """Upload an XLSForm (raw .xlsx body) or an XForm (XML body) as the draft of a new form, published at once
     with `?publish=true`; answer Central's Form with the draft's description.
