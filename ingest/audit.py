@@ -39,6 +39,7 @@ ACTIONS: dict[str, str] = {
     "submission.export": "a form's records exported (CSV zip, Excel, GeoJSON)",
     "submission.review": "a record's review state set",
     "submission.delete": "a record deleted",
+    "submission.edit": "a new version of a record sent by a staff user over the API (Central's PUT)",
     "submission.province_claim": "a record named a province outside its sender's and was kept in the sender's own",
     "attachment.read": "a file of a record downloaded",
     "attachment.upload": "a file of a record uploaded",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, url_for
+from flask import Response, abort, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form, get_project, json_body
+from collector.api.form_shapes import attachment_json, form_json
 from collector.api.openapi import accepts
 from collector.auth import roles_required
 from collector.db import get_session
@@ -46,31 +47,6 @@ def project(project_id: int):
     return jsonify(project_json(get_project(project_id)))
 
 
-def form_json(form: Form) -> dict:
-    """Describe a form and its current version as Central does."""
-    version = current_version(get_session(), form)
-    return {
-        "projectId": form.project_id,
-        "xmlFormId": form.xml_form_id,
-        "state": form.state,
-        "name": version.title if version else None,
-        "version": version.version if version else "",
-        "hash": version.xml_md5 if version else "",
-        "createdAt": iso(form.created_at),
-        "updatedAt": iso(version.published_at) if version else None,
-        "publishedAt": iso(version.published_at) if version else None,
-        # Central's fields for Enketo and managed encryption, which this server does not use.
-        "enketoId": None,
-        "keyId": None,
-        # The printed guidelines of the current version, for trainers (and the console) to link to.
-        "handbookUrl": url_for(
-            "handbook.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id, _external=True
-        )
-        if version
-        else None,
-    }
-
-
 @bp.get("/projects/<int:project_id>/forms")
 @roles_required(*STAFF)
 def forms(project_id: int):
@@ -104,6 +80,20 @@ def update_form(project_id: int, xml_form_id: str):
     set_state(session, form_row, body["state"])
     session.commit()
     return jsonify(form_json(form_row))
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/attachments")
+@roles_required(*STAFF)
+def attachments(project_id: int, xml_form_id: str):
+    """List the media files of the form's current version, as Central does (names and hashes, no contents).
+
+    :raise 404: no such form, or it has no published version.
+    """
+    form_row = get_form(project_id, xml_form_id)
+    version = current_version(get_session(), form_row)
+    if version is None:
+        abort(404, f"The form '{xml_form_id}' has no published version.")
+    return jsonify([attachment_json(a) for a in version.attachments])
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import mimetypes
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -12,7 +14,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from forms.compiler import CompiledForm
+from forms.compiler import MAX_VERSION_LENGTH, CompiledForm
 from ingest import audit
 from ingest.blobs import store_blob
 from ingest.db import begin_write, utcnow
@@ -250,6 +252,27 @@ def upload_draft_media(
     session.flush()
     audit.record(session, "form.media", f"form:{draft.form.xml_form_id}", name=name)
     return attachment
+
+
+def set_draft_version(session: Session, draft: FormVersion, version: str) -> None:
+    """Give a draft another version string before it is published (Central's `publish?version=`): the
+    version attribute of the XForm's data root is rewritten, and its hash with it.
+
+    :raise BadSubmission: the version is too long or holds a character an XML attribute cannot.
+    """
+    if len(version) > MAX_VERSION_LENGTH or any(c in version for c in '<>&"') or not version.isprintable():
+        raise BadSubmission(f'A version is at most {MAX_VERSION_LENGTH} printable characters, without < > & or ".')
+    begin_write(session)
+    tag = re.search(r'<[^<>]*\sid="' + re.escape(draft.form.xml_form_id) + r'"[^<>]*>', draft.xml)
+    new_tag, count = (
+        re.subn(r'(\sversion=")[^"]*(")', lambda m: m.group(1) + version + m.group(2), tag.group()) if tag else ("", 0)
+    )
+    if tag is None or count != 1:
+        raise BadSubmission("The draft's XForm has no version attribute to change.")
+    xml = draft.xml[: tag.start()] + new_tag + draft.xml[tag.end() :]
+    draft.xml, draft.version = xml, version
+    draft.xml_md5 = hashlib.md5(xml.encode("utf-8")).hexdigest()
+    session.flush()
 
 
 def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormVersion:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ingest.records.review import REDACTED_COMMENT
 from tests.conftest import make_instance
 from tests.support.access import _basic
 from tests.support.openrosa import JPEG, post
@@ -189,7 +190,7 @@ def _check_comments(world: World, caller: str, sees: Sees) -> None:
 def _shows_comments(response, sees: Sees, record: Record) -> None:
     assert response.status_code == 200
     [shown] = response.get_json()
-    assert shown["body"] == (f"{NAME} {record.key}" if sees.identities else None)
+    assert shown["body"] == (f"{NAME} {record.key}" if sees.identities else REDACTED_COMMENT)
     assert shown["redacted"] is not sees.identities
 
 
@@ -226,6 +227,17 @@ def _check_drafts(world: World, caller: str, sees: Sees) -> None:
     assert response.status_code == 200
     assert [r["instanceId"] for r in response.get_json()] == ["uuid:matrix-draft"]
     assert response.get_json()[0]["data"]["full_name"] == NAME  # test data is never real: shown to trainers
+
+
+def _check_draft_odata(world: World, caller: str, sees: Sees) -> None:
+    """The draft's OData (Central's draft.svc): its test records, only to the roles that manage forms."""
+    svc = f"{FORM}/draft.svc"
+    for suffix in ("", "/", "/$metadata", "/Submissions"):
+        response = world.get(caller, svc + suffix)
+        assert response.status_code == (200 if sees.drafts else 403), (caller, suffix)
+    if sees.drafts:
+        [row] = world.get(caller, f"{svc}/Submissions").get_json()["value"]
+        assert (row["__id"], row["full_name"]) == ("uuid:matrix-draft", NAME)  # test data: never real, never redacted
 
 
 def _check_audit(world: World, caller: str, sees: Sees) -> None:
@@ -633,6 +645,14 @@ PATHS = (
         ),
         _check_odata,
     ),
+    Path(
+        "draft odata",
+        tuple(
+            f"/v1/projects/<int:project_id>/forms/<xml_form_id>/draft.svc{suffix}"
+            for suffix in ("", "/", "/$metadata", "/<path:resource>")
+        ),
+        _check_draft_odata,
+    ),
     Path("CLI --as", (), _check_cli),
 )
 
@@ -767,6 +787,7 @@ def test_a_device_is_refused_on_every_staff_path(app, client, device):
         "version_id": "uuid:x",
         "kind": "png",
         "user_id": 1,
+        "role_id": 2,
         "token_id": 1,
         "resource": "Submissions",
     }
