@@ -83,4 +83,5 @@ def test_a_course_kit_downloads_as_one_pdf(chromium, console_server):
 
 def test_screenshots_of_the_tablet_pages(chromium, console_server):
     for path, name in (("/console/devices", "devices"), ("/console/devices/course", "devices-course")):
-        assert all(shot.stat().st_size > 10_000 for shot in screenshots(chromium, console_server, "trainer", path, name))
+        shots = screenshots(chromium, console_server, "trainer", path, name)
+        assert all(shot.stat().st_size > 10_000 for shot in shots)

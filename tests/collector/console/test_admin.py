@@ -230,7 +230,7 @@ def test_the_csv_is_the_filtered_log_and_spreadsheet_safe(client, admin, staff, 
     from ingest.scope import acting_as
 
     with acting_as(db_session, SYSTEM):
-        audit.record(db_session, "device.create", "=HYPERLINK(\"http://x.invalid\",\"y\")", address="+1")
+        audit.record(db_session, "device.create", '=HYPERLINK("http://x.invalid","y")', address="+1")
     db_session.commit()
     as_admin(client)
     response = client.get(f"{AUDIT}.csv?action=device")
