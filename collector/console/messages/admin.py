@@ -16,7 +16,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "user_role": {"lo": "ບົດບາດ", "en": "Role"},
     "user_provinces": {"lo": "ແຂວງ", "en": "Provinces"},
     "user_provinces_help": {
-        "lo": "ລະຫັດແຂວງສອງຕົວເລກ, ແຍກດ້ວຍຈຸດ (,) ເຊັ່ນ 05, 06. ຈຳເປັນສຳລັບເຈົ້າໜ້າທີ່ແຂວງ; ຄູຝຶກອາດມີ ຫຼື ບໍ່ມີ; ບົດບາດອື່ນເຮັດວຽກທົ່ວປະເທດ.",
+        "lo": "ລະຫັດແຂວງສອງຕົວເລກ, ແຍກດ້ວຍເຄື່ອງໝາຍ (,) ເຊັ່ນ 05, 06. ຈຳເປັນສຳລັບເຈົ້າໜ້າທີ່ແຂວງ; "
+        "ຄູຝຶກອາດມີ ຫຼື ບໍ່ມີ; ບົດບາດອື່ນເຮັດວຽກທົ່ວປະເທດ.",
         "en": "Two-digit province codes separated by commas, such as 05, 06. Needed for a provincial officer; "
         "a trainer may have some; other roles work nationally.",
     },
