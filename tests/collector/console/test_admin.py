@@ -9,11 +9,14 @@ import io
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ingest.models import ApiToken, AuditEvent, User, UserSession
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.console import ANALYST, OFFICER, PASSWORD, TRAINER, console_sign_in, csrf_of
+from tests.support.fuzzing import FUZZ, encode, hostile, path_param
 
 USERS, AUDIT = "/console/users", "/console/audit"
 GOOD = "paddy field monsoon lantern"
@@ -240,3 +243,65 @@ def test_the_csv_is_the_filtered_log_and_spreadsheet_safe(client, admin, staff, 
     assert rows[0][:5] == ["loggedAt", "userEmail", "userId", "deviceId", "action"]
     assert len(rows) == 2 and rows[1][4] == "device.create"
     assert rows[1][5].startswith("'=") and rows[1][6] == "'+1"
+
+
+@pytest.fixture
+def admin_fuzz(app, client, admin, staff, published_form):
+    """An administrator signed in on `client` (its CSRF token kept), a tablet of 05 and no sign-in limit."""
+    from ingest.accounts.users import create_device
+
+    app.config["SIGNIN_MAX_FAILURES"] = 1_000_000
+    db = app.extensions["collector.sessions"]()
+    create_device(db, 1, "Fuzz tablet", "05")
+    db.commit()
+    db.close()
+    return {"client": client, "csrf": as_admin(client), "app": app}
+
+
+@FUZZ
+@given(data=st.data())
+def test_hostile_requests_to_tablets_users_and_audit_never_5xx(admin_fuzz, data):
+    """Any of these pages, ids, queries and form fields (NULs, lone surrogates, huge ids): below 500, and every
+    error of a routed page is a page, never JSON."""
+    rule = data.draw(
+        st.sampled_from(
+            [
+                "/console/devices",
+                "/console/devices/{i}",
+                "/console/devices/{i}/qr.png",
+                "/console/devices/{i}/revoke",
+                "/console/devices/course",
+                "/console/users",
+                "/console/users/{i}",
+                "/console/users/{i}/access",
+                "/console/users/{i}/password",
+                "/console/users/{i}/sign-out",
+                "/console/audit",
+                "/console/audit.csv",
+            ]
+        ),
+        "page",
+    )
+    path = rule.format(i=encode(data.draw(path_param("int", ["1", "2"]), "id")))
+    names = ["user", "action", "start", "end", "resource", "before", "lang"]
+    query = data.draw(st.dictionaries(st.sampled_from(names), hostile, max_size=3), "query")
+    fields = data.draw(
+        st.dictionaries(
+            st.sampled_from(["name", "province", "forms", "count", "course", "lang", "confirm", "email", "role"]),
+            st.one_of(st.sampled_from(["05", "19", "yes", "2", "admin", "sample_case"]), hostile),
+            max_size=5,
+        ),
+        "form fields",
+    )
+    fields["csrf_token"] = admin_fuzz["csrf"]
+    method = data.draw(st.sampled_from(["GET", "POST"]), "method")
+    response = admin_fuzz["client"].open(
+        path + "?" + "&".join(f"{encode(k)}={encode(v)}" for k, v in query.items()),
+        method=method,
+        data="&".join(f"{encode(k)}={encode(v)}" for k, v in fields.items()),
+        content_type="application/x-www-form-urlencoded",
+    )
+    response.close()
+    assert response.status_code < 500, (method, path, query, fields, response.status_code)
+    if response.status_code >= 400 and "/v1/" not in path and response.status_code != 404:
+        assert response.mimetype == "text/html", (method, path, response.status_code, response.mimetype)
