@@ -10,14 +10,14 @@ key that two areas both define (one would silently hide the other).
 
 from __future__ import annotations
 
-from collector.console.messages import admin, common, devices
+from collector.console.messages import admin, cases, common, devices
 
 #: The page languages, the default first.
 LANGUAGES = ("lo", "en")
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 #: The areas' tables, in the order of the console's menu.
-AREAS = (common.MESSAGES, devices.MESSAGES, admin.MESSAGES)
+AREAS = (common.MESSAGES, cases.MESSAGES, devices.MESSAGES, admin.MESSAGES)
 
 
 def _join(areas) -> dict[str, dict[str, str]]:
