@@ -570,6 +570,44 @@ def _check_console_forms(world: World, caller: str, sees: Sees) -> None:
             assert body.startswith(holds) if isinstance(holds, bytes) else holds in body, (caller, url)
 
 
+def _check_console_devices_and_admin(world: World, caller: str, sees: Sees) -> None:
+    """The console's tablets (issue 18 page 2: trainers and administrators, every tablet for these national
+    callers) and its users and audit pages (page 7: administrators only, the audit as CSV too); a device, which
+    has no account, gets the sign-in page."""
+    from sqlalchemy import select
+
+    from ingest.models import Device
+    from tests.support.console import console_sign_in
+
+    db = world.client.application.extensions["collector.sessions"]()
+    tablets = dict(db.execute(select(Device.display_name, Device.id)).all())
+    db.close()
+    tablet = tablets["Tablet 05"]
+    devices = ("/console/devices", f"/console/devices/{tablet}", f"/console/devices/{tablet}/qr.png")
+    admin = ("/console/users", "/console/users/1", "/console/audit", "/console/audit.csv")
+    pages = (*devices, "/console/devices/course", *admin)
+    browser = world.client.application.test_client()
+    if caller == "device":
+        for url in pages:
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], (caller, url)
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    trains = sees.role in ("admin", "trainer")
+    for url in pages:
+        allowed = trains if url.startswith("/console/devices") else sees.role == "admin"
+        response = browser.get(url)
+        assert response.status_code == (200 if allowed else 403), (caller, url, response.status_code)
+    if trains:
+        listing = browser.get(devices[0]).get_data(as_text=True)
+        assert "Tablet 01" in listing and "Tablet 05" in listing, caller
+        assert browser.get(devices[2]).data.startswith(b"\x89PNG"), caller
+    if sees.role == "admin":
+        assert "submission.read" in browser.get("/console/audit?action=submission").get_data(as_text=True)
+        assert browser.get("/console/audit.csv").data.decode("utf-8-sig").startswith("loggedAt,userEmail,")
+        assert f"{caller}@example.la" in browser.get("/console/users").get_data(as_text=True)
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -606,6 +644,20 @@ PATHS = (
             "/console/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",
         ),
         _check_console,
+    ),
+    Path(
+        "console tablets, users and audit",
+        (
+            "/console/devices",
+            "/console/devices/<int:device_id>",
+            "/console/devices/<int:device_id>/qr.png",
+            "/console/devices/course",
+            "/console/users",
+            "/console/users/<int:user_id>",
+            "/console/audit",
+            "/console/audit.csv",
+        ),
+        _check_console_devices_and_admin,
     ),
     Path(
         "console cases, tasks and persons",
