@@ -17,6 +17,10 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.models import Blob, FormAttachment, FormVersion
 from ingest.xmlsafe import local_name, parse
 
 #: Languages an export may name (`?lang=`), as the ministry's forms declare them: `label::Lao (lo)`.
@@ -159,3 +163,34 @@ def choice_labels(
                     labels[_text(name)] = text
         out[ref] = labels
     return out
+
+
+def version_choice_labels(session: Session, store, form_version_id: int | None, lang: str) -> dict[str, dict[str, str]]:
+    """Return `choice_labels` of a stored form version in `lang` ({question path: {name: label}}), lists
+    from media files read from the version's files in `store` (None: those keep their names)."""
+    xml = session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
+    if not xml:
+        return {}
+
+    def open_file(name: str) -> BinaryIO | None:
+        sha256 = session.scalar(
+            select(Blob.sha256)
+            .join(FormAttachment, FormAttachment.blob_id == Blob.id)
+            .where(FormAttachment.form_version_id == form_version_id, FormAttachment.name == name)
+        )
+        if sha256 is None or store is None or not store.exists(sha256):
+            return None
+        return store.open(sha256)
+
+    return choice_labels(xml, lang, open_file)
+
+
+def question_label(field: dict, lang: str) -> str:
+    """Return a question's label (field tree `label`: {language: text}) in `lang` (`Lao (lo)` or `lo`), else
+    the default language's, else any, else its name."""
+    labels = field.get("label") or {}
+    for name, text in labels.items():
+        code = _CODE.search(name)
+        if text and (code.group(1) if code else name).lower() == lang.lower():
+            return text
+    return labels.get("default") or next((t for t in labels.values() if t), None) or field["name"]
