@@ -165,24 +165,44 @@ def choice_labels(
     return out
 
 
+#: Choice labels already read, by what they are read from (the XForm's and media files' hashes, the language).
+_LABELS: dict[tuple, dict[str, dict[str, str]]] = {}
+#: Most entries `_LABELS` keeps (a few forms in two languages).
+MAX_CACHED_LABELS = 64
+
+
 def version_choice_labels(session: Session, store, form_version_id: int | None, lang: str) -> dict[str, dict[str, str]]:
     """Return `choice_labels` of a stored form version in `lang` ({question path: {name: label}}), lists
-    from media files read from the version's files in `store` (None: those keep their names)."""
-    xml = session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
-    if not xml:
+    from media files read from the version's files in `store` (None: those keep their names).
+
+    Read once per XForm, media files and language (by their hashes: a published version never changes, and
+    the same content gives the same labels whichever database it comes from); treat the answer as read-only.
+    """
+    md5 = session.scalar(select(FormVersion.xml_md5).where(FormVersion.id == form_version_id))
+    if md5 is None:
         return {}
-
-    def open_file(name: str) -> BinaryIO | None:
-        sha256 = session.scalar(
-            select(Blob.sha256)
-            .join(FormAttachment, FormAttachment.blob_id == Blob.id)
-            .where(FormAttachment.form_version_id == form_version_id, FormAttachment.name == name)
+    files: dict[str, str] = {
+        name: sha256
+        for name, sha256 in session.execute(
+            select(FormAttachment.name, Blob.sha256)
+            .join(Blob, FormAttachment.blob_id == Blob.id)
+            .where(FormAttachment.form_version_id == form_version_id)
         )
-        if sha256 is None or store is None or not store.exists(sha256):
-            return None
-        return store.open(sha256)
+    }
+    key = (md5, lang, tuple(sorted(files.items())), store is not None)
+    if key not in _LABELS:
+        xml = session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
 
-    return choice_labels(xml, lang, open_file)
+        def open_file(name: str) -> BinaryIO | None:
+            sha256 = files.get(name)
+            if sha256 is None or store is None or not store.exists(sha256):
+                return None
+            return store.open(sha256)
+
+        if len(_LABELS) >= MAX_CACHED_LABELS:
+            _LABELS.pop(next(iter(_LABELS)))
+        _LABELS[key] = choice_labels(xml, lang, open_file) if xml else {}
+    return _LABELS[key]
 
 
 def question_label(field: dict, lang: str) -> str:

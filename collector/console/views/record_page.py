@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from collector.console.views.record_table import rel
+from forms.fields import NOT_INPUT_TYPES
 from ingest.publishing.choices import question_label
 from ingest.records.interview import Interview
 
-#: Question types whose answer names a picture, shown as one.
+#: Question types whose answer names a picture, shown as one. Notes, calculations and the metadata Collect
+#: fills (forms.fields.NOT_INPUT_TYPES) are not shown: nobody answered them.
 PICTURES = ("image", "photo", "signature")
 #: Files a browser may show inside the page; any other file is downloaded.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -80,7 +82,7 @@ class Answers:
                 for number, instance in enumerate(instances, 1):
                     out.append(Line("instance", depth + 1, label, str(number)))
                     self._walk(item["path"], instance, rel(item), depth + 2, redacted, out)
-            elif item.get("type") not in ("note", "calculate"):
+            elif item.get("type") not in NOT_INPUT_TYPES:
                 value = data.get(key)
                 hidden = self.hidden(item, redacted)
                 line = Line("question", depth, label, "" if hidden else _text(value, self.labels.get(item["path"])))
@@ -105,7 +107,7 @@ class Answers:
                 for number, instance in enumerate(data.get(key) or [], 1):
                     here = f"{place}{key}[{number}]/"
                     self._flatten(item["path"], instance, rel(item), here, [*trail, f"{label} {number}"], redacted, out)
-            elif item.get("type") not in ("note", "calculate"):
+            elif item.get("type") not in NOT_INPUT_TYPES:
                 hidden = self.hidden(item, redacted)
                 text = "" if hidden else _text(data.get(key), self.labels.get(item["path"]))
                 out[place + key] = (" › ".join([*trail, label]), text, hidden)
