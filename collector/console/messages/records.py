@@ -55,6 +55,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rec_instance": {"lo": "ລະຫັດຂໍ້ມູນ", "en": "Instance ID"},
     "rec_claimed": {"lo": "ແຂວງທີ່ລະບຸໃນຄຳຕອບ", "en": "Province named in the answers"},
     "rec_answers": {"lo": "ຄຳຕອບ", "en": "Answers"},
+    "rec_sealed": {
+        "lo": "ຂໍ້ມູນນີ້ຖືກເຂົ້າລະຫັດ ແລະ ຍັງບໍ່ໄດ້ຖອດລະຫັດ: ຍັງອ່ານຄຳຕອບບໍ່ໄດ້.",
+        "en": "This record was sent encrypted and is not decrypted yet: its answers cannot be read.",
+    },
     "rec_no_answer": {"lo": "ບໍ່ໄດ້ຕອບ", "en": "no answer"},
     "rec_instance_no": {"lo": "ລາຍການທີ {number}", "en": "Entry {number}"},
     "rec_entries": {"lo": "{count} ລາຍການ", "en": "{count} entries"},

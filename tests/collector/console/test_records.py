@@ -265,3 +265,12 @@ def test_the_interview_log_shows_time_per_question_and_flags_a_rushed_interview(
     html = page(signed_in(app, OFFICER).get(one("uuid:rec-b") + "?lang=en"))
     assert "Warning: this interview was rushed" in html
     assert re.search(r"<td>[^<]*<span class=\"badge\">fast</span></td><td class=\"num\">0.5</td>", html)
+
+
+def test_no_answer_filter_or_comment_reaches_the_log(app, records, log_scan):
+    browser = signed_in(app, OFFICER)
+    assert browser.get(f"{TABLE}?text={NAME}&field=full_name&value={NAME}").status_code == 200
+    csrf = csrf_of(browser.get(one("uuid:rec-a")))
+    assert browser.post(one("uuid:rec-a") + "/comments", data={"csrf_token": csrf, "body": NAME}).status_code == 303
+    assert browser.get(f"{TABLE}?start={NAME}").status_code == 400
+    assert log_scan.leaks([NAME, "ສົມໃຈ"]) == []
