@@ -205,6 +205,7 @@ def records_record(project_id: int, xml_form_id: str, instance_id: str):
         interview_error=interview_error,
         done=request.args.get("done") if request.args.get("done") in ("review", "comment") else None,
         max_comment=MAX_COMMENT_CHARS,
+        province_names=record_table.places(lang)[0],
     )
 
 
