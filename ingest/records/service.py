@@ -18,7 +18,14 @@ from ingest import audit, scope
 from ingest.models import Form, Submission, SubmissionAttachment, SubmissionVersion
 from ingest.queries import Filters, count_of, in_pages, submissions_of
 from ingest.records.answers import text_condition
-from ingest.records.describe import current_of, file_hidden, readable_xml, submission_json, version_json
+from ingest.records.describe import (
+    current_of,
+    file_hidden,
+    readable_xml,
+    rows_of_versions,
+    submission_json,
+    version_json,
+)
 from ingest.records.review import add_comment, comment_json, comments_of, set_review_state
 from ingest.redaction import redaction_for
 
@@ -48,7 +55,8 @@ def _described_page(session: Session, form: Form, query: Select, limit: int) -> 
     # A page's versions and their files in two queries, not two per record.
     loaded = query.options(selectinload(Submission.versions).selectinload(SubmissionVersion.attachments))
     page = list(session.scalars(loaded.limit(limit + 1)))
-    body = [submission_json(session, s, redaction) for s in page[:limit]]
+    rows = rows_of_versions(session, [current_of(s).id for s in page[:limit]])
+    body = [submission_json(session, s, redaction, rows[current_of(s).id]) for s in page[:limit]]
     audit.record(session, "submission.list", f"form:{form.xml_form_id}", count=len(body))
     return page, body
 
@@ -58,6 +66,7 @@ def list_records(
 ) -> tuple[list[dict], int | None]:
     """Return one page of a form's records (those after id `after`) and the cursor of the next page (None
     at the end), redacted for the caller; audited (`submission.list`) with the count."""
+    scope.require_caller(session)
     page, body = _described_page(session, form, _query(form, filters).where(Submission.id > after), limit)
     return body, (page[limit - 1].id if len(page) > limit else None)
 
@@ -69,6 +78,7 @@ def list_newest(
     order), and the key of the next page (None at the end), redacted for the caller; audited as
     `list_records`. A keyset page, never an offset: the index on (form, submission time, id) finds page
     1,000 as fast as page 1."""
+    scope.require_caller(session)
     order = (Submission.created_at.desc(), Submission.id.desc())
     query = _query(form, filters).order_by(None).order_by(*order)
     if before is not None:
@@ -90,6 +100,7 @@ def count_records(session: Session, form: Form, filters: Filters = Filters()) ->
 def search_condition(session: Session, fields: list[dict], text: str) -> ColumnElement[bool]:
     """Return the free-text condition for `text` over the fields the caller may filter on (a redacted caller
     never searches a sensitive answer: the records found would tell its value)."""
+    scope.require_caller(session)
     return text_condition([f for f in fields if may_filter_on(session, f)], text)
 
 

@@ -91,6 +91,12 @@ class Answers:
                     line.file, line.picture = value, item.get("type") in PICTURES
                 out.append(line)
 
+    def cell(self, item: dict, data: dict, redacted: set[str]) -> tuple[str, bool]:
+        """Return a root question's answer as the table shows it: (text, hidden)."""
+        if self.hidden(item, redacted):
+            return "", True
+        return _text(data.get(rel(item)), self.labels.get(item["path"])), False
+
     def flat(self, data: dict, redacted: list[str]) -> dict[str, tuple[str, str, bool]]:
         """Return a version's answers by place (`route[2]/place`): (label path, text, hidden)."""
         out: dict[str, tuple[str, str, bool]] = {}

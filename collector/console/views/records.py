@@ -20,7 +20,7 @@ from collector.console.web import _
 from collector.db import get_session, get_store
 from ingest.db import begin_write
 from ingest.exports.walk import union_fields
-from ingest.models import Form, Project, Submission
+from ingest.models import Form, FormVersion, Project, Submission
 from ingest.publishing.choices import question_label, version_choice_labels
 from ingest.publishing.versions import current_version
 from ingest.records import service
@@ -67,9 +67,13 @@ def _record(form: Form, instance_id: str) -> Submission:
     return found
 
 
-def _form_title(form: Form, lang: str) -> str:
-    version = current_version(get_session(), form)
+def _title_of(form: Form, version: FormVersion | None, lang: str) -> str:
+    """Return a form's title in `lang` from its current version (its form ID when none is published)."""
     return _title_in(version.title, lang) if version is not None else form.xml_form_id
+
+
+def _form_title(form: Form, lang: str) -> str:
+    return _title_of(form, current_version(get_session(), form), lang)
 
 
 @bp.get("/projects/<int:project_id>/submissions")
@@ -109,11 +113,11 @@ def records_form(project_id: int, xml_form_id: str):
     answers = record_page.Answers(fields, labels, lang, service.identities_hidden(db))
     rows = []
     for item in body:
-        flat = answers.flat(item["data"], item["redacted"])
+        redacted = set(item["redacted"])
         rows.append(
             {
                 "item": item,
-                "cells": [flat.get(record_table.rel(c), ("", "", answers.hidden(c, set()))) for c in table.columns],
+                "cells": [answers.cell(c, item["data"], redacted) for c in table.columns],
                 "href": url_for(
                     "console.records_record",
                     project_id=project_id,
@@ -131,7 +135,7 @@ def records_form(project_id: int, xml_form_id: str):
         "console/records/table.html",
         project=project,
         form=form,
-        title=_form_title(form, lang),
+        title=_title_of(form, version, lang),
         table=table,
         rows=rows,
         choices=[(record_table.rel(f), _short(question_label(f, lang))) for f in record_table.columns_of(fields)],
