@@ -97,6 +97,9 @@ def test_the_table_lists_newest_first_with_the_chosen_columns_and_audits_the_rea
     assert html.index("uuid:rec-c") < html.index("uuid:rec-b") < html.index("uuid:rec-a")
     assert NAME in html and "<td>32</td>" in html  # the current version's answers
     assert 'name="col" value="full_name" checked' in html and 'value="age" checked' in html
+    # The language switch keeps every chosen column.
+    switch = re.search(r'class="lang-switch" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "col=full_name" in switch and "col=age" in switch and "lang=lo" in switch
     assert len(audits(db_session, "submission.list")) == before + 1
 
 
