@@ -14,6 +14,9 @@ from typing import TextIO
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP's list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTE_IF = (",", '"', "\r", "\n")
+#: Excel on Windows reads a CSV as UTF-8 only when it starts with the byte order mark (else Lao is mojibake);
+#: exports write it when asked (Ona's `win_excel_utf8`), as downloads from the console do.
+BOM = b"\xef\xbb\xbf"
 
 
 def neutralise(text: str) -> str:

@@ -3,15 +3,12 @@ workbook, or GeoJSON, each scoped and redacted for the caller and audited once."
 
 from __future__ import annotations
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, request
 
 from collector.api.common import READERS, api_blueprint, get_form, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, takes
-from collector.auth import current_actor, roles_required
-from collector.db import get_session, get_store
-from ingest import scope
-from ingest.exports.formats import FORMATS
-from ingest.exports.service import export_records
+from collector.auth import roles_required
+from collector.downloads import export_response
 from ingest.publishing.choices import LANGUAGES
 
 bp = api_blueprint("exports", __name__)
@@ -48,6 +45,12 @@ RAW = Param(
     "starts with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula).",
     "boolean",
 )
+BOM = Param(
+    "bom",
+    "true: start each CSV with the UTF-8 byte order mark, so that Excel on Windows shows Lao, not mojibake "
+    "(Ona's win_excel_utf8; off by default, on for downloads from the console).",
+    "boolean",
+)
 GEOPOINT = Param("geopoint", "Keep this geopoint question (its path, grp/location, or CSV header, grp-location).")
 
 
@@ -59,6 +62,7 @@ def _stream(
     lang: str | None = None,
     attachments: bool = False,
     raw: bool = False,
+    bom: bool = False,
     geopoint: str | None = None,
 ) -> Response:
     """Check the filters, audit the export once, and stream it from a session of its own.
@@ -68,54 +72,37 @@ def _stream(
     """
     form = get_form(project_id, xml_form_id)
     filters = record_filters(form)
-    session = get_session()
-    name = form.xml_form_id
     try:
-        _count, chunks = export_records(
-            session,
-            fmt,
-            form,
-            filters,
-            lang=lang,
-            store=get_store(),
-            attachments=attachments,
-            raw=raw,
-            geopoint=geopoint,
+        return export_response(
+            form, fmt, filters, lang=lang, attachments=attachments, raw=raw, bom=bom, geopoint=geopoint
         )
     except LookupError:
         abort(400, "?geopoint= must name a geopoint question of the form, such as location or grp/location.")
-    session.commit()
-    caller = current_actor().caller
-
-    def stream():
-        # The view's session is closed when the view returns; the stream reads in its own, for the same
-        # caller, closed by the app context's teardown when the stream ends or the client goes away.
-        reader = get_session()
-        scope.use(reader, caller)
-        yield from chunks(reader)
-
-    spec = FORMATS[fmt]
-    return Response(
-        stream_with_context(stream()),
-        mimetype=spec.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}{spec.suffix}"'},
-    )
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.csv.zip")
 @roles_required(*READERS)
-@takes(*RECORD_FILTERS, LANG, ATTACHMENTS, RAW)
+@takes(*RECORD_FILTERS, LANG, ATTACHMENTS, RAW, BOM)
 def submissions_csv_zip(project_id: int, xml_form_id: str):
     """Stream a form's records as a zip of CSVs (root and one per repeat), scoped and redacted for the caller.
 
     The filters of every listing of records (collector.api.common.record_filters); `?lang=` writes choice
     labels; `?attachments=true` adds the records' files the caller may download as `media/<name>`; `?raw=true`
-    leaves text that would start a spreadsheet formula as it was received (ingest.csv_safe).
+    leaves text that would start a spreadsheet formula as it was received (ingest.csv_safe); `?bom=true` starts
+    each CSV with the UTF-8 byte order mark (for Excel on Windows).
 
     :raise 400: a malformed parameter.  :raise 403: a `?q=` term on a sensitive field, for a redacted role.
     :raise 404: no such form.  :raise 422: a `?q=` term on a field the form never had.
     """
-    return _stream(project_id, xml_form_id, "csv", lang=_lang(), attachments=_flag("attachments"), raw=_flag("raw"))
+    return _stream(
+        project_id,
+        xml_form_id,
+        "csv",
+        lang=_lang(),
+        attachments=_flag("attachments"),
+        raw=_flag("raw"),
+        bom=_flag("bom"),
+    )
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/submissions.xlsx")

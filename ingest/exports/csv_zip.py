@@ -99,6 +99,7 @@ def csv_zip(
     attachments: bool = False,
     redaction: Redaction,
     raw: bool = False,
+    bom: bool = False,
 ) -> Iterator[bytes]:
     """Yield a zip of CSVs of a form's records in the session's scope, redacted as `redaction` says, page by page.
 
@@ -106,7 +107,8 @@ def csv_zip(
     `media/<name>`, read from the media `store` a chunk at a time (the store also gives the labels of choice
     lists from files). Closing the generator early (a client that went away) stops the reading and frees the
     spooled files. Text cells that would start a spreadsheet formula get a quote in front
-    (`ingest.csv_safe`), unless `raw`.
+    (`ingest.csv_safe`), unless `raw`. With `bom`, every CSV starts with the UTF-8 byte order mark, so that
+    Excel on Windows reads it as UTF-8 (Ona's `win_excel_utf8`).
     """
     walk = RecordWalk(
         session,
@@ -125,16 +127,18 @@ def csv_zip(
     # The files to add after the CSVs, one JSON line each, spooled like the repeats.
     media = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed below)
     taken: dict[str, str] = {}
+    # "utf-8-sig" writes the byte order mark (ingest.csv_safe.BOM) once, before the first text of each CSV.
+    encoding = "utf-8-sig" if bom else "utf-8"
     try:
         with logged_stop(walk, "csv"):
             writers = {}
             for rel, spool in spools.items():
-                text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+                text = io.TextIOWrapper(spool, encoding=encoding, newline="", write_through=True)
                 writers[rel] = (text, Writer(text))
                 writers[rel][1].writerow(repeats[rel].header())
             archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
             with archive.open(root.name, "w", force_zip64=True) as entry:
-                root_text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+                root_text = io.TextIOWrapper(entry, encoding=encoding, newline="")
                 root_csv = Writer(root_text)
                 root_csv.writerow(root.header())
                 for page in walk.pages():

@@ -42,6 +42,7 @@ def export(
     attachments: bool = False,
     geopoint: str | None = None,
     raw: bool = False,
+    bom: bool = False,
     on_record: Callable[[], None] | None = None,
 ) -> Iterator[bytes]:
     """Return the stream of one export of a form in `fmt`, in the session's scope, redacted as `redaction`
@@ -49,7 +50,8 @@ def export(
 
     `store` is the media store (choice lists from files, records' files); `attachments` adds the records'
     files to a CSV zip; `raw` writes a CSV's text cells without neutralising spreadsheet formulas
-    (`ingest.csv_safe`); `geopoint` picks a GeoJSON's question.
+    (`ingest.csv_safe`); `bom` starts each CSV with the UTF-8 byte order mark (for Excel on Windows);
+    `geopoint` picks a GeoJSON's question.
 
     :raise LookupError: `geopoint` names no geopoint question of the form.
     """
@@ -64,6 +66,7 @@ def export(
             on_record=on_record,
             redaction=redaction,
             raw=raw,
+            bom=bom,
         )
     if fmt == "xlsx":
         return xlsx(session, form, filters, lang=lang, store=store, on_record=on_record, redaction=redaction)

@@ -22,7 +22,12 @@ from ingest.redaction import Redaction
 
 def geopoint_fields(tables: list[Table]) -> list[tuple[str, str, str]]:
     """Return each geopoint question of the export's tables as (table, key in its row, path below the root)."""
-    return [(t.rel, key, f"{t.rel}/{key}" if t.rel else key) for t in tables for key, _h, geo in t.columns if geo]
+    return [
+        (t.rel, key, f"{t.rel}/{key}" if t.rel else key)
+        for t in tables
+        for key, _h, xml_type in t.columns
+        if xml_type == "geopoint"
+    ]
 
 
 def pick_geopoint(tables: list[Table], name: str) -> list[tuple[str, str, str]]:

@@ -25,6 +25,7 @@ def export_records(
     store=None,
     attachments: bool = False,
     raw: bool = False,
+    bom: bool = False,
     geopoint: str | None = None,
     on_record: Callable[[], None] | None = None,
 ) -> tuple[int, Callable[[Session | None], Iterator[bytes]]]:
@@ -44,7 +45,13 @@ def export_records(
     count = count_records(session, form, filters)
     options: dict[str, Any] = {
         k: v
-        for k, v in (("lang", lang), ("attachments", attachments or None), ("raw", raw or None), ("geopoint", geopoint))
+        for k, v in (
+            ("lang", lang),
+            ("attachments", attachments or None),
+            ("raw", raw or None),
+            ("bom", bom or None),
+            ("geopoint", geopoint),
+        )
         if v is not None
     }
     audit.record(session, "submission.export", f"form:{form.xml_form_id}", count=count, format=fmt, **options)
@@ -64,6 +71,7 @@ def export_records(
             store=store,
             attachments=attachments,
             raw=raw,
+            bom=bom,
             geopoint=geopoint,
             on_record=on_record,
         )

@@ -57,20 +57,39 @@ class NumberText(str):
     """A part of a geopoint: kept as the tablet wrote it in CSV, written as a number where cells are typed."""
 
 
+#: The XForm types whose answers typed writers (Excel) write as dates and times.
+DATE_TYPES = ("date", "dateTime", "time")
+
+
+class DateText(str):
+    """A date, date-time or time answer (`kind`, one of DATE_TYPES): kept as written in CSV, written as a date
+    where cells are typed."""
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str) -> DateText:
+        made = super().__new__(cls, text)
+        made.kind = kind
+        return made
+
+
 @dataclass
 class Table:
     """One CSV of the export: the root (`rel` "") or one repeat (`rel` its path below the root)."""
 
     rel: str
     name: str
-    #: (row key of the answer, header, is a geopoint) in column order; a geopoint spans four headers.
-    columns: list[tuple[str, str, bool]]
+    #: (row key of the answer, header, XForm type) in column order; a geopoint spans four headers.
+    columns: list[tuple[str, str, str | None]]
 
     def header(self) -> list[str]:
         """Return the CSV header row, system columns included."""
         answers: list[str] = []
-        for _key, head, geo in self.columns:
-            answers.extend(f"{head}-{part}" for part in _GEO_PARTS) if geo else answers.append(head)
+        for _key, head, xml_type in self.columns:
+            if xml_type == "geopoint":
+                answers.extend(f"{head}-{part}" for part in _GEO_PARTS)
+            else:
+                answers.append(head)
         if self.rel:
             return answers + ["PARENT_KEY", "KEY"]
         return ["SubmissionDate", *answers, *ROOT_SYSTEM]
@@ -81,11 +100,14 @@ class Table:
         With `labels` ({(table, key): {name: label}}) the names of choices become their labels.
         """
         cells: list[object] = []
-        for key, _head, geo in self.columns:
+        for key, _head, xml_type in self.columns:
             value = data.get(key)
-            if geo:
+            if xml_type == "geopoint":
                 parts = [NumberText(p) for p in value.split()] if isinstance(value, str) else []
                 cells.extend((parts + [None] * 4)[:4])
+                continue
+            if xml_type in DATE_TYPES and isinstance(value, str) and value:
+                cells.append(DateText(value, xml_type))
                 continue
             names = labels.get((self.rel, key)) if labels else None
             if names and value is not None:
@@ -137,7 +159,7 @@ def tables_of(form: Form, fields: list[dict]) -> list[Table]:
             tables[rel] = Table(rel, item["name"], [])
         elif item["kind"] == "question":
             table_rel, key = row_key(item)
-            tables[table_rel].columns.append((key, key.replace("/", "-"), item.get("xml_type") == "geopoint"))
+            tables[table_rel].columns.append((key, key.replace("/", "-"), item.get("xml_type")))
     repeats = [t for t in tables.values() if t.rel]
     for t in repeats:
         twins = [r for r in repeats if r.name == t.name]
@@ -274,7 +296,7 @@ class RecordWalk:
         present, expected = counts.get(version_id, (0, 0))
         submitted = iso(created_at)
         root = [
-            submitted,
+            DateText(submitted, "dateTime"),
             *self.root.answers(top["data"] if top else {}, labels),
             instance_id,
             submitter[1],

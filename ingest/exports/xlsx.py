@@ -5,6 +5,11 @@ sheet's rows to a temporary file as they are written (rows in order within a she
 Everything it writes, the workbook included, lives in one private temporary folder removed when the stream
 ends or the client goes away. The workbook is complete before its first byte can be sent: it is then read
 back a chunk at a time.
+
+Dates, date-times and times (answers of those XForm types, and SubmissionDate) are Excel dates with a number
+format that shows them (`yyyy-mm-dd`, `yyyy-mm-dd hh:mm:ss`, `hh:mm:ss`), so that Excel sorts, filters and
+computes on them. Excel has no time zones: a date-time is written as the clock read where it was recorded
+(a tablet's answer in its own zone, SubmissionDate in UTC), as the CSV shows it.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import date, datetime, time
 
 import xlsxwriter
 from sqlalchemy.orm import Session
 
-from ingest.exports.walk import Filters, NumberText, RecordWalk, logged_stop
+from ingest.exports.walk import DateText, Filters, NumberText, RecordWalk, logged_stop
 from ingest.models import Form
 from ingest.redaction import Redaction
 
@@ -27,6 +33,8 @@ CHUNK = 64 * 1024
 #: Rows of an Excel sheet, header included; a table with more goes on to a sheet `<name>~2`.
 MAX_ROWS = 1_048_576
 _SHEET_CHARS = 31
+#: How each kind of date shows in Excel, and the width of its column (Excel shows ### in a narrower one).
+DATE_FORMATS = {"date": ("yyyy-mm-dd", 11), "dateTime": ("yyyy-mm-dd hh:mm:ss", 20), "time": ("hh:mm:ss", 9)}
 
 
 def sheet_names(names: list[str]) -> list[str]:
@@ -47,8 +55,8 @@ def sheet_names(names: list[str]) -> list[str]:
 class _Sheet:
     """A table's sheet and the next row to write; a full sheet continues on a new one."""
 
-    def __init__(self, workbook, name: str, header: list[str]):
-        self.workbook, self.name, self.header = workbook, name, header
+    def __init__(self, workbook, name: str, header: list[str], formats: dict):
+        self.workbook, self.name, self.header, self.formats = workbook, name, header, formats
         self.parts = 1
         self._open(name)
 
@@ -58,6 +66,7 @@ class _Sheet:
         for col, head in enumerate(self.header):
             self.sheet.write_string(0, col, head)
         self.row = 1
+        self.widened: set[int] = set()
 
     def append(self, cells: list) -> None:
         if self.row == MAX_ROWS:
@@ -65,8 +74,43 @@ class _Sheet:
             suffix = f"~{self.parts}"
             self._open(self.name[: _SHEET_CHARS - len(suffix)] + suffix)
         for col, value in enumerate(cells):
+            if isinstance(value, DateText) and self._write_date(col, value):
+                continue
             _write(self.sheet, self.row, col, value)
         self.row += 1
+
+    def _write_date(self, col: int, value: DateText) -> bool:
+        """Write a date, date-time or time as an Excel date with its format; False if it reads as none."""
+        moment = excel_moment(value)
+        if moment is None:
+            return False
+        self.sheet.write_datetime(self.row, col, moment, self.formats[value.kind])
+        if col not in self.widened:
+            self.widened.add(col)
+            self.sheet.set_column(col, col, DATE_FORMATS[value.kind][1])
+        return True
+
+
+def excel_moment(value: DateText) -> date | datetime | time | None:
+    """Read a date answer as the clock shows it where it was recorded (Excel has no zones), else None.
+
+    None for text that is not ISO 8601 or a date before 1900, which Excel cannot hold: that stays text.
+    """
+    text = value.strip()
+    if text[-1:] in ("z", "Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        if value.kind == "date":
+            moment: date | datetime | time = date.fromisoformat(text)
+        elif value.kind == "time":
+            moment = time.fromisoformat(text).replace(tzinfo=None)
+        else:
+            moment = datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        return None
+    if isinstance(moment, date) and moment.year < 1900:
+        return None
+    return moment
 
 
 def _write(sheet, row: int, col: int, value) -> None:
@@ -120,8 +164,9 @@ def xlsx(
                     "strings_to_numbers": False,
                 },
             )
+            formats = {kind: workbook.add_format({"num_format": shown}) for kind, (shown, _w) in DATE_FORMATS.items()}
             names = sheet_names([t.name for t in walk.tables])
-            sheets = {t.rel: _Sheet(workbook, name, t.header()) for t, name in zip(walk.tables, names)}
+            sheets = {t.rel: _Sheet(workbook, name, t.header(), formats) for t, name in zip(walk.tables, names)}
             root = sheets[""]
             for page in walk.pages():
                 for record in page:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import logging
 import re
 from collections import Counter
@@ -34,7 +35,7 @@ from forms import BUNDLED_MEDIA_DIR
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.cases.register import INTAKE
-from ingest.csv_safe import Writer, neutralise
+from ingest.csv_safe import BOM, Writer, neutralise
 from ingest.models import Case, Form, FormVersion, Submission, SubmissionRow, SubmissionVersion
 from ingest.normalise import Row
 from ingest.stats.counts import DEFAULT_THRESHOLD
@@ -423,3 +424,10 @@ def write_csv(rows: Iterable[dict[str, str]], out: TextIO) -> None:
     writer.writerow(VARIABLES)
     for row in rows:
         writer.writerow([neutralise(str(row.get(v) or "")) for v in VARIABLES])
+
+
+def csv_bytes(rows: Iterable[dict[str, str]], *, bom: bool = False) -> bytes:
+    """Return CTDC rows as the bytes of a UTF-8 CSV (`write_csv`), with the byte order mark first if `bom`."""
+    out = io.StringIO(newline="")
+    write_csv(rows, out)
+    return (BOM if bom else b"") + out.getvalue().encode()
