@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from collector.console.views import record_table
 from collector.db import get_store
+from forms.lao import strip_marks
 from ingest import scope
 from ingest.access import SYSTEM
 from ingest.accounts.users import assign_forms, create_device, create_user
@@ -33,8 +34,9 @@ def one(instance_id: str) -> str:
 
 
 def page(response) -> str:
+    """The page's HTML without the word-break marks the console puts in Lao text."""
     assert response.mimetype == "text/html", response.mimetype
-    return response.get_data(as_text=True)
+    return strip_marks(response.get_data(as_text=True))
 
 
 def audits(db_session, action: str) -> list[AuditEvent]:
