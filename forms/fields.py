@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: pyxform question types whose value is a file name sent as a separate multipart part.
-BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio", "signature"}
+BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio", "signature", "audit"}
 #: pyxform types that are structure, not answers.
 GROUP_TYPES = {"group", "repeat"}
 

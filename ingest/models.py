@@ -186,7 +186,11 @@ class Submission(Base):
     """A logical submission: one case record, whose edits are its versions."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("form_id", "instance_id"),)
+    __table_args__ = (
+        UniqueConstraint("form_id", "instance_id"),
+        # The console's table reads a form's records newest first, a keyset page at a time.
+        Index("ix_submissions_form_created", "form_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)

@@ -14,8 +14,8 @@ from ingest.errors import IDENTITIES_HIDDEN, UNPARSEABLE
 from ingest.exports.walk import union_fields
 from ingest.models import Form, Project
 from ingest.queries import REVIEW_STATES, Filters
-from ingest.records.answers import BadValue, UnknownField, parse_term, record_condition
-from ingest.records.service import may_filter_on
+from ingest.records.answers import BadValue, UnknownField, district_condition, parse_term, record_condition
+from ingest.records.service import may_filter_on, search_condition
 
 #: Roles of web users who may see forms and projects (every role).
 STAFF = ROLES
@@ -93,7 +93,8 @@ def flag(name: str) -> bool:
 def record_filters(form: Form) -> Filters:
     """Read the filters every listing and export of records takes (each repeatable, combined with and):
     `?province=`, `?reviewState=`, `?device=` (device id), `?start=` and `?end=` (ISO 8601 on the submission
-    date; a bare end date includes its day) and `?q=` terms on answers (`field:value`, `field>=value`, ...;
+    date; a bare end date includes its day), `?district=` (the answer tagged scope_district), `?text=` (free
+    text in the typed answers the caller may filter on) and `?q=` terms on answers (`field:value`, `field>=value`, ...;
     see ingest.records.answers.parse_term).
 
     :raise 400: an unknown review state, a date that is not ISO 8601, a device that is not an id, or a term
@@ -118,7 +119,13 @@ def record_filters(form: Form) -> Filters:
             abort(400, f"?{name}= must be an ISO 8601 date or moment, such as 2026-12-01 or 2026-12-01T08:00Z.")
     answers = []
     terms = request.args.getlist("q")
-    fields = union_fields(get_session(), form) if terms else []
+    districts = tuple(request.args.getlist("district"))
+    text = request.args.get("text", "").strip()
+    fields = union_fields(get_session(), form) if terms or districts or text else []
+    if districts:
+        answers.append(district_condition(fields, districts))
+    if text:
+        answers.append(search_condition(get_session(), fields, text))
     for term in terms:
         try:
             field, op, value = parse_term(fields, term)

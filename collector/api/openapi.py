@@ -97,6 +97,11 @@ RECORD_FILTERS = (
         "province, joined to no case); false: none of them.",
         "boolean",
     ),
+    Param("district", "Only records whose answer tagged scope_district is this district code.", repeatable=True),
+    Param(
+        "text",
+        "Free text in a typed answer, letter case aside (sensitive answers only for roles that see identities).",
+    ),
     Param("start", "Submitted at or after this ISO 8601 date or moment."),
     Param("end", "Submitted before this moment; a bare date includes its day."),
     Param(

@@ -25,8 +25,13 @@ def init_app(app: Flask) -> None:
         devices,
         exports,
         form_drafts,
+        form_problems,
         forms,
+        moments,
         persons,
+        record_page,
+        record_table,
+        records,
         signin,
     )
 

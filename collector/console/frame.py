@@ -90,7 +90,7 @@ def page_context() -> dict:
     other = "en" if lang == "lo" else "lo"
     if request.url_rule is not None and request.endpoint not in ("console.handbook", "console.logout"):
         # The same page in the other language, its filters kept (a sign-in page keeps where it leads to).
-        keep = {k: v for k, v in request.args.items(multi=False) if k != "lang"}
+        keep = {k: v for k, v in request.args.lists() if k != "lang"}  # a repeated filter keeps every value
         try:
             switch = url_for(request.endpoint, **(request.view_args or {}), **keep, lang=other)
         except BuildError:

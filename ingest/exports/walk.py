@@ -20,14 +20,12 @@ from sqlalchemy.orm import Session
 
 from ingest.exports.pages import attachments_of, files_of, rows_of, submitter_names
 from ingest.models import (
-    Blob,
     Form,
-    FormAttachment,
     FormVersion,
     Submission,
     SubmissionVersion,
 )
-from ingest.publishing.choices import choice_labels
+from ingest.publishing.choices import version_choice_labels
 
 # Filters and REVIEW_STATES are the read layer's, named here too for the exports' callers.
 from ingest.queries import REVIEW_STATES, Filters, submissions_of  # noqa: F401
@@ -261,27 +259,11 @@ class RecordWalk:
     def _labels(self, form_version_id: int | None) -> dict[tuple[str, str], dict[str, str]]:
         """Return the choice labels of a form version in `lang`, by (table, key) of the question."""
         if form_version_id not in self._labels_of:
-            xml = self.session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
-            by_path = (
-                choice_labels(xml, self.lang, lambda name: self._media(form_version_id, name))
-                if xml and self.lang
-                else {}
-            )  # called only with a language
+            by_path = version_choice_labels(self.session, self.store, form_version_id, self.lang) if self.lang else {}
             self._labels_of[form_version_id] = {
                 row_key(f): by_path[f["path"]] for f in self._version_fields(form_version_id) if by_path.get(f["path"])
             }
         return self._labels_of[form_version_id]
-
-    def _media(self, form_version_id: int | None, name: str):
-        """Open a media file of a form version (a choice list), or return None if it has none here."""
-        sha256 = self.session.scalar(
-            select(Blob.sha256)
-            .join(FormAttachment, FormAttachment.blob_id == Blob.id)
-            .where(FormAttachment.form_version_id == form_version_id, FormAttachment.name == name)
-        )
-        if sha256 is None or self.store is None or not self.store.exists(sha256):
-            return None
-        return self.store.open(sha256)
 
     def _record(self, record, rows, counts, received, names) -> Record:
         (

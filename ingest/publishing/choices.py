@@ -17,6 +17,10 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.models import Blob, FormAttachment, FormVersion
 from ingest.xmlsafe import local_name, parse
 
 #: Languages an export may name (`?lang=`), as the ministry's forms declare them: `label::Lao (lo)`.
@@ -159,3 +163,54 @@ def choice_labels(
                     labels[_text(name)] = text
         out[ref] = labels
     return out
+
+
+#: Choice labels already read, by what they are read from (the XForm's and media files' hashes, the language).
+_LABELS: dict[tuple, dict[str, dict[str, str]]] = {}
+#: Most entries `_LABELS` keeps (a few forms in two languages).
+MAX_CACHED_LABELS = 64
+
+
+def version_choice_labels(session: Session, store, form_version_id: int | None, lang: str) -> dict[str, dict[str, str]]:
+    """Return `choice_labels` of a stored form version in `lang` ({question path: {name: label}}), lists
+    from media files read from the version's files in `store` (None: those keep their names).
+
+    Read once per XForm, media files and language (by their hashes: a published version never changes, and
+    the same content gives the same labels whichever database it comes from); treat the answer as read-only.
+    """
+    md5 = session.scalar(select(FormVersion.xml_md5).where(FormVersion.id == form_version_id))
+    if md5 is None:
+        return {}
+    files: dict[str, str] = {
+        name: sha256
+        for name, sha256 in session.execute(
+            select(FormAttachment.name, Blob.sha256)
+            .join(Blob, FormAttachment.blob_id == Blob.id)
+            .where(FormAttachment.form_version_id == form_version_id)
+        )
+    }
+    key = (md5, lang, tuple(sorted(files.items())), store is not None)
+    if key not in _LABELS:
+        xml = session.scalar(select(FormVersion.xml).where(FormVersion.id == form_version_id))
+
+        def open_file(name: str) -> BinaryIO | None:
+            sha256 = files.get(name)
+            if sha256 is None or store is None or not store.exists(sha256):
+                return None
+            return store.open(sha256)
+
+        if len(_LABELS) >= MAX_CACHED_LABELS:
+            _LABELS.pop(next(iter(_LABELS)))
+        _LABELS[key] = choice_labels(xml, lang, open_file) if xml else {}
+    return _LABELS[key]
+
+
+def question_label(field: dict, lang: str) -> str:
+    """Return a question's label (field tree `label`: {language: text}) in `lang` (`Lao (lo)` or `lo`), else
+    the default language's, else any, else its name."""
+    labels = field.get("label") or {}
+    for name, text in labels.items():
+        code = _CODE.search(name)
+        if text and (code.group(1) if code else name).lower() == lang.lower():
+            return text
+    return labels.get("default") or next((t for t in labels.values() if t), None) or field["name"]

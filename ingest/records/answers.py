@@ -15,14 +15,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, literal, not_, select
+from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Boolean, Float, String
 
 from ingest.models import Submission, SubmissionRow, SubmissionVersion
-from ingest.tags import row_key
+from ingest.tags import row_key, tagged
 
 #: Operators `compare` knows.
 OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "contains")
@@ -282,6 +282,47 @@ def record_condition(field: dict, op: str, value) -> ColumnElement:
         )
         .correlate(Submission)
     )
+
+
+def _in_current_row(row_match: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Return a condition on `Submission`: a row of its current version matches `row_match`."""
+    return exists(
+        select(SubmissionRow.id)
+        .join(SubmissionVersion, SubmissionVersion.id == SubmissionRow.submission_version_id)
+        .where(SubmissionVersion.submission_id == Submission.id, SubmissionVersion.current.is_(True), row_match)
+        .correlate(Submission)
+    )
+
+
+def text_condition(fields: list[dict], text: str) -> ColumnElement[bool]:
+    """Return a condition on `Submission`: one of the typed-text answers of `fields` (root or repeat) in its
+    current version holds `text`, letter case aside. One EXISTS over the record's rows, whatever the number
+    of fields; the caller leaves out the fields it may not search (sensitive ones, for a redacted caller)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    places: dict[str | None, list[ColumnElement[bool]]] = {}
+    for field in answer_fields(fields):
+        if field.get("xml_type") == "string":
+            answer = _text_of(SubmissionRow.data, row_key(field)[1])
+            places.setdefault(field.get("repeat"), []).append(answer.ilike(pattern, escape="\\"))
+    if not places:
+        return false()
+    return _in_current_row(
+        or_(
+            *(
+                and_(SubmissionRow.parent_id.is_(None) if repeat is None else SubmissionRow.path == repeat, or_(*found))
+                for repeat, found in places.items()
+            )
+        )
+    )
+
+
+def district_condition(fields: list[dict], districts: tuple[str, ...]) -> ColumnElement[bool]:
+    """Return a condition on `Submission`: the answer tagged `scope_district` is one of `districts` (never
+    true for a form that has no such question)."""
+    field = tagged(fields, "scope_district")
+    if field is None or not districts:
+        return false()
+    return or_(*(record_condition(field, "eq", code) for code in districts))
 
 
 #: The operators of a `?q=` term, longest first so that `>=` is not read as `>`.

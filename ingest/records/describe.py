@@ -43,15 +43,28 @@ def attachment_counts(version: SubmissionVersion) -> dict:
     }
 
 
+def _row_dict(r: SubmissionRow) -> dict:
+    return {"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": dict(r.data)}
+
+
 def stored_rows(session: Session, version: SubmissionVersion) -> list[dict]:
     """Return a version's normalised rows as dicts (id, parent_id, path, position, data), copies of the stored."""
     rows = session.scalars(
         select(SubmissionRow).where(SubmissionRow.submission_version_id == version.id).order_by(SubmissionRow.id)
     )
-    return [
-        {"id": r.id, "parent_id": r.parent_id, "path": r.path, "position": r.position, "data": dict(r.data)}
-        for r in rows
-    ]
+    return [_row_dict(r) for r in rows]
+
+
+def rows_of_versions(session: Session, version_ids: list[int]) -> dict[int, list[dict]]:
+    """Return `stored_rows` of several versions, read in one query: {version id: rows}."""
+    found: dict[int, list[dict]] = {v: [] for v in version_ids}
+    if version_ids:
+        rows = session.scalars(
+            select(SubmissionRow).where(SubmissionRow.submission_version_id.in_(version_ids)).order_by(SubmissionRow.id)
+        )
+        for r in rows:
+            found[r.submission_version_id].append(_row_dict(r))
+    return found
 
 
 def is_sealed(version: SubmissionVersion) -> bool:
@@ -59,10 +72,12 @@ def is_sealed(version: SubmissionVersion) -> bool:
     return bool(version.encrypted) and version.plain_xml is None
 
 
-def version_data(session: Session, version: SubmissionVersion, redaction: Redaction) -> tuple[dict, list[str]]:
-    """Return a stored version's rows nested back into one document, redacted as `redaction` says, and the
-    paths of the fields redacted."""
-    rows = stored_rows(session, version)
+def version_data(
+    session: Session, version: SubmissionVersion, redaction: Redaction, rows: list[dict] | None = None
+) -> tuple[dict, list[str]]:
+    """Return a stored version's rows (`rows` if already read: `rows_of_versions`) nested back into one
+    document, redacted as `redaction` says, and the paths of the fields redacted."""
+    rows = stored_rows(session, version) if rows is None else rows
     redacted = []
     if redaction.applies(version.submission.draft):
         redacted = redact_rows(rows, version.form_version.fields if version.form_version else [])
@@ -103,10 +118,13 @@ def version_json(session: Session, version: SubmissionVersion, redaction: Redact
     }
 
 
-def submission_json(session: Session, submission: Submission, redaction: Redaction) -> dict:
-    """Describe a submission as Central does, with its current version's normalised data."""
+def submission_json(
+    session: Session, submission: Submission, redaction: Redaction, rows: list[dict] | None = None
+) -> dict:
+    """Describe a submission as Central does, with its current version's normalised data (its rows given in
+    `rows` when a page read them together)."""
     version = current_of(submission)
-    data, redacted = version_data(session, version, redaction)
+    data, redacted = version_data(session, version, redaction, rows)
     return {
         "instanceId": submission.instance_id,
         # Central's submitter is an actor (web user or app user); submitterType says which table.

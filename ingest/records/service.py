@@ -8,15 +8,24 @@ writes its audit event itself, once. The caller commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy.orm import Session, selectinload
 
 from ingest import audit, scope
 from ingest.models import Form, Submission, SubmissionAttachment, SubmissionVersion
 from ingest.queries import Filters, count_of, in_pages, submissions_of
-from ingest.records.describe import current_of, file_hidden, readable_xml, submission_json, version_json
+from ingest.records.answers import text_condition
+from ingest.records.describe import (
+    current_of,
+    file_hidden,
+    readable_xml,
+    rows_of_versions,
+    submission_json,
+    version_json,
+)
 from ingest.records.review import add_comment, comment_json, comments_of, set_review_state
 from ingest.redaction import redaction_for
 
@@ -35,18 +44,64 @@ def find_record(session: Session, form: Form, instance_id: str) -> Submission | 
     return session.scalar(submissions_of(form).where(Submission.instance_id == instance_id))
 
 
+#: Where a page of the newest records starts: (submission time, id) of the last record of the page before.
+PageKey = tuple[datetime, int]
+
+
+def _described_page(session: Session, form: Form, query: Select, limit: int) -> tuple[list[Submission], list[dict]]:
+    """Read up to `limit` + 1 records of `query`; return the page's records and their bodies, redacted for the
+    caller, audited (`submission.list`) once with the count. The extra record says whether more remain."""
+    redaction = redaction_for(scope.require_caller(session))
+    # A page's versions and their files in two queries, not two per record.
+    loaded = query.options(selectinload(Submission.versions).selectinload(SubmissionVersion.attachments))
+    page = list(session.scalars(loaded.limit(limit + 1)))
+    rows = rows_of_versions(session, [current_of(s).id for s in page[:limit]])
+    body = [submission_json(session, s, redaction, rows[current_of(s).id]) for s in page[:limit]]
+    audit.record(session, "submission.list", f"form:{form.xml_form_id}", count=len(body))
+    return page, body
+
+
 def list_records(
     session: Session, form: Form, filters: Filters = Filters(), *, limit: int, after: int = 0
 ) -> tuple[list[dict], int | None]:
     """Return one page of a form's records (those after id `after`) and the cursor of the next page (None
     at the end), redacted for the caller; audited (`submission.list`) with the count."""
-    redaction = redaction_for(scope.require_caller(session))
-    page = list(session.scalars(_query(form, filters).where(Submission.id > after).limit(limit + 1)))
-    more = len(page) > limit
-    page = page[:limit]
-    body = [submission_json(session, s, redaction) for s in page]
-    audit.record(session, "submission.list", f"form:{form.xml_form_id}", count=len(body))
-    return body, (page[-1].id if more and page else None)
+    scope.require_caller(session)
+    page, body = _described_page(session, form, _query(form, filters).where(Submission.id > after), limit)
+    return body, (page[limit - 1].id if len(page) > limit else None)
+
+
+def list_newest(
+    session: Session, form: Form, filters: Filters = Filters(), *, limit: int, before: PageKey | None = None
+) -> tuple[list[dict], PageKey | None]:
+    """Return one page of a form's records, newest first (those before `before` in (submission time, id)
+    order), and the key of the next page (None at the end), redacted for the caller; audited as
+    `list_records`. A keyset page, never an offset: the index on (form, submission time, id) finds page
+    1,000 as fast as page 1."""
+    scope.require_caller(session)
+    order = (Submission.created_at.desc(), Submission.id.desc())
+    query = _query(form, filters).order_by(None).order_by(*order)
+    if before is not None:
+        query = query.where(
+            tuple_(Submission.created_at, Submission.id)
+            < tuple_(literal(before[0], Submission.created_at.type), literal(before[1]))
+        )
+    page, body = _described_page(session, form, query, limit)
+    last = page[limit - 1] if len(page) > limit else None
+    return body, ((last.created_at, last.id) if last is not None else None)
+
+
+def count_records(session: Session, form: Form, filters: Filters = Filters()) -> int:
+    """Count a form's records the caller may see (a number, not an identifiable read: not audited)."""
+    scope.require_caller(session)
+    return count_of(session, _query(form, filters))
+
+
+def search_condition(session: Session, fields: list[dict], text: str) -> ColumnElement[bool]:
+    """Return the free-text condition for `text` over the fields the caller may filter on (a redacted caller
+    never searches a sensitive answer: the records found would tell its value)."""
+    scope.require_caller(session)
+    return text_condition([f for f in fields if may_filter_on(session, f)], text)
 
 
 def stream_records(
@@ -158,6 +213,11 @@ def list_files(session: Session, submission: Submission) -> list[dict]:
     as Central lists them)."""
     scope.require_caller(session)
     return [{"name": a.name, "exists": a.blob_id is not None} for a in current_of(submission).attachments]
+
+
+def identities_hidden(session: Session) -> bool:
+    """Say whether the caller reads real records with their sensitive answers hidden."""
+    return redaction_for(scope.require_caller(session)).applies()
 
 
 def may_filter_on(session: Session, field: dict) -> bool:

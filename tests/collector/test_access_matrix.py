@@ -420,6 +420,52 @@ def _check_console(world: World, caller: str, sees: Sees) -> None:
         assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
 
 
+def _check_console_records(world: World, caller: str, sees: Sees) -> None:
+    """The console's submissions pages (issue 18): the forms' counts, the table and each record with its files,
+    for the roles that read records, in their provinces (another's record 404), sensitive answers and files
+    hidden from roles without identities; a device, which has no account, gets the sign-in page."""
+    from forms.lao import strip_marks
+    from tests.support.console import console_sign_in
+
+    table = "/console/projects/1/forms/sample_case/submissions"
+    record = table + "/{id}"
+    browser = world.client.application.test_client()
+    pages = ("/console/projects/1/submissions", table, record, record + "/files/photo.jpg")
+    if caller == "device":
+        for url in pages:
+            response = browser.get(url.format(id=RECORDS[0].instance_id))
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], caller
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    if sees.records is None:
+        for url in pages:
+            response = browser.get(url.format(id=RECORDS[0].instance_id))
+            assert response.status_code == 403, (caller, url, response.status_code)
+        return
+    counts = browser.get(pages[0]).get_data(as_text=True)
+    assert re.search(rf"sample_case</code></td>\s*<td class=\"num\">{len(sees.records)}</td>", counts), caller
+    listed = strip_marks(browser.get(f"{table}?col=full_name&col=age").get_data(as_text=True))
+    shown = set(re.findall(r"uuid:matrix-[A-Z0-9]+(?=</a>)", listed))
+    assert shown == {r.instance_id for r in RECORDS if r.key in sees.records}, caller
+    assert (NAME in listed) is sees.identities, caller
+    for one in RECORDS:
+        response = browser.get(record.format(id=one.instance_id))
+        if one.key not in sees.records:
+            assert response.status_code == 404, (caller, one.key, response.status_code)
+            assert browser.get(record.format(id=one.instance_id) + "/files/place.jpg").status_code == 404
+            continue
+        html = strip_marks(response.get_data(as_text=True))
+        assert response.status_code == 200 and (NAME in html) is sees.identities, (caller, one.key)
+        photo = browser.get(record.format(id=one.instance_id) + "/files/photo.jpg")
+        assert photo.status_code == (200 if sees.identities else 403), (caller, one.key, photo.status_code)
+        if sees.identities:
+            assert photo.get_data() == JPEG + one.key.encode()
+        photo.close()
+        place = browser.get(record.format(id=one.instance_id) + "/files/place.jpg")
+        assert place.status_code == 200 and place.get_data() == JPEG, (caller, one.key)
+        place.close()
+
+
 def _console_cases_world(world: World) -> dict[str, int]:
     """Give the world (once) two pairs of cases, one of province 01 and one of 05, and a task each province
     owes; return {first case code of a pair: pair id}."""
@@ -658,6 +704,16 @@ PATHS = (
             "/console/audit.csv",
         ),
         _check_console_devices_and_admin,
+    ),
+    Path(
+        "console submissions",
+        (
+            "/console/projects/<int:project_id>/submissions",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/submissions",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/submissions/<path:instance_id>",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/submissions/<path:instance_id>/files/<name>",
+        ),
+        _check_console_records,
     ),
     Path(
         "console cases, tasks and persons",

@@ -20,6 +20,8 @@ LISTED = {
     "ingest.records.service": {
         "find_record",
         "list_records",
+        "list_newest",
+        "count_records",
         "stream_records",
         "read_record",
         "read_versions",
@@ -31,6 +33,8 @@ LISTED = {
         "list_test_records",
         "comment_on",
         "may_filter_on",
+        "identities_hidden",
+        "search_condition",
     },
     "ingest.exports.service": {"export_records"},
     "ingest.stats.service": {"count_cases", "export_ctdc"},

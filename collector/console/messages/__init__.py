@@ -10,7 +10,7 @@ key that two areas both define (one would silently hide the other).
 
 from __future__ import annotations
 
-from collector.console.messages import admin, cases, common, devices, exports, forms
+from collector.console.messages import admin, cases, common, devices, exports, forms, records
 
 #: The page languages, the default first.
 LANGUAGES = ("lo", "en")
@@ -20,6 +20,7 @@ DEFAULT_LANGUAGE = LANGUAGES[0]
 AREAS = (
     common.MESSAGES,
     forms.MESSAGES,
+    records.MESSAGES,
     cases.MESSAGES,
     exports.MESSAGES,
     devices.MESSAGES,

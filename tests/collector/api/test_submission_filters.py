@@ -119,3 +119,16 @@ def test_filters_never_widen_the_scope(client, records, users):
     assert ids(client.get(f"{URL}?q=age>0", headers=officer)) == ["uuid:q-5"]
     assert ids(client.get(f"{URL}?province=01", headers=officer)) == []
     assert ids(client.get(f"{URL}?limit=1", headers=officer)) == ["uuid:q-5"]
+
+
+def test_free_text_searches_typed_answers_and_never_a_sensitive_one_for_an_analyst(client, auth, records, users):
+    assert ids(client.get(f"{URL}?text=person 3", headers=auth)) == ["uuid:q-3"]  # letter case aside
+    assert ids(client.get(f"{URL}?text=bangkok", headers=auth)) == [f"uuid:q-{i}" for i in range(6)]  # in a repeat
+    assert ids(client.get(f"{URL}?text=_", headers=auth)) == []  # a LIKE wildcard is only a character
+    # The names are sensitive: an analyst's search does not look into them (the matches would tell them).
+    assert ids(client.get(f"{URL}?text=person 3", headers=basic("analyst@example.la"))) == []
+    assert len(ids(client.get(f"{URL}?text=vientiane", headers=basic("analyst@example.la")))) == 6
+
+
+def test_a_district_filter_on_a_form_that_asks_none_keeps_no_record(client, auth, records):
+    assert ids(client.get(f"{URL}?district=0101", headers=auth)) == []

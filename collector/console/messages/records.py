@@ -1,0 +1,153 @@
+"""The strings of the submissions pages: the forms with their counts, the table of records, one record."""
+
+from __future__ import annotations
+
+#: key -> {language: text}; `{name}` placeholders are filled by `translate`.
+MESSAGES: dict[str, dict[str, str]] = {
+    # The forms with their records
+    "rec_title": {"lo": "ຂໍ້ມູນທີ່ສົ່ງມາ", "en": "Submissions"},
+    "rec_intro": {
+        "lo": "ຈຳນວນຂໍ້ມູນແມ່ນສະເພາະຂໍ້ມູນທີ່ທ່ານມີສິດເບິ່ງ (ຕາມແຂວງຂອງທ່ານ).",
+        "en": "The numbers count only the records you may see (those of your provinces).",
+    },
+    "rec_form": {"lo": "ແບບຟອມ", "en": "Form"},
+    "rec_count": {"lo": "ຈຳນວນຂໍ້ມູນ", "en": "Records"},
+    "rec_no_forms": {"lo": "ໂຄງການນີ້ຍັງບໍ່ມີແບບຟອມ.", "en": "This project has no forms yet."},
+    # The table
+    "rec_records_of": {"lo": "ຂໍ້ມູນຂອງແບບຟອມ {title}", "en": "Records of {title}"},
+    "rec_filters": {"lo": "ຕົວກັ່ນຕອງ", "en": "Filters"},
+    "rec_from": {"lo": "ສົ່ງແຕ່ວັນທີ", "en": "Sent from"},
+    "rec_until": {"lo": "ເຖິງວັນທີ", "en": "Sent until"},
+    "rec_province": {"lo": "ແຂວງ", "en": "Province"},
+    "rec_district": {"lo": "ເມືອງ", "en": "District"},
+    "rec_any": {"lo": "ທັງໝົດ", "en": "Any"},
+    "rec_state": {"lo": "ສະຖານະການກວດ", "en": "Review state"},
+    "rec_question": {"lo": "ຄຳຖາມ", "en": "Question"},
+    "rec_value": {"lo": "ຄຳຕອບເທົ່າກັບ", "en": "Answer equals"},
+    "rec_text": {"lo": "ຄົ້ນຫາຂໍ້ຄວາມ", "en": "Search text"},
+    "rec_apply": {"lo": "ກັ່ນຕອງ", "en": "Filter"},
+    "rec_clear": {"lo": "ລຶບຕົວກັ່ນຕອງ", "en": "Clear filters"},
+    "rec_columns": {"lo": "ຖັນທີ່ສະແດງ", "en": "Columns shown"},
+    "rec_show_columns": {"lo": "ສະແດງຖັນທີ່ເລືອກ", "en": "Show these columns"},
+    "rec_submitted": {"lo": "ເວລາສົ່ງ", "en": "Submitted"},
+    "rec_record": {"lo": "ຂໍ້ມູນ", "en": "Record"},
+    "rec_no_records": {"lo": "ບໍ່ມີຂໍ້ມູນທີ່ກົງກັບຕົວກັ່ນຕອງ.", "en": "No records match these filters."},
+    "rec_next_page": {"lo": "ໜ້າຕໍ່ໄປ", "en": "Next page"},
+    "rec_first_page": {"lo": "ໜ້າທຳອິດ", "en": "First page"},
+    "rec_newest_first": {
+        "lo": "ຂໍ້ມູນໃໝ່ສຸດຢູ່ທາງເທິງ, ໜ້າລະ {size} ລາຍການ.",
+        "en": "Newest first, {size} records a page.",
+    },
+    "rec_hidden": {"lo": "ເຊື່ອງໄວ້", "en": "hidden"},
+    "rec_hidden_help": {
+        "lo": "ຄຳຕອບທີ່ລະບຸຕົວບຸກຄົນຖືກເຊື່ອງໄວ້ສຳລັບບົດບາດຂອງທ່ານ.",
+        "en": "Answers that identify a person are hidden for your role.",
+    },
+    "rec_state_received": {"lo": "ໄດ້ຮັບແລ້ວ", "en": "Received"},
+    "rec_state_hasIssues": {"lo": "ມີບັນຫາ", "en": "Has issues"},
+    "rec_state_edited": {"lo": "ແກ້ໄຂແລ້ວ", "en": "Edited"},
+    "rec_state_approved": {"lo": "ອະນຸມັດແລ້ວ", "en": "Approved"},
+    "rec_state_rejected": {"lo": "ປະຕິເສດ", "en": "Rejected"},
+    # One record
+    "rec_record_title": {"lo": "ຂໍ້ມູນ {name}", "en": "Record {name}"},
+    "rec_back_to_table": {"lo": "ກັບໄປຕາຕະລາງຂໍ້ມູນ", "en": "Back to the records"},
+    "rec_summary": {"lo": "ສະຫຼຸບ", "en": "Summary"},
+    "rec_instance": {"lo": "ລະຫັດຂໍ້ມູນ", "en": "Instance ID"},
+    "rec_claimed": {"lo": "ແຂວງທີ່ລະບຸໃນຄຳຕອບ", "en": "Province named in the answers"},
+    "rec_answers": {"lo": "ຄຳຕອບ", "en": "Answers"},
+    "rec_sealed": {
+        "lo": "ຂໍ້ມູນນີ້ຖືກເຂົ້າລະຫັດ ແລະ ຍັງບໍ່ໄດ້ຖອດລະຫັດ: ຍັງອ່ານຄຳຕອບບໍ່ໄດ້.",
+        "en": "This record was sent encrypted and is not decrypted yet: its answers cannot be read.",
+    },
+    "rec_no_answer": {"lo": "ບໍ່ໄດ້ຕອບ", "en": "no answer"},
+    "rec_instance_no": {"lo": "ລາຍການທີ {number}", "en": "Entry {number}"},
+    "rec_entries": {"lo": "{count} ລາຍການ", "en": "{count} entries"},
+    "rec_file_missing": {"lo": "ໄຟລ໌ຍັງບໍ່ມາຮອດ", "en": "file not received yet"},
+    "rec_open_file": {"lo": "ເປີດໄຟລ໌ {name}", "en": "Open the file {name}"},
+    "rec_versions": {"lo": "ປະຫວັດການແກ້ໄຂ", "en": "Edit history"},
+    "rec_version": {"lo": "ສະບັບ {instance}", "en": "Version {instance}"},
+    "rec_version_sent": {"lo": "ສົ່ງເມື່ອ {moment}", "en": "sent {moment}"},
+    "rec_current": {"lo": "ສະບັບປັດຈຸບັນ", "en": "current version"},
+    "rec_first_version": {"lo": "ສະບັບທຳອິດ.", "en": "The first version."},
+    "rec_no_changes": {"lo": "ບໍ່ມີຄຳຕອບໃດປ່ຽນ (ທີ່ທ່ານເບິ່ງໄດ້).", "en": "No answer changed (that you may see)."},
+    "rec_field": {"lo": "ຄຳຖາມ", "en": "Question"},
+    "rec_before": {"lo": "ກ່ອນ", "en": "Before"},
+    "rec_after": {"lo": "ຫຼັງ", "en": "After"},
+    "rec_review": {"lo": "ການກວດຂໍ້ມູນ", "en": "Review"},
+    "rec_set_state": {"lo": "ບັນທຶກສະຖານະ", "en": "Save the state"},
+    "rec_reviewed": {"lo": "ບັນທຶກສະຖານະການກວດແລ້ວ.", "en": "The review state was saved."},
+    "rec_not_reviewer_note": {
+        "lo": "ບົດບາດຂອງທ່ານເບິ່ງຂໍ້ມູນໄດ້ ແຕ່ບໍ່ໄດ້ກວດ ຫຼື ໃຫ້ຄຳເຫັນ.",
+        "en": "Your role reads records but does not review or comment on them.",
+    },
+    "rec_comments": {"lo": "ຄຳເຫັນ", "en": "Comments"},
+    "rec_no_comments": {"lo": "ຍັງບໍ່ມີຄຳເຫັນ.", "en": "No comments yet."},
+    "rec_comment": {"lo": "ຄຳເຫັນໃໝ່", "en": "New comment"},
+    "rec_add_comment": {"lo": "ເພີ່ມຄຳເຫັນ", "en": "Add the comment"},
+    "rec_commented": {"lo": "ເພີ່ມຄຳເຫັນແລ້ວ.", "en": "The comment was added."},
+    "rec_comment_by": {"lo": "ຜູ້ໃຊ້ {user}, {moment}", "en": "User {user}, {moment}"},
+    "rec_interview": {"lo": "ບັນທຶກການສຳພາດ (audit ຂອງ Collect)", "en": "Interview log (Collect's audit)"},
+    "rec_interview_none": {
+        "lo": "ແບບຟອມນີ້ບໍ່ໄດ້ບັນທຶກເວລາການສຳພາດ.",
+        "en": "This record has no interview log (its form does not keep one).",
+    },
+    "rec_interview_unreadable": {
+        "lo": "ອ່ານບັນທຶກການສຳພາດບໍ່ໄດ້: ໄຟລ໌ບໍ່ແມ່ນຮູບແບບຂອງ Collect.",
+        "en": "The interview log could not be read: the file is not in Collect's format.",
+    },
+    "rec_interview_total": {
+        "lo": "ໃຊ້ເວລາທັງໝົດ {minutes} ນາທີ; ເວລາກາງຕໍ່ຄຳຖາມ {median} ວິນາທີ.",
+        "en": "{minutes} minutes in all; {median} seconds per question (median).",
+    },
+    "rec_rushed": {
+        "lo": "ລະວັງ: ການສຳພາດນີ້ໄວເກີນໄປ (ເຄິ່ງໜຶ່ງຂອງຄຳຖາມໃຊ້ເວລາໜ້ອຍກວ່າ {seconds} ວິນາທີ). ກະລຸນາກວດຄືນ.",
+        "en": "Warning: this interview was rushed (half its questions took under {seconds} seconds). Please check it.",
+    },
+    "rec_seconds": {"lo": "ວິນາທີ", "en": "Seconds"},
+    "rec_visits": {"lo": "ຈຳນວນເທື່ອທີ່ເປີດ", "en": "Visits"},
+    "rec_fast": {"lo": "ໄວ", "en": "fast"},
+    # Refusals
+    "rec_no_such_project": {"lo": "ບໍ່ມີໂຄງການນີ້.", "en": "There is no such project."},
+    "rec_no_such_form": {"lo": "ບໍ່ມີແບບຟອມນີ້ໃນໂຄງການ.", "en": "This project has no such form."},
+    "rec_no_such_record": {
+        "lo": "ບໍ່ພົບຂໍ້ມູນນີ້ (ບໍ່ມີ ຫຼື ຢູ່ນອກແຂວງຂອງທ່ານ).",
+        "en": "No such record (it does not exist, or is outside your provinces).",
+    },
+    "rec_no_such_file": {"lo": "ໄຟລ໌ນີ້ຍັງບໍ່ມາຮອດ.", "en": "That file has not been received."},
+    "rec_file_hidden": {
+        "lo": "ໄຟລ໌ນີ້ລະບຸຕົວບຸກຄົນ; ບົດບາດຂອງທ່ານເບິ່ງບໍ່ໄດ້.",
+        "en": "This file identifies a person; your role may not see it.",
+    },
+    "rec_not_reviewer": {
+        "lo": "ບົດບາດຂອງທ່ານບໍ່ໄດ້ກວດ ຫຼື ໃຫ້ຄຳເຫັນຕໍ່ຂໍ້ມູນ.",
+        "en": "Your role does not review or comment on records.",
+    },
+    "rec_bad_text": {
+        "lo": "ຕົວກັ່ນຕອງຍາວເກີນ {most} ຕົວອັກສອນ ຫຼື ມີຕົວອັກສອນທີ່ບໍ່ຖືກຕ້ອງ.",
+        "en": "A filter is longer than {most} characters or holds a character that is not text.",
+    },
+    "rec_bad_date": {
+        "lo": "ວັນທີບໍ່ຖືກຕ້ອງ: ໃຫ້ຂຽນເປັນ ປີ-ເດືອນ-ວັນ, ເຊັ່ນ 2026-12-01.",
+        "en": "That is not a date: write it as year-month-day, such as 2026-12-01.",
+    },
+    "rec_bad_province": {"lo": "ບໍ່ມີແຂວງນີ້.", "en": "There is no such province."},
+    "rec_bad_district": {"lo": "ບໍ່ມີເມືອງນີ້.", "en": "There is no such district."},
+    "rec_bad_state": {"lo": "ບໍ່ມີສະຖານະການກວດນີ້.", "en": "There is no such review state."},
+    "rec_bad_field": {"lo": "ແບບຟອມນີ້ບໍ່ມີຄຳຖາມນີ້.", "en": "This form has no such question."},
+    "rec_bad_value": {
+        "lo": "ຄຳຕອບທີ່ໃສ່ບໍ່ກົງກັບປະເພດຂອງຄຳຖາມ (ເຊັ່ນ ຕົວເລກ ຫຼື ວັນທີ).",
+        "en": "The answer given does not fit the question's type (a number or a date, say).",
+    },
+    "rec_sensitive_filter": {
+        "lo": "ຄຳຖາມນີ້ລະບຸຕົວບຸກຄົນ; ບົດບາດຂອງທ່ານກັ່ນຕອງຕາມມັນບໍ່ໄດ້.",
+        "en": "This question identifies a person; your role may not filter on it.",
+    },
+    "rec_bad_key": {
+        "lo": "ລິ້ງໜ້ານີ້ບໍ່ຖືກຕ້ອງ; ກະລຸນາເລີ່ມຈາກໜ້າທຳອິດ.",
+        "en": "This page link is not one the server made; start again from the first page.",
+    },
+    "rec_bad_comment": {
+        "lo": "ຄຳເຫັນຕ້ອງມີຂໍ້ຄວາມ ແລະ ບໍ່ເກີນ {most} ຕົວອັກສອນ.",
+        "en": "A comment must hold some text, and at most {most} characters.",
+    },
+}
