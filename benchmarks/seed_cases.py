@@ -255,13 +255,14 @@ def seed(
             ids[Submission] += 1
             ids[SubmissionVersion] += 1
             code = case_code_of(rows, fields)
+            province = record_province(rows, fields, None)
             batch[Submission].append(
                 {
                     "id": sid,
                     "form_id": form_id,
                     "instance_id": answers["instanceID"],
                     "device_id": device_id,
-                    "province_code": record_province(rows, fields, None),
+                    "province_code": province,
                     "consent_withheld": consent_withheld(rows, fields),
                     "case_code": code,
                     "draft": False,
@@ -325,7 +326,8 @@ def seed(
                 ids[Blob] += 1
                 ids[SubmissionAttachment] += 1
             if code:
-                case = _summary([(FORM_ID, fields, rows[0].data, arrived)])
+                # The record's province is the case's (what place_record gives a ministry tablet's record).
+                case = _summary([(FORM_ID, fields, rows[0].data, arrived, province)])
                 batch[Case].append(
                     {"id": ids[Case], "project_id": project_id, "case_code": code, **case, "updated_at": utcnow()}
                 )

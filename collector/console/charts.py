@@ -45,7 +45,7 @@ class Words:
     no_boundary: str = ""
 
 
-def _text(x: float, y: float, text: str, *, size: int = 13, anchor: str = "start", extra: str = "") -> str:
+def _text(x: float, y: float, text: str, *, size: int = 14, anchor: str = "start", extra: str = "") -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
     )
@@ -66,11 +66,11 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
 
 def bar_chart(items: list[Item], total: int | None, words: Words, width: int = 640) -> str:
     """Draw `items` as horizontal bars with their counts, the hidden ones as words, and the total beneath."""
-    row, top, label_w = 24, 40, 210
+    row, top, label_w = 26, 42, 220
     bar_w = width - label_w - 90
     shown = [i.count for i in items if i.count is not None]
     most = max(shown, default=0) or 1
-    body = [_text(12, 24, words.title, size=15, extra=' font-weight="bold"')]
+    body = [_text(12, 26, words.title, size=17, extra=' font-weight="bold"')]
     if not items:
         body.append(_text(12, top + 18, words.empty, extra=' fill="#555555"'))
     for n, item in enumerate(items):
@@ -169,7 +169,7 @@ def province_map(
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         '<rect width="6" height="6" fill="#ffffff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#888888" '
         'stroke-width="2"/></pattern></defs>',
-        _text(pad, 22, words.title, size=15, extra=' font-weight="bold"'),
+        _text(pad, 24, words.title, size=17, extra=' font-weight="bold"'),
     ]
     missing = []
     for code in sorted(hasc):
@@ -186,7 +186,7 @@ def province_map(
         ring = max(rings, key=len)
         cx = sum(xy(*p)[0] for p in ring) / len(ring)
         cy = sum(xy(*p)[1] for p in ring) / len(ring)
-        body.append(_text(cx, cy + 4, code, size=10, anchor="middle", extra=' fill="#222222"'))
+        body.append(_text(cx, cy + 4, code, size=11, anchor="middle", extra=' fill="#222222"'))
     # A province without a boundary (and anything else the file lacks) in a box in the empty south-west.
     for n, code in enumerate(missing):
         x, y = pad, top + height_map - 70 - n * 34
@@ -194,8 +194,8 @@ def province_map(
             f'<rect x="{x}" y="{y}" width="150" height="26" fill="{fill(counts.get(code, 0))}" stroke="{EDGE}" '
             f'data-province="{escape(code)}"><title>{escape(caption(code))}</title></rect>'
         )
-        body.append(_text(x + 75, y + 17, f"{code} {_clip(names.get(code, code), 16)}", size=11, anchor="middle"))
-        body.append(_text(x, y + 40, _clip(words.no_boundary, 40), size=10, extra=' fill="#555555"'))
+        body.append(_text(x + 75, y + 17, f"{code} {_clip(names.get(code, code), 16)}", size=12, anchor="middle"))
+        body.append(_text(x, y + 42, _clip(words.no_boundary, 40), size=11, extra=' fill="#555555"'))
     # The legend: zero, each class with its range, hidden.
     y = top + height_map + 16
     keys = [(ZERO, words.legend_zero)]
@@ -207,7 +207,7 @@ def province_map(
     x = pad
     for colour, label in keys:
         body.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{colour}" stroke="{EDGE}" stroke-width="0.5"/>')
-        body.append(_text(x + 18, y + 12, label, size=11))
+        body.append(_text(x + 18, y + 12, label, size=12))
         x += 26 + 7 * len(label)
         if x > width - 80:
             x, y = pad, y + 20
