@@ -46,9 +46,12 @@ class Words:
 
 
 def _text(x: float, y: float, text: str, *, size: int = 14, anchor: str = "start", extra: str = "") -> str:
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
-    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+
+
+def _total(x: float, y: float, total: int | None, words: Words) -> str:
+    shown = words.hidden if total is None else f"{total:,}"
+    return _text(x, y, f"{words.total}: {shown}", extra=' font-weight="bold"')
 
 
 def _clip(text: str, limit: int = 30) -> str:
@@ -64,10 +67,10 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     return head + "".join(body) + "</svg>"
 
 
-def bar_chart(items: list[Item], total: int | None, words: Words, width: int = 640) -> str:
+def bar_chart(items: list[Item], total: int | None, words: Words, width: int = 460) -> str:
     """Draw `items` as horizontal bars with their counts, the hidden ones as words, and the total beneath."""
-    row, top, label_w = 26, 42, 220
-    bar_w = width - label_w - 90
+    row, top, label_w = 26, 42, 180
+    bar_w = width - label_w - 70
     shown = [i.count for i in items if i.count is not None]
     most = max(shown, default=0) or 1
     body = [_text(12, 26, words.title, size=17, extra=' font-weight="bold"')]
@@ -75,17 +78,19 @@ def bar_chart(items: list[Item], total: int | None, words: Words, width: int = 6
         body.append(_text(12, top + 18, words.empty, extra=' fill="#555555"'))
     for n, item in enumerate(items):
         y = top + n * row
-        body.append(_text(label_w - 8, y + 16, _clip(item.label), anchor="end"))
+        body.append(_text(label_w - 8, y + 16, _clip(item.label, 22), anchor="end"))
         if item.count is None:
             # Hidden: the word only, in grey italics, where a bar would start; no shape at all.
             body.append(_text(label_w + 4, y + 16, words.hidden, extra=' fill="#666666" font-style="italic"'))
             continue
         length = bar_w * item.count / most
         if item.count:
-            body.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(length, 1):.1f}" height="{row - 8}" fill="{BAR}"/>')
+            body.append(
+                f'<rect x="{label_w}" y="{y + 4}" width="{max(length, 1):.1f}" height="{row - 8}" fill="{BAR}"/>'
+            )
         body.append(_text(label_w + length + 6, y + 16, f"{item.count:,}"))
     y = top + max(len(items), 1) * row + 22
-    body.append(_text(12, y, f"{words.total}: {words.hidden if total is None else f'{total:,}'}", extra=' font-weight="bold"'))
+    body.append(_total(12, y, total, words))
     return _svg(width, y + 14, words.title, body)
 
 
@@ -206,11 +211,13 @@ def province_map(
     keys.append((HIDDEN_FILL, words.legend_hidden))
     x = pad
     for colour, label in keys:
-        body.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{colour}" stroke="{EDGE}" stroke-width="0.5"/>')
+        body.append(
+            f'<rect x="{x}" y="{y}" width="14" height="14" fill="{colour}" stroke="{EDGE}" stroke-width="0.5"/>'
+        )
         body.append(_text(x + 18, y + 12, label, size=12))
         x += 26 + 7 * len(label)
         if x > width - 80:
             x, y = pad, y + 20
     y += 38
-    body.append(_text(pad, y, f"{words.total}: {words.hidden if total is None else f'{total:,}'}", extra=' font-weight="bold"'))
+    body.append(_total(pad, y, total, words))
     return _svg(width, int(y + 14), words.title, body)

@@ -408,7 +408,6 @@ def _check_console(world: World, caller: str, sees: Sees) -> None:
         assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
 
 
-
 #: The console's dashboard (issue 18 page 5): the page, and one chart's table (CSV) and picture (SVG).
 DASHBOARD = (
     "/console/projects/1/dashboard?lang=en",

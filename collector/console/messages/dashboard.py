@@ -6,8 +6,7 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "dash_title": {"lo": "ພາບລວມຂອງຄະດີ", "en": "Cases at a glance"},
     "dash_intro": {
-        "lo": "ຈຳນວນຄະດີທີ່ທ່ານມີສິດເບິ່ງ. ຈຳນວນທີ່ໜ້ອຍກວ່າ {threshold} ຖືກເຊື່ອງໄວ້ "
-        "(ແລະ ຈຳນວນອື່ນທີ່ອາດຈະເປີດເຜີຍມັນ), ເພື່ອບໍ່ໃຫ້ລະບຸຕົວບຸກຄົນໃດໄດ້.",
+        "lo": "ຈຳນວນຄະດີທີ່ທ່ານມີສິດເບິ່ງ. ຈຳນວນທີ່ໜ້ອຍກວ່າ {threshold} ຖືກເຊື່ອງໄວ້ (ແລະ ຈຳນວນອື່ນທີ່ອາດຈະເປີດເຜີຍມັນ), ເພື່ອບໍ່ໃຫ້ລະບຸຕົວບຸກຄົນໃດໄດ້.",
         "en": "Counts of the cases you may see. Counts below {threshold} are hidden (and any other count "
         "that would give one away), so that no person can be singled out.",
     },
