@@ -4,8 +4,9 @@ A table counts cases by one or more dimensions, with a total along each dimensio
 Primary suppression hides every count from 1 to THRESHOLD - 1 (CTDC publishes nothing below 11). Secondary
 suppression then hides more cells until no hidden cell can be recomputed from what is shown: along every
 line of the table whose total is the sum of its cells, either no cell is hidden or at least two are. A
-dimension where one case may count in several values (types of exploitation, citizenship) has no such sum,
-so its lines need no secondary suppression.
+dimension where one case may count in several values (types of exploitation, citizenship) usually has no such
+sum, so its lines need no secondary suppression; but a line of it where no case counts twice does add up to
+its total (every case of one type), and is suppressed like any other.
 """
 
 from __future__ import annotations
@@ -133,10 +134,10 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
     while changed:
         changed = False
         for i, dimension in enumerate(dims):
-            if dimension.multiple:
-                continue  # its total is not the sum of its cells
             for others in itertools.product(*(axes[:i] + axes[i + 1 :])):
                 line = [others[:i] + (value,) + others[i:] for value in axes[i]]
+                if dimension.multiple and not _adds_up(table, line, i):
+                    continue  # a case counts in several values: the total does not give a hidden cell away
                 if sum(1 for key in line if key in table.hidden) != 1:
                     continue
                 candidates = [key for key in line if key not in table.hidden and table.counts.get(key, 0) > 0]
@@ -145,6 +146,13 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
                 table.hidden[chosen] = "secondary"
                 changed = True
     return table
+
+
+def _adds_up(table: Table, line: list[tuple], i: int) -> bool:
+    """Say whether a line's cells add up to its total (along dimension `i`): then the total and all but one
+    cell give that one away."""
+    total = sum(table.counts.get(key, 0) for key in line if key[i] == TOTAL)
+    return total == sum(table.counts.get(key, 0) for key in line if key[i] != TOTAL)
 
 
 def as_json(table: Table) -> dict:

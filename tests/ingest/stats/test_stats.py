@@ -59,6 +59,15 @@ def test_dimensions_where_a_case_counts_several_times_need_no_secondary_suppress
     assert table.hidden == {("SexualExploitation",): "primary"}
 
 
+def test_a_several_valued_dimension_whose_cells_add_up_is_suppressed_like_any_other():
+    # Every case has one type only: the total (shown on every chart of the dashboard) minus the forced labour
+    # would give the 3 cases of sexual exploitation back, so forced labour is hidden too.
+    rows = [{"exploitation_types": "SexualExploitation"}] * 3 + [{"exploitation_types": "ForcedLabour"}] * 20
+    table = suppress(count(rows, ["exploitation_type"]))
+    assert table.hidden == {("SexualExploitation",): "primary", ("ForcedLabour",): "secondary"}
+    assert table.shown((TOTAL,)) == 23
+
+
 def test_random_tables_never_leave_a_hidden_cell_recomputable():
     rng = random.Random(8)
     for _ in range(300):
