@@ -28,7 +28,7 @@ from ingest.csv_safe import Writer, neutralise
 from ingest.models import Form, Project
 from ingest.publishing.choices import choice_labels
 from ingest.publishing.versions import current_version
-from ingest.stats.counts import TOTAL, Table
+from ingest.stats.counts import TOTAL
 from ingest.stats.service import count_cases
 
 
@@ -77,11 +77,36 @@ def _filters() -> dict[str, str]:
     return {"year": year, "province": province}
 
 
-def _table(project_id: int, chart: Chart, chosen: dict[str, str]) -> Table:
-    """Count the caller's cases for one chart through the statistics service (scoped, suppressed, audited)."""
-    filters = {name: [value] for name, value in chosen.items() if value}
+@dataclass(frozen=True)
+class Counts:
+    """A chart's counts for the filters chosen: (value, count or None when hidden) by value, and the total."""
+
+    cells: dict[str, int | None]
+    total: int | None
+
+
+def _counts(project_id: int, chart: Chart, chosen: dict[str, str]) -> Counts:
+    """Count the caller's cases for one chart through the statistics service (scoped, suppressed, audited).
+
+    The service counts one table by the chart's dimension, the year and the province, and the filters take
+    its slice, rather than a table of the filtered cases alone: then every view of a chart (all years, one
+    year, one province) is part of the same suppressed table, and no view's total gives back a cell that
+    another view hides (province 05's total, seen with ?province=05, taken from the national total would give
+    back a hidden 01).
+    """
+    dims = [chart.name, *(d for d in ("year", "province") if d != chart.name)]
     threshold = int(current_app.config["STATS_THRESHOLD"])
-    return count_cases(get_session(), project_id, [chart.name], filters, threshold)
+    table = count_cases(get_session(), project_id, dims, {}, threshold)
+    fixed = tuple(chosen[d] or TOTAL for d in dims[1:])
+    cells = {key[0]: table.shown(key) for key in table.counts if key[0] != TOTAL and key[1:] == fixed}
+    total = table.shown((TOTAL, *fixed))
+    if chart.name == "province":
+        cells = {code: cells.get(code, 0) for code in sorted({*_provinces(), *cells})}  # every province
+        if chosen["province"]:
+            # The province chosen, and no other (its total is its own cell).
+            cells = {code: n if code == chosen["province"] else 0 for code, n in cells.items()}
+            total = table.shown((chosen["province"], *fixed))
+    return Counts(cells, total)
 
 
 @functools.lru_cache(maxsize=32)
@@ -116,14 +141,11 @@ def _order(chart: Chart, value: str) -> tuple:
     return (value == "Unknown", value)
 
 
-def _rows(chart: Chart, table: Table, labels: dict[str, str]) -> list[dict]:
-    """Return the rows of a chart's table: value, label and count (None when hidden), the total apart."""
-    values = {key[0] for key in table.counts if key[0] != TOTAL}
-    if chart.name == "province":
-        values |= set(_provinces())  # every province on the map and in its table, zero or not
+def _rows(chart: Chart, counts: Counts, labels: dict[str, str]) -> list[dict]:
+    """Return the rows of a chart's table in the order of their values: value, label and count (None: hidden)."""
     return [
-        {"value": v, "label": labels.get(v, v), "count": table.shown((v,))}
-        for v in sorted(values, key=lambda v: _order(chart, v))
+        {"value": v, "label": labels.get(v, v), "count": counts.cells[v]}
+        for v in sorted(counts.cells, key=lambda v: _order(chart, v))
     ]
 
 
@@ -176,9 +198,9 @@ def dashboard(project_id: int):
     labels = _value_labels(project_id, web.page_language())
     sections = []
     for chart in CHARTS.values():
-        table = _table(project_id, chart, chosen)
-        rows = _rows(chart, table, labels)
-        total = table.shown((TOTAL,))
+        counts = _counts(project_id, chart, chosen)
+        rows = _rows(chart, counts, labels)
+        total = counts.total
         links = {"project_id": project_id, "name": chart.name, **keep}
         sections.append(
             {
@@ -219,14 +241,14 @@ def dashboard_csv(project_id: int, name: str):
     """
     chart = _chart(project_id, name)
     chosen = _filters()
-    table = _table(project_id, chart, chosen)
+    counts = _counts(project_id, chart, chosen)
     get_session().commit()
-    rows = _rows(chart, table, _value_labels(project_id, web.page_language()))
+    rows = _rows(chart, counts, _value_labels(project_id, web.page_language()))
     out = io.StringIO()
     writer = Writer(out)
     writer.writerow([chart.name, "label", "count"])
     hidden = _("dash_hidden")
-    for row in [*rows, {"value": TOTAL, "label": _("dash_total"), "count": table.shown((TOTAL,))}]:
+    for row in [*rows, {"value": TOTAL, "label": _("dash_total"), "count": counts.total}]:
         # A value or label is a tablet's answer (a country, a type): kept from running as a formula.
         count = hidden if row["count"] is None else str(row["count"])
         writer.writerow([neutralise(row["value"]), neutralise(row["label"]), count])
@@ -246,10 +268,10 @@ def dashboard_svg(project_id: int, name: str):
     """
     chart = _chart(project_id, name)
     chosen = _filters()
-    table = _table(project_id, chart, chosen)
+    counts = _counts(project_id, chart, chosen)
     get_session().commit()
-    rows = _rows(chart, table, _value_labels(project_id, web.page_language()))
-    svg = '<?xml version="1.0" encoding="utf-8"?>\n' + _svg(chart, rows, table.shown((TOTAL,)))
+    rows = _rows(chart, counts, _value_labels(project_id, web.page_language()))
+    svg = '<?xml version="1.0" encoding="utf-8"?>\n' + _svg(chart, rows, counts.total)
     return Response(
         svg,
         content_type="image/svg+xml; charset=utf-8",
