@@ -49,6 +49,7 @@ system-deps system-deps-test:
 	  || { echo "apt-get could not install:$$missing. Install them by hand and run make again."; exit 1; }
 
 ## Install, migrate the SQLite database, publish the bundled forms, print a device QR code, serve on :8080.
+## `collector setup` first checks Java for ODK Validate, and stops with one line saying how to get it.
 serve: install system-deps
 	$(BIN)/collector setup
 	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py collector.wsgi:app

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 
+from collector.ops import publicurl
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_proxy(app)
     configure_bodies(app)
     configure_database(app)
+    configure_observability(app)  # first: its hooks time and log every request, even one refused early
     configure_blueprints(app)
     configure_responses(app)
     return app
@@ -44,6 +47,7 @@ def configure_settings(app: Flask, test_config: dict | None) -> None:
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    publicurl.resolve(app)
     # Werkzeug refuses bodies over this with 413 while streaming, chunked uploads included.
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_SUBMISSION_BYTES"])
     # An instance sent as a plain form field (not a file part) may be as large as an XML part.
@@ -113,6 +117,25 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(openrosa.bp, url_prefix="/v1/key/<token>", name="openrosa_key")
     api.init_app(app)
     console.init_app(app)
+
+
+def configure_observability(app: Flask) -> None:
+    """Give each request an id, log one JSON line and count it when it ends, and serve /metrics."""
+    # Local: prometheus_client must first be imported in gunicorn's workers, after deploy/gunicorn.conf.py has
+    # set PROMETHEUS_MULTIPROC_DIR in the master, which imports this package.
+    from collector.ops import counters, logs, metrics
+
+    app.before_request(logs.start_request)
+
+    @app.after_request
+    def end_request(response: Response) -> Response:
+        response = logs.end_request(response)
+        # Paths no route matched share one label: a scanner's probes must not grow a series each.
+        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        counters.observe_request(request.method, route, response.status_code, g.request_duration)
+        return response
+
+    app.register_blueprint(metrics.bp)
 
 
 def _note_route(endpoint, values) -> None:

@@ -16,8 +16,10 @@ BODY_TIMEOUT = 60
 BODY_MIN_RATE = 1024
 #: Largest XLSForm upload accepted (bytes).
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
-#: Base URL that tablets use to reach this server, for device QR codes printed outside a request.
-PUBLIC_URL = "http://127.0.0.1:8080"
+#: Base URL that tablets use to reach this server, for device QR codes printed outside a request. Stored in
+#: `<instance>/public_url` by `collector setup` and by the server's start, and read from there by every later
+#: command and worker of the instance; unset and never stored: http://127.0.0.1:8080, with a warning.
+PUBLIC_URL = None
 #: Name of the default project, shown in ODK Collect.
 PROJECT_NAME = "Lao PDR trafficking cases"
 #: Official emblem printed on the covers of handbooks, paper forms and course kits: a PNG or JPEG file (at most
@@ -60,3 +62,15 @@ REDIS_URL = None
 JOB_QUEUE = "collector"
 #: Run an incremental person match in the background after each record of a form that names the person.
 PERSON_MATCH_ON_SUBMIT = True
+#: Format of the server's and the job worker's logs on stderr: `json` (one object per line, for a log collector)
+#: or `text`.
+LOG_FORMAT = "json"
+#: Lowest level logged: DEBUG, INFO, WARNING or ERROR.
+LOG_LEVEL = "INFO"
+#: Let clients on this machine that reach gunicorn directly (a loopback peer, through no proxy) read /metrics.
+METRICS_LOOPBACK = True
+#: A secret that lets Prometheus read /metrics from anywhere with `Authorization: Bearer <token>`; unset: only
+#: the loopback clients of METRICS_LOOPBACK.
+METRICS_TOKEN = None
+#: `collector doctor` fails when the media store's or the SQLite database's disk has less free space (MB).
+DISK_MIN_FREE_MB = 1024

@@ -55,11 +55,15 @@ def save_qr(settings: dict, folder: Path, stem: str) -> tuple[Path, Path]:
     """
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    code = qr_code(settings)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
     for path, kind in ((png, "png"), (svg, "svg")):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a file left by an older version keeps its mode through O_CREAT
-        with os.fdopen(fd, "wb") as out:
-            code.save(out, kind=kind, scale=6, border=4)
+        write_qr(settings, path, kind)
     return png, svg
+
+
+def write_qr(settings: dict, path: Path, kind: str) -> None:
+    """Write the QR code of the settings to `path` as `kind` (png or svg), readable by its owner only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an older version keeps its mode through O_CREAT
+    with os.fdopen(fd, "wb") as out:
+        qr_code(settings).save(out, kind=kind, scale=6, border=4)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from collector.db import get_session, get_store
 from collector.errors import openrosa_headers, openrosa_message
 from collector.jobs import request_person_match
+from collector.ops import counters
 from collector.transport.multipart import parse_submission
 from ingest.access import SYSTEM, Caller
 from ingest.models import FormAttachment, FormVersion
@@ -147,6 +148,7 @@ def submission_response(
             incoming.stream.close()
     if received.names_person:
         request_person_match(project_id)
+    counters.submission_stored(received.created)
     return openrosa_message(201, submission_message(received), nature="submit_success")
 
 

@@ -19,6 +19,7 @@ import threading
 
 from flask import Flask, current_app
 
+from collector.ops.counters import job_failed
 from ingest.persons.decisions import match
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,19 @@ def _jobs(app: Flask) -> _RedisJobs | _ThreadJobs:
         url = app.config.get("REDIS_URL")
         jobs = app.extensions["collector.jobs"] = _RedisJobs(url, app.config["JOB_QUEUE"]) if url else _ThreadJobs(app)
     return jobs
+
+
+def queue_state(app: Flask) -> tuple[int | None, int | None]:
+    """Return how many jobs wait to run and how many failed jobs RQ keeps (None without Redis); (None, None)
+    when the queue cannot be read (Redis down)."""
+    jobs = _jobs(app)
+    if isinstance(jobs, _ThreadJobs):
+        return jobs.waiting(), None
+    try:
+        return jobs.queue.count, jobs.queue.failed_job_registry.count
+    except Exception as exc:  # a scrape must answer even with Redis down; it says so
+        logger.warning("job queue not readable: %s", type(exc).__name__)
+        return None, None
 
 
 def redis_queue(app: Flask):
@@ -122,6 +136,10 @@ class _ThreadJobs:
         with self._lock:
             self._waiting.discard(project_id)
 
+    def waiting(self) -> int:
+        """Return how many jobs wait for the thread (not counting the one it runs)."""
+        return self._queue.qsize()
+
     def wait(self) -> None:
         """Block until every job asked so far has run (for tests and orderly shutdowns)."""
         self._queue.join()
@@ -134,6 +152,7 @@ class _ThreadJobs:
                     run_person_match(project_id)
             except Exception as exc:
                 self.started(project_id)
+                job_failed("person_match")
                 # The type only: an exception's text may quote the data.
                 logger.error("person match of project %s failed: %s", project_id, type(exc).__name__)
             finally:

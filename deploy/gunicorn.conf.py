@@ -3,7 +3,10 @@
 import logging
 import os
 
+from flask import Flask
 from gunicorn.glogging import Logger
+
+from collector.ops import multiproc
 
 bind = os.environ.get("COLLECTOR_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
@@ -32,6 +35,24 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", os.environ.get("COLL
 # Seconds a request has to deliver its request line and headers (a client sending them a byte at a time
 # would otherwise hold a thread for ever; see collector/transport/header_deadline.py).
 header_timeout = float(os.environ.get("COLLECTOR_HEADER_TIMEOUT", "20"))
+
+
+def on_starting(server):
+    """Give the workers a folder to share their metrics in, before the first is forked.
+
+    /metrics adds up every worker's counts from files in PROMETHEUS_MULTIPROC_DIR (prometheus_client's
+    multi-process mode), which must be set before a worker imports prometheus_client. Unset, it is one folder
+    per master in the instance folder, emptied at its start (collector/ops/multiproc.py); Flask finds the
+    instance folder as create_app does.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        instance = Flask("collector", instance_path=os.environ.get("COLLECTOR_INSTANCE_PATH") or None).instance_path
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc.prepare(instance, os.getpid())
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges; its counts stay in the sums."""
+    multiproc.worker_exited(worker.pid)
 
 
 def post_worker_init(worker):

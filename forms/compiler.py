@@ -16,6 +16,7 @@ from pyxform.validators.odk_validate import ODKValidateError
 from pyxform.xls2xform import convert
 
 from forms.fields import build_field_tree
+from forms.java import java_problem
 from forms.xpath_check import check_xform
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,12 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
         ) from None
     except PyXFormError as exc:
         raise FormError("pyxform could not convert the form.", [Problem.from_text("error", str(exc))]) from None
+    except OSError:
+        # pyxform's own message about Java suggests a --skip_validate flag that this server does not have.
+        problem = java_problem()
+        if problem is None:
+            raise
+        raise FormError(problem, []) from None
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
         # pyxform lets some malformed workbooks through as plain exceptions.
         raise FormError(

@@ -53,6 +53,7 @@ ACTIONS: dict[str, str] = {
     "person.export": "candidate and confirmed pairs written to a file",
     "person.confirm": "two cases confirmed as one person",
     "person.reject": "two cases rejected as one person",
+    "person.unsure": "an officer could not decide a candidate pair (it stays in the queue)",
     "stats.read": "suppressed counts read",
     "ctdc.export": "the CTDC data set exported",
     "audit.read": "the audit log read",

@@ -3,12 +3,15 @@ workbook, or GeoJSON, each scoped and redacted for the caller and audited once."
 
 from __future__ import annotations
 
+import time
+
 from flask import Response, abort, request, stream_with_context
 
 from collector.api.common import READERS, api_blueprint, get_form, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, takes
 from collector.auth import current_actor, roles_required
 from collector.db import get_session, get_store
+from collector.ops import counters
 from ingest import scope
 from ingest.exports.formats import FORMATS
 from ingest.exports.service import export_records
@@ -92,7 +95,10 @@ def _stream(
         # caller, closed by the app context's teardown when the stream ends or the client goes away.
         reader = get_session()
         scope.use(reader, caller)
+        started = time.perf_counter()
         yield from chunks(reader)
+        # Only an export streamed to its end is timed: a client that went away measured nothing.
+        counters.export_finished(fmt, time.perf_counter() - started)
 
     spec = FORMATS[fmt]
     return Response(

@@ -5,6 +5,7 @@ from collector.cli import (  # noqa: F401  (registers the groups)
     ctdc,
     db,
     devices,
+    doctor,
     export,
     forms,
     handbook,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy import select
 
 from collector import create_app
@@ -19,15 +20,41 @@ def _app_factory():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_app_factory, add_default_commands=False, add_version_option=False)
-def main():
+# A plain group of the project's own commands: Flask's FlaskGroup would add --env-file, --app and --debug,
+# which mean nothing to an operator. AppGroup only lets `with_appcontext` build the app from ScriptInfo.
+@click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx):
     """Run and manage the trafficking case collection server."""
+    if ctx.obj is None:  # Flask's test runner passes its own ScriptInfo with the test's app
+        ctx.obj = ScriptInfo(create_app=_app_factory, set_debug_flag=False)
 
 
 def fail(message: str) -> None:
     """Print `message` in red on stderr and exit with status 1."""
     click.secho(message, fg="red", err=True)
     sys.exit(1)
+
+
+def print_rows(columns: list[str], rows: list[dict], as_json: bool) -> None:
+    """Print rows as a JSON array of objects, or as tab-separated lines under a header row of `columns`
+    (lists joined with commas, None as `-`)."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join(_cell(row[name]) for name in columns))
+
+
+def _cell(value) -> str:
+    if isinstance(value, list):
+        return ",".join(value) or "-"
+    return "-" if value is None else str(value)
+
+
+#: `--json` of the list commands.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects instead.")
 
 
 def _attribute(problem, name: str, default=None):

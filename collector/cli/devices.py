@@ -9,9 +9,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from collector.cli.base import fail, main
+from collector.cli.base import fail, json_option, main, print_rows
 from collector.db import get_session
-from collector.devices import collect_settings, device_url, qr_code, save_qr
+from collector.devices import collect_settings, device_url, qr_code, save_qr, write_qr
+from collector.ops import publicurl
 from ingest.accounts.admin import add_device, end_device, set_device_forms
 from ingest.errors import IngestError
 from ingest.models import Device
@@ -21,6 +22,12 @@ from ingest.publishing.versions import ensure_project
 @main.group()
 def devices():
     """Manage devices (ODK Collect app users)."""
+
+
+def warn_public_url() -> None:
+    """Warn on stderr when QR codes would point where tablets cannot go (collector.ops.publicurl.warnings)."""
+    for line in publicurl.warnings(current_app):
+        click.secho(line, fg="yellow", err=True)
 
 
 def show_device(device, project_name: str) -> None:
@@ -34,6 +41,7 @@ def show_device(device, project_name: str) -> None:
     click.echo(f"  QR code SVG:   {svg}")
     click.echo("  Scan this in ODK Collect (Configure with QR code):")
     qr_code(settings).terminal(compact=True, border=2)
+    warn_public_url()
 
 
 @devices.command("create")
@@ -57,14 +65,51 @@ def devices_create(name, project_id, province, form_ids):
 
 @devices.command("list")
 @click.option("--project", "project_id", default=1, show_default=True)
+@json_option
 @with_appcontext
-def devices_list(project_id):
-    """List devices and whether they are revoked."""
+def devices_list(project_id, as_json):
+    """List devices: id, active or revoked, province, name and the forms they may fill."""
 
-    for device in get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id)):
-        state = "revoked" if device.revoked_at else "active"
-        forms_text = ",".join(f.xml_form_id for f in device.forms) or "-"
-        click.echo(f"{device.id}\t{state}\t{device.province_code or '-'}\t{device.display_name}\t{forms_text}")
+    rows = [
+        {
+            "id": device.id,
+            "state": "revoked" if device.revoked_at else "active",
+            "province": device.province_code,
+            "name": device.display_name,
+            "forms": [f.xml_form_id for f in device.forms],
+        }
+        for device in get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id))
+    ]
+    print_rows(["id", "state", "province", "name", "forms"], rows, as_json)
+
+
+@devices.command("qr")
+@click.argument("device_id", type=int)
+@click.option(
+    "--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR as PNG here."
+)
+@click.option(
+    "--svg", "svg_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR as SVG here."
+)
+@with_appcontext
+def devices_qr(device_id, png_path, svg_path):
+    """Show a device's QR code again (in the terminal; --png/--svg: also as files, readable by you only)."""
+
+    session = get_session()
+    device = session.get(Device, device_id)
+    if device is None:
+        fail(f"No device with id {device_id}.")
+    if device.revoked_at is not None:
+        fail(f"Device {device_id} is revoked: its QR code no longer works. Create a new device.")
+    project = ensure_project(session, device.project_id, current_app.config["PROJECT_NAME"])
+    settings = collect_settings(device_url(current_app.config["PUBLIC_URL"], device), project.name)
+    for path, kind in ((png_path, "png"), (svg_path, "svg")):
+        if path is not None:
+            write_qr(settings, path, kind)
+            click.echo(f"Wrote {path}")
+    click.echo(f"Device '{device.display_name}' (id {device.id}): scan this in ODK Collect (Configure with QR code):")
+    qr_code(settings).terminal(compact=True, border=2)
+    warn_public_url()
 
 
 @devices.command("assign")

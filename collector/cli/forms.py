@@ -86,7 +86,8 @@ def publish_paths(paths, project_id: int, media_files=(), *, force=False, strict
             result = publish(
                 session, get_store(), project_id, compiled, find_media(path, compiled.media, media_files), force=force
             )
-            note_published(session, compiled.form_id, compiled.version)
+            if result.created:  # publishing the same form again changes nothing, and is not audited
+                note_published(session, compiled.form_id, compiled.version)
             session.commit()
         except IngestError as exc:
             session.rollback()

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from collector.cli.base import fail, main
+from collector.cli.devices import warn_public_url
 from collector.db import get_session, get_store
 from collector.devices import collect_settings, device_url, settings_payload
 from forms.handbook.render import (
@@ -190,3 +191,4 @@ def course_kit(
         f"assigned to: {', '.join(assigned)}"
     )
     click.echo(f"Wrote {output}")
+    warn_public_url()

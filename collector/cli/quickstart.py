@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from collector.cli.base import main
+from collector.cli.base import fail, main
 from collector.cli.db import upgrade_database
 from collector.cli.devices import show_device
 from collector.cli.forms import publish_paths
 from collector.db import get_session
+from collector.ops import publicurl
 from forms import BUNDLED_FORMS_DIR
+from forms.java import java_problem
 from ingest.accounts.admin import add_device
 from ingest.accounts.users import assign_forms
 from ingest.models import Device
@@ -25,6 +29,9 @@ from ingest.publishing.versions import ensure_project
 def setup(device_name):
     """Migrate the database, publish the bundled forms and show a ready device (safe to re-run)."""
 
+    problem = java_problem() if current_app.config["VALIDATE_FORMS"] else None
+    if problem:
+        fail(problem)
     upgrade_database(current_app.config["DATABASE_URL"])
     publish_paths(sorted(BUNDLED_FORMS_DIR.glob("*.xlsx")), 1)
     session = get_session()
@@ -39,5 +46,7 @@ def setup(device_name):
     else:
         assign_forms(session, device, None)  # forms published since the last run reach the tablet too
     session.commit()
+    if publicurl.remember(current_app):
+        click.echo(f"Stored the public URL in {Path(current_app.instance_path) / publicurl.STORED_FILE}.")
     click.echo(f"Server URL: {current_app.config['PUBLIC_URL']}")
     show_device(device, project.name)

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from collector.cli.base import fail, main
+from collector.cli.base import fail, json_option, main, print_rows
 from collector.db import get_session
 from ingest.access import ROLES
 from ingest.accounts.admin import add_user, user_updated
@@ -60,13 +60,21 @@ def find_user(session, email: str) -> User:
 
 
 @users.command("list")
+@json_option
 @with_appcontext
-def users_list():
+def users_list(as_json):
     """List web users: id, email, role, provinces, and whether access is disabled."""
-    for user in get_session().scalars(select(User).order_by(User.id)):
-        provinces = ",".join(user.provinces) or "-"
-        state = f"disabled {user.disabled_at:%Y-%m-%d}" if user.disabled_at else "active"
-        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{provinces}\t{state}")
+    rows = [
+        {
+            "id": user.id,
+            "email": user.email,
+            "role": user.role,
+            "provinces": list(user.provinces),
+            "state": f"disabled {user.disabled_at:%Y-%m-%d}" if user.disabled_at else "active",
+        }
+        for user in get_session().scalars(select(User).order_by(User.id))
+    ]
+    print_rows(["id", "email", "role", "provinces", "state"], rows, as_json)
 
 
 @users.command("set-role")

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from collector.cli.base import fail, main
 from collector.jobs import redis_queue
+from collector.ops import logs
 
 
 @main.command("worker")
@@ -21,6 +22,7 @@ def worker(burst):
     from rq import SimpleWorker  # optional: Redis only when REDIS_URL is set
 
     app = current_app._get_current_object()
+    logs.configure(app)
     try:
         queue = redis_queue(app)
     except RuntimeError as exc:

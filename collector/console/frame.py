@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from collector.console.messages import MESSAGES, translate
 from collector.console.web import _
 from collector.db import get_session
 from collector.errors import DATABASE_UNAVAILABLE, database_unavailable, with_exception_headers
+from forms import lao
 from ingest.errors import IngestError
 from ingest.models import Project
 
@@ -112,10 +114,24 @@ def page_context() -> dict:
 
 @bp.after_request
 def page_headers(response: Response) -> Response:
-    """Give pages the console's Content-Security-Policy (downloads keep the app's, which allows nothing)."""
+    """Give pages the console's Content-Security-Policy (downloads keep the app's, which allows nothing), and
+    mark where their Lao text may wrap: between words only (Lao has no spaces, and browsers would otherwise
+    break inside a word)."""
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = web.CONSOLE_CSP
+        if not response.direct_passthrough and not response.is_streamed:
+            response.set_data(mark_page(response.get_data(as_text=True)))
     return response
+
+
+#: What a browser sends back as typed: a textarea's text is left exactly as it is.
+_TEXTAREA = re.compile(r"(<textarea\b[^>]*>.*?</textarea>)", re.S | re.I)
+
+
+def mark_page(html: str) -> str:
+    """Mark the Lao word breaks in every text node of a page except inside a textarea (forms.lao)."""
+    parts = _TEXTAREA.split(html)
+    return "".join(part if index % 2 else lao.mark_html(part) for index, part in enumerate(parts))
 
 
 def signed_in(view):

@@ -51,6 +51,8 @@ class TrustedProxies:
     def __call__(self, environ, start_response):
         if self.networks and peer_is_trusted(environ.get("REMOTE_ADDR"), self.networks):
             return self.fixed(environ, start_response)
-        for key in FORWARDED_HEADERS:
-            environ.pop(key, None)
+        dropped = [key for key in FORWARDED_HEADERS if environ.pop(key, None) is not None]
+        if dropped:
+            # Came through a proxy we do not trust (or claims to): not a local client (collector.ops.metrics).
+            environ["collector.forwarded"] = True
         return self.app(environ, start_response)

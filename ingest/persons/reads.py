@@ -105,6 +105,20 @@ def _cursor(cursor: str | None) -> int:
     return int(cursor) if cursor else 0
 
 
+def _best_cursor(cursor: str | None) -> tuple[float, int] | None:
+    """Read a cursor of the best-first order: `<score>_<pair id>` of the last pair of the previous page."""
+    if not cursor:
+        return None
+    score, _sep, pair_id = cursor.partition("_")
+    try:
+        value = float(score)
+    except ValueError:
+        value = -1.0
+    if not (0.0 <= value <= 1.0 and pair_id.isascii() and pair_id.isdigit() and int(pair_id) < 2**31):
+        raise PersonError("The cursor is not one this server gave; start again without it.")
+    return value, int(pair_id)
+
+
 def candidate_page(
     session: Session,
     project_id: int,
@@ -113,8 +127,12 @@ def candidate_page(
     min_score: float | None = None,
     limit: int = 100,
     cursor: str | None = None,
+    *,
+    best_first: bool = False,
+    pair_id: int | None = None,
 ):
-    """Return (pairs as JSON, next cursor, cases whose identities were shown) for `caller`, by pair id.
+    """Return (pairs as JSON, next cursor, cases whose identities were shown) for `caller`, by pair id (with
+    `best_first`: highest score first, then by pair id; `pair_id`: that pair only, if the caller may see it).
 
     A pair is listed when the caller sees at least one side (a provincial officer: one side in their
     provinces) and neither side refused sharing unless the caller sees such cases; `province` keeps pairs
@@ -124,7 +142,8 @@ def candidate_page(
     """
     if not 1 <= limit <= MAX_PAGE:
         raise PersonError(f"limit must be from 1 to {MAX_PAGE}.")
-    after = _cursor(cursor)
+    best = _best_cursor(cursor) if best_first else None
+    after = 0 if best_first else _cursor(cursor)
     ca, cb = aliased(Case), aliased(Case)
     link = aliased(PersonLink)
     ma, mb = aliased(PersonMember), aliased(PersonMember)
@@ -153,9 +172,16 @@ def candidate_page(
                     )
                 ),
             )
-            .order_by(PersonCandidate.id)
+            .order_by(*((PersonCandidate.score.desc(),) if best_first else ()), PersonCandidate.id)
             .limit(limit + 1)
         )
+        if best is not None:
+            score, last = best
+            query = query.where(
+                or_(PersonCandidate.score < score, and_(PersonCandidate.score == score, PersonCandidate.id > last))
+            )
+        if pair_id is not None:
+            query = query.where(PersonCandidate.id == pair_id)
         if province:
             query = query.where(or_(ca.province_code == province, cb.province_code == province))
         if min_score is not None:
@@ -183,7 +209,9 @@ def candidate_page(
                 "b": sides[1],
             }
         )
-    return out, (str(found[-1].id) if more else None), shown
+    if not more:
+        return out, None, shown
+    return out, (f"{found[-1].score!r}_{found[-1].id}" if best_first else str(found[-1].id)), shown
 
 
 def person_page(session: Session, project_id: int, caller: Caller, limit: int = 100, cursor: str | None = None):

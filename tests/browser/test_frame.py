@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import SIZES, assert_clean, open_console, screenshots
+from tests.support.browser import SIZES, assert_clean, open_console, screenshots, text_of
 
 #: Menu entries (by href tail) that each role must, and must not, see.
 MENU = {
@@ -20,7 +20,7 @@ MENU = {
 def test_sign_in_switch_language_and_sign_out(chromium, console_server, size):
     page = open_console(chromium, console_server, "trainer", lang="lo", size=size)
     assert page.locator("html").get_attribute("lang") == "lo"
-    assert "ທົດສອບ trainer" in page.locator("header .who").inner_text()
+    assert "ທົດສອບ trainer" in text_of(page.locator("header .who"))
     page.click("a.lang-switch")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"

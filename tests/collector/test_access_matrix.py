@@ -408,6 +408,86 @@ def _check_console(world: World, caller: str, sees: Sees) -> None:
         assert response.mimetype == "application/pdf" and response.get_data().startswith(b"%PDF")
 
 
+def _console_cases_world(world: World) -> dict[str, int]:
+    """Give the world (once) two pairs of cases, one of province 01 and one of 05, and a task each province
+    owes; return {first case code of a pair: pair id}."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from ingest.models import Case
+    from ingest.person_models import PersonCandidate
+    from ingest.persons import identities
+    from ingest.task_models import Task
+    from tests.support.persons import person
+
+    db = world.client.application.extensions["collector.sessions"]()
+    try:
+        if db.scalar(select(Case.id).where(Case.case_code == "M01-a")) is None:
+            identities.load_person_records(
+                db, 1, [person(f"M{p}-{x}", p, "Matrix", f"Case{p}", 1990) for p in ("01", "05") for x in "ab"]
+            )
+            ids = dict(db.execute(select(Case.case_code, Case.id)).all())
+            for p in ("01", "05"):
+                db.add(PersonCandidate(project_id=1, case_a=f"M{p}-a", case_b=f"M{p}-b", score=0.9, evidence={}))
+                opened = datetime(2026, 11, 20, tzinfo=UTC)
+                db.add(
+                    Task(
+                        project_id=1,
+                        case_id=ids[f"M{p}-a"],
+                        case_code=f"M{p}-a",
+                        status="open",
+                        home_province=p,
+                        origin_province="13",
+                        opened_at=opened,
+                    )
+                )
+            db.commit()
+        return dict(db.execute(select(PersonCandidate.case_a, PersonCandidate.id)).all())
+    finally:
+        db.close()
+
+
+def _check_console_cases(world: World, caller: str, sees: Sees) -> None:
+    """The console's case register (records right), hand-off tasks (the API's task readers) and duplicate-person
+    queue and pair page (records and identities): a provincial officer sees their province's only, anywhere."""
+    from ingest.access import RIGHTS
+    from ingest.cases.tasks import TASK_READERS
+    from tests.support.console import console_sign_in
+
+    pairs = _console_cases_world(world)
+    pages = {
+        "cases": "/console/projects/1/cases",
+        "tasks": "/console/projects/1/tasks",
+        "persons": "/console/projects/1/persons",
+    }
+    browser = world.client.application.test_client()
+    if caller == "device":
+        for url in [*pages.values(), f"/console/projects/1/persons/pairs/{pairs['M01-a']}"]:
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], caller
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    rights = RIGHTS[sees.role or ""]
+    allowed = {
+        "cases": "records" in rights,
+        "tasks": sees.role in TASK_READERS,
+        "persons": {"records", "identities"} <= rights,
+    }
+    shown = {p for p in ("01", "05") if not sees.provinces or p in sees.provinces}
+    for name, url in pages.items():
+        response = browser.get(url)
+        assert response.status_code == (200 if allowed[name] else 403), (caller, name, response.status_code)
+        if allowed[name]:
+            page = response.get_data(as_text=True)
+            assert {p for p in ("01", "05") if f"M{p}-a" in page} == shown, (caller, name)
+    for p in ("01", "05"):
+        response = browser.get(f"/console/projects/1/persons/pairs/{pairs[f'M{p}-a']}")
+        expected = 403 if not allowed["persons"] else 200 if p in shown else 404
+        assert response.status_code == expected, (caller, p, response.status_code)
+        assert (f"Case{p}" in response.get_data(as_text=True)) is (expected == 200), (caller, p)
+
+
 #: The console's dashboard (issue 18 page 5): the page, and one chart's table (CSV) and picture (SVG).
 DASHBOARD = (
     "/console/projects/1/dashboard?lang=en",
@@ -475,6 +555,16 @@ PATHS = (
             "/console/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf",
         ),
         _check_console,
+    ),
+    Path(
+        "console cases, tasks and persons",
+        (
+            "/console/projects/<int:project_id>/cases",
+            "/console/projects/<int:project_id>/tasks",
+            "/console/projects/<int:project_id>/persons",
+            "/console/projects/<int:project_id>/persons/pairs/<int:pair_id>",
+        ),
+        _check_console_cases,
     ),
     Path(
         "console dashboard",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from forms.lao import strip_marks
 from tests.support.live import ROOT, LiveServer
 
 #: Debian's Chromium; never a browser downloaded by Playwright.
@@ -122,6 +123,11 @@ def open_console(chromium, server: LiveServer, role: str, *, lang: str = "lo", s
     page.click("form button[type=submit] >> nth=-1")
     page.wait_for_load_state()
     return page
+
+
+def text_of(locator) -> str:
+    """The text a locator shows, without the Lao word-break marks every console page carries."""
+    return strip_marks(locator.inner_text())
 
 
 def assert_clean(page) -> None:

@@ -11,6 +11,8 @@ import logging
 
 import pytest
 
+from collector.ops.logs import RequestIdFilter, json_formatter
+
 
 class LogScan(logging.Handler):
     """A handler keeping every formatted line, traceback included, of every level."""
@@ -19,9 +21,13 @@ class LogScan(logging.Handler):
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
         self.lines: list[str] = []
+        self._json = json_formatter()
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+        # As the server writes it too: a JSON line carries the record's extra fields (route, ids, query names).
+        RequestIdFilter().filter(record)
+        self.lines.append(self._json.format(record))
 
     def leaks(self, values) -> list[tuple[str, str]]:
         """Return (value, line) for each value that appears in a captured line."""

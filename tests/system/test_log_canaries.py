@@ -32,6 +32,7 @@ FILTER = f"contains(full_name,'{NAME}') or full_name eq '{PHONE}' or full_name e
 def live(clean_db, tmp_path):
     server = LiveServer(clean_db, tmp_path / "instance", workers=1)
     server.env["GUNICORN_CMD_ARGS"] = "--log-level debug"
+    server.env["COLLECTOR_LOG_LEVEL"] = "DEBUG"  # and the app's JSON lines, one per request, at their most
     server.start()
     yield server
     server.stop()

@@ -10,14 +10,14 @@ key that two areas both define (one would silently hide the other).
 
 from __future__ import annotations
 
-from collector.console.messages import common, dashboard
+from collector.console.messages import cases, common, dashboard
 
 #: The page languages, the default first.
 LANGUAGES = ("lo", "en")
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 #: The areas' tables, in the order of the console's menu.
-AREAS = (common.MESSAGES, dashboard.MESSAGES)
+AREAS = (common.MESSAGES, dashboard.MESSAGES, cases.MESSAGES)
 
 
 def _join(areas) -> dict[str, dict[str, str]]:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from collector.console.messages import LANGUAGES, MESSAGES
 from collector.console.web import CONSOLE_CSP
+from forms.lao import WJ, ZWSP, mark_breaks, strip_marks
 from ingest.models import AuditEvent, SignInLimit, UserSession
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.console import ANALYST, OFFICER, PASSWORD, TRAINER, console_sign_in, csrf_of
@@ -41,8 +42,9 @@ def count(db_session, table) -> int:
 
 
 def page(response) -> str:
+    """The page's HTML without the Lao word-break marks (tested on their own below)."""
     assert response.mimetype == "text/html"
-    return response.get_data(as_text=True)
+    return strip_marks(response.get_data(as_text=True))
 
 
 def handbook_links(html: str) -> list[str]:
@@ -455,3 +457,16 @@ def routed(app, path: str, method: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def test_lao_text_wraps_between_words_only(client, staff, referral):
+    """Every text node of a Lao page carries ICU's word breaks: a break opportunity between words, a word
+    joiner inside them, so a narrow screen never splits a word (ສະຖານະ "state" stays whole)."""
+    console_sign_in(client, TRAINER)
+    html = client.get(FORMS).get_data(as_text=True)
+    state = mark_breaks("ສະຖານະ")
+    assert state in html and ZWSP not in state and WJ in state  # one word, no break inside
+    hash_label = mark_breaks("ລະຫັດກວດສອບເນື້ອໃນ")  # ລະຫັດ|ກວດສອບ|ເນື້ອໃນ: breaks between the three words
+    assert hash_label in html and hash_label.count(ZWSP) == 2
+    # Attributes, tags and URLs are left alone.
+    assert WJ not in "".join(re.findall(r"<[^>]*>", html))

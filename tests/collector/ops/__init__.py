@@ -1,0 +1,1 @@
+"""Tests of running the server: its public URL, logs, metrics and health checks."""
