@@ -12,6 +12,7 @@ its total (every case of one type), and is suppressed like any other.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -146,6 +147,31 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
                 table.hidden[chosen] = "secondary"
                 changed = True
     return table
+
+
+def suppress_together(
+    tables: list[tuple[Table, Callable[[tuple], object]]], threshold: int = DEFAULT_THRESHOLD
+) -> None:
+    """Make suppressed tables that share cells agree, in place: a shared cell that one hides, every one hides,
+    and each is suppressed again, until none changes.
+
+    Tables counted by different dimensions share their totals (the cases of a year and a province are the
+    same in a table by gender and in one by month). Suppressed apart, one may hide such a total to protect a
+    cell while another shows it, and gives the cell back. `shared(key)` names what a table's cell shares with
+    the others (e.g. `(year, province)`), or None for a cell of its own.
+    """
+    while True:
+        hidden = {shared(key) for table, shared in tables for key in table.hidden} - {None}
+        changed = False
+        for table, shared in tables:
+            for key in table.counts:
+                if key not in table.hidden and shared(key) in hidden:
+                    table.hidden[key] = "secondary"
+                    changed = True
+        if not changed:
+            return
+        for table, _shared in tables:
+            suppress(table, threshold)
 
 
 def _adds_up(table: Table, line: list[tuple], i: int) -> bool:

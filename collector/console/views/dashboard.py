@@ -28,7 +28,7 @@ from ingest.csv_safe import Writer, neutralise
 from ingest.models import Form, Project
 from ingest.publishing.choices import choice_labels
 from ingest.publishing.versions import current_version
-from ingest.stats.counts import TOTAL
+from ingest.stats.counts import TOTAL, Table, suppress_together
 from ingest.stats.service import count_cases
 
 
@@ -85,19 +85,40 @@ class Counts:
     total: int | None
 
 
-def _counts(project_id: int, chart: Chart, chosen: dict[str, str]) -> Counts:
-    """Count the caller's cases for one chart through the statistics service (scoped, suppressed, audited).
+def _tables(project_id: int) -> dict[str, Table]:
+    """Count the caller's cases for every chart through the statistics service (scoped, suppressed, audited).
 
-    The service counts one table by the chart's dimension, the year and the province, and the filters take
-    its slice, rather than a table of the filtered cases alone: then every view of a chart (all years, one
-    year, one province) is part of the same suppressed table, and no view's total gives back a cell that
-    another view hides (province 05's total, seen with ?province=05, taken from the national total would give
-    back a hidden 01).
+    Each chart's table counts by the chart's dimension, the year and the province, and the filters take its
+    slice, rather than a table of the filtered cases alone: then every view of a chart (all years, one year,
+    one province) is part of the same suppressed table, and no view's total gives back a cell that another
+    view hides (province 05's total, seen with ?province=05, taken from the national total would give back a
+    hidden 01). The tables share their (year, province) totals, so they are made to agree on which of those
+    are hidden (`suppress_together`): no chart shows a total that another hides.
     """
-    dims = [chart.name, *(d for d in ("year", "province") if d != chart.name)]
     threshold = int(current_app.config["STATS_THRESHOLD"])
-    table = count_cases(get_session(), project_id, dims, {}, threshold)
-    fixed = tuple(chosen[d] or TOTAL for d in dims[1:])
+    tables = {
+        chart.name: count_cases(get_session(), project_id, _dimensions(chart), {}, threshold)
+        for chart in CHARTS.values()
+    }
+    suppress_together([(table, _shared(name)) for name, table in tables.items()], threshold)
+    return tables
+
+
+def _dimensions(chart: Chart) -> list[str]:
+    return [chart.name, *(d for d in ("year", "province") if d != chart.name)]
+
+
+def _shared(name: str):
+    """Return what a chart's cell shares with the other charts: its (year, province) total, or None."""
+    if name == "province":
+        return lambda key: (key[1], key[0])  # (province, year): every cell is such a total
+    return lambda key: (key[1], key[2]) if key[0] == TOTAL else None
+
+
+def _counts(chart: Chart, tables: dict[str, Table], chosen: dict[str, str]) -> Counts:
+    """Return one chart's counts for the filters chosen: the slice of its table."""
+    table = tables[chart.name]
+    fixed = tuple(chosen[d] or TOTAL for d in _dimensions(chart)[1:])
     cells = {key[0]: table.shown(key) for key in table.counts if key[0] != TOTAL and key[1:] == fixed}
     total = table.shown((TOTAL, *fixed))
     if chart.name == "province":
@@ -197,8 +218,9 @@ def dashboard(project_id: int):
     keep = {name: value for name, value in chosen.items() if value}
     labels = _value_labels(project_id, web.page_language())
     sections = []
+    tables = _tables(project_id)
     for chart in CHARTS.values():
-        counts = _counts(project_id, chart, chosen)
+        counts = _counts(chart, tables, chosen)
         rows = _rows(chart, counts, labels)
         total = counts.total
         links = {"project_id": project_id, "name": chart.name, **keep}
@@ -241,7 +263,7 @@ def dashboard_csv(project_id: int, name: str):
     """
     chart = _chart(project_id, name)
     chosen = _filters()
-    counts = _counts(project_id, chart, chosen)
+    counts = _counts(chart, _tables(project_id), chosen)
     get_session().commit()
     rows = _rows(chart, counts, _value_labels(project_id, web.page_language()))
     out = io.StringIO()
@@ -268,7 +290,7 @@ def dashboard_svg(project_id: int, name: str):
     """
     chart = _chart(project_id, name)
     chosen = _filters()
-    counts = _counts(project_id, chart, chosen)
+    counts = _counts(chart, _tables(project_id), chosen)
     get_session().commit()
     rows = _rows(chart, counts, _value_labels(project_id, web.page_language()))
     svg = '<?xml version="1.0" encoding="utf-8"?>\n' + _svg(chart, rows, counts.total)
