@@ -326,6 +326,7 @@ def seed(
                 ids[Blob] += 1
                 ids[SubmissionAttachment] += 1
             if code:
+                # The record's province is the case's (what place_record gives a ministry tablet's record).
                 case = _summary([(FORM_ID, fields, rows[0].data, arrived, province)])
                 batch[Case].append(
                     {"id": ids[Case], "project_id": project_id, "case_code": code, **case, "updated_at": utcnow()}

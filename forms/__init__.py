@@ -29,3 +29,10 @@ def province_names() -> dict[str, str]:
     """Return the Lao Statistics Bureau province codes with their English names, from the bundled media."""
     with (BUNDLED_MEDIA_DIR / "provinces.csv").open(encoding="utf-8") as handle:
         return {row["name"]: row["label_en"] for row in csv.DictReader(handle)}
+
+
+@functools.cache
+def media_rows(name: str) -> tuple[dict[str, str], ...]:
+    """Return the rows of a bundled media list (`provinces.csv`, `countries.csv`) as dicts by column."""
+    with (BUNDLED_MEDIA_DIR / name).open(encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     from collector.console.views import (  # noqa: F401  (their routes join frame.bp)
         admin,
         cases,
+        dashboard,
         devices,
         exports,
         form_drafts,

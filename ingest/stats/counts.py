@@ -4,13 +4,15 @@ A table counts cases by one or more dimensions, with a total along each dimensio
 Primary suppression hides every count from 1 to THRESHOLD - 1 (CTDC publishes nothing below 11). Secondary
 suppression then hides more cells until no hidden cell can be recomputed from what is shown: along every
 line of the table whose total is the sum of its cells, either no cell is hidden or at least two are. A
-dimension where one case may count in several values (types of exploitation, citizenship) has no such sum,
-so its lines need no secondary suppression.
+dimension where one case may count in several values (types of exploitation, citizenship) usually has no such
+sum, so its lines need no secondary suppression; but a line of it where no case counts twice does add up to
+its total (every case of one type), and is suppressed like any other.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -133,10 +135,10 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
     while changed:
         changed = False
         for i, dimension in enumerate(dims):
-            if dimension.multiple:
-                continue  # its total is not the sum of its cells
             for others in itertools.product(*(axes[:i] + axes[i + 1 :])):
                 line = [others[:i] + (value,) + others[i:] for value in axes[i]]
+                if dimension.multiple and not _adds_up(table, line, i):
+                    continue  # a case counts in several values: the total does not give a hidden cell away
                 if sum(1 for key in line if key in table.hidden) != 1:
                     continue
                 candidates = [key for key in line if key not in table.hidden and table.counts.get(key, 0) > 0]
@@ -145,6 +147,38 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD) -> Table:
                 table.hidden[chosen] = "secondary"
                 changed = True
     return table
+
+
+def suppress_together(
+    tables: list[tuple[Table, Callable[[tuple], object]]], threshold: int = DEFAULT_THRESHOLD
+) -> None:
+    """Make suppressed tables that share cells agree, in place: a shared cell that one hides, every one hides,
+    and each is suppressed again, until none changes.
+
+    Tables counted by different dimensions share their totals (the cases of a year and a province are the
+    same in a table by gender and in one by month). Suppressed apart, one may hide such a total to protect a
+    cell while another shows it, and gives the cell back. `shared(key)` names what a table's cell shares with
+    the others (e.g. `(year, province)`), or None for a cell of its own.
+    """
+    while True:
+        hidden = {shared(key) for table, shared in tables for key in table.hidden} - {None}
+        changed = False
+        for table, shared in tables:
+            for key in table.counts:
+                if key not in table.hidden and shared(key) in hidden:
+                    table.hidden[key] = "secondary"
+                    changed = True
+        if not changed:
+            return
+        for table, _shared in tables:
+            suppress(table, threshold)
+
+
+def _adds_up(table: Table, line: list[tuple], i: int) -> bool:
+    """Say whether a line's cells add up to its total (along dimension `i`): then the total and all but one
+    cell give that one away."""
+    total = sum(table.counts.get(key, 0) for key in line if key[i] == TOTAL)
+    return total == sum(table.counts.get(key, 0) for key in line if key[i] != TOTAL)
 
 
 def as_json(table: Table) -> dict:

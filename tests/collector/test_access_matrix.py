@@ -654,6 +654,37 @@ def _check_console_devices_and_admin(world: World, caller: str, sees: Sees) -> N
         assert f"{caller}@example.la" in browser.get("/console/users").get_data(as_text=True)
 
 
+#: The console's dashboard (issue 18 page 5): the page, and one chart's table (CSV) and picture (SVG).
+DASHBOARD = (
+    "/console/projects/1/dashboard?lang=en",
+    "/console/projects/1/dashboard/province.csv",
+    "/console/projects/1/dashboard/province.svg",
+)
+
+
+def _check_console_dashboard(world: World, caller: str, sees: Sees) -> None:
+    """The dashboard: every role with the stats right gets the page and its downloads, counts only (never a
+    record's name or instanceID); other roles get 403; a device, which has no account, the sign-in page."""
+    from ingest.access import RIGHTS
+    from tests.support.console import console_sign_in
+
+    browser = world.client.application.test_client()
+    if caller == "device":
+        for url in DASHBOARD:
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], caller
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    counts = sees.role is not None and "stats" in RIGHTS[sees.role]
+    for url in DASHBOARD:
+        response = browser.get(url)
+        assert response.status_code == (200 if counts else 403), (caller, url, response.status_code)
+        body = response.get_data(as_text=True)
+        assert NAME not in body and "uuid:matrix" not in body, (caller, url)
+        if counts and url.endswith(".csv"):
+            assert body.lstrip("\ufeff").startswith("province,label,count"), (caller, url)
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -760,6 +791,15 @@ PATHS = (
             for suffix in ("", "/", "/$metadata", "/<path:resource>")
         ),
         _check_draft_odata,
+    ),
+    Path(
+        "console dashboard",
+        (
+            "/console/projects/<int:project_id>/dashboard",
+            "/console/projects/<int:project_id>/dashboard/<name>.csv",
+            "/console/projects/<int:project_id>/dashboard/<name>.svg",
+        ),
+        _check_console_dashboard,
     ),
     Path("CLI --as", (), _check_cli),
 )

@@ -10,7 +10,7 @@ key that two areas both define (one would silently hide the other).
 
 from __future__ import annotations
 
-from collector.console.messages import admin, cases, common, devices, exports, forms, records
+from collector.console.messages import admin, cases, common, dashboard, devices, exports, forms, records
 
 #: The page languages, the default first.
 LANGUAGES = ("lo", "en")
@@ -19,6 +19,7 @@ DEFAULT_LANGUAGE = LANGUAGES[0]
 #: The areas' tables, in the order of the console's menu.
 AREAS = (
     common.MESSAGES,
+    dashboard.MESSAGES,
     forms.MESSAGES,
     records.MESSAGES,
     cases.MESSAGES,

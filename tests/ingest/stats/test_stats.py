@@ -59,6 +59,15 @@ def test_dimensions_where_a_case_counts_several_times_need_no_secondary_suppress
     assert table.hidden == {("SexualExploitation",): "primary"}
 
 
+def test_a_several_valued_dimension_whose_cells_add_up_is_suppressed_like_any_other():
+    # Every case has one type only: the total (shown on every chart of the dashboard) minus the forced labour
+    # would give the 3 cases of sexual exploitation back, so forced labour is hidden too.
+    rows = [{"exploitation_types": "SexualExploitation"}] * 3 + [{"exploitation_types": "ForcedLabour"}] * 20
+    table = suppress(count(rows, ["exploitation_type"]))
+    assert table.hidden == {("SexualExploitation",): "primary", ("ForcedLabour",): "secondary"}
+    assert table.shown((TOTAL,)) == 23
+
+
 def test_random_tables_never_leave_a_hidden_cell_recomputable():
     rng = random.Random(8)
     for _ in range(300):
@@ -71,3 +80,39 @@ def test_random_tables_never_leave_a_hidden_cell_recomputable():
         table = suppress(count(cases(spec, by), by), threshold=11)
         assert all(key in table.hidden for key, n in table.counts.items() if 0 < n < 11)
         assert recomputable(table) == [], (by, spec)
+
+
+def test_tables_that_share_their_totals_hide_the_same_ones():
+    # The dashboard's tables: by gender and by age band, each by year and province too; they share the
+    # (year, province) totals. Whatever one hides to protect a cell, the other must not show.
+    from ingest.stats.counts import suppress_together
+
+    rng = random.Random(18)
+    for _ in range(60):
+        rows = [
+            {
+                "gender": rng.choice(["F", "M", "X"]),
+                "age_band": rng.choice(["a", "b", "c", "d"]),
+                "province_code": rng.choice(["01", "05", "07"]),
+                "first_date": rng.choice(["2024-01-01", "2025-01-01"]),
+            }
+            for _ in range(rng.randint(5, 90))
+        ]
+        tables = [suppress(count(rows, [d, "year", "province"])) for d in ("gender", "age_band")]
+        shared = lambda key: (key[1], key[2]) if key[0] == TOTAL else None  # noqa: E731
+        suppress_together([(t, shared) for t in tables])
+        hidden = [{shared(k) for k in t.hidden} - {None} for t in tables]
+        assert hidden[0] == hidden[1]
+        for table in tables:
+            assert all(key in table.hidden for key, n in table.counts.items() if 0 < n < 11)
+            assert recomputable(table) == []
+
+
+def test_a_shared_total_hidden_by_one_table_is_hidden_by_the_other():
+    from ingest.stats.counts import Table, suppress_together
+
+    counts = {("01",): 20, ("05",): 30, ("07",): 40, (TOTAL,): 90}
+    hiding = Table(by=["province"], counts=dict(counts), hidden={("01",): "secondary", ("05",): "secondary"})
+    showing = Table(by=["province"], counts=dict(counts))
+    suppress_together([(hiding, lambda key: key), (showing, lambda key: key)])
+    assert set(showing.hidden) == {("01",), ("05",)} and showing.shown((TOTAL,)) == 90
