@@ -10,7 +10,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from collector.cli.base import fail, main
+from collector.db import get_session
 from collector.ops.backup import BackupError, backup, restore
+from ingest import audit
 
 PASSPHRASE_ENV = "COLLECTOR_BACKUP_PASSPHRASE"
 
@@ -53,6 +55,7 @@ def backup_command(output, passphrase_file):
     except (BackupError, OSError) as exc:
         fail(f"Backup failed: {exc}")
     rows = sum(manifest["rows"].values())
+    _audit("backup.create", manifest)
     click.echo(
         f"Wrote {output}: {rows} database rows, {manifest['media_files']} media files"
         f"{', encrypted' if passphrase else ' (not encrypted)'}."
@@ -82,7 +85,24 @@ def restore_command(archive, passphrase_file):
             f"Restore failed: {exc}. Nothing was committed to the database; empty the media store {store.root} "
             "before trying again."
         )
+    _audit("backup.restore", manifest)
     click.echo(
         f"Restored {sum(manifest['rows'].values())} database rows and {manifest['media_files']} media files "
         f"from a backup of {manifest['created_at']}."
     )
+
+
+def _audit(action: str, manifest: dict) -> None:
+    """Record the backup or restore (after it, in its own transaction: a backup's snapshot never holds its own
+    event, and a restore's event follows the restored log)."""
+    session = get_session()
+    audit.record(
+        session,
+        action,
+        "backup",
+        encrypted=manifest["encrypted"],
+        rows=sum(manifest["rows"].values()),
+        media_files=manifest["media_files"],
+        made_at=manifest["created_at"],
+    )
+    session.commit()

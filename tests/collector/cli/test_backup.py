@@ -84,6 +84,11 @@ def test_restore_gives_back_every_row_and_file(populated, runner, clean_db, inst
     done = _restore(target, tmp_path / "media2", archive, env=env)
     assert done.exit_code == 0, done.output
     before, after = tables(clean_db), tables(target)
+    # Each command audits itself after the fact: the backup's event is not in its own snapshot.
+    assert [e["action"] for e in before["audit_events"]][-1] == "backup.create"
+    assert [e["action"] for e in after["audit_events"]][-1] == "backup.restore"
+    before["audit_events"].pop()
+    after["audit_events"].pop()
     for name, rows in before.items():
         assert after[name] == rows, name
     for name in (
@@ -143,13 +148,15 @@ def test_a_wrong_passphrase_is_refused(archive, target, tmp_path):
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.97], ids=["half", "all-but-the-end"])
-def test_a_truncated_archive_is_refused(archive, target, tmp_path, keep):
+@pytest.mark.parametrize("passphrase", [PASSPHRASE, ""], ids=["encrypted", "plain"])
+def test_a_truncated_archive_is_refused(populated, runner, target, tmp_path, keep, passphrase):
+    archive = tmp_path / "backup.tar"
+    env = {"COLLECTOR_BACKUP_PASSPHRASE": passphrase}
+    assert _backup(runner, archive, env=env).exit_code == 0
     data = archive.read_bytes()
     archive.write_bytes(data[: int(len(data) * keep)])
     media = tmp_path / "media2"
-    _refused(
-        _restore(target, media, archive, env={"COLLECTOR_BACKUP_PASSPHRASE": PASSPHRASE}), "truncated", target, media
-    )
+    _refused(_restore(target, media, archive, env=env), "truncated", target, media)
 
 
 def test_a_changed_byte_is_refused(archive, target, tmp_path):
