@@ -80,11 +80,6 @@ def restore_command(archive, passphrase_file):
         manifest = restore(current_app.extensions["collector.engine"], store, archive, _passphrase(passphrase_file))
     except BackupError as exc:
         fail(f"Restore failed: {exc}")
-    except OSError as exc:
-        fail(
-            f"Restore failed: {exc}. Nothing was committed to the database; empty the media store {store.root} "
-            "before trying again."
-        )
     _audit("backup.restore", manifest)
     click.echo(
         f"Restored {sum(manifest['rows'].values())} database rows and {manifest['media_files']} media files "

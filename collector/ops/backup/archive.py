@@ -175,13 +175,24 @@ def restore(engine: Engine, store: FileStore, path: Path, passphrase: str | None
                 if {k: v for k, v in counts.items() if v} != {k: v for k, v in manifest["rows"].items() if v}:
                     raise BackupError("The archive is corrupted: its database rows do not match the manifest.")
     except BaseException as exc:
-        _remove(store, written)
+        try:
+            _remove(store, written)
+        except OSError as cleanup:
+            raise BackupError(
+                f"Restore failed ({exc}) and the files it wrote could not be removed ({cleanup.strerror}): the "
+                f"database is unchanged; empty the media store {store.root} before trying again."
+            ) from None
         if isinstance(exc, BackupError):
             raise
         if isinstance(exc, envelope.EnvelopeError):
             raise BackupError(str(exc)) from None
         if isinstance(exc, tarfile.TarError | EOFError | ValueError | KeyError):
             raise BackupError(f"The archive is truncated or corrupted ({type(exc).__name__}: {exc}).") from None
+        if isinstance(exc, OSError):
+            raise BackupError(
+                f"{exc.strerror or exc}: nothing was restored (the database is unchanged, the files written were "
+                "removed)."
+            ) from None
         if isinstance(exc, SQLAlchemyError):
             raise BackupError(
                 f"The database refused the restored rows ({type(exc).__name__}); nothing was committed."
