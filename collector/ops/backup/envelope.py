@@ -97,7 +97,7 @@ class DecryptingReader:
         except InvalidTag:
             raise EnvelopeError("Wrong passphrase: the archive cannot be decrypted with it.") from None
         self._header = header
-        self._source, self._buffer, self._index, self.finished = source, b"", 0, False
+        self._source, self._buffer, self._offset, self._index, self.finished = source, b"", 0, 0, False
 
     def _next_chunk(self) -> bytes:
         length = self._source.read(_LENGTH.size)
@@ -123,15 +123,17 @@ class DecryptingReader:
         raise EnvelopeError(f"The archive is corrupted: encrypted chunk {self._index} fails its integrity check.")
 
     def read(self, size: int = -1) -> bytes:
-        while not self.finished and (size < 0 or len(self._buffer) < size):
-            self._buffer += self._next_chunk()
-        if size < 0:
-            size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        # The plaintext of the current chunk and how far it has been read: no copy of its rest on every read.
+        while not self.finished and (size < 0 or len(self._buffer) - self._offset < size):
+            self._buffer = self._buffer[self._offset :] + self._next_chunk()
+            self._offset = 0
+        end = len(self._buffer) if size < 0 else min(len(self._buffer), self._offset + size)
+        data = self._buffer[self._offset : end]
+        self._offset = end
         return data
 
     def drain(self) -> None:
         """Read to the end, so that a missing last chunk or trailing bytes are noticed."""
         while not self.finished:
             self._next_chunk()
-        self._buffer = b""
+        self._buffer, self._offset = b"", 0
