@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
-# Restore a backup made by backup.sh. Stop the service first. Usage: deploy/restore.sh /backups/collector-STAMP
+# Restore an archive made by backup.sh (or `collector backup`) into an EMPTY database and media store: a thin
+# wrapper around `collector restore`, which refuses a database or store that holds anything.
+# Usage: deploy/restore.sh /backups/collector-STAMP.tar   (stop the service first; run with its environment;
+# set COLLECTOR_BACKUP_PASSPHRASE for an encrypted archive)
 set -euo pipefail
-SRC=${1:?usage: restore.sh BACKUP_DIR}
-if [ -f "$SRC/database.dump" ]; then
-  pg_restore --clean --if-exists --no-owner --dbname="${DATABASE_URL/+psycopg/}" "$SRC/database.dump"
-elif [ -f "$SRC/database.sqlite3" ]; then
-  URL=${DATABASE_URL:-}; DB=${URL#sqlite:///}
-  DB=${DB:-${COLLECTOR_INSTANCE_PATH:-instance}/collector.sqlite3}
-  rm -f "$DB-wal" "$DB-shm"
-  cp "$SRC/database.sqlite3" "$DB"
-fi
-MEDIA=${COLLECTOR_MEDIA_DIR:-${COLLECTOR_INSTANCE_PATH:-instance}/media}
-if [ -f "$SRC/media.tar" ]; then mkdir -p "$MEDIA" && tar -C "$MEDIA" -xf "$SRC/media.tar"; fi
-echo "Restored from $SRC; run 'collector db upgrade' before starting the service."
+SRC=${1:?usage: restore.sh ARCHIVE}
+COLLECTOR=${COLLECTOR:-collector}
+$COLLECTOR db upgrade   # creates the schema of an empty database; restore checks the archive's revision matches
+$COLLECTOR restore "$SRC"

@@ -52,6 +52,8 @@ ACTIONS: dict[str, str] = {
     "person.candidates": "candidate pairs of cases listed",
     "person.list": "persons of more than one case listed",
     "person.export": "candidate and confirmed pairs written to a file",
+    "backup.create": "the whole database and media store written to a backup archive (collector backup)",
+    "backup.restore": "a backup archive restored into an empty database (collector restore)",
     "person.confirm": "two cases confirmed as one person",
     "person.reject": "two cases rejected as one person",
     "person.unsure": "an officer could not decide a candidate pair (it stays in the queue)",

@@ -2,6 +2,7 @@
 
 from collector.cli import (  # noqa: F401  (registers the groups)
     audit,
+    backup,
     ctdc,
     db,
     devices,
