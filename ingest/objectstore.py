@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -121,6 +122,8 @@ class S3Store:
         # The spool is a FileStore's folder: the same locked partial copies, swept the same way.
         self._spool = FileStore(spool_dir)
         self.root = self._spool.root
+        #: The time `age` measures from (a test moves it forward rather than backdate objects).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._transfer = TransferConfig(
             multipart_threshold=MULTIPART_BYTES, multipart_chunksize=MULTIPART_BYTES, max_concurrency=2
         )
@@ -140,6 +143,7 @@ class S3Store:
 
     def start_put(self, stream: BinaryIO) -> PendingUpload:
         """Copy a stream into the spool folder, hashing it; the upload waits for `PendingUpload.finish()`."""
+        self._spool.sweep_if_due()
         fd, tmp, stored = spool(self.root, stream)
         return PendingUpload(self, stored, fd, tmp)
 
@@ -189,7 +193,7 @@ class S3Store:
         head = self._head(sha256)
         if head is None:
             return None
-        return (datetime.now(UTC) - head["LastModified"]).total_seconds()
+        return (self.clock() - head["LastModified"]).total_seconds()
 
     def remove(self, sha256: str, keep_newer_than: float = STALE_SECONDS) -> bool:
         """Delete a blob, unless it was written in the last `keep_newer_than` seconds; say if deleted.

@@ -254,6 +254,11 @@ class FileStore:
             logger.info("removed %d partial upload(s) from the media store", removed)
         return removed
 
+    def sweep_if_due(self) -> None:
+        """Sweep when SWEEP_EVERY_SECONDS have passed since the last sweep (an upload is starting)."""
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
+
     def start_sweeping(self, every: float = SWEEP_EVERY_SECONDS) -> threading.Event:
         """Sweep every `every` seconds on a daemon thread of this process; set the returned event to stop."""
         stop = threading.Event()
@@ -285,8 +290,7 @@ class FileStore:
         disk flushes; `PendingFile.finish()` waits for the flush and moves the file into place. Until then
         the file is invisible under its final name, so a crash never leaves a partial blob there.
         """
-        if time.monotonic() >= self._next_sweep:
-            self.sweep()
+        self.sweep_if_due()
         fd, tmp, stored = spool(self.root, stream)
         return PendingFile(stored, fd, tmp, self.path(stored.sha256))
 

@@ -133,3 +133,25 @@ def media_store(request, tmp_path):
     """A media store of each kind, its folder (the S3 store's spool) a fresh `tmp_path / "media"`."""
     server = request.getfixturevalue("s3_server") if request.param == "s3" else None
     return make_store(request.param, tmp_path / "media", server)
+
+
+def stored_blobs(store) -> set[str]:
+    """Return the sha256 of every blob a media store holds (its partial copies left out)."""
+    local = store.local_path("0" * 64)
+    if local is not None:
+        return {p.name for p in store.root.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    pages = store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=store.prefix)
+    return {item["Key"].rsplit("/", 1)[-1] for page in pages for item in page.get("Contents", [])}
+
+
+def age_blobs(store, seconds: float) -> None:
+    """Make every blob of a media store look written `seconds` ago (object storage: its clock moves on)."""
+    if store.local_path("0" * 64) is None:
+        from datetime import UTC, datetime, timedelta
+
+        store.clock = lambda: datetime.now(UTC) + timedelta(seconds=seconds)
+        return
+    when = time.time() - seconds
+    for path in store.root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (when, when))
