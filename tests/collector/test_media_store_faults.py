@@ -42,3 +42,12 @@ def test_a_store_that_cannot_write_is_503_with_retry_after_and_the_retry_is_stor
     [attachment] = db_session.scalars(select(SubmissionAttachment)).all()
     with app.extensions["collector.store"].open(attachment.blob.sha256) as blob:
         assert blob.read() == JPEG
+
+
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
+def test_doctor_writes_reads_back_and_removes_a_probe_on_either_store(app):
+    from collector.ops.doctor import check_media_store
+
+    finding = check_media_store(app)
+    assert finding.status == "ok" and finding.detail.endswith("writable")
+    assert ("bucket" in finding.detail) == (app.config["MEDIA_STORE"] == "s3")
