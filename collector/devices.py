@@ -9,8 +9,9 @@ import zlib
 from pathlib import Path
 
 import segno
+from flask import url_for
 
-from ingest.models import Device
+from ingest.models import Device, FormVersion
 
 
 def device_url(base_url: str, device: Device) -> str:
@@ -30,6 +31,22 @@ def collect_settings(server_url: str, project_name: str) -> dict:
         "admin": {},
         "project": {"name": project_name, "icon": "ລ", "color": "#1f4e8c"},
     }
+
+
+def draft_test_url(draft: FormVersion) -> str:
+    """Return the server URL a training tablet enters to fill a draft in test mode (below /v1/test/<token>)."""
+    return url_for(
+        "drafts_test.form_list",
+        draft_token=draft.draft_token,
+        project_id=draft.form.project_id,
+        xml_form_id=draft.form.xml_form_id,
+        _external=True,
+    ).rsplit("/formList", 1)[0]
+
+
+def draft_test_settings(draft: FormVersion) -> dict:
+    """Return the Collect settings of a draft's test QR code: its test URL, under a project named TEST <form>."""
+    return collect_settings(draft_test_url(draft), f"TEST {draft.form.xml_form_id}")
 
 
 def settings_payload(settings: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -11,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pyxform.builder import create_survey_element_from_dict
 from pyxform.errors import PyXFormError
 from pyxform.validators.odk_validate import ODKValidateError
-from pyxform.xls2xform import convert
+from pyxform.xls2json import workbook_to_json
+from pyxform.xls2json_backends import get_xlsform
+from pyxform.xls2xform import ConvertResult, convert
 
 from forms.fields import build_field_tree
 from forms.java import java_problem
@@ -31,8 +35,10 @@ MAX_TITLE_LENGTH = 500
 
 _ROW_RE = re.compile(r"\[row\s*:\s*(\d+)\]")
 _SHEET_RE = re.compile(r"(?:'(\w+)' sheet|sheet '(\w+)'|sheet named '(\w+)')")
-_MEDIA_RE = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>)]+)")
-_FORM_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+#: A media file an XForm references (its name).
+MEDIA_RE = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>)]+)")
+#: A form ID this server accepts (Central's IDs, without spaces or slashes: it appears in URLs and file names).
+FORM_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass
@@ -211,8 +217,26 @@ def check_expressions(xml: str, data: bytes) -> list[Problem]:
     return problems
 
 
-def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict: bool = False) -> CompiledForm:
-    """Convert and validate an XLSForm, returning the compiled form.
+def _convert(data: bytes, warnings: list[str], form_id_fallback: str | None) -> ConvertResult:
+    """Run pyxform's conversion; a form without form_id gets `form_id_fallback` (else pyxform's "data").
+
+    pyxform takes the fallback only from a file's name; this is its `convert` with the name given instead,
+    so that a client's file name never becomes a path (Central's X-XlsForm-FormId-Fallback header).
+    """
+    if form_id_fallback is None:
+        return convert(data, warnings=warnings, validate=False, file_type=".xlsx", pretty_print=False)
+    workbook = dataclasses.replace(get_xlsform(xlsform=data, file_type=".xlsx"), fallback_form_name=form_id_fallback)
+    tree = workbook_to_json(workbook_dict=workbook, fallback_form_name=form_id_fallback, warnings=warnings)
+    survey = create_survey_element_from_dict(tree)
+    xform = survey.to_xml(validate=False, pretty_print=False, warnings=warnings)
+    return ConvertResult(xform=xform, warnings=warnings, itemsets=None, _pyxform=tree, _survey=survey)
+
+
+def compile_xlsform(
+    source: bytes | str | Path, *, validate: bool = True, strict: bool = False, form_id_fallback: str | None = None
+) -> CompiledForm:
+    """Convert and validate an XLSForm, returning the compiled form (`form_id_fallback`: the form ID of a form
+    whose settings give none).
 
     :raise FormError: when pyxform or ODK Validate refuse the form, when an expression uses what tablets do
         not know (forms.xpath_check), or (strict) on any warning.
@@ -224,7 +248,7 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
         raise FormError("The XLSForm holds spreadsheet formulas.", formula_problems)
     warnings: list[str] = []
     try:
-        result = convert(data, warnings=warnings, validate=False, file_type=".xlsx", pretty_print=False)
+        result = _convert(data, warnings, form_id_fallback)
         # Our own check first: it names the row, and it sees what Validate lets through (a constraint is
         # evaluated, and its functions looked up, only once a question is answered).
         expression_problems = check_expressions(result.xform, data)
@@ -258,7 +282,7 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
         raise FormError("The form has warnings and strict mode is on.", problems)
     tree = result._pyxform
     form_id = str(tree.get("id_string") or "")
-    if not _FORM_ID_RE.fullmatch(form_id):
+    if not FORM_ID_RE.fullmatch(form_id):
         raise FormError(
             "The form_id setting is not a usable form ID.",
             [
@@ -293,7 +317,7 @@ def compile_xlsform(source: bytes | str | Path, *, validate: bool = True, strict
         title=str(tree.get("title") or form_id)[:MAX_TITLE_LENGTH],
         xml=xml,
         fields=build_field_tree(tree),
-        media=sorted(set(_MEDIA_RE.findall(xml))),
+        media=sorted(set(MEDIA_RE.findall(xml))),
         warnings=problems,
         xlsx=data,
     )

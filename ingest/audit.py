@@ -39,6 +39,7 @@ ACTIONS: dict[str, str] = {
     "submission.export": "a form's records exported (CSV zip, Excel, GeoJSON)",
     "submission.review": "a record's review state set",
     "submission.delete": "a record deleted",
+    "submission.edit": "a new version of a record sent by a staff user over the API (Central's PUT)",
     "submission.province_claim": "a record named a province outside its sender's and was kept in the sender's own",
     "attachment.read": "a file of a record downloaded",
     "attachment.upload": "a file of a record uploaded",
@@ -59,7 +60,7 @@ ACTIONS: dict[str, str] = {
     "audit.read": "the audit log read",
     # administration
     "user.create": "a web user created",
-    "user.update": "a web user's role, provinces or state changed",
+    "user.update": "a web user's role, provinces, state or password changed, or their sessions ended",
     "token.create": "an API token created",
     "token.revoke": "an API token revoked",
     "device.create": "a device (app user) created",
@@ -150,12 +151,26 @@ def events_query(
     until: datetime | None = None,
     user_id: int | None = None,
     action: str | None = None,
+    resource: str | None = None,
+    before: tuple[datetime, int] | None = None,
 ) -> Select:
-    """Select audit events, newest first, filtered by time (`since` inclusive, `until` exclusive), user, action.
+    """Select audit events, newest first, filtered by time (`since` inclusive, `until` exclusive), user, action,
+    resource, and for key paging `before`: the (at, id) of the last event of the previous page.
 
-    An `action` without a dot names a category, as Central's `?action=user` does: every `user.*` event.
+    An `action` without a dot names a category, as Central's `?action=user` does: every `user.*` event. A
+    `resource` is the exact one an event names (`user:12`, `submission:uuid:...`), or every one below a kind
+    when it ends with a colon (`device:`).
     """
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if before is not None:
+        at, event_id = before
+        query = query.where(or_(AuditEvent.at < at, (AuditEvent.at == at) & (AuditEvent.id < event_id)))
+    if resource:
+        query = query.where(
+            AuditEvent.resource.startswith(resource, autoescape=True)
+            if resource.endswith(":")
+            else AuditEvent.resource == resource
+        )
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if until is not None:
@@ -179,6 +194,8 @@ def read_events(
     until: datetime | None = None,
     user_id: int | None = None,
     action: str | None = None,
+    resource: str | None = None,
+    before: tuple[datetime, int] | None = None,
     limit: int = MAX_LIMIT,
     offset: int = 0,
 ) -> list[AuditEvent]:
@@ -191,7 +208,9 @@ def read_events(
     scope.require_caller(session)
     events = list(
         session.scalars(
-            events_query(since=since, until=until, user_id=user_id, action=action).limit(limit).offset(offset)
+            events_query(since=since, until=until, user_id=user_id, action=action, resource=resource, before=before)
+            .limit(limit)
+            .offset(offset)
         )
     )
     record(session, "audit.read", "audit", **asked, count=len(events))

@@ -75,6 +75,12 @@ MEDIA_STORE_UNAVAILABLE = ErrorCode(
     "(`Retry-After`).",
 )
 NOT_IMPLEMENTED = ErrorCode("501.1", "The feature is not supported by this server.")
+ODATA_EXPRESSION_UNSUPPORTED = ErrorCode(
+    "501.4", "The OData $filter expression uses an operator or function this server does not support."
+)
+ODATA_FIELD_UNSUPPORTED = ErrorCode(
+    "501.5", "The OData $filter names a __system property this server does not filter on."
+)
 ODATA_EXPAND_UNSUPPORTED = ErrorCode("501.6", "The OData $expand expression is not supported (only `*` is).")
 ODATA_SELECT_WITH_EXPAND = ErrorCode("501.11", "OData $select together with $expand is not supported.")
 

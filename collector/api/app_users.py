@@ -6,16 +6,15 @@ import io
 
 from flask import Response, abort, jsonify, request
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
-from collector.api.common import TRAINERS, api_blueprint, get_project, json_body
+from collector.api.common import TRAINERS, api_blueprint, get_form, get_project, json_body
 from collector.api.openapi import accepts
 from collector.auth import current_actor, roles_required
 from collector.db import get_session
 from collector.devices import collect_settings, device_url, qr_code, settings_payload
-from collector.errors import refuse
 from ingest.accounts.admin import add_device, end_device, set_device_forms
-from ingest.errors import OUTSIDE_SCOPE
+from ingest.accounts.devices import device_of, devices_of, province_for_new_device
+from ingest.accounts.users import project_forms
 from ingest.models import Device
 from ingest.records.describe import iso
 
@@ -43,51 +42,31 @@ def _server_url(device: Device) -> str:
 
 
 def device_json(device: Device, project_name: str) -> dict:
-    """Describe a device with its token URL and Collect QR payload."""
-    url = _server_url(device)
+    """Describe a device as Central describes an app user (type field_key; a revoked one's token is null),
+    with its province, token URL, forms and Collect QR payload."""
+    live = device.revoked_at is None
+    url = _server_url(device) if live else None
     return {
         "id": device.id,
+        "type": "field_key",
         "projectId": device.project_id,
         "displayName": device.display_name,
         "province": device.province_code,
-        "token": device.token,
+        "token": device.token if live else None,
         "createdAt": iso(device.created_at),
+        "updatedAt": iso(device.revoked_at),
+        # Central deletes a revoked app user; this server keeps it, revoked, so that its records keep a sender.
+        "deletedAt": None,
         "revokedAt": iso(device.revoked_at),
         "serverUrl": url,
         "forms": [f.xml_form_id for f in device.forms],
-        "qrPayload": settings_payload(collect_settings(url, project_name)),
+        "qrPayload": settings_payload(collect_settings(url, project_name)) if url else None,
     }
-
-
-def _in_scope(device: Device) -> bool:
-    """Say whether the caller manages this device: a provincial trainer only those of their provinces."""
-    provinces = current_actor().caller.provinces
-    return provinces is None or device.province_code in provinces
 
 
 def _device(project_id: int, device_id: int) -> Device:
     """:raise 404: no such device in the project, or one of a province outside the caller's."""
-    device = get_session().get(Device, device_id)
-    if device is None or device.project_id != project_id or not _in_scope(device):
-        abort(404, "No such app user.")
-    return device
-
-
-def _province_for_new_device(wanted: str | None) -> str | None:
-    """Return the province of a new device: a provincial trainer's own (their only one by default).
-
-    :raise 403: a province outside the caller's.  :raise 400: several provinces and none chosen.
-    """
-    provinces = current_actor().caller.provinces
-    if provinces is None:
-        return wanted
-    if wanted is None:
-        if len(provinces) > 1:
-            abort(400, "Choose the device's province: you work in several.")
-        return next(iter(provinces))
-    if wanted not in provinces:
-        refuse(OUTSIDE_SCOPE, f"You may not create devices for province {wanted}.")
-    return wanted
+    return device_of(get_session(), current_actor().caller, project_id, device_id)
 
 
 @bp.post("/projects/<int:project_id>/app-users")
@@ -100,7 +79,7 @@ def create_app_user(project_id: int):
     """
     project_row = get_project(project_id)
     body = AppUserSchema().load(json_body())
-    province = _province_for_new_device(body["province"])
+    province = province_for_new_device(current_actor().caller, body["province"])
     device = add_device(get_session(), project_id, body["displayName"], province, body["forms"])
     get_session().commit()
     return jsonify(device_json(device, project_row.name)), 201
@@ -111,8 +90,8 @@ def create_app_user(project_id: int):
 def app_users(project_id: int):
     """List a project's devices (a provincial trainer: those of their provinces) with token URLs and forms."""
     project_row = get_project(project_id)
-    rows = get_session().scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id))
-    return jsonify([device_json(d, project_row.name) for d in rows if _in_scope(d)])
+    rows = devices_of(get_session(), current_actor().caller, project_id)
+    return jsonify([device_json(d, project_row.name) for d in rows])
 
 
 @bp.delete("/projects/<int:project_id>/app-users/<int:device_id>")
@@ -141,6 +120,31 @@ def assign_app_user_forms(project_id: int, device_id: int):
     set_device_forms(get_session(), device, body["forms"], forms=body["forms"])
     get_session().commit()
     return jsonify(device_json(device, get_project(project_id).name))
+
+
+#: Central's role id of an app user on a form (pyodk's create_app_users assigns it).
+APP_USER_ROLE = 2
+
+
+@bp.post("/projects/<int:project_id>/forms/<xml_form_id>/assignments/<int:role_id>/<int:device_id>")
+@roles_required(*TRAINERS)
+def assign_form(project_id: int, xml_form_id: str, role_id: int, device_id: int):
+    """Let a device fill one more form (Central's form assignment of the app-user role). A device that holds
+    every form of its project (as one created without a list does) is narrowed to that one form, as a Central
+    app user has no form until one is assigned; otherwise the form is added to its list.
+
+    :raise 404: no such device or form, or a role other than the app user's (2).
+    """
+    if role_id != APP_USER_ROLE:
+        abort(404, "Only the app user role (2) is assigned to a form here; staff roles are set on the user.")
+    get_form(project_id, xml_form_id)
+    device = _device(project_id, device_id)
+    held = {f.xml_form_id for f in device.forms}
+    every = {f.xml_form_id for f in project_forms(get_session(), project_id, None)}
+    forms = [xml_form_id] if held == every else sorted(held | {xml_form_id})
+    set_device_forms(get_session(), device, forms, forms=forms)
+    get_session().commit()
+    return jsonify({"success": True})
 
 
 @bp.get("/projects/<int:project_id>/app-users/<int:device_id>/qr.<any(png, svg):kind>")

@@ -6,14 +6,17 @@ is test data, kept apart from real records and discarded on publish.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
+from collector.api.form_shapes import attachment_json, form_json
 from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session, get_store
-from collector.devices import collect_settings, settings_payload
+from collector.devices import draft_test_settings, draft_test_url, settings_payload
 from collector.errors import json_error, refuse
 from collector.formats import (
     attachment_response,
@@ -25,17 +28,18 @@ from collector.formats import (
     submission_response,
 )
 from collector.transport.bodies import read_limited
-from forms.compiler import FormError, compile_xlsform
-from ingest import audit
+from forms.compiler import CompiledForm, FormError, compile_xlsform
+from forms.xform import compile_xform, is_xform
 from ingest.errors import MISSING_PARAMETER, XLSFORM_NOT_VALID
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import (
     create_draft,
     current_draft,
+    current_version,
     discard_draft,
     missing_media,
-    note_published,
     publish_draft,
+    set_draft_version,
     upload_draft_media,
 )
 from ingest.queries import submissions_of
@@ -64,13 +68,37 @@ def _read_xlsform() -> bytes:
 STRICT = Param("strict", "true: refuse the form on pyxform warnings too.", "boolean")
 
 
-def _compile():
-    """Compile the uploaded XLSForm; a refusal becomes a 400 listing pyxform's and ODK Validate's problems."""
-    strict = flag("strict")
+def _compile(earlier: FormVersion | None = None) -> CompiledForm:
+    """Compile the uploaded XLSForm, or check an uploaded XForm (XML, as Central takes too; its fields keep the
+    tags of `earlier`); a refusal becomes a 400 listing pyxform's and ODK Validate's problems.
+
+    Central's `X-XlsForm-FormId-Fallback` header (pyodk sends the file's name) names a form whose settings
+    sheet gives no form_id.
+    """
+    data = _read_xlsform()
+    validate = current_app.config["VALIDATE_FORMS"]
+    fallback = request.headers.get("X-XlsForm-FormId-Fallback")
     try:
-        return compile_xlsform(_read_xlsform(), validate=current_app.config["VALIDATE_FORMS"], strict=strict)
+        if request.mimetype in ("application/xml", "text/xml") or is_xform(data):
+            return compile_xform(data, validate=validate, earlier_fields=earlier.fields if earlier else None)
+        return compile_xlsform(
+            data, validate=validate, strict=flag("strict"), form_id_fallback=unquote(fallback) if fallback else None
+        )
     except FormError as exc:
         raise DraftRefused(exc) from None
+
+
+def _copy_of(version: FormVersion) -> CompiledForm:
+    """The compiled form of a stored version, to start a draft from (Central's POST .../draft with no body)."""
+    return CompiledForm(
+        form_id=version.form.xml_form_id,
+        version=version.version,
+        title=version.title,
+        xml=version.xml,
+        fields=version.fields,
+        media=[a.name for a in version.attachments],
+        xlsx=version.xlsx,
+    )
 
 
 class DraftRefused(Exception):
@@ -88,13 +116,7 @@ def _refused(exc: DraftRefused):
 
 def draft_json(form: Form, draft: FormVersion) -> dict:
     """Describe a draft: version, warnings, media and the test URL a training tablet uses."""
-    test_url = url_for(
-        "drafts_test.form_list",
-        draft_token=draft.draft_token,
-        project_id=form.project_id,
-        xml_form_id=form.xml_form_id,
-        _external=True,
-    ).rsplit("/formList", 1)[0]
+    test_url = draft_test_url(draft)
     test_count = len(get_session().scalars(submissions_of(form, drafts=True)).all())
     return {
         "xmlFormId": form.xml_form_id,
@@ -107,7 +129,7 @@ def draft_json(form: Form, draft: FormVersion) -> dict:
         "missingMedia": missing_media(draft),
         "testUrl": test_url,
         "testSubmissions": test_count,
-        "testQrPayload": settings_payload(collect_settings(test_url, f"TEST {form.xml_form_id}")),
+        "testQrPayload": settings_payload(draft_test_settings(draft)),
     }
 
 
@@ -121,36 +143,55 @@ def _draft(form: Form) -> FormVersion:
 
 @bp.post("/projects/<int:project_id>/forms")
 @roles_required(*TRAINERS)
-@takes(STRICT)
+@takes(
+    STRICT,
+    Param("publish", "true: publish the new form at once instead of keeping it a draft (as Central).", "boolean"),
+    Param("ignoreWarnings", "Sent by pyodk; pyxform warnings never refuse a form unless ?strict=true.", "boolean"),
+)
 def upload_form(project_id: int):
-    """Upload an XLSForm (raw .xlsx body) as the draft of a new form.
+    """Upload an XLSForm (raw .xlsx body) or an XForm (XML body) as the draft of a new form, published at once
+    with `?publish=true`; answer Central's Form with the draft's description.
 
     :raise 400: pyxform or ODK Validate refuse it.  :raise 409: a form with its form_id exists.
     :raise 413: too large.
     """
     get_project(project_id)
-    return _store_draft(project_id, new_form=True)
+    compiled = _compile()
+    session = get_session()
+    draft = create_draft(session, get_store(), project_id, compiled, new_form=True)
+    form = draft.form
+    if flag("publish"):
+        publish_draft(session, form)
+        session.commit()
+        return jsonify(form_json(form, draft)), 201
+    body = form_json(form, draft) | draft_json(form, draft)
+    session.commit()
+    return jsonify(body), 201
 
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft")
 @roles_required(*TRAINERS)
 @takes(STRICT)
 def upload_draft(project_id: int, xml_form_id: str):
-    """Upload a new version of an existing form as its draft, replacing any earlier draft.
+    """Upload a new version of an existing form (XLSForm or XForm) as its draft, replacing any earlier draft;
+    with no body, the draft is a copy of the published version (Central's way to change only media).
+    Answers the draft's description with Central's `"success": true`.
 
-    :raise 400: refused by pyxform or ODK Validate, or another form_id.  :raise 404: no such form.
+    :raise 400: refused by pyxform or ODK Validate, or another form_id, or no body and nothing published.
+    :raise 404: no such form.
     """
-    return _store_draft(project_id, new_form=False, xml_form_id=xml_form_id)
-
-
-def _store_draft(project_id: int, *, new_form: bool, xml_form_id: str | None = None):
-    """Compile the uploaded XLSForm and store it as a draft; answer 201 with the draft."""
-    compiled = _compile()
+    form = get_form(project_id, xml_form_id)
     session = get_session()
-    draft = create_draft(session, get_store(), project_id, compiled, new_form=new_form, xml_form_id=xml_form_id)
-    audit.record(get_session(), "form.draft", f"form:{compiled.form_id}", version=compiled.version)
+    published = current_version(session, form)
+    if request.content_length or request.headers.get("Transfer-Encoding"):
+        compiled = _compile(current_draft(session, form) or published)
+    elif published is None:
+        refuse(MISSING_PARAMETER, "Send the .xlsx file as the request body: the form has no published version.")
+    else:
+        compiled = _copy_of(published)
+    draft = create_draft(session, get_store(), project_id, compiled, new_form=False, xml_form_id=xml_form_id)
     session.commit()
-    return jsonify(draft_json(draft.form, draft)), 201
+    return jsonify(draft_json(draft.form, draft) | {"success": True}), 201
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/draft")
@@ -173,7 +214,6 @@ def delete_draft(project_id: int, xml_form_id: str):
     """
     session = get_session()
     discard_draft(session, get_form(project_id, xml_form_id))
-    audit.record(get_session(), "form.draft_discard", f"form:{xml_form_id}")
     session.commit()
     return jsonify({"success": True})
 
@@ -188,25 +228,27 @@ def upload_media(project_id: int, xml_form_id: str, name: str):
     session = get_session()
     draft = _draft(get_form(project_id, xml_form_id))
     attachment = upload_draft_media(session, get_store(), draft, name, request.stream, request.mimetype or None)
-    audit.record(get_session(), "form.media", f"form:{xml_form_id}", name=name)
     session.commit()
-    return jsonify({"name": attachment.name, "exists": True, "hash": attachment.blob.md5})
+    return jsonify(attachment_json(attachment))
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/draft/attachments")
 @roles_required(*TRAINERS)
 def list_media(project_id: int, xml_form_id: str):
-    """List the media the draft references and whether each was uploaded.
+    """List the media the draft references and whether each was uploaded, as Central does.
 
     :raise 404: no such form or draft.
     """
     draft = _draft(get_form(project_id, xml_form_id))
-    return jsonify([{"name": a.name, "exists": a.blob_id is not None} for a in draft.attachments])
+    return jsonify([attachment_json(a) for a in draft.attachments])
 
 
 @bp.post("/projects/<int:project_id>/forms/<xml_form_id>/draft/publish")
 @roles_required(*TRAINERS)
-@takes(Param("force", "true: publish although media files are missing.", "boolean"))
+@takes(
+    Param("force", "true: publish although media files are missing.", "boolean"),
+    Param("version", "Publish under this version string instead of the draft's own (as Central does)."),
+)
 def publish(project_id: int, xml_form_id: str):
     """Publish the draft as the form's current version; its test data is discarded.
 
@@ -215,8 +257,9 @@ def publish(project_id: int, xml_form_id: str):
     session = get_session()
     form = get_form(project_id, xml_form_id)
     force = flag("force")
+    if request.args.get("version"):
+        set_draft_version(session, _draft(form), request.args["version"])
     version = publish_draft(session, form, force=force)
-    note_published(session, xml_form_id, version.version)
     session.commit()
     return jsonify(
         {
@@ -225,6 +268,7 @@ def publish(project_id: int, xml_form_id: str):
             "publishedAt": iso(version.published_at),
             "hash": version.xml_md5,
             "missingMedia": missing_media(version),
+            "success": True,
         }
     )
 

@@ -14,25 +14,51 @@ from urllib.parse import urlencode
 
 from flask import Response, jsonify, request
 
-from collector.api.common import READERS, api_blueprint, flag, get_form
+from collector.api.common import READERS, TRAINERS, api_blueprint, flag, get_form
 from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session
 from ingest import odata
 from ingest.errors import ODATA_EXPAND_UNSUPPORTED, ODATA_SELECT_WITH_EXPAND
+from ingest.models import Form
 from ingest.odata import NoSuchEntity, NotImplementedHere, ODataError, Options
 from ingest.odata.service import filter_compiler, read_entities
+from ingest.publishing.versions import current_draft
 
 bp = api_blueprint("odata", __name__)
 
 _SVC = "/projects/<int:project_id>/forms/<xml_form_id>.svc"
+_DRAFT_SVC = "/projects/<int:project_id>/forms/<xml_form_id>/draft.svc"
 _SET = re.compile(r"Submissions(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _RECORD = re.compile(r"Submissions\('((?:[^']|'')+)'\)((?:/[^/]+)*)")
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\('([0-9a-f]{40})'\))?")
 
 
+#: The system query options this server reads (Central's, less $search, which Central reads for entities only).
+_OPTIONS = {"$format", "$count", "$skip", "$top", "$filter", "$wkt", "$expand", "$select", "$skiptoken", "$orderby"}
+#: Central's media type of OData JSON (OData 4.0 JSON format, section 3.1).
+JSON_TYPE = "application/json; odata.metadata=minimal"
+
+
+def _refuse_unknown_options() -> None:
+    """Answer 501 for a system query option this server does not read, as Central does (section 11.2.1).
+
+    :raise NotImplementedHere: $search, or any other unknown `$` option.
+    """
+    for key in request.args:
+        if key == "$search":
+            raise NotImplementedHere(
+                "The requested feature $search is not supported by this server: free-text search over records "
+                "would read every sensitive answer. Use $filter with contains() on the fields you may see."
+            )
+        if key.startswith("$") and key not in _OPTIONS:
+            raise NotImplementedHere(f"The requested feature {key[:40]} is not supported by this server.")
+
+
 def _odata(response: Response) -> Response:
     response.headers["OData-Version"] = "4.0"
+    if response.mimetype == "application/json":
+        response.headers["Content-Type"] = JSON_TYPE
     return response
 
 
@@ -42,16 +68,47 @@ def _service_url() -> str:
     return request.host_url.rstrip("/") + request.script_root + path[: path.index(".svc") + 4]
 
 
+def _model(project_id: int, xml_form_id: str, draft: bool) -> tuple[Form, odata.Model]:
+    """Return the form and its OData model: of every published version, or (`draft`) of its draft.
+
+    :raise 404: no such form, or (`draft`) no draft.
+    """
+    form = get_form(project_id, xml_form_id)
+    session = get_session()
+    if not draft:
+        return form, odata.model_of(session, form)
+    found = current_draft(session, form)
+    if found is None:
+        raise NoSuchEntity(f"The form '{xml_form_id}' has no draft.")
+    return form, odata.model_of(session, form, found)
+
+
 @bp.get(_SVC)
 @bp.get(f"{_SVC}/")
 @roles_required(*READERS)
 def service_document(project_id: int, xml_form_id: str):
     """Return the OData service document: Submissions and one entity set per repeat.
 
-    :raise 404: no such form.
+    :raise 404: no such form.  :raise 501: an unknown system query option (as Central).
     """
-    form = get_form(project_id, xml_form_id)
-    return _odata(jsonify(odata.model_of(get_session(), form).service_document(_service_url())))
+    return _service_document(project_id, xml_form_id, draft=False)
+
+
+@bp.get(_DRAFT_SVC)
+@bp.get(f"{_DRAFT_SVC}/")
+@roles_required(*TRAINERS)
+def draft_service_document(project_id: int, xml_form_id: str):
+    """Return the OData service document of the form's draft (its test records).
+
+    :raise 404: no such form or draft.  :raise 501: an unknown system query option.
+    """
+    return _service_document(project_id, xml_form_id, draft=True)
+
+
+def _service_document(project_id: int, xml_form_id: str, *, draft: bool):
+    _refuse_unknown_options()
+    _form, model = _model(project_id, xml_form_id, draft)
+    return _odata(jsonify(model.service_document(_service_url())))
 
 
 @bp.get(f"{_SVC}/$metadata")
@@ -61,8 +118,17 @@ def metadata(project_id: int, xml_form_id: str):
 
     :raise 404: no such form.
     """
-    form = get_form(project_id, xml_form_id)
-    return _odata(Response(odata.model_of(get_session(), form).edmx(), content_type="application/xml"))
+    return _odata(Response(_model(project_id, xml_form_id, False)[1].edmx(), content_type="application/xml"))
+
+
+@bp.get(f"{_DRAFT_SVC}/$metadata")
+@roles_required(*TRAINERS)
+def draft_metadata(project_id: int, xml_form_id: str):
+    """Return the EDMX 4.0 metadata document of the form's draft.
+
+    :raise 404: no such form or draft.
+    """
+    return _odata(Response(_model(project_id, xml_form_id, True)[1].edmx(), content_type="application/xml"))
 
 
 @bp.get(f"{_SVC}/<path:resource>")
@@ -71,7 +137,9 @@ def metadata(project_id: int, xml_form_id: str):
     Param(
         "$filter",
         "OData filter on __system fields and answers: eq ne gt ge lt le and or not, contains(), "
-        "year(), month(), day(); literals text, number, date, date-time, null.",
+        "year(), month(), day(), hour(), minute(), second(), now(); "
+        "$root/Submissions/__system/... in a repeat's filter; "
+        "literals text, number, date, date-time, null.",
     ),
     Param("$orderby", "Property paths, each optionally followed by asc or desc, comma-separated."),
     Param("$select", "Property paths to keep (__id, __system, __system/<property>), comma-separated."),
@@ -91,9 +159,25 @@ def entities(project_id: int, xml_form_id: str, resource: str):
         a sensitive field by a role that does not see identities.  :raise 404: no such form, entity set or
         record.  :raise 501: $expand other than *, or $select with $expand (as Central).
     """
-    form = get_form(project_id, xml_form_id)
+    return _entities(project_id, xml_form_id, resource, draft=False)
+
+
+@bp.get(f"{_DRAFT_SVC}/<path:resource>")
+@roles_required(*TRAINERS)
+def draft_entities(project_id: int, xml_form_id: str, resource: str):
+    """Return entities of the form's draft: its test records (never real, so never redacted nor audited), with
+    the same query options as the form's own `.svc`.
+
+    :raise 400: a malformed query option.  :raise 404: no such form, draft, entity set or record.
+    :raise 501: an unsupported query option.
+    """
+    return _entities(project_id, xml_form_id, resource, draft=True)
+
+
+def _entities(project_id: int, xml_form_id: str, resource: str, *, draft: bool):
+    _refuse_unknown_options()
+    form, model = _model(project_id, xml_form_id, draft)
     session = get_session()
-    model = odata.model_of(session, form)
     record = _RECORD.fullmatch(resource)
     if record is not None:
         segments = _segments(record.group(2))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, url_for
+from flask import Response, abort, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from collector.api.common import STAFF, TRAINERS, api_blueprint, get_form, get_project, json_body
+from collector.api.form_shapes import attachment_json, form_json
 from collector.api.openapi import accepts
 from collector.auth import roles_required
 from collector.db import get_session
 from collector.formats import form_xml_response
 from ingest.models import Form, FormVersion, Project
-from ingest.publishing.versions import FORM_STATES, current_version, set_state
+from ingest.publishing.versions import FORM_STATES, current_version, published_version, published_versions, set_state
 from ingest.records.describe import iso
 
 bp = api_blueprint("projects", __name__)
@@ -44,31 +45,6 @@ def project(project_id: int):
     :raise 404: no such project.
     """
     return jsonify(project_json(get_project(project_id)))
-
-
-def form_json(form: Form) -> dict:
-    """Describe a form and its current version as Central does."""
-    version = current_version(get_session(), form)
-    return {
-        "projectId": form.project_id,
-        "xmlFormId": form.xml_form_id,
-        "state": form.state,
-        "name": version.title if version else None,
-        "version": version.version if version else "",
-        "hash": version.xml_md5 if version else "",
-        "createdAt": iso(form.created_at),
-        "updatedAt": iso(version.published_at) if version else None,
-        "publishedAt": iso(version.published_at) if version else None,
-        # Central's fields for Enketo and managed encryption, which this server does not use.
-        "enketoId": None,
-        "keyId": None,
-        # The printed guidelines of the current version, for trainers (and the console) to link to.
-        "handbookUrl": url_for(
-            "handbook.handbook", project_id=form.project_id, xml_form_id=form.xml_form_id, _external=True
-        )
-        if version
-        else None,
-    }
 
 
 @bp.get("/projects/<int:project_id>/forms")
@@ -106,6 +82,20 @@ def update_form(project_id: int, xml_form_id: str):
     return jsonify(form_json(form_row))
 
 
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>/attachments")
+@roles_required(*STAFF)
+def attachments(project_id: int, xml_form_id: str):
+    """List the media files of the form's current version, as Central does (names and hashes, no contents).
+
+    :raise 404: no such form, or it has no published version.
+    """
+    form_row = get_form(project_id, xml_form_id)
+    version = current_version(get_session(), form_row)
+    if version is None:
+        abort(404, f"The form '{xml_form_id}' has no published version.")
+    return jsonify([attachment_json(a) for a in version.attachments])
+
+
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/versions")
 @roles_required(*STAFF)
 def versions(project_id: int, xml_form_id: str):
@@ -113,12 +103,7 @@ def versions(project_id: int, xml_form_id: str):
 
     :raise 404: no such form.
     """
-    form_row = get_form(project_id, xml_form_id)
-    rows = get_session().scalars(
-        select(FormVersion)
-        .where(FormVersion.form_id == form_row.id, FormVersion.published_at.is_not(None))
-        .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
-    )
+    rows = published_versions(get_session(), get_form(project_id, xml_form_id))
     return jsonify(
         [
             {
@@ -135,12 +120,7 @@ def versions(project_id: int, xml_form_id: str):
 
 def _published(project_id: int, xml_form_id: str, version: str) -> FormVersion:
     """:raise 404: no such published version."""
-    form_row = get_form(project_id, xml_form_id)
-    found = get_session().scalar(
-        select(FormVersion).where(
-            FormVersion.form_id == form_row.id, FormVersion.version == version, FormVersion.published_at.is_not(None)
-        )
-    )
+    found = published_version(get_session(), get_form(project_id, xml_form_id), version)
     if found is None:
         abort(404, f"Form '{xml_form_id}' has no published version '{version}'.")
     return found

@@ -18,8 +18,9 @@ from ingest import audit, scope
 from ingest.access import SYSTEM
 from ingest.cases.register import rebuild_case
 from ingest.db import begin_write, utcnow
-from ingest.errors import IDENTITIES_HIDDEN
+from ingest.errors import IDENTITIES_HIDDEN, MISSING_PARAMETER, UNEXPECTED_VALUE
 from ingest.models import Form, Submission, SubmissionVersion
+from ingest.receiving.instances import edit_target
 from ingest.receiving.storing import attach_file
 from ingest.receiving.submissions import receive_submission
 from ingest.records import service as records
@@ -77,6 +78,12 @@ def create_submission(project_id: int, xml_form_id: str):
         caller's scope.  :raise 404: no such form.  :raise 409: conflict.
     """
     xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
+    return _receive(project_id, xml_form_id, xml)
+
+
+def _receive(project_id: int, xml_form_id: str, xml: bytes):
+    """Store an instance (new, an edit, or one already stored) sent by the signed-in user; answer the record
+    as Central does, 201 when this request stored it."""
     session = get_session()
     actor = current_actor()
     received = receive_submission(
@@ -97,6 +104,32 @@ def create_submission(project_id: int, xml_form_id: str):
             session, session.get(SubmissionVersion, received.version_id).submission, redaction_for(SYSTEM)
         )
     return jsonify(body), 200 if not received.created else 201
+
+
+@bp.put(_ONE)
+@roles_required(*SUBMITTERS)
+def edit_submission(project_id: int, xml_form_id: str, instance_id: str):
+    """Store a new version of a record from its XML (Central's PUT, pyodk's `submissions.edit`): the XML names
+    the version it replaces in meta/deprecatedID, and goes through the same write path as a tablet's edit
+    (exactly once: the same XML again answers 200 and stores nothing). Audited as `submission.edit`.
+
+    :raise 400: no deprecatedID, or one of another record.  :raise 404: no such form or record (or one
+        outside the caller's scope).  :raise 409: the version it replaces was already replaced.
+    """
+    form_row = get_form(project_id, xml_form_id)
+    found = _submission(form_row, instance_id)
+    xml = read_limited(request.stream, int(current_app.config["MAX_XML_BYTES"]), "The form data")
+    replaced = edit_target(xml, xml_form_id)
+    if replaced is None:
+        refuse(MISSING_PARAMETER, "An edit names the version it replaces in meta/deprecatedID.")
+    if replaced not in {v.instance_id for v in found.versions}:
+        refuse(UNEXPECTED_VALUE, f"The deprecatedID names no version of the submission '{instance_id}'.")
+    response, status = _receive(project_id, xml_form_id, xml)
+    if status == 201:
+        session = get_session()
+        audit.record(session, "submission.edit", f"submission:{found.id}")
+        session.commit()
+    return response, status
 
 
 @bp.post(f"{_ONE}/attachments/<name>")

@@ -10,9 +10,8 @@ from collector.api.common import api_blueprint, json_body
 from collector.api.openapi import accepts
 from collector.auth import current_actor, roles_required
 from collector.db import get_session
-from ingest.access import MAY_HAVE_PROVINCES, RIGHTS, ROLES
-from ingest.accounts.admin import add_user, user_updated
-from ingest.accounts.users import set_disabled, set_role
+from ingest.access import RIGHTS, ROLES
+from ingest.accounts.admin import add_user, change_user
 from ingest.db import begin_write
 from ingest.models import User
 from ingest.records.describe import iso
@@ -122,26 +121,15 @@ def update(user_id: int):
     session = get_session()
     begin_write(session)
     user = _user(user_id)
-    role = body.get("role", user.role)
-    provinces = body.get("provinces", user.provinces if role in MAY_HAVE_PROVINCES else [])
-    changes: dict = {}
-    if role != user.role:
-        changes["role"] = role
-    if sorted(set(provinces)) != user.provinces:
-        changes["provinces"] = sorted(set(provinces))
-    if "disabled" in body and body["disabled"] != (user.disabled_at is not None):
-        changes["disabled"] = body["disabled"]
-    if changes and user.id == current_actor().user.id:
-        # An administrator cannot widen, narrow or lock their own access: another administrator must.
-        abort(403, "You cannot change your own role, provinces or access; ask another administrator.")
-    if "role" in changes or "provinces" in changes:
-        set_role(session, user, role, provinces)
-    if "disabled" in changes:
-        set_disabled(session, user, changes["disabled"])
-    if body.get("displayName", user.display_name) != user.display_name:
-        user.display_name = body["displayName"] or user.email
-        changes["displayName"] = True  # that it changed, not the name
+    changes = change_user(
+        session,
+        current_actor().user,
+        user,
+        role=body.get("role"),
+        provinces=body.get("provinces"),
+        disabled=body.get("disabled"),
+        display_name=body.get("displayName"),
+    )
     if changes:
-        user_updated(session, user, **changes)
         session.commit()
     return jsonify(user_json(user))

@@ -19,7 +19,16 @@ def init_app(app: Flask) -> None:
     """Mount the console at /console/ and keep its session in a cookie of the console's own."""
     # cycle: the frame and the views import this package's modules
     from collector.console import frame, web
-    from collector.console.views import cases, exports, forms, persons, signin  # noqa: F401  (their routes join frame.bp)
+    from collector.console.views import (  # noqa: F401  (their routes join frame.bp)
+        admin,
+        cases,
+        devices,
+        exports,
+        form_drafts,
+        forms,
+        persons,
+        signin,
+    )
 
     app.session_interface = web.ConsoleSessionInterface()
     app.register_blueprint(frame.bp, url_prefix=web.CONSOLE_PATH)

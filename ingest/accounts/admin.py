@@ -11,14 +11,22 @@ from datetime import UTC
 from sqlalchemy.orm import Session
 
 from ingest import audit
+from ingest.access import MAY_HAVE_PROVINCES
 from ingest.accounts.users import (
     assign_forms,
     create_api_token,
     create_device,
     create_user,
+    end_sessions,
+    live_api_tokens,
     revoke_api_token,
     revoke_device,
+    set_disabled,
+    set_password,
+    set_role,
 )
+from ingest.db import begin_write
+from ingest.errors import Forbidden
 from ingest.models import ApiToken, Device, User
 
 
@@ -40,6 +48,68 @@ def add_user(
 def user_updated(session: Session, user: User, **changes) -> None:
     """Audit (`user.update`) the changes made to a user: the role, provinces, access, that the name changed."""
     audit.record(session, "user.update", f"user:{user.id}", **changes)
+
+
+def reset_password(session: Session, user: User, password: str) -> None:
+    """Set a user's password for them (see `set_password`: their sessions end); audited (`user.update`), never
+    the password."""
+    set_password(session, user, password)
+    audit.record(session, "user.update", f"user:{user.id}", password=True)
+
+
+def end_user_access(session: Session, user: User) -> tuple[int, int]:
+    """End every session of a user and revoke each of their live API tokens (each audited `token.revoke`);
+    audited (`user.update`) with how many sessions ended. Return (sessions ended, tokens revoked)."""
+    tokens = live_api_tokens(session, user)
+    for row in tokens:
+        end_api_token(session, row)
+    ended = end_sessions(session, user)
+    audit.record(session, "user.update", f"user:{user.id}", sessionsEnded=ended, tokensRevoked=len(tokens))
+    return ended, len(tokens)
+
+
+def change_user(
+    session: Session,
+    by: User,
+    user: User,
+    *,
+    role: str | None = None,
+    provinces: list[str] | None = None,
+    disabled: bool | None = None,
+    display_name: str | None = None,
+) -> dict:
+    """Change a user's role, provinces, display name or access (None: unchanged); audited (`user.update`) with
+    what changed. Return the changes (empty: nothing changed).
+
+    Provinces left out are kept when the new role may have provinces, and dropped when it may not.
+
+    :raise BadSubmission: unknown role or province (named), or provinces that do not fit the role.
+    :raise Forbidden: `by` changing their own role, provinces or access (another administrator must).
+    """
+    begin_write(session)
+    role = role if role is not None else user.role
+    if provinces is None:
+        provinces = user.provinces if role in MAY_HAVE_PROVINCES else []
+    changes: dict = {}
+    if role != user.role:
+        changes["role"] = role
+    if sorted(set(provinces)) != user.provinces:
+        changes["provinces"] = sorted(set(provinces))
+    if disabled is not None and disabled != (user.disabled_at is not None):
+        changes["disabled"] = disabled
+    if changes and user.id == by.id:
+        # An administrator cannot widen, narrow or lock their own access: another administrator must.
+        raise Forbidden("You cannot change your own role, provinces or access; ask another administrator.")
+    if "role" in changes or "provinces" in changes:
+        set_role(session, user, role, provinces)
+    if "disabled" in changes:
+        set_disabled(session, user, changes["disabled"])
+    if display_name is not None and display_name != user.display_name:
+        user.display_name = display_name or user.email
+        changes["displayName"] = True  # that it changed, not the name
+    if changes:
+        user_updated(session, user, **changes)
+    return changes
 
 
 def signed_in(session: Session, user: User, **details) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -211,6 +211,32 @@ def set_disabled(session: Session, user: User, disabled: bool) -> None:
     elif not disabled:
         user.disabled_at = None
     session.flush()
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give a user a new password (checked as `check_password`) and end their sessions, which the old one opened.
+
+    :raise BadSubmission: the password is refused, with the reason.
+    """
+    check_password(password, user.email)
+    begin_write(session)
+    user.password_hash = _hasher.hash(password)
+    end_sessions(session, user)
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """End every API session and console session of a user at once; return how many there were."""
+    begin_write(session)
+    ended = session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)) or 0
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    session.flush()
+    return ended
+
+
+def live_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    """Return a user's API tokens that are neither revoked nor expired."""
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    return [row for row in rows if token_live(row)]
 
 
 def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None) -> tuple[str, ApiToken]:

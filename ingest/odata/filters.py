@@ -23,9 +23,9 @@ from sqlalchemy import and_, extract, func, literal, not_, or_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from ingest.errors import ODATA_NO_PROPERTY, ODATA_UNPARSEABLE
+from ingest.errors import ODATA_EXPRESSION_UNSUPPORTED, ODATA_FIELD_UNSUPPORTED, ODATA_NO_PROPERTY, ODATA_UNPARSEABLE
 from ingest.models import Form, Submission, SubmissionRow, SubmissionVersion
-from ingest.odata.model import EntitySet, Model, Node, NotAllowed, ODataError, sensitive_paths
+from ingest.odata.model import EntitySet, Model, Node, NotAllowed, NotImplementedHere, ODataError, sensitive_paths
 from ingest.records import answers
 from ingest.redaction import Redaction
 
@@ -37,10 +37,20 @@ _SYSTEM_COLUMNS = {
     "deviceId": (SubmissionVersion.device_ident, "text"),
     "submitterId": (func.coalesce(Submission.user_id, Submission.device_id), "int"),
     "formVersion": (SubmissionVersion.version_string, "text"),
+    # Always null here: a deleted record is never listed (Central lists it when a filter names deletedAt).
+    "deletedAt": (Submission.deleted_at, "moment"),
 }
 _COMPARATORS = {ast.Eq: "eq", ast.NotEq: "ne", ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le"}
 _FLIPPED = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
-_PARTS = ("year", "month", "day")
+_PARTS = ("year", "month", "day", "hour", "minute", "second")
+#: What a repeat's filter writes to reach its record (Central's `$root/Submissions/__system/...`), and the
+#: identifier of the same length it is read as (odata-query's lexer knows no `$root`; the same length keeps the
+#: character positions of a parse error right).
+_ROOT, _ROOT_NAME = "$root/Submissions/", "__rootSubmissions/"
+_ROOT_OR_TEXT = re.compile(r"'(?:[^']|'')*'|" + re.escape(_ROOT))
+_SUPPORTED = (
+    "eq, ne, gt, ge, lt, le, and, or, not, contains(), year(), month(), day(), hour(), minute(), second() and now()"
+)
 
 
 @dataclass
@@ -75,8 +85,9 @@ class FilterCompiler:
             names an unknown property, or compares what cannot be compared.  :raise NotAllowed: it names a
             field the caller may not see.
         """
+        readable = _ROOT_OR_TEXT.sub(lambda m: _ROOT_NAME if m.group() == _ROOT else m.group(), text)
         try:
-            tree = ODataParser().parse(ODataLexer().tokenize(text))
+            tree = ODataParser().parse(ODataLexer().tokenize(readable))
         except ODataSyntaxError as exc:
             token = getattr(exc, "token", None)
             at = token.index + 1 if token is not None else len(text) + 1
@@ -102,26 +113,33 @@ class FilterCompiler:
             return self._compare(_COMPARATORS[type(node.comparator)], node.left, node.right)
         if isinstance(node, ast.Call) and node.func.name == "contains" and len(node.args) == 2:
             return self._contains(*node.args)
-        raise ODataError(
+        raise NotImplementedHere(
             f"The given OData filter expression uses features not supported by this server: "
-            f"{_describe(node)}. Use eq, ne, gt, ge, lt, le, and, or, not, contains(), year(), "
-            f"month() and day()."
+            f"{_describe(node)}. Use {_SUPPORTED}.",
+            ODATA_EXPRESSION_UNSUPPORTED,
         )
 
     def _compare(self, op: str, left, right):
         if isinstance(left, ast._Literal) and not isinstance(right, ast._Literal):
             left, right, op = right, left, _FLIPPED[op]
-        if not isinstance(right, ast._Literal):
-            raise ODataError("Compare a property with a value (a text in quotes, a number, a date or null).")
+        if _is_now(left) and not _is_now(right):
+            left, right, op = right, left, _FLIPPED[op]
         ref = self._ref(left)
+        if _is_now(right):
+            right = _now(ref)
+        if not isinstance(right, ast._Literal):
+            raise ODataError("Compare a property with a value (a text in quotes, a number, a date, now() or null).")
         if ref.part is not None:
             if not isinstance(right, ast.Integer):
                 raise ODataError(f"{ref.part}({ref.text}) is a whole number; compare it with one.")
-            expression = (
-                answers.date_part(self.data, ref.node.form_field, ref.part)
-                if ref.node is not None
-                else extract(ref.part, ref.sql)
-            )
+            try:
+                expression = (
+                    answers.date_part(self.data, ref.node.form_field, ref.part)
+                    if ref.node is not None
+                    else extract(ref.part, ref.sql)
+                )
+            except answers.BadValue as exc:
+                raise ODataError(str(exc)) from None
             return _apply(expression, op, int(right.val))
         if ref.node is not None:
             return answers.compare(self.data, ref.node.form_field, op, self._answer_value(ref, ref.node, right))
@@ -169,8 +187,8 @@ class FilterCompiler:
         if isinstance(node, ast.Call):
             part = node.func.name
             if part not in _PARTS or len(node.args) != 1:
-                raise ODataError(
-                    f"The function {part}() is not supported here; use year(), month(), day() or contains()."
+                raise NotImplementedHere(
+                    f"The function {part}() is not supported here; use {_SUPPORTED}.", ODATA_EXPRESSION_UNSUPPORTED
                 )
             ref = self._ref(node.args[0])
             if (
@@ -189,14 +207,25 @@ class FilterCompiler:
         :raise ODataError: an unknown property.  :raise NotAllowed: a sensitive field, for a caller who may not
             see identities.
         """
-        if path == "__id" and self.entity_set.is_root:
-            ref = _Ref(path, column=Submission.instance_id, kind="text")
+        shown = path.replace(_ROOT_NAME, _ROOT, 1)
+        of_record = path[len(_ROOT_NAME) :] if path.startswith(_ROOT_NAME) else None
+        if of_record is not None and not of_record.startswith(("__system/", "__id")):
+            raise ODataError(f"{_ROOT} reaches only __id and __system/... of the record; got '{shown}'.")
+        path = of_record if of_record is not None else path
+        if path == "__id" and (self.entity_set.is_root or of_record is not None):
+            ref = _Ref(shown, column=Submission.instance_id, kind="text")
         elif path.startswith("__system/") and path[9:] in _SYSTEM_COLUMNS:
             column, kind = _SYSTEM_COLUMNS[path[9:]]
-            ref = _Ref(path, column=column, kind=kind)
+            ref = _Ref(shown, column=column, kind=kind)
+        elif path.startswith("__system/"):
+            raise NotImplementedHere(
+                f"The given OData filter expression references fields not supported by this server: {shown}; "
+                f"of __system it filters and sorts on {', '.join(_SYSTEM_COLUMNS)}.",
+                ODATA_FIELD_UNSUPPORTED,
+            )
         elif path.startswith("__"):
             raise ODataError(
-                f"Could not find a property named '{path}' that this server filters or sorts on; "
+                f"Could not find a property named '{shown}' that this server filters or sorts on; "
                 f"of __system it offers {', '.join(_SYSTEM_COLUMNS)}.",
                 ODATA_NO_PROPERTY,
             )
@@ -213,6 +242,19 @@ class FilterCompiler:
         if not sorting:
             return ref
         return ref.sql if ref.node is None else answers.sort_key(self.data, ref.node.form_field)
+
+
+def _is_now(node) -> bool:
+    return isinstance(node, ast.Call) and node.func.name == "now" and not node.args
+
+
+def _now(ref: _Ref):
+    """Return now() as a literal for the property it is compared with: today for a date answer, else this
+    moment in UTC (read once per request, so every row is compared with the same moment)."""
+    moment = datetime.now(UTC)
+    if ref.part is None and ref.node is not None and ref.node.form_field.get("xml_type") == "date":
+        return ast.Date(moment.date().isoformat())
+    return ast.DateTime(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
 def _path_of(node) -> str:

@@ -48,6 +48,7 @@ EDM_TYPES = {
 SYSTEM_PROPERTIES = (
     ("submissionDate", "Edm.DateTimeOffset"),
     ("updatedAt", "Edm.DateTimeOffset"),
+    ("deletedAt", "Edm.DateTimeOffset"),
     ("submitterId", "Edm.String"),
     ("submitterName", "Edm.String"),
     ("attachmentsPresent", "Edm.Int64"),
@@ -141,8 +142,10 @@ class EntitySet:
 class Model:
     """The OData model of a form: its entity sets and their properties, from the union of its versions."""
 
-    def __init__(self, xml_form_id: str, fields: list[dict]):
+    def __init__(self, xml_form_id: str, fields: list[dict], drafts: bool = False):
         self.xml_form_id = xml_form_id
+        #: the model of a draft (Central's draft.svc): its entities are the draft's test records.
+        self.drafts = drafts
         self.namespace = f"{USER_NS}.{identifier(xml_form_id)}"
         self.root_path = "/" + fields[0]["path"].split("/")[1] if fields else "/data"
         self.root = Node("Submissions", "root")
@@ -310,8 +313,11 @@ def _capabilities(entity_set) -> None:
     term("ExpandRestrictions", Expandable="true")
 
 
-def model_of(session: Session, form: Form) -> Model:
-    """Return the OData model of a form (every published version's fields)."""
+def model_of(session: Session, form: Form, draft: FormVersion | None = None) -> Model:
+    """Return the OData model of a form (every published version's fields), or of its `draft` (the draft's
+    fields; its entities are the draft's test records)."""
+    if draft is not None:
+        return Model(form.xml_form_id, draft.fields, drafts=True)
     return Model(form.xml_form_id, union_fields(session, form))
 
 

@@ -94,7 +94,7 @@ def read_select(model: Model, entity_set: EntitySet, text: str) -> tuple[set | N
     return keep, ids
 
 
-def _query(form: Form, entity_set: EntitySet):
+def _query(form: Form, entity_set: EntitySet, drafts: bool = False):
     """Select the records (or, for a repeat, the rows) an entity set lists, with what `__system` needs.
 
     Submissions are joined to their root row (outer: a sealed record has none) so that a filter reads its
@@ -108,7 +108,7 @@ def _query(form: Form, entity_set: EntitySet):
         .scalar_subquery()
     )
     query = (
-        submissions_of(form)
+        submissions_of(form, drafts=drafts)
         .order_by(None)
         .join(
             SubmissionVersion, (SubmissionVersion.submission_id == Submission.id) & SubmissionVersion.current.is_(True)
@@ -153,7 +153,7 @@ def read_page(session: Session, form: Form, model: Model, options: Options, reda
     with it, the position is an offset.
     """
     entity_set = options.entity_set
-    query = _query(form, entity_set)
+    query = _query(form, entity_set, model.drafts)
     if options.where is not None:
         query = query.where(options.where)
     count = None
@@ -199,7 +199,7 @@ def read_record(
     :raise NoSuchEntity: no such record for this caller, or no such repeat.
     """
     record = session.execute(
-        _query(form, model.sets["Submissions"]).where(Submission.instance_id == instance_id)
+        _query(form, model.sets["Submissions"], model.drafts).where(Submission.instance_id == instance_id)
     ).first()
     if record is None:
         raise NoSuchEntity("Could not find the resource you were looking for.")
@@ -345,6 +345,7 @@ class _Builder:
         return {
             "submissionDate": iso(record.created_at),
             "updatedAt": iso(record.updated_at),
+            "deletedAt": None,  # a deleted record is never listed
             "submitterId": str(submitter[1]) if submitter[1] is not None else None,
             "submitterName": self.names.get(submitter) or None,
             "attachmentsPresent": present,

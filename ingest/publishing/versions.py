@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import mimetypes
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -12,7 +14,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from forms.compiler import CompiledForm
+from forms.compiler import MAX_VERSION_LENGTH, CompiledForm
 from ingest import audit
 from ingest.blobs import store_blob
 from ingest.db import begin_write, utcnow
@@ -73,7 +75,19 @@ def missing_media(version: FormVersion) -> list[str]:
     return [a.name for a in version.attachments if a.blob_id is None]
 
 
-def _published(session: Session, form: Form, version: str) -> FormVersion | None:
+def published_versions(session: Session, form: Form) -> list[FormVersion]:
+    """Return every published version of a form, newest first."""
+    return list(
+        session.scalars(
+            select(FormVersion)
+            .where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+            .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
+        )
+    )
+
+
+def published_version(session: Session, form: Form, version: str) -> FormVersion | None:
+    """Return the published version of a form with this version string, if there is one."""
     return session.scalar(
         select(FormVersion).where(
             FormVersion.form_id == form.id, FormVersion.version == version, FormVersion.published_at.is_not(None)
@@ -138,7 +152,7 @@ def publish(
         form = Form(project_id=project_id, xml_form_id=compiled.form_id, state="open")
         session.add(form)
         session.flush()
-    same = _published(session, form, compiled.version)
+    same = published_version(session, form, compiled.version)
     if same is not None:
         if same.xml_md5 == compiled.md5:
             return PublishResult(version=same, created=False, missing_media=missing_media(same))
@@ -186,7 +200,8 @@ def create_draft(
     new_form: bool,
     xml_form_id: str | None = None,
 ) -> FormVersion:
-    """Store a compiled form as the form's draft, replacing an earlier draft and its test data.
+    """Store a compiled form as the form's draft, replacing an earlier draft and its test data; audited
+    (`form.draft`).
 
     :raise Conflict: `new_form` and a form with this ID exists.  :raise NotFound: not `new_form` and the
         form does not exist.  :raise BadSubmission: the XLSForm's form_id is not `xml_form_id`.
@@ -216,6 +231,7 @@ def create_draft(
         discard_test_data(session, form)
         session.delete(old)
         session.flush()
+    audit.record(session, "form.draft", f"form:{compiled.form_id}", version=compiled.version)
     logger.info("stored draft of form %s version %s", compiled.form_id, compiled.version)
     return version
 
@@ -228,7 +244,7 @@ def upload_draft_media(
     stream: BinaryIO,
     content_type: str | None = None,
 ) -> FormAttachment:
-    """Store a media file for a draft under the name the form references.
+    """Store a media file for a draft under the name the form references; audited (`form.media`).
 
     :raise NotFound: the form references no file by that name.
     """
@@ -239,11 +255,33 @@ def upload_draft_media(
         raise NotFound(f"The form does not use a file named '{name}' (it uses: {expected}).")
     attachment.blob = store_blob(session, store, stream, content_type or _content_type(name))
     session.flush()
+    audit.record(session, "form.media", f"form:{draft.form.xml_form_id}", name=name)
     return attachment
 
 
+def set_draft_version(session: Session, draft: FormVersion, version: str) -> None:
+    """Give a draft another version string before it is published (Central's `publish?version=`): the
+    version attribute of the XForm's data root is rewritten, and its hash with it.
+
+    :raise BadSubmission: the version is too long or holds a character an XML attribute cannot.
+    """
+    if len(version) > MAX_VERSION_LENGTH or any(c in version for c in '<>&"') or not version.isprintable():
+        raise BadSubmission(f'A version is at most {MAX_VERSION_LENGTH} printable characters, without < > & or ".')
+    begin_write(session)
+    tag = re.search(r'<[^<>]*\sid="' + re.escape(draft.form.xml_form_id) + r'"[^<>]*>', draft.xml)
+    new_tag, count = (
+        re.subn(r'(\sversion=")[^"]*(")', lambda m: m.group(1) + version + m.group(2), tag.group()) if tag else ("", 0)
+    )
+    if tag is None or count != 1:
+        raise BadSubmission("The draft's XForm has no version attribute to change.")
+    xml = draft.xml[: tag.start()] + new_tag + draft.xml[tag.end() :]
+    draft.xml, draft.version = xml, version
+    draft.xml_md5 = hashlib.md5(xml.encode("utf-8")).hexdigest()
+    session.flush()
+
+
 def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormVersion:
-    """Make the draft the current version and discard its test data.
+    """Make the draft the current version and discard its test data; audited (`form.publish`).
 
     :raise NotFound: no draft.  :raise Conflict: its version string was already published, or media are
         missing and `force` is not set.
@@ -252,7 +290,7 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
     draft = current_draft(session, form)
     if draft is None:
         raise NotFound(f"The form '{form.xml_form_id}' has no draft to publish.")
-    if _published(session, form, draft.version) is not None:
+    if published_version(session, form, draft.version) is not None:
         raise Conflict(
             f"Version {draft.version} of form '{form.xml_form_id}' is already published. "
             "Change the version in the settings sheet, upload the draft again, and publish.",
@@ -265,12 +303,13 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
     draft.published_at = utcnow()
     draft.draft_token = None
     session.flush()
+    note_published(session, form.xml_form_id, draft.version)
     logger.info("published draft of form %s version %s", form.xml_form_id, draft.version)
     return draft
 
 
 def discard_draft(session: Session, form: Form) -> None:
-    """Delete the form's draft and its test data.
+    """Delete the form's draft and its test data; audited (`form.draft_discard`).
 
     :raise NotFound: no draft.
     """
@@ -281,6 +320,7 @@ def discard_draft(session: Session, form: Form) -> None:
     discard_test_data(session, form)
     session.delete(draft)
     session.flush()
+    audit.record(session, "form.draft_discard", f"form:{form.xml_form_id}")
 
 
 def discard_test_data(session: Session, form: Form) -> None:

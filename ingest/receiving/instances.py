@@ -10,7 +10,7 @@ import re
 import uuid
 
 from ingest.errors import BadSubmission
-from ingest.xmlsafe import find_meta, local_name
+from ingest.xmlsafe import UnsafeXMLError, find_meta, local_name, parse
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:]")
 _UNREACHABLE_ID = re.compile(r"[\x00-\x1f\x7f/]")
@@ -87,3 +87,15 @@ def identity(root, expect_form: str | None) -> tuple[str, str, str, str | None]:
         if _UNREACHABLE_ID.search(value):
             raise BadSubmission(f"The {what} in the form data holds a slash or a control character.")
     return xml_form_id, version_string, instance_id, deprecated_id
+
+
+def edit_target(xml: bytes, expect_form: str) -> str | None:
+    """Return the deprecatedID of an instance of `expect_form`: the version an edit replaces (None: not an edit).
+
+    :raise BadSubmission: unsafe or malformed XML, or as `identity`.
+    """
+    try:
+        root = parse(xml)
+    except UnsafeXMLError as exc:
+        raise BadSubmission(str(exc)) from None
+    return identity(root, expect_form)[3]

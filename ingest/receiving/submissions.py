@@ -216,7 +216,7 @@ def _receive(
             version_id, added = _insert_new(session, new, expected, rows, stored)
             settle()
             session.commit()
-        except IntegrityError:
+        except (IntegrityError, _AlreadyStored):
             session.rollback()
             begin_write(session)
             existing = session.scalar(
@@ -246,6 +246,17 @@ def _receive(
         province=province,
         claimed_province=claimed,
     )
+
+
+class _AlreadyStored(Exception):
+    """An edit whose own instanceID is stored already: a retry, answered from what is stored."""
+
+
+def _stored(session: Session, new: _NewVersion) -> bool:
+    found = select(SubmissionVersion.id).where(
+        SubmissionVersion.form_id == new.form_id, SubmissionVersion.instance_id == new.instance_id
+    )
+    return session.scalar(found) is not None
 
 
 @dataclass
@@ -332,6 +343,8 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         check_editor(new.editor, old)
         old_case_code = old.case_code
         if not old.current or old.deleted_at is not None:
+            if _stored(session, new):
+                raise _AlreadyStored  # this very edit, sent again: answered as a retry (exactly once)
             raise Conflict("The record this edit replaces was already replaced by another edit.", EDIT_OUT_OF_DATE)
         session.execute(update(SubmissionVersion).where(SubmissionVersion.id == old.id).values(current=False))
         # As Central does, an edit marks the record "edited" for review, whatever state it had.

@@ -59,11 +59,15 @@ def comments_of(session: Session, submission: Submission) -> list[SubmissionComm
     )
 
 
+#: The body of a comment shown to a role that does not see identities: a string, as pyodk's model requires.
+REDACTED_COMMENT = "[redacted]"
+
+
 def comment_json(submission: Submission, comment: SubmissionComment, redaction: Redaction) -> dict:
-    """Describe a comment as Central does, its body redacted as `redaction` says."""
+    """Describe a comment as Central does, its body replaced by REDACTED_COMMENT as `redaction` says."""
     hidden = redaction.applies(submission.draft)
     return {
-        "body": None if hidden else comment.body,
+        "body": REDACTED_COMMENT if hidden else comment.body,
         "actorId": comment.user_id,
         "createdAt": iso(comment.created_at),
         "redacted": hidden,

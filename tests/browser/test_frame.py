@@ -9,10 +9,10 @@ from tests.support.browser import SIZES, assert_clean, open_console, screenshots
 
 #: Menu entries (by href tail) that each role must, and must not, see.
 MENU = {
-    "admin": {"must": ("/forms",), "never": ()},
-    "trainer": {"must": ("/forms",), "never": ("/users", "/audit", "/cases", "/persons")},
+    "admin": {"must": ("/forms", "/devices", "/users", "/audit"), "never": ()},
+    "trainer": {"must": ("/forms", "/devices"), "never": ("/users", "/audit", "/cases", "/persons")},
     "statistician": {"must": (), "never": ("/cases", "/persons", "/records", "/exports", "/users", "/devices")},
-    "analyst": {"must": (), "never": ("/persons", "/users", "/devices")},
+    "analyst": {"must": (), "never": ("/persons", "/users", "/audit", "/devices")},
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ingest.records.review import REDACTED_COMMENT
 from tests.conftest import make_instance
 from tests.support.access import _basic
 from tests.support.openrosa import JPEG, post
@@ -189,7 +190,7 @@ def _check_comments(world: World, caller: str, sees: Sees) -> None:
 def _shows_comments(response, sees: Sees, record: Record) -> None:
     assert response.status_code == 200
     [shown] = response.get_json()
-    assert shown["body"] == (f"{NAME} {record.key}" if sees.identities else None)
+    assert shown["body"] == (f"{NAME} {record.key}" if sees.identities else REDACTED_COMMENT)
     assert shown["redacted"] is not sees.identities
 
 
@@ -226,6 +227,17 @@ def _check_drafts(world: World, caller: str, sees: Sees) -> None:
     assert response.status_code == 200
     assert [r["instanceId"] for r in response.get_json()] == ["uuid:matrix-draft"]
     assert response.get_json()[0]["data"]["full_name"] == NAME  # test data is never real: shown to trainers
+
+
+def _check_draft_odata(world: World, caller: str, sees: Sees) -> None:
+    """The draft's OData (Central's draft.svc): its test records, only to the roles that manage forms."""
+    svc = f"{FORM}/draft.svc"
+    for suffix in ("", "/", "/$metadata", "/Submissions"):
+        response = world.get(caller, svc + suffix)
+        assert response.status_code == (200 if sees.drafts else 403), (caller, suffix)
+    if sees.drafts:
+        [row] = world.get(caller, f"{svc}/Submissions").get_json()["value"]
+        assert (row["__id"], row["full_name"]) == ("uuid:matrix-draft", NAME)  # test data: never real, never redacted
 
 
 def _check_audit(world: World, caller: str, sees: Sees) -> None:
@@ -524,6 +536,78 @@ def _check_console_exports(world: World, caller: str, sees: Sees) -> None:
         assert (row["full_name"], row["photo"]) == ((NAME, "photo.jpg") if sees.identities else ("", "")), caller
 
 
+#: The console's forms pages for trainers (issue 18, page 1), and what a page or download of each must hold.
+CONSOLE_FORMS = {
+    "/console/projects/1/forms/new": ("text/html", 'name="xlsform"'),
+    "/console/projects/1/forms/sample_case": ("text/html", "/draft/qr.png"),
+    "/console/projects/1/forms/sample_case/draft/qr.png": ("image/png", b"\x89PNG"),
+    "/console/projects/1/forms/sample_case/versions/2026112901.xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        b"PK",
+    ),
+    "/console/projects/1/forms/sample_case/versions/2026112901.xml": ("text/xml", "<h:html"),
+}
+
+
+def _check_console_forms(world: World, caller: str, sees: Sees) -> None:
+    """The forms pages (upload, a form with its draft's test QR code, each version's XLSForm and XForm): trainers
+    and administrators only; other roles get a 403 page, a device (no account) the sign-in page."""
+    from tests.support.console import console_sign_in
+
+    browser = world.client.application.test_client()
+    if caller != "device":
+        assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    allowed = sees.role in ("admin", "trainer")
+    for url, (mimetype, holds) in CONSOLE_FORMS.items():
+        response = browser.get(url)
+        body = response.get_data(as_text=isinstance(holds, str))
+        if caller == "device":
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], (caller, url)
+        elif not allowed:
+            assert response.status_code == 403 and response.mimetype == "text/html", (caller, url)
+        else:
+            assert response.status_code == 200 and response.mimetype == mimetype, (caller, url, response.status_code)
+            assert body.startswith(holds) if isinstance(holds, bytes) else holds in body, (caller, url)
+
+
+def _check_console_devices_and_admin(world: World, caller: str, sees: Sees) -> None:
+    """The console's tablets (issue 18 page 2: trainers and administrators, every tablet for these national
+    callers) and its users and audit pages (page 7: administrators only, the audit as CSV too); a device, which
+    has no account, gets the sign-in page."""
+    from sqlalchemy import select
+
+    from ingest.models import Device
+    from tests.support.console import console_sign_in
+
+    db = world.client.application.extensions["collector.sessions"]()
+    tablets = dict(db.execute(select(Device.display_name, Device.id)).all())
+    db.close()
+    tablet = tablets["Tablet 05"]
+    devices = ("/console/devices", f"/console/devices/{tablet}", f"/console/devices/{tablet}/qr.png")
+    admin = ("/console/users", "/console/users/1", "/console/audit", "/console/audit.csv")
+    pages = (*devices, "/console/devices/course", *admin)
+    browser = world.client.application.test_client()
+    if caller == "device":
+        for url in pages:
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], (caller, url)
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    trains = sees.role in ("admin", "trainer")
+    for url in pages:
+        allowed = trains if url.startswith("/console/devices") else sees.role == "admin"
+        response = browser.get(url)
+        assert response.status_code == (200 if allowed else 403), (caller, url, response.status_code)
+    if trains:
+        listing = browser.get(devices[0]).get_data(as_text=True)
+        assert "Tablet 01" in listing and "Tablet 05" in listing, caller
+        assert browser.get(devices[2]).data.startswith(b"\x89PNG"), caller
+    if sees.role == "admin":
+        assert "submission.read" in browser.get("/console/audit?action=submission").get_data(as_text=True)
+        assert browser.get("/console/audit.csv").data.decode("utf-8-sig").startswith("loggedAt,userEmail,")
+        assert f"{caller}@example.la" in browser.get("/console/users").get_data(as_text=True)
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -562,6 +646,20 @@ PATHS = (
         _check_console,
     ),
     Path(
+        "console tablets, users and audit",
+        (
+            "/console/devices",
+            "/console/devices/<int:device_id>",
+            "/console/devices/<int:device_id>/qr.png",
+            "/console/devices/course",
+            "/console/users",
+            "/console/users/<int:user_id>",
+            "/console/audit",
+            "/console/audit.csv",
+        ),
+        _check_console_devices_and_admin,
+    ),
+    Path(
         "console cases, tasks and persons",
         (
             "/console/projects/<int:project_id>/cases",
@@ -581,12 +679,31 @@ PATHS = (
         _check_console_exports,
     ),
     Path(
+        "console forms",
+        (
+            "/console/projects/<int:project_id>/forms/new",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/draft/qr.png",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xlsx",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xml",
+        ),
+        _check_console_forms,
+    ),
+    Path(
         "odata",
         tuple(
             f"/v1/projects/<int:project_id>/forms/<xml_form_id>.svc{suffix}"
             for suffix in ("", "/", "/$metadata", "/<path:resource>")
         ),
         _check_odata,
+    ),
+    Path(
+        "draft odata",
+        tuple(
+            f"/v1/projects/<int:project_id>/forms/<xml_form_id>/draft.svc{suffix}"
+            for suffix in ("", "/", "/$metadata", "/<path:resource>")
+        ),
+        _check_draft_odata,
     ),
     Path("CLI --as", (), _check_cli),
 )
@@ -722,6 +839,7 @@ def test_a_device_is_refused_on_every_staff_path(app, client, device):
         "version_id": "uuid:x",
         "kind": "png",
         "user_id": 1,
+        "role_id": 2,
         "token_id": 1,
         "resource": "Submissions",
     }

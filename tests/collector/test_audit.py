@@ -84,7 +84,7 @@ def test_audit_events_cannot_be_changed_or_removed(app, db_session):
 
 def test_no_route_changes_the_audit(app):
     rules = [r for r in app.url_map.iter_rules() if "audit" in r.rule]
-    assert {r.rule for r in rules} == {"/v1/audits", "/v1/key/<token>/audits"}
+    assert {r.rule for r in rules} == {"/v1/audits", "/v1/key/<token>/audits", "/console/audit", "/console/audit.csv"}
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in rules)
 
 

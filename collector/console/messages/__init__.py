@@ -10,14 +10,21 @@ key that two areas both define (one would silently hide the other).
 
 from __future__ import annotations
 
-from collector.console.messages import cases, common, exports
+from collector.console.messages import admin, cases, common, devices, exports, forms
 
 #: The page languages, the default first.
 LANGUAGES = ("lo", "en")
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
 #: The areas' tables, in the order of the console's menu.
-AREAS = (common.MESSAGES, cases.MESSAGES, exports.MESSAGES)
+AREAS = (
+    common.MESSAGES,
+    forms.MESSAGES,
+    cases.MESSAGES,
+    exports.MESSAGES,
+    devices.MESSAGES,
+    admin.MESSAGES,
+)
 
 
 def _join(areas) -> dict[str, dict[str, str]]:

@@ -1,4 +1,8 @@
-"""The forms of a project: each form's version and content hash, with handbook links for trainers."""
+"""The forms of a project: each form's version and content hash, with handbook links for trainers; and one
+form's page for trainers: its draft (problems, media, test QR code, what changed), state and version history.
+
+The uploads and changes the form page posts are in collector.console.views.form_drafts.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,20 @@ from flask import Response, abort, g, render_template, request, url_for
 from sqlalchemy import select
 
 from collector.console import web
-from collector.console.frame import bp, refuse, signed_in
+from collector.console.frame import bp, needs, refuse, signed_in
+from collector.console.views.form_problems import problem_text
 from collector.console.web import _
 from collector.db import get_session, get_store
+from collector.devices import draft_test_url
+from forms.compiler import Problem
 from forms.handbook.render import LANGUAGE_CHOICES, handbook_pdf
 from ingest.cases.tasks import PENDING_MEDIA
 from ingest.errors import IngestError
 from ingest.models import Form, Project
+from ingest.publishing.diff import compare_forms
 from ingest.publishing.handbooks import form_source, handbook_versions
-from ingest.publishing.versions import current_draft, current_version
+from ingest.publishing.versions import FORM_STATES, current_draft, current_version, missing_media, published_versions
+from ingest.queries import submissions_of
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +43,14 @@ def _form_row(form: Form, lang: str, can_print: bool) -> dict:
     """Describe one form for the table: its current version, the hash formList advertises, and print links."""
     db = get_session()
     version = current_version(db, form)
-    row = {"form_id": form.xml_form_id, "state": form.state, "version": None, "links": [], "draft": None}
+    row = {
+        "form_id": form.xml_form_id,
+        "state": form.state,
+        "version": None,
+        "links": [],
+        "draft": None,
+        "href": url_for("console.forms_detail", project_id=form.project_id, xml_form_id=form.xml_form_id),
+    }
     if version is not None:
         row.update(
             title=_title_in(version.title, lang),
@@ -80,7 +96,7 @@ def forms(project_id: int):
         _form_row(f, web.page_language(), can_print)
         for f in db.scalars(select(Form).where(Form.project_id == project_id).order_by(Form.xml_form_id))
     ]
-    return render_template("console/forms.html", project=project, rows=rows, can_print=can_print)
+    return render_template("console/forms/list.html", project=project, rows=rows, can_print=can_print)
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/handbook.pdf")
@@ -112,3 +128,56 @@ def handbook(project_id: int, xml_form_id: str):
     name = f"{xml_form_id}-{version.version}{'-draft' if draft else ''}-{kind}-{lang}.pdf"
     logger.info("printed the %s of form %s version %s from the console", kind, xml_form_id, version.version)
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def find_form(project_id: int, xml_form_id: str) -> Form:
+    """Return a form of the project.
+
+    :raise 404: no such project or form (a page saying so).
+    """
+    form = get_session().scalar(select(Form).where(Form.project_id == project_id, Form.xml_form_id == xml_form_id))
+    if form is None:
+        refuse(404, _("no_such_form", form_id=xml_form_id[:64]))
+    return form
+
+
+def form_page(form: Form, *, status: int = 200, problems: list | None = None):
+    """Render a form's page: state, published version, draft with its media, test QR code and changes, history.
+
+    `problems` (with `status`) shows why an upload of a new version was refused.
+    """
+    db = get_session()
+    lang = web.page_language()
+    published = current_version(db, form)
+    draft = current_draft(db, form)
+    diff = None
+    if draft is not None and published is not None:
+        diff = compare_forms(published.fields, published.xml, draft.fields, draft.xml, lang)
+    tests = len(db.scalars(submissions_of(form, drafts=True)).all()) if draft is not None else 0
+    return render_template(
+        "console/forms/detail.html",
+        form=form,
+        row=_form_row(form, lang, can_print=True),
+        published=published,
+        draft=draft,
+        draft_problems=[Problem(**w) for w in draft.warnings] if draft is not None else [],
+        missing=missing_media(draft) if draft is not None else [],
+        test_url=draft_test_url(draft) if draft is not None else None,
+        tests=tests,
+        diff=diff,
+        history=published_versions(db, form),
+        states=FORM_STATES,
+        problems=problems,
+        problem_text=problem_text,
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/forms/<xml_form_id>")
+@needs("forms")
+def forms_detail(project_id: int, xml_form_id: str):
+    """Show a form to a trainer: its state, its draft (problems, missing media, test QR code and link, what
+    changed against the published version, publish), a new version's upload and the version history.
+
+    :raise 403: not a trainer or administrator.  :raise 404: no such form.
+    """
+    return form_page(find_form(project_id, xml_form_id))

@@ -190,6 +190,7 @@ def test_metadata_is_valid_edmx_in_centrals_shape(client, auth, household):
     assert [p.get("Name") for p in system.findall("edm:ComplexType[@Name='metadata']/edm:Property", ns)] == [
         "submissionDate",
         "updatedAt",
+        "deletedAt",
         "submitterId",
         "submitterName",
         "attachmentsPresent",
@@ -320,6 +321,7 @@ def test_submissions_hold_what_was_submitted(client, auth, household, db_session
     admin = db_session.scalar(select(User).where(User.role == "admin"))
     assert system["submissionDate"].endswith("Z") and system["updatedAt"] is None
     assert {k: v for k, v in system.items() if k not in ("submissionDate", "updatedAt")} == {
+        "deletedAt": None,
         "submitterId": str(admin.id),
         "submitterName": admin.display_name or None,
         "attachmentsPresent": 0,
@@ -568,9 +570,11 @@ def test_filter_on_system_fields(client, auth, device, db_session, published_for
     assert keys("__system/deviceId eq 'collect:abc123'") == everyone
     assert keys("contains(__system/deviceId,'abc')") == everyone
     assert keys("__system/formVersion eq '2026112901' and __system/reviewState eq 'approved'") == ["two"]
+    # A __system property Central does not filter on either: 501, as Central answers.
+    unsupported = get(client, auth, f"{SVC}/Submissions", 501, **{"$filter": "__system/edits eq 0"})
+    assert unsupported.get_json()["code"] == 501.5
     for bad in (
         "__system/reviewState gt 2026-01-01",
-        "__system/edits eq 0",
         "year(__system/reviewState) eq 1",
         "__system/submissionDate eq 'yesterday'",
     ):
@@ -601,14 +605,20 @@ def test_a_malformed_filter_is_400_with_the_character(client, auth, household, e
         ("year(village) eq 2026", "village"),
         ("visits eq 'many'", "visits"),
         ("visit_date eq 'soon'", "visit_date"),
-        ("startswith(village,'B')", "startswith"),
         ("visits eq income", "value"),
-        ("visits in (1, 2)", "operator in"),
     ],
 )
 def test_unknown_or_mistyped_filters_are_400_naming_the_problem(client, auth, household, expression, named):
     error = get(client, auth, f"{HH}/Submissions", 400, **{"$filter": expression}).get_json()
     assert error["status"] == 400 and named in error["error"], error
+
+
+@pytest.mark.parametrize(
+    "expression, named", [("startswith(village,'B')", "startswith"), ("visits in (1, 2)", "operator in")]
+)
+def test_an_unsupported_function_or_operator_is_501_as_centrals(client, auth, household, expression, named):
+    error = get(client, auth, f"{HH}/Submissions", 501, **{"$filter": expression}).get_json()
+    assert error["code"] == 501.4 and named in error["error"], error
 
 
 INJECTIONS = [

@@ -17,7 +17,7 @@ from collector.console.web import CONSOLE_CSP
 from forms.lao import WJ, ZWSP, mark_breaks, strip_marks
 from ingest.models import AuditEvent, SignInLimit, UserSession
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.support.console import ANALYST, OFFICER, PASSWORD, TRAINER, console_sign_in, csrf_of
+from tests.support.console import ANALYST, OFFICER, PASSWORD, TRAINER, console_sign_in, csrf_of, routed
 from tests.support.fuzzing import FUZZ, encode, hostile, path_param
 from tests.support.handbook import pdf_text, squash
 from tests.support.openrosa import base
@@ -441,22 +441,6 @@ def test_hostile_console_requests_never_5xx_and_answer_in_html(fuzz_world, data)
     assert response.status_code < 500, (method, path, query, response.status_code)
     if response.status_code >= 400 and routed(fuzz_world["app"], path, method):
         assert response.mimetype == "text/html", (method, path, response.status_code, response.mimetype)
-
-
-def routed(app, path: str, method: str) -> bool:
-    """Say whether a path reaches the console's code: an id its converter refuses (past 2**31) ends Werkzeug's
-    routing before any blueprint is chosen, and the app's handler answers that 404 in JSON."""
-    from urllib.parse import unquote
-
-    from werkzeug.exceptions import MethodNotAllowed, NotFound
-
-    try:
-        app.url_map.bind("localhost").match(unquote(path, errors="replace"), method=method)
-    except MethodNotAllowed:
-        return True  # the console's own answer is wanted (its catch-all route takes every method)
-    except NotFound:
-        return False
-    return True
 
 
 def test_lao_text_wraps_between_words_only(client, staff, referral):
