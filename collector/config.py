@@ -4,6 +4,21 @@
 DATABASE_URL = None
 #: Folder for submission media and form attachments; unset means `<instance>/media`.
 MEDIA_DIR = None
+#: Where media live: `local` (the folder MEDIA_DIR) or `s3` (a bucket of S3-compatible object storage: AWS S3,
+#: MinIO, Ceph...). With `s3`, MEDIA_DIR only holds the partial copies of uploads in progress.
+MEDIA_STORE = "local"
+#: URL of the S3-compatible service, e.g. https://minio.example.org:9000; unset: AWS S3 itself.
+S3_ENDPOINT_URL = None
+#: Bucket holding the media (created beforehand, private; versioning off). Required with MEDIA_STORE=s3.
+S3_BUCKET = None
+#: Prefix of every object key, e.g. `collector/` to share a bucket; empty: keys at the bucket's root.
+S3_PREFIX = ""
+#: Region of the bucket; unset: AWS_DEFAULT_REGION or boto3's configuration.
+S3_REGION = None
+#: Access key of the account that writes the bucket; unset: AWS_ACCESS_KEY_ID, ~/.aws or an instance role.
+S3_ACCESS_KEY_ID = None
+#: Its secret; unset: AWS_SECRET_ACCESS_KEY, ~/.aws or an instance role. Keep it in the instance config file.
+S3_SECRET_ACCESS_KEY = None
 #: Seconds between two sweeps of the media store for partial copies of killed uploads, in each web process.
 MEDIA_SWEEP_SECONDS = 600
 #: Largest submission POST accepted, advertised as X-OpenRosa-Accept-Content-Length (bytes).

@@ -17,7 +17,7 @@ from forms.handbook.render import Identity, Tablet, course_kit_pdf, emblem_uri
 from ingest.accounts.admin import add_device
 from ingest.models import Device, Project
 from ingest.publishing.handbooks import form_source, handbook_versions
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 
 #: Most tablets one course kit sets up (as `collector course-kit --devices`).
 MAX_TABLETS = 200
@@ -45,7 +45,7 @@ def default_names(province: str, today: str | None = None) -> tuple[str, str]:
 
 def make_course_kit(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     project: Project,
     *,
     province: str,

@@ -14,8 +14,17 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from ingest.errors import DATABASE_UNAVAILABLE as DATABASE_CODE
-from ingest.errors import NO_CALLER, NOT_VALID, UNKNOWN, ErrorCode, IngestError, code_for_status
+from ingest.errors import (
+    MEDIA_STORE_UNAVAILABLE,
+    NO_CALLER,
+    NOT_VALID,
+    UNKNOWN,
+    ErrorCode,
+    IngestError,
+    code_for_status,
+)
 from ingest.scope import ScopeMissing
+from ingest.storage import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +33,9 @@ OPENROSA_NS = "http://openrosa.org/http/response"
 #: Seconds a client is asked to wait (Retry-After) when the database cannot be reached; ODK Collect and
 #: pyodk try again, and by then the pool has reconnected (pool_pre_ping, ingest.db.make_engine).
 DATABASE_RETRY_AFTER = 5
+#: Seconds a client is asked to wait when the media store cannot take a file (a full or read-only disk, object
+#: storage out of reach): long enough for an operator's fix or the service's return, short for Collect's queue.
+MEDIA_STORE_RETRY_AFTER = 30
 
 
 def json_error(
@@ -181,6 +193,20 @@ def init_app(app: Flask) -> None:
 
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, handle_database_unavailable)
+
+    @app.errorhandler(StoreUnavailable)
+    def handle_store_unavailable(exc: StoreUnavailable):
+        # The errno's name or the service's error code only, never a path or a key.
+        logger.warning(
+            "media store unavailable (%s) on %s %s: answered 503", exc.strerror, request.method, request.url_rule
+        )
+        response = _respond(
+            503,
+            "The media store cannot take files for a moment; nothing was stored. Please try again.",
+            code=MEDIA_STORE_UNAVAILABLE,
+        )
+        response.headers["Retry-After"] = str(MEDIA_STORE_RETRY_AFTER)
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

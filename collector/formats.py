@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib
 from xml.sax.saxutils import escape
 
-from flask import Response, abort, current_app, request, send_file
+from flask import Response, abort, current_app, request
 from sqlalchemy import select
 
-from collector.db import get_session, get_store
+from collector.db import get_session, get_store, send_blob
 from collector.errors import openrosa_headers, openrosa_message
 from collector.jobs import request_person_match
 from collector.ops import counters
@@ -88,8 +88,9 @@ def attachment_response(version: FormVersion, name: str) -> Response:
     )
     if found is None or found.blob is None:
         abort(404, f"The form has no media file named '{name}'.")
-    response = send_file(
-        get_store().path(found.blob.sha256),
+    response = send_blob(
+        found.blob.sha256,
+        found.blob.size,
         mimetype=found.blob.content_type,
         download_name=found.name,
         etag=found.blob.md5,

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from ingest.db import insert_ignore, utcnow
 from ingest.models import Blob
-from ingest.storage import FileStore, StoredFile
+from ingest.storage import MediaStore, StoredFile
 
 
-def store_blob(session: Session, store: FileStore, stream: BinaryIO, content_type: str) -> Blob:
+def store_blob(session: Session, store: MediaStore, stream: BinaryIO, content_type: str) -> Blob:
     """Write a stream to the media store and return its Blob row (one row per distinct content)."""
     return session.get_one(Blob, blob_id(session, store.put_stream(stream), content_type))
 

@@ -69,6 +69,11 @@ NO_CALLER = ErrorCode(
 DATABASE_UNAVAILABLE = ErrorCode(
     "503.1", "The database is out of reach for a moment; nothing was stored, and sending again is safe (`Retry-After`)."
 )
+MEDIA_STORE_UNAVAILABLE = ErrorCode(
+    "503.2",
+    "The media store cannot take or give back files for a moment; nothing was stored, and sending again is safe "
+    "(`Retry-After`).",
+)
 NOT_IMPLEMENTED = ErrorCode("501.1", "The feature is not supported by this server.")
 ODATA_EXPRESSION_UNSUPPORTED = ErrorCode(
     "501.4", "The OData $filter expression uses an operator or function this server does not support."

@@ -10,10 +10,12 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 _CHUNK = 1024 * 1024
 #: Blob files written more recently than this are kept by `FileStore.remove` (an upload of the same bytes
@@ -27,6 +29,22 @@ FRESH_SECONDS = 60
 SWEEP_EVERY_SECONDS = 600
 
 logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(OSError):
+    """The media store could not take or give back a file: a folder not writable, a full disk, object storage
+    out of reach. Nothing was acknowledged; the client is asked to try again later (503 with Retry-After)."""
+
+
+@contextmanager
+def unavailable_on_error() -> Iterator[None]:
+    """Turn an OSError of the store's own writes into `StoreUnavailable` (its errno and text kept)."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except OSError as exc:
+        raise StoreUnavailable(exc.errno, exc.strerror or type(exc).__name__) from exc
 
 
 _FLUSHER: ThreadPoolExecutor | None = None
@@ -108,7 +126,8 @@ class PendingFile:
         :raise OSError: the flush failed (the partial copy is removed).
         """
         try:
-            self._flushed.result()
+            with unavailable_on_error():
+                self._flushed.result()
         except BaseException:
             self.discard()
             raise
@@ -122,8 +141,9 @@ class PendingFile:
             return self.stored
         self.wait_flushed()
         try:
-            self._final.parent.mkdir(exist_ok=True)
-            os.replace(self._tmp, self._final)
+            with unavailable_on_error():
+                self._final.parent.mkdir(exist_ok=True)
+                os.replace(self._tmp, self._final)
         except BaseException:
             self.discard()
             raise
@@ -147,6 +167,62 @@ class PendingFile:
     def _close(self) -> None:
         self._done = True
         os.close(self._fd)
+
+
+def spool(folder: Path, stream: BinaryIO) -> tuple[int, str, StoredFile]:
+    """Copy a stream chunk by chunk into a new locked `.incoming-*` file of `folder`, hashing as it goes.
+
+    Return the open file's descriptor (its lock lasts while it is open), its name and its digests.
+
+    :raise StoreUnavailable: the copy could not be written (the partial copy is removed).
+    """
+    with unavailable_on_error():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    try:
+        _lock(fd)
+        with os.fdopen(fd, "wb", closefd=False) as out:
+            # Reading the body may fail for the client's reasons; only the writes are the store's failures.
+            while chunk := stream.read(_CHUNK):
+                sha.update(chunk)
+                md5.update(chunk)
+                size += len(chunk)
+                with unavailable_on_error():
+                    out.write(chunk)
+            with unavailable_on_error():
+                out.flush()
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp, StoredFile(sha.hexdigest(), md5.hexdigest(), size)
+
+
+class Pending(Protocol):
+    """A file copied for the store whose digests are known, not yet visible under its final name."""
+
+    stored: StoredFile
+
+    def wait_flushed(self) -> None: ...
+    def finish(self) -> StoredFile: ...
+    def discard(self) -> None: ...
+
+
+class MediaStore(Protocol):
+    """What the application asks of a media store: a local folder (`FileStore`) or object storage
+    (`ingest.objectstore.S3Store`). Blobs are named by their sha256; writes that fail raise `StoreUnavailable`."""
+
+    def sweep(self, fresh: float = FRESH_SECONDS) -> int: ...
+    def start_sweeping(self, every: float = SWEEP_EVERY_SECONDS) -> threading.Event: ...
+    def put_stream(self, stream: BinaryIO) -> StoredFile: ...
+    def start_put(self, stream: BinaryIO) -> Pending: ...
+    def put_bytes(self, data: bytes) -> StoredFile: ...
+    def age(self, sha256: str) -> float | None: ...
+    def remove(self, sha256: str, keep_newer_than: float = STALE_SECONDS) -> bool: ...
+    def open(self, sha256: str) -> BinaryIO: ...
+    def local_path(self, sha256: str) -> Path | None: ...
+    def exists(self, sha256: str) -> bool: ...
 
 
 class FileStore:
@@ -177,6 +253,11 @@ class FileStore:
         if removed:
             logger.info("removed %d partial upload(s) from the media store", removed)
         return removed
+
+    def sweep_if_due(self) -> None:
+        """Sweep when SWEEP_EVERY_SECONDS have passed since the last sweep (an upload is starting)."""
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
 
     def start_sweeping(self, every: float = SWEEP_EVERY_SECONDS) -> threading.Event:
         """Sweep every `every` seconds on a daemon thread of this process; set the returned event to stop."""
@@ -209,24 +290,8 @@ class FileStore:
         disk flushes; `PendingFile.finish()` waits for the flush and moves the file into place. Until then
         the file is invisible under its final name, so a crash never leaves a partial blob there.
         """
-        if time.monotonic() >= self._next_sweep:
-            self.sweep()
-        self.root.mkdir(parents=True, exist_ok=True)
-        sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
-        try:
-            _lock(fd)
-            with os.fdopen(fd, "wb", closefd=False) as out:
-                while chunk := stream.read(_CHUNK):
-                    sha.update(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-        except BaseException:
-            os.close(fd)
-            os.unlink(tmp)
-            raise
-        stored = StoredFile(sha.hexdigest(), md5.hexdigest(), size)
+        self.sweep_if_due()
+        fd, tmp, stored = spool(self.root, stream)
         return PendingFile(stored, fd, tmp, self.path(stored.sha256))
 
     def put_bytes(self, data: bytes) -> StoredFile:
@@ -260,8 +325,15 @@ class FileStore:
         return True
 
     def open(self, sha256: str) -> BinaryIO:
-        """Open a stored blob for reading."""
+        """Open a stored blob for reading.
+
+        :raise FileNotFoundError: the blob's bytes are not there.
+        """
         return self.path(sha256).open("rb")
+
+    def local_path(self, sha256: str) -> Path | None:
+        """Return the blob's file, for a web server to send it straight from disk."""
+        return self.path(sha256)
 
     def exists(self, sha256: str) -> bool:
         """Say whether the blob's bytes are present."""

@@ -100,8 +100,8 @@ def instance_path(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def app(clean_db, instance_path):
-    """Return an app on the test database."""
+def app(clean_db, instance_path, media_settings):  # noqa: F811 (the fixture imported below)
+    """Return an app on the test database (media in a local folder, or in object storage: `media_settings`)."""
     app = create_app(
         {
             "TESTING": True,
@@ -115,6 +115,7 @@ def app(clean_db, instance_path):
             # Background person matching after named records: on only in the tests of jobs
             # (tests/collector/test_jobs.py).
             "PERSON_MATCH_ON_SUBMIT": False,
+            **media_settings,
         }
     )
     yield app
@@ -264,4 +265,5 @@ from tests.support.fuzzing import server_errors  # noqa: E402,F401
 from tests.support.handbook import compiled_referral, referral  # noqa: E402,F401
 from tests.support.logscan import log_scan  # noqa: E402,F401
 from tests.support.retention import intake, intake_fields  # noqa: E402,F401
+from tests.support.s3 import media_settings, media_store, s3_server  # noqa: E402,F401
 from tests.support.scope import other_device, users  # noqa: E402,F401

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, abort, current_app, jsonify, request, send_file, stream_with_context, url_for
+from flask import Response, abort, current_app, jsonify, request, stream_with_context, url_for
 from marshmallow import Schema, fields, validate
 
 from collector.api.common import READERS, SUBMITTERS, api_blueprint, get_form, json_body, record_filters
 from collector.api.openapi import RECORD_FILTERS, Param, accepts, takes
 from collector.auth import current_actor, roles_required
-from collector.db import get_session, get_store
+from collector.db import get_session, get_store, send_blob
 from collector.errors import refuse
 from collector.jobs import request_person_match
 from collector.transport.bodies import read_limited
@@ -276,9 +276,7 @@ def submission_attachment(project_id: int, xml_form_id: str, instance_id: str, n
         abort(404, "That file has not been received.")
     blob = attachment.blob
     get_session().commit()
-    return send_file(
-        get_store().path(blob.sha256), mimetype=blob.content_type, download_name=attachment.name, etag=blob.md5
-    )
+    return send_blob(blob.sha256, blob.size, mimetype=blob.content_type, download_name=attachment.name, etag=blob.md5)
 
 
 @bp.delete(_ONE)

@@ -80,6 +80,7 @@ def check_database(app: Flask) -> Finding:
 def check_media_store(app: Flask) -> Finding:
     """A file can be written to the media store, read back and removed."""
     store = app.extensions["collector.store"]
+    where = app.config["MEDIA_DIR"] if store.local_path("0" * 64) else f"bucket {app.config['S3_BUCKET']}"
     probe = f"collector doctor probe {secrets.token_hex(16)}".encode()
     try:
         stored = store.put_bytes(probe)
@@ -87,10 +88,10 @@ def check_media_store(app: Flask) -> Finding:
             same = handle.read() == probe
         store.remove(stored.sha256, keep_newer_than=0)
     except Exception as exc:
-        return _fail("media store", f"{app.config['MEDIA_DIR']} is not writable: {_why(exc)}")
+        return _fail("media store", f"{where} is not writable: {_why(exc)}")
     if not same:
-        return _fail("media store", f"{app.config['MEDIA_DIR']} gave back other bytes than were written")
-    return _ok("media store", f"{app.config['MEDIA_DIR']} writable")
+        return _fail("media store", f"{where} gave back other bytes than were written")
+    return _ok("media store", f"{where} writable")
 
 
 def check_queue(app: Flask) -> Finding:

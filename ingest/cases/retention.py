@@ -29,7 +29,7 @@ from ingest.models import Blob, Form, FormAttachment, Submission, SubmissionAtta
 from ingest.publishing.versions import current_version
 from ingest.records.describe import is_sealed
 from ingest.redaction import redact_rows, redact_xml, sensitive_files
-from ingest.storage import STALE_SECONDS, FileStore
+from ingest.storage import STALE_SECONDS, MediaStore
 from ingest.tags import root_answer, tagged
 
 #: Answers of the field tagged case_status that mean the case is closed (the bundled forms' choice names).
@@ -201,7 +201,7 @@ def _unreferenced():
     )
 
 
-def purge_files(session: Session, store: FileStore, *, keep_newer_than: float = STALE_SECONDS, **who) -> PurgeReport:
+def purge_files(session: Session, store: MediaStore, *, keep_newer_than: float = STALE_SECONDS, **who) -> PurgeReport:
     """Delete the media store's files that no record version and no form version refers to; commit.
 
     Retention detaches the files of sensitive questions; this is what makes their bytes go. The blob rows go

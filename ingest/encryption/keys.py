@@ -45,7 +45,7 @@ from ingest.models import Form, FormKey, FormVersion, SubmissionAttachment, Subm
 from ingest.publishing.versions import current_version, publish
 from ingest.receiving.instances import safe_filename
 from ingest.receiving.replay import replay
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 from ingest.xmlsafe import UnsafeXMLError, find_meta, parse
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class CreatedKey:
 
 def create_key(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     form: Form,
     passphrase: str,
     *,
@@ -191,7 +191,7 @@ def unlock_keys(session: Session, form: Form, passphrase: str) -> list:
     return opened
 
 
-def unlock(session: Session, store: FileStore, form: Form, private_keys: list) -> UnlockReport:
+def unlock(session: Session, store: MediaStore, form: Form, private_keys: list) -> UnlockReport:
     """Decrypt every sealed version of `form` into the normal pipeline, each in its own transaction.
 
     A version that cannot be decrypted (another key, a damaged or altered file, a missing file) is left
@@ -227,7 +227,7 @@ def unlock(session: Session, store: FileStore, form: Form, private_keys: list) -
     return report
 
 
-def _read_blob(store: FileStore, name: str, sha256: str):
+def _read_blob(store: MediaStore, name: str, sha256: str):
     def read() -> bytes:
         try:
             with store.open(sha256) as stream:
@@ -238,7 +238,7 @@ def _read_blob(store: FileStore, name: str, sha256: str):
     return read
 
 
-def _open(store: FileStore, form: Form, version: SubmissionVersion, private_keys: list) -> DecryptedSubmission:
+def _open(store: MediaStore, form: Form, version: SubmissionVersion, private_keys: list) -> DecryptedSubmission:
     """Decrypt one sealed version with the first key that fits, and check it is the instance it claims to be.
 
     :raise WrongKey: none of the keys fits.  :raise TamperedSubmission: anything damaged, missing or altered.
@@ -275,7 +275,7 @@ def _open(store: FileStore, form: Form, version: SubmissionVersion, private_keys
     return opened
 
 
-def _store_opened(session: Session, store: FileStore, version: SubmissionVersion, opened: DecryptedSubmission) -> None:
+def _store_opened(session: Session, store: MediaStore, version: SubmissionVersion, opened: DecryptedSubmission) -> None:
     """Store the plain instance and media of a version and derive its rows, province and consent (not committed)."""
 
     begin_write(session)

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 from forms.compiler import compile_xlsform
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import create_draft
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 
 
 def draft_from_xlsform(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     project_id: int,
     xlsform: bytes,
     *,

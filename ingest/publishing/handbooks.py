@@ -11,7 +11,7 @@ from forms.handbook.model import FormSource
 from ingest.errors import NotFound
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import current_draft, current_version
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def handbook_versions(
     return versions
 
 
-def form_source(version: FormVersion, store: FileStore) -> FormSource:
+def form_source(version: FormVersion, store: MediaStore) -> FormSource:
     """Describe a stored version for the handbook: its XLSForm, version, XForm md5 and CSV media.
 
     :raise NotFound: the version was not published from an XLSForm (`handbook_versions` leaves those out).

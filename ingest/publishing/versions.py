@@ -30,7 +30,7 @@ from ingest.models import (
     SubmissionRow,
     SubmissionVersion,
 )
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def published_version(session: Session, form: Form, version: str) -> FormVersion
 
 
 def _new_version(
-    session: Session, store: FileStore, form: Form, compiled: CompiledForm, media: dict[str, bytes], *, published: bool
+    session: Session, store: MediaStore, form: Form, compiled: CompiledForm, media: dict[str, bytes], *, published: bool
 ) -> FormVersion:
     """Add a version; each referenced file comes from `media`, else is carried over from the latest version."""
     previous = current_draft(session, form) if not published else None
@@ -132,7 +132,7 @@ def _content_type(name: str) -> str:
 
 def publish(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     project_id: int,
     compiled: CompiledForm,
     media: dict[str, bytes],
@@ -193,7 +193,7 @@ def set_state(session: Session, form: Form, state: str, **details) -> None:
 
 def create_draft(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     project_id: int,
     compiled: CompiledForm,
     *,
@@ -237,7 +237,12 @@ def create_draft(
 
 
 def upload_draft_media(
-    session: Session, store: FileStore, draft: FormVersion, name: str, stream: BinaryIO, content_type: str | None = None
+    session: Session,
+    store: MediaStore,
+    draft: FormVersion,
+    name: str,
+    stream: BinaryIO,
+    content_type: str | None = None,
 ) -> FormAttachment:
     """Store a media file for a draft under the name the form references; audited (`form.media`).
 

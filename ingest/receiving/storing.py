@@ -20,7 +20,7 @@ from ingest.models import (
     SubmissionVersion,
 )
 from ingest.normalise import Row
-from ingest.storage import FileStore, StoredFile
+from ingest.storage import MediaStore, StoredFile
 
 
 def insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
@@ -70,7 +70,7 @@ def link_files(session: Session, version_id: int, stored: dict[str, tuple[Stored
 
 def attach_file(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     version: SubmissionVersion,
     name: str,
     stream: BinaryIO,

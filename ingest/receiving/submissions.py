@@ -42,7 +42,7 @@ from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.receiving.senders import check_editor, senders_of
 from ingest.receiving.storing import insert_rows, link_files
 from ingest.receiving.targets import find_target, nearest_version
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 from ingest.tags import consent_withheld, place_record, scope_text
 from ingest.xmlsafe import UnsafeXMLError, parse
 
@@ -76,7 +76,7 @@ class Received:
 
 def receive_submission(
     session: Session,
-    store: FileStore,
+    store: MediaStore,
     *,
     project_id: int,
     xml: bytes,

@@ -30,6 +30,7 @@ from tests.support.crypto import FAST_KDF
 from tests.support.encrypt import encrypt_submission
 from tests.support.encrypted import send
 from tests.support.openrosa import base
+from tests.support.s3 import STORES
 
 PASSPHRASE = "ສົມໃຈ correct horse battery"
 LAO_NAME = "ນາງ ສົມໃຈ ພົມມະວົງ"
@@ -160,6 +161,7 @@ def test_unknown_form_is_a_clear_error(runner, device, fast_keys, passphrase_fil
     assert result.exit_code == 1 and "has no key" in result.output
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_sealed_submissions_show_only_that_they_exist_until_unlocked(
     client, runner, device, admin, db_session, public_key, passphrase_file, caplog
 ):
@@ -292,6 +294,7 @@ def test_damaged_or_foreign_files_are_reported_and_left_sealed(
     assert event.details == {"decrypted": 1, "failed": 3, "via": "cli"}
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_a_sealed_file_arriving_later_is_decrypted_on_the_next_unlock(
     client, runner, device, db_session, public_key, passphrase_file
 ):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from ingest.db import utcnow
 from ingest.models import AuditEvent, Blob, Submission, SubmissionAttachment, SubmissionRow, SubmissionVersion
 from tests.support.openrosa import JPEG
 from tests.support.retention import IDENTITY, age, intake_instance
+from tests.support.s3 import STORES, age_blobs, stored_blobs
 
 FORM = "/v1/projects/1/forms/case_intake"
 
@@ -145,17 +144,15 @@ PASSPORT_SHA = hashlib.sha256(JPEG + b"passport").hexdigest()
 
 def age_media(app, seconds: float = 2 * 3600) -> None:
     """Make every file of the media store look written `seconds` ago."""
-    when = time.time() - seconds
-    for path in Path(app.config["MEDIA_DIR"]).rglob("*"):
-        if path.is_file():
-            os.utime(path, (when, when))
+    age_blobs(app.extensions["collector.store"], seconds)
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_the_bytes_of_a_detached_file_leave_the_media_store(app, runner, db_session, intake):
     store = app.extensions["collector.store"]
     intake("uuid:photo-old", days_ago=40)
     runner.invoke(["retention", "set", "--form", "case_intake", "--days", "30"])
-    others = [p for p in Path(app.config["MEDIA_DIR"]).rglob("*") if p.is_file() and p.name != PASSPORT_SHA]
+    others = stored_blobs(store) - {PASSPORT_SHA}
     assert store.exists(PASSPORT_SHA) and others  # the form's media are in the store too
     age_media(app)
 
@@ -165,7 +162,7 @@ def test_the_bytes_of_a_detached_file_leave_the_media_store(app, runner, db_sess
 
     assert "Media store: deleted 1 file(s) no record refers to any more." in output
     assert not store.exists(PASSPORT_SHA) and not list(Path(app.config["MEDIA_DIR"]).rglob(".removing-*"))
-    assert all(p.is_file() for p in others)  # form media still referred to
+    assert stored_blobs(store) == others  # form media still referred to
     db_session.rollback()
     assert db_session.scalar(select(Blob).where(Blob.sha256 == PASSPORT_SHA)) is None
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "media.purge"))
@@ -175,6 +172,7 @@ def test_the_bytes_of_a_detached_file_leave_the_media_store(app, runner, db_sess
     assert set(snap["files"].values()) == {None}
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_a_file_another_record_still_holds_is_kept(app, runner, db_session, intake):
     intake("uuid:photo-closed", days_ago=40)
     intake("uuid:photo-open", days_ago=40, status="Open")  # the same passport photo bytes
@@ -189,6 +187,7 @@ def test_a_file_another_record_still_holds_is_kept(app, runner, db_session, inta
     assert set(files.values()) != {None}
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_a_file_written_in_the_last_hour_waits_for_a_later_run(app, runner, db_session, intake):
     from ingest.cases.retention import purge_files
 

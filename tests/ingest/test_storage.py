@@ -1,4 +1,7 @@
-"""The media store's partial copies (`.incoming-*`): swept when their writer is dead, never while it writes."""
+"""The media store's partial copies (`.incoming-*`): swept when their writer is dead, never while it writes.
+
+Run on both stores (`media_store`): a local folder, and object storage whose spool folder holds the copies.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def _leftover(folder: Path, name: str, age: float) -> Path:
 class _Upload(io.RawIOBase):
     """A body that sweeps the store in the middle of its own copy, its copy backdated by two hours."""
 
-    def __init__(self, store: FileStore):
+    def __init__(self, store):
         self.store, self.reads, self.removed = store, 0, None
 
     def readable(self) -> bool:
@@ -46,20 +49,21 @@ class _Upload(io.RawIOBase):
         return 5
 
 
-def test_sweep_never_removes_a_copy_an_upload_is_still_writing(tmp_path):
-    store = FileStore(tmp_path)
+def test_sweep_never_removes_a_copy_an_upload_is_still_writing(media_store):
+    store = media_store
     upload = _Upload(store)
     stored = store.put_stream(upload)
     # The dead copy went; the live one, older than any age limit, stayed and was moved into place whole.
-    assert upload.removed == 1 and not (tmp_path / ".incoming-dead").exists()
+    assert upload.removed == 1 and not (store.root / ".incoming-dead").exists()
     with store.open(stored.sha256) as blob:
         assert blob.read() == b"bytes" * 3
-    assert list(tmp_path.glob(".incoming-*")) == []
+    assert list(store.root.glob(".incoming-*")) == []
 
 
-def test_a_fresh_unlocked_copy_waits_for_a_later_sweep(tmp_path):
-    store = FileStore(tmp_path)
-    fresh = _leftover(tmp_path, ".incoming-fresh", age=0)
+def test_a_fresh_unlocked_copy_waits_for_a_later_sweep(media_store):
+    store = media_store
+    store.root.mkdir(parents=True)
+    fresh = _leftover(store.root, ".incoming-fresh", age=0)
     assert store.sweep() == 0 and fresh.exists()
     assert store.sweep(fresh=0) == 1 and not fresh.exists()
 
@@ -89,12 +93,13 @@ def test_a_killed_uploads_copy_is_swept_once_its_process_is_gone(tmp_path):
         writer.stdin.close()
 
 
-def test_start_sweeping_sweeps_again_and_again_until_stopped(tmp_path):
-    store = FileStore(tmp_path)
+def test_start_sweeping_sweeps_again_and_again_until_stopped(media_store):
+    store = media_store
+    store.root.mkdir(parents=True)
     stop = store.start_sweeping(every=0.01)
     try:
         for name in (".incoming-one", ".incoming-two"):
-            copy = _leftover(tmp_path, name, age=120)
+            copy = _leftover(store.root, name, age=120)
             deadline = time.monotonic() + 60
             while copy.exists():
                 assert time.monotonic() < deadline, "no sweep came"

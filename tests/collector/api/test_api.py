@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import select
 
 from ingest.models import AuditEvent
 from tests.conftest import make_instance
 from tests.support.openrosa import JPEG, base, post
+from tests.support.s3 import STORES
 
 
 def bearer(client, admin) -> dict:
@@ -39,6 +41,7 @@ def test_session_token_reads_submissions_with_repeats_as_child_rows(client, devi
     assert event.resource == "form:sample_case" and event.details == {"count": 1}
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_basic_auth_reads_one_submission_its_xml_and_files(client, device, admin, published_form):
     xml = make_instance("uuid:api-2")
     post(client, device, xml, {"photo.jpg": JPEG})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 from ingest.models import Form, FormVersion, Submission
 from tests.conftest import DATA, make_instance
 from tests.support.forms import workbook_bytes
+from tests.support.s3 import STORES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SAMPLE = (DATA / "sample_case.xlsx").read_bytes()
@@ -20,6 +22,7 @@ def upload(client, admin, body: bytes, path: str = "/v1/projects/1/forms", **que
     return client.post(path, data=body, content_type=XLSX, auth=admin, query_string=query)
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_upload_makes_a_draft_with_test_url_and_missing_media(client, admin, published_form_project):
     response = upload(client, admin, SAMPLE)
     assert response.status_code == 201, response.get_json()
@@ -66,6 +69,7 @@ def test_publish_is_refused_until_media_are_uploaded_or_forced(client, admin, pu
     assert client.post("/v1/projects/1/forms/sample_case/draft/publish?force=true", auth=admin).status_code == 200
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_media_carry_forward_to_the_next_draft_and_replacement_changes_the_manifest(
     client, admin, published_form_project
 ):

@@ -17,6 +17,7 @@ from ingest.models import AuditEvent
 from tests.conftest import ADMIN_PASSWORD, DATA, make_instance
 from tests.support.exports import _basic, download, read_zip
 from tests.support.openrosa import JPEG, base
+from tests.support.s3 import STORES
 
 BASE = "/v1/projects/1/forms/sample_case/submissions"
 PASSWORD = "a long enough password"
@@ -262,6 +263,7 @@ def test_analyst_gets_redacted_cells_rounded_points_and_no_sensitive_files(clien
         assert archive.read("media/place.jpg") == PLACE
 
 
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
 def test_attachments_are_the_files_as_received(client, records, db_session):
     data = download(client, records["admin"], f"{BASE}.csv.zip?attachments=true")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
