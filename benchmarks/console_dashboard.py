@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.read_side import _percentiles, machine, seed_form, setup  # noqa: E402 (after the path)
+from benchmarks.read_side import _percentiles, machine  # noqa: E402 (after the path)
+from benchmarks.seeded import seeded  # noqa: E402
 
 STATISTICIAN, PASSWORD = "statistician@bench.la", "benchmark password"
 PAGES = (
@@ -77,28 +77,12 @@ def time_pages(app, runs: int) -> list[tuple[str, dict]]:
 def bench_database(spec: str, args, lines: list[str]) -> None:
     from sqlalchemy import func, select
 
-    from benchmarks.submit_rate import prepare
     from ingest.models import Case
 
-    with tempfile.TemporaryDirectory(prefix="console-dashboard-") as tmp:
-        work = Path(args.keep) / spec.split(":")[0] if args.keep else Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        if args.keep and (work / "ready").exists():
-            url, label = (work / "ready").read_text().split("\n", 1)
-        else:
-            try:
-                url, label = prepare(spec, work)
-            except Exception as exc:
-                print(f"skipped {spec}: {type(exc).__name__}: {exc}", flush=True)
-                return
-        media = str(work / "media")
-        app, versions, stored = setup(url, media)
-        if args.keep:
-            (work / "ready").write_text(f"{url}\n{label}")
-        if stored[1] < args.records:
-            print(f"{label}: seeding {args.records - stored[1]:,} records", flush=True)
-            seconds = seed_form(app, versions[1], 1, stored[1], args.records - stored[1])
-            print(f"{label}: seeded in {seconds:.0f} s", flush=True)
+    with seeded(spec, args, "console-dashboard-") as ready:
+        if ready is None:
+            return
+        app, label, _records = ready
         with app.app_context():
             session = app.extensions["collector.sessions"]()
             cases = session.scalar(select(func.count(Case.id)).where(Case.project_id == 1))
@@ -110,7 +94,6 @@ def bench_database(spec: str, args, lines: list[str]) -> None:
                 )
                 lines.append(line)
                 print(line, flush=True)
-        app.extensions["collector.engine"].dispose()
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ import argparse
 import re
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.read_side import ADMIN, PASSWORD, machine, seed_form, setup  # noqa: E402
+from benchmarks.read_side import ADMIN, PASSWORD, machine  # noqa: E402
+from benchmarks.seeded import seeded  # noqa: E402
 
 #: The users the pages are loaded as, beside read_side's administrator: (email, role, provinces).
 USERS = (("officer05@bench.la", "provincial-officer", ["05"]), ("analyst@bench.la", "analyst", []))
@@ -119,33 +119,15 @@ PAGES: dict[str, Callable[..., list[str]]] = {"records": page_records}
 
 
 def bench_database(spec: str, args, lines: list[str], notes: list[str]) -> None:
-    from benchmarks.submit_rate import prepare
-
-    with tempfile.TemporaryDirectory(prefix="console-pages-") as tmp:
-        work = Path(args.keep) / spec.split(":")[0] if args.keep else Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        try:
-            if args.keep and spec in ("sqlite", "postgresql") and (work / "ready").exists():
-                url, label = (work / "ready").read_text().split("\n", 1)
-            else:
-                url, label = prepare(spec, work)
-        except Exception as exc:
-            print(f"skipped {spec}: {type(exc).__name__}: {exc}", flush=True)
+    with seeded(spec, args, "console-pages-", notes) as ready:
+        if ready is None:
             return
-        media = str(work / "media")
-        app, versions, stored = setup(url, media)
-        if args.keep:
-            (work / "ready").write_text(f"{url}\n{label}")
-        if stored[1] < args.records:
-            print(f"{label}: seeding {args.records - stored[1]:,} records", flush=True)
-            seconds = seed_form(app, versions[1], 1, stored[1], args.records - stored[1])
-            notes.append(f"{label}: seeded {args.records - stored[1]:,} records in {seconds:.0f} s")
+        app, label, records = ready
         add_users(app)
         for name in args.only.split(","):
-            for line in PAGES[name](app, label, max(stored[1], args.records), args.runs):
+            for line in PAGES[name](app, label, records, args.runs):
                 lines.append(line)
                 print(line, flush=True)
-        app.extensions["collector.engine"].dispose()
 
 
 def main() -> None:
