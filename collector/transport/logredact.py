@@ -62,6 +62,19 @@ KNOWN_PARAMETERS = frozenset(
         "raw",
         "cover",
         "paper_size",
+        # The console's filters and paging, and pyodk's publish and version.
+        "before",
+        "bom",
+        "col",
+        "district",
+        "done",
+        "end",
+        "publish",
+        "resource",
+        "start",
+        "text",
+        "user",
+        "version",
     }
 )
 

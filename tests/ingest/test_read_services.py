@@ -39,7 +39,7 @@ LISTED = {
     "ingest.exports.service": {"export_records"},
     "ingest.stats.service": {"count_cases", "export_ctdc"},
     "ingest.cases.service": {"list_cases", "list_tasks", "note_task_media"},
-    "ingest.persons.service": {"list_candidates", "list_persons", "write_pairs"},
+    "ingest.persons.service": {"list_candidates", "list_persons", "note_unsure", "show_candidate", "write_pairs"},
     "ingest.odata.service": {"filter_compiler", "read_entities"},
     "ingest.audit": {"read_events"},
 }
