@@ -254,10 +254,8 @@ def _download_name(chart: Chart, chosen: dict[str, str], ext: str) -> str:
     return "-".join(parts) + "." + ext
 
 
-@bp.get("/projects/<int:project_id>/dashboard/<name>.csv")
-@needs("stats")
-def dashboard_csv(project_id: int, name: str):
-    """Download one chart's table as CSV (hidden cells say "hidden"), for the same ?year= and ?province=.
+def _chart_rows(project_id: int, name: str):
+    """Return one chart, the filters chosen, its counts and its rows in the page language (a download's data).
 
     :raise 400: a bad year or province.  :raise 404: no such project or chart.
     """
@@ -265,7 +263,17 @@ def dashboard_csv(project_id: int, name: str):
     chosen = _filters()
     counts = _counts(chart, _tables(project_id), chosen)
     get_session().commit()
-    rows = _rows(chart, counts, _value_labels(project_id, web.page_language()))
+    return chart, chosen, counts, _rows(chart, counts, _value_labels(project_id, web.page_language()))
+
+
+@bp.get("/projects/<int:project_id>/dashboard/<name>.csv")
+@needs("stats")
+def dashboard_csv(project_id: int, name: str):
+    """Download one chart's table as CSV (hidden cells say "hidden"), for the same ?year= and ?province=.
+
+    :raise 400: a bad year or province.  :raise 404: no such project or chart.
+    """
+    chart, chosen, counts, rows = _chart_rows(project_id, name)
     out = io.StringIO()
     writer = Writer(out)
     writer.writerow([chart.name, "label", "count"])
@@ -288,11 +296,7 @@ def dashboard_svg(project_id: int, name: str):
 
     :raise 400: a bad year or province.  :raise 404: no such project or chart.
     """
-    chart = _chart(project_id, name)
-    chosen = _filters()
-    counts = _counts(chart, _tables(project_id), chosen)
-    get_session().commit()
-    rows = _rows(chart, counts, _value_labels(project_id, web.page_language()))
+    chart, chosen, counts, rows = _chart_rows(project_id, name)
     svg = '<?xml version="1.0" encoding="utf-8"?>\n' + _svg(chart, rows, counts.total)
     return Response(
         svg,
