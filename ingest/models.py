@@ -381,7 +381,7 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# Models of sign-in, person matching and case hand-off live in their own modules; importing them here registers
-# them, and the sign-in ones are named here too, where the rest of the code has always found them.
-from ingest import person_models, task_models  # noqa: E402,F401
+# Models of sign-in, person matching, case hand-off and entities live in their own modules; importing them here
+# registers them, and the sign-in ones are named here too, where the rest of the code has always found them.
+from ingest import entity_models, person_models, task_models  # noqa: E402,F401
 from ingest.session_models import ApiToken, SignInLimit, UserSession  # noqa: E402,F401

@@ -17,8 +17,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ingest.access import SYSTEM, Caller
+from ingest.entity_models import Entity, EntityVersion
 from ingest.models import (
     Case,
     Submission,
@@ -44,6 +46,8 @@ _ENTITIES = (
     PersonCandidate,
     PersonLink,
     PersonMember,
+    Entity,
+    EntityVersion,
 )
 
 
@@ -169,6 +173,30 @@ def tasks_visible(caller: Caller):
     return condition
 
 
+@functools.lru_cache(maxsize=1024)
+def entities_visible(caller: Caller):
+    """Return the SQL condition on entities (ingest.entity_models) for those `caller` may read.
+
+    An entity belongs to the province of the case it follows. Devices read their province's entities (the
+    list a tablet downloads for its follow-up forms), a national device all; users with the records right
+    read those of their provinces. An entity whose case refused consent to share stays in its province: seen
+    there (by its devices and officers) and by national callers with the withheld right, by no one else.
+    """
+    if sees_everything(caller):
+        return true()
+    is_device = caller.device_id is not None
+    if not (caller.may("records") or (is_device and caller.may("submit"))):
+        return false()
+    shared: ColumnElement[bool] = Entity.consent_sharing.is_not(False)
+    if caller.provinces is None:
+        return true() if caller.may("withheld") else shared
+    return Entity.province_code.in_(sorted(caller.provinces))
+
+
+#: The alias entity-version criteria read, so their subquery is not itself scoped again.
+_E = Entity.__table__.alias("scope_e")
+
+
 def cases_visible_on(caller: Caller, cases, consent: bool = True, counting: bool = False):
     """Return the condition on `cases` (the case register or an alias of it) for the cases whose records
     `caller` may read (person matching: statistics alone give no access, unless `counting`); with `consent`,
@@ -250,6 +278,14 @@ def _criteria(caller: Caller) -> tuple:
             .correlate_except(v, s)
         )
 
+    def via_entity(column):
+        condition = entities_visible(caller)
+        # entities_visible names the entities table; read it through the alias here.
+        e = _E
+        return exists(
+            select(1).select_from(e).where(e.c.id == column, ClauseAdapter(e).traverse(condition)).correlate_except(e)
+        )
+
     # Not propagated to relationship loads: the versions or files of a record loaded in scope are in scope.
     return (
         with_loader_criteria(Submission, visible(caller), propagate_to_loaders=False),
@@ -269,6 +305,10 @@ def _criteria(caller: Caller) -> tuple:
         ),
         with_loader_criteria(Case, cases_visible(caller), propagate_to_loaders=False),
         with_loader_criteria(Task, tasks_visible(caller), propagate_to_loaders=False),
+        with_loader_criteria(Entity, entities_visible(caller), propagate_to_loaders=False),
+        with_loader_criteria(
+            EntityVersion, via_entity(EntityVersion.__table__.c.entity_id), propagate_to_loaders=False
+        ),
         *_person_criteria(caller),
     )
 
