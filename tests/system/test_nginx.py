@@ -59,17 +59,23 @@ def self_signed(folder) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def render(folder, http_port: int, https_port: int, upstream_port: int, cert: str, key: str) -> str:
-    """Return a main nginx configuration holding deploy/nginx.conf's server blocks, placed on this machine."""
+def render(
+    folder, http_port: int, https_port: int, upstream: int | list[int], cert: str, key: str, *extra: tuple[str, str]
+) -> str:
+    """Return a main nginx configuration holding deploy/nginx.conf's upstream and server blocks, placed on this
+    machine: its app hosts are gunicorn on the `upstream` port(s); `extra` are more (pattern, replacement)s."""
     servers = (ROOT / "deploy" / "nginx.conf").read_text()
+    ports = [upstream] if isinstance(upstream, int) else upstream
+    hosts = "".join(f"server 127.0.0.1:{port};\n    " for port in ports)
     for pattern, replacement in [
+        (r"server 127\.0\.0\.1:8080;\n\s*(# server \S+;\n\s*)*", hosts),
         (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
         (r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
         (r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};"),
         (r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};"),
         (r"client_body_temp_path \S+", f"client_body_temp_path {folder / 'body'}"),
-        (r"proxy_pass http://127\.0\.0\.1:8080;", f"proxy_pass http://127.0.0.1:{upstream_port};"),
         (r"error_log /var/log/nginx/collector-error\.log", f"error_log {folder / 'collector-error.log'}"),
+        *extra,
     ]:
         servers, count = re.subn(pattern, replacement, servers)
         assert count >= 1, f"deploy/nginx.conf no longer has {pattern!r}"
@@ -80,6 +86,25 @@ def render(folder, http_port: int, https_port: int, upstream_port: int, cert: st
         f"error_log {folder / 'error.log'} info;\nevents {{ worker_connections 256; }}\n"
         f"http {{\n{temp}\n{servers}\n}}\n"
     )
+
+
+def start_nginx(folder, https_port: int) -> subprocess.Popen:
+    """Run nginx on `folder`/nginx.conf and return its process once it takes connections on `https_port`."""
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    atexit.register(nginx.kill)  # if the set-up below fails, the fixture never reaches its teardown
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+            break
+        except OSError:
+            assert nginx.poll() is None, (folder / "error.log").read_text()
+            time.sleep(0.1)
+    return nginx
 
 
 @pytest.fixture
@@ -101,20 +126,7 @@ def proxied(clean_db, tmp_path):
     folder.mkdir()
     live.cert, key = self_signed(folder)
     (folder / "nginx.conf").write_text(render(folder, http_port, https_port, live.port, live.cert, key))
-    nginx = subprocess.Popen(
-        [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    atexit.register(nginx.kill)  # if the set-up below fails, the fixture never reaches its teardown
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
-            break
-        except OSError:
-            assert nginx.poll() is None, (folder / "error.log").read_text()
-            time.sleep(0.1)
+    nginx = start_nginx(folder, https_port)
     live.public, live.https_port, live.http_port, live.nginx_folder = public, https_port, http_port, folder
     live.tablet_url = live.device_url(_device(live))
     yield live
