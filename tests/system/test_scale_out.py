@@ -90,11 +90,11 @@ class Cluster:
         tablet.http.verify = self.cert
         return tablet
 
-    def proxy(self, ports: list[int], name: str) -> str:
+    def proxy(self, ports: list[int], name: str, https_port: int | None = None) -> str:
         """Start nginx (deploy/nginx.conf) in front of gunicorn on `ports`; return its https address."""
         folder = self.folder / name
         folder.mkdir()
-        http_port, https_port = free_port(), free_port()
+        http_port, https_port = free_port(), https_port or free_port()
         key = self.cert.replace("cert.pem", "key.pem")
         # Every tablet of the test shares 127.0.0.1: the per-address limits are raised as for a large office
         # behind NAT (the config's own advice), or nginx would refuse the load with 429.
@@ -127,7 +127,7 @@ def cluster(request, clean_db, tmp_path):
     queue = f"test-scale-{uuid.uuid4().hex[:12]}"
     folder = tmp_path / "nginx"
     folder.mkdir()
-    cert, _key = self_signed(folder)
+    cert, _key = self_signed(folder)  # key.pem beside cert.pem, for every nginx of the test
     https_port = free_port()
     public = f"https://127.0.0.1:{https_port}"
     # What the hosts share: the database, the bucket, Redis and its queue, the secret key, the public address.
@@ -146,24 +146,13 @@ def cluster(request, clean_db, tmp_path):
     try:
         for host in hosts:
             host.start()
-        # Migrations and set-up run once, from one host, for both.
-        first = hosts[0]
+        # Migrations and set-up run once, from one host, for both (the schema is current: upgrade finds nothing).
+        first = hosts[0].migrate()
         first.cli("forms", "publish", str(ROOT / "tests" / "data" / "sample_case.xlsx"))
         first.cli("forms", "publish", str(BUNDLED_FORMS_DIR / "case_intake.xlsx"))
         first.cli("users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1])
         # The nginx of the deployment, on the port the hosts name as their public address.
-        conf = render(
-            folder,
-            free_port(),
-            https_port,
-            [host.port for host in hosts],
-            cert,
-            str(folder / "key.pem"),
-            (r"rate=2r/s", "rate=10000r/s"),
-            (r"limit_conn collector_conn 40;", "limit_conn collector_conn 1000;"),
-        )
-        (folder / "nginx.conf").write_text(conf)
-        cluster.nginx.append(start_nginx(folder, https_port))
+        cluster.proxy([host.port for host in hosts], "both", https_port)
         cluster.tablet_url = first.device_url(first.cli("devices", "create", "Field tablets").stdout)
         assert cluster.tablet_url.startswith(public)
         signed_in = requests.post(
