@@ -33,6 +33,7 @@ import time
 import uuid
 import zipfile
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,13 +145,23 @@ def cluster(request, clean_db, tmp_path):
     hosts = [LiveServer(clean_db, tmp_path / f"host{n}", workers=1, **shared) for n in (1, 2)]
     cluster = Cluster(hosts, public, cert, "", queue, bucket, s3_server.client(), clean_db, folder)
     try:
-        for host in hosts:
-            host.start()
-        # Migrations and set-up run once, from one host, for both (the schema is current: upgrade finds nothing).
-        first = hosts[0].migrate()
-        first.cli("forms", "publish", str(ROOT / "tests" / "data" / "sample_case.xlsx"))
-        first.cli("forms", "publish", str(BUNDLED_FORMS_DIR / "case_intake.xlsx"))
-        first.cli("users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1])
+        # Migrations and set-up run once, from one host's settings, for both (the schema is current: upgrade
+        # finds nothing), while the hosts start.
+        first = hosts[0]
+        forms = [str(ROOT / "tests" / "data" / "sample_case.xlsx"), str(BUNDLED_FORMS_DIR / "case_intake.xlsx")]
+
+        def set_up():
+            first.cli("db", "upgrade")
+            first.cli("forms", "publish", *forms)
+
+        with ThreadPoolExecutor(4) as pool:
+            started = [pool.submit(host.start) for host in hosts]
+            configured = pool.submit(set_up)
+            user = pool.submit(
+                first.cli, "users", "create", STAFF[0], "--role", "case-officer", COLLECTOR_PASSWORD=STAFF[1]
+            )
+            for future in [*started, configured, user]:
+                future.result()
         # The nginx of the deployment, on the port the hosts name as their public address.
         cluster.proxy([host.port for host in hosts], "both", https_port)
         cluster.tablet_url = first.device_url(first.cli("devices", "create", "Field tablets").stdout)
