@@ -18,7 +18,7 @@ from datetime import datetime
 from flask import Flask, current_app
 
 from collector.db import get_store
-from collector.jobs import redis_queue
+from collector.jobs import record_run, redis_queue, runs_key
 from ingest import audit, scope
 from ingest.access import user_caller
 from ingest.exports.formats import FORMATS
@@ -136,6 +136,7 @@ def run_export(order: dict) -> dict:
     job = get_current_job()
     session = app.extensions["collector.sessions"]()
     redis = redis_queue(app).connection
+    record_run(redis, runs_key(app.config["JOB_QUEUE"]))
     key = _file_key(app, job.id)
     try:
         user = session.get(User, asked.user_id)

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: How long a "match waiting" mark may outlive a job that died without clearing it (seconds).
 PENDING_TTL = 3600
+#: How long the count of each job's runs is kept after the queue's last run (seconds).
+RUNS_TTL = 7 * 86400
 
 
 def request_person_match(project_id: int) -> None:
@@ -53,6 +55,29 @@ def run_person_match(project_id: int) -> dict:
     finally:
         session.close()
     return {"cases": summary.cases, "changed": summary.changed, "pairs": summary.pairs}
+
+
+def runs_key(queue_name: str) -> str:
+    """Return the Redis hash that counts the runs of each job of a queue, by job id (see `record_run`)."""
+    return f"collector:{queue_name}:job-runs"
+
+
+def record_run(redis, key: str) -> None:
+    """Count one more run of the RQ job running now under its id in the hash `key` (kept RUNS_TTL seconds).
+
+    RQ hands each job to one worker; a count above 1 says a job ran again all the same (re-queued by hand,
+    or a worker that died mid-job and whose job was requeued), which a job that is not idempotent must know.
+    Outside an RQ job (the web process's thread) there is no id and nothing is counted.
+    """
+    from rq import get_current_job  # optional: Redis only when REDIS_URL is set
+
+    job = get_current_job()
+    if job is None:
+        return
+    with redis.pipeline() as pipe:
+        pipe.hincrby(key, job.id, 1)
+        pipe.expire(key, RUNS_TTL)
+        pipe.execute()
 
 
 def _jobs(app: Flask) -> _RedisJobs | _ThreadJobs:
@@ -97,6 +122,7 @@ class _RedisJobs:
         self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.queue = Queue(name, connection=self.redis)
         self._prefix = f"collector:{name}:match-waiting:"
+        self.runs_key = runs_key(name)
 
     def request_match(self, project_id: int) -> None:
         if self.redis.set(f"{self._prefix}{project_id}", 1, nx=True, ex=PENDING_TTL):
@@ -110,6 +136,7 @@ class _RedisJobs:
 
     def started(self, project_id: int) -> None:
         self.redis.delete(f"{self._prefix}{project_id}")
+        record_run(self.redis, self.runs_key)
 
 
 class _ThreadJobs:

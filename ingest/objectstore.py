@@ -216,6 +216,14 @@ class S3Store:
         :raise FileNotFoundError: the blob is not there.
         :raise StoreUnavailable: the store could not be reached.
         """
+        return self.open_sized(sha256)[0]
+
+    def open_sized(self, sha256: str) -> tuple[BinaryIO, int]:
+        """Open a stored blob for reading (its body streams as it is read); return it with its size in bytes.
+
+        :raise FileNotFoundError: the blob is not there.
+        :raise StoreUnavailable: the store could not be reached.
+        """
         try:
             found = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
         except ClientError as exc:
@@ -224,7 +232,22 @@ class S3Store:
             raise _unavailable(exc) from exc
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
-        return found["Body"]
+        return found["Body"], found["ContentLength"]
+
+    def is_empty(self) -> bool:
+        """Say whether the bucket holds no object under the prefix.
+
+        :raise StoreUnavailable: the store could not be reached.
+        """
+        try:
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        except FAILURES as exc:
+            raise _unavailable(exc) from exc
+        return not listed.get("KeyCount", len(listed.get("Contents", [])))
+
+    def describe(self) -> str:
+        """Name the store for an operator (its bucket and prefix)."""
+        return f"s3://{self.bucket}/{self.prefix}"
 
     def local_path(self, sha256: str) -> Path | None:
         """No file on this machine: blobs are sent from `open()`'s stream."""

@@ -223,6 +223,9 @@ class MediaStore(Protocol):
     def open(self, sha256: str) -> BinaryIO: ...
     def local_path(self, sha256: str) -> Path | None: ...
     def exists(self, sha256: str) -> bool: ...
+    def open_sized(self, sha256: str) -> tuple[BinaryIO, int]: ...
+    def is_empty(self) -> bool: ...
+    def describe(self) -> str: ...
 
 
 class FileStore:
@@ -338,3 +341,19 @@ class FileStore:
     def exists(self, sha256: str) -> bool:
         """Say whether the blob's bytes are present."""
         return self.path(sha256).is_file()
+
+    def open_sized(self, sha256: str) -> tuple[BinaryIO, int]:
+        """Open a stored blob for reading and return it with its size in bytes.
+
+        :raise FileNotFoundError: the blob's bytes are not there.
+        """
+        handle = self.open(sha256)
+        return handle, os.fstat(handle.fileno()).st_size
+
+    def is_empty(self) -> bool:
+        """Say whether the folder holds no file at all (partial copies count: something is using it)."""
+        return not (self.root.is_dir() and any(p.is_file() for p in self.root.rglob("*")))
+
+    def describe(self) -> str:
+        """Name the store for an operator (its folder)."""
+        return str(self.root)

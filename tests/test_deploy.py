@@ -59,3 +59,16 @@ def test_gunicorn_uses_threads_and_redacts_its_logs():
     assert redact("GET /v1/key/SECRET/projects/1/formList?deviceID=x HTTP/1.1") == "GET /*/*/*/*/*/* HTTP/1.1"
     assert redact("Invalid HTTP Version: \"eq 'Khamla' HTTP/1.1\"") == "Invalid HTTP Version: '***'"
     assert redact(None) is None
+
+
+def test_nginx_never_sends_a_post_to_a_second_host_and_drops_idle_connections_before_gunicorn_does():
+    import re
+    import runpy
+
+    conf = (DEPLOY / "nginx.conf").read_text()
+    assert re.search(r"upstream collector \{", conf) and conf.count("proxy_pass http://collector;") >= 3
+    # nginx retries only idempotent requests on the next host unless told "non_idempotent": never tell it.
+    retries = re.findall(r"^\s*proxy_next_upstream\s[^;]*;", conf, re.M)
+    assert retries == ["    proxy_next_upstream error timeout;"], retries
+    nginx_idle = int(re.search(r"keepalive_timeout (\d+)s;", conf).group(1))
+    assert nginx_idle < runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["keepalive"]

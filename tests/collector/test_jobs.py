@@ -116,6 +116,24 @@ def test_on_redis_requests_fold_while_a_match_waits_and_the_worker_runs_it(redis
     assert queue.count == 1
 
 
+def test_each_run_of_a_job_is_counted_under_its_id_so_a_second_run_shows(redis_app, runner, db_session, intake):
+    from redis import Redis
+
+    from collector.jobs import redis_queue, runs_key
+
+    queue = redis_queue(redis_app)
+    intake(0)
+    (job,) = queue.jobs
+    assert runner.invoke(["worker", "--burst"]).exit_code == 0
+    redis = Redis.from_url("redis://127.0.0.1:6379/15")
+    key = runs_key(redis_app.config["JOB_QUEUE"])
+    assert redis.hgetall(key) == {job.id.encode(): b"1"} and redis.ttl(key) > 0
+    # The same job put back on the queue (by hand, or after a worker died mid-job) runs again: it shows.
+    queue.enqueue_job(job)
+    assert runner.invoke(["worker", "--burst"]).exit_code == 0
+    assert redis.hgetall(key) == {job.id.encode(): b"2"} and runs(db_session) == 2
+
+
 def test_a_queue_that_is_down_costs_no_record(app, db_session, intake, caplog):
     app.config.update(PERSON_MATCH_ON_SUBMIT=True, REDIS_URL="redis://127.0.0.1:1/0")
     caplog.set_level(logging.WARNING, logger="collector.jobs")

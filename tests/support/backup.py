@@ -33,8 +33,8 @@ def empty_database(source_url: str, folder: Path, suffix: str = "restore") -> st
     return url
 
 
-def target_app(url: str, media: Path):
-    """An app on the restore target (its own database and media folder)."""
+def target_app(url: str, media: Path, **settings):
+    """An app on the restore target (its own database and media folder, or the bucket `settings` name)."""
     return create_app(
         {
             "TESTING": True,
@@ -43,8 +43,21 @@ def target_app(url: str, media: Path):
             "SECRET_KEY": "test",
             "PUBLIC_URL": "http://collect.test",
             "PERSON_MATCH_ON_SUBMIT": False,
+            **settings,
         }
     )
+
+
+def bucket_digests(client, bucket: str) -> dict[str, str]:
+    """The sha256 of every object in a bucket, by the last part of its key, each read as a stream."""
+    digests = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            body, digest = client.get_object(Bucket=bucket, Key=item["Key"])["Body"], hashlib.sha256()
+            for piece in iter(lambda b=body: b.read(1024 * 1024), b""):
+                digest.update(piece)
+            digests[item["Key"].rsplit("/", 1)[-1]] = digest.hexdigest()
+    return digests
 
 
 def tables(url: str) -> dict[str, list[dict]]:

@@ -18,6 +18,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import math
 import os
 import shutil
 import tarfile
@@ -32,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from collector.ops.backup import envelope, snapshot
 from ingest.db import utcnow
-from ingest.storage import FileStore
+from ingest.storage import MediaStore
 
 FORMAT, FORMAT_VERSION = "collector-backup", 1
 DATABASE, MANIFEST = "database.jsonl", "manifest.json"
@@ -68,7 +69,7 @@ def _info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def backup(engine: Engine, store: FileStore, out_path: Path, passphrase: str | None = None) -> dict:
+def backup(engine: Engine, store: MediaStore, out_path: Path, passphrase: str | None = None) -> dict:
     """Write a backup of the database behind `engine` and of `store` to `out_path`; return its manifest.
 
     The archive is written beside `out_path` under a temporary name and renamed at the end, so a backup that
@@ -115,17 +116,20 @@ def backup(engine: Engine, store: FileStore, out_path: Path, passphrase: str | N
     return manifest
 
 
-def _add_media(tar: tarfile.TarFile, store: FileStore, blobs: list[str], members: list[dict]) -> list[str]:
-    """Stream each blob into `tar`, hashing it; return the sha256 of those missing or not matching their name."""
+def _add_media(tar: tarfile.TarFile, store: MediaStore, blobs: list[str], members: list[dict]) -> list[str]:
+    """Stream each blob into `tar`, hashing it; return the sha256 of those missing or not matching their name.
+
+    A blob goes from the store (a file, or an object's body as it downloads) into the archive a piece at a
+    time, never whole in memory.
+    """
     missing = []
     for sha256 in blobs:
         try:
-            handle = store.open(sha256)
+            handle, size = store.open_sized(sha256)
         except FileNotFoundError:
             missing.append(sha256)
             continue
         with handle:
-            size = os.fstat(handle.fileno()).st_size
             name = f"media/{sha256[:2]}/{sha256}"
             hashed = _Hashing(handle)
             tar.addfile(_info(name, size), hashed)
@@ -155,7 +159,7 @@ def open_archive(path: Path, passphrase: str | None, stack: ExitStack) -> IO[byt
         raise BackupError(str(exc)) from None
 
 
-def restore(engine: Engine, store: FileStore, path: Path, passphrase: str | None = None) -> dict:
+def restore(engine: Engine, store: MediaStore, path: Path, passphrase: str | None = None) -> dict:
     """Restore the archive at `path` into the empty database of `engine` and the empty `store`; return its manifest.
 
     Refuses a database that is not migrated or holds any row, and a store that holds any file. Every member is
@@ -180,7 +184,7 @@ def restore(engine: Engine, store: FileStore, path: Path, passphrase: str | None
         except OSError as cleanup:
             raise BackupError(
                 f"Restore failed ({exc}) and the files it wrote could not be removed ({cleanup.strerror}): the "
-                f"database is unchanged; empty the media store {store.root} before trying again."
+                f"database is unchanged; empty the media store {store.describe()} before trying again."
             ) from None
         if isinstance(exc, BackupError):
             raise
@@ -206,7 +210,7 @@ def _revision(engine: Engine) -> str | None:
         return snapshot.revision(conn)
 
 
-def _check_empty(engine: Engine, store: FileStore) -> None:
+def _check_empty(engine: Engine, store: MediaStore) -> None:
     with engine.connect() as conn:
         if snapshot.revision(conn) is None:
             raise BackupError("The database is not migrated: run `collector db upgrade` first, then restore.")
@@ -217,11 +221,13 @@ def _check_empty(engine: Engine, store: FileStore) -> None:
             f"Refusing to restore: the database is not empty (table {table} has {count} rows); "
             "restore into a new, empty database."
         )
-    if store.root.is_dir() and any(p.is_file() for p in store.root.rglob("*")):
-        raise BackupError(f"Refusing to restore: the media store {store.root} is not empty; use an empty folder.")
+    if not store.is_empty():
+        raise BackupError(
+            f"Refusing to restore: the media store {store.describe()} is not empty; use an empty folder or bucket."
+        )
 
 
-def _unpack(source: IO[bytes], store: FileStore, database: Path, written: list[str]) -> tuple[dict, dict]:
+def _unpack(source: IO[bytes], store: MediaStore, database: Path, written: list[str]) -> tuple[dict, dict]:
     """Read every member: the snapshot to `database`, media into `store`; return (digests seen, manifest)."""
     seen: dict[str, dict] = {}
     manifest = None
@@ -275,11 +281,14 @@ def _check_manifest(manifest: dict, seen: dict[str, dict], revision: str | None)
             raise BackupError(f"The archive is corrupted: member {name} does not match its sha256 in the manifest.")
 
 
-def _remove(store: FileStore, written: list[str]) -> None:
-    """Take back the files a failed restore wrote (the store was empty before it)."""
+def _remove(store: MediaStore, written: list[str]) -> None:
+    """Take back the files a failed restore wrote (the store was empty before it), however recent."""
     for sha256 in written:
-        store.path(sha256).unlink(missing_ok=True)
+        store.remove(sha256, keep_newer_than=-math.inf)
+        local = store.local_path(sha256)
+        if local is None:
+            continue
         try:
-            store.path(sha256).parent.rmdir()
+            local.parent.rmdir()
         except OSError:
             pass  # not empty: another file of this restore is still there, removed in its turn

@@ -4,19 +4,29 @@ that is not empty is refused with one line and leaves nothing behind."""
 
 from __future__ import annotations
 
+import io
+import tracemalloc
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect
 
 from collector.cli import main
-from collector.ops.backup import snapshot
+from collector.ops.backup import backup, restore, snapshot
 from ingest import audit
 from ingest.db import make_engine
+from ingest.models import Blob
 from ingest.person_models import PersonLink
 from ingest.persons import identities
 from tests.conftest import make_instance
-from tests.support.backup import drop_database, empty_database, media_digests, tables, target_app
+from tests.support.backup import (
+    bucket_digests,
+    drop_database,
+    empty_database,
+    media_digests,
+    tables,
+    target_app,
+)
 from tests.support.cases import INTAKE, SCREENING, instance
 from tests.support.openrosa import JPEG, post
 from tests.support.persons import SMALL
@@ -70,8 +80,8 @@ def _backup(runner, path, *extra, env=None):
     return runner.invoke(["backup", "-o", str(path), *extra], env=env)
 
 
-def _restore(url, media, archive, *extra, env=None):
-    app = target_app(url, media)
+def _restore(url, media, archive, *extra, env=None, settings=None):
+    app = target_app(url, media, **(settings or {}))
     try:
         return app.test_cli_runner().invoke(main, ["restore", str(archive), *extra], env=env)
     finally:
@@ -119,6 +129,94 @@ def test_restore_gives_back_every_row_and_file(populated, runner, clean_db, inst
         assert before[name], f"the fixture made no {name}"
     assert media_digests(tmp_path / "media2") == media_digests(instance_path / "media")
     assert all(name == digest for name, digest in media_digests(tmp_path / "media2").items())
+
+
+@pytest.mark.parametrize("media_settings", ["s3"], indirect=True)
+def test_media_in_object_storage_are_backed_up_and_restored_into_an_empty_bucket(
+    populated, runner, clean_db, target, tmp_path, s3_server, media_settings
+):
+    """MEDIA_STORE=s3: each object streams into the archive and back into a new, empty bucket; every file's
+    sha256 is the same after the restore, and a bucket that is not empty is refused."""
+    archive = tmp_path / "backup.tar"
+    made = _backup(runner, archive, env={"COLLECTOR_BACKUP_PASSPHRASE": PASSPHRASE})
+    assert made.exit_code == 0, made.output
+    client, source = s3_server.client(), media_settings["S3_BUCKET"]
+    assert not (tmp_path / "instance" / "media").exists() or not media_digests(tmp_path / "instance" / "media")
+    bucket = s3_server.new_bucket()
+    settings = s3_server.settings(bucket)
+    env = {"COLLECTOR_BACKUP_PASSPHRASE": PASSPHRASE}
+    done = _restore(target, tmp_path / "spool", archive, env=env, settings=settings)
+    assert done.exit_code == 0, done.output
+    before = bucket_digests(client, source)
+    assert len(before) >= 2 and bucket_digests(client, bucket) == before
+    assert all(name == digest for name, digest in before.items())
+    assert not media_digests(tmp_path / "spool"), "the spool folder keeps nothing once the objects are stored"
+    assert tables(target)["blobs"] == tables(clean_db)["blobs"]
+    other = empty_database(clean_db, tmp_path, "restore2")
+    try:
+        again = _restore(other, tmp_path / "spool", archive, env=env, settings=settings)
+        assert again.exit_code == 1 and f"s3://{bucket}/ is not empty" in again.output, again.output
+        assert not any(tables(other).values())
+    finally:
+        drop_database(other)
+
+
+@pytest.mark.parametrize("media_settings", ["s3"], indirect=True)
+def test_a_failed_restore_takes_its_objects_out_of_the_bucket_again(
+    populated, runner, target, tmp_path, s3_server, media_settings
+):
+    archive = tmp_path / "backup.tar"
+    assert _backup(runner, archive, env={"COLLECTOR_BACKUP_PASSPHRASE": ""}).exit_code == 0
+    data = archive.read_bytes()
+    archive.write_bytes(data[: int(len(data) * 0.97)])  # the media are in, the manifest is cut
+    bucket = s3_server.new_bucket()
+    result = _restore(target, tmp_path / "spool", archive, settings=s3_server.settings(bucket))
+    assert result.exit_code == 1 and "truncated" in result.output, result.output
+    assert bucket_digests(s3_server.client(), bucket) == {}
+    assert not any(tables(target).values())
+
+
+class _Zeros(io.RawIOBase):
+    """A body of `size` bytes made as it is read, so that the test itself holds none of it."""
+
+    def __init__(self, size: int):
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"\x5a" * n
+        self.left -= n
+        return n
+
+
+@pytest.mark.parametrize("media_settings", ["s3"], indirect=True)
+def test_a_large_object_streams_into_the_archive_and_back_without_being_held_in_memory(
+    app, db_session, clean_db, target, tmp_path, s3_server
+):
+    size = 20 * 1024 * 1024
+    source = app.extensions["collector.store"]
+    stored = source.put_stream(io.BufferedReader(_Zeros(size), 1024 * 1024))
+    db_session.add(Blob(sha256=stored.sha256, md5=stored.md5, size=stored.size))
+    db_session.commit()
+    restored = target_app(target, tmp_path / "spool", **s3_server.settings(s3_server.new_bucket()))
+    archive = tmp_path / "backup.tar"
+    tracemalloc.start()
+    try:
+        backup(app.extensions["collector.engine"], source, archive)
+        _now, out = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        restore(restored.extensions["collector.engine"], restored.extensions["collector.store"], archive)
+        _now, back = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        restored.extensions["collector.engine"].dispose()
+    assert archive.stat().st_size > size
+    assert bucket_digests(s3_server.client(), restored.config["S3_BUCKET"]) == {stored.sha256: stored.sha256}
+    for phase, peak in (("backup", out), ("restore", back)):
+        assert peak < size / 3, f"{phase} peak {peak / 1e6:.1f} MB for a {size / 1e6:.0f} MB object"
 
 
 def test_the_restored_server_takes_new_rows(populated, runner, clean_db, target, tmp_path):
