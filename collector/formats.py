@@ -109,9 +109,18 @@ def probe_response() -> Response:
 
 
 def submission_response(
-    project_id: int, *, device=None, user_id: int | None = None, draft=None, editor: Caller = SYSTEM
+    project_id: int,
+    *,
+    device=None,
+    user_id: int | None = None,
+    draft=None,
+    editor: Caller = SYSTEM,
+    expect_form: str | None = None,
 ) -> Response:
     """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
+
+    With `expect_form` (a URL that names the form, as a web form's does), an instance of another form is
+    refused (400).
 
     :raise 400: not multipart, no xml_submission_file, or a body cut short.  :raise 413: body over the limit.
     """
@@ -141,6 +150,7 @@ def submission_response(
             user_id=user_id,
             draft=draft,
             editor=editor,
+            expect_form=expect_form,
             device_ident=request.args.get("deviceID"),
             user_agent=request.headers.get("User-Agent"),
         )
