@@ -88,6 +88,7 @@ async function start() {
   app.use(webFormsPlugin);
   app.mount(host);
   host.dataset.ready = 'true';
+  say('', 'ready');
 }
 
 start();
