@@ -31,10 +31,11 @@ CONSOLE_CSP = (
 #: The pages that fill a form with ODK Web Forms (collector.console.views.fill) add only what that library needs:
 #: 'wasm-unsafe-eval' to compile its XPath parser (tree-sitter, WebAssembly bundled in its script), and
 #: 'unsafe-inline' styles, since it and PrimeVue add their stylesheets as <style> elements at run time, and
-#: fonts from data: URLs (its Roboto is inlined in its stylesheet). Scripts
+#: fonts from data: URLs (its Roboto is inlined in its stylesheet), and workers from blob: and data: URLs, which
+#: its photo resizing (pica, for a form's max-pixels) makes from its own code. Scripts
 #: still come from this server only: no inline script, no eval of JavaScript, nothing from elsewhere.
 WEBFORMS_CSP = CONSOLE_CSP.replace("script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';").replace(
-    "style-src 'self';", "style-src 'self' 'unsafe-inline'; font-src 'self' data:;"
+    "style-src 'self';", "style-src 'self' 'unsafe-inline'; font-src 'self' data:; worker-src 'self' blob: data:;"
 )
 #: Header a page's script sends the CSRF token in (a web form's submission, whose multipart body the server
 #: streams to the write path rather than reading it as a form).
