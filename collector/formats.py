@@ -16,6 +16,7 @@ from collector.jobs import request_person_match
 from collector.ops import counters
 from collector.transport.multipart import parse_submission
 from ingest.access import SYSTEM, Caller
+from ingest.cases.service import note_task_media
 from ingest.models import FormAttachment, FormVersion
 from ingest.receiving.submissions import Received, receive_submission
 
@@ -98,6 +99,18 @@ def attachment_response(version: FormVersion, name: str) -> Response:
         max_age=0,
     )
     return openrosa_headers(response)
+
+
+def generated_response(project_id: int, name: str, body: bytes) -> Response:
+    """Serve a file made for this caller (ETag, conditional GET); a download of the full list is audited."""
+    response = openrosa_headers(Response(body, content_type="text/csv; charset=utf-8"))
+    response.set_etag(hashlib.md5(body).hexdigest())
+    response.make_conditional(request)
+    if response.status_code == 200:
+        # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
+        note_task_media(get_session(), project_id, name, body.count(b"\n") - 1)
+        get_session().commit()
+    return response
 
 
 def probe_response() -> Response:

@@ -23,15 +23,20 @@ FILL = "/console/projects/1/forms/sample_case/fill"
 
 @pytest.fixture(scope="module")
 def fill_server(database_url, tmp_path_factory):
-    """A live server with the sample form (bilingual, a skip rule, a repeat, photos, a CSV of provinces), a user
-    per role and a desk link of province 05."""
+    """A live server with the sample form (bilingual, a skip rule, a repeat, photos, a CSV of provinces), the
+    bundled follow-up form (its hand-off list made per sender), a user per role and a desk link of province 05."""
     from tests.conftest import truncate
 
     if not webforms_built():
         pytest.fail("ODK Web Forms is not built: run `make webforms` (make test does)")
     truncate(database_url)
     live = LiveServer(database_url, tmp_path_factory.mktemp("fill") / "instance", workers=2).start()
-    live.cli("forms", "publish", str(ROOT / "tests" / "data" / "sample_case.xlsx"))
+    live.cli(
+        "forms",
+        "publish",
+        str(ROOT / "tests" / "data" / "sample_case.xlsx"),
+        str(ROOT / "forms/xlsforms/followup.xlsx"),
+    )
     add_role_users(database_url)
     engine = make_engine(database_url)
     with Session(engine) as db:
@@ -150,3 +155,15 @@ def test_a_desk_link_sends_for_its_province_and_a_revoked_one_is_refused(chromiu
     analyst = open_console(chromium, fill_server, "analyst", lang="en")
     assert analyst.goto(FILL).status == 403
     analyst.context.close()
+
+
+def test_a_bundled_form_opens_in_lao_with_its_hand_off_list(chromium, fill_server):
+    """The bundled follow-up form: its groups, Lao labels and the hand-off list made for the sender load."""
+    page = open_console(chromium, fill_server, "case-officer", lang="lo")
+    page.goto("/console/projects/1/forms/followup/fill")
+    page.wait_for_selector("#webform[data-ready=true]")
+    page.get_by_text("ກໍລະນີທີ່ແຂວງອື່ນສົ່ງມາໃຫ້ຕິດຕາມ").first.wait_for()
+    assert page.locator(".form-load-failure-dialog").count() == 0
+    assert page.get_by_role("button", name="Send").count() == 1
+    assert_clean(page)
+    page.context.close()
