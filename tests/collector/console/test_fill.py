@@ -178,3 +178,21 @@ def test_only_administrators_manage_desk_links(client, db_session, staff, publis
     made = client.post("/console/desks", data={"csrf_token": csrf, "name": "Desk", "province": "05"})
     assert made.status_code == 403
     assert db_session.scalar(select(func.count()).select_from(Device)) == 0
+
+
+def test_without_node_the_page_says_how_to_build_web_forms(client, staff, published_form, monkeypatch, tmp_path):
+    from collector.console.views import fill
+
+    monkeypatch.setattr(fill, "BUILT", tmp_path / "webforms.js")
+    sign_in(client)
+    html = client.get(FILL + "?lang=en").get_data(as_text=True)
+    assert "make webforms" in html and "webforms.js" not in html
+
+
+@pytest.mark.parametrize("token", ["%00", "x" * 5000, "..%2F..", "' OR 1=1 --"])
+def test_a_hostile_desk_token_is_refused(client, published_form, token):
+    for path in (f"/console/desk/{token}/", f"/console/desk/{token}/forms/sample_case"):
+        response = client.get(path)
+        assert response.status_code in (400, 403, 404), (path, response.status_code)
+    sent = send(client, f"/console/desk/{token}/forms/sample_case/submission", make_instance())
+    assert sent.status_code in (400, 403, 404)
