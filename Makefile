@@ -31,7 +31,8 @@ tests/system/js/node_modules/.package-lock.json: tests/system/js/package.json te
 WEBFORMS_OUT := collector/console/static/webforms/webforms.js
 $(WEBFORMS_OUT): webforms/package.json webforms/package-lock.json webforms/vite.config.js webforms/src/main.js
 	@if command -v npm >/dev/null 2>&1; then \
-	  cd webforms && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent; \
+	  (cd webforms && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
+	  || echo "ODK Web Forms could not be built (see above): the server runs without web forms; run make webforms again."; \
 	else echo "Node.js is missing: ODK Web Forms is not built (install Node.js 20, then run make webforms)."; fi
 
 install: $(VENV)/.installed webforms
