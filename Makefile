@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint install install-test install-docs js check-forms bench docs docs-serve clean system-deps system-deps-test
+.PHONY: serve test lint install install-test install-docs js webforms check-forms bench docs docs-serve clean system-deps system-deps-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,21 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 tests/system/js/node_modules/.package-lock.json: tests/system/js/package.json tests/system/js/package-lock.json
 	cd tests/system/js && npm ci --no-audit --no-fund --loglevel=error
 
-install: $(VENV)/.installed
+## ODK Web Forms (forms filled in a browser, docs/staff/web-forms.md), built from webforms/ into the console's
+## static files at install time: nothing is fetched when a page opens. Without Node.js (20.19 or later) the
+## server still runs, and the web-form page says in one line how to build it.
+WEBFORMS_OUT := collector/console/static/webforms/webforms.js
+$(WEBFORMS_OUT): webforms/package.json webforms/package-lock.json webforms/vite.config.js webforms/src/main.js
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd webforms && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
+	  || echo "ODK Web Forms could not be built (see above): the server runs without web forms; run make webforms again."; \
+	else echo "Node.js is missing: ODK Web Forms is not built (install Node.js 20, then run make webforms)."; fi
+
+install: $(VENV)/.installed webforms
 install-test: $(VENV)/.installed-test
 install-docs: $(VENV)/.installed-docs
 js: tests/system/js/node_modules/.package-lock.json
+webforms: $(WEBFORMS_OUT)
 
 ## Debian packages for printing (WeasyPrint's Pango and HarfBuzz, a Lao font) and for the PDF tests
 ## (pdftoppm, zbarimg), the test of deploy/nginx.conf (nginx) and the browser tests (Debian's chromium, driven by Playwright). Checked with dpkg first; apt-get runs only
@@ -66,7 +77,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test js system-deps-test lint
+test: install-test js webforms system-deps-test lint
 	$(BIN)/collector forms check forms/xlsforms/*.xlsx
 	$(MKDOCS) build --strict --quiet --site-dir site
 	$(BIN)/pytest -n $(TEST_WORKERS)
@@ -85,4 +96,4 @@ bench: install-test
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) tests/system/js/node_modules .pytest_cache site
+	rm -rf $(VENV) tests/system/js/node_modules webforms/node_modules collector/console/static/webforms .pytest_cache site

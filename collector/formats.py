@@ -16,6 +16,7 @@ from collector.jobs import request_person_match
 from collector.ops import counters
 from collector.transport.multipart import parse_submission
 from ingest.access import SYSTEM, Caller
+from ingest.cases.service import note_task_media
 from ingest.models import FormAttachment, FormVersion
 from ingest.receiving.submissions import Received, receive_submission
 
@@ -100,6 +101,18 @@ def attachment_response(version: FormVersion, name: str) -> Response:
     return openrosa_headers(response)
 
 
+def generated_response(project_id: int, name: str, body: bytes) -> Response:
+    """Serve a file made for this caller (ETag, conditional GET); a download of the full list is audited."""
+    response = openrosa_headers(Response(body, content_type="text/csv; charset=utf-8"))
+    response.set_etag(hashlib.md5(body).hexdigest())
+    response.make_conditional(request)
+    if response.status_code == 200:
+        # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
+        note_task_media(get_session(), project_id, name, body.count(b"\n") - 1)
+        get_session().commit()
+    return response
+
+
 def probe_response() -> Response:
     """Answer a HEAD/GET on a submission URL: 204 and the largest body accepted."""
     response = openrosa_headers(Response(status=204))
@@ -109,9 +122,18 @@ def probe_response() -> Response:
 
 
 def submission_response(
-    project_id: int, *, device=None, user_id: int | None = None, draft=None, editor: Caller = SYSTEM
+    project_id: int,
+    *,
+    device=None,
+    user_id: int | None = None,
+    draft=None,
+    editor: Caller = SYSTEM,
+    expect_form: str | None = None,
 ) -> Response:
     """Read a multipart submission POST, store it, and answer 201 in OpenRosaResponse XML.
+
+    With `expect_form` (a URL that names the form, as a web form's does), an instance of another form is
+    refused (400).
 
     :raise 400: not multipart, no xml_submission_file, or a body cut short.  :raise 413: body over the limit.
     """
@@ -141,6 +163,7 @@ def submission_response(
             user_id=user_id,
             draft=draft,
             editor=editor,
+            expect_form=expect_form,
             device_ident=request.args.get("deviceID"),
             user_agent=request.headers.get("User-Agent"),
         )

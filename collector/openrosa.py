@@ -5,22 +5,21 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, Response, abort, g, request, url_for
+from flask import Blueprint, abort, g, request, url_for
 from sqlalchemy import select
 
 from collector.auth import current_actor, login_required, pop_device_token
 from collector.db import get_session
-from collector.errors import openrosa_headers
 from collector.formats import (
     attachment_response,
     form_list_entry,
     form_list_response,
     form_xml_response,
+    generated_response,
     manifest_response,
     probe_response,
     submission_response,
 )
-from ingest.cases.service import note_task_media
 from ingest.cases.tasks import PENDING_MEDIA, pending_csv
 from ingest.models import Form, FormVersion, Project
 from ingest.publishing.versions import current_version
@@ -165,18 +164,6 @@ def attachment(project_id: int, xml_form_id: str, name: str):
     if name in generated:
         return generated_response(project_id, name, generated[name])
     return attachment_response(version, name)
-
-
-def generated_response(project_id: int, name: str, body: bytes) -> Response:
-    """Serve a file made for this caller (ETag, conditional GET); a download of the full list is audited."""
-    response = openrosa_headers(Response(body, content_type="text/csv; charset=utf-8"))
-    response.set_etag(hashlib.md5(body).hexdigest())
-    response.make_conditional(request)
-    if response.status_code == 200:
-        # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
-        note_task_media(get_session(), project_id, name, body.count(b"\n") - 1)
-        get_session().commit()
-    return response
 
 
 @bp.route("/projects/<int:project_id>/submission", methods=["HEAD", "GET"])

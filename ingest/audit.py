@@ -68,6 +68,8 @@ ACTIONS: dict[str, str] = {
     "device.create": "a device (app user) created",
     "device.assign": "the forms of a device replaced",
     "device.revoke": "a device's token revoked",
+    "desk.create": "a desk link (forms filled in a browser for one province) created",
+    "desk.revoke": "a desk link revoked",
     "form.draft": "a form draft uploaded",
     "form.draft_discard": "a form draft discarded",
     "form.media": "a media file of a form draft uploaded",

@@ -77,6 +77,9 @@ class Device(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(200))
     province_code: Mapped[str | None] = mapped_column(String(2))
+    #: "device" (a tablet with ODK Collect) or "desk" (a desk link: a shelter's or office's browser fills the
+    #: forms with ODK Web Forms at /desk/<token>/); both submit through the same write path, in their province.
+    kind: Mapped[str] = mapped_column(String(10), default="device", server_default="device")
     #: Kept readable, as Central does, so a trainer can show the QR code again; it only grants
     #: listing forms and submitting, never reading data.
     token: Mapped[str] = mapped_column(String(64), unique=True)

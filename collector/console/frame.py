@@ -43,7 +43,9 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("console.tasks", "nav_tasks", "records"),
     ("console.persons", "nav_persons", "identities"),
     ("console.exports", "nav_exports", "records"),
+    ("console.fill_forms", "nav_fill", "submit"),
     ("console.devices", "nav_devices", "forms"),
+    ("console.desks", "nav_desks", "admin"),
     ("console.users", "nav_users", "admin"),
     ("console.audit", "nav_audit", "admin"),
 )
@@ -118,7 +120,7 @@ def page_headers(response: Response) -> Response:
     mark where their Lao text may wrap: between words only (Lao has no spaces, and browsers would otherwise
     break inside a word)."""
     if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = web.CONSOLE_CSP
+        response.headers["Content-Security-Policy"] = g.get("page_csp") or web.CONSOLE_CSP
         if not response.direct_passthrough and not response.is_streamed:
             response.set_data(mark_page(response.get_data(as_text=True)))
     return response

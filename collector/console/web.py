@@ -28,6 +28,21 @@ CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+#: The pages that fill a form with ODK Web Forms (collector.console.views.fill) add only what that library needs:
+#: 'wasm-unsafe-eval' to compile its XPath parser (tree-sitter, WebAssembly bundled in its script), and
+#: 'unsafe-inline' styles, since it and PrimeVue add their stylesheets as <style> elements at run time, and
+#: fonts from data: URLs (its Roboto is inlined in its stylesheet), and workers from blob: and data: URLs, which
+#: its photo resizing (pica, for a form's max-pixels) makes from its own code. Scripts
+#: still come from this server only: no inline script, no eval of JavaScript, nothing from elsewhere.
+WEBFORMS_CSP = CONSOLE_CSP.replace("script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';").replace(
+    "style-src 'self';", "style-src 'self' 'unsafe-inline'; font-src 'self' data:; worker-src 'self' blob: data:;"
+)
+#: Header a page's script sends the CSRF token in (a web form's submission, whose multipart body the server
+#: streams to the write path rather than reading it as a form).
+CSRF_HEADER = "X-CSRF-Token"
+#: Console endpoints a POST reaches without the session's CSRF token: a desk link's submission, which the
+#: desk's token in its URL authorises and which acts for no signed-in user.
+CSRF_EXEMPT = frozenset({"console.desk_submission"})
 #: Session keys: the console session id (opaque, and refused as a bearer token), the CSRF token, the language.
 TOKEN, CSRF, LANG = "sid", "csrf", "lang"
 #: Name of the hidden field that carries the CSRF token.
@@ -64,10 +79,11 @@ def check_csrf() -> None:
 
     :raise 400: no token, or not the session's.
     """
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in CSRF_EXEMPT:
         return
     expected = session.get(CSRF) or ""
-    sent = request.form.get(CSRF_FIELD, "")
+    # A header first: reading request.form would consume a streamed submission's body.
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         g.csrf_failed = True
         abort(400)

@@ -26,7 +26,7 @@ from ingest.accounts.users import (
     set_role,
 )
 from ingest.db import begin_write
-from ingest.errors import Forbidden
+from ingest.errors import BadSubmission, Forbidden
 from ingest.models import ApiToken, Device, User
 
 
@@ -172,3 +172,28 @@ def end_device(session: Session, device: Device, **details) -> None:
     """Revoke a device's token; audited (`device.revoke`)."""
     revoke_device(session, device)
     audit.record(session, "device.revoke", f"device:{device.id}", **details)
+
+
+#: The kind of a device row that is a desk link (ingest.models.Device.kind).
+DESK = "desk"
+
+
+def add_desk(session: Session, project_id: int, display_name: str, province_code: str, **details) -> Device:
+    """Create a desk link: a device of kind "desk" for one province and every form of the project, whose
+    token a shelter's or office's browser uses to fill forms with ODK Web Forms; audited (`desk.create`).
+
+    :raise BadSubmission: no name, or no province or an unknown one (a desk always works for one province).
+    """
+    if not province_code:
+        raise BadSubmission("A desk link needs a province.")
+    device = create_device(session, project_id, display_name, province_code, None)
+    device.kind = DESK
+    session.flush()
+    audit.record(session, "desk.create", f"device:{device.id}", **details)
+    return device
+
+
+def end_desk(session: Session, device: Device, **details) -> None:
+    """Revoke a desk link; its next page or submission is refused; audited (`desk.revoke`)."""
+    revoke_device(session, device)
+    audit.record(session, "desk.revoke", f"device:{device.id}", **details)

@@ -25,9 +25,13 @@ def device_in_scope(caller: Caller, device: Device) -> bool:
     return caller.provinces is None or device.province_code in caller.provinces
 
 
-def devices_of(session: Session, caller: Caller, project_id: int) -> list[Device]:
-    """Return the devices of a project that `caller` manages, oldest first."""
-    rows = session.scalars(select(Device).where(Device.project_id == project_id).order_by(Device.id))
+def devices_of(session: Session, caller: Caller, project_id: int, kind: str | None = None) -> list[Device]:
+    """Return the devices of a project that `caller` manages, oldest first; with `kind`, only tablets
+    ("device") or only desk links ("desk")."""
+    query = select(Device).where(Device.project_id == project_id).order_by(Device.id)
+    if kind is not None:
+        query = query.where(Device.kind == kind)
+    rows = session.scalars(query)
     return [d for d in rows if device_in_scope(caller, d)]
 
 

@@ -99,6 +99,8 @@ class World:
     auth: dict[str, dict] = field(default_factory=dict)
     device_prefix: str = ""
     draft_token: str = ""
+    #: the tokens of a live and a revoked desk link, once made (_matrix_desks)
+    desks: tuple[str, ...] = ()
 
     def get(self, caller: str, path: str):
         """GET `path` as `caller`; the body is read and the file it streamed closed."""
@@ -685,6 +687,70 @@ def _check_console_dashboard(world: World, caller: str, sees: Sees) -> None:
             assert body.lstrip("\ufeff").startswith("province,label,count"), (caller, url)
 
 
+#: The pages that fill the sample form in the browser (issue 19): the list, the page, its XForm and a media file.
+FILL = (
+    "/console/projects/1/fill",
+    "/console/projects/1/forms/sample_case/fill",
+    "/console/projects/1/forms/sample_case/fill/form.xml",
+    "/console/projects/1/forms/sample_case/fill/media/provinces.csv",
+)
+
+
+def _matrix_desks(world: World) -> tuple[str, str]:
+    """Return the tokens of a live and a revoked desk link of province 05, made once per world."""
+    if not world.desks:
+        from ingest import scope
+        from ingest.access import SYSTEM
+        from ingest.accounts.admin import add_desk, end_desk
+
+        db = world.client.application.extensions["collector.sessions"]()
+        scope.use(db, SYSTEM)
+        live, gone = add_desk(db, 1, "Matrix desk", "05"), add_desk(db, 1, "Matrix old desk", "05")
+        end_desk(db, gone)
+        db.commit()
+        world.desks = (live.token, gone.token)
+        db.close()
+    return world.desks[0], world.desks[1]
+
+
+def _check_console_fill(world: World, caller: str, sees: Sees) -> None:
+    """Forms filled in the browser: the roles that may send records (administrators, case and provincial
+    officers) get the pages, the XForm and its media, others 403; the desk links' page is administrators' only. A
+    desk link's own pages need no account: a live desk gets them, a revoked one and a tablet's token get 403."""
+    from ingest.access import RIGHTS
+    from tests.support.console import console_sign_in
+
+    live, gone = _matrix_desks(world)
+    desk_pages = (
+        "/console/desk/{}/",
+        "/console/desk/{}/forms/sample_case",
+        "/console/desk/{}/forms/sample_case/form.xml",
+        "/console/desk/{}/forms/sample_case/media/provinces.csv",
+    )
+    browser = world.client.application.test_client()
+    if caller == "device":
+        tablet = world.device_prefix.rsplit("/", 1)[-1]
+        for url in (*FILL, "/console/desks"):
+            response = browser.get(url)
+            assert response.status_code == 302 and "/console/login" in response.headers["Location"], (caller, url)
+        for page in desk_pages:
+            for token, status in ((live, 200), (gone, 403), (tablet, 403)):
+                response = browser.get(page.format(token))
+                response.close()
+                assert response.status_code == status, (page, status, response.status_code)
+        return
+    assert console_sign_in(browser, f"{caller}@example.la", PASSWORD).status_code == 302, caller
+    sends = sees.role is not None and "submit" in RIGHTS[sees.role]
+    for url in FILL:
+        response = browser.get(url)
+        response.get_data()
+        response.close()
+        assert response.status_code == (200 if sends else 403), (caller, url, response.status_code)
+    desks = browser.get("/console/desks")
+    assert desks.status_code == (200 if sees.role == "admin" else 403), (caller, desks.status_code)
+    assert (live in desks.get_data(as_text=True)) is (sees.role == "admin"), caller
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -775,6 +841,21 @@ PATHS = (
             "/console/projects/<int:project_id>/forms/<xml_form_id>/versions/<version>.xml",
         ),
         _check_console_forms,
+    ),
+    Path(
+        "console web forms and desk links",
+        (
+            "/console/projects/<int:project_id>/fill",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/fill",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/fill/form.xml",
+            "/console/projects/<int:project_id>/forms/<xml_form_id>/fill/media/<name>",
+            "/console/desks",
+            "/console/desk/<token>/",
+            "/console/desk/<token>/forms/<xml_form_id>",
+            "/console/desk/<token>/forms/<xml_form_id>/form.xml",
+            "/console/desk/<token>/forms/<xml_form_id>/media/<name>",
+        ),
+        _check_console_fill,
     ),
     Path(
         "odata",

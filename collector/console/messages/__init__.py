@@ -10,7 +10,7 @@ key that two areas both define (one would silently hide the other).
 
 from __future__ import annotations
 
-from collector.console.messages import admin, cases, common, dashboard, devices, exports, forms, records
+from collector.console.messages import admin, cases, common, dashboard, devices, exports, fill, forms, records
 
 #: The page languages, the default first.
 LANGUAGES = ("lo", "en")
@@ -25,6 +25,7 @@ AREAS = (
     cases.MESSAGES,
     exports.MESSAGES,
     devices.MESSAGES,
+    fill.MESSAGES,
     admin.MESSAGES,
 )
 

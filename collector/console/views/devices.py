@@ -57,8 +57,11 @@ def _server_url(device: Device) -> str:
 
 
 def _device(device_id: int) -> Device:
-    """:raise 404: no such device, or one of a province outside the trainer's (answered alike)."""
-    return device_of(get_session(), g.actor.caller, _project().id, device_id)
+    """:raise 404: no such device, one of a province outside the trainer's, or a desk link (answered alike)."""
+    device = device_of(get_session(), g.actor.caller, _project().id, device_id)
+    if device.kind != "device":
+        refuse(404, _("error_404"))
+    return device
 
 
 def _provinces() -> list[tuple[str, str]]:
@@ -110,7 +113,7 @@ def _forms_asked(project: Project) -> list[str] | None:
 def devices():
     """List the tablets the trainer manages, with a form to create one."""
     project = _project()
-    rows = devices_of(get_session(), g.actor.caller, project.id)
+    rows = devices_of(get_session(), g.actor.caller, project.id, kind="device")
     activity = device_activity(get_session(), [d.id for d in rows])
     return render_template(
         "console/devices/list.html",

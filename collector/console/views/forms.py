@@ -59,6 +59,8 @@ def _form_row(form: Form, lang: str, can_print: bool) -> dict:
             published=version.published_at.strftime("%Y-%m-%d %H:%M UTC"),
             per_tablet=any(a.name == PENDING_MEDIA for a in version.attachments),
         )
+        if form.state == "open" and g.actor.caller.may("submit"):
+            row["fill"] = url_for("console.fill", project_id=form.project_id, xml_form_id=form.xml_form_id)
     else:
         row["title"] = form.xml_form_id
     if not can_print:

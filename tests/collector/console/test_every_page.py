@@ -112,4 +112,6 @@ def test_every_page_reached_by_links_is_labelled_and_self_contained(busy_console
                 routes.add(route)
                 queue.append(href)
     assert len(seen) >= 12, sorted(seen)  # the crawl reached the console's areas, not only the start page
+    # The pages that fill a form in the browser and the desk links' page are reached through the menu.
+    assert {"/console/projects/1/forms/sample_case/fill", "/console/desks"} <= seen, sorted(seen)
     assert not failures, "\n".join(failures)
