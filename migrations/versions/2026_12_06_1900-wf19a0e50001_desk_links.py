@@ -2,7 +2,7 @@
 ODK Web Forms (issue 19); tablets keep kind "device".
 
 Revision ID: wf19a0e50001
-Revises: c18a0e5c0001
+Revises: c19a0e5c0001
 Create Date: 2026-12-06 19:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "wf19a0e50001"
-down_revision = "c18a0e5c0001"
+down_revision = "c19a0e5c0001"
 branch_labels = None
 depends_on = None
 
