@@ -22,6 +22,8 @@ from collector.formats import (
 )
 from ingest.cases.service import note_task_media
 from ingest.cases.tasks import PENDING_MEDIA, pending_csv
+from ingest.entities.datasets import linked_lists
+from ingest.entities.media import entity_list_csv, note_entity_media
 from ingest.models import Form, FormVersion, Project
 from ingest.publishing.versions import current_version
 
@@ -59,13 +61,22 @@ def _open_version(project_id: int, xml_form_id: str) -> tuple[Form, FormVersion]
 def _generated_media(project_id: int, version: FormVersion) -> dict[str, bytes]:
     """Return the media of a version made for this caller at request time: a `pending_followups.csv` the form
     references becomes the open follow-ups the caller's province owes (ingest.cases.tasks), instead of the
-    placeholder stored at publishing. Made once per request.
+    placeholder stored at publishing; a `<list>.csv` naming an entity list of the project (`cases.csv`) becomes
+    the entities of that list the caller may see (ingest.entities.media). Each is made once per request.
     """
-    if not any(a.name == PENDING_MEDIA for a in version.attachments):
-        return {}
-    if "pending_csv" not in g:
-        g.pending_csv = pending_csv(get_session(), project_id)
-    return {PENDING_MEDIA: g.pending_csv}
+    names = [a.name for a in version.attachments]
+    made: dict[str, bytes] = {}
+    if PENDING_MEDIA in names:
+        if "pending_csv" not in g:
+            g.pending_csv = pending_csv(get_session(), project_id)
+        made[PENDING_MEDIA] = g.pending_csv
+    if "entity_lists" not in g:
+        g.entity_lists = {}  # dataset id -> (dataset, CSV)
+    for name, dataset in linked_lists(get_session(), project_id, [n for n in names if n != PENDING_MEDIA]).items():
+        if dataset.id not in g.entity_lists:
+            g.entity_lists[dataset.id] = (dataset, entity_list_csv(get_session(), dataset))
+        made[name] = g.entity_lists[dataset.id][1]
+    return made
 
 
 def _served_xml(version: FormVersion, generated: dict[str, bytes]) -> str:
@@ -174,7 +185,12 @@ def generated_response(project_id: int, name: str, body: bytes) -> Response:
     response.make_conditional(request)
     if response.status_code == 200:
         # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
-        note_task_media(get_session(), project_id, name, body.count(b"\n") - 1)
+        rows = body.count(b"\n") - 1
+        lists = {d.name: d for d, _csv in g.get("entity_lists", {}).values()}
+        if name.endswith(".csv") and name[: -len(".csv")] in lists:
+            note_entity_media(get_session(), lists[name[: -len(".csv")]], name, rows)
+        else:
+            note_task_media(get_session(), project_id, name, rows)
         get_session().commit()
     return response
 

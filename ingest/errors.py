@@ -47,6 +47,7 @@ IDENTITIES_HIDDEN = ErrorCode("403.52", "The field or file is sensitive and the 
 HTTPS_ONLY = ErrorCode("403.53", "Passwords are accepted over HTTPS only.")
 NOT_FOUND = ErrorCode("404.1", "Not found, or outside what the caller may read (answered alike).")
 EDIT_TARGET_MISSING = ErrorCode("404.5", "The submission an edit replaces (its deprecatedID) is not on the server.")
+ENTITY_VERSION_NOT_FOUND = ErrorCode("404.9", "The entity has no version with the number the update was made from.")
 METHOD_NOT_ALLOWED = ErrorCode("405.1", "The method is not allowed on this URL; `Allow` lists those that are.")
 TOO_SLOW = ErrorCode("408.1", "The body arrived too slowly and was stopped; nothing was stored.")
 SUBMISSION_XML_CONFLICT = ErrorCode("409.1", "A different submission with the same instance ID is already stored.")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms.entities import declaration
 from ingest import audit
 from ingest.db import begin_write, utcnow
 from ingest.entity_models import Dataset, DatasetProperty
@@ -92,3 +93,25 @@ def ensure_dataset(
 def published_properties(dataset: Dataset) -> list[str]:
     """Return the names of a dataset's published properties, in the order they were added."""
     return [p.name for p in dataset.properties if p.published_at is not None]
+
+
+def declare_from_form(session: Session, project_id: int, xml: str, *, published: bool) -> Dataset | None:
+    """Create or extend the dataset a form's XForm declares (its `entities` sheet), if any; return it.
+
+    A draft's properties wait unpublished; publishing the form publishes them (Central's rule: Collect is
+    offered only what a published form writes).
+    """
+    found = declaration(xml)
+    if found is None:
+        return None
+    return ensure_dataset(session, project_id, found.dataset, found.properties, published=published)
+
+
+def linked_lists(session: Session, project_id: int, names: Iterable[str]) -> dict[str, Dataset]:
+    """Return, of a form's media names, those that are an entity list of the project (`cases.csv` when the
+    project has a dataset `cases`), each with its dataset: the server makes them per caller."""
+    stems = {name[: -len(".csv")]: name for name in names if name.endswith(".csv")}
+    if not stems:
+        return {}
+    found = session.scalars(select(Dataset).where(Dataset.project_id == project_id, Dataset.name.in_(sorted(stems))))
+    return {stems[d.name]: d for d in found}

@@ -8,14 +8,16 @@ Versions and conflicts follow ODK Central:
 
 - Through the API an update names the version it was made from (`base_version`); if the entity has moved on
   since, the update is refused (`VersionMismatch`, 409.15) unless `force` is given, which applies it as is.
-- From a submission (made offline, maybe days ago) an update is never refused: made from an older version than
-  the current one, it is applied and the entity flagged as in conflict: 'hard' if it sets a property (or the
-  label) that some version since its base changed, else 'soft'. A flag never goes down ('hard' stays 'hard')
-  until someone resolves it (`resolve_conflict`).
+- From a submission (made offline, maybe days ago) an update of a known version is never refused: made from an
+  older version than the current one, it is applied and the entity flagged as in conflict: 'hard' if it sets a
+  property (or the label) to a value other than the one it has taken since that version, else 'soft'. A flag
+  never goes down ('hard' stays 'hard') until someone resolves it (`resolve_conflict`).
 - Offline branches (ODK's entities spec 2024.1): updates made one after another on a tablet without a
-  connection carry the same `branch_id` and the `trunk_version` the tablet last had from the server. The versions
-  of the same branch are not conflicts of each other; a later update of the branch is judged from the branch's
-  last version on the server, so only changes made elsewhere since count.
+  connection carry the same `branch_id` and the `trunk_version` the tablet last had from the server; their
+  `base_version` counts the tablet's own versions. An update in the middle of a branch is judged from the
+  server's version its predecessor in the branch made (kept as `branch_base_version`), so the branch's updates
+  are not conflicts of each other and only changes made elsewhere meanwhile count. ODK Central holds an update
+  whose predecessor has not arrived yet for a while; here it is applied at once, judged from the current version.
 
 Who acted is `actor`, else the session's caller (ingest.scope); the entity to update or delete is looked up in
 that caller's scope, so a device or officer cannot touch an entity of a province it does not see (not found).
@@ -36,7 +38,13 @@ from ingest.access import SYSTEM, Caller
 from ingest.db import begin_write, utcnow
 from ingest.entities.datasets import EntityError
 from ingest.entity_models import Dataset, Entity, EntityVersion
-from ingest.errors import ALREADY_EXISTS, ENTITY_VERSION_MISMATCH, MISSING_PARAMETER, NOT_FOUND
+from ingest.errors import (
+    ALREADY_EXISTS,
+    ENTITY_VERSION_MISMATCH,
+    ENTITY_VERSION_NOT_FOUND,
+    MISSING_PARAMETER,
+    NOT_FOUND,
+)
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 #: Longest label kept (Central's label is free text; a list row over this is a mistake, not a case).
@@ -209,35 +217,38 @@ def _versions(session: Session, entity: Entity) -> list[EntityVersion]:
     )
 
 
-def _judge(versions: list[EntityVersion], base: int, received: Mapping, branch_id: str | None):
-    """Return (conflict, conflicting properties) of an update made from version `base`."""
-    since = [v for v in versions if v.version > base and not (branch_id and v.branch_id == branch_id)]
-    if not since:
-        return None, None
+def _base(versions: list[EntityVersion], base: int, branch_id: str | None, trunk: int | None) -> EntityVersion:
+    """Return the server's version an offline update was made from (see the module's note on branches)."""
     by_number = {v.version: v for v in versions}
-    changed: set[str] = set()
-    for version in since:
-        before = by_number.get(version.version - 1)
-        old_data, old_label = (before.data, before.label) if before else ({}, None)
-        changed.update(k for k in set(version.data) | set(old_data) if version.data.get(k) != old_data.get(k))
-        if version.label != old_label:
-            changed.add("label")
-    conflicting = sorted(k for k in received if k in changed)
-    return ("hard" if conflicting else "soft"), (conflicting or None)
+    if branch_id and base != 1 and base != trunk:
+        # The middle of a branch: the version the branch's previous update made here.
+        made = [v for v in versions if v.branch_id == branch_id and v.branch_base_version == base - 1]
+        if made:
+            return made[-1]
+        # That update has not arrived (ODK Central holds this one a while for it, then applies it as here):
+        # judged from the current version.
+        return versions[-1]
+    if base not in by_number:
+        raise EntityError(f"The entity has no version {base} (baseVersion).", ENTITY_VERSION_NOT_FOUND)
+    return by_number[base]
 
 
-def _effective_base(
-    versions: list[EntityVersion], current: int, base: int, branch_id: str | None, trunk: int | None
-) -> int:
-    """The server's version an offline update was made from (see the module's note on branches)."""
+def _judge(versions: list[EntityVersion], base: EntityVersion, received: Mapping, branch_id: str | None):
+    """Return (conflict, conflicting properties) of an update made from version `base`, as Central judges them:
+    made from an older version, 'hard' if it sets a property (or the label) to other than what it became
+    since, else 'soft'; made from the current version inside a branch another change interrupted, 'soft'."""
+    current = versions[-1]
+    if base.version != current.version:
+        changed = {k: v for k, v in current.data.items() if base.data.get(k) != v}
+        if current.label != base.label:
+            changed["label"] = current.label
+        conflicting = sorted(k for k in received if k in changed and received[k] != changed[k])
+        return ("hard" if conflicting else "soft"), (conflicting or None)
     if branch_id:
-        mine = [v.version for v in versions if v.branch_id == branch_id]
-        if mine:
-            return max(mine)
-    if base > current:
-        # The branch's earlier updates have not arrived (or never will): judge from the trunk it left.
-        return trunk if trunk is not None and trunk <= current else current
-    return base
+        first = next((v.version for v in versions if v.branch_id == branch_id), None)
+        if first is not None and any(v.version > first and v.branch_id != branch_id for v in versions):
+            return "soft", None
+    return None, None
 
 
 def update_entity(
@@ -285,9 +296,10 @@ def update_entity(
     conflict, conflicting, base = None, None, current
     if from_submission and not force:
         assert base_version is not None  # checked above
-        base = _effective_base(versions, current, base_version, branch_id, trunk_version)
+        made_from = _base(versions, base_version, branch_id, trunk_version)
+        base = made_from.version
         received = {**values, **({"label": label} if label is not None else {})}
-        conflict, conflicting = _judge(versions, base, received, branch_id)
+        conflict, conflicting = _judge(versions, made_from, received, branch_id)
     elif not force and base_version != current:
         raise VersionMismatch(
             f"The entity is at version {current}, not {base_version}: read it again before changing it."
