@@ -112,13 +112,19 @@ def _check_label(label) -> str:
 
 
 def find_entity(
-    session: Session, dataset: Dataset, entity_uuid: str, *, actor: Caller | None = None, lock: bool = False
+    session: Session,
+    dataset: Dataset,
+    entity_uuid: str,
+    *,
+    actor: Caller | None = None,
+    lock: bool = False,
+    deleted: bool = False,
 ) -> Entity | None:
     """Return a live entity of a dataset in the scope of `actor` (else the session's caller); None: none,
-    deleted, or out of scope."""
-    query = select(Entity).where(
-        Entity.dataset_id == dataset.id, Entity.uuid == clean_uuid(entity_uuid), Entity.deleted_at.is_(None)
-    )
+    deleted (unless `deleted`: live or deleted), or out of scope."""
+    query = select(Entity).where(Entity.dataset_id == dataset.id, Entity.uuid == clean_uuid(entity_uuid))
+    if not deleted:
+        query = query.where(Entity.deleted_at.is_(None))
     with scope.acting_as(session, _who(session, actor)):
         return session.scalar(query.with_for_update() if lock else query)
 
@@ -265,11 +271,14 @@ def update_entity(
     branch_id: str | None = None,
     trunk_version: int | None = None,
     consent_sharing: bool | None = None,
+    province_code: str | None = None,
     actor: Caller | None = None,
     offline: bool | None = None,
+    revive: bool = False,
 ) -> Entity:
     """Add a version to an entity: set the given properties (a blank string blanks one) and the label if given.
 
+    With `revive`, a deleted entity is brought back by the update (the server's own lists only).
     From the API (`submission_id` None): `base_version` must be the current version, unless `force`. From a
     submission (or with `offline`: an update made offline that comes another way): `base_version` is required
     and the update always applies, flagged as a conflict when made from an older version (see the module's
@@ -288,7 +297,7 @@ def update_entity(
         raise EntityError("An entity update needs the version it was made from (baseVersion).", MISSING_PARAMETER)
     begin_write(session)
     who = _who(session, actor)
-    entity = find_entity(session, dataset, entity_uuid, actor=who, lock=True)
+    entity = find_entity(session, dataset, entity_uuid, actor=who, lock=True, deleted=revive)
     if entity is None:
         raise UnknownEntity("No such entity in this entity list.")
     current = entity.version
@@ -314,8 +323,12 @@ def update_entity(
     entity.updated_at = now
     if _RANK[conflict] > _RANK[entity.conflict]:
         entity.conflict = conflict
+    if revive:
+        entity.deleted_at = None  # the server's own lists bring back an entity whose case came back
     if consent_sharing is not None:
         entity.consent_sharing = consent_sharing
+    if province_code is not None:
+        entity.province_code = province_code
     session.add(
         EntityVersion(
             entity_id=entity.id,

@@ -17,6 +17,8 @@ def _book(survey, choices, entities, settings):
     wb = Workbook()
     wb.remove(wb.active)
     for name, rows in (("survey", survey), ("choices", choices), ("entities", entities), ("settings", settings)):
+        if not rows:
+            continue
         sheet = wb.create_sheet(name)
         for row in rows:
             sheet.append(row)
@@ -71,6 +73,32 @@ def build_followup(path: Path) -> None:
     ).save(path)
 
 
+def build_handoff_visit(path: Path) -> None:
+    """A provincial officer's visit form offering the province's open hand-off cases (the server's own list)."""
+    _book(
+        [
+            ["type", "name", "label::English (en)", "required", "calculation", "tags"],
+            ["select_one_from_file handoff_cases.csv", "case", "Case owed a follow-up", "yes", "", ""],
+            [
+                "calculate",
+                "case_code",
+                "",
+                "",
+                "instance('handoff_cases')/root/item[name=${case}]/case_code",
+                "case_code",
+            ],
+            ["date", "visit_date", "Date of the visit", "yes", "", "event_date"],
+        ],
+        [["list_name", "name", "label::English (en)"]],
+        [],
+        [
+            ["form_id", "form_title", "version", "default_language"],
+            ["handoff_visit", "Hand-off visit", "2026120601", "English (en)"],
+        ],
+    ).save(path)
+
+
 if __name__ == "__main__":
     build_registration(HERE / "entities_registration.xlsx")
     build_followup(HERE / "entities_followup.xlsx")
+    build_handoff_visit(HERE / "handoff_visit.xlsx")
