@@ -81,6 +81,12 @@ def _make(session: Session, dataset: Dataset, properties: list[str]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def header_csv(dataset: Dataset) -> bytes:
+    """Return the list with no entities (its header row): what a draft's test URL serves, so the draft loads in
+    Collect without any case leaving the server on a test token."""
+    return (",".join([*SYSTEM_COLUMNS, *published_properties(dataset)]) + "\n").encode("utf-8")
+
+
 def note_entity_media(session: Session, dataset: Dataset, name: str, count: int) -> None:
     """Audit (`entity.media`) that the caller downloaded an entity list as a form's media: how many rows."""
     scope.require_caller(session)

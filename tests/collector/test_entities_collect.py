@@ -171,3 +171,26 @@ def test_a_refused_consent_keeps_the_entity_in_its_province(client, forms, db_se
     assert _entity(db_session).consent_sharing is False
     assert [r["name"] for r in entity_list(client, forms.devices["05"])[1]] == [A]
     assert entity_list(client, forms.national)[1] == []
+
+
+def test_a_drafts_test_url_serves_the_list_without_any_case(app, client, forms, db_session):
+    from ingest.publishing.versions import create_draft
+    from tests.support.entities import FOLLOWUP, compiled
+
+    send(client, forms.devices["05"], registration("r1", A, "05-0001", "05"))
+    draft = create_draft(
+        db_session,
+        app.extensions["collector.store"],
+        1,
+        compiled(FOLLOWUP),
+        new_form=False,
+        xml_form_id="entity_followup",
+    )
+    db_session.commit()
+    base = f"/v1/test/{draft.draft_token}/projects/1/forms/entity_followup/draft"
+    assert (
+        b"<filename>cases.csv</filename>" in client.get(f"{base}/manifest", headers={"X-OpenRosa-Version": "1.0"}).data
+    )
+    response = client.get(f"{base}/attachments/cases.csv", headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code == 200
+    assert response.data == b"name,label,__version,case_code,province,gender,age_band,status\n"
