@@ -301,10 +301,10 @@ def update_entity(
     if entity is None:
         raise UnknownEntity("No such entity in this entity list.")
     current = entity.version
-    versions = _versions(session, entity)
     conflict, conflicting, base = None, None, current
     if from_submission and not force:
         assert base_version is not None  # checked above
+        versions = _versions(session, entity)
         made_from = _base(versions, base_version, branch_id, trunk_version)
         base = made_from.version
         received = {**values, **({"label": label} if label is not None else {})}
