@@ -19,6 +19,8 @@ BENCHMARKS = {
     "benchmarks.read_side": ["--records", "100000"],
     # Issue 18: the console's pages (the submissions table) at 100,000 records, p50 and p95.
     "benchmarks.console_pages": ["--records", "100000"],
+    # Issue 19: an entity list as a tablet downloads it, 10,000 cases in each of the 18 provinces.
+    "benchmarks.entity_lists": ["--per-province", "10000", "--provinces", "18"],
 }
 
 for module, args in BENCHMARKS.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from xml.sax.saxutils import escape
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, current_app, g, request
 from sqlalchemy import select
 
 from collector.db import get_session, get_store, send_blob
@@ -17,6 +17,9 @@ from collector.ops import counters
 from collector.transport.multipart import parse_submission
 from ingest.access import SYSTEM, Caller
 from ingest.cases.service import note_task_media
+from ingest.cases.tasks import PENDING_MEDIA, pending_csv
+from ingest.entities.datasets import linked_lists
+from ingest.entities.media import entity_list_csv, note_entity_media
 from ingest.models import FormAttachment, FormVersion
 from ingest.receiving.submissions import Received, receive_submission
 
@@ -101,14 +104,41 @@ def attachment_response(version: FormVersion, name: str) -> Response:
     return openrosa_headers(response)
 
 
+def generated_media(project_id: int, version: FormVersion) -> dict[str, bytes]:
+    """Return the media of a version made for this caller at request time: a `pending_followups.csv` the form
+    references becomes the open follow-ups the caller's province owes (ingest.cases.tasks), instead of the
+    placeholder stored at publishing; a `<list>.csv` naming an entity list of the project (`cases.csv`) becomes
+    the entities of that list the caller may see (ingest.entities.media). Each is made once per request.
+    """
+    names = [a.name for a in version.attachments]
+    made: dict[str, bytes] = {}
+    if PENDING_MEDIA in names:
+        if "pending_csv" not in g:
+            g.pending_csv = pending_csv(get_session(), project_id)
+        made[PENDING_MEDIA] = g.pending_csv
+    if "entity_lists" not in g:
+        g.entity_lists = {}  # dataset id -> (dataset, CSV)
+    for name, dataset in linked_lists(get_session(), project_id, [n for n in names if n != PENDING_MEDIA]).items():
+        if dataset.id not in g.entity_lists:
+            g.entity_lists[dataset.id] = (dataset, entity_list_csv(get_session(), dataset))
+        made[name] = g.entity_lists[dataset.id][1]
+    return made
+
+
 def generated_response(project_id: int, name: str, body: bytes) -> Response:
-    """Serve a file made for this caller (ETag, conditional GET); a download of the full list is audited."""
+    """Serve a file made for this caller by `generated_media` (ETag, conditional GET); a download of the full
+    list is audited: an entity list as `entity.media`, the hand-off list as `task.media` (counts, never values)."""
     response = openrosa_headers(Response(body, content_type="text/csv; charset=utf-8"))
     response.set_etag(hashlib.md5(body).hexdigest())
     response.make_conditional(request)
     if response.status_code == 200:
         # Case codes without names, but still what a province owes: who fetched the list, and how long it was.
-        note_task_media(get_session(), project_id, name, body.count(b"\n") - 1)
+        rows = body.count(b"\n") - 1
+        lists = {d.name: d for d, _csv in g.get("entity_lists", {}).values()}
+        if name.endswith(".csv") and name[: -len(".csv")] in lists:
+            note_entity_media(get_session(), lists[name[: -len(".csv")]], name, rows)
+        else:
+            note_task_media(get_session(), project_id, name, rows)
         get_session().commit()
     return response
 

@@ -15,12 +15,12 @@ from collector.formats import (
     form_list_entry,
     form_list_response,
     form_xml_response,
+    generated_media,
     generated_response,
     manifest_response,
     probe_response,
     submission_response,
 )
-from ingest.cases.tasks import PENDING_MEDIA, pending_csv
 from ingest.models import Form, FormVersion, Project
 from ingest.publishing.versions import current_version
 
@@ -53,18 +53,6 @@ def _open_version(project_id: int, xml_form_id: str) -> tuple[Form, FormVersion]
     if version is None:
         abort(404, f"The form '{xml_form_id}' is not on this server.")
     return form, version
-
-
-def _generated_media(project_id: int, version: FormVersion) -> dict[str, bytes]:
-    """Return the media of a version made for this caller at request time: a `pending_followups.csv` the form
-    references becomes the open follow-ups the caller's province owes (ingest.cases.tasks), instead of the
-    placeholder stored at publishing. Made once per request.
-    """
-    if not any(a.name == PENDING_MEDIA for a in version.attachments):
-        return {}
-    if "pending_csv" not in g:
-        g.pending_csv = pending_csv(get_session(), project_id)
-    return {PENDING_MEDIA: g.pending_csv}
 
 
 def _served_xml(version: FormVersion, generated: dict[str, bytes]) -> str:
@@ -109,7 +97,7 @@ def form_list(project_id: int):
         manifest = (
             _url("manifest", project_id=project_id, xml_form_id=form.xml_form_id) if version.attachments else None
         )
-        generated = _generated_media(project_id, version)
+        generated = generated_media(project_id, version)
         xml_md5 = hashlib.md5(_served_xml(version, generated).encode("utf-8")).hexdigest() if generated else None
         items.append(
             form_list_entry(
@@ -132,7 +120,7 @@ def form_xml(project_id: int, xml_form_id: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
-    return form_xml_response(version, _served_xml(version, _generated_media(project_id, version)))
+    return form_xml_response(version, _served_xml(version, generated_media(project_id, version)))
 
 
 @bp.get("/projects/<int:project_id>/forms/<xml_form_id>/manifest")
@@ -147,7 +135,7 @@ def manifest(project_id: int, xml_form_id: str):
     return manifest_response(
         version,
         lambda name: _url("attachment", project_id=project_id, xml_form_id=xml_form_id, name=name),
-        _generated_media(project_id, version),
+        generated_media(project_id, version),
     )
 
 
@@ -160,7 +148,7 @@ def attachment(project_id: int, xml_form_id: str, name: str):
     """
     _project_access(project_id)
     _form, version = _open_version(project_id, xml_form_id)
-    generated = _generated_media(project_id, version)
+    generated = generated_media(project_id, version)
     if name in generated:
         return generated_response(project_id, name, generated[name])
     return attachment_response(version, name)

@@ -47,6 +47,7 @@ IDENTITIES_HIDDEN = ErrorCode("403.52", "The field or file is sensitive and the 
 HTTPS_ONLY = ErrorCode("403.53", "Passwords are accepted over HTTPS only.")
 NOT_FOUND = ErrorCode("404.1", "Not found, or outside what the caller may read (answered alike).")
 EDIT_TARGET_MISSING = ErrorCode("404.5", "The submission an edit replaces (its deprecatedID) is not on the server.")
+ENTITY_VERSION_NOT_FOUND = ErrorCode("404.9", "The entity has no version with the number the update was made from.")
 METHOD_NOT_ALLOWED = ErrorCode("405.1", "The method is not allowed on this URL; `Allow` lists those that are.")
 TOO_SLOW = ErrorCode("408.1", "The body arrived too slowly and was stopped; nothing was stored.")
 SUBMISSION_XML_CONFLICT = ErrorCode("409.1", "A different submission with the same instance ID is already stored.")
@@ -54,6 +55,9 @@ FORM_CLOSED = ErrorCode("409.2", "The form is closed and accepts no submissions.
 ALREADY_EXISTS = ErrorCode("409.3", "Something with the same unique value (email, form ID) already exists.")
 VERSION_PUBLISHED = ErrorCode("409.6", "This version of the form is already published.")
 EDIT_OUT_OF_DATE = ErrorCode("409.9", "The submission this edit replaces was already replaced by another edit.")
+ENTITY_VERSION_MISMATCH = ErrorCode(
+    "409.15", "The entity changed since the version the update was made from (baseVersion); read it again."
+)
 CONFLICT = ErrorCode("409.51", "The request clashes with the state the server holds.")
 SUBMISSION_DELETED = ErrorCode("409.52", "The submission was deleted on the server and cannot be sent again.")
 ATTACHMENT_RECEIVED = ErrorCode("409.53", "This file of the submission was already received and cannot be replaced.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from collector.api.common import TRAINERS, api_blueprint, flag, get_form, get_project
@@ -17,7 +17,7 @@ from collector.api.openapi import Param, takes
 from collector.auth import roles_required
 from collector.db import get_session, get_store
 from collector.devices import draft_test_settings, draft_test_url, settings_payload
-from collector.errors import json_error, refuse
+from collector.errors import json_error, openrosa_headers, refuse
 from collector.formats import (
     attachment_response,
     form_list_entry,
@@ -30,6 +30,8 @@ from collector.formats import (
 from collector.transport.bodies import read_limited
 from forms.compiler import CompiledForm, FormError, compile_xlsform
 from forms.xform import compile_xform, is_xform
+from ingest.entities.datasets import linked_lists
+from ingest.entities.media import header_csv
 from ingest.errors import MISSING_PARAMETER, XLSFORM_NOT_VALID
 from ingest.models import Form, FormVersion
 from ingest.publishing.versions import (
@@ -348,7 +350,15 @@ def manifest(project_id: int, xml_form_id: str):
     :raise 403: unknown test token.
     """
     draft = _test_draft(project_id, xml_form_id)
-    return manifest_response(draft, lambda name: _test_url("attachment", project_id, xml_form_id, name=name))
+    return manifest_response(
+        draft, lambda name: _test_url("attachment", project_id, xml_form_id, name=name), _draft_lists(draft)
+    )
+
+
+def _draft_lists(draft: FormVersion) -> dict[str, bytes]:
+    """The entity lists a draft reads (`cases.csv`), each as its header alone: no case on a test URL."""
+    names = [a.name for a in draft.attachments]
+    return {name: header_csv(d) for name, d in linked_lists(get_session(), draft.form.project_id, names).items()}
 
 
 @test_bp.get(f"{_DRAFT}/attachments/<name>")
@@ -357,7 +367,11 @@ def attachment(project_id: int, xml_form_id: str, name: str):
 
     :raise 403: unknown test token.  :raise 404: no such file.
     """
-    return attachment_response(_test_draft(project_id, xml_form_id), name)
+    draft = _test_draft(project_id, xml_form_id)
+    lists = _draft_lists(draft)
+    if name in lists:
+        return openrosa_headers(Response(lists[name], content_type="text/csv; charset=utf-8"))
+    return attachment_response(draft, name)
 
 
 @test_bp.route(f"{_DRAFT}/submission", methods=["HEAD", "GET"])

@@ -29,6 +29,7 @@ from ingest import scope
 from ingest.access import RIGHTS, ROLES, SYSTEM
 from ingest.case_provinces import FOLLOWUP_FORM, case_records, home_of, province_codes
 from ingest.db import begin_write
+from ingest.entities.system import sync_handoff_entities
 from ingest.models import Case, Submission
 from ingest.normalise import Row
 from ingest.queries import fields_for
@@ -180,8 +181,9 @@ def sync_tasks(
             )
         }
         gone = []
+        listed: dict[str, dict | None] = {}
         for code in codes:
-            wanted = _wanted(cases[code], records[code]) if code in cases else None
+            wanted = listed[code] = _wanted(cases[code], records[code]) if code in cases else None
             old = existing.get(code)
             if wanted is None:
                 if old is not None:
@@ -194,6 +196,8 @@ def sync_tasks(
                 session.execute(update(Task).where(Task.id == old.id).values(**wanted))
         if gone:
             session.execute(delete(Task).where(Task.id.in_(gone)))
+        # The open tasks as the server's entity list `handoff_cases` (ingest.entities.system).
+        sync_handoff_entities(session, project_id, listed)
 
 
 def _differs(stored, wanted) -> bool:

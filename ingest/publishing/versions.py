@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from forms.compiler import MAX_VERSION_LENGTH, CompiledForm
 from ingest import audit
 from ingest.blobs import store_blob
 from ingest.db import begin_write, utcnow
+from ingest.entities.datasets import declare_from_form, linked_lists
 from ingest.errors import ALREADY_EXISTS, MEDIA_MISSING, VERSION_PUBLISHED, BadSubmission, Conflict, NotFound
 from ingest.models import (
     Blob,
@@ -71,8 +72,14 @@ def current_draft(session: Session, form: Form) -> FormVersion | None:
 
 
 def missing_media(version: FormVersion) -> list[str]:
-    """Names of the media a version references that have not been uploaded."""
-    return [a.name for a in version.attachments if a.blob_id is None]
+    """Names of the media a version references that have not been uploaded (an entity list of the project,
+    `cases.csv`, is made by the server: never missing)."""
+    missing = [a.name for a in version.attachments if a.blob_id is None]
+    session = object_session(version)
+    if missing and session is not None:
+        linked = linked_lists(session, version.form.project_id, [n for n in missing if n.endswith(".csv")])
+        missing = [name for name in missing if name not in linked]
+    return missing
 
 
 def published_versions(session: Session, form: Form) -> list[FormVersion]:
@@ -123,6 +130,8 @@ def _new_version(
         version.attachments.append(FormAttachment(name=name, blob=blob))
     session.add(version)
     session.flush()
+    # The entity list the form writes (its entities sheet): created with the draft, published with the form.
+    declare_from_form(session, form.project_id, compiled.xml, published=published)
     return version
 
 
@@ -303,6 +312,7 @@ def publish_draft(session: Session, form: Form, *, force: bool = False) -> FormV
     draft.published_at = utcnow()
     draft.draft_token = None
     session.flush()
+    declare_from_form(session, form.project_id, draft.xml, published=True)
     note_published(session, form.xml_form_id, draft.version)
     logger.info("published draft of form %s version %s", form.xml_form_id, draft.version)
     return draft

@@ -17,6 +17,7 @@ from ingest.access import SYSTEM, Caller
 from ingest.blobs import blob_id
 from ingest.cases.register import case_code_of, rebuild_case
 from ingest.db import begin_write, utcnow
+from ingest.entities.submissions import SubmittedEntity, apply_submitted, read_entity
 from ingest.errors import (
     EDIT_OUT_OF_DATE,
     EDIT_TARGET_MISSING,
@@ -204,6 +205,7 @@ def _receive(
         case_code=case_code_of(rows, form_version.fields),
         project_id=project_id,
         encrypted=encrypted,
+        entity=None if encrypted else read_entity(session, root, form_version.id, form_version.md5),
     )
     try:
         if session.get_bind().dialect.name == "sqlite":
@@ -285,6 +287,8 @@ class _NewVersion:
     claimed: str | None = None
     #: the sender's provinces as stored with the version (ingest.tags.scope_text).
     senders: str | None = None
+    #: what the instance's <meta><entity> asks (ingest.entities.submissions), made with the record.
+    entity: SubmittedEntity | None = None
 
 
 def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes, stored, settle) -> Received:
@@ -435,6 +439,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         )
     insert_rows(session, version_id, rows)
     if not new.draft:
+        apply_submitted(session, new.entity, submission_id, new)
         rebuild_case(session, new.project_id, new.case_code)
         if old_case_code != new.case_code:
             rebuild_case(session, new.project_id, old_case_code)  # an edit moved the record to another case

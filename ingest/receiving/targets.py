@@ -17,6 +17,8 @@ class TargetVersion:
     id: int
     version: str
     fields: list
+    #: the XForm's md5 (keys the caches of what is read from it).
+    md5: str = ""
 
 
 #: Field trees by (form version id, XForm md5): a version never changes once stored, and the md5 guards
@@ -60,7 +62,7 @@ def find_target(
             draft.form_id,
             "open",
             True,
-            [TargetVersion(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5))],
+            [TargetVersion(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5), draft.xml_md5)],
         )
     assigned = (
         select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id).exists()
@@ -75,7 +77,7 @@ def find_target(
     ).all()
     if not rows:
         return None
-    versions = [TargetVersion(r[3], r[4], _fields(session, r[3], r[5])) for r in rows if r[3] is not None]
+    versions = [TargetVersion(r[3], r[4], _fields(session, r[3], r[5]), r[5]) for r in rows if r[3] is not None]
     return Target(rows[0][0], rows[0][1], rows[0][2], versions)
 
 

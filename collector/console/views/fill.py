@@ -27,12 +27,11 @@ from collector.console.views.forms import _title_in
 from collector.console.web import _
 from collector.db import get_session
 from collector.errors import openrosa_message
-from collector.formats import attachment_response, generated_response, submission_response
+from collector.formats import attachment_response, generated_media, generated_response, submission_response
 from ingest import scope
 from ingest.access import device_caller
 from ingest.accounts.admin import DESK
 from ingest.accounts.users import device_for_token
-from ingest.cases.tasks import PENDING_MEDIA, pending_csv
 from ingest.errors import IngestError
 from ingest.models import Device, Form, FormVersion, Project
 from ingest.publishing.versions import current_version
@@ -78,14 +77,15 @@ def _form(project_id: int, xml_form_id: str, device: Device | None = None) -> tu
 
 
 def _media(project_id: int, version: FormVersion, name: str) -> Response:
-    """Serve one media file of a version, as the OpenRosa route does: a `pending_followups.csv` it references
-    is made for the caller (the follow-ups its province owes), else the stored file.
+    """Serve one media file of a version, as the OpenRosa route does: a list it references (the follow-ups the
+    caller's province owes, an entity list) is made for the caller and audited as for a tablet, else the stored
+    file is served.
 
     :raise 404: no such file.
     """
-    if name == PENDING_MEDIA and any(a.name == PENDING_MEDIA for a in version.attachments):
-        # Made for this caller and audited (task.media), exactly as for a tablet.
-        response = generated_response(project_id, name, pending_csv(get_session(), project_id))
+    generated = generated_media(project_id, version)
+    if name in generated:
+        response = generated_response(project_id, name, generated[name])
         response.headers["Cache-Control"] = "no-store"
         return response
     return attachment_response(version, name)

@@ -7,11 +7,13 @@
 // it as an officer would, builds the submission with the engine and POSTs it
 // back as multipart/form-data, exactly like an ODK client does.
 //
-// Usage: node tests/js/fill_and_submit.mjs <base-url> [--form ID]... [--answers DIR] [--no-submit]
+// Usage: node tests/js/fill_and_submit.mjs <base-url> [--form ID]... [--answers DIR] [--no-submit] [--save-xml DIR]
 //   <base-url>     OpenRosa base, e.g. http://127.0.0.1:5000/v1/key/TOKEN/projects/1
 //   --form ID      only fill these form IDs (repeatable; default: all listed forms)
 //   --answers DIR  folder of scenario files <formId>.json (default: answers/ next to this script)
 //   --no-submit    fill and validate, but do not POST (status is reported as null)
+//   --save-xml DIR write each built submission to DIR/<formId>.xml (with --no-submit: a tablet offline,
+//                  holding a finalised form to send later)
 //
 // A scenario file maps a question name (last path segment) to the value to
 // enter; those values are used first, the generic filler answers the rest.
@@ -23,7 +25,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import { JSDOM } from 'jsdom';
 
@@ -64,14 +66,16 @@ const log = (...args) => console.error('[fill_and_submit]', ...args);
 const argv = process.argv.slice(2);
 const onlyForms = new Set();
 let noSubmit = false;
+let saveDir = null;
 let baseArg = null;
 let answersDir = path.join(HERE, 'answers');
-const USAGE = 'usage: node fill_and_submit.mjs <base-url> [--form ID]... [--answers DIR] [--no-submit]';
+const USAGE = 'usage: node fill_and_submit.mjs <base-url> [--form ID]... [--answers DIR] [--no-submit] [--save-xml DIR]';
 for (let i = 0; i < argv.length; i++) {
 	const a = argv[i];
 	if (a === '--form') onlyForms.add(argv[++i]);
 	else if (a.startsWith('--form=')) onlyForms.add(a.slice('--form='.length));
 	else if (a === '--no-submit') noSubmit = true;
+	else if (a === '--save-xml' && i + 1 < argv.length) saveDir = path.resolve(argv[++i]);
 	else if (a === '--answers' && i + 1 < argv.length) answersDir = path.resolve(argv[++i]);
 	else if (a.startsWith('--answers=')) answersDir = path.resolve(a.slice('--answers='.length));
 	else if (a === '-h' || a === '--help') {
@@ -711,12 +715,15 @@ const processForm = async (entry) => {
 	}));
 
 	const values = {};
+	const choices = {};
 	const attachments = [];
 	for (const node of ctx.answered.values()) {
 		if (!isEffectivelyRelevant(node)) continue; // not in the submission
 		const v = node.currentState.instanceValue;
 		values[node.currentState.reference] = v;
 		if (node.nodeType === 'upload' && v) attachments.push(v);
+		// The choices the officer was offered (for a list from a media file: the rows the server sent).
+		if (node.nodeType === 'select') choices[node.currentState.reference] = node.currentState.valueOptions.map((o) => o.value);
 	}
 	const repeats = collectRepeats(root, {});
 	if (scenario) {
@@ -734,6 +741,7 @@ const processForm = async (entry) => {
 		instanceID: null,
 		status: null,
 		values,
+		choices,
 		repeats,
 		attachments,
 	};
@@ -744,6 +752,10 @@ const processForm = async (entry) => {
 	if (warnings.length) result.warnings = warnings;
 
 	if (ctx.answerErrors.length) {
+		// The choices of a select whose answer could not be entered: the options offered are the evidence.
+		for (const node of ctx.answered.values()) {
+			if (node.nodeType === 'select') choices[node.currentState.reference] = node.currentState.valueOptions.map((o) => o.value);
+		}
 		result.error = `answers file values could not be entered: ${ctx.answerErrors.join('; ')}`;
 		log(`  ERROR form ${formID}: ${result.error}`);
 		if (violations.length) result.violations = violations;
@@ -789,6 +801,11 @@ const processForm = async (entry) => {
 		log(`  form declares submission action ${payload.submissionMeta.submissionAction} (ignored; posting to <base>/submission)`);
 	}
 
+	if (saveDir) {
+		const file = path.join(saveDir, `${formID}.xml`);
+		await writeFile(file, submissionXML);
+		log(`  submission XML saved to ${file}`);
+	}
 	if (noSubmit) {
 		log('  --no-submit: not posting');
 		return result;
