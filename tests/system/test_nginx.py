@@ -74,6 +74,16 @@ def test_collect_works_through_nginx_over_tls_and_plain_http_is_redirected(proxi
     assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
 
 
+def test_scripts_and_styles_are_compressed_and_pages_with_tokens_never_are(proxied):
+    gzip = {"Accept-Encoding": "gzip"}
+    style = requests.get(f"{proxied.public}/console/static/console.css", headers=gzip, verify=proxied.cert, timeout=10)
+    assert style.status_code == 200 and style.headers.get("Content-Encoding") == "gzip"
+    assert b"{" in style.content  # requests undid the compression
+    # The sign-in page carries a CSRF token: never compressed (BREACH).
+    page = requests.get(f"{proxied.public}/console/login", headers=gzip, verify=proxied.cert, timeout=10)
+    assert page.status_code == 200 and "Content-Encoding" not in page.headers
+
+
 def test_a_staff_password_is_accepted_over_tls_through_the_proxy(proxied):
     # The server refuses passwords over plain http; behind nginx it must see https (X-Forwarded-Proto).
     proxied.cli("users", "create", "staff@example.la", "--role", "admin", COLLECTOR_PASSWORD="a long enough password")
