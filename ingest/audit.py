@@ -45,6 +45,12 @@ ACTIONS: dict[str, str] = {
     "attachment.upload": "a file of a record uploaded",
     "comment.read": "a record's comments read",
     "comment.create": "a comment added to a record",
+    # entities (issue 19)
+    "entity.list": "entities of an entity list listed (API, CSV, OData)",
+    "entity.read": "one entity read with its data",
+    "entity.read_versions": "every version of an entity read",
+    "dataset.create": "an entity list created over the API",
+    "dataset.update": "an entity list's approvalRequired set, or a property added to it",
     # cases, tasks, persons, statistics
     "case.list": "cases of the register listed",
     "task.list": "hand-off tasks listed",
