@@ -66,6 +66,15 @@ ACTIONS: dict[str, str] = {
     "stats.read": "suppressed counts read",
     "ctdc.export": "the CTDC data set exported",
     "audit.read": "the audit log read",
+    # entities
+    "dataset.create": "an entity list created (a form declaring it was uploaded or published, or the API)",
+    "dataset.update": "properties added to an entity list, or published with their form",
+    "entity.create": "an entity created (from a submission or the API)",
+    "entity.update.version": "a new version of an entity (from a submission or the API)",
+    "entity.update.resolve": "an entity's conflict marked as resolved",
+    "entity.delete": "an entity deleted",
+    "entity.error": "a submission's entity could not be created or updated (the submission is kept)",
+    "entity.media": "a device or user downloaded an entity list as a form's media (counts only)",
     # administration
     "user.create": "a web user created",
     "user.update": "a web user's role, provinces, state or password changed, or their sessions ended",

@@ -54,6 +54,9 @@ FORM_CLOSED = ErrorCode("409.2", "The form is closed and accepts no submissions.
 ALREADY_EXISTS = ErrorCode("409.3", "Something with the same unique value (email, form ID) already exists.")
 VERSION_PUBLISHED = ErrorCode("409.6", "This version of the form is already published.")
 EDIT_OUT_OF_DATE = ErrorCode("409.9", "The submission this edit replaces was already replaced by another edit.")
+ENTITY_VERSION_MISMATCH = ErrorCode(
+    "409.15", "The entity changed since the version the update was made from (baseVersion); read it again."
+)
 CONFLICT = ErrorCode("409.51", "The request clashes with the state the server holds.")
 SUBMISSION_DELETED = ErrorCode("409.52", "The submission was deleted on the server and cannot be sent again.")
 ATTACHMENT_RECEIVED = ErrorCode("409.53", "This file of the submission was already received and cannot be replaced.")

@@ -1,1 +1,1 @@
-"""Entities (issue 19): ODK's entity lists, written by forms and the API, read back scoped by province."""
+"""Entities (issue 19): the one write module of entity lists, their lists as form media, and submissions' entities."""
