@@ -49,8 +49,6 @@ ACTIONS: dict[str, str] = {
     "entity.list": "entities of an entity list listed (API, CSV, OData)",
     "entity.read": "one entity read with its data",
     "entity.read_versions": "every version of an entity read",
-    "dataset.create": "an entity list created over the API",
-    "dataset.update": "an entity list's approvalRequired set, or a property added to it",
     # cases, tasks, persons, statistics
     "case.list": "cases of the register listed",
     "task.list": "hand-off tasks listed",

@@ -17,50 +17,46 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest import audit, scope
 from ingest.csv_safe import Writer, neutralise
+from ingest.db import aware
+from ingest.entities.datasets import EntityError, published_properties
+from ingest.entities.store import clean_uuid
 from ingest.entity_models import Dataset, Entity, EntityVersion
-from ingest.models import Device, Form, User
-from ingest.publishing.versions import current_version
-from ingest.records.describe import iso
+from ingest.models import Device, Form, FormVersion, User
 from ingest.redaction import hides_identities
 
 #: What a hidden label reads in JSON (pyodk's Entity model needs a string).
 REDACTED = "[redacted]"
-#: A dataset or property name: a valid XML name without a colon, as ODK Central accepts (no `__` start for
-#: properties, and neither `name` nor `label`).
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-#: An entity's UUID as Central takes it (any version, either case; stored lower-case).
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-#: Most characters of a dataset or property name (the columns hold 64).
-MAX_NAME = 64
 
 
-def valid_dataset_name(name: object) -> bool:
-    """Say whether `name` may name an entity list (a valid XML name, not starting with `__`)."""
-    return isinstance(name, str) and len(name) <= MAX_NAME and bool(_NAME.fullmatch(name)) and not name.startswith("__")
+def iso(moment: datetime | None) -> str | None:
+    """Format a moment as Central does: ISO 8601 with a Z for UTC (as ingest.records.describe.iso)."""
+    return None if moment is None else aware(moment).isoformat().replace("+00:00", "Z")
 
 
-def valid_property_name(name: object) -> bool:
-    """Say whether `name` may name a property: a valid XML name, not `name` or `label` (any case), not `__...`."""
-    return valid_dataset_name(name) and str(name).lower() not in ("name", "label")
+def current_version(session: Session, form: Form) -> FormVersion | None:
+    """Return the form's most recently published version (as ingest.publishing.versions.current_version, which
+    this floor may not import)."""
+    return session.scalar(
+        select(FormVersion)
+        .where(FormVersion.form_id == form.id, FormVersion.published_at.is_not(None))
+        .order_by(FormVersion.published_at.desc(), FormVersion.id.desc())
+        .limit(1)
+    )
 
 
 def parse_uuid(text: object) -> str | None:
     """Return an entity UUID in the form stored (lower case, no `uuid:` prefix), or None if `text` is not one."""
-    if not isinstance(text, str):
+    try:
+        return clean_uuid(text)
+    except EntityError:
         return None
-    text = text.removeprefix("uuid:")
-    return text.lower() if _UUID.fullmatch(text) else None
-
-
-def find_dataset(session: Session, project_id: int, name: str) -> Dataset | None:
-    """Return the project's entity list called `name` (exactly), or None."""
-    return session.scalar(select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name))
 
 
 def list_datasets(session: Session, project_id: int) -> list[Dataset]:
@@ -147,9 +143,8 @@ def odata_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", name)
 
 
-def properties_of(dataset: Dataset) -> list[str]:
-    """Return the names of a list's published properties, in the order they were added."""
-    return [p.name for p in dataset.properties if p.published_at is not None]
+#: The names of a list's published properties, in the order they were added.
+properties_of = published_properties
 
 
 # --- entities --------------------------------------------------------------------------------------------
@@ -354,7 +349,7 @@ def entities_csv(session: Session, dataset: Dataset) -> str:
             [
                 row.uuid,
                 *cells,
-                iso(row.created_at),
+                iso(row.created_at) or "",
                 str(creator_id(row)),
                 neutralise(creator_name(creators, row)),
                 str(row.version - 1),

@@ -240,3 +240,133 @@ def test_odata_hostile_options_are_clean_errors(client, users):
         response = client.get(f"{SVC}/Entities?{query}", auth=users["admin"])
         assert response.status_code == status, (query, response.data)
         assert response.get_json()["code"] == code, query
+
+
+# --- writes --------------------------------------------------------------------------------------------------
+
+NEW = "00000000-0000-4000-8000-0000000000aa"
+
+
+def test_create_update_and_delete_as_central(client, users, db_session):
+    officer = users["officer-05"]
+    created = client.post(
+        f"{LIST}/entities",
+        json={"uuid": NEW.upper(), "label": "New case", "data": {"status": "open"}},
+        auth=officer,
+        headers={"User-Agent": "pyodk test"},
+    )
+    assert created.status_code == 200, created.data
+    body = created.get_json()
+    entity = PyodkEntity(**body)
+    assert entity.uuid == NEW and entity.currentVersion.version == 1 and body["province"] == "05"
+    assert body["currentVersion"]["data"] == {"province": "", "status": "open"}
+    assert body["currentVersion"]["userAgent"] == "pyodk test"
+    # Province 01 does not see it; a stale base version is Central's 409.15; force applies it.
+    assert client.get(f"{LIST}/entities/{NEW}", auth=users["officer-01"]).status_code == 404
+    url = f"{LIST}/entities/{NEW}"
+    changed = client.patch(f"{url}?baseVersion=1", json={"data": {"status": "closed"}}, auth=officer)
+    assert changed.status_code == 200 and changed.get_json()["currentVersion"]["version"] == 2
+    stale = client.patch(f"{url}?baseVersion=1", json={"label": "Renamed"}, auth=officer)
+    assert stale.status_code == 409 and stale.get_json()["code"] == 409.15
+    forced = client.patch(f"{url}?force=true", json={"label": "Renamed"}, auth=officer).get_json()
+    assert (forced["currentVersion"]["label"], forced["currentVersion"]["version"]) == ("Renamed", 3)
+    assert forced["currentVersion"]["data"] == {"province": "", "status": "closed"}
+    missing = client.patch(url, json={"label": "x"}, auth=officer)
+    assert missing.status_code == 400 and missing.get_json()["code"] == 400.2
+    versions = client.get(f"{url}/versions", auth=officer).get_json()
+    assert [(v["version"], v["baseVersion"], v["dataReceived"]) for v in versions] == [
+        (1, None, {"status": "open", "label": "New case"}),
+        (2, 1, {"status": "closed"}),
+        (3, 2, {"label": "Renamed"}),
+    ]
+    # Another province's officer cannot change it (not found), nor can an analyst or trainer (403).
+    assert client.patch(f"{url}?force=true", json={"label": "x"}, auth=users["officer-01"]).status_code == 404
+    for who in ("analyst", "trainer", "statistician"):
+        assert client.patch(f"{url}?force=true", json={"label": "x"}, auth=users[who]).status_code == 403
+        assert client.post(f"{LIST}/entities", json={"label": "x"}, auth=users[who]).status_code == 403
+    # Deleting is for administrators.
+    assert client.delete(url, auth=officer).status_code == 403
+    assert client.delete(url, auth=users["admin"]).get_json() == {"success": True}
+    assert client.get(url, auth=officer).status_code == 404
+    assert client.delete(url, auth=users["admin"]).status_code == 404
+    actions = [
+        e.action
+        for e in db_session.scalars(select(AuditEvent).where(AuditEvent.resource == f"entity:{NEW}")).all()
+        if e.action != "entity.read_versions"
+    ]
+    assert actions == ["entity.create", "entity.update.version", "entity.update.version", "entity.delete"]
+
+
+def test_bulk_create_is_all_or_nothing(client, users):
+    admin = users["admin"]
+    rows = [{"label": f"Bulk {i}", "data": {"province": "01", "status": "open"}} for i in range(3)]
+    body = {"entities": rows, "source": {"name": "cases.csv", "size": "3"}, "province": "01"}
+    assert client.post(f"{LIST}/entities", json=body, auth=admin).get_json() == {"success": True}
+    listed = client.get(f"{LIST}/entities", auth=users["officer-01"]).get_json()
+    assert len(listed) == 4  # E01 and the three new ones, placed in province 01
+    bad = {"entities": [*rows, {"label": "x", "data": {"nope": "1"}}]}
+    response = client.post(f"{LIST}/entities", json=bad, auth=admin)
+    assert response.status_code == 400 and response.get_json()["code"] == 400.28
+    assert len(client.get(f"{LIST}/entities", auth=admin).get_json()) == 6  # nothing of the refused batch
+
+
+def test_hostile_writes_are_clean_errors(client, users):
+    admin, officer = users["admin"], users["officer-05"]
+    url = f"{LIST}/entities"
+    cases = [
+        (url, {"label": "x", "data": {"nope": "1"}}, 400, 400.28),
+        (url, {"label": "x", "data": {"status": 5}}, 400, 400.28),
+        (url, {"label": "x", "data": ["status"]}, 400, 400.28),
+        (url, {"label": "", "data": {}}, 400, 400.28),
+        (url, {"label": 5}, 400, 400.28),
+        (url, {"uuid": "not-a-uuid", "label": "x"}, 400, 400.28),
+        (url, {"uuid": ENTITIES[0].uuid, "label": "x"}, 409, 409.3),
+        (url, {"entities": "x"}, 400, 400.28),
+        (url, {"entities": []}, 400, 400.28),
+        (url, {"label": "x", "province": "5"}, 400, 400.28),
+        (f"{url}/{ENTITIES[1].uuid}?baseVersion=x", {"label": "x"}, 400, 400.8),
+        (f"{url}/{ENTITIES[1].uuid}?force=true", {"data": {"nope": "1"}}, 400, 400.28),
+        (f"{url}/{ENTITIES[1].uuid}?force=true", {"label": ["x"]}, 400, 400.28),
+        (f"{url}/00000000-0000-4000-8000-0000000000ff?force=true", {"label": "x"}, 404, 404.1),
+        ("/v1/projects/1/datasets/nope/entities", {"label": "x"}, 404, 404.1),
+    ]
+    for target, body, status, code in cases:
+        send = client.patch if "?" in target else client.post
+        response = send(target, json=body, auth=admin)
+        assert response.status_code == status, (target, body, response.data)
+        assert response.get_json()["code"] == code, (target, body)
+    assert client.post(url, data="[1,", content_type="application/json", auth=admin).status_code == 400
+    assert client.post(url, json=[1], auth=admin).get_json()["code"] == 400.1
+    outside = client.post(url, json={"label": "x", "province": "01"}, auth=officer)
+    assert outside.status_code == 403 and outside.get_json()["code"] == 403.51
+    huge = client.post(url, data=b"{" + b" " * (9 * 1024 * 1024) + b"}", content_type="application/json", auth=admin)
+    assert huge.status_code == 413
+
+
+def test_lists_and_properties_are_managed_by_trainers(client, users):
+    trainer = users["trainer"]
+    made = client.post("/v1/projects/1/datasets", json={"name": "households", "approvalRequired": True}, auth=trainer)
+    assert made.status_code == 200, made.data
+    assert EntityList(**made.get_json()).approvalRequired is True
+    again = client.post("/v1/projects/1/datasets", json={"name": "households"}, auth=trainer)
+    assert again.status_code == 409 and again.get_json()["code"] == 409.3
+    bad = client.post("/v1/projects/1/datasets", json={"name": "has space"}, auth=trainer)
+    assert bad.status_code == 400
+    props = f"{LIST}/properties"
+    assert client.post(props, json={"name": "district"}, auth=trainer).get_json() == {"success": True}
+    assert client.post(props, json={"name": "district"}, auth=trainer).status_code == 409
+    for name in ("label", "__id", "1x", "", None):
+        assert client.post(props, json={"name": name}, auth=trainer).status_code == 400, name
+    assert [p["name"] for p in client.get(LIST, auth=trainer).get_json()["properties"]] == [
+        "province",
+        "status",
+        "district",
+    ]
+    patched = client.patch(LIST, json={"approvalRequired": True}, auth=trainer)
+    assert patched.status_code == 200 and patched.get_json()["approvalRequired"] is True
+    for body in ({}, {"approvalRequired": "yes"}):
+        assert client.patch(LIST, json=body, auth=trainer).status_code == 400
+    for who in ("case-officer", "analyst", "statistician", "officer-05"):
+        assert client.patch(LIST, json={"approvalRequired": False}, auth=users[who]).status_code == 403
+        assert client.post(props, json={"name": "x"}, auth=users[who]).status_code == 403
+        assert client.post("/v1/projects/1/datasets", json={"name": "y"}, auth=users[who]).status_code == 403

@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest import audit
-from ingest.entities.reads import creator_id, creator_name, creator_names, hides, odata_name, properties_of
+from ingest.entities.reads import creator_id, creator_name, creator_names, hides, iso, odata_name, properties_of
 from ingest.entity_models import Dataset, Entity
 from ingest.errors import ODATA_FIELD_UNSUPPORTED, ODATA_NO_PROPERTY
 from ingest.odata.filters import FilterCompiler, _Ref
 from ingest.odata.model import NotAllowed, NotImplementedHere, ODataError
-from ingest.records.describe import iso
 
 #: `__system` properties an entity filter or sort may name, and what kind of value each holds.
 SYSTEM_COLUMNS = {
