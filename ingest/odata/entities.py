@@ -146,10 +146,12 @@ def read_page(session: Session, dataset: Dataset, query: Query) -> tuple[list[di
     With `query.uuid`, only that entity (an empty page when the caller may not see it).
     """
     hidden = hides(session)
-    base = select(Entity).where(Entity.dataset_id == dataset.id, Entity.deleted_at.is_(None), *query.where)
+    conditions = [Entity.dataset_id == dataset.id, Entity.deleted_at.is_(None), *query.where]
     if query.uuid is not None:
-        base = base.where(Entity.uuid == query.uuid)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) if query.count else None
+        conditions.append(Entity.uuid == query.uuid)
+    base = select(Entity).where(*conditions)
+    # Counted on the entity itself (never a subquery), so that the scope's criteria apply to the count too.
+    total = session.scalar(select(func.count(Entity.id)).where(*conditions)) if query.count else None
     ordered = base.order_by(*query.order, Entity.id)
     rows = list(session.scalars(ordered.offset(query.skip).limit(query.top + 1)))
     more = len(rows) > query.top

@@ -178,8 +178,9 @@ def test_service_document_and_metadata(client, users):
 
 
 def test_odata_entities_scoped_with_query_options(client, users):
-    rows = client.get(f"{SVC}/Entities", auth=users["officer-05"]).get_json()["value"]
-    assert _keys(rows, "__id") == {"E05", "W05"}
+    scoped = client.get(f"{SVC}/Entities?$count=true", auth=users["officer-05"]).get_json()
+    rows = scoped["value"]
+    assert _keys(rows, "__id") == {"E05", "W05"} and scoped["@odata.count"] == 2  # the count is scoped too
     row = rows[0]
     assert set(row["__system"]) == {
         "createdAt",
