@@ -371,3 +371,15 @@ def test_lists_and_properties_are_managed_by_trainers(client, users):
         assert client.patch(LIST, json={"approvalRequired": False}, auth=users[who]).status_code == 403
         assert client.post(props, json={"name": "x"}, auth=users[who]).status_code == 403
         assert client.post("/v1/projects/1/datasets", json={"name": "y"}, auth=users[who]).status_code == 403
+
+
+def test_a_form_attachment_named_after_a_list_says_so(client, users, published_form, db_session):
+    url = "/v1/projects/1/forms/sample_case/attachments"
+    [before] = client.get(url, auth=users["trainer"]).get_json()
+    assert (before["name"], before["datasetExists"]) == ("provinces.csv", False)
+    from ingest.entities.datasets import ensure_dataset
+
+    ensure_dataset(db_session, 1, "provinces")
+    db_session.commit()
+    [after] = client.get(url, auth=users["trainer"]).get_json()
+    assert after["datasetExists"] is True
