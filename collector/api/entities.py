@@ -27,7 +27,15 @@ from ingest.db import begin_write
 from ingest.entities import reads, store
 from ingest.entities.datasets import EntityError, clean_name, ensure_dataset, find_dataset
 from ingest.entity_models import Dataset, Entity
-from ingest.errors import ALREADY_EXISTS, INVALID_ENTITY, MISSING_PARAMETER, OUTSIDE_SCOPE, TOO_LARGE, UNEXPECTED_VALUE
+from ingest.errors import (
+    ALREADY_EXISTS,
+    CONFLICT,
+    INVALID_ENTITY,
+    MISSING_PARAMETER,
+    OUTSIDE_SCOPE,
+    TOO_LARGE,
+    UNEXPECTED_VALUE,
+)
 from ingest.odata import NoSuchEntity, NotImplementedHere, ODataError
 from ingest.odata import entities as entity_odata
 
@@ -348,6 +356,18 @@ def _province(caller: Caller, body: dict) -> str | None:
     return given
 
 
+def _writable(project_id: int, name: str) -> Dataset:
+    """Return a list the API may change.
+
+    :raise 404: no such list.  :raise 409: a list the server keeps itself (the hand-off cases), changed only
+        by the records it follows.
+    """
+    found = get_dataset(project_id, name)
+    if found.kind == "system":
+        refuse(CONFLICT, f"The entity list '{found.name}' is kept by the server from the records; change those.")
+    return found
+
+
 def _written(dataset: Dataset, entity: Entity) -> dict:
     """Describe an entity just written, with its data, for its writer (who sees identities)."""
     session = get_session()
@@ -387,14 +407,15 @@ def create_dataset(project_id: int):
 def update_dataset(project_id: int, name: str):
     """Set whether the list's entities wait for their submission's approval (approvalRequired); audited.
 
-    :raise 400: approvalRequired missing or not true/false.  :raise 404: no such list.
+    :raise 400: approvalRequired missing or not true/false.  :raise 404: no such list.  :raise 409: a list the
+        server keeps.
     """
     _refuse_oversize()
     body = json_body()
     approval = _bool(body, "approvalRequired", required=True)
     session = get_session()
     begin_write(session)
-    found = get_dataset(project_id, name)
+    found = _writable(project_id, name)
     found.approval_required = bool(approval)
     audit.record(session, "dataset.update", f"dataset:{project_id}:{found.name}", approval_required=approval)
     session.commit()
@@ -414,7 +435,7 @@ def create_property(project_id: int, name: str):
     body = json_body()
     session = get_session()
     begin_write(session)
-    found = get_dataset(project_id, name)
+    found = _writable(project_id, name)
     prop = clean_name(body.get("name") if isinstance(body.get("name"), str) else "", "property")
     if prop in reads.properties_of(found):
         refuse(ALREADY_EXISTS, f"The entity list already has a property '{prop}'.")
@@ -439,7 +460,7 @@ def create_entities(project_id: int, name: str):
     body = json_body()
     session = get_session()
     caller = current_actor().caller
-    found = get_dataset(project_id, name)
+    found = _writable(project_id, name)
     province = _province(caller, body)
     agent = request.headers.get("User-Agent")
     many = body.get("entities")
@@ -506,7 +527,7 @@ def update_entity(project_id: int, name: str, uuid: str):
     _refuse_oversize()
     body = json_body()
     session = get_session()
-    found = get_dataset(project_id, name)
+    found = _writable(project_id, name)
     get_entity(found, uuid)
     base = _base_version()
     label, data = body.get("label"), body.get("data")
@@ -543,10 +564,10 @@ def update_entity(project_id: int, name: str, uuid: str):
 def delete_entity(project_id: int, name: str, uuid: str):
     """Delete an entity: it leaves every list, read and tablet; its versions are kept (audited).
 
-    :raise 404: no such list or entity.
+    :raise 404: no such list or entity.  :raise 409: a list the server keeps.
     """
     session = get_session()
-    found = get_dataset(project_id, name)
+    found = _writable(project_id, name)
     entity = get_entity(found, uuid)
     store.delete_entity(session, found, entity.uuid)
     session.commit()

@@ -383,3 +383,22 @@ def test_a_form_attachment_named_after_a_list_says_so(client, users, published_f
     db_session.commit()
     [after] = client.get(url, auth=users["trainer"]).get_json()
     assert after["datasetExists"] is True
+
+
+def test_a_list_the_server_keeps_is_read_but_not_written_over_the_api(client, users, db_session):
+    from ingest.entity_models import Dataset
+
+    kept = db_session.scalar(select(Dataset).where(Dataset.name == "cases"))
+    kept.kind = "system"
+    db_session.commit()
+    admin = users["admin"]
+    assert len(client.get(f"{LIST}/entities", auth=admin).get_json()) == 3
+    for send, url, body in (
+        (client.post, f"{LIST}/entities", {"label": "x"}),
+        (client.patch, f"{LIST}/entities/{ENTITIES[0].uuid}?force=true", {"label": "x"}),
+        (client.delete, f"{LIST}/entities/{ENTITIES[0].uuid}", None),
+        (client.post, f"{LIST}/properties", {"name": "x"}),
+        (client.patch, LIST, {"approvalRequired": True}),
+    ):
+        response = send(url, json=body, auth=admin)
+        assert response.status_code == 409 and response.get_json()["code"] == 409.51, url
