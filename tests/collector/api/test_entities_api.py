@@ -402,3 +402,32 @@ def test_a_list_the_server_keeps_is_read_but_not_written_over_the_api(client, us
     ):
         response = send(url, json=body, auth=admin)
         assert response.status_code == 409 and response.get_json()["code"] == 409.51, url
+
+
+def test_a_list_names_the_forms_that_write_and_read_it(client, users, db_session):
+    """sourceForms: a published form whose meta/entity names the list, each property with the forms saving to
+    it (pyodk's EntityListProperty: xmlFormIds); linkedForms: a form whose media hold `cases.csv`."""
+    from ingest.db import utcnow
+    from ingest.models import Form, FormAttachment, FormVersion
+
+    registration = (
+        '<h:html xmlns:entities="http://www.opendatakit.org/xforms/entities"><model entities:entities-version='
+        '"2024.1.0"><instance><data id="register"><status/><meta><instanceID/><entity dataset="cases" id="" '
+        'create="1"><label/></entity></meta></data></instance><bind nodeset="/data/status" type="string" '
+        'entities:saveto="status"/></model></h:html>'
+    )
+    for form_id, title, xml, media in (
+        ("register", "Registration", registration, []),
+        ("followup", "Follow-up", "<h:html/>", ["cases.csv"]),
+    ):
+        version = FormVersion(
+            version="1", title=title, xml=xml, xml_md5="0" * 32, fields=[], published_at=utcnow(), warnings=[]
+        )
+        version.attachments = [FormAttachment(name=n) for n in media]
+        db_session.add(Form(project_id=1, xml_form_id=form_id, versions=[version]))
+    db_session.commit()
+    body = client.get(LIST, auth=users["statistician"]).get_json()
+    assert body["sourceForms"] == [{"xmlFormId": "register", "name": "Registration"}]
+    assert body["linkedForms"] == [{"xmlFormId": "followup", "name": "Follow-up"}]
+    assert {p["name"]: p["forms"] for p in body["properties"]} == {"province": [], "status": ["register"]}
+    assert EntityList(**body).properties[1].forms == ["register"]
