@@ -341,14 +341,15 @@ def _bool(body: dict, key: str, required: bool = False) -> bool | None:
 
 
 def _province(caller: Caller, body: dict) -> str | None:
-    """Return the province a new entity is placed in: `province` of the body, else the caller's one province
-    (none for a national caller).
+    """Return the province a new entity is placed in: `province` of the body, else the caller's province (the
+    first in code order for an officer of several; none for a national caller).
 
     :raise 400: not two digits.  :raise 403: a province outside the caller's.
     """
     given = body.get("province")
     if given is None:
-        return next(iter(caller.provinces)) if caller.provinces and len(caller.provinces) == 1 else None
+        # As for records: an officer of several provinces places it in the first, in code order.
+        return min(caller.provinces) if caller.provinces else None
     if not (isinstance(given, str) and len(given) == 2 and given.isascii() and given.isdigit()):
         refuse(INVALID_ENTITY, "province must be a province code (two digits).")
     if caller.provinces is not None and given not in caller.provinces:
@@ -450,7 +451,7 @@ def create_property(project_id: int, name: str):
 def create_entities(project_id: int, name: str):
     """Create one entity (`uuid`, `label`, `data`: answered with the entity) or many (`entities`, each with a
     `label` and `data`, and `source`: all or none, answered `{"success": true}`), placed in `province` or the
-    caller's province; each audited as `entity.create`.
+    caller's (first) province; each audited as `entity.create`.
 
     :raise 400: a bad UUID, label, property (not in the list) or value; more than MAX_BULK entities.
         :raise 403: a province outside the caller's.  :raise 404: no such list.  :raise 409: the UUID is taken.

@@ -431,3 +431,16 @@ def test_a_list_names_the_forms_that_write_and_read_it(client, users, db_session
     assert body["linkedForms"] == [{"xmlFormId": "followup", "name": "Follow-up"}]
     assert {p["name"]: p["forms"] for p in body["properties"]} == {"province": [], "status": ["register"]}
     assert EntityList(**body).properties[1].forms == ["register"]
+
+
+def test_an_officer_of_two_provinces_places_an_entity_in_the_first(client, users, db_session):
+    from ingest.accounts.users import create_user
+
+    create_user(db_session, "two@example.la", "a long enough password", "provincial-officer", provinces=["05", "01"])
+    db_session.commit()
+    two = ("two@example.la", "a long enough password")
+    made = client.post(f"{LIST}/entities", json={"label": "Two provinces"}, auth=two).get_json()
+    assert made["province"] == "01"
+    assert client.get(f"{LIST}/entities/{made['uuid']}", auth=two).status_code == 200
+    placed = client.post(f"{LIST}/entities", json={"label": "In 05", "province": "05"}, auth=two).get_json()
+    assert placed["province"] == "05"
