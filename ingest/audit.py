@@ -45,6 +45,10 @@ ACTIONS: dict[str, str] = {
     "attachment.upload": "a file of a record uploaded",
     "comment.read": "a record's comments read",
     "comment.create": "a comment added to a record",
+    # entities (issue 19)
+    "entity.list": "entities of an entity list listed (API, CSV, OData)",
+    "entity.read": "one entity read with its data",
+    "entity.read_versions": "every version of an entity read",
     # cases, tasks, persons, statistics
     "case.list": "cases of the register listed",
     "task.list": "hand-off tasks listed",

@@ -34,6 +34,7 @@ UNEXPECTED_VALUE = ErrorCode("400.8", "A parameter or value is not one this serv
 XLSFORM_NOT_VALID = ErrorCode("400.15", "The XLSForm was refused; `errors` lists its problems.")
 PASSWORD_TOO_SHORT = ErrorCode("400.21", "The password is shorter than the server accepts.")
 PASSWORD_TOO_WEAK = ErrorCode("400.51", "The password is a common one or too easy to guess.")
+INVALID_ENTITY = ErrorCode("400.28", "The entity is not valid: a bad UUID, label, property name or value.")
 ODATA_UNPARSEABLE = ErrorCode("400.18", "The OData $filter expression could not be parsed.")
 ODATA_NO_PROPERTY = ErrorCode("400.23", "The OData query names a property the form does not have.")
 ODATA_REPEAT_PROPERTY = ErrorCode("400.24", "The OData query names a property inside a repeat.")

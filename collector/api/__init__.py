@@ -14,6 +14,7 @@ from collector.api import (
     cases,
     ctdc,
     drafts,
+    entities,
     exports,
     handbook,
     odata,
@@ -45,6 +46,7 @@ BLUEPRINTS = (
     persons.bp,
     tasks.bp,
     ctdc.bp,
+    entities.bp,
 )
 
 

@@ -8,6 +8,7 @@ import mimetypes
 from flask import url_for
 
 from collector.db import get_session
+from ingest.entities.datasets import find_dataset
 from ingest.models import Form, FormAttachment, FormVersion
 from ingest.publishing.versions import current_draft, current_version
 from ingest.records.describe import iso
@@ -53,14 +54,19 @@ def _media_type(name: str) -> str:
 
 
 def attachment_json(attachment: FormAttachment) -> dict:
-    """Describe a form's media file as Central does (this server links no entity list: datasetExists false)."""
+    """Describe a form's media file as Central does: `datasetExists` says whether an entity list of the project
+    is served under its name (`<list>.csv`, built for each device from the list, as Central links one)."""
     blob = attachment.blob
+    stem, _dot, extension = attachment.name.rpartition(".")
+    linked = (
+        extension == "csv" and find_dataset(get_session(), attachment.form_version.form.project_id, stem) is not None
+    )
     return {
         "name": attachment.name,
         "type": _media_type(attachment.name),
         "hash": blob.md5 if blob else None,
         "exists": blob is not None,
         "blobExists": blob is not None,
-        "datasetExists": False,
+        "datasetExists": linked,
         "updatedAt": iso(blob.created_at) if blob else None,
     }

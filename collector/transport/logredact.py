@@ -75,6 +75,10 @@ KNOWN_PARAMETERS = frozenset(
         "text",
         "user",
         "version",
+        # The entities API (Central's names).
+        "baseVersion",
+        "deleted",
+        "resolve",
     }
 )
 

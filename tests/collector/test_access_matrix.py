@@ -751,6 +751,50 @@ def _check_console_fill(world: World, caller: str, sees: Sees) -> None:
     assert (live in desks.get_data(as_text=True)) is (sees.role == "admin"), caller
 
 
+#: The entities each caller reads of tests.support.entity_lists' list (province 01, 05, and 05 refusing consent).
+ENTITIES_SEEN = {
+    "admin": {"E01", "E05", "W05"},
+    "case-officer": {"E01", "E05"},
+    "provincial-officer-05": {"E05", "W05"},
+    "provincial-officer-01": {"E01"},
+    "analyst": {"E01", "E05"},
+}
+
+
+def _check_entities(world: World, caller: str, sees: Sees) -> None:
+    """Entity lists (issue 19): the roles that read records read their provinces' entities (a refused consent
+    stays in its province), labels hidden without identities, over JSON, CSV and OData; others 403."""
+    from sqlalchemy import select
+
+    from ingest.entity_models import Dataset
+    from tests.support.entity_lists import ENTITIES, seed
+
+    db = world.client.application.extensions["collector.sessions"]()
+    try:
+        if db.scalar(select(Dataset.id).where(Dataset.name == "cases")) is None:
+            seed(db)
+    finally:
+        db.close()
+    by_uuid = {e.uuid: e.key for e in ENTITIES}
+    base = "/v1/projects/1/datasets/cases"
+    urls = (f"{base}/entities", f"{base}/entities.csv", f"{base}.svc", f"{base}.svc/", f"{base}.svc/$metadata")
+    for url in urls:
+        response = world.get(caller, url)
+        assert response.status_code == (403 if sees.records is None else 200), (caller, url, response.status_code)
+    if sees.records is None:
+        return
+    expected = ENTITIES_SEEN[caller]
+    listed = world.client.get(f"{base}/entities", headers=world.auth[caller]).get_json()
+    assert {by_uuid[e["uuid"]] for e in listed} == expected, caller
+    rows = world.client.get(f"{base}.svc/Entities", headers=world.auth[caller]).get_json()["value"]
+    assert {by_uuid[r["__id"]] for r in rows} == expected, caller
+    assert all((r["label"] is not None) is sees.identities for r in rows), caller
+    for item in ENTITIES:
+        for suffix in ("", "/versions"):
+            response = world.get(caller, f"{base}/entities/{item.uuid}{suffix}")
+            assert response.status_code == (200 if item.key in expected else 404), (caller, item.key, suffix)
+
+
 ONE = "/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions/<instance_id>"
 PATHS = (
     Path("list", ("/v1/projects/<int:project_id>/forms/<xml_form_id>/submissions",), _check_list),
@@ -881,6 +925,23 @@ PATHS = (
             "/console/projects/<int:project_id>/dashboard/<name>.svg",
         ),
         _check_console_dashboard,
+    ),
+    Path(
+        "entities",
+        tuple(
+            f"/v1/projects/<int:project_id>/datasets/<name>{suffix}"
+            for suffix in (
+                "/entities",
+                "/entities/<uuid>",
+                "/entities/<uuid>/versions",
+                "/entities.csv",
+                ".svc",
+                ".svc/",
+                ".svc/$metadata",
+                ".svc/<path:resource>",
+            )
+        ),
+        _check_entities,
     ),
     Path("CLI --as", (), _check_cli),
 )
@@ -1019,6 +1080,7 @@ def test_a_device_is_refused_on_every_staff_path(app, client, device):
         "role_id": 2,
         "token_id": 1,
         "resource": "Submissions",
+        "uuid": "00000000-0000-4000-8000-000000000001",
     }
     tried = 0
     for rule in app.url_map.iter_rules():

@@ -1,4 +1,4 @@
-"""Every call of pyodk 1.3.0's public API that Central supports (entities aside), run unchanged against a live
+"""Every call of pyodk 1.3.0's public API that Central supports (entities included), run unchanged against a live
 gunicorn as each of the six roles: what a role may do answers Central's shapes (pyodk's models read them),
 what it may not is a clean 403 with the project's JSON error, never a broken client.
 
@@ -252,3 +252,94 @@ def test_draft_odata_holds_the_drafts_test_records_for_form_managers_only(centra
         real = central.clients["admin"].submissions.get_table(form_id=FORM, filter=f"__id eq '{test_id}'")
         assert real["value"] == []
     odk.session.response_or_error("DELETE", f"projects/1/forms/{FORM}/draft", logger=LOG)
+
+
+#: Who may do what with entities: form managers make lists and properties, the roles that send records make and
+#: change entities, administrators delete them, the roles that read records read them (in their provinces).
+ENTITY_WRITERS = SUBMITTERS
+ENTITY_DELETERS = {"admin"}
+
+
+def test_entity_calls_as_each_role(central):
+    """Every entity call of pyodk 1.3.0 (entity_lists.list/get/create/add_property, entities.list/create/
+    create_many/update/delete/get_table/merge), as each role, against the live server."""
+    name = "followups"
+    trainer = central.clients["trainer"]
+    made = trainer.entity_lists.create(entity_list_name=name, approval_required=False)
+    assert (made.name, made.projectId, made.approvalRequired) == (name, 1, False)
+    assert trainer.entity_lists.add_property("status", entity_list_name=name) is True
+    for role in ROLES:
+        odk = central.clients[role]
+        assert name in {d.name for d in odk.entity_lists.list()}, role
+        assert [p.name for p in odk.entity_lists.get(entity_list_name=name).properties] == ["status"], role
+        if role not in TRAINERS:
+            refused(odk.entity_lists.create, entity_list_name=f"list_of_{role.replace('-', '_')}")
+            refused(odk.entity_lists.add_property, "district", entity_list_name=name)
+    mine: dict[str, set[str]] = {}
+    for role in ROLES:
+        odk = central.clients[role]
+        if role not in ENTITY_WRITERS:
+            refused(odk.entities.create, label=f"Case of {role}", data={"status": "open"}, entity_list_name=name)
+            refused(odk.entities.create_many, [{"label": "x", "status": "open"}], entity_list_name=name)
+            continue
+        created = odk.entities.create(label=f"Case of {role}", data={"status": "open"}, entity_list_name=name)
+        assert (created.currentVersion.version, created.currentVersion.data) == (1, {"status": "open"}), role
+        rows = [{"label": f"Bulk {i} of {role}", "status": "open"} for i in range(2)]
+        assert odk.entities.create_many(rows, entity_list_name=name, source_size="2") is True, role
+        updated = odk.entities.update(created.uuid, entity_list_name=name, data={"status": "seen"}, base_version=1)
+        assert updated.currentVersion.version == 2 and updated.currentVersion.data == {"status": "seen"}, role
+        with pytest.raises(PyODKError) as stale:
+            odk.entities.update(created.uuid, entity_list_name=name, label="Late", base_version=1)
+        assert stale.value.is_central_error(409.15), role
+        forced = odk.entities.update(created.uuid, entity_list_name=name, label=f"Case of {role}!", force=True)
+        assert forced.currentVersion.version == 3, role
+        for other in ROLES:
+            if other not in ENTITY_WRITERS:
+                refused(central.clients[other].entities.update, created.uuid, entity_list_name=name, force=True)
+        mine[role] = {e.uuid for e in odk.entities.list(entity_list_name=name) if e.creatorId == created.creatorId}
+        assert len(mine[role]) == 3, role
+    everyone = set().union(*mine.values())
+    for role in ROLES:
+        odk = central.clients[role]
+        if role not in READERS:
+            refused(odk.entities.list, entity_list_name=name)
+            refused(odk.entities.get_table, entity_list_name=name)
+            continue
+        listed = odk.entities.list(entity_list_name=name)
+        table = odk.entities.get_table(entity_list_name=name, count=True, select="__id,label,status,__system")
+        # A provincial officer reads its province's entities only: those it placed there itself.
+        expected = mine["provincial-officer"] if role == "provincial-officer" else everyone
+        assert {e.uuid for e in listed} == expected == {r["__id"] for r in table["value"]}, role
+        assert table["@odata.count"] == len(expected), role
+        if role == "analyst":  # no identities: labels and properties hidden
+            assert {e.currentVersion.label for e in listed} == {"[redacted]"}
+            assert {(r["label"], r["status"]) for r in table["value"]} == {(None, None)}
+            refused_filter = requests.get(
+                f"{central.live.url}/v1/projects/1/datasets/{name}.svc/Entities",
+                params={"$filter": "status eq 'open'"},
+                auth=(email_of(role), PASSWORD),
+                timeout=30,
+            )
+            assert refused_filter.status_code == 403
+            continue
+        page = odk.entities.get_table(entity_list_name=name, top=1, skip=1, filter="status eq 'open'")
+        assert len(page["value"]) == 1 and page["value"][0]["status"] == "open", role
+    # merge (as an administrator, who also manages lists): a new property, one update, one insert.
+    admin = central.clients["admin"]
+    source = [
+        {"label": "Case of admin!", "status": "closed", "district": "0501"},
+        {"label": "Merged newcomer", "status": "open", "district": "0502"},
+    ]
+    actions = admin.entities.merge(source, entity_list_name=name)
+    assert len(actions.to_insert) == 1 and len(actions.to_update) == 1
+    merged = {r["label"]: r for r in admin.entities.get_table(entity_list_name=name)["value"]}
+    assert (merged["Case of admin!"]["status"], merged["Case of admin!"]["district"]) == ("closed", "0501")
+    assert merged["Merged newcomer"]["__system"]["version"] == 1
+    assert merged["Case of admin!"]["__system"]["version"] == 4
+    # delete: administrators only.
+    target = merged["Merged newcomer"]["__id"]
+    for role in ROLES:
+        if role not in ENTITY_DELETERS:
+            refused(central.clients[role].entities.delete, target, entity_list_name=name)
+    assert admin.entities.delete(target, entity_list_name=name) is True
+    assert target not in {e.uuid for e in admin.entities.list(entity_list_name=name)}
