@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, event, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Table, event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
-from ingest.access import SYSTEM, Caller
+from ingest.access import Caller
 from ingest.entity_models import Entity, EntityVersion
 from ingest.models import (
     Case,
@@ -313,25 +314,36 @@ def _criteria(caller: Caller) -> tuple:
     )
 
 
+#: The tables of the scoped entities: a statement that reads one anywhere (a count over a subquery, a bare
+#: `select_from`) is scoped, not only one whose result names the entity.
+_TABLES = frozenset(entity.__table__ for entity in _ENTITIES)  # type: ignore[attr-defined]
+
+
 def _touches_records(state: ORMExecuteState) -> bool:
-    mappers = {m.class_ for m in state.all_mappers} if state.is_select else set()
     if state.is_update or state.is_delete:
         mapper = state.bind_mapper
-        mappers = {mapper.class_} if mapper is not None else set()
-    return any(entity in mappers for entity in _ENTITIES)
+        return mapper is not None and mapper.class_ in _ENTITIES
+    if any(m.class_ in _ENTITIES for m in state.all_mappers):
+        return True
+    # ORM statements carry annotated copies of the tables: compare the tables they were made from.
+    return any(
+        isinstance(element, Table) and element._deannotate() in _TABLES for element in visitors.iterate(state.statement)
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_query(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_relationship_load:
         return  # loads of an object already in scope; its relationships carry the criteria along
-    if not (state.is_select or state.is_update or state.is_delete) or not _touches_records(state):
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     caller = state.session.info.get(_CALLER)
+    if caller is not None and sees_everything(caller):
+        return  # nothing to add (the write path's case): the statement need not even be searched
+    if not _touches_records(state):
+        return
     if caller is None:
         if state.session.info.get(_GUARDED):
             raise ScopeMissing("a query on records ran without a caller: call ingest.scope.use() first")
-        caller = SYSTEM
-    if sees_everything(caller):
-        return
+        return  # an unguarded session without a caller reads as the server
     state.statement = state.statement.options(*_criteria(caller))

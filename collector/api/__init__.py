@@ -15,6 +15,7 @@ from collector.api import (
     ctdc,
     drafts,
     entities,
+    entity_odata,
     exports,
     handbook,
     odata,
@@ -47,6 +48,7 @@ BLUEPRINTS = (
     tasks.bp,
     ctdc.bp,
     entities.bp,
+    entity_odata.bp,
 )
 
 

@@ -1,27 +1,30 @@
-"""Entity lists (Central's datasets) and their entities over the JSON API and OData, as ODK Central serves them,
-so that pyodk's `entity_lists` and `entities` calls work unchanged.
-
-Every staff role reads the lists and their properties (their shape, like a form's); the roles that read
-records read the entities, in their provinces (ingest.scope), audited; the roles that send records create and
-update them; administrators delete them; the roles that manage forms create lists and properties and set
-`approvalRequired`. Writes go through ingest.entities.store, the one write module.
+"""Entity lists (Central's datasets) and their entities over the JSON API as Central serves them, so that pyodk's
+`entity_lists` and `entities` calls work unchanged (their OData: collector.api.entity_odata). Every staff role
+reads the lists and their properties (their shape, like a form's); the roles that read records read the entities,
+in their provinces (ingest.scope), audited; the roles that send records create and update them; administrators
+delete them; the roles that manage forms create lists and properties and set `approvalRequired`. Writes go
+through ingest.entities.store, the one write module.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
-from urllib.parse import urlencode
 
 from flask import Response, abort, jsonify, request
-from marshmallow import Schema, fields
 
 from collector.api.common import READERS, STAFF, SUBMITTERS, TRAINERS, api_blueprint, flag, get_project, json_body
+from collector.api.entity_schemas import (
+    DatasetPatchSchema,
+    DatasetSchema,
+    EntityPatchSchema,
+    EntitySchema,
+    PropertySchema,
+)
 from collector.api.openapi import Param, accepts, takes
 from collector.auth import current_actor, roles_required
 from collector.db import get_session
 from collector.errors import refuse
 from ingest import audit
-from ingest import odata as odata_core
 from ingest.access import Caller
 from ingest.db import begin_write
 from ingest.entities import reads, store
@@ -36,15 +39,10 @@ from ingest.errors import (
     TOO_LARGE,
     UNEXPECTED_VALUE,
 )
-from ingest.odata import NoSuchEntity, NotImplementedHere, ODataError
-from ingest.odata import entities as entity_odata
 
 bp = api_blueprint("entities", __name__)
 
 _LIST = "/projects/<int:project_id>/datasets/<name>"
-_SVC = "/projects/<int:project_id>/datasets/<name>.svc"
-#: Central's media type of OData JSON.
-JSON_TYPE = "application/json; odata.metadata=minimal"
 
 
 def get_dataset(project_id: int, name: str) -> Dataset:
@@ -154,121 +152,6 @@ def entities_csv(project_id: int, name: str):
     )
 
 
-# --- OData -----------------------------------------------------------------------------------------------
-
-_OPTIONS = {"$format", "$count", "$skip", "$top", "$filter", "$select", "$orderby"}
-
-
-def _refuse_unknown_options() -> None:
-    """:raise NotImplementedHere: $search, $expand or another `$` option this server does not read (501)."""
-    for key in request.args:
-        if key == "$search":
-            raise NotImplementedHere(
-                "The requested feature $search is not supported by this server: use $filter with contains()."
-            )
-        if key.startswith("$") and key not in _OPTIONS:
-            raise NotImplementedHere(f"The requested feature {key[:40]} is not supported by this server.")
-
-
-def _odata(response: Response) -> Response:
-    response.headers["OData-Version"] = "4.0"
-    if response.mimetype == "application/json":
-        response.headers["Content-Type"] = JSON_TYPE
-    return response
-
-
-def _service_url() -> str:
-    path = request.path
-    return request.host_url.rstrip("/") + request.script_root + path[: path.index(".svc") + 4]
-
-
-def _whole(name: str, default: int) -> int:
-    """:raise ODataError: not a whole number from 0."""
-    text = request.args.get(name)
-    if text is None:
-        return default
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise ODataError(f"{name} must be a whole number from 0; got '{text[:40]}'.")
-    return int(text)
-
-
-@bp.get(_SVC)
-@bp.get(f"{_SVC}/")
-@roles_required(*READERS)
-def service_document(project_id: int, name: str):
-    """Return the OData service document of an entity list (one entity set: Entities).
-
-    :raise 404: no such entity list.  :raise 501: an unknown system query option.
-    """
-    _refuse_unknown_options()
-    get_dataset(project_id, name)
-    return _odata(jsonify(entity_odata.service_document(_service_url())))
-
-
-@bp.get(f"{_SVC}/$metadata")
-@roles_required(*READERS)
-def metadata(project_id: int, name: str):
-    """Return the EDMX 4.0 metadata document of an entity list: `__id`, `label`, `__system` and each property.
-
-    :raise 404: no such entity list.
-    """
-    return _odata(Response(entity_odata.edmx(get_dataset(project_id, name)), content_type="application/xml"))
-
-
-@bp.get(f"{_SVC}/<path:resource>")
-@roles_required(*READERS)
-@takes(
-    Param(
-        "$filter",
-        "OData filter on __id, label, __system/<createdAt|updatedAt|creatorId|version|conflict|deletedAt> "
-        "and properties: eq ne gt ge lt le and or not, contains(), year() ... second(), now().",
-    ),
-    Param("$orderby", "Property paths, each optionally followed by asc or desc, comma-separated."),
-    Param("$select", "Properties to keep (__id, label, __system, __system/<property>, a property)."),
-    Param("$top", "Page size (capped).", "integer"),
-    Param("$skip", "Entities to skip.", "integer"),
-    Param("$count", "Add @odata.count.", "boolean"),
-)
-def odata_entities(project_id: int, name: str, resource: str):
-    """Return a page of `Entities` (or one entity, `Entities('<uuid>')`) that the caller may see, label and
-    properties null for a role that does not see identities; audited once.
-
-    :raise 400: a malformed query option or an unknown property.  :raise 403: a filter or sort on the label or a
-        property by a role that does not see identities.  :raise 404: no such list, entity set or entity.
-        :raise 501: an unsupported query option or function.
-    """
-    _refuse_unknown_options()
-    found = get_dataset(project_id, name)
-    session = get_session()
-    query = entity_odata.Query(top=min(_whole("$top", odata_core.MAX_TOP), odata_core.MAX_TOP), skip=_whole("$skip", 0))
-    query.count = flag("$count")
-    if resource.startswith("Entities('") and resource.endswith("')"):
-        query.uuid = reads.parse_uuid(resource[10:-2])
-        if query.uuid is None:
-            raise NoSuchEntity("Could not find the resource you were looking for.")
-    elif resource != "Entities":
-        raise NoSuchEntity("Could not find the resource you were looking for.")
-    compiler = entity_odata.EntityFilterCompiler(found, reads.hides(session))
-    if request.args.get("$filter", "").strip():
-        query.where.append(compiler.filter(request.args["$filter"]))
-    if request.args.get("$orderby", "").strip():
-        query.order = odata_core.read_orderby(compiler, request.args["$orderby"])
-    if "$select" in request.args:
-        query.select = entity_odata.read_select(found, request.args["$select"])
-    rows, total, more = entity_odata.read_page(session, found, query)
-    session.commit()
-    if query.uuid is not None and not rows:
-        raise NoSuchEntity("Could not find the resource you were looking for.")
-    body: dict = {"@odata.context": f"{_service_url()}/$metadata#Entities", "value": rows}
-    if more:
-        args = [(k, v) for k, v in request.args.items(multi=True) if k != "$skip"]
-        args.append(("$skip", str(query.skip + query.top)))
-        body["@odata.nextLink"] = f"{request.host_url.rstrip('/')}{request.script_root}{request.path}?{urlencode(args)}"
-    if total is not None:
-        body["@odata.count"] = total
-    return _odata(jsonify(body))
-
-
 # --- writes ----------------------------------------------------------------------------------------------
 
 #: Largest JSON body of an entity write (a bulk create of some ten thousand rows fits).
@@ -277,44 +160,6 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_BULK = 10_000
 #: Who deletes entities (as records: administrators only).
 DELETERS = ("admin",)
-
-
-class DatasetSchema(Schema):
-    """A new entity list (Central's POST /datasets, pyodk's `entity_lists.create`)."""
-
-    name = fields.String(required=True)
-    approvalRequired = fields.Boolean(load_default=False)
-
-
-class DatasetPatchSchema(Schema):
-    """Changes to an entity list (Central's PATCH /datasets/:name)."""
-
-    approvalRequired = fields.Boolean(required=True)
-
-
-class PropertySchema(Schema):
-    """A new property of an entity list (Central's POST /datasets/:name/properties, pyodk's `add_property`)."""
-
-    name = fields.String(required=True)
-
-
-class EntitySchema(Schema):
-    """One new entity (`uuid` optional: the server makes one); or, with `entities`, many (pyodk's
-    `create_many`). `province` (two digits) places it: by default the caller's one province."""
-
-    uuid = fields.String()
-    label = fields.String()
-    data = fields.Dict()
-    province = fields.String()
-    entities = fields.List(fields.Dict())
-    source = fields.Dict()
-
-
-class EntityPatchSchema(Schema):
-    """A change of an entity (Central's PATCH /entities/:uuid): a new label, properties, or both."""
-
-    label = fields.String()
-    data = fields.Dict()
 
 
 def _refuse_oversize() -> None:

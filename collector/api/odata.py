@@ -40,8 +40,9 @@ _OPTIONS = {"$format", "$count", "$skip", "$top", "$filter", "$wkt", "$expand", 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 
 
-def _refuse_unknown_options() -> None:
-    """Answer 501 for a system query option this server does not read, as Central does (section 11.2.1).
+def refuse_unknown_options(options: frozenset[str] | set[str] = _OPTIONS) -> None:
+    """Answer 501 for a system query option this server does not read (not in `options`), as Central does
+    (section 11.2.1).
 
     :raise NotImplementedHere: $search, or any other unknown `$` option.
     """
@@ -51,18 +52,19 @@ def _refuse_unknown_options() -> None:
                 "The requested feature $search is not supported by this server: free-text search over records "
                 "would read every sensitive answer. Use $filter with contains() on the fields you may see."
             )
-        if key.startswith("$") and key not in _OPTIONS:
+        if key.startswith("$") and key not in options:
             raise NotImplementedHere(f"The requested feature {key[:40]} is not supported by this server.")
 
 
-def _odata(response: Response) -> Response:
+def odata_response(response: Response) -> Response:
+    """Add OData 4.0's headers (and Central's JSON media type) to an answer."""
     response.headers["OData-Version"] = "4.0"
     if response.mimetype == "application/json":
         response.headers["Content-Type"] = JSON_TYPE
     return response
 
 
-def _service_url() -> str:
+def service_url() -> str:
     """Return the absolute URL of this request's service root (`.../<formId>.svc`), key prefix included."""
     path = request.path
     return request.host_url.rstrip("/") + request.script_root + path[: path.index(".svc") + 4]
@@ -106,9 +108,9 @@ def draft_service_document(project_id: int, xml_form_id: str):
 
 
 def _service_document(project_id: int, xml_form_id: str, *, draft: bool):
-    _refuse_unknown_options()
+    refuse_unknown_options()
     _form, model = _model(project_id, xml_form_id, draft)
-    return _odata(jsonify(model.service_document(_service_url())))
+    return odata_response(jsonify(model.service_document(service_url())))
 
 
 @bp.get(f"{_SVC}/$metadata")
@@ -118,7 +120,7 @@ def metadata(project_id: int, xml_form_id: str):
 
     :raise 404: no such form.
     """
-    return _odata(Response(_model(project_id, xml_form_id, False)[1].edmx(), content_type="application/xml"))
+    return odata_response(Response(_model(project_id, xml_form_id, False)[1].edmx(), content_type="application/xml"))
 
 
 @bp.get(f"{_DRAFT_SVC}/$metadata")
@@ -128,7 +130,7 @@ def draft_metadata(project_id: int, xml_form_id: str):
 
     :raise 404: no such form or draft.
     """
-    return _odata(Response(_model(project_id, xml_form_id, True)[1].edmx(), content_type="application/xml"))
+    return odata_response(Response(_model(project_id, xml_form_id, True)[1].edmx(), content_type="application/xml"))
 
 
 @bp.get(f"{_SVC}/<path:resource>")
@@ -175,7 +177,7 @@ def draft_entities(project_id: int, xml_form_id: str, resource: str):
 
 
 def _entities(project_id: int, xml_form_id: str, resource: str, *, draft: bool):
-    _refuse_unknown_options()
+    refuse_unknown_options()
     form, model = _model(project_id, xml_form_id, draft)
     session = get_session()
     record = _RECORD.fullmatch(resource)
@@ -190,12 +192,12 @@ def _entities(project_id: int, xml_form_id: str, resource: str, *, draft: bool):
     else:
         raise NoSuchEntity("Could not find the resource you were looking for.")
     session.commit()
-    body = {"value": page.entities, "@odata.context": f"{_service_url()}/$metadata#{options.entity_set.name}"}
+    body = {"value": page.entities, "@odata.context": f"{service_url()}/$metadata#{options.entity_set.name}"}
     if page.after is not None:
         body["@odata.nextLink"] = _next_link(page.after)
     if page.count is not None:
         body["@odata.count"] = page.count
-    response = _odata(jsonify(body))
+    response = odata_response(jsonify(body))
     if page.after is not None and options.top == odata.MAX_TOP and request.args.get("$top") != str(odata.MAX_TOP):
         response.headers["Preference-Applied"] = f"odata.maxpagesize={odata.MAX_TOP}"
     return response
@@ -215,12 +217,15 @@ def _segments(text: str) -> list[tuple[str, str | None]]:
     return segments
 
 
-def _whole(name: str, default: int | None) -> int | None:
-    """:raise ODataError: not a whole number from 0."""
+def whole(name: str, default: int | None) -> int | None:
+    """Return the query option `name` as a whole number (`default` when absent).
+
+    :raise ODataError: not a whole number from 0 (of at most 18 digits).
+    """
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise ODataError(f"{name} must be a whole number from 0; got '{text[:40]}'.")
     return int(text)
 
@@ -232,11 +237,11 @@ def _options(session, form, model, name: str, in_record: bool = False) -> Option
     :raise NotImplementedHere: $expand other than *, or with $select.
     """
     entity_set = model.entity_set(name)
-    top = _whole("$top", None)
+    top = whole("$top", None)
     options = Options(
         entity_set,
         top=odata.MAX_TOP if top is None else min(top, odata.MAX_TOP),
-        skip=_whole("$skip", 0),
+        skip=whole("$skip", 0),
         count=flag("$count"),
         wkt=flag("$wkt"),
     )

@@ -177,6 +177,45 @@ def test_a_guarded_session_without_a_caller_refuses_record_queries(app):
             assert session.scalars(select(Submission)).all() == []
 
 
+def test_a_count_or_subquery_over_records_is_scoped_like_a_plain_read(app):
+    """A count with a bare select_from, over a subquery, or in an IN (...) reads only the caller's provinces, and
+    without a caller is refused: the scope looks for record tables anywhere in a statement, not only in its
+    result columns (an OData count over a subquery once counted every province)."""
+    from sqlalchemy import func
+
+    from ingest import scope
+    from ingest.access import SYSTEM, Caller
+    from ingest.models import Case
+    from ingest.publishing.versions import ensure_project
+
+    with app.app_context():
+        from collector.db import get_session
+
+        session = get_session()
+        with scope.acting_as(session, SYSTEM):
+            ensure_project(session, 1)
+            session.add_all(
+                Case(project_id=1, case_code=f"C{i}", province_code=p) for i, p in enumerate(["01", "05", "05"])
+            )
+            session.commit()
+        counts = (
+            select(func.count()).select_from(Case),
+            select(func.count()).select_from(select(Case).subquery()),
+            select(func.count()).select_from(select(Case.id).where(Case.records >= 0).subquery()),
+            select(func.count(Submission.id))
+            .where(Submission.id.in_(select(Case.id)))
+            .add_columns(select(func.count(Case.id)).scalar_subquery()),
+        )
+        with pytest.raises(scope.ScopeMissing):
+            session.scalar(counts[0])
+        officer = Caller(role="provincial-officer", provinces=frozenset({"01"}), rights=frozenset({"records", "stats"}))
+        with scope.acting_as(session, officer):
+            assert [session.scalar(q) for q in counts[:3]] == [1, 1, 1]
+            assert session.execute(counts[3]).one()[1] == 1
+        with scope.acting_as(session, SYSTEM):
+            assert session.scalar(counts[0]) == 3
+
+
 def test_geopoints_are_rounded_and_xml_emptied_for_redacted_roles():
     from ingest.redaction import redact_rows, redact_xml, round_geo
 
