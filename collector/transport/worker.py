@@ -164,6 +164,15 @@ class BufferingWorker(ThreadWorker):
         self.nr_conns += 1
         self._read_whole(TConn(self.cfg, client_sock, client_addr, listener.getsockname()))
 
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            # Stopping (SIGTERM): the arbiter has closed its copy of the listening sockets; closing this worker's
+            # too lets the kernel refuse new connections at once, where they would otherwise wait unanswered in the
+            # listen queue until the uploads in flight are done and the worker exits. Those go on meanwhile.
+            for listener in self.sockets:
+                listener.close()
+
     def on_client_socket_readable(self, conn, client):
         """A kept-alive connection's next request starts: read it whole too."""
         self.poller.unregister(client)
