@@ -35,6 +35,15 @@ class Answer:
     error: str = ""
 
 
+def make_records(count: int, photo_bytes: int) -> dict[str, tuple[bytes, bytes]]:
+    """Return `count` records (instance ID: (XML, photo)), each photo its own random bytes."""
+    records = {}
+    for _ in range(count):
+        instance_id = f"uuid:{uuid.uuid4()}"
+        records[instance_id] = (make_instance(instance_id), b"\xff\xd8" + os.urandom(photo_bytes))
+    return records
+
+
 @dataclass
 class Load:
     """`posts` records, each with its own photo of `photo_bytes`, sent by `senders` tablets at once."""
@@ -45,16 +54,12 @@ class Load:
     photo_bytes: int = 20_000
     #: Longest wait a tablet honours (the server's Retry-After is set short in these tests; this caps a mistake).
     max_wait: float = 5.0
-    #: Retry after a connection error too (a server restarting), waiting this long; otherwise such a record stops.
-    retry_errors: float | None = None
-    records: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    records: dict[str, tuple[bytes, bytes]] = field(init=False)
     answers: list[Answer] = field(default_factory=list)
     final: dict[str, int | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for _ in range(self.posts):
-            instance_id = f"uuid:{uuid.uuid4()}"
-            self.records[instance_id] = (make_instance(instance_id), b"\xff\xd8" + os.urandom(self.photo_bytes))
+        self.records = make_records(self.posts, self.photo_bytes)
         self._work: queue.Queue = queue.Queue()
         for instance_id in self.records:
             self._work.put(instance_id)
@@ -99,14 +104,10 @@ class Load:
                     response = tablet.head_submission()
                     if response.status_code == 204:
                         response = tablet.submit(xml, {"photo.jpg": photo})
-                except requests.RequestException as exc:
+                except requests.RequestException as exc:  # no answer (a hang past the time-out): the record stops
                     self._record(Answer(None, None, time.monotonic(), type(exc).__name__))
-                    tablet.http.close()  # a fresh connection next time, as OkHttp after a failure
-                    if self.retry_errors is None:
-                        self.final[instance_id] = None
-                        break
-                    time.sleep(self.retry_errors)
-                    continue
+                    self.final[instance_id] = None
+                    break
                 retry_after = response.headers.get("Retry-After")
                 self._record(Answer(response.status_code, retry_after, time.monotonic()))
                 if response.status_code != 503:

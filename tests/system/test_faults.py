@@ -29,7 +29,7 @@ import pytest
 
 from collector.cli import upgrade_database
 from tests.support.collect import multipart
-from tests.support.faults import Load, audit
+from tests.support.faults import Load, audit, make_records
 from tests.support.live import LiveServer
 from tests.support.pgcluster import Cluster
 
@@ -173,9 +173,9 @@ def test_sigterm_lets_uploads_in_flight_finish_and_refuses_new_connections(clean
     live = LiveServer(clean_db, tmp_path / "instance", workers=1, VALIDATE_FORMS="false").start()
     try:
         url = urlsplit(live.sample_device())
-        load = Load(url.geturl(), SIZE["slow"], 1, SIZE["photo"])
+        records = make_records(SIZE["slow"], SIZE["photo"])
         uploads = []
-        for instance_id, (xml, photo) in load.records.items():
+        for instance_id, (xml, photo) in records.items():
             boundary, body = multipart(
                 [("xml_submission_file", "x.xml", "text/xml", xml), ("photo.jpg", "photo.jpg", "image/jpeg", photo)]
             )
@@ -196,10 +196,11 @@ def test_sigterm_lets_uploads_in_flight_finish_and_refuses_new_connections(clean
         time.sleep(0.2)  # the halves on their way in
         live.process.send_signal(signal.SIGTERM)
         # A new connection once the server is stopping: refused, or closed without being served; never a hang.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection((url.hostname, url.port), timeout=5) as late:
+                # Collect's own time-out for a HEAD: a connection left waiting longer is a hang.
+                with socket.create_connection((url.hostname, url.port), timeout=30) as late:
                     late.sendall(f"HEAD {url.path}/submission HTTP/1.1\r\nHost: x\r\n\r\n".encode())
                     answer = late.recv(65536)
                 # Until the worker has heard the signal it serves as before; a time-out here would be a hang.
@@ -224,6 +225,6 @@ def test_sigterm_lets_uploads_in_flight_finish_and_refuses_new_connections(clean
         assert live.process.wait(timeout=60) == 0
     finally:
         live.stop()  # already stopped: only closes its log
-    assert statuses == dict.fromkeys(load.records, 201)
+    assert statuses == dict.fromkeys(records, 201)
     check_log(live)
-    audit(clean_db, tmp_path / "instance" / "media", load.records, set(load.records))
+    audit(clean_db, tmp_path / "instance" / "media", records, set(records))
