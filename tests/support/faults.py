@@ -105,7 +105,7 @@ class Load:
                     if response.status_code == 204:
                         response = tablet.submit(xml, {"photo.jpg": photo})
                 except requests.RequestException as exc:  # no answer (a hang past the time-out): the record stops
-                    self._record(Answer(None, None, time.monotonic(), type(exc).__name__))
+                    self._record(Answer(None, None, time.monotonic(), f"{type(exc).__name__}: {exc}"[:300]))
                     self.final[instance_id] = None
                     break
                 retry_after = response.headers.get("Retry-After")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -228,3 +229,45 @@ def test_sigterm_lets_uploads_in_flight_finish_and_refuses_new_connections(clean
     assert statuses == dict.fromkeys(records, 201)
     check_log(live)
     audit(clean_db, tmp_path / "instance" / "media", records, set(records))
+
+
+# --- A refused upload keeps its connection ----------------------------------------------------------------------------
+
+
+def _response_head(sock: socket.socket, *, with_body: bool = True) -> bytes:
+    """Read one response off a kept-alive connection; return its head (b"" when the server closed instead)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if not (chunk := sock.recv(65536)):
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length: *(\d+)", head) if with_body else None
+    while length and len(rest) < int(length.group(1)):
+        rest += sock.recv(65536)
+    return head
+
+
+def test_an_upload_refused_before_its_body_was_read_keeps_its_connection(clean_db, tmp_path):
+    # Found by the full-size database outage: a 503 to a photo's upload (refused before the app read the body)
+    # promised keep-alive, then gunicorn, which drains at most 64 kB of an unread body, closed the connection
+    # under the tablet's next request ("Remote end closed connection without response"). A 403 does the same.
+    if not clean_db.startswith("sqlite"):
+        pytest.skip("the connection's handling reads no database: one run is enough")
+    live = LiveServer(clean_db, tmp_path / "instance", workers=1, VALIDATE_FORMS="false").start()
+    try:
+        body = os.urandom(200_000)
+        path = "/v1/key/no-such-token/projects/1/submission"
+        with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nX-OpenRosa-Version: 1.0\r\nContent-Length: {len(body)}\r\n"
+                "Content-Type: multipart/form-data; boundary=b\r\n\r\n".encode()
+                + body
+            )
+            first = _response_head(sock)
+            assert first.startswith(b"HTTP/1.1 403") and b"connection: close" not in first.lower()
+            sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nX-OpenRosa-Version: 1.0\r\n\r\n".encode())
+            assert _response_head(sock, with_body=False).startswith(b"HTTP/1.1 403")
+    finally:
+        live.stop()
+    check_log(live)
