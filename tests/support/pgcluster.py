@@ -7,12 +7,12 @@ root (the CI runs as root). fsync stays on: the fault tests claim that what was 
 
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +63,7 @@ class Cluster:
         # --no-sync only spares initdb's own final flush of the template files; the server keeps fsync on.
         self._run(str(BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
         self.start()
+        atexit.register(self.destroy)  # a session that ends early does not leave the server running
         self._run(str(BIN / "psql"), "-h", str(self.sockets), "-p", str(self.port), "-U", "postgres", "-qc",
                   "CREATE DATABASE collector")  # fmt: skip
         return self
@@ -91,9 +92,3 @@ class Cluster:
                 self.stop("immediate")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def wait_gone(self, timeout: float = 30) -> None:
-        """Wait until nothing listens on the port any more."""
-        deadline = time.monotonic() + timeout
-        while self.running() and time.monotonic() < deadline:
-            time.sleep(0.05)
