@@ -19,6 +19,10 @@ S3_REGION = None
 S3_ACCESS_KEY_ID = None
 #: Its secret; unset: AWS_SECRET_ACCESS_KEY, ~/.aws or an instance role. Keep it in the instance config file.
 S3_SECRET_ACCESS_KEY = None
+#: Seconds a client is asked to wait (Retry-After of a 503) when the database cannot be reached.
+DATABASE_RETRY_AFTER = 5
+#: Seconds a client is asked to wait (Retry-After of a 503) when the media store cannot take a file.
+MEDIA_STORE_RETRY_AFTER = 30
 #: Seconds between two sweeps of the media store for partial copies of killed uploads, in each web process.
 MEDIA_SWEEP_SECONDS = 600
 #: Largest submission POST accepted, advertised as X-OpenRosa-Accept-Content-Length (bytes).

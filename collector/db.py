@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, current_app, g, has_request_context, request, send_file
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from ingest import audit, scope
 from ingest.db import make_engine, make_session_factory
 from ingest.storage import FileStore, MediaStore
+
+logger = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -75,5 +80,12 @@ def _close_session(_exc) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         # Anything a view did not commit is abandoned.
-        session.rollback()
-        session.close()
+        try:
+            session.rollback()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError) as exc:
+            # The connection died after the view had its answer (the database restarted): the server ended the
+            # transaction with it and the pool replaces the connection. The answer stands; raising here would
+            # turn it into a 500 outside every error handler.
+            logger.warning("database connection lost at the end of a request (%s)", type(exc).__name__)
+        finally:
+            session.close()

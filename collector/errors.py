@@ -8,11 +8,12 @@ from email.utils import formatdate
 from typing import NoReturn
 from xml.sax.saxutils import escape
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from collector import config as defaults
 from ingest.errors import DATABASE_UNAVAILABLE as DATABASE_CODE
 from ingest.errors import (
     MEDIA_STORE_UNAVAILABLE,
@@ -32,10 +33,20 @@ OPENROSA_BLUEPRINTS = {"openrosa", "openrosa_key", "drafts_test"}
 OPENROSA_NS = "http://openrosa.org/http/response"
 #: Seconds a client is asked to wait (Retry-After) when the database cannot be reached; ODK Collect and
 #: pyodk try again, and by then the pool has reconnected (pool_pre_ping, ingest.db.make_engine).
-DATABASE_RETRY_AFTER = 5
+#: The setting DATABASE_RETRY_AFTER overrides it.
+DATABASE_RETRY_AFTER = defaults.DATABASE_RETRY_AFTER
 #: Seconds a client is asked to wait when the media store cannot take a file (a full or read-only disk, object
 #: storage out of reach): long enough for an operator's fix or the service's return, short for Collect's queue.
-MEDIA_STORE_RETRY_AFTER = 30
+#: The setting MEDIA_STORE_RETRY_AFTER overrides it.
+MEDIA_STORE_RETRY_AFTER = defaults.MEDIA_STORE_RETRY_AFTER
+
+
+def _retry_after(setting: str, default: int) -> str:
+    """The Retry-After of a 503, in whole seconds (at least 1), from the app's setting."""
+    try:
+        return str(max(1, int(current_app.config.get(setting, default))))
+    except (TypeError, ValueError):
+        return str(default)
 
 
 def json_error(
@@ -150,7 +161,7 @@ def database_unavailable(exc: Exception, response: Response) -> Response:
         "database unavailable (%s) on %s %s: answered 503", type(exc).__name__, request.method, request.url_rule
     )
     response.status_code = 503
-    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    response.headers["Retry-After"] = _retry_after("DATABASE_RETRY_AFTER", DATABASE_RETRY_AFTER)
     return response
 
 
@@ -205,7 +216,7 @@ def init_app(app: Flask) -> None:
             "The media store cannot take files for a moment; nothing was stored. Please try again.",
             code=MEDIA_STORE_UNAVAILABLE,
         )
-        response.headers["Retry-After"] = str(MEDIA_STORE_RETRY_AFTER)
+        response.headers["Retry-After"] = _retry_after("MEDIA_STORE_RETRY_AFTER", MEDIA_STORE_RETRY_AFTER)
         return response
 
     @app.errorhandler(Exception)

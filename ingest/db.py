@@ -57,6 +57,10 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+#: Seconds a new PostgreSQL connection may take before the request gives up (and is answered 503).
+CONNECT_TIMEOUT = 10
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine for `url`, with SQLite set up for concurrent writers."""
     if url.startswith("sqlite"):
@@ -64,6 +68,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)
+        # A database host that drops packets (down, or a firewall) would keep a request waiting on libpq's
+        # default (no limit, then the system's TCP retries): give up after CONNECT_TIMEOUT seconds, answered 503.
+        if url.startswith("postgresql") and "connect_timeout=" not in url:
+            kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT})
     # One connection per gunicorn thread (16 by default) without waiting; a thread holds one only while it
     # talks to the database, never while a body arrives.
     kwargs.setdefault("pool_size", 16)

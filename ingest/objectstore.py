@@ -31,6 +31,7 @@ from ingest.storage import (
     FileStore,
     StoredFile,
     StoreUnavailable,
+    remove_partial,
     spool,
 )
 
@@ -88,10 +89,7 @@ class PendingUpload:
             return
         self._done = True
         os.close(self._fd)
-        try:
-            os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
+        remove_partial(self._tmp)
 
 
 class S3Store:

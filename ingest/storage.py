@@ -90,6 +90,17 @@ def _same_file(fd: int, path: Path) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
+def remove_partial(path: str | os.PathLike) -> None:
+    """Remove a partial copy of a refused or failed upload. One that cannot be removed now (a disk the system
+    remounted read-only mid-write) is left to the sweep: the failure being answered stays the store's (503)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logger.warning("partial copy left for the sweep (%s)", exc.strerror or type(exc).__name__)
+
+
 def _unlink(path: Path) -> int:
     try:
         path.unlink()
@@ -159,10 +170,7 @@ class PendingFile:
         except BaseException:
             pass  # the flush failed; the copy goes all the same
         self._close()
-        try:
-            os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
+        remove_partial(self._tmp)
 
     def _close(self) -> None:
         self._done = True
@@ -194,7 +202,7 @@ def spool(folder: Path, stream: BinaryIO) -> tuple[int, str, StoredFile]:
                 out.flush()
     except BaseException:
         os.close(fd)
-        os.unlink(tmp)
+        remove_partial(tmp)
         raise
     return fd, tmp, StoredFile(sha.hexdigest(), md5.hexdigest(), size)
 
@@ -260,7 +268,10 @@ class FileStore:
     def sweep_if_due(self) -> None:
         """Sweep when SWEEP_EVERY_SECONDS have passed since the last sweep (an upload is starting)."""
         if time.monotonic() >= self._next_sweep:
-            self.sweep()
+            try:
+                self.sweep()
+            except OSError as exc:  # the upload goes on; a store that cannot take it says so (StoreUnavailable)
+                logger.warning("media store sweep failed (%s)", exc.strerror or type(exc).__name__)
 
     def start_sweeping(self, every: float = SWEEP_EVERY_SECONDS) -> threading.Event:
         """Sweep every `every` seconds on a daemon thread of this process; set the returned event to stop."""

@@ -87,6 +87,7 @@ class _Reading:
         self.deadline = header_deadline
         self.body = False
         self.chunks = None
+        self.whole = False  # the whole request, body included, is here (in memory or the spool)
 
 
 class _Chunks:
@@ -163,6 +164,27 @@ class BufferingWorker(ThreadWorker):
             return
         self.nr_conns += 1
         self._read_whole(TConn(self.cfg, client_sock, client_addr, listener.getsockname()))
+
+    def _keepalive_after(self, conn, keepalive):
+        """Keep the connection when the app left a body unread that is all here already.
+
+        gunicorn drains an unread body at most 64 kB deep before it serves the next request on the connection,
+        and otherwise closes it, after an answer that promised to keep it: a 503 to a photo's upload (refused
+        before its body was read) closed the connection under a tablet about to send its next request on it.
+        A body this worker read whole is in memory or its spool: reading the rest is local and quick.
+        """
+        if keepalive and getattr(conn, "whole", False):
+            return bool(conn.parser.finish_body())
+        return super()._keepalive_after(conn, keepalive)
+
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            # Stopping (SIGTERM): the arbiter has closed its copy of the listening sockets; closing this worker's
+            # too lets the kernel refuse new connections at once, where they would otherwise wait unanswered in the
+            # listen queue until the uploads in flight are done and the worker exits. Those go on meanwhile.
+            for listener in self.sockets:
+                listener.close()
 
     def on_client_socket_readable(self, conn, client):
         """A kept-alive connection's next request starts: read it whole too."""
@@ -256,6 +278,7 @@ class BufferingWorker(ThreadWorker):
         if ready:
             if state.spool is not None:
                 state.spool.seek(0)
+            state.whole = state.chunks is None or state.chunks.done
             self._dispatch(conn)
 
     def murder_pending(self):
@@ -267,6 +290,7 @@ class BufferingWorker(ThreadWorker):
 
     def handle(self, conn):
         state = getattr(conn, "prefetched", None)
+        conn.whole = state is not None and state.whole
         if state is not None:
             conn.prefetched = None
             conn.sock.setblocking(True)

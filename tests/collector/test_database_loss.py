@@ -102,3 +102,16 @@ def test_a_lost_database_on_a_console_page_is_a_503_page(client, published_form,
     html = strip_marks(response.get_data(as_text=True))  # without the Lao word-break marks
     assert response.mimetype == "text/html"
     assert "The database is unavailable for a moment" in html or "ຖານຂໍ້ມູນບໍ່ພ້ອມໃຊ້ງານຊົ່ວຄາວ" in html
+
+
+def test_a_connection_lost_after_the_answer_was_made_keeps_the_answer(client, device, published_form, monkeypatch):
+    # PostgreSQL stopped between the view's last query and the request's end: rolling back the request's read
+    # transaction fails. That used to escape the error handlers, and gunicorn answered 500 instead of the 204.
+    from sqlalchemy.orm import Session
+
+    def lost(_session):
+        raise LOST[0]
+
+    monkeypatch.setattr(Session, "rollback", lost)
+    response = client.head(f"{base(device)}/submission", headers={"X-OpenRosa-Version": "1.0"})
+    assert response.status_code == 204

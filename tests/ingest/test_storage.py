@@ -106,3 +106,47 @@ def test_start_sweeping_sweeps_again_and_again_until_stopped(media_store):
                 time.sleep(0.01)
     finally:
         stop.set()
+
+
+def _read_only_unlink(monkeypatch):
+    """Make removing a partial copy fail as on a disk the system remounted read-only (EROFS)."""
+    import errno
+
+    real = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if ".incoming-" in os.fspath(path):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+
+
+def test_a_disk_gone_read_only_mid_write_is_store_unavailable_and_its_copy_is_left_to_the_sweep(tmp_path, monkeypatch):
+    import pytest
+
+    import ingest.storage
+    from ingest.storage import StoreUnavailable
+
+    store = FileStore(tmp_path)
+    store.sweep_if_due()  # the first sweep is done
+    # The kernel remounts a disk read-only after errors even with files open for writing: the next write fails,
+    # and so does removing the partial copy. The answer must still be the store's failure (503), not a crash.
+    monkeypatch.setattr(ingest.storage.os, "fdopen", lambda fd, mode, closefd: open("/dev/full", "wb"))  # noqa: SIM115
+    _read_only_unlink(monkeypatch)
+    with pytest.raises(StoreUnavailable):
+        store.start_put(io.BytesIO(b"x" * 2_000_000))
+    monkeypatch.undo()
+    (left,) = tmp_path.glob(".incoming-*")
+    assert store.sweep(fresh=0) == 1 and not left.exists()  # once the disk is writable again
+
+
+def test_a_sweep_that_cannot_remove_does_not_stop_an_upload(tmp_path, monkeypatch):
+    store = FileStore(tmp_path)
+    _leftover(tmp_path, ".incoming-dead", age=120)
+    _read_only_unlink(monkeypatch)
+    stored = store.put_bytes(b"a photo")  # the sweep due at the first upload fails; the upload goes on
+    monkeypatch.undo()
+    with store.open(stored.sha256) as blob:
+        assert blob.read() == b"a photo"
+    assert (tmp_path / ".incoming-dead").exists()
