@@ -316,7 +316,7 @@ def _criteria(caller: Caller) -> tuple:
 
 #: The tables of the scoped entities: a statement that reads one anywhere (a count over a subquery, a bare
 #: `select_from`) is scoped, not only one whose result names the entity.
-_TABLES = frozenset(entity.__table__ for entity in _ENTITIES)  # type: ignore[attr-defined]
+_TABLES = frozenset(entity.__table__ for entity in _ENTITIES)
 
 
 def _touches_records(state: ORMExecuteState) -> bool:
