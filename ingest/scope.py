@@ -13,9 +13,10 @@ exist.
 from __future__ import annotations
 
 import functools
+from typing import cast
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, Table, event, exists, false, or_, select, true
+from sqlalchemy import ClauseElement, ColumnElement, Table, event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
@@ -326,8 +327,9 @@ def _touches_records(state: ORMExecuteState) -> bool:
     if any(m.class_ in _ENTITIES for m in state.all_mappers):
         return True
     # ORM statements carry annotated copies of the tables: compare the tables they were made from.
+    statement = cast(ClauseElement, state.statement)
     return any(
-        isinstance(element, Table) and element._deannotate() in _TABLES for element in visitors.iterate(state.statement)
+        isinstance(element, Table) and element._deannotate() in _TABLES for element in visitors.iterate(statement)
     )
 
 
