@@ -13,8 +13,8 @@ exist.
 from __future__ import annotations
 
 import functools
-from typing import cast
 from contextlib import contextmanager
+from typing import cast
 
 from sqlalchemy import ClauseElement, ColumnElement, Table, event, exists, false, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, with_loader_criteria
