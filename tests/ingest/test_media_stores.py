@@ -13,7 +13,7 @@ import tracemalloc
 import pytest
 
 from ingest.storage import FileStore, StoreUnavailable
-from tests.support.s3 import make_store
+from tests.support.s3 import Zeros, make_store
 
 PHOTO = b"\xff\xd8\xff\xe0 a small photo" * 100
 
@@ -76,22 +76,6 @@ def test_object_storage_out_of_reach_is_store_unavailable(tmp_path, s3_server):
         store.open(hashlib.sha256(PHOTO).hexdigest())
 
 
-class _Zeros(io.RawIOBase):
-    """A body of `size` bytes made as it is read, so that the test itself holds none of it."""
-
-    def __init__(self, size: int):
-        self.left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        n = min(len(buffer), self.left)
-        buffer[:n] = b"\x5a" * n
-        self.left -= n
-        return n
-
-
 @pytest.mark.parametrize("kind", ["local", "s3"])
 def test_a_large_file_goes_up_and_comes_back_without_being_held_in_memory(kind, tmp_path, request):
     size = 20 * 1024 * 1024
@@ -100,7 +84,7 @@ def test_a_large_file_goes_up_and_comes_back_without_being_held_in_memory(kind, 
     store.put_bytes(b"warm up the client and its connection pool")
     tracemalloc.start()
     try:
-        stored = store.put_stream(io.BufferedReader(_Zeros(size), 1024 * 1024))
+        stored = store.put_stream(io.BufferedReader(Zeros(size), 1024 * 1024))
         _now, up = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         read_back, digest = 0, hashlib.sha256()

@@ -7,6 +7,7 @@ through boto3, exactly as the server reaches a MinIO or AWS S3: nothing of boto3
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import socket
@@ -155,3 +156,20 @@ def age_blobs(store, seconds: float) -> None:
     for path in store.root.rglob("*"):
         if path.is_file():
             os.utime(path, (when, when))
+
+
+class Zeros(io.RawIOBase):
+    """A body of `size` bytes made as it is read, so that the test itself holds none of it
+    (the memory tests of large uploads, on either store)."""
+
+    def __init__(self, size: int):
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"\x5a" * n
+        self.left -= n
+        return n

@@ -30,6 +30,7 @@ from tests.support.backup import (
 from tests.support.cases import INTAKE, SCREENING, instance
 from tests.support.openrosa import JPEG, post
 from tests.support.persons import SMALL
+from tests.support.s3 import Zeros
 
 PASSPHRASE = "a long passphrase for the backup"
 
@@ -176,29 +177,13 @@ def test_a_failed_restore_takes_its_objects_out_of_the_bucket_again(
     assert not any(tables(target).values())
 
 
-class _Zeros(io.RawIOBase):
-    """A body of `size` bytes made as it is read, so that the test itself holds none of it."""
-
-    def __init__(self, size: int):
-        self.left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        n = min(len(buffer), self.left)
-        buffer[:n] = b"\x5a" * n
-        self.left -= n
-        return n
-
-
 @pytest.mark.parametrize("media_settings", ["s3"], indirect=True)
 def test_a_large_object_streams_into_the_archive_and_back_without_being_held_in_memory(
     app, db_session, clean_db, target, tmp_path, s3_server
 ):
     size = 20 * 1024 * 1024
     source = app.extensions["collector.store"]
-    stored = source.put_stream(io.BufferedReader(_Zeros(size), 1024 * 1024))
+    stored = source.put_stream(io.BufferedReader(Zeros(size), 1024 * 1024))
     db_session.add(Blob(sha256=stored.sha256, md5=stored.md5, size=stored.size))
     db_session.commit()
     restored = target_app(target, tmp_path / "spool", **s3_server.settings(s3_server.new_bucket()))
