@@ -61,6 +61,18 @@ def current_project_id() -> int | None:
     return g.console_project
 
 
+def console_project(project_id: int | None = None, missing: str = "error_404") -> Project:
+    """Return the project `project_id` names (by default this page's, else the first).
+
+    :raise 404: no such project; the page says `missing` (a message key).
+    """
+    project_id = current_project_id() if project_id is None else project_id
+    project = get_session().get(Project, project_id) if project_id is not None else None
+    if project is None:
+        refuse(404, _(missing))
+    return project
+
+
 def menu() -> list[dict]:
     """Return the menu entries the signed-in user may open, each with its label, link and whether it is this page."""
     if "actor" not in g:

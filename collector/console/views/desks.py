@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import g, redirect, render_template, request, url_for
 
-from collector.console.frame import bp, current_project_id, needs, refuse
+from collector.console.frame import bp, console_project, needs, refuse
 from collector.console.views.devices import MAX_NAME, _provinces
 from collector.console.views.moments import when
 from collector.console.web import _
@@ -17,21 +17,12 @@ from collector.db import get_session
 from forms import province_names
 from ingest.accounts.admin import DESK, add_desk, end_desk
 from ingest.accounts.devices import device_activity, device_of, devices_of
-from ingest.models import Device, Project
-
-
-def _project() -> Project:
-    """:raise 404: no project on this server yet."""
-    project_id = current_project_id()
-    project = get_session().get(Project, project_id) if project_id is not None else None
-    if project is None:
-        refuse(404, _("no_projects"))
-    return project
+from ingest.models import Device
 
 
 def _desk(device_id: int) -> Device:
     """:raise 404: no such desk link in the project (a tablet is not one)."""
-    device = device_of(get_session(), g.actor.caller, _project().id, device_id)
+    device = device_of(get_session(), g.actor.caller, console_project(missing="no_projects").id, device_id)
     if device.kind != DESK:
         refuse(404, _("error_404"))
     return device
@@ -46,7 +37,7 @@ def desk_url(device: Device) -> str:
 @needs("admin")
 def desks():
     """List the desk links with their province, address and last use, and a form to create one."""
-    project = _project()
+    project = console_project(missing="no_projects")
     rows = devices_of(get_session(), g.actor.caller, project.id, kind=DESK)
     activity = device_activity(get_session(), [d.id for d in rows])
     return render_template(
@@ -64,7 +55,7 @@ def desks():
 @needs("admin")
 def desks_create():
     """Create a desk link for a province.  :raise 400: no name, a name too long, an unknown province."""
-    project = _project()
+    project = console_project(missing="no_projects")
     name = request.form.get("name", "").strip()
     if not name or len(name) > MAX_NAME:
         refuse(400, _("device_bad_name", max=MAX_NAME))

@@ -15,7 +15,7 @@ from datetime import date
 from flask import Response, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from collector.console.frame import bp, current_project_id, needs, refuse
+from collector.console.frame import bp, console_project, needs, refuse
 from collector.console.views.moments import when
 from collector.console.web import _, page_language
 from collector.course_kit import MAX_TABLETS, kit_identity, make_course_kit
@@ -37,15 +37,6 @@ QR_SCALE = 12
 MAX_NAME = 200
 
 
-def _project() -> Project:
-    """:raise 404: no project on this server yet (page says so)."""
-    project_id = current_project_id()
-    project = get_session().get(Project, project_id) if project_id is not None else None
-    if project is None:
-        refuse(404, _("no_projects"))
-    return project
-
-
 def _base_url() -> str:
     """Return the server's address as the trainer reached the console, which the API's QR codes use too."""
     return request.host_url.rstrip("/") + request.script_root
@@ -58,7 +49,7 @@ def _server_url(device: Device) -> str:
 
 def _device(device_id: int) -> Device:
     """:raise 404: no such device, one of a province outside the trainer's, or a desk link (answered alike)."""
-    device = device_of(get_session(), g.actor.caller, _project().id, device_id)
+    device = device_of(get_session(), g.actor.caller, console_project(missing="no_projects").id, device_id)
     if device.kind != "device":
         refuse(404, _("error_404"))
     return device
@@ -112,7 +103,7 @@ def _forms_asked(project: Project) -> list[str] | None:
 @needs("forms")
 def devices():
     """List the tablets the trainer manages, with a form to create one."""
-    project = _project()
+    project = console_project(missing="no_projects")
     rows = devices_of(get_session(), g.actor.caller, project.id, kind="device")
     activity = device_activity(get_session(), [d.id for d in rows])
     return render_template(
@@ -133,7 +124,7 @@ def devices_create():
 
     :raise 400: no name, a name too long, an unknown province or form.  :raise 403: another province.
     """
-    project = _project()
+    project = console_project(missing="no_projects")
     name = request.form.get("name", "").strip()
     if not name or len(name) > MAX_NAME:
         refuse(400, _("device_bad_name", max=MAX_NAME))
@@ -169,7 +160,9 @@ def devices_qr(device_id: int):
     if device.revoked_at is not None:
         refuse(404, _("device_revoked_no_qr"))
     out = io.BytesIO()
-    qr_code(collect_settings(_server_url(device), _project().name)).save(out, kind="png", scale=QR_SCALE, border=4)
+    qr_code(collect_settings(_server_url(device), console_project(missing="no_projects").name)).save(
+        out, kind="png", scale=QR_SCALE, border=4
+    )
     # The code holds the device's token: never kept by a cache on the way.
     return Response(out.getvalue(), content_type="image/png", headers={"Cache-Control": "no-store"})
 
@@ -199,7 +192,7 @@ def devices_course():
     :raise 400: an unknown province or form, a number of tablets outside 1 to MAX_TABLETS, a bad language.
     :raise 403: another province.  :raise 404: a form with no published version (IngestError).
     """
-    project = _project()
+    project = console_project(missing="no_projects")
     if request.method == "GET":
         return render_template(
             "console/devices/course.html",

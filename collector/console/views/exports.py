@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from collector import export_jobs
 from collector.console import web
-from collector.console.frame import bp, needs, refuse
+from collector.console.frame import bp, console_project, needs, refuse
 from collector.console.views.forms import _title_in
 from collector.console.web import _
 from collector.db import get_session
@@ -22,7 +22,7 @@ from collector.downloads import export_response
 from ingest.audit import parse_moment
 from ingest.exports.formats import FORMATS
 from ingest.exports.walk import Filters
-from ingest.models import Form, FormVersion, Project
+from ingest.models import Form, FormVersion
 from ingest.publishing.choices import LANGUAGES
 from ingest.publishing.versions import current_version
 from ingest.stats.ctdc import csv_bytes
@@ -55,14 +55,6 @@ class Choice:
             start=parse_moment(self.start.isoformat()) if self.start else None,
             end=parse_moment(self.end.isoformat(), end=True) if self.end else None,
         )
-
-
-def _project(project_id: int) -> Project:
-    """:raise 404: no such project."""
-    project = get_session().get(Project, project_id)
-    if project is None:
-        abort(404)
-    return project
 
 
 def _forms(project_id: int) -> list[tuple[Form, str]]:
@@ -134,7 +126,7 @@ def exports(project_id: int):
 
     :raise 403: a role that reads no records.  :raise 404: no such project.
     """
-    project = _project(project_id)
+    project = console_project(project_id)
     return render_template(
         "console/exports/choose.html",
         project=project,
@@ -153,7 +145,7 @@ def exports_start(project_id: int):
     :raise 400: a bad choice (`_choice`) or no CSRF token.  :raise 403: a role that reads no records.
     :raise 404: no such project.
     """
-    _project(project_id)
+    console_project(project_id)
     choice = _choice(project_id)
     if choice.fmt == "ctdc":
         return _ctdc(project_id, choice.bom)
@@ -208,7 +200,7 @@ def exports_job(project_id: int, job_id: str):
 
     :raise 404: no such project, or no such job of this user.
     """
-    project = _project(project_id)
+    project = console_project(project_id)
     job = _job(job_id)
     return render_template("console/exports/job.html", project=project, job=job, job_id=job_id)
 
@@ -220,7 +212,7 @@ def exports_file(project_id: int, job_id: str):
 
     :raise 404: no such project, no such job of this user, or not finished (or expired).
     """
-    _project(project_id)
+    console_project(project_id)
     job = _job(job_id)
     if job.state != "finished" or job.name is None:
         refuse(404, _("export_not_ready"))

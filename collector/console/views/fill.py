@@ -22,7 +22,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from collector.console import web
-from collector.console.frame import bp, needs, refuse
+from collector.console.frame import bp, console_project, needs, refuse
 from collector.console.views.forms import _title_in
 from collector.console.web import _
 from collector.db import get_session
@@ -33,7 +33,7 @@ from ingest.access import device_caller
 from ingest.accounts.admin import DESK
 from ingest.accounts.users import device_for_token
 from ingest.errors import IngestError
-from ingest.models import Device, Form, FormVersion, Project
+from ingest.models import Device, Form, FormVersion
 from ingest.publishing.versions import current_version
 
 #: The built ODK Web Forms script (make webforms); without it the page says how to build it.
@@ -122,13 +122,6 @@ def _media_base(endpoint: str, **values) -> str:
     return url_for(endpoint, **values, name="x")[:-1]
 
 
-def _project(project_id: int) -> Project:
-    project = get_session().get(Project, project_id)
-    if project is None:
-        refuse(404, _("error_404"))
-    return project
-
-
 # -- an officer signed in to the console ---------------------------------------------------------------------
 
 
@@ -136,7 +129,7 @@ def _project(project_id: int) -> Project:
 @needs("submit")
 def fill_forms(project_id: int):
     """List the forms the officer may fill in the browser (open and published).  :raise 404: no such project."""
-    project = _project(project_id)
+    project = console_project(project_id)
     rows = [
         {
             "form_id": form.xml_form_id,
@@ -187,7 +180,7 @@ def fill_submission(project_id: int, xml_form_id: str):
         instance.  :raise 404: unknown or unpublished form.  :raise 409: a clashing instance or a closed form.
         :raise 413: too large.
     """
-    _project(project_id)
+    console_project(project_id)
     caller = g.actor.caller
     return _submit(project_id, xml_form_id, user_id=g.actor.user.id, editor=caller)
 

@@ -15,7 +15,7 @@ import re
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from collector.console.frame import bp, needs, refuse
+from collector.console.frame import bp, console_project, needs, refuse
 from collector.console.views.form_problems import problem_text, summary_text
 from collector.console.views.forms import find_form, form_page
 from collector.console.web import _
@@ -24,7 +24,7 @@ from collector.devices import draft_test_settings, qr_code
 from collector.formats import form_xml_response
 from forms.compiler import FormError
 from ingest.errors import BadSubmission, NotFound
-from ingest.models import Form, FormVersion, Project
+from ingest.models import Form, FormVersion
 from ingest.publishing.drafts import draft_from_xlsform
 from ingest.publishing.versions import (
     FORM_STATES,
@@ -42,14 +42,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Room for the multipart wrapping around an XLSForm of MAX_XLSFORM_BYTES.
 MULTIPART_SLACK = 64 * 1024
-
-
-def _project(project_id: int) -> Project:
-    """:raise 404: no such project."""
-    project = get_session().get(Project, project_id)
-    if project is None:
-        refuse(404, _("error_404"))
-    return project
 
 
 def _uploaded(field: str, limit: int) -> tuple[FileStorage, bytes]:
@@ -110,7 +102,7 @@ def upload_page(project_id: int, *, status: int = 200, refused: dict | None = No
     limit = int(current_app.config["MAX_XLSFORM_BYTES"])
     return render_template(
         "console/forms/upload.html",
-        project=_project(project_id),
+        project=console_project(project_id),
         refused=refused,
         problem_text=problem_text,
         limit_mb=max(1, limit // (1024 * 1024)),
@@ -134,7 +126,7 @@ def forms_upload_post(project_id: int):
 
     :raise 400: no file, an empty file, or an XLSForm pyxform or ODK Validate refuse.  :raise 413: too large.
     """
-    _project(project_id)
+    console_project(project_id)
     return _store_draft(project_id, None)
 
 

@@ -14,13 +14,13 @@ from flask import g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from collector.console import web
-from collector.console.frame import bp, needs, refuse
+from collector.console.frame import bp, console_project, needs, refuse
 from collector.console.views import record_page, record_table
 from collector.console.web import _
 from collector.db import get_session, get_store
 from ingest.db import begin_write
 from ingest.exports.walk import union_fields
-from ingest.models import Form, FormVersion, Project, Submission
+from ingest.models import Form, FormVersion, Submission
 from ingest.publishing.choices import question_label, version_choice_labels
 from ingest.publishing.versions import current_version
 from ingest.records import service
@@ -43,13 +43,6 @@ def _title_in(title: str, lang: str) -> str:
 def _short(label: str, most: int = 60) -> str:
     """Cut a long question label for a list of choices."""
     return label if len(label) <= most else label[: most - 1] + "…"
-
-
-def _project(project_id: int) -> Project:
-    project = get_session().get(Project, project_id)
-    if project is None:
-        refuse(404, _("rec_no_such_project"))
-    return project
 
 
 def _form(project_id: int, xml_form_id: str) -> Form:
@@ -83,7 +76,7 @@ def records(project_id: int):
 
     :raise 403: a role that reads no records.  :raise 404: no such project.
     """
-    project = _project(project_id)
+    project = console_project(project_id, "rec_no_such_project")
     db, lang = get_session(), web.page_language()
     rows = [
         {"form": form, "title": _form_title(form, lang), "count": service.count_records(db, form)}
@@ -101,7 +94,7 @@ def records_form(project_id: int, xml_form_id: str):
         role that reads no records, or an answer filter on a sensitive question without identity access.
     :raise 404: no such project or form.
     """
-    project = _project(project_id)
+    project = console_project(project_id, "rec_no_such_project")
     form = _form(project_id, xml_form_id)
     db, lang = get_session(), web.page_language()
     fields = union_fields(db, form)
@@ -169,7 +162,7 @@ def records_record(project_id: int, xml_form_id: str, instance_id: str):
     :raise 403: a role that reads no records.  :raise 404: no such form, or no such record in the caller's
         scope (another province's record is not found, as one that does not exist).
     """
-    project = _project(project_id)
+    project = console_project(project_id, "rec_no_such_project")
     form = _form(project_id, xml_form_id)
     found = _record(form, instance_id)
     db, lang = get_session(), web.page_language()
