@@ -22,10 +22,13 @@ from ingest.models import (
 from ingest.normalise import Row
 from ingest.storage import MediaStore, StoredFile
 
+_INSERT_ROWS = insert(SubmissionRow.__table__).returning(SubmissionRow.__table__.c.id, sort_by_parameter_order=True)
+
 
 def insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
     """Insert normalised rows a nesting level at a time (one statement a level), parents before children."""
     ids: dict[int, int] = {}
+    connection = session.connection()
     level = [r for r in rows if r.parent is None]
     while level:
         params = [
@@ -38,8 +41,7 @@ def insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
             }
             for r in level
         ]
-        table = SubmissionRow.__table__
-        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), params)
+        result = connection.execute(_INSERT_ROWS, params)
         for row, new_id in zip(level, result.scalars()):
             ids[id(row)] = new_id
         level = [r for r in rows if r.parent is not None and id(r.parent) in ids and id(r) not in ids]
