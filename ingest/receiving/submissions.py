@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -321,6 +321,33 @@ _INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersio
 _INSERT_ATTACHMENT = insert(SubmissionAttachment.__table__)
 
 
+def _insert_both():
+    """WITH new_submission AS (INSERT INTO submissions ... RETURNING id) INSERT INTO submission_versions ...
+    SELECT new_submission.id, ... RETURNING id, submission_id (PostgreSQL; binds s_<column> and v_<column>)."""
+    submissions, versions = Submission.__table__, SubmissionVersion.__table__
+    columns = ["form_id", "instance_id", "draft", "device_id", "user_id", "province_code", "claimed_province"]
+    columns += ["consent_withheld", "case_code", "created_at"]
+    new_submission = (
+        insert(submissions)
+        .values({c: bindparam(f"s_{c}", type_=submissions.c[c].type) for c in columns})
+        .returning(submissions.c.id)
+        .cte("new_submission")
+    )
+    columns = ["form_id", "instance_id", "form_version_id", "version_string", "unknown_version", "current", "xml"]
+    columns += ["xml_sha256", "device_id", "user_id", "encrypted", "device_ident", "user_agent", "sender_provinces"]
+    columns += ["created_at"]
+    values = select(new_submission.c.id, *(bindparam(f"v_{c}", type_=versions.c[c].type) for c in columns))
+    return (
+        insert(versions)
+        .from_select(["submission_id", *columns], values)
+        .returning(versions.c.id, versions.c.submission_id)
+        .add_cte(new_submission)
+    )
+
+
+_INSERT_BOTH = _insert_both()
+
+
 def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
     """Insert the submission (or the edit), its version, expected files and normalised rows; return (id, files)."""
     carried: dict[str, int | None] = {}
@@ -378,42 +405,48 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
             ).all()
         )
     else:
-        submission_id = connection.execute(
-            _INSERT_SUBMISSION,
-            {
-                "form_id": new.form_id,
-                "instance_id": new.instance_id,
-                "draft": new.draft,
-                "device_id": new.device_id,
-                "user_id": new.user_id,
-                "province_code": new.province,
-                "claimed_province": new.claimed,
-                "consent_withheld": new.withheld,
-                "case_code": new.case_code,
-                "created_at": now,
-            },
-        ).scalar_one()
-    version_id = connection.execute(
-        _INSERT_VERSION,
-        {
-            "submission_id": submission_id,
+        submission_id = None
+    version = {
+        "form_id": new.form_id,
+        "instance_id": new.instance_id,
+        "form_version_id": new.form_version_id,
+        "version_string": new.version_string,
+        "unknown_version": new.unknown,
+        "current": True,
+        "xml": new.xml,
+        "xml_sha256": new.sha,
+        "device_id": new.device_id,
+        "user_id": new.user_id,
+        "encrypted": new.encrypted,
+        "device_ident": new.device_ident,
+        "user_agent": new.user_agent,
+        "sender_provinces": new.senders,
+        "created_at": now,
+    }
+    if submission_id is None:
+        submission = {
             "form_id": new.form_id,
             "instance_id": new.instance_id,
-            "form_version_id": new.form_version_id,
-            "version_string": new.version_string,
-            "unknown_version": new.unknown,
-            "current": True,
-            "xml": new.xml,
-            "xml_sha256": new.sha,
+            "draft": new.draft,
             "device_id": new.device_id,
             "user_id": new.user_id,
-            "encrypted": new.encrypted,
-            "device_ident": new.device_ident,
-            "user_agent": new.user_agent,
-            "sender_provinces": new.senders,
+            "province_code": new.province,
+            "claimed_province": new.claimed,
+            "consent_withheld": new.withheld,
+            "case_code": new.case_code,
             "created_at": now,
-        },
-    ).scalar_one()
+        }
+        if connection.dialect.name == "postgresql":
+            # The submission and its first version in one statement, one round trip.
+            version_id, submission_id = connection.execute(
+                _INSERT_BOTH,
+                {**{f"s_{k}": v for k, v in submission.items()}, **{f"v_{k}": v for k, v in version.items()}},
+            ).one()
+        else:
+            submission_id = connection.execute(_INSERT_SUBMISSION, submission).scalar_one()
+            version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
+    else:
+        version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
     if new.claimed is not None:
         # Audited with the record, in its transaction: a supervisor finds every misplaced claim in the log.
         audit.record(
