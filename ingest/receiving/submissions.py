@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Integer, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -323,7 +323,8 @@ _INSERT_ATTACHMENT = insert(SubmissionAttachment.__table__)
 
 def _insert_both():
     """WITH new_submission AS (INSERT INTO submissions ... RETURNING id) INSERT INTO submission_versions ...
-    SELECT new_submission.id, ... RETURNING id, submission_id (PostgreSQL; binds s_<column> and v_<column>)."""
+    SELECT new_submission.id, ... RETURNING id, submission_id, n_rows new row ids (PostgreSQL; binds
+    s_<column>, v_<column> and n_rows)."""
     submissions, versions = Submission.__table__, SubmissionVersion.__table__
     columns = ["form_id", "instance_id", "draft", "device_id", "user_id", "province_code", "claimed_province"]
     columns += ["consent_withheld", "case_code", "created_at"]
@@ -337,10 +338,16 @@ def _insert_both():
     columns += ["xml_sha256", "device_id", "user_id", "encrypted", "device_ident", "user_agent", "sender_provinces"]
     columns += ["created_at"]
     values = select(new_submission.c.id, *(bindparam(f"v_{c}", type_=versions.c[c].type) for c in columns))
+    # And n_rows new ids of submission_rows, so that every level of rows goes in one statement (insert_rows).
+    row_ids = (
+        select(func.array_agg(func.nextval(func.pg_get_serial_sequence("submission_rows", "id"))))
+        .select_from(func.generate_series(1, bindparam("n_rows", type_=Integer)))
+        .scalar_subquery()
+    )
     return (
         insert(versions)
         .from_select(["submission_id", *columns], values)
-        .returning(versions.c.id, versions.c.submission_id)
+        .returning(versions.c.id, versions.c.submission_id, row_ids)
         .add_cte(new_submission)
     )
 
@@ -406,6 +413,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         )
     else:
         submission_id = None
+    row_ids = None
     version = {
         "form_id": new.form_id,
         "instance_id": new.instance_id,
@@ -438,10 +446,15 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         }
         if connection.dialect.name == "postgresql":
             # The submission and its first version in one statement, one round trip.
-            version_id, submission_id = connection.execute(
+            version_id, submission_id, row_ids = connection.execute(
                 _INSERT_BOTH,
-                {**{f"s_{k}": v for k, v in submission.items()}, **{f"v_{k}": v for k, v in version.items()}},
+                {
+                    **{f"s_{k}": v for k, v in submission.items()},
+                    **{f"v_{k}": v for k, v in version.items()},
+                    "n_rows": len(rows),
+                },
             ).one()
+            row_ids = row_ids or []
         else:
             submission_id = connection.execute(_INSERT_SUBMISSION, submission).scalar_one()
             version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
@@ -472,7 +485,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
                 for name in sorted(expected)
             ],
         )
-    insert_rows(session, version_id, rows)
+    insert_rows(session, version_id, rows, row_ids)
     if not new.draft:
         rebuild_case(session, new.project_id, new.case_code)
         if old_case_code != new.case_code:
