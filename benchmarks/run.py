@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+FULL = os.environ.get("BENCH_FULL", "") not in ("", "0")
+
 #: Each benchmark module and the arguments `make bench` gives it.
 BENCHMARKS = {
     "benchmarks.upload_memory": [],
-    # Issue 7 asks for a worker's memory after 10,000 submissions beside the rate table.
-    "benchmarks.submit_rate": ["--memory", "10000", "--markdown"],
+    # Issue 20: the full path against the raw-INSERT baseline, 5 interleaved rounds (BENCH_FULL=1: 5 s a cell,
+    # and issue 7's worker memory after 10,000 submissions).
+    "benchmarks.submit_rate": ["--markdown", *(["--memory", "10000"] if FULL else [])],
     "benchmarks.matching": ["--halves"],
     "benchmarks.scoped_reads": ["--records", "2000", "--rounds", "5"],
     # Issue 9: exports, statistics, OData and replay over 100,000 records (`--full` adds the 1,000,000 CSV run).

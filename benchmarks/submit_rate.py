@@ -1,19 +1,25 @@
-"""Submissions per second through gunicorn: the real server against a raw-INSERT baseline in the same run.
+"""Submissions per second through gunicorn: the full path against a raw-INSERT baseline, interleaved in one run.
 
-Run: .venv/bin/python -m benchmarks.submit_rate [--seconds 5 | --count N] [--quick] [--clients 1,4,16]
-     [--database URL ...] [--memory N] [--markdown]
+Run: .venv/bin/python -m benchmarks.submit_rate [--full] [--rounds 5] [--seconds S] [--database URL ...]
+     [--memory N] [--markdown]
 
-For each database it starts two gunicorn servers with the settings of `deploy/gunicorn.conf.py` (its
-worker count and worker class): the real collector, and `benchmarks.baseline_app`, a plain Flask app that
-INSERTs the raw multipart parts into one table. ODK Collect emulators (`tests.support.collect`), one thread and
-one keep-alive session each, post real instances of the sample form at 1, 4 and 16 concurrent clients,
-without and with a 50 KB photo. It prints submissions/s, p50 and p95 latency for both and the ratio
-real/baseline, and counts every answer other than 201 instead of failing.
+For each database it starts two gunicorn servers with the settings of `deploy/gunicorn.conf.py` (its worker
+count, worker class and threads): the collector (the full path: parse, check, store raw, normalise, register,
+audit), and `benchmarks.baseline_app`, a minimal Flask app that reads the multipart body, finds the instanceID
+with a regex and INSERTs the raw XML and each file into one table, on the same database. ODK Collect emulators
+(`tests.support.collect`, python-requests, one thread and one keep-alive session each) post new instances of
+the sample form in four scenarios: sequential without and with a 50 KB photo, 4 and 16 concurrent clients.
+
+Each round starts with VACUUM ANALYZE (ANALYZE on SQLite), then measures every scenario on both servers, one
+after the other (which goes first alternates between rounds); the figures are the medians over the rounds
+(5). It prints submissions/s, p50 latency, the ratio full/baseline, the 16-/4-client ratio, and the share of
+the CPU the full path's busiest worker took (an even spread is 1/workers); it counts every answer other than
+201 instead of failing. Quick by default (1 s per cell); `--full` or `BENCH_FULL=1` gives 5 s per cell.
 
 `--database` may be given more than once; `sqlite` means a fresh file in a temporary folder and
 `postgresql` the URL in `BENCH_DATABASE_URL` (default postgresql+psycopg://postgres@127.0.0.1:5432/bench),
 which is created if missing and emptied (DROP SCHEMA public CASCADE) before the run. Default: both.
-`--memory N` then posts N more submissions to the real server and prints each worker's RSS before and after.
+`--memory N` then posts N more submissions to the full path and prints each worker's RSS before and after.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import os
 import re
 import runpy
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading
@@ -211,64 +218,6 @@ def prepare(spec: str, scratch: Path) -> tuple[str, str]:
     return spec, f"PostgreSQL {version}"
 
 
-def bench_engine(spec: str, args, gunicorn: dict, rows: list, problems: list) -> None:
-    """Measure every (clients, photo) cell on one database, both servers started side by side."""
-    with tempfile.TemporaryDirectory(prefix="submit-rate-") as tmp:
-        scratch = Path(tmp)
-        try:
-            url, label = prepare(spec, scratch)
-        except Exception as exc:
-            print(f"skipped {spec}: {type(exc).__name__}: {exc}", flush=True)
-            return
-        workers = gunicorn["workers"]
-        real = LiveServer(url, scratch / "real", workers=workers)
-        baseline = LiveServer(url, scratch / "baseline", workers=workers, app_module="benchmarks.baseline_app:app")
-        try:
-            real.migrate().start()
-            baseline.start()
-            servers = {"baseline": baseline.url, "real": real.sample_device()}
-            print(f"{label}: real server {real.url}, baseline {baseline.url}", flush=True)
-            for base in servers.values():  # first requests: imports, pools, the first form lookup
-                run_cell(base, max(args.clients), PHOTO, count=2 * workers * max(args.clients), warmup=0)
-            for clients in args.clients:
-                for photo in (None, PHOTO):
-                    cells = {}
-                    for name, base in servers.items():
-                        cells[name] = run_cell(
-                            base, clients, photo, seconds=args.seconds, count=args.count, warmup=args.warmup
-                        )
-                        for status, n in cells[name].answers.items():
-                            if status != 201:
-                                problems.append(
-                                    (
-                                        label,
-                                        name,
-                                        clients,
-                                        photo is not None,
-                                        status,
-                                        n,
-                                        cells[name].samples.get(status, ""),
-                                    )
-                                )
-                    rows.append((label, clients, photo is not None, cells["baseline"], cells["real"]))
-                    print_row(rows[-1], flush=True)
-            if args.memory:
-                print_memory(real, servers["real"], args.memory, label, problems)
-        except Exception as exc:
-            print(f"{label}: stopped by {type(exc).__name__}: {exc}", flush=True)
-        finally:
-            baseline.stop()
-            real.stop()
-            for server, name in ((real, "real"), (baseline, "baseline")):
-                errors = [
-                    line
-                    for line in server.log.read_text(errors="replace").splitlines()
-                    if "[ERROR]" in line or "Traceback" in line or "WORKER TIMEOUT" in line
-                ]
-                if errors:
-                    problems.append((label, name, "-", "-", "gunicorn log", len(errors), errors[0][:200]))
-
-
 def print_memory(server: LiveServer, url: str, count: int, label: str, problems: list) -> None:
     """Post `count` submissions with a photo from 4 clients; print each worker's RSS before and after."""
     before = worker_memory(server.process.pid)
@@ -276,7 +225,7 @@ def print_memory(server: LiveServer, url: str, count: int, label: str, problems:
     after = worker_memory(server.process.pid)
     for status, n in cell.answers.items():
         if status != 201:
-            problems.append((label, "real", 4, True, status, n, cell.samples.get(status, "")))
+            problems.append((label, "full", "memory", "-", status, n, cell.samples.get(status, "")))
     print(f"\n{label}: worker memory over {cell.ok} submissions with a 50 KB photo ({cell.rate:.1f}/s, 4 clients)")
     print(f"{'worker':>8} {'RSS before':>11} {'RSS after':>10} {'growth':>8} {'peak (HWM)':>11}")
     for pid in sorted(before.keys() | after.keys()):
@@ -289,34 +238,182 @@ def print_memory(server: LiveServer, url: str, count: int, label: str, problems:
         print("  workers were replaced during the run (restarted or killed): see the gunicorn log")
 
 
+#: What the issue measured (issue 20): sequential without and with a photo, then 4 and 16 clients without one.
+SCENARIOS = (
+    ("sequential, XML", 1, False),
+    ("sequential, 50 KB photo", 1, True),
+    ("4 clients", 4, False),
+    ("16 clients", 16, False),
+)
+#: `BENCH_FULL=1` (or `--full`): the full size; the default is a quick but real run of the same cells.
+FULL = {"seconds": 5.0, "rounds": 5, "warmup": 3}
+QUICK = {"seconds": 1.0, "rounds": 5, "warmup": 1}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def vacuum_analyze(url: str) -> None:
+    """VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite), so both servers meet fresh statistics each round."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT") if not url.startswith("sqlite") else None
+    if engine is None:
+        with sqlite3.connect(sa.make_url(url).database) as conn:
+            conn.execute("ANALYZE")
+        return
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+def worker_cpu(master: int) -> dict[int, float]:
+    """Return {pid: user+system CPU seconds} for each worker of the gunicorn master `master`."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in worker_memory(master):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_shares(before: dict[int, float], after: dict[int, float]) -> list[float]:
+    """Each worker's share of the CPU the workers used between two readings, largest first."""
+    used = [after[pid] - before.get(pid, 0.0) for pid in after]
+    total = sum(used)
+    return sorted((u / total for u in used), reverse=True) if total > 0 else []
+
+
+def bench_engine(spec: str, args, gunicorn: dict, results: list, problems: list) -> None:
+    """Measure every scenario on one database, the two servers interleaved, `args.rounds` rounds."""
+    with tempfile.TemporaryDirectory(prefix="submit-rate-") as tmp:
+        scratch = Path(tmp)
+        try:
+            url, label = prepare(spec, scratch)
+        except Exception as exc:
+            print(f"skipped {spec}: {type(exc).__name__}: {exc}", flush=True)
+            return
+        workers = gunicorn["workers"]
+        real = LiveServer(url, scratch / "real", workers=workers)
+        baseline = LiveServer(url, scratch / "baseline", workers=workers, app_module="benchmarks.baseline_app:app")
+        cells: dict[tuple[str, str], list[Cell]] = {}
+        shares: dict[tuple[str, str], list[list[float]]] = {}
+        try:
+            real.migrate().start()
+            baseline.start()
+            servers = {"baseline": (baseline, baseline.url), "full": (real, real.sample_device())}
+            print(f"{label}: full path {real.url}, baseline {baseline.url}", flush=True)
+            for _server, base in servers.values():  # first requests: imports, pools, the first form lookup
+                run_cell(base, 16, PHOTO, count=2 * workers * 16, warmup=0)
+            for round_no in range(1, args.rounds + 1):
+                vacuum_analyze(url)
+                for name, clients, photo in SCENARIOS:
+                    # Alternate which server goes first, so neither always meets the other's leftovers.
+                    order = list(servers.items())
+                    if round_no % 2 == 0:
+                        order.reverse()
+                    for server_name, (server, base) in order:
+                        before = worker_cpu(server.process.pid)
+                        cell = run_cell(
+                            base, clients, PHOTO if photo else None, seconds=args.seconds, warmup=args.warmup
+                        )
+                        shares.setdefault((name, server_name), []).append(
+                            cpu_shares(before, worker_cpu(server.process.pid))
+                        )
+                        cells.setdefault((name, server_name), []).append(cell)
+                        for status, n in cell.answers.items():
+                            if status != 201:
+                                problems.append(
+                                    (label, server_name, name, round_no, status, n, cell.samples.get(status, ""))
+                                )
+                print(
+                    f"  round {round_no}: "
+                    + ", ".join(
+                        f"{name} {cells[(name, 'full')][-1].rate:.0f}/{cells[(name, 'baseline')][-1].rate:.0f}"
+                        for name, _c, _p in SCENARIOS
+                    )
+                    + " (full/baseline subs/s)",
+                    flush=True,
+                )
+            for name, clients, _photo in SCENARIOS:
+                results.append(Result(label, name, clients, cells[(name, "baseline")], cells[(name, "full")]))
+                results[-1].full_shares = [max(s) for s in shares[(name, "full")] if s]
+            if args.memory:
+                print_memory(real, servers["full"][1], args.memory, label, problems)
+        except Exception as exc:
+            print(f"{label}: stopped by {type(exc).__name__}: {exc}", flush=True)
+        finally:
+            baseline.stop()
+            real.stop()
+            for server, name in ((real, "full"), (baseline, "baseline")):
+                errors = [
+                    line
+                    for line in server.log.read_text(errors="replace").splitlines()
+                    if "[ERROR]" in line or "Traceback" in line or "WORKER TIMEOUT" in line
+                ]
+                if errors:
+                    problems.append((label, name, "-", "-", "gunicorn log", len(errors), errors[0][:200]))
+
+
+@dataclass
+class Result:
+    """One scenario on one database: the cells of every round for both servers."""
+
+    engine: str
+    scenario: str
+    clients: int
+    baseline: list[Cell]
+    full: list[Cell]
+    full_shares: list[float] = field(default_factory=list)
+
+    @property
+    def baseline_rate(self) -> float:
+        return median([c.rate for c in self.baseline])
+
+    @property
+    def full_rate(self) -> float:
+        return median([c.rate for c in self.full])
+
+    @property
+    def ratio(self) -> float:
+        return self.full_rate / self.baseline_rate if self.baseline_rate else math.nan
+
+    def p50(self, cells: list[Cell]) -> float:
+        return median([c.percentile(50) for c in cells])
+
+    @property
+    def busiest_worker(self) -> float:
+        """The median share of the full path's CPU its busiest worker took (1/workers is even)."""
+        return median(self.full_shares)
+
+
 HEADER = (
-    f"{'engine':<18}{'clients':>7}{'photo':>6}{'base/s':>9}{'real/s':>9}{'ratio':>7}"
-    f"{'base p50':>10}{'base p95':>10}{'real p50':>10}{'real p95':>10}{'base n':>8}{'real n':>8}"
+    f"{'engine':<18}{'scenario':<25}{'baseline/s':>11}{'full/s':>9}{'ratio':>7}"
+    f"{'base p50':>10}{'full p50':>10}{'busiest':>9}{'rounds':>8}"
 )
 
 
-def print_row(row, flush: bool = False) -> None:
-    label, clients, photo, base, real = row
-    ratio = real.rate / base.rate if base.rate else math.nan
+def print_result(result: Result) -> None:
     print(
-        f"{label:<18}{clients:>7}{'50KB' if photo else 'no':>6}{base.rate:>9.1f}{real.rate:>9.1f}{ratio:>7.2f}"
-        f"{base.percentile(50):>10.1f}{base.percentile(95):>10.1f}{real.percentile(50):>10.1f}"
-        f"{real.percentile(95):>10.1f}{base.ok:>8}{real.ok:>8}",
-        flush=flush,
+        f"{result.engine:<18}{result.scenario:<25}{result.baseline_rate:>11.1f}{result.full_rate:>9.1f}"
+        f"{result.ratio:>7.2f}{result.p50(result.baseline):>10.1f}{result.p50(result.full):>10.1f}"
+        f"{result.busiest_worker:>9.0%}{len(result.full):>8}"
     )
 
 
-def print_markdown(rows: list) -> None:
+def print_markdown(results: list[Result]) -> None:
     print(
-        "\n| engine | clients | photo | baseline subs/s | collector subs/s | collector/baseline "
-        "| baseline p50/p95 ms | collector p50/p95 ms |\n|---|---|---|---|---|---|---|---|"
+        "\n| engine | scenario | baseline subs/s | full path subs/s | full/baseline | p50 ms baseline / full "
+        "| busiest worker's CPU share |\n|---|---|---|---|---|---|---|"
     )
-    for label, clients, photo, base, real in rows:
-        ratio = real.rate / base.rate if base.rate else math.nan
+    for r in results:
         print(
-            f"| {label} | {clients} | {'50 KB' if photo else 'none'} | {base.rate:.1f} | {real.rate:.1f} | "
-            f"{ratio:.2f} | {base.percentile(50):.1f} / {base.percentile(95):.1f} | "
-            f"{real.percentile(50):.1f} / {real.percentile(95):.1f} |"
+            f"| {r.engine} | {r.scenario} | {r.baseline_rate:.1f} | {r.full_rate:.1f} | {r.ratio:.2f} | "
+            f"{r.p50(r.baseline):.1f} / {r.p50(r.full):.1f} | {r.busiest_worker:.0%} |"
         )
 
 
@@ -325,47 +422,57 @@ def main() -> None:
     parser.add_argument(
         "--database", action="append", help="a database URL, or `sqlite` / `postgresql`; repeatable (default: both)"
     )
-    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per cell and server")
-    parser.add_argument("--count", type=int, default=None, help="submissions per cell and server, instead of --seconds")
-    parser.add_argument("--clients", default="1,4,16", help="concurrent clients, comma-separated")
-    parser.add_argument("--warmup", type=int, default=3, help="unmeasured submissions per client before each cell")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 s per cell, 1 warm-up submission")
+    parser.add_argument("--full", action="store_true", help="the full size (also BENCH_FULL=1): 5 s per cell")
+    parser.add_argument("--seconds", type=float, default=None, help="measuring time per cell, server and round")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds; the figures are their medians")
+    parser.add_argument("--warmup", type=int, default=None, help="unmeasured submissions per client before each cell")
     parser.add_argument(
         "--memory",
         type=int,
         default=0,
         metavar="N",
-        help="then post N submissions to the real server and print each worker's RSS",
+        help="then post N submissions to the full path and print each worker's RSS",
     )
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args()
-    args.clients = [int(n) for n in args.clients.split(",")]
-    if args.quick:
-        args.seconds, args.warmup = 1.0, 1
+    size = FULL if args.full or os.environ.get("BENCH_FULL", "") not in ("", "0") else QUICK
+    for key, value in size.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     gunicorn = gunicorn_settings()
-    measure = f"{args.count} submissions" if args.count else f"{args.seconds:g} s"
     print(
         f"gunicorn from {CONFIG.relative_to(ROOT)}: {gunicorn['workers']} workers, worker class "
-        f"{gunicorn['worker_class']}, {gunicorn['threads']} threads; {measure} per cell and server; "
-        f"{len(PHOTO) // 1024} KB photo; {os.cpu_count()} CPUs",
+        f"{gunicorn['worker_class']}, {gunicorn['threads']} threads; {args.rounds} rounds of {args.seconds:g} s "
+        f"per cell and server, interleaved, after VACUUM ANALYZE; {len(PHOTO) // 1024} KB photo; "
+        f"{os.cpu_count()} CPUs",
         flush=True,
     )
-    print(HEADER, flush=True)
-    rows: list = []
+    results: list[Result] = []
     problems: list = []
-    for spec in args.database or ["sqlite", "postgresql"]:
-        bench_engine(spec, args, gunicorn, rows, problems)
+    for spec in args.database or ["postgresql", "sqlite"]:
+        bench_engine(spec, args, gunicorn, results, problems)
     print(
-        "\nbase = benchmarks.baseline_app (raw INSERT), real = the collector; subs/s counts 201 answers; "
-        "latencies in ms"
+        "\nbaseline = benchmarks.baseline_app (raw INSERT), full = the collector (parse, check, store raw, normalise,"
+        " register, audit);\nsubs/s counts 201 answers, medians over the rounds; ratio = full/baseline; p50 in ms;"
+        " busiest = the share of the full path's CPU its busiest worker took"
     )
     print(HEADER)
-    for row in rows:
-        print_row(row)
+    for result in results:
+        print_result(result)
+    by_engine: dict[str, dict[str, Result]] = {}
+    for result in results:
+        by_engine.setdefault(result.engine, {})[result.scenario] = result
+    for engine, found in by_engine.items():
+        if "4 clients" in found and "16 clients" in found:
+            four, sixteen = found["4 clients"], found["16 clients"]
+            print(
+                f"{engine}: 16 clients / 4 clients = {sixteen.full_rate / four.full_rate:.2f} (full path), "
+                f"{sixteen.baseline_rate / four.baseline_rate:.2f} (baseline)"
+            )
     if args.markdown:
-        print_markdown(rows)
+        print_markdown(results)
     if problems:
-        print("\nAnswers other than 201 and gunicorn log errors (engine, server, clients, photo, what, count, first):")
+        print("\nAnswers other than 201 and gunicorn log errors (engine, server, scenario, round, what, count, first):")
         for problem in problems:
             print("  " + " | ".join(str(p) for p in problem[:-1]) + f" | {problem[-1]!r}")
     else:

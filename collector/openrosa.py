@@ -21,8 +21,8 @@ from collector.formats import (
     probe_response,
     submission_response,
 )
-from ingest.models import Form, FormVersion, Project
-from ingest.publishing.versions import current_version
+from ingest.models import Form, FormVersion
+from ingest.publishing.versions import current_version, project_exists
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _project_access(project_id: int) -> None:
     actor = current_actor()
     if actor.device is not None and actor.device.project_id != project_id:
         abort(403, "This device belongs to another project. Ask your trainer for the right QR code.")
-    if get_session().get(Project, project_id) is None:
+    if not project_exists(get_session(), project_id):
         abort(404, "There is no such project on this server.")
 
 

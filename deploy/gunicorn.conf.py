@@ -10,6 +10,14 @@ from collector.ops import multiproc
 
 bind = os.environ.get("COLLECTOR_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections across them by
+# their addresses. With one shared socket, the worker whose event loop is idle takes every connection that
+# arrives at once, and Collect's keep-alive connections then stay on it: at 4 tablets one worker of three did
+# about three quarters of the work (issue 20). TCP addresses only (a unix socket path is shared as it was);
+# COLLECTOR_REUSE_PORT=false gives the shared socket back.
+reuse_port = os.environ.get("COLLECTOR_REUSE_PORT", "true").lower() not in ("0", "false", "no") and not bind.startswith(
+    "unix:"
+)
 # Threaded workers that read each request whole on their event loop before a thread serves it
 # (collector/transport/worker.py): a tablet on a slow link, or a client dribbling headers or a body on purpose, costs
 # a socket and a buffer, never a thread, so threads are always free for requests that have arrived.

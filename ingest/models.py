@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -388,3 +389,15 @@ class Case(Base):
 # registers them, and the sign-in ones are named here too, where the rest of the code has always found them.
 from ingest import entity_models, person_models, task_models  # noqa: E402,F401
 from ingest.session_models import ApiToken, SignInLimit, UserSession  # noqa: E402,F401
+
+
+class CacheGeneration(Base):
+    """One row: a number that changes with every change of the tables behind the per-process caches (devices,
+    forms, versions, assignments, projects), bumped by database triggers (ingest/generations.py)."""
+
+    __tablename__ = "cache_generation"
+    #: Not backed up: a restore's inserts make a new number (collector/ops/backup/snapshot.py).
+    __table_args__ = {"info": {"backup": False}}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -10,7 +10,8 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -18,6 +19,7 @@ from forms import province_names
 from ingest.access import MAY_HAVE_PROVINCES, PROVINCIAL_ROLES, ROLES
 from ingest.db import aware, begin_write, utcnow
 from ingest.errors import ALREADY_EXISTS, PASSWORD_TOO_SHORT, PASSWORD_TOO_WEAK, BadSubmission, Conflict
+from ingest.generations import GenerationCache
 from ingest.models import ApiToken, Device, Form, User, UserProvince, UserSession
 
 #: Shortest password accepted for a web user.
@@ -325,10 +327,41 @@ def assign_forms(session: Session, device: Device, form_ids: list[str] | None) -
     session.flush()
 
 
+#: Devices' columns by token, at the generation they were read (ingest.generations): a revocation anywhere
+#: bumps it, so every worker refuses the token from the moment it commits. Unknown tokens are never cached.
+_DEVICES: GenerationCache[str, dict] = GenerationCache()
+
+
+class _Unknown(Exception):
+    """No device has this token (not cached: a flood of made-up tokens must not fill the cache)."""
+
+
 def device_for_token(session: Session, token: str) -> Device | None:
-    """Return the live device with this token, or None (unknown or revoked)."""
-    device = session.scalar(select(Device).where(Device.token == token))
-    return device if device is not None and device.revoked_at is None else None
+    """Return the live device with this token, or None (unknown or revoked).
+
+    The row comes from the per-process cache when nothing watched changed since it was read, and joins this
+    session as if just loaded (no query); its forms load on first use, as before.
+    """
+
+    def load() -> dict:
+        row = session.execute(select(Device.__table__).where(Device.token == token)).mappings().first()
+        if row is None:
+            raise _Unknown
+        return dict(row)
+
+    try:
+        columns = _DEVICES.get(session, token, load)
+    except _Unknown:
+        return None
+    if columns["revoked_at"] is not None:
+        return None
+    existing = session.identity_map.get(identity_key(Device, columns["id"]))
+    if existing is not None:
+        return existing if isinstance(existing, Device) and existing.revoked_at is None else None
+    device = Device(**columns)
+    make_transient_to_detached(device)
+    session.add(device)
+    return device
 
 
 def revoke_device(session: Session, device: Device) -> None:

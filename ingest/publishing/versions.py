@@ -20,6 +20,7 @@ from ingest.blobs import store_blob
 from ingest.db import begin_write, utcnow
 from ingest.entities.datasets import declare_from_form, linked_lists
 from ingest.errors import ALREADY_EXISTS, MEDIA_MISSING, VERSION_PUBLISHED, BadSubmission, Conflict, NotFound
+from ingest.generations import GenerationCache
 from ingest.models import (
     Blob,
     Form,
@@ -54,6 +55,19 @@ def ensure_project(session: Session, project_id: int = 1, name: str = "Lao PDR t
         session.add(project)
         session.flush()
     return project
+
+
+#: Whether a project exists, by id, at the generation it was read (ingest.generations).
+_PROJECTS: GenerationCache[int, bool] = GenerationCache()
+
+
+def project_exists(session: Session, project_id: int) -> bool:
+    """Say whether the project exists (no query while nothing watched changed since this process looked)."""
+    return _PROJECTS.get(
+        session,
+        project_id,
+        lambda: session.execute(select(Project.id).where(Project.id == project_id)).first() is not None,
+    )
 
 
 def current_version(session: Session, form: Form) -> FormVersion | None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -320,11 +320,53 @@ def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes
     )
 
 
+_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
+_INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersion.__table__.c.id)
+_INSERT_ATTACHMENT = insert(SubmissionAttachment.__table__)
+
+
+def _insert_both():
+    """WITH new_submission AS (INSERT INTO submissions ... RETURNING id) INSERT INTO submission_versions ...
+    SELECT new_submission.id, ... RETURNING id, submission_id, n_rows new row ids (PostgreSQL; binds
+    s_<column>, v_<column> and n_rows)."""
+    submissions, versions = Submission.__table__, SubmissionVersion.__table__
+    columns = ["form_id", "instance_id", "draft", "device_id", "user_id", "province_code", "claimed_province"]
+    columns += ["consent_withheld", "case_code", "created_at"]
+    new_submission = (
+        insert(submissions)
+        .values({c: bindparam(f"s_{c}", type_=submissions.c[c].type) for c in columns})
+        .returning(submissions.c.id)
+        .cte("new_submission")
+    )
+    columns = ["form_id", "instance_id", "form_version_id", "version_string", "unknown_version", "current", "xml"]
+    columns += ["xml_sha256", "device_id", "user_id", "encrypted", "device_ident", "user_agent", "sender_provinces"]
+    columns += ["created_at"]
+    values = select(new_submission.c.id, *(bindparam(f"v_{c}", type_=versions.c[c].type) for c in columns))
+    # And n_rows new ids of submission_rows, so that every level of rows goes in one statement (insert_rows).
+    row_ids = (
+        select(func.array_agg(func.nextval(func.pg_get_serial_sequence("submission_rows", "id"))))
+        .select_from(func.generate_series(1, bindparam("n_rows", type_=Integer)))
+        .scalar_subquery()
+    )
+    return (
+        insert(versions)
+        .from_select(["submission_id", *columns], values)
+        .returning(versions.c.id, versions.c.submission_id, row_ids)
+        .add_cte(new_submission)
+    )
+
+
+_INSERT_BOTH = _insert_both()
+
+
 def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
     """Insert the submission (or the edit), its version, expected files and normalised rows; return (id, files)."""
     carried: dict[str, int | None] = {}
     old_case_code = None
     now = utcnow()
+    # Inserts go to the connection as prepared statements: no per-call statement building, no ORM execution
+    # events (inserts carry no scope criteria), one round trip each.
+    connection = session.connection()
     if new.deprecated_id:
         old = session.execute(
             select(
@@ -374,44 +416,54 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
             ).all()
         )
     else:
-        submission_id = session.scalar(
-            insert(Submission.__table__)
-            .values(
-                form_id=new.form_id,
-                instance_id=new.instance_id,
-                draft=new.draft,
-                device_id=new.device_id,
-                user_id=new.user_id,
-                province_code=new.province,
-                claimed_province=new.claimed,
-                consent_withheld=new.withheld,
-                case_code=new.case_code,
-                created_at=now,
-            )
-            .returning(Submission.__table__.c.id)
-        )
-    version_id = session.scalar(
-        insert(SubmissionVersion.__table__)
-        .values(
-            submission_id=submission_id,
-            form_id=new.form_id,
-            instance_id=new.instance_id,
-            form_version_id=new.form_version_id,
-            version_string=new.version_string,
-            unknown_version=new.unknown,
-            current=True,
-            xml=new.xml,
-            xml_sha256=new.sha,
-            device_id=new.device_id,
-            user_id=new.user_id,
-            encrypted=new.encrypted,
-            device_ident=new.device_ident,
-            user_agent=new.user_agent,
-            sender_provinces=new.senders,
-            created_at=now,
-        )
-        .returning(SubmissionVersion.__table__.c.id)
-    )
+        submission_id = None
+    row_ids = None
+    version = {
+        "form_id": new.form_id,
+        "instance_id": new.instance_id,
+        "form_version_id": new.form_version_id,
+        "version_string": new.version_string,
+        "unknown_version": new.unknown,
+        "current": True,
+        "xml": new.xml,
+        "xml_sha256": new.sha,
+        "device_id": new.device_id,
+        "user_id": new.user_id,
+        "encrypted": new.encrypted,
+        "device_ident": new.device_ident,
+        "user_agent": new.user_agent,
+        "sender_provinces": new.senders,
+        "created_at": now,
+    }
+    if submission_id is None:
+        submission = {
+            "form_id": new.form_id,
+            "instance_id": new.instance_id,
+            "draft": new.draft,
+            "device_id": new.device_id,
+            "user_id": new.user_id,
+            "province_code": new.province,
+            "claimed_province": new.claimed,
+            "consent_withheld": new.withheld,
+            "case_code": new.case_code,
+            "created_at": now,
+        }
+        if connection.dialect.name == "postgresql":
+            # The submission and its first version in one statement, one round trip.
+            version_id, submission_id, row_ids = connection.execute(
+                _INSERT_BOTH,
+                {
+                    **{f"s_{k}": v for k, v in submission.items()},
+                    **{f"v_{k}": v for k, v in version.items()},
+                    "n_rows": len(rows),
+                },
+            ).one()
+            row_ids = row_ids or []
+        else:
+            submission_id = connection.execute(_INSERT_SUBMISSION, submission).scalar_one()
+            version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
+    else:
+        version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
     if new.claimed is not None:
         # Audited with the record, in its transaction: a supervisor finds every misplaced claim in the log.
         audit.record(
@@ -425,8 +477,8 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
         )
     blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
     if expected:
-        session.execute(
-            insert(SubmissionAttachment.__table__),
+        connection.execute(
+            _INSERT_ATTACHMENT,
             [
                 {
                     "submission_version_id": version_id,
@@ -437,7 +489,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
                 for name in sorted(expected)
             ],
         )
-    insert_rows(session, version_id, rows)
+    insert_rows(session, version_id, rows, row_ids)
     if not new.draft:
         apply_submitted(session, new.entity, submission_id, new)
         rebuild_case(session, new.project_id, new.case_code)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
+from ingest.generations import GenerationCache
 from ingest.models import Device, DeviceForm, Form, FormVersion
 
 
@@ -48,10 +49,16 @@ class Target:
     versions: list[TargetVersion]
 
 
+#: Targets by (project, form ID, device id), at the generation they were read (ingest.generations): a form
+#: closed, a version published or an assignment changed anywhere is seen by every worker's next request.
+_TARGETS: GenerationCache[tuple[int, str, int | None], Target | None] = GenerationCache()
+
+
 def find_target(
     session: Session, project_id: int, xml_form_id: str, device: Device | None, draft: FormVersion | None
 ) -> Target | None:
-    """Look up the form an instance names, the device's assignment to it and its versions, in one query.
+    """Look up the form an instance names, the device's assignment to it and its versions, in one query
+    (none while nothing watched changed since this process last looked: ingest.generations).
 
     Versions come without their XForm and XLSForm; their field trees come from the per-process cache.
     """
@@ -64,6 +71,11 @@ def find_target(
             True,
             [TargetVersion(draft.id, draft.version, _fields(session, draft.id, draft.xml_md5), draft.xml_md5)],
         )
+    key = (project_id, xml_form_id, device.id if device is not None else None)
+    return _TARGETS.get(session, key, lambda: _load_target(session, project_id, xml_form_id, device))
+
+
+def _load_target(session: Session, project_id: int, xml_form_id: str, device: Device | None) -> Target | None:
     assigned = (
         select(DeviceForm.form_id).where(DeviceForm.device_id == device.id, DeviceForm.form_id == Form.id).exists()
         if device is not None

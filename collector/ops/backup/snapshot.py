@@ -52,8 +52,12 @@ _BATCH = 500
 
 
 def tables() -> list[Table]:
-    """Every table of the schema, each after the tables its foreign keys point at."""
-    return list(Base.metadata.sorted_tables)
+    """Every table of the schema, each after the tables its foreign keys point at.
+
+    Except a table marked `info={"backup": False}`: the cache generation (ingest/generations.py), which the
+    restored rows' own inserts set again.
+    """
+    return [table for table in Base.metadata.sorted_tables if table.info.get("backup", True)]
 
 
 def _encode(value: Any) -> Any:

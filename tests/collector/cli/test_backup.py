@@ -74,7 +74,8 @@ def test_the_backup_covers_every_table_of_the_migrated_schema(clean_db):
         names = set(inspect(engine).get_table_names()) - {"alembic_version"}
     finally:
         engine.dispose()
-    assert names == {table.name for table in snapshot.tables()}
+    # The cache generation alone is left out on purpose (ingest/generations.py): a restore makes a new one.
+    assert names == {table.name for table in snapshot.tables()} | {"cache_generation"}
 
 
 def _backup(runner, path, *extra, env=None):
