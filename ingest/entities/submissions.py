@@ -9,8 +9,8 @@ record itself is always kept.
 
 The entity takes the record's province and consent (as the record was placed by ingest.tags.place_record), so
 it is seen by exactly those who see the record. Edits of a record (deprecatedID) change no entity, and test
-data of drafts creates none, as in ODK Central; an entity list that requires approval is not written from
-submissions here (approval is not implemented for entities: such a list takes entities from the API only).
+data of drafts creates none, as in ODK Central. A list that requires approval (Central's approvalRequired) takes a
+record's entity when the record is approved, not when it arrives (`apply_approved`, called by the review).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ingest import audit
 from ingest.access import Caller
 from ingest.entities import store
 from ingest.entities.datasets import EntityError, find_dataset
+from ingest.entity_models import EntityVersion
 from ingest.models import FormVersion
 from ingest.xmlsafe import find_child, local_name
 
@@ -122,13 +123,51 @@ def _version(text: str, what: str) -> int | None:
     return int(text)
 
 
-def apply_submitted(session: Session, asked: SubmittedEntity | None, submission_id: int, origin: Origin) -> None:
-    """Create or update the entity a newly stored record asks for, in its transaction (see the module's note)."""
+@dataclass
+class Approved:
+    """The origin of a record approved after it arrived: its project, province, consent and sender as stored."""
+
+    project_id: int
+    province: str | None
+    withheld: bool
+    editor: Caller
+    user_agent: str | None = None
+    deprecated_id: str | None = None
+    draft: bool = False
+
+
+def apply_approved(
+    session: Session, root: Element, form_version_id: int, md5: str, submission_id: int, origin: Approved
+) -> bool:
+    """Write the entity an approved record asks of a list that requires approval (Central writes such entities
+    at approval), once: nothing when an entity version already came from the record (approved before) or the
+    list takes entities at arrival. Run as the server: the sender's scope judges an update, as at arrival.
+
+    :return: whether an entity was written (or its error audited).
+    """
+    asked = read_entity(session, root, form_version_id, md5)
+    if asked is None or origin.draft or not (asked.create or asked.update):
+        return False
+    dataset = find_dataset(session, origin.project_id, asked.dataset)
+    if dataset is None or not dataset.approval_required:
+        return False
+    done = select(EntityVersion.id).where(EntityVersion.submission_id == submission_id).limit(1)
+    if session.scalar(done) is not None:
+        return False
+    apply_submitted(session, asked, submission_id, origin, approved=True)
+    return True
+
+
+def apply_submitted(
+    session: Session, asked: SubmittedEntity | None, submission_id: int, origin: Origin, *, approved: bool = False
+) -> None:
+    """Create or update the entity a newly stored record asks for, in its transaction (see the module's note);
+    with `approved`, also into a list that requires approval."""
     if asked is None or origin.deprecated_id or origin.draft or not (asked.create or asked.update):
         return
     savepoint = session.begin_nested()
     try:
-        _apply(session, asked, submission_id, origin)
+        _apply(session, asked, submission_id, origin, approved)
         savepoint.commit()
     except (EntityError, IntegrityError) as exc:
         savepoint.rollback()
@@ -147,12 +186,12 @@ def apply_submitted(session: Session, asked: SubmittedEntity | None, submission_
         )
 
 
-def _apply(session: Session, asked: SubmittedEntity, submission_id: int, origin: Origin) -> None:
+def _apply(session: Session, asked: SubmittedEntity, submission_id: int, origin: Origin, approved: bool) -> None:
     dataset = find_dataset(session, origin.project_id, asked.dataset)
     if dataset is None:
         raise EntityError("The entity list the form writes is not on the server (publish its form again).")
-    if dataset.approval_required:
-        return
+    if dataset.approval_required and not approved:
+        return  # written when the record is approved (apply_approved)
     entity_uuid = store.clean_uuid(asked.entity_id)
     base = _version(asked.base_version, "baseVersion")
     trunk = _version(asked.trunk_version, "trunkVersion")

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree
 
 from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from ingest import audit, scope
-from ingest.models import Form, Submission, SubmissionAttachment, SubmissionVersion
+from ingest.access import SYSTEM, device_caller, user_caller
+from ingest.entities.submissions import Approved, apply_approved
+from ingest.models import Device, Form, FormVersion, Submission, SubmissionAttachment, SubmissionVersion, User
 from ingest.queries import Filters, count_of, in_pages, submissions_of
 from ingest.records.answers import text_condition
 from ingest.records.describe import (
@@ -28,6 +31,7 @@ from ingest.records.describe import (
 )
 from ingest.records.review import add_comment, comment_json, comments_of, set_review_state
 from ingest.redaction import redaction_for
+from ingest.xmlsafe import UnsafeXMLError, parse
 
 
 class FileRefused(PermissionError):
@@ -194,9 +198,39 @@ def review_record(session: Session, submission: Submission, state: str | None) -
     """Set a record's review state and return the record as the caller sees it; audited with both states."""
     redaction = redaction_for(scope.require_caller(session))
     old, new = set_review_state(session, submission, state)
+    if new == "approved" and old != "approved" and not submission.draft:
+        _write_approved_entity(session, submission)
     body = submission_json(session, submission, redaction)
     audit.record(session, "submission.review", f"submission:{submission.id}", old=old, new=new)
     return body
+
+
+def _write_approved_entity(session: Session, submission: Submission) -> None:
+    """Give an approved record's entity to a list that requires approval (ingest.entities.submissions), with the
+    province, consent and sender the record was stored with."""
+    version = current_of(submission)
+    xml = version.plain_xml if version.encrypted else version.xml
+    form_version = session.get(FormVersion, version.form_version_id) if version.form_version_id else None
+    if xml is None or form_version is None:
+        return  # sealed and not yet decrypted, or of a version the server does not have: nothing to read
+    try:
+        root = parse(xml)
+    except (UnsafeXMLError, ElementTree.ParseError):
+        return  # stored, so once read; a record that no longer parses asks for nothing
+    if version.device_id is not None:
+        sender = device_caller(session.get(Device, version.device_id))
+    elif version.user_id is not None:
+        sender = user_caller(session.get(User, version.user_id))
+    else:
+        sender = SYSTEM
+    origin = Approved(
+        project_id=form_version.form.project_id,
+        province=submission.province_code,
+        withheld=submission.consent_withheld,
+        editor=sender,
+    )
+    with scope.acting_as(session, SYSTEM):
+        apply_approved(session, root, form_version.id, form_version.xml_md5, submission.id, origin)
 
 
 def comment_on(session: Session, submission: Submission, text: str) -> dict:

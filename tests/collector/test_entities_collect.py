@@ -194,3 +194,27 @@ def test_a_drafts_test_url_serves_the_list_without_any_case(app, client, forms, 
     response = client.get(f"{base}/attachments/cases.csv", headers={"X-OpenRosa-Version": "1.0"})
     assert response.status_code == 200
     assert response.data == b"name,label,__version,case_code,province,gender,age_band,status\n"
+
+
+def test_a_list_that_requires_approval_takes_the_entity_when_its_record_is_approved(client, forms, admin, db_session):
+    """Central's approvalRequired: the record arrives and is kept, its entity waits for the record's approval;
+    approved twice (after a rejection), it is written once."""
+    import base64
+
+    auth = {"Authorization": "Basic " + base64.b64encode(":".join(admin).encode()).decode()}
+    assert (
+        client.patch("/v1/projects/1/datasets/cases", json={"approvalRequired": True}, headers=auth).status_code == 200
+    )
+    send(client, forms.devices["05"], registration("r9", A, "05-0009", "05"))
+    assert _entity(db_session) is None
+    record = "/v1/projects/1/forms/entity_registration/submissions/uuid:r9"
+    for state in ("approved", "rejected", "approved"):
+        assert client.patch(record, json={"reviewState": state}, headers=auth).status_code == 200, state
+    entity = _entity(db_session)
+    assert (entity.province_code, entity.version, entity.label) == ("05", 1, "05-0009 (Female)")
+    assert [e.resource for e in _events(db_session, "entity.create")] == [f"entity:{A}"]
+    with scope.acting_as(db_session, SYSTEM):
+        assert db_session.scalar(select(func.count()).select_from(EntityVersion)) == 1
+        assert db_session.scalar(select(Submission.review_state)) == "approved"
+    # The province's tablet now gets it in its list.
+    assert [r["name"] for r in entity_list(client, forms.devices["05"])[1]] == [A]
