@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,6 +31,7 @@ from ingest.storage import (
     FileStore,
     StoredFile,
     StoreUnavailable,
+    is_digest,
     remove_partial,
     spool,
 )
@@ -242,6 +243,20 @@ class S3Store:
         except FAILURES as exc:
             raise _unavailable(exc) from exc
         return not listed.get("KeyCount", len(listed.get("Contents", [])))
+
+    def digests(self) -> Iterator[str]:
+        """Yield the sha256 of every blob in the bucket under the prefix, a page of keys at a time.
+
+        :raise StoreUnavailable: the store could not be reached.
+        """
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for item in page.get("Contents", []):
+                    folder, _, name = item["Key"][len(self.prefix) :].partition("/")
+                    if is_digest(name) and folder == name[:2]:
+                        yield name
+        except FAILURES as exc:
+            raise _unavailable(exc) from exc
 
     def describe(self) -> str:
         """Name the store for an operator (its bucket and prefix)."""

@@ -109,6 +109,11 @@ def _unlink(path: Path) -> int:
     return 1
 
 
+def is_digest(name: str) -> bool:
+    """Say whether `name` is a sha256 hex digest, the only name a stored blob has."""
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """What the store knows of a file it has written."""
@@ -234,6 +239,7 @@ class MediaStore(Protocol):
     def open_sized(self, sha256: str) -> tuple[BinaryIO, int]: ...
     def is_empty(self) -> bool: ...
     def describe(self) -> str: ...
+    def digests(self) -> Iterator[str]: ...
 
 
 class FileStore:
@@ -289,7 +295,7 @@ class FileStore:
 
     def path(self, sha256: str) -> Path:
         """Return where the blob with this sha256 lives."""
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not is_digest(sha256):
             raise ValueError("not a sha256 hex digest")
         return self.root / sha256[:2] / sha256
 
@@ -360,6 +366,14 @@ class FileStore:
         """
         handle = self.open(sha256)
         return handle, os.fstat(handle.fileno()).st_size
+
+    def digests(self) -> Iterator[str]:
+        """Yield the sha256 of every blob the folder holds (never a partial copy or a file set aside)."""
+        for folder in sorted(self.root.iterdir()) if self.root.is_dir() else ():
+            if len(folder.name) == 2 and folder.is_dir():
+                for path in folder.iterdir():
+                    if is_digest(path.name) and path.name[:2] == folder.name:
+                        yield path.name
 
     def is_empty(self) -> bool:
         """Say whether the folder holds no file at all (partial copies count: something is using it)."""

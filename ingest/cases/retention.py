@@ -15,6 +15,7 @@ file no record and no form refers to any more (a file another record still holds
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -193,6 +194,9 @@ class PurgeReport:
     #: files no longer referred to but written too recently to delete (an upload of the same bytes may be
     #: about to refer to them); a run after `STALE_SECONDS` deletes them.
     kept_recent: int = 0
+    #: of `removed`, files no row ever named: put in place for a record whose commit never happened (the
+    #: database went away at that moment) and never sent again.
+    orphans: int = 0
 
 
 def _unreferenced():
@@ -202,7 +206,8 @@ def _unreferenced():
 
 
 def purge_files(session: Session, store: MediaStore, *, keep_newer_than: float = STALE_SECONDS, **who) -> PurgeReport:
-    """Delete the media store's files that no record version and no form version refers to; commit.
+    """Delete the media store's files that no record version and no form version refers to, and those no blob
+    row names at all (`_purge_orphans`); commit.
 
     Retention detaches the files of sensitive questions; this is what makes their bytes go. The blob rows go
     first (one statement that checks again that nothing refers to them), then the bytes of each deleted row,
@@ -219,11 +224,13 @@ def purge_files(session: Session, store: MediaStore, *, keep_newer_than: float =
         }
         report.kept_recent = len(recent)
         due = [blob_id for blob_id in candidates if blob_id not in recent]
-        if not due:
-            session.rollback()
-            return report
-        gone = session.scalars(delete(Blob).where(Blob.id.in_(due), _unreferenced()).returning(Blob.id)).all()
-        audit.record(session, "media.purge", "media", files=len(gone), **who)
+        gone = (
+            session.scalars(delete(Blob).where(Blob.id.in_(due), _unreferenced()).returning(Blob.id)).all()
+            if due
+            else []
+        )
+        if gone:
+            audit.record(session, "media.purge", "media", files=len(gone), **who)
         session.commit()
         for blob_id in gone:
             sha256 = candidates[blob_id]
@@ -231,4 +238,24 @@ def purge_files(session: Session, store: MediaStore, *, keep_newer_than: float =
                 continue  # uploaded again since: its new row needs the bytes
             report.removed += store.remove(sha256, keep_newer_than)
         session.rollback()
+        report.orphans = _purge_orphans(session, store, keep_newer_than)
+        report.removed += report.orphans
+        if report.orphans:
+            audit.record(session, "media.purge", "media", files=report.orphans, orphans=True, **who)
+            session.commit()
     return report
+
+
+def _purge_orphans(session: Session, store: MediaStore, keep_newer_than: float, batch: int = 1000) -> int:
+    """Delete the store's files that no blob row names, once older than `keep_newer_than` (an upload puts its
+    files in place just before the commit that records them); return how many.
+
+    Nothing is lost: a record sent again brings its files again. Checked a batch of digests at a time.
+    """
+    removed = 0
+    digests = iter(store.digests())
+    while chunk := list(itertools.islice(digests, batch)):
+        known = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(chunk))))
+        session.rollback()
+        removed += sum(store.remove(sha256, keep_newer_than) for sha256 in chunk if sha256 not in known)
+    return removed

@@ -346,3 +346,28 @@ def test_an_unlocked_record_loses_its_identities_and_its_encrypted_copies(runner
     plain = version.plain_xml.decode()
     assert not [v for k, v in IDENTITY.items() if k != "document_photo" and v in plain]
     assert "<cas_Status>Closed</cas_Status>" in plain and identities_in(after) == []
+
+
+@pytest.mark.parametrize("media_settings", STORES, indirect=True)
+def test_a_file_no_row_names_goes_once_old_and_every_record_keeps_its_own(app, db_session, intake):
+    """A record's files are put in place just before the commit that records them: when the database goes away
+    at that moment, they stay with no row naming them (tests/system/test_faults.py). The purge removes them
+    once older than an hour (a record sent again brings its files again), never a file a row names."""
+    from ingest.cases.retention import purge_files
+
+    store = app.extensions["collector.store"]
+    intake("uuid:photo-kept", days_ago=1)  # a live record with its photo
+    orphan = store.put_bytes(b"the photo of a record whose commit never happened")
+    assert orphan.sha256 in set(store.digests())
+    assert purge_files(db_session, store).orphans == 0  # just written: an upload may be about to record it
+    age_media(app)
+    db_session.rollback()
+
+    report = purge_files(db_session, store)
+
+    assert (report.orphans, report.removed) == (1, 1)
+    assert not store.exists(orphan.sha256) and store.exists(PASSPORT_SHA)
+    assert PASSPORT_SHA in set(store.digests())
+    db_session.rollback()
+    purges = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "media.purge")).all()
+    assert [(e.details["files"], e.details.get("orphans")) for e in purges] == [(1, True)]
