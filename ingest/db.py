@@ -14,6 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from ingest import generations
+
 logger = logging.getLogger(__name__)
 
 #: Stable constraint names, so Alembic revisions can refer to them on both engines.
@@ -79,6 +81,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     # Query parameters are submitted values: never let them reach a log, whatever an operator's log level.
     kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
+    # psycopg: the generation read sends the transaction's BEGIN with it (one round trip fewer).
+    generations.track(engine)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         _private_file(engine.url.database)
     if engine.dialect.name == "sqlite":

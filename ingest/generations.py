@@ -26,6 +26,9 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 #: The tables whose every change bumps the generation.
@@ -33,7 +36,11 @@ WATCHED = ("projects", "devices", "device_forms", "forms", "form_versions")
 
 
 _READ = "SELECT value FROM cache_generation WHERE id = 1"
+#: On psycopg: the transaction's BEGIN and the read in one simple query, one round trip instead of two.
+_BEGIN_AND_READ = f"BEGIN; {_READ}"
 _KEY = "cache_generation"
+#: Set in a pooled connection's info while its driver connection is in autocommit mode because of _read.
+_BEGUN = "generations.begun"
 
 
 def current(session: Session) -> int | None:
@@ -43,9 +50,89 @@ def current(session: Session) -> int | None:
     if transaction is not None and seen is not None and seen[0] is transaction:
         return seen[1]
     # A plain driver statement: no ORM, no compilation, one round trip (the transaction's first, often).
-    value = session.connection().exec_driver_sql(_READ).scalar()
+    value = _read(session.connection())
     session.info[_KEY] = (session.get_transaction(), value)
     return value
+
+
+def _read(connection: Connection) -> int | None:
+    """Read the generation on `connection`, with the transaction's BEGIN when the driver has yet to send it.
+
+    psycopg sends BEGIN as a round trip of its own before a transaction's first statement. When the read is
+    that first statement, it goes with the BEGIN instead, as one simple query ("BEGIN; SELECT ..."), with
+    the driver connection switched to autocommit so that it sends no BEGIN of its own. The transaction is
+    then the one psycopg would have begun: psycopg commits and rolls back by the server's transaction
+    status, not by its autocommit flag, and the flag is switched back (by `track`'s listeners) before the
+    connection's next transaction and when it returns to the pool.
+    """
+    raw = connection.connection.driver_connection
+    if connection.dialect.driver != "psycopg" or raw is None or not _can_begin(raw):
+        return connection.exec_driver_sql(_READ).scalar()
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        raw.autocommit = True
+        connection.info[_BEGUN] = True
+        with raw.cursor() as cursor:
+            cursor.execute(_BEGIN_AND_READ)
+            cursor.nextset()
+            row = cursor.fetchone()
+    except dbapi.Error as exc:
+        # As SQLAlchemy does for its own statements: a lost connection is invalidated (the pool replaces it)
+        # and the error reaches the caller as SQLAlchemy's (answered 503 like any other).
+        invalidated = connection.dialect.is_disconnect(exc, raw, None)
+        if invalidated:
+            connection.invalidate(exc)
+        raise sa_exc.DBAPIError.instance(
+            _BEGIN_AND_READ,
+            None,
+            exc,
+            dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=invalidated,
+            dialect=connection.dialect,
+        ) from exc
+    return row[0] if row else None
+
+
+def _can_begin(raw) -> bool:
+    """Whether psycopg has yet to begin this transaction, at the default isolation and access mode."""
+    from psycopg.pq import TransactionStatus
+
+    return (
+        raw.pgconn.transaction_status == TransactionStatus.IDLE
+        and not raw.autocommit
+        and raw.isolation_level is None
+        and raw.read_only is None
+        and raw.deferrable is None
+    )
+
+
+def _restore(connection_info: dict, raw) -> None:
+    """Switch a driver connection that `_read` put in autocommit back, once its transaction has ended."""
+    from psycopg.pq import TransactionStatus
+
+    if raw.pgconn.transaction_status == TransactionStatus.IDLE:
+        raw.autocommit = False
+        connection_info.pop(_BEGUN, None)
+
+
+def track(engine: Engine) -> None:
+    """Listen on `engine` (psycopg only) so that a connection `_read` began is back to normal afterwards."""
+    if engine.dialect.driver != "psycopg" or event.contains(engine, "begin", _on_begin):
+        return
+    event.listen(engine, "begin", _on_begin)
+    event.listen(engine.pool, "checkin", _on_checkin)
+
+
+def _on_begin(connection: Connection) -> None:
+    # A connection held across transactions (not returned to the pool in between).
+    if _BEGUN in connection.info:
+        _restore(connection.info, connection.connection.driver_connection)
+
+
+def _on_checkin(dbapi_connection, record) -> None:
+    if dbapi_connection is not None and _BEGUN in record.info:
+        _restore(record.info, dbapi_connection)
 
 
 K = TypeVar("K", bound=Hashable)

@@ -22,32 +22,13 @@ from ingest.models import (
 from ingest.normalise import Row
 from ingest.storage import MediaStore, StoredFile
 
-_INSERT_ROWS_WITH_IDS = insert(SubmissionRow.__table__)
 _INSERT_ROWS = insert(SubmissionRow.__table__).returning(SubmissionRow.__table__.c.id, sort_by_parameter_order=True)
 
 
-def insert_rows(session: Session, version_id: int, rows: list[Row], ids: list[int] | None = None) -> None:
+def insert_rows(session: Session, version_id: int, rows: list[Row]) -> None:
     """Insert normalised rows, parents before children: a statement a nesting level, each returning the ids
-    the next level points at; or, given `ids` (new ids drawn from the rows' sequence, at least one a row: the
-    PostgreSQL receiving path draws them with the version's insert), every level in one statement."""
+    the next level points at (the PostgreSQL receiving path puts every level in the version's statement)."""
     connection = session.connection()
-    if ids is not None:
-        ordered = _by_level(rows)
-        own = {id(row): new_id for row, new_id in zip(ordered, ids, strict=False)}
-        params = [
-            {
-                "id": own[id(r)],
-                "submission_version_id": version_id,
-                "path": r.path,
-                "position": r.position,
-                "parent_id": own[id(r.parent)] if r.parent is not None else None,
-                "data": r.data,
-            }
-            for r in ordered
-        ]
-        if params:
-            connection.execute(_INSERT_ROWS_WITH_IDS, params)
-        return
     found: dict[int, int] = {}
     level = [r for r in rows if r.parent is None]
     while level:
@@ -67,7 +48,7 @@ def insert_rows(session: Session, version_id: int, rows: list[Row], ids: list[in
         level = [r for r in rows if r.parent is not None and id(r.parent) in found and id(r) not in found]
 
 
-def _by_level(rows: list[Row]) -> list[Row]:
+def by_level(rows: list[Row]) -> list[Row]:
     """The rows reachable from a root, a nesting level after another (parents before their children)."""
     ordered: list[Row] = []
     seen: set[int] = set()

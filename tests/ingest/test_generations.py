@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, text, update
+from sqlalchemy.orm import Session
 
 from ingest import generations
 from ingest.accounts.users import create_device, device_for_token, revoke_device
@@ -66,3 +67,41 @@ def test_the_cache_holds_nothing_without_a_generation(db_session):
     for _ in range(2):
         assert cache.get(db_session, "key", lambda: calls.append(1) or len(calls)) == len(calls)
     assert calls == [1, 1]
+
+
+def test_the_read_that_begins_a_transaction_is_inside_it(db_session, app):
+    """On psycopg the read carries the transaction's BEGIN: what follows it is one transaction, rolled back as
+    one, and the connection is back to its usual mode for the next transaction and the next user."""
+    ensure_project(db_session, 1)
+    db_session.commit()
+    engine = app.extensions["collector.engine"]
+    name = db_session.scalar(text("SELECT name FROM projects WHERE id = 1"))
+    db_session.commit()
+    for end in ("rollback", "commit"):
+        assert generations.current(db_session) is not None  # the transaction's first statement
+        db_session.execute(update(Project).where(Project.id == 1).values(name=end))
+        other = app.extensions["collector.sessions"]()
+        try:
+            assert other.scalar(text("SELECT name FROM projects WHERE id = 1")) != end  # not committed yet
+        finally:
+            other.close()
+        raw = db_session.connection().connection.driver_connection
+        if engine.dialect.driver == "psycopg":
+            assert raw.autocommit  # what the combined BEGIN needs; the server is in the transaction
+        getattr(db_session, end)()
+        assert db_session.scalar(text("SELECT name FROM projects WHERE id = 1")) == (end if end == "commit" else name)
+        db_session.rollback()
+    # A connection held across transactions (never returned to the pool) is back in transaction mode.
+    with engine.connect() as connection:
+        session = Session(bind=connection)
+        generations.current(session)
+        session.commit()
+        connection.execute(update(Project).where(Project.id == 1).values(name="kept?"))
+        connection.rollback()
+        assert connection.scalar(text("SELECT name FROM projects WHERE id = 1")) == "commit"
+        if engine.dialect.driver == "psycopg":
+            assert not connection.connection.driver_connection.autocommit
+    for _ in range(3):  # and every pooled connection, once back in the pool
+        with engine.connect() as connection:
+            if engine.dialect.driver == "psycopg":
+                assert not connection.connection.driver_connection.autocommit
