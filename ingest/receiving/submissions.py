@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import Integer, String, bindparam, column, func, insert, select, true, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,15 +34,14 @@ from ingest.models import (
     FormVersion,
     Submission,
     SubmissionAttachment,
-    SubmissionRow,
     SubmissionVersion,
 )
 from ingest.normalise import Row, normalise
 from ingest.persons.identities import names_person
-from ingest.receiving import sealed
+from ingest.receiving import sealed, statements
 from ingest.receiving.instances import expected_files, identity, safe_filename
 from ingest.receiving.senders import check_editor, senders_of
-from ingest.receiving.storing import by_level, insert_rows, link_files
+from ingest.receiving.storing import insert_rows, link_files
 from ingest.receiving.targets import find_target, nearest_version
 from ingest.storage import MediaStore
 from ingest.tags import consent_withheld, place_record, scope_text
@@ -322,91 +320,6 @@ def _retry_or_conflict(session: Session, existing: SubmissionVersion, xml: bytes
     )
 
 
-_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
-_INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersion.__table__.c.id)
-_INSERT_ATTACHMENT = insert(SubmissionAttachment.__table__)
-
-
-def _insert_both():
-    """WITH new_submission AS (INSERT INTO submissions ... RETURNING id), new_version AS (INSERT INTO
-    submission_versions ... SELECT new_submission.id, ... RETURNING id, submission_id), row_ids AS (n_rows
-    new ids of submission_rows), new_rows AS (INSERT INTO submission_rows ... FROM jsonb_to_recordset(rows))
-    SELECT id, submission_id FROM new_version (PostgreSQL; binds s_<column>, v_<column>, n_rows and rows,
-    the JSON array `_rows_param` makes). The submission, its first version and every nesting level of its
-    rows in one statement, one round trip."""
-    submissions, versions = Submission.__table__, SubmissionVersion.__table__
-    columns = ["form_id", "instance_id", "draft", "device_id", "user_id", "province_code", "claimed_province"]
-    columns += ["consent_withheld", "case_code", "created_at"]
-    new_submission = (
-        insert(submissions)
-        .values({c: bindparam(f"s_{c}", type_=submissions.c[c].type) for c in columns})
-        .returning(submissions.c.id)
-        .cte("new_submission")
-    )
-    columns = ["form_id", "instance_id", "form_version_id", "version_string", "unknown_version", "current", "xml"]
-    columns += ["xml_sha256", "device_id", "user_id", "encrypted", "device_ident", "user_agent", "sender_provinces"]
-    columns += ["created_at"]
-    values = select(new_submission.c.id, *(bindparam(f"v_{c}", type_=versions.c[c].type) for c in columns))
-    new_version = (
-        insert(versions)
-        .from_select(["submission_id", *columns], values)
-        .returning(versions.c.id, versions.c.submission_id)
-        .cte("new_version")
-    )
-    # The rows' ids drawn from their sequence (a CTE with nextval is evaluated once), so that a child row
-    # can point at its parent's id within the same statement; parents come first in `rows` (_rows_param).
-    series = func.generate_series(1, bindparam("n_rows", type_=Integer)).table_valued("ord").render_derived()
-    row_ids = select(series.c.ord, func.nextval(func.pg_get_serial_sequence("submission_rows", "id")).label("id")).cte(
-        "row_ids"
-    )
-    parent_ids = row_ids.alias("parent_ids")
-    sent = (
-        func.jsonb_to_recordset(bindparam("rows", type_=JSONB))
-        .table_valued(
-            column("ord", Integer),
-            column("parent", Integer),
-            column("path", String),
-            column("position", Integer),
-            column("data", JSONB),
-        )
-        .render_derived(name="sent", with_types=True)
-    )
-    table = SubmissionRow.__table__
-    new_rows = (
-        insert(table)
-        .from_select(
-            ["id", "submission_version_id", "path", "position", "parent_id", "data"],
-            select(row_ids.c.id, new_version.c.id, sent.c.path, sent.c.position, parent_ids.c.id, sent.c.data)
-            .select_from(sent)
-            .join(row_ids, row_ids.c.ord == sent.c.ord)
-            .outerjoin(parent_ids, parent_ids.c.ord == sent.c.parent)
-            .join(new_version, true()),
-        )
-        .cte("new_rows")
-    )
-    return select(new_version.c.id, new_version.c.submission_id).add_cte(new_rows)
-
-
-def _rows_param(rows: list[Row]) -> list[dict]:
-    """The rows reachable from a root as `_insert_both` reads them: parents first, each with its ordinal and
-    its parent's (none for a root)."""
-    ordered = by_level(rows)
-    ordinal = {id(row): n for n, row in enumerate(ordered, 1)}
-    return [
-        {
-            "ord": ordinal[id(r)],
-            "parent": ordinal[id(r.parent)] if r.parent is not None else None,
-            "path": r.path,
-            "position": r.position,
-            "data": r.data,
-        }
-        for r in ordered
-    ]
-
-
-_INSERT_BOTH = _insert_both()
-
-
 def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: list[Row], stored) -> tuple[int, int]:
     """Insert the submission (or the edit), its version, expected files and normalised rows; return (id, files)."""
     carried: dict[str, int | None] = {}
@@ -496,24 +409,11 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
             "case_code": new.case_code,
             "created_at": now,
         }
-        if connection.dialect.name == "postgresql":
-            # The submission, its first version and its rows in one statement, one round trip.
-            sent = _rows_param(rows)
-            version_id, submission_id = connection.execute(
-                _INSERT_BOTH,
-                {
-                    **{f"s_{k}": v for k, v in submission.items()},
-                    **{f"v_{k}": v for k, v in version.items()},
-                    "n_rows": len(sent),
-                    "rows": sent,
-                },
-            ).one()
-            rows_stored = True
-        else:
-            submission_id = connection.execute(_INSERT_SUBMISSION, submission).scalar_one()
-            version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
+        version_id, submission_id, rows_stored = statements.insert_first(connection, submission, version, rows)
     else:
-        version_id = connection.execute(_INSERT_VERSION, {"submission_id": submission_id, **version}).scalar_one()
+        version_id = connection.execute(
+            statements.INSERT_VERSION, {"submission_id": submission_id, **version}
+        ).scalar_one()
     if new.claimed is not None:
         # Audited with the record, in its transaction: a supervisor finds every misplaced claim in the log.
         audit.record(
@@ -528,7 +428,7 @@ def _insert_new(session: Session, new: _NewVersion, expected: set[str], rows: li
     blobs = {name: blob_id(session, stored_file, content_type) for name, (stored_file, content_type) in stored.items()}
     if expected:
         connection.execute(
-            _INSERT_ATTACHMENT,
+            statements.INSERT_ATTACHMENT,
             [
                 {
                     "submission_version_id": version_id,
