@@ -92,7 +92,8 @@ ACTIONS: dict[str, str] = {
     "key.unlock": "sealed records of a form decrypted (or a wrong passphrase refused)",
     "retention.set": "a form's retention period set",
     "retention.apply": "records past their retention period deleted",
-    "media.purge": "the bytes of deleted records' files removed from the media store",
+    "media.purge": "the bytes of deleted records' files removed from the media store (`files`, a count); with "
+    "`orphans`, files no row named (put in place for a record whose commit never happened)",
 }
 
 

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
@@ -96,8 +97,6 @@ def _read(connection: Connection) -> int | None:
 
 def _can_begin(raw) -> bool:
     """Whether psycopg has yet to begin this transaction, at the default isolation and access mode."""
-    from psycopg.pq import TransactionStatus
-
     return (
         raw.pgconn.transaction_status == TransactionStatus.IDLE
         and not raw.autocommit
@@ -109,8 +108,6 @@ def _can_begin(raw) -> bool:
 
 def _restore(connection_info: dict, raw) -> None:
     """Switch a driver connection that `_read` put in autocommit back, once its transaction has ended."""
-    from psycopg.pq import TransactionStatus
-
     if raw.pgconn.transaction_status == TransactionStatus.IDLE:
         raw.autocommit = False
         connection_info.pop(_BEGUN, None)
