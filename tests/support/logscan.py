@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from collector.ops.logs import RequestIdFilter, json_formatter
+from collector.ops.logs import OWN_LOGGERS, RequestIdFilter, json_formatter
 
 
 class LogScan(logging.Handler):
@@ -39,10 +39,17 @@ def log_scan():
     """Capture every log line of the test at DEBUG (root logger and all that propagate to it)."""
     root = logging.getLogger()
     handler, level = LogScan(), root.level
+    # An app configured earlier in this process (collector.ops.logs.configure, by an in-process `collector
+    # worker`) leaves the project's loggers at LOG_LEVEL: lowered too, or their DEBUG lines would go unheard.
+    own = {name: logging.getLogger(name).level for name in OWN_LOGGERS}
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    for name in own:
+        logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         yield handler
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+        for name, was in own.items():
+            logging.getLogger(name).setLevel(was)
